@@ -1,0 +1,90 @@
+/**
+ * The shared vocabulary of the pipeline:
+ * config → lockfile/resolution → evidence lookup → policy → report.
+ */
+
+/** Where a resolved dependency comes from. */
+export type SourceKind = 'registry' | 'git' | 'tarball' | 'file' | 'link' | 'workspace';
+
+/** One dependency as a lockfile or a package manager resolved it. */
+export interface ResolvedPackage {
+  /** The real package name (for an `npm:` alias, the aliased package, not the alias). */
+  name: string;
+  version: string;
+  /** Subresource-integrity string (`sha512-…`) when the lockfile or registry gives one. */
+  integrity?: string;
+  source: SourceKind;
+  /** URL, path or git reference for non-registry sources. */
+  resolved?: string;
+  /** The name the package was installed under when it is an `npm:` alias. */
+  alias?: string;
+}
+
+export type RepositoryStatus = 'claimed' | 'attested' | 'mismatch';
+export type RebuildVerdict = 'reproducible' | 'not-reproducible' | 'unknown';
+
+export interface RepositoryEvidence {
+  url: string;
+  commit?: string;
+  status: RepositoryStatus;
+  /** For `mismatch`: the repository named by the verified provenance. */
+  attestedUrl?: string;
+  directory?: string;
+}
+
+export interface RebuildEvidence {
+  verdict: RebuildVerdict;
+  source?: string;
+}
+
+export interface ScorecardEvidence {
+  score: number;
+  date?: string;
+  /** Per-check scores; -1 means the check could not run (inconclusive). */
+  checks?: Record<string, number>;
+}
+
+/** One feed record: the evidence for one package version (SPEC "Feed records"). */
+export interface FeedRecord {
+  name: string;
+  version: string;
+  integrity?: string;
+  repository?: RepositoryEvidence;
+  rebuild?: RebuildEvidence;
+  scorecard?: ScorecardEvidence;
+  [extra: string]: unknown;
+}
+
+export type Mode = 'block' | 'warn' | 'off';
+export type Tristate = 'allow' | 'warn' | 'block';
+export type Severity = 'block' | 'warn';
+export type RuleName = 'repository' | 'rebuild' | 'scorecard' | 'integrity' | 'source' | 'feed' | 'override';
+/** Rules an override may waive (`all` = every one of these). Integrity is never waivable. */
+export type WaivableRule = 'repository' | 'rebuild' | 'scorecard' | 'source';
+export type Verdict = 'pass' | 'warn' | 'block' | 'skip';
+
+export interface Finding {
+  rule: RuleName;
+  severity: Severity;
+  message: string;
+}
+
+export interface PackageResult {
+  name: string;
+  version: string;
+  verdict: Verdict;
+  findings: Finding[];
+}
+
+export interface ReportSummary {
+  packages: number;
+  pass: number;
+  warn: number;
+  block: number;
+  skip: number;
+}
+
+export interface Report {
+  summary: ReportSummary;
+  packages: PackageResult[];
+}
