@@ -1,0 +1,202 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadConfig } from '../src/config/load';
+import { validateConfig } from '../src/config/validate';
+import { ConfigError } from '../src/errors';
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-config-'));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+  return dir;
+}
+
+async function loadError(dir: string, options: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConfigError> {
+  try {
+    await loadConfig({ cwd: dir, env: options.env ?? {}, ...(options.configPath ? { configPath: options.configPath } : {}) });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('lookup', () => {
+  test('finds .provenancerc (YAML) from a subdirectory upward', async () => {
+    const dir = project({ '.provenancerc': 'mode: block\nfeed: { publicKeys: [abc] }\n', 'packages/a/index.js': '' });
+    const config = await loadConfig({ cwd: join(dir, 'packages/a'), env: {} });
+    expect(config.mode).toBe('block');
+    expect(config.feed.publicKeys).toEqual(['abc']);
+    expect(config.filepath).toBe(join(dir, '.provenancerc'));
+    expect(config.rootDir).toBe(dir);
+  });
+
+  test('reads package.json#provenance', async () => {
+    const dir = project({ 'package.json': JSON.stringify({ name: 'x', provenance: { mode: 'off', unknown: 'allow' } }) });
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config.mode).toBe('off');
+    expect(config.unknown).toBe('allow');
+  });
+
+  test.each([
+    ['.provenancerc', '{"mode": "block"}'],
+    ['.provenancerc.json', '{"mode": "block"}'],
+    ['.provenancerc.yaml', 'mode: block'],
+    ['.provenancerc.yml', 'mode: block'],
+    ['.provenancerc.cjs', "module.exports = { mode: 'block' };"],
+    ['.provenancerc.mjs', "export default { mode: 'block' };"],
+    ['provenance.config.js', "module.exports = { mode: 'block' };"],
+  ])('reads %s', async (file, content) => {
+    const dir = project({ [file]: content });
+    expect((await loadConfig({ cwd: dir, env: {} })).mode).toBe('block');
+  });
+
+  test('defaults when there is no config', async () => {
+    const dir = project({ 'package.json': '{"name":"x"}' });
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config.filepath).toBeUndefined();
+    expect(config.mode).toBe('warn');
+    expect(config.unknown).toBe('warn');
+    expect(config.rules.repository.require).toBe('claimed');
+    expect(config.feed.maxAge).toBe(7 * 86_400_000);
+  });
+
+  test('an explicit --config path that does not exist is an error naming it', async () => {
+    const dir = project({});
+    const error = await loadError(dir, { configPath: 'missing.yaml' });
+    expect(error.message).toContain(join(dir, 'missing.yaml'));
+    expect(error.exitCode).toBe(2);
+  });
+
+  test('.provenancerc.example documents a valid config with every key', async () => {
+    const example = readFileSync(join(__dirname, '..', '.provenancerc.example'), 'utf8');
+    const dir = project({ '.provenancerc': example });
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config.mode).toBe('warn');
+    for (const key of ['mode', 'feed:', 'source:', 'publicKeys:', 'maxAge:', 'onStale:', 'offline:', 'rules:', 'repository:', 'allowedHosts', 'rebuild:', 'scorecard:', 'unknown:', 'exclude:', 'overrides:', 'sources:', 'online:']) {
+      expect(example).toContain(key);
+    }
+  });
+});
+
+describe('full SPEC example', () => {
+  test('parses every key of the SPEC example', async () => {
+    const dir = project({
+      '.provenancerc': `mode: warn
+feed:
+  source: ./.provenance/feed
+  publicKeys: ["k1"]
+  maxAge: 7d
+  onStale: warn
+  offline: false
+rules:
+  repository: { require: claimed, allowedHosts: [github.com, gitlab.com] }
+  rebuild:    { require: reproducible }
+  scorecard:  { minScore: 5, checks: { Dangerous-Workflow: 10 } }
+unknown: warn
+exclude: ["@acme/*"]
+overrides:
+  - package: "left-pad@^1.3.0"
+    rules: [scorecard]
+    reason: "vendored copy reviewed by security"
+    expires: 2027-03-31
+`,
+    });
+    const c = await loadConfig({ cwd: dir, env: {} });
+    expect(c.rules).toEqual({
+      repository: { require: 'claimed', allowedHosts: ['github.com', 'gitlab.com'] },
+      rebuild: { require: 'reproducible' },
+      scorecard: { minScore: 5, checks: { 'Dangerous-Workflow': 10 } },
+    });
+    expect(c.exclude).toEqual(['@acme/*']);
+    expect(c.overrides).toEqual([{ package: 'left-pad@^1.3.0', rules: ['scorecard'], reason: 'vendored copy reviewed by security', expires: '2027-03-31' }]);
+  });
+});
+
+describe('invalid config names the file, the key and the problem', () => {
+  test.each([
+    ['mode: strict', 'mode', 'block | warn | off'],
+    ['modee: block', 'modee', 'unknown key'],
+    ['feed: { maxAge: soon }', 'feed.maxAge', 'duration'],
+    ['feed: { onStale: maybe }', 'feed.onStale', 'allow | warn | block'],
+    ['feed: { publicKeys: abc }', 'feed.publicKeys', 'list'],
+    ['feed: { offline: "yes" }', 'feed.offline', 'true or false'],
+    ['rules: { repository: { require: signed } }', 'rules.repository.require', 'claimed | attested | off'],
+    ['rules: { rebuild: { require: maybe } }', 'rules.rebuild.require', 'reproducible | off'],
+    ['rules: { scorecard: { minScore: 11 } }', 'rules.scorecard.minScore', 'from 0 to 10'],
+    ['rules: { scorecard: { checks: { Maintained: high } } }', 'rules.scorecard.checks.Maintained', 'from 0 to 10'],
+    ['unknown: ignore', 'unknown', 'allow | warn | block'],
+    ['exclude: ["Not A Name!"]', 'exclude[0]', 'not a package pattern'],
+    ['exclude: ["left-pad@not-a-range"]', 'exclude[0]', 'not a semver range'],
+    ['overrides: [{ package: left-pad, rules: [scorecard], expires: 2027-01-01 }]', 'overrides[0].reason', 'required'],
+    ['overrides: [{ package: left-pad, rules: [scorecard], reason: ok }]', 'overrides[0].expires', 'required'],
+    ['overrides: [{ package: left-pad, rules: [scorecard], reason: ok, expires: 2027-13-45 }]', 'overrides[0].expires', 'YYYY-MM-DD'],
+    ['overrides: [{ package: left-pad, rules: [integrity], reason: ok, expires: 2027-01-01 }]', 'overrides[0].rules[0]', 'cannot be waived'],
+    ['overrides: [{ package: left-pad, rules: [], reason: ok, expires: 2027-01-01 }]', 'overrides[0].rules', 'required'],
+    ['sources: { depsDev: { url: "ftp://x" } }', 'sources.depsDev.url', 'http(s) URL'],
+    ['sources: { concurrency: 0 }', 'sources.concurrency', 'whole number'],
+  ])('%s → %s', async (content, key, problem) => {
+    const dir = project({ '.provenancerc': content + '\n' });
+    const error = await loadError(dir);
+    expect(error.message).toContain(join(dir, '.provenancerc'));
+    expect(error.message).toContain(`${key}:`);
+    expect(error.message).toContain(problem);
+    expect(error.file).toBe(join(dir, '.provenancerc'));
+  });
+
+  test('several problems are reported together', async () => {
+    const dir = project({ '.provenancerc': 'mode: x\nunknown: y\n' });
+    const error = await loadError(dir);
+    expect(error.message).toContain('mode:');
+    expect(error.message).toContain('unknown:');
+  });
+
+  test('malformed YAML names the file and the line', async () => {
+    const dir = project({ '.provenancerc': 'mode: block\nrules: [unclosed\n' });
+    const error = await loadError(dir);
+    expect(error.message).toContain(join(dir, '.provenancerc'));
+    expect(error.message).toMatch(/invalid YAML.*line \d+/);
+  });
+
+  test('malformed JSON names the file', async () => {
+    const dir = project({ '.provenancerc.json': '{"mode": "block",' });
+    const error = await loadError(dir);
+    expect(error.message).toContain('.provenancerc.json');
+    expect(error.message).toContain('invalid JSON');
+  });
+
+  test('package.json#provenance problems name package.json#provenance', async () => {
+    const dir = project({ 'package.json': JSON.stringify({ provenance: { mode: 'loud' } }) });
+    const error = await loadError(dir);
+    expect(error.message).toContain('package.json#provenance');
+    expect(error.message).toContain('mode:');
+  });
+});
+
+describe('environment', () => {
+  test('PROVENANCE_GUARD_MODE and PROVENANCE_GUARD_OFFLINE override the file', async () => {
+    const dir = project({ '.provenancerc': 'mode: warn\nfeed: { offline: false }\n' });
+    const config = await loadConfig({ cwd: dir, env: { PROVENANCE_GUARD_MODE: 'block', PROVENANCE_GUARD_OFFLINE: '1' } });
+    expect(config.mode).toBe('block');
+    expect(config.feed.offline).toBe(true);
+  });
+
+  test('an invalid PROVENANCE_GUARD_MODE is an error naming the variable', async () => {
+    const dir = project({});
+    const error = await loadError(dir, { env: { PROVENANCE_GUARD_MODE: 'loud' } });
+    expect(error.message).toContain('PROVENANCE_GUARD_MODE');
+  });
+});
+
+test('validateConfig accepts `off` shorthands and keeps defaults elsewhere', () => {
+  const { config, problems } = validateConfig({ rules: { repository: 'off', scorecard: 'off', rebuild: 'off' } }, '/x');
+  expect(problems).toEqual([]);
+  expect(config.rules.repository.require).toBe('off');
+  expect(config.rules.scorecard).toBeNull();
+  expect(config.rules.rebuild.require).toBe('off');
+  expect(config.feed.onStale).toBe('warn');
+});
