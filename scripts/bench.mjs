@@ -1,0 +1,106 @@
+// Benchmarks. `npm run bench` builds, then runs every section scripts/bench/*.mjs in name
+// order; each exports `async function run(ctx)` and prints its own lines.
+// `node scripts/bench.mjs feed` runs only the sections whose file name contains "feed".
+// Data lives under .bench/ (gitignored) and is reused between runs when unchanged.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const benchDir = join(root, '.bench');
+mkdirSync(benchDir, { recursive: true });
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const RSS_PRELOAD = join(benchDir, 'rss-preload.cjs');
+writeFileSync(
+  RSS_PRELOAD,
+  "process.on('exit', () => { try { require('fs').writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)); } catch {} });\n",
+);
+
+/**
+ * Runs a command in a child process; returns wall time (ms), peak RSS (KiB), exit code and
+ * output. Peak RSS comes from /usr/bin/time -f %M when present, else from the child itself
+ * (node children only, through a preload).
+ */
+async function measure(command, args, options = {}) {
+  const rssFile = join(benchDir, `.rss-${process.pid}-${Date.now()}`);
+  let cmd = command;
+  let argv = args;
+  const env = { ...process.env, ...options.env, BENCH_RSS_FILE: rssFile };
+  if (TIME) {
+    cmd = TIME;
+    argv = ['-f', '%M', '-o', rssFile, command, ...args];
+  } else if (command === process.execPath || command === 'node') {
+    argv = ['-r', RSS_PRELOAD, ...args];
+  }
+  const started = process.hrtime.bigint();
+  const child = spawn(cmd, argv, { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise((resolvePromise) => child.on('close', (c) => resolvePromise(c ?? 1)));
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  let rssKiB;
+  try {
+    const text = readFileSync(rssFile, 'utf8').trim().split('\n').pop();
+    rssKiB = Number(text);
+  } catch {
+    rssKiB = undefined;
+  }
+  rmSync(rssFile, { force: true });
+  return { code, wallMs, rssKiB, stdout, stderr };
+}
+
+function formatResult(label, result) {
+  const rss = result.rssKiB === undefined || Number.isNaN(result.rssKiB) ? 'n/a' : `${(result.rssKiB / 1024).toFixed(1)} MB`;
+  const status = result.code === 0 ? '' : `  (exit ${result.code})`;
+  return `${label.padEnd(58)} wall ${result.wallMs.toFixed(0).padStart(7)} ms   peak RSS ${rss.padStart(9)}${status}`;
+}
+
+/** Bundles a TypeScript/JS entry (e.g. one importing src/feed) into .bench/bin/NAME.cjs. */
+async function bundle(name, contents) {
+  const outfile = join(benchDir, 'bin', `${name}.cjs`);
+  await build({
+    stdin: { contents, resolveDir: root, sourcefile: `${name}.ts`, loader: 'ts' },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20.19',
+    format: 'cjs',
+    logLevel: 'warning',
+    external: ['pacote', 'sigstore', 'typescript'],
+  });
+  return outfile;
+}
+
+const ctx = {
+  root,
+  benchDir,
+  measure,
+  bundle,
+  print: (line) => process.stdout.write(line + '\n'),
+  formatResult,
+  /** Sections share what they produce here (e.g. ctx.shared.feed). */
+  shared: {},
+};
+
+const filter = process.argv[2];
+const sectionsDir = join(root, 'scripts', 'bench');
+const sections = readdirSync(sectionsDir).filter((f) => f.endsWith('.mjs')).sort();
+ctx.print(`provenance-guard bench — node ${process.version}, ${TIME ? '/usr/bin/time' : 'resourceUsage'} for peak RSS`);
+let failed = false;
+for (const file of sections) {
+  if (filter && !file.includes(filter)) continue;
+  ctx.print(`\n== ${file.replace(/\.mjs$/, '')}`);
+  try {
+    const section = await import(pathToFileURL(join(sectionsDir, file)).href);
+    await section.run(ctx);
+  } catch (error) {
+    failed = true;
+    ctx.print(`section ${file} failed: ${error && error.stack ? error.stack : error}`);
+  }
+}
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,252 @@
+// Feed section: 1,000,000-record feed build, full verify, and a cold-process check of a
+// 2,000-package pnpm-lock.yaml (v9) against it.
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const RECORDS = Number(process.env.BENCH_FEED_RECORDS ?? 1_000_000);
+const LOCK_PACKAGES = 2_000;
+const VERSIONS_PER_NAME = 4;
+const GENERATOR_VERSION = 1;
+const WORDS = ['core', 'util', 'parse', 'react', 'plugin', 'loader', 'config', 'string', 'array', 'stream', 'http', 'fs', 'path',
+  'color', 'date', 'json', 'yaml', 'glob', 'cli', 'test', 'mock', 'lint', 'format', 'types', 'eslint', 'babel', 'vite', 'rollup',
+  'webpack', 'postcss', 'node', 'async', 'promise', 'event', 'emitter', 'buffer', 'crypto', 'hash', 'cache', 'store', 'query'];
+const CHECKS = ['Binary-Artifacts', 'Branch-Protection', 'CI-Tests', 'Code-Review', 'Dangerous-Workflow', 'Dependency-Update-Tool',
+  'Fuzzing', 'License', 'Maintained', 'Packaging', 'Pinned-Dependencies', 'SAST', 'Security-Policy', 'Signed-Releases', 'Token-Permissions', 'Vulnerabilities'];
+
+/** mulberry32: a small deterministic PRNG, so every run generates the same data. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function nameOf(n) {
+  const word = WORDS[n % WORDS.length];
+  const word2 = WORDS[(n * 7 + 3) % WORDS.length];
+  return n % 7 === 0 ? `@scope-${n % 3000}/${word}-${word2}-${n}` : `${word}-${word2}-${n}`;
+}
+
+function versionOf(n, k) {
+  const major = (n % 5) + (k === VERSIONS_PER_NAME - 1 ? 1 : 0);
+  return k === 2 && n % 11 === 0 ? `${major}.${k}.0-beta.${n % 4}` : `${major}.${k}.${(n * 7 + k) % 20}`;
+}
+
+function integrityOf(name, version) {
+  return 'sha512-' + createHash('sha512').update(`${name}@${version}`).digest('base64');
+}
+
+function record(n, k, rand) {
+  const name = nameOf(n);
+  const version = versionOf(n, k);
+  const rec = { name, version, integrity: integrityOf(name, version) };
+  const repoUrl = `https://github.com/org-${n % 5000}/${name.replace(/^@[^/]+\//, '')}`;
+  const r = rand();
+  if (r < 0.85) {
+    const status = r < 0.6 ? 'claimed' : r < 0.82 ? 'attested' : 'mismatch';
+    rec.repository = { url: repoUrl, commit: createHash('sha1').update(`${n}:${k}`).digest('hex'), status };
+    if (status === 'mismatch') rec.repository.attestedUrl = `https://github.com/fork-${n % 97}/${name.replace(/^@[^/]+\//, '')}`;
+  }
+  if (rand() < 0.4) {
+    const v = rand();
+    rec.rebuild = { verdict: v < 0.7 ? 'reproducible' : v < 0.85 ? 'not-reproducible' : 'unknown', source: v < 0.5 ? 'oss-rebuild' : 'oss-reproducible' };
+  }
+  if (rand() < 0.6) {
+    const checks = {};
+    for (const check of CHECKS) if (rand() < 0.6) checks[check] = Math.floor(rand() * 12) - 1;
+    rec.scorecard = { score: Math.round(rand() * 100) / 10, date: '2026-11-01', checks };
+  }
+  return rec;
+}
+
+async function generateRecords(path) {
+  const rand = prng(42);
+  const out = createWriteStream(path);
+  let batch = [];
+  for (let i = 0; i < RECORDS; i++) {
+    batch.push(JSON.stringify(record(Math.floor(i / VERSIONS_PER_NAME), i % VERSIONS_PER_NAME, rand)));
+    if (batch.length === 5000) {
+      if (!out.write(batch.join('\n') + '\n')) await new Promise((r) => out.once('drain', r));
+      batch = [];
+    }
+  }
+  if (batch.length) out.write(batch.join('\n') + '\n');
+  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
+}
+
+/** 2,000 packages of the feed: mostly one version per name, some names twice, deps between them. */
+function lockfilePackages() {
+  const names = Math.floor(RECORDS / VERSIONS_PER_NAME);
+  const picked = [];
+  const seen = new Set();
+  for (let j = 0; picked.length < LOCK_PACKAGES; j++) {
+    const n = (j * 104_729 + 13) % names;
+    const ks = j % 9 === 0 ? [0, 3] : [j % VERSIONS_PER_NAME];
+    for (const k of ks) {
+      const key = `${n}:${k}`;
+      if (seen.has(key) || picked.length >= LOCK_PACKAGES) continue;
+      seen.add(key);
+      picked.push({ name: nameOf(n), version: versionOf(n, k) });
+    }
+  }
+  return picked;
+}
+
+function quoteKey(key) {
+  return /^[@']/.test(key) || key.includes(':') ? `'${key}'` : key;
+}
+
+function writeLockfile(dir, packages) {
+  const rand = prng(7);
+  const lines = ["lockfileVersion: '9.0'", '', 'settings:', '  autoInstallPeers: true', '  excludeLinksFromLockfile: false', '', 'importers:', '', '  .:', '    dependencies:'];
+  const direct = packages.slice(0, 60);
+  const directNames = new Set();
+  for (const p of direct) {
+    if (directNames.has(p.name)) continue;
+    directNames.add(p.name);
+    lines.push(`      ${quoteKey(p.name)}:`, `        specifier: ^${p.version}`, `        version: ${p.version}`);
+  }
+  lines.push('', 'packages:', '');
+  for (const p of packages) {
+    lines.push(`  ${quoteKey(`${p.name}@${p.version}`)}:`, `    resolution: {integrity: ${integrityOf(p.name, p.version)}}`);
+    if (rand() < 0.3) lines.push("    engines: {node: '>=18'}");
+    lines.push('');
+  }
+  lines.push('snapshots:', '');
+  for (let i = 0; i < packages.length; i++) {
+    const p = packages[i];
+    const deps = new Map();
+    const count = Math.floor(rand() * 5);
+    for (let d = 0; d < count; d++) {
+      const dep = packages[Math.floor(rand() * packages.length)];
+      if (dep.name !== p.name) deps.set(dep.name, dep.version);
+    }
+    if (deps.size === 0) {
+      lines.push(`  ${quoteKey(`${p.name}@${p.version}`)}: {}`, '');
+      continue;
+    }
+    lines.push(`  ${quoteKey(`${p.name}@${p.version}`)}:`, '    dependencies:');
+    for (const [name, version] of deps) lines.push(`      ${quoteKey(name)}: ${version}`);
+    lines.push('');
+  }
+  writeFileSync(join(dir, 'pnpm-lock.yaml'), lines.join('\n'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bench-project', version: '1.0.0', private: true,
+    dependencies: Object.fromEntries(direct.map((p) => [p.name, `^${p.version}`])) }, null, 2) + '\n');
+  writeFileSync(join(dir, 'packages.json'), JSON.stringify(packages.map((p) => [p.name, p.version])));
+}
+
+const TOOLS = `
+import { readFileSync } from 'node:fs';
+import { generateKeyPair } from './src/feed/keys';
+import { buildFeed } from './src/feed/build';
+import { verifyFeed } from './src/feed/reader';
+import { readRecordsFile } from './src/feed/records';
+const [cmd, ...args] = process.argv.slice(2);
+async function main() {
+  if (cmd === 'keygen') console.log(generateKeyPair(args[0]!).publicKey);
+  else if (cmd === 'build') console.log(JSON.stringify((await buildFeed({ records: readRecordsFile(args[0]!), privateKeyPath: args[1]!, out: args[2]! })).header));
+  else if (cmd === 'verify') console.log(JSON.stringify(verifyFeed(args[0]!, [readFileSync(args[1]!, 'utf8')])));
+  else throw new Error('unknown command ' + cmd);
+}
+main().catch((e) => { console.error(e.message); process.exit(2); });
+`;
+
+const LOOKUPS = `
+import { readFileSync } from 'node:fs';
+import { openFeed } from './src/feed/reader';
+const [feedPath, pubPath, packagesPath] = process.argv.slice(2);
+const packages = JSON.parse(readFileSync(packagesPath!, 'utf8')) as [string, string][];
+const feed = openFeed(feedPath!, { publicKeys: [readFileSync(pubPath!, 'utf8')] });
+let found = 0;
+for (const [name, version] of packages) if (feed.lookup(name, version)) found++;
+feed.close();
+console.log(JSON.stringify({ lookups: packages.length, found }));
+`;
+
+export async function run(ctx) {
+  const dir = join(ctx.benchDir, 'feed');
+  const checkDir = join(ctx.benchDir, 'check');
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(checkDir, { recursive: true });
+  const recordsPath = join(dir, 'records.ndjson');
+  const stamp = join(dir, 'records.stamp');
+  const stampText = JSON.stringify({ GENERATOR_VERSION, RECORDS, VERSIONS_PER_NAME });
+  if (!existsSync(recordsPath) || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== stampText) {
+    const t = Date.now();
+    await generateRecords(recordsPath);
+    writeFileSync(stamp, stampText);
+    ctx.print(`generated ${RECORDS.toLocaleString('en')} records in ${Date.now() - t} ms → ${recordsPath}`);
+  }
+  const packages = lockfilePackages();
+  writeLockfile(checkDir, packages);
+
+  const tools = await ctx.bundle('feed-tools', TOOLS);
+  const lookups = await ctx.bundle('feed-lookups', LOOKUPS);
+  const keysDir = join(dir, 'keys');
+  if (!existsSync(join(keysDir, 'feed.key'))) {
+    const r = await ctx.measure(process.execPath, [tools, 'keygen', keysDir]);
+    if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
+  }
+  const pubPath = join(keysDir, 'feed.pub');
+  const publicKey = readFileSync(pubPath, 'utf8').trim();
+  const feedPath = join(dir, 'provenance.feed');
+  const cache = join(ctx.benchDir, 'cache');
+  rmSync(cache, { recursive: true, force: true });
+  const env = { PROVENANCE_GUARD_CACHE_DIR: cache };
+
+  writeFileSync(join(checkDir, '.provenancerc.json'), JSON.stringify({
+    mode: 'warn',
+    feed: { source: feedPath, publicKeys: [publicKey], maxAge: '30d', onStale: 'warn', offline: true },
+    unknown: 'warn',
+  }, null, 2) + '\n');
+
+  const must = (label, r) => {
+    ctx.print(ctx.formatResult(label, r));
+    if (r.code !== 0) throw new Error(`${label} failed:\n${r.stderr}`);
+    return r;
+  };
+  // The commands measured; switch a line to the CLI (dist/cli.cjs) when it offers the command.
+  const cli = join(ctx.root, 'dist', 'cli.cjs');
+  const commands = {
+    build: [tools, 'build', recordsPath, join(keysDir, 'feed.key'), feedPath],
+    verify: [tools, 'verify', feedPath, pubPath],
+    lookups: [lookups, feedPath, pubPath, join(checkDir, 'packages.json')],
+    check: [cli, 'check', '--lockfile', join(checkDir, 'pnpm-lock.yaml'), '--config', join(checkDir, '.provenancerc.json'), '--format', 'json'],
+  };
+
+  must(`feed build (${RECORDS.toLocaleString('en')} records)`, await ctx.measure(process.execPath, commands.build, { env }));
+  const { size } = await import('node:fs').then((fs) => fs.statSync(feedPath));
+  ctx.print(`  feed file ${(size / 1024 / 1024).toFixed(1)} MB, records file ${(await import('node:fs').then((fs) => fs.statSync(recordsPath).size) / 1024 / 1024).toFixed(1)} MB`);
+  must('feed verify (every byte)', await ctx.measure(process.execPath, commands.verify, { env }));
+
+  const lookupEnv = { ...env, PROVENANCE_GUARD_CACHE_DIR: join(ctx.benchDir, 'cache-fresh') };
+  rmSync(lookupEnv.PROVENANCE_GUARD_CACHE_DIR, { recursive: true, force: true });
+  const first = must(`cold process, ${packages.length} lookups, first open (full pass)`, await ctx.measure(process.execPath, commands.lookups, { env: lookupEnv }));
+  ctx.print(`  ${first.stdout.trim()}`);
+  for (let i = 1; i <= 3; i++) {
+    const r = must(`cold process, ${packages.length} lookups, verified feed #${i}`, await ctx.measure(process.execPath, commands.lookups, { env }));
+    if (i === 1) ctx.print(`  ${r.stdout.trim()}`);
+  }
+  if (existsSync(cli)) {
+    for (let i = 1; i <= 2; i++) {
+      const r = await ctx.measure(process.execPath, commands.check, { env, cwd: checkDir });
+      ctx.print(ctx.formatResult(`CLI check --format json, ${packages.length} packages #${i}`, r));
+      if (r.code > 1) ctx.print(`  CLI failed: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' | ')}`);
+      else if (i === 1) {
+        try {
+          ctx.print(`  summary ${JSON.stringify(JSON.parse(r.stdout).summary)}`);
+        } catch {
+          ctx.print('  (stdout is not one JSON document)');
+        }
+      }
+    }
+  } else {
+    ctx.print('  (dist/cli.cjs not built: CLI check not measured)');
+  }
+  ctx.shared.feed = { feedPath, publicKey, pubPath, lockfileDir: checkDir, cacheDir: cache };
+}

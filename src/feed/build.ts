@@ -1,0 +1,251 @@
+import { createHash, sign } from 'node:crypto';
+import {
+  appendFileSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { FeedError, RecordsError } from '../errors';
+import type { FeedRecord } from '../types';
+import { tempPathFor } from './atomic';
+import {
+  FEED_FILE_NAME, INDEX_ENTRY_BYTES, MAGIC, SCHEMA, SIG_LINE_BYTES, SIG_PREFIX, bucketCount, bucketOfHash, encodeIndexEntry,
+  keyHash, recordKey, type FeedHeader,
+} from './format';
+import { keyId as keyIdOf, readPrivateKey } from './keys';
+import { readPreamble } from './preamble';
+import { recordOrigin, validateRecord } from './records';
+
+export interface BuildFeedOptions {
+  records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
+  privateKeyPath: string;
+  /** A file path, or an existing directory (→ DIR/provenance.feed). */
+  out: string;
+  serial?: number;
+  /** Milliseconds until the feed expires; default 30 days. */
+  expiresIn?: number;
+  now?: Date;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+const PARTITIONS = 256;
+/** Record bytes kept in memory before partitions spill to temp files. */
+const SPILL_BYTES = 48 * 1024 * 1024;
+const WRITE_CHUNK = 1024 * 1024;
+
+interface Entry {
+  hash: number;
+  key: string;
+  origin: string | undefined;
+  line: string;
+}
+
+/** Groups records by the top 8 bits of their key hash, spilling to disk for large inputs. */
+class Partitions {
+  private readonly memory: Entry[][] = Array.from({ length: PARTITIONS }, () => []);
+  private memoryBytes = 0;
+  private spillDir: string | undefined;
+  private readonly spilled = new Set<number>();
+  count = 0;
+  bodyBytes = 0;
+
+  add(entry: Entry): void {
+    this.memory[entry.hash >>> 24]!.push(entry);
+    const bytes = Buffer.byteLength(entry.line);
+    this.memoryBytes += bytes + entry.key.length + 32;
+    this.bodyBytes += bytes;
+    this.count++;
+    if (this.memoryBytes > SPILL_BYTES) this.spill();
+  }
+
+  private spill(): void {
+    this.spillDir ??= mkdtempSync(join(tmpdir(), 'pg-feed-build-'));
+    for (let p = 0; p < PARTITIONS; p++) {
+      const entries = this.memory[p]!;
+      if (entries.length === 0) continue;
+      const text = entries.map((e) => `${e.hash}\t${JSON.stringify(e.key)}\t${JSON.stringify(e.origin ?? null)}\t${e.line}`).join('');
+      appendFileSync(join(this.spillDir, String(p)), text);
+      this.spilled.add(p);
+      this.memory[p] = [];
+    }
+    this.memoryBytes = 0;
+  }
+
+  /** Every entry of partition p: the spilled ones first, then those still in memory. */
+  take(p: number): Entry[] {
+    const entries: Entry[] = [];
+    if (this.spillDir && this.spilled.has(p)) {
+      const text = readFileSync(join(this.spillDir, String(p)), 'utf8');
+      let start = 0;
+      while (start < text.length) {
+        const end = text.indexOf('\n', start) + 1;
+        const row = text.slice(start, end);
+        start = end;
+        const t1 = row.indexOf('\t');
+        const t2 = row.indexOf('\t', t1 + 1);
+        const t3 = row.indexOf('\t', t2 + 1);
+        entries.push({
+          hash: Number(row.slice(0, t1)),
+          key: JSON.parse(row.slice(t1 + 1, t2)) as string,
+          origin: (JSON.parse(row.slice(t2 + 1, t3)) as string | null) ?? undefined,
+          line: row.slice(t3 + 1),
+        });
+      }
+    }
+    for (const entry of this.memory[p]!) entries.push(entry);
+    this.memory[p] = [];
+    return entries;
+  }
+
+  dispose(): void {
+    if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
+  }
+}
+
+function describe(entry: Entry, position: number): string {
+  return entry.origin ?? `record #${position}`;
+}
+
+function resolveOut(out: string): string {
+  const target = resolve(out);
+  try {
+    if (statSync(target).isDirectory()) return join(target, FEED_FILE_NAME);
+  } catch {
+    // does not exist yet: a file path
+  }
+  return target;
+}
+
+function previousSerial(path: string): number | undefined {
+  try {
+    return readPreamble(path).header.serial;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds and signs a feed; the file appears atomically at `out`. */
+export async function buildFeed(options: BuildFeedOptions): Promise<{ path: string; header: FeedHeader }> {
+  const path = resolveOut(options.out);
+  const privateKey = readPrivateKey(options.privateKeyPath);
+  const now = options.now ?? new Date();
+  const expiresIn = options.expiresIn ?? 30 * DAY;
+  if (!(expiresIn > 0)) throw new FeedError(`feed expiry must be positive, got ${expiresIn} ms`);
+  const previous = previousSerial(path);
+  const serial = options.serial ?? Math.max((previous ?? 0) + 1, Math.floor(now.getTime() / 1000));
+  if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`);
+
+  const partitions = new Partitions();
+  let tmp: string | undefined;
+  try {
+    let position = 0;
+    for await (const record of options.records) {
+      position++;
+      const origin = recordOrigin(record);
+      if (origin === undefined) {
+        const problem = validateRecord(record);
+        if (problem) throw new RecordsError(`record #${position}: ${problem}`);
+      }
+      const { name, version, ...rest } = record;
+      const key = recordKey(name, version);
+      const line = JSON.stringify({ name, version, ...rest }) + '\n';
+      partitions.add({ hash: keyHash(key), key, origin: origin ?? `record #${position}`, line });
+    }
+
+    const count = partitions.count;
+    const buckets = bucketCount(count);
+    const indexBytes = buckets * INDEX_ENTRY_BYTES;
+    const header: FeedHeader & { buckets: number; indexSha256: string; bodyBytes: number } = {
+      schema: SCHEMA,
+      serial,
+      generatedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + expiresIn).toISOString(),
+      records: count,
+      keyId: keyIdOf(privateKey),
+      buckets,
+      indexSha256: '0'.repeat(64),
+      bodyBytes: indexBytes + partitions.bodyBytes,
+    };
+    const preambleBytes = Buffer.byteLength(MAGIC + JSON.stringify(header) + '\n') + SIG_LINE_BYTES;
+
+    mkdirSync(dirname(path), { recursive: true });
+    tmp = tempPathFor(path);
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      const index = Buffer.alloc(indexBytes);
+      const bucketsStart = preambleBytes + indexBytes;
+      let offset = 0;
+      let nextBucket = 0;
+      let pending: string[] = [];
+      let pendingBytes = 0;
+      const flush = () => {
+        if (pending.length === 0) return;
+        const chunk = Buffer.from(pending.join(''));
+        let done = 0;
+        while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done, bucketsStart + offset - pendingBytes + done);
+        pending = [];
+        pendingBytes = 0;
+      };
+      let open: { bucket: number; lines: string[] } | undefined;
+      const emitUpTo = (bucket: number, lines: string[]) => {
+        // Empty buckets before this one.
+        const empty = createHash('sha256').digest();
+        while (nextBucket < bucket) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, empty);
+        const text = lines.join('');
+        const bytes = Buffer.from(text);
+        encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, bytes.length, createHash('sha256').update(bytes).digest());
+        pending.push(text);
+        offset += bytes.length;
+        pendingBytes += bytes.length;
+        if (pendingBytes >= WRITE_CHUNK) flush();
+      };
+      let seen = 0;
+      for (let p = 0; p < PARTITIONS; p++) {
+        const entries = partitions.take(p);
+        for (const e of entries) (e as Entry & { bucket: number }).bucket = bucketOfHash(e.hash, buckets);
+        entries.sort((a, b) => {
+          const ba = (a as Entry & { bucket: number }).bucket;
+          const bb = (b as Entry & { bucket: number }).bucket;
+          return ba - bb || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+        });
+        let last: Entry | undefined;
+        for (const e of entries) {
+          seen++;
+          if (last && last.key === e.key) {
+            throw new RecordsError(`${describe(e, seen)}: duplicate record for ${e.key} (first at ${describe(last, seen - 1)})`);
+          }
+          last = e;
+          const bucket = (e as Entry & { bucket: number }).bucket;
+          if (open && open.bucket !== bucket) {
+            emitUpTo(open.bucket, open.lines);
+            open = undefined;
+          }
+          open ??= { bucket, lines: [] };
+          open.lines.push(e.line);
+        }
+      }
+      if (open) emitUpTo(open.bucket, open.lines);
+      const empty = createHash('sha256').digest();
+      while (nextBucket < buckets) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, empty);
+      flush();
+      if (offset !== partitions.bodyBytes) throw new Error(`internal: wrote ${offset} bucket bytes, expected ${partitions.bodyBytes}`);
+
+      header.indexSha256 = createHash('sha256').update(index).digest('hex');
+      const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+      const signature = sign(null, signed, privateKey).toString('base64');
+      const preamble = Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${signature}\n`)]);
+      if (preamble.length !== preambleBytes) throw new Error('internal: feed preamble length changed');
+      writeSync(fd, preamble, 0, preamble.length, 0);
+      let done = 0;
+      while (done < index.length) done += writeSync(fd, index, done, index.length - done, preambleBytes + done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    tmp = undefined;
+    return { path, header };
+  } finally {
+    partitions.dispose();
+    if (tmp) rmSync(tmp, { force: true });
+  }
+}

@@ -1,0 +1,216 @@
+import { createHash, verify, type KeyObject } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { FeedError } from '../errors';
+import { cacheDir as defaultCacheDir } from '../paths';
+import type { FeedRecord } from '../types';
+import {
+  INDEX_ENTRY_BYTES, SCHEMA, bucketOfHash, decodeIndexEntry, keyHash, recordKey, recordLinePrefix, type FeedHeader,
+} from './format';
+import { keyId as keyIdOf, parsePublicKey } from './keys';
+import { readPreambleFd, type Preamble } from './preamble';
+import { acceptedSerial, isVerified, markVerified, recordSerial, type FileIdentity } from './state';
+
+export type { FeedHeader } from './format';
+
+export interface OpenFeedOptions {
+  publicKeys: string[];
+  cacheDir?: string;
+  now?: Date;
+  /** Default true: remember this feed's serial so an older one is refused later. */
+  recordAcceptance?: boolean;
+}
+
+export interface Feed {
+  readonly path: string;
+  readonly header: FeedHeader;
+  lookup(name: string, version: string): FeedRecord | undefined;
+  close(): void;
+}
+
+const FULL_PASS_CHUNK = 8 * 1024 * 1024;
+
+function corrupted(path: string, what: string): FeedError {
+  return new FeedError(`feed ${path} is corrupted or was tampered with (${what}); fetch it again`, { file: path });
+}
+
+function readExactly(fd: number, length: number, position: number, path: string, buffer: Buffer = Buffer.allocUnsafe(length)): Buffer {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, position + done);
+    if (n === 0) throw corrupted(path, 'file is truncated');
+    done += n;
+  }
+  return buffer;
+}
+
+interface OpenedFeed {
+  fd: number;
+  preamble: Preamble;
+  index: Buffer;
+  identity: FileIdentity;
+  cache: string;
+}
+
+/** Everything but the buckets: signature, schema, expiry, rollback, size, index hash. */
+function openChecked(path: string, publicKeys: string[], cache: string, now: Date): OpenedFeed {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new FeedError(`cannot open feed ${path}: ${(error as Error).message}`, { file: path, cause: error });
+  }
+  try {
+    const preamble = readPreambleFd(fd, path);
+    const { header } = preamble;
+    if (publicKeys.length === 0) throw new FeedError(`no public key configured to verify feed ${path} (feed.publicKeys)`, { file: path });
+    const keys: KeyObject[] = publicKeys.map((text) => parsePublicKey(text));
+    const key = keys.find((k) => keyIdOf(k) === header.keyId);
+    if (!key) {
+      throw new FeedError(`feed ${path} is signed with key ${header.keyId}, which is not one of the configured feed.publicKeys (${keys.map(keyIdOf).join(', ')})`, { file: path });
+    }
+    if (!verify(null, preamble.signed, key, preamble.signature)) {
+      throw new FeedError(`feed ${path}: signature does not verify with key ${header.keyId}; the feed was modified or corrupted`, { file: path });
+    }
+    // From here on the header is trusted.
+    if (header.schema !== SCHEMA) throw new FeedError(`feed ${path} has schema ${header.schema}; this version of provenance-guard reads schema ${SCHEMA}`, { file: path });
+    if (Date.parse(header.expiresAt) <= now.getTime()) {
+      throw new FeedError(`feed ${path} expired at ${header.expiresAt} (serial ${header.serial}); fetch a newer feed`, { file: path });
+    }
+    const accepted = acceptedSerial(cache, header.keyId);
+    if (accepted !== undefined && header.serial < accepted) {
+      throw new FeedError(`feed ${path} has serial ${header.serial}, older than serial ${accepted} already accepted on this machine (rollback refused)`, { file: path });
+    }
+    if (preamble.size !== preamble.bodyStart + header.bodyBytes) throw corrupted(path, `size is ${preamble.size} bytes, header says ${preamble.bodyStart + header.bodyBytes}`);
+    const indexLength = header.buckets * INDEX_ENTRY_BYTES;
+    if (indexLength > header.bodyBytes) throw corrupted(path, 'index larger than the file');
+    const index = readExactly(fd, indexLength, preamble.bodyStart, path);
+    if (createHash('sha256').update(index).digest('hex') !== header.indexSha256) throw corrupted(path, 'index does not match its hash');
+    const stat = fstatSync(fd);
+    let realpath = path;
+    try {
+      realpath = realpathSync(path);
+    } catch {
+      // keep the given path
+    }
+    const identity: FileIdentity = {
+      realpath,
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      ino: stat.ino,
+      dev: stat.dev,
+      preambleSha256: createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex'),
+    };
+    return { fd, preamble, index, identity, cache };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** Checks every bucket against the index, and that the buckets tile the file exactly. */
+function fullPass(opened: OpenedFeed, path: string): void {
+  const { fd, preamble, index } = opened;
+  const { header } = preamble;
+  const bucketsStart = preamble.bodyStart + header.buckets * INDEX_ENTRY_BYTES;
+  const bucketsBytes = header.bodyBytes - header.buckets * INDEX_ENTRY_BYTES;
+  let chunk: Buffer = Buffer.alloc(0);
+  let chunkStart = 0;
+  let expectedOffset = 0;
+  for (let b = 0; b < header.buckets; b++) {
+    const entry = decodeIndexEntry(index, b);
+    if (!entry) throw corrupted(path, `index entry ${b} is malformed`);
+    if (entry.offset !== expectedOffset) throw corrupted(path, `bucket ${b} is not where the index says`);
+    expectedOffset += entry.length;
+    if (expectedOffset > bucketsBytes) throw corrupted(path, `bucket ${b} runs past the end of the file`);
+    if (entry.offset < chunkStart || entry.offset + entry.length > chunkStart + chunk.length) {
+      const length = Math.min(Math.max(FULL_PASS_CHUNK, entry.length), bucketsBytes - entry.offset);
+      chunk = readExactly(fd, length, bucketsStart + entry.offset, path, chunk.length >= length ? chunk.subarray(0, length) : Buffer.allocUnsafe(length));
+      chunkStart = entry.offset;
+    }
+    const bytes = chunk.subarray(entry.offset - chunkStart, entry.offset - chunkStart + entry.length);
+    if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${b} does not match its hash`);
+  }
+  if (expectedOffset !== bucketsBytes) throw corrupted(path, 'buckets do not fill the file');
+}
+
+/**
+ * Opens a feed for lookups. Synchronous. Verifies the signature, expiry, rollback and index
+ * at every open; verifies every bucket the first time this exact file is seen; verifies
+ * each bucket it reads again at lookup time.
+ */
+export function openFeed(path: string, options: OpenFeedOptions): Feed {
+  const now = options.now ?? new Date();
+  const cache = options.cacheDir ?? defaultCacheDir();
+  const opened = openChecked(path, options.publicKeys, cache, now);
+  const { fd, preamble, index } = opened;
+  const header = preamble.header;
+  try {
+    if (!isVerified(cache, opened.identity)) {
+      fullPass(opened, path);
+      markVerified(cache, opened.identity);
+    }
+    if (options.recordAcceptance !== false) recordSerial(cache, header.keyId, header.serial, now);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  const bucketsStart = preamble.bodyStart + header.buckets * INDEX_ENTRY_BYTES;
+  const bucketsBytes = header.bodyBytes - header.buckets * INDEX_ENTRY_BYTES;
+  let closed = false;
+  let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+
+  function lookup(name: string, version: string): FeedRecord | undefined {
+    if (closed) throw new Error(`feed ${path} is closed`);
+    const bucket = bucketOfHash(keyHash(recordKey(name, version)), header.buckets);
+    const entry = decodeIndexEntry(index, bucket);
+    if (!entry || entry.offset + entry.length > bucketsBytes) throw corrupted(path, `index entry ${bucket} is malformed`);
+    if (entry.length === 0) return undefined;
+    if (scratch.length < entry.length) scratch = Buffer.allocUnsafe(entry.length);
+    const bytes = readExactly(fd, entry.length, bucketsStart + entry.offset, path, scratch.subarray(0, entry.length));
+    if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${bucket} does not match its hash`);
+    const prefix = Buffer.from(recordLinePrefix(name, version));
+    let at = 0;
+    while (at < bytes.length) {
+      const end = bytes.indexOf(0x0a, at);
+      const lineEnd = end < 0 ? bytes.length : end;
+      if (lineEnd - at > prefix.length && bytes.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0) {
+        const next = bytes[at + prefix.length];
+        if (next === 0x2c || next === 0x7d) {
+          let record: unknown;
+          try {
+            record = JSON.parse(bytes.toString('utf8', at, lineEnd));
+          } catch {
+            throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
+          }
+          return record as FeedRecord;
+        }
+      }
+      at = lineEnd + 1;
+    }
+    return undefined;
+  }
+
+  return {
+    path,
+    header,
+    lookup,
+    close() {
+      if (closed) return;
+      closed = true;
+      closeSync(fd);
+    },
+  };
+}
+
+/** `feed verify`: checks every byte (even of a feed seen before); does not record acceptance. */
+export function verifyFeed(path: string, publicKeys: string[], options: { cacheDir?: string; now?: Date } = {}): FeedHeader {
+  const cache = options.cacheDir ?? defaultCacheDir();
+  const opened = openChecked(path, publicKeys, cache, options.now ?? new Date());
+  try {
+    fullPass(opened, path);
+    markVerified(cache, opened.identity);
+    return opened.preamble.header;
+  } finally {
+    closeSync(opened.fd);
+  }
+}

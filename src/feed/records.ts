@@ -1,0 +1,149 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import semver from 'semver';
+import { RecordsError } from '../errors';
+import type { FeedRecord } from '../types';
+
+/** Where a record came from ("FILE:LINE"), attached by readRecordsFile for build errors. */
+export const RECORD_ORIGIN: unique symbol = Symbol.for('provenance-guard.recordOrigin');
+
+const REPOSITORY_STATUSES = new Set(['claimed', 'attested', 'mismatch']);
+const REBUILD_VERDICTS = new Set(['reproducible', 'not-reproducible', 'unknown']);
+const DIGEST_BYTES: Record<string, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * npm name rules as validate-npm-package-name applies them to existing packages (old
+ * packages may have capitals or be longer than 214 characters, so those are allowed).
+ */
+export function packageNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'name must be a string';
+  if (name.length === 0) return 'name is empty';
+  if (name.trim() !== name) return `name ${JSON.stringify(name)} has leading or trailing spaces`;
+  if (name.startsWith('.') || name.startsWith('_')) return `name ${JSON.stringify(name)} starts with "." or "_"`;
+  if (name.toLowerCase() === 'node_modules' || name.toLowerCase() === 'favicon.ico') return `name ${JSON.stringify(name)} is reserved`;
+  const scoped = /^@([^/]+)\/([^/]+)$/.exec(name);
+  const parts = scoped ? [scoped[1]!, scoped[2]!] : [name];
+  if (!scoped && name.includes('/')) return `name ${JSON.stringify(name)} is not a valid npm package name`;
+  for (const part of parts) {
+    if (part.startsWith('.') || part.startsWith('_') || encodeURIComponent(part) !== part) {
+      return `name ${JSON.stringify(name)} is not a valid npm package name`;
+    }
+  }
+  return undefined;
+}
+
+export function integrityProblem(integrity: unknown): string | undefined {
+  if (typeof integrity !== 'string') return 'integrity must be a string';
+  const hashes = integrity.trim().split(/\s+/);
+  if (hashes.length === 0 || hashes[0] === '') return 'integrity is empty';
+  for (const hash of hashes) {
+    const match = /^([a-z0-9]+)-([A-Za-z0-9+/]+={0,2})(\?[\x21-\x7e]*)?$/.exec(hash);
+    const bytes = match ? DIGEST_BYTES[match[1]!] : undefined;
+    if (!match || bytes === undefined || Buffer.from(match[2]!, 'base64').length !== bytes) {
+      return `integrity ${JSON.stringify(integrity.length > 120 ? integrity.slice(0, 120) + '…' : integrity)} is not a valid SRI string (sha1/sha256/sha384/sha512)`;
+    }
+  }
+  return undefined;
+}
+
+function scoreProblem(value: unknown, min: number, what: string): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 10) {
+    return `${what} must be a number from ${min} to 10, got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+/** The first problem with a record, or undefined when it is valid. Unknown fields are allowed. */
+export function validateRecord(value: unknown): string | undefined {
+  if (!isObject(value)) return 'record must be a JSON object';
+  const nameProblem = packageNameProblem(value.name);
+  if (nameProblem) return nameProblem;
+  const version = value.version;
+  if (typeof version !== 'string') return 'version must be a string';
+  const valid = semver.valid(version);
+  if (valid === null) return `version ${JSON.stringify(version)} is not a valid semver version`;
+  if (valid !== version) return `version ${JSON.stringify(version)} is not normalized (write ${JSON.stringify(valid)})`;
+  if (value.integrity !== undefined) {
+    const problem = integrityProblem(value.integrity);
+    if (problem) return problem;
+  }
+  if (value.repository !== undefined) {
+    const repo = value.repository;
+    if (!isObject(repo)) return 'repository must be an object';
+    if (typeof repo.url !== 'string' || repo.url === '') return 'repository.url must be a non-empty string';
+    if (typeof repo.status !== 'string' || !REPOSITORY_STATUSES.has(repo.status)) {
+      return `repository.status must be claimed, attested or mismatch, got ${JSON.stringify(repo.status)}`;
+    }
+    if (repo.commit !== undefined && (typeof repo.commit !== 'string' || !/^[0-9a-f]{7,64}$/i.test(repo.commit))) {
+      return `repository.commit must be a hex commit id, got ${JSON.stringify(repo.commit)}`;
+    }
+    if (repo.attestedUrl !== undefined && typeof repo.attestedUrl !== 'string') return 'repository.attestedUrl must be a string';
+    if (repo.directory !== undefined && typeof repo.directory !== 'string') return 'repository.directory must be a string';
+  }
+  if (value.rebuild !== undefined) {
+    const rebuild = value.rebuild;
+    if (!isObject(rebuild)) return 'rebuild must be an object';
+    if (typeof rebuild.verdict !== 'string' || !REBUILD_VERDICTS.has(rebuild.verdict)) {
+      return `rebuild.verdict must be reproducible, not-reproducible or unknown, got ${JSON.stringify(rebuild.verdict)}`;
+    }
+    if (rebuild.source !== undefined && typeof rebuild.source !== 'string') return 'rebuild.source must be a string';
+  }
+  if (value.scorecard !== undefined) {
+    const scorecard = value.scorecard;
+    if (!isObject(scorecard)) return 'scorecard must be an object';
+    const problem = scoreProblem(scorecard.score, 0, 'scorecard.score');
+    if (problem) return problem;
+    if (scorecard.date !== undefined && typeof scorecard.date !== 'string') return 'scorecard.date must be a string';
+    if (scorecard.checks !== undefined) {
+      if (!isObject(scorecard.checks)) return 'scorecard.checks must be an object';
+      for (const [check, score] of Object.entries(scorecard.checks)) {
+        const checkProblem = scoreProblem(score, -1, `scorecard.checks.${check}`);
+        if (checkProblem) return checkProblem;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Streams and validates an NDJSON records file; blank lines are skipped. */
+export async function* readRecordsFile(path: string): AsyncIterable<FeedRecord> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (error) {
+    throw new RecordsError(`${path}: cannot read records file: ${(error as Error).message}`, { file: path, cause: error });
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let lineNumber = 0;
+  try {
+    for await (const line of lines) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        throw new RecordsError(`${path}:${lineNumber}: invalid JSON: ${(error as Error).message}`, { file: path });
+      }
+      const problem = validateRecord(value);
+      if (problem) throw new RecordsError(`${path}:${lineNumber}: ${problem}`, { file: path });
+      Object.defineProperty(value, RECORD_ORIGIN, { value: `${path}:${lineNumber}`, enumerable: false });
+      yield value as FeedRecord;
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
+
+export function recordOrigin(record: FeedRecord): string | undefined {
+  return (record as { [RECORD_ORIGIN]?: string })[RECORD_ORIGIN];
+}

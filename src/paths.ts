@@ -1,0 +1,14 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+
+/**
+ * The per-user cache directory: downloaded feeds, the accepted feed serials (rollback
+ * protection) and the record of feeds already verified byte by byte.
+ */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env.PROVENANCE_GUARD_CACHE_DIR;
+  if (explicit) return resolve(explicit);
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'provenance-guard');
+  return join(env.HOME || homedir(), '.cache', 'provenance-guard');
+}
