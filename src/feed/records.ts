@@ -64,8 +64,10 @@ export function validateRecord(value: unknown): string | undefined {
   if (nameProblem) return nameProblem;
   const version = value.version;
   if (typeof version !== 'string') return 'version must be a string';
-  const valid = semver.valid(version);
-  if (valid === null) return `version ${JSON.stringify(version)} is not a valid semver version`;
+  const parsed = semver.parse(version);
+  if (parsed === null) return `version ${JSON.stringify(version)} is not a valid semver version`;
+  // semver drops build metadata from `.version`; keep it in the normalized form.
+  const valid = parsed.build.length > 0 ? `${parsed.version}+${parsed.build.join('.')}` : parsed.version;
   if (valid !== version) return `version ${JSON.stringify(version)} is not normalized (write ${JSON.stringify(valid)})`;
   if (value.integrity !== undefined) {
     const problem = integrityProblem(value.integrity);
