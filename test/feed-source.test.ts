@@ -1,0 +1,219 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FeedError } from '../src/errors';
+import { openFeed } from '../src/feed/reader';
+import { resolveFeedSource } from '../src/feed/source';
+import { startRegistry, type TestRegistry } from './helpers/registry';
+import { buildTestFeed, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
+
+interface FeedServer {
+  url: string;
+  requests: { path: string; headers: IncomingHttpHeaders; status: number }[];
+  body: Buffer;
+  etag: string;
+  status?: number;
+  close(): Promise<void>;
+}
+
+async function serveFeed(body: Buffer): Promise<FeedServer> {
+  const state: FeedServer = { url: '', requests: [], body, etag: '"v1"', close: async () => {} };
+  const server: Server = createServer((req, res) => {
+    const record = (status: number) => state.requests.push({ path: req.url ?? '', headers: req.headers, status });
+    if (state.status) {
+      record(state.status);
+      res.writeHead(state.status).end('nope');
+      return;
+    }
+    if (req.url !== '/feeds/provenance.feed') {
+      record(404);
+      res.writeHead(404).end();
+      return;
+    }
+    if (req.headers['if-none-match'] === state.etag) {
+      record(304);
+      res.writeHead(304).end();
+      return;
+    }
+    record(200);
+    res.writeHead(200, { etag: state.etag, 'last-modified': new Date('2026-11-01T00:00:00Z').toUTCString(), 'content-length': state.body.length });
+    res.end(state.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return state;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<FeedError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(FeedError);
+    return error as FeedError;
+  }
+  throw new Error('expected a FeedError');
+}
+
+describe('feed source: paths', () => {
+  it('resolves a file, a directory holding provenance.feed, and relative paths from rootDir', async () => {
+    const keys = makeKeys();
+    const root = tempDir();
+    mkdirSync(join(root, '.provenance', 'feed'), { recursive: true });
+    const file = await buildTestFeed(keys, sampleRecords(3), join(root, '.provenance', 'feed'));
+    const base = { rootDir: root, offline: false, cacheDir: tempDir() };
+    expect(await resolveFeedSource({ ...base, source: './.provenance/feed' })).toBe(file);
+    expect(await resolveFeedSource({ ...base, source: '.provenance/feed' })).toBe(file);
+    expect(await resolveFeedSource({ ...base, source: file })).toBe(file);
+    expect(await resolveFeedSource({ ...base, source: join(root, '.provenance') + '/feed/provenance.feed', offline: true })).toBe(file);
+    expect((await rejection(resolveFeedSource({ ...base, source: './missing/feed' }))).message).toBe(`feed not found: ${join(root, 'missing/feed')}`);
+    expect((await rejection(resolveFeedSource({ ...base, source: './.provenance' }))).message).toMatch(/has no provenance\.feed/);
+  });
+});
+
+describe('feed source: https (local server)', () => {
+  let keys: TestKeys;
+  let feedBytes: Buffer;
+  let newerBytes: Buffer;
+  beforeAll(async () => {
+    keys = makeKeys();
+    feedBytes = readFileSync(await buildTestFeed(keys, sampleRecords(50), join(tempDir(), 'a.feed'), { serial: 10 }));
+    newerBytes = readFileSync(await buildTestFeed(keys, sampleRecords(60), join(tempDir(), 'b.feed'), { serial: 11 }));
+  });
+
+  it('downloads, revalidates with ETag, updates, and falls back to the last good copy', async () => {
+    const server = await serveFeed(feedBytes);
+    const cache = tempDir();
+    const warnings: string[] = [];
+    const options = { source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache, warn: (m: string) => warnings.push(m) };
+    try {
+      const path = await resolveFeedSource(options);
+      expect(path.startsWith(join(cache, 'feeds'))).toBe(true);
+      expect(readFileSync(path).equals(feedBytes)).toBe(true);
+      const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache });
+      expect(feed.lookup('pkg-1', '1.1.1')?.name).toBe('pkg-1');
+      feed.close();
+
+      // Conditional request: 304, same file.
+      expect(await resolveFeedSource(options)).toBe(path);
+      expect(server.requests.map((r) => r.status)).toEqual([200, 304]);
+      expect(server.requests[1]!.headers['if-none-match']).toBe('"v1"');
+      expect(server.requests[1]!.headers['if-modified-since']).toBe(new Date('2026-11-01T00:00:00Z').toUTCString());
+
+      // A new version on the server replaces the cached one.
+      server.body = newerBytes;
+      server.etag = '"v2"';
+      expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
+      expect(server.requests.at(-1)!.status).toBe(200);
+
+      // Server errors and garbage keep the last good copy, with a warning.
+      server.status = 500;
+      expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
+      expect(warnings.at(-1)).toMatch(/could not update the feed from http:\/\/127\.0\.0\.1:\d+\/feeds\/provenance\.feed: GET .* answered 500/);
+      server.status = undefined;
+      server.body = Buffer.from('<html>captive portal</html>');
+      server.etag = '"v3"';
+      expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
+      expect(warnings.at(-1)).toMatch(/is not a provenance-guard feed/);
+      expect(readdirSync(join(path, '..')).sort()).toEqual(['meta.json', 'provenance.feed']);
+
+      // Offline: the cache only, no request.
+      const before = server.requests.length;
+      expect(readFileSync(await resolveFeedSource({ ...options, offline: true })).equals(newerBytes)).toBe(true);
+      expect(server.requests.length).toBe(before);
+    } finally {
+      await server.close();
+    }
+    // Server down: last good copy, warning on stderr by default.
+    const written: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      const { warn: _warn, ...noWarn } = options;
+      expect(readFileSync(await resolveFeedSource(noWarn)).equals(newerBytes)).toBe(true);
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(written.join('')).toMatch(/provenance-guard: could not update the feed from http:\/\/127\.0\.0\.1:\d+\/feeds\/provenance\.feed: fetch failed .*using the copy fetched/);
+  });
+
+  it('serves a directory URL, and refuses offline or unreachable without a cached copy', async () => {
+    const server = await serveFeed(feedBytes);
+    try {
+      const cache = tempDir();
+      const path = await resolveFeedSource({ source: `${server.url}/feeds/`, rootDir: tempDir(), offline: false, cacheDir: cache });
+      expect(readFileSync(path).equals(feedBytes)).toBe(true);
+      expect(server.requests[0]!.path).toBe('/feeds/provenance.feed');
+      const offline = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: true, cacheDir: cache }));
+      expect(offline.message).toMatch(/offline, and no cached copy of the feed from http:\/\/127\.0\.0\.1:\d+\/other\/provenance\.feed/);
+      expect(server.requests).toHaveLength(1);
+      const missing = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache }));
+      expect(missing.message).toMatch(/answered 404/);
+    } finally {
+      await server.close();
+    }
+    const down = await rejection(resolveFeedSource({ source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: tempDir() }));
+    expect(down.message).toMatch(/cannot download the feed from .*ECONNREFUSED/);
+    const plain = await rejection(resolveFeedSource({ source: 'http://feeds.example.com/provenance.feed', rootDir: tempDir(), offline: false, cacheDir: tempDir() }));
+    expect(plain.message).toMatch(/uses plain http; use https/);
+  });
+});
+
+describe('feed source: npm package (local registry)', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    await registry?.close();
+  });
+
+  it('fetches provenance.feed from a published package, follows new versions, and keeps the last good copy', async () => {
+    const keys = makeKeys();
+    const v1 = readFileSync(await buildTestFeed(keys, sampleRecords(40), join(tempDir(), 'a.feed'), { serial: 20 }), 'utf8');
+    const v2 = readFileSync(await buildTestFeed(keys, sampleRecords(45), join(tempDir(), 'b.feed'), { serial: 21 }), 'utf8');
+    await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.0.0', files: { 'provenance.feed': v1 } });
+    const root = tempDir();
+    writeFileSync(join(root, '.npmrc'), `registry=${registry.url}/\n`);
+    const cache = tempDir();
+    const warnings: string[] = [];
+    const options = { source: '@pg-fixture/provenance-feed@^1', rootDir: root, offline: false, cacheDir: cache, env: { HOME: root }, warn: (m: string) => warnings.push(m) };
+
+    const path = await resolveFeedSource(options);
+    expect(readFileSync(path, 'utf8')).toBe(v1);
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache });
+    expect(feed.header.serial).toBe(20);
+    expect(feed.lookup('pkg-2', '1.2.2')?.name).toBe('pkg-2');
+    feed.close();
+
+    await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.1.0', files: { 'provenance.feed': v2 } });
+    expect(readFileSync(await resolveFeedSource(options), 'utf8')).toBe(v2);
+    expect(readFileSync(await resolveFeedSource({ ...options, offline: true }), 'utf8')).toBe(v2);
+
+    // The registry from npm_config_registry works too (no .npmrc).
+    const otherRoot = tempDir();
+    const viaEnv = await resolveFeedSource({ ...options, rootDir: otherRoot, cacheDir: tempDir(), env: { HOME: otherRoot, npm_config_registry: registry.url } });
+    expect(readFileSync(viaEnv, 'utf8')).toBe(v2);
+
+    const missing = await rejection(resolveFeedSource({ ...options, source: '@pg-fixture/no-such-feed@^1', cacheDir: tempDir() }));
+    expect(missing.message).toMatch(/cannot fetch the feed from npm package @pg-fixture\/no-such-feed@\^1/);
+    const noFile = await registry.publish({ name: '@pg-fixture/empty-feed', version: '1.0.0' });
+    expect(noFile.version).toBe('1.0.0');
+    const empty = await rejection(resolveFeedSource({ ...options, source: '@pg-fixture/empty-feed', cacheDir: tempDir() }));
+    expect(empty.message).toMatch(/@pg-fixture\/empty-feed@1\.0\.0 has no provenance\.feed in its package root/);
+    const git = await rejection(resolveFeedSource({ ...options, source: 'github:acme/feed', cacheDir: tempDir() }));
+    expect(git.message).toMatch(/only registry package specs/);
+    const offlineNoCache = await rejection(resolveFeedSource({ ...options, offline: true, cacheDir: tempDir() }));
+    expect(offlineNoCache.message).toMatch(/offline, and no cached copy/);
+
+    await registry.close();
+    expect(readFileSync(await resolveFeedSource(options), 'utf8')).toBe(v2);
+    expect(warnings.at(-1)).toMatch(/could not update the feed from npm package @pg-fixture\/provenance-feed@\^1/);
+  });
+});
