@@ -139,6 +139,10 @@ try {
     }
   };
 
+  // The `../outside` folder the fixtures link to (shared by the three of them).
+  rmSync(join(outRoot, 'outside'), { recursive: true, force: true });
+  writeJson(join(outRoot, 'outside/package.json'), JSON.parse(readFileSync(join(outsideDir, 'package.json'), 'utf8')));
+
   // pnpm 10 → lockfile v9
   {
     const dir = join(work, 'pnpm', 'project');
