@@ -1,0 +1,192 @@
+/**
+ * HTTP for the evidence sources: per-request timeout, retries with exponential backoff on
+ * 429 (honouring Retry-After), 5xx, timeouts and connection errors, and JSON that is
+ * checked before anyone looks at it.
+ */
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** First backoff delay in ms; doubles on each retry. */
+  minDelay: number;
+  /** Upper bound for any delay, Retry-After included. */
+  maxDelay: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 3, minDelay: 500, maxDelay: 30_000 };
+
+export interface RequestOptions {
+  timeout: number;
+  retry: RetryPolicy;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+}
+
+/** A response status that is neither success nor 404. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly url: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(`HTTP ${status} from ${url}`);
+    this.name = 'HttpStatusError';
+  }
+}
+
+/** A body that is not the JSON (or JSON shape) the source promises. */
+export class MalformedResponseError extends Error {
+  constructor(readonly url: string, detail: string) {
+    super(`malformed response from ${url}: ${detail}`);
+    this.name = 'MalformedResponseError';
+  }
+}
+
+export class RequestTimeoutError extends Error {
+  constructor(readonly url: string, timeout: number) {
+    super(`no response from ${url} within ${timeout} ms`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+/** Parses a Retry-After header (delta-seconds or HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause === undefined ? undefined : errorCode(cause);
+}
+
+/** Whether a failed attempt is worth another try. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof HttpStatusError) return error.status === 429 || error.status >= 500;
+  if (error instanceof RequestTimeoutError) return true;
+  if (error instanceof MalformedResponseError) return false;
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number') return status === 429 || status >= 500;
+  const code = errorCode(error);
+  if (code && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|UND_ERR_|ERR_SOCKET)/.test(code)) return true;
+  if (error instanceof TypeError && /fetch failed/.test(error.message)) return true;
+  return false;
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof HttpStatusError) return error.retryAfterMs;
+  // npm-registry-fetch errors carry the response headers.
+  const headers = (error as { headers?: { get?: (name: string) => string | null } } | null)?.headers;
+  if (headers && typeof headers.get === 'function') return parseRetryAfter(headers.get('retry-after'));
+  return undefined;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Runs `attempt` until it succeeds, fails for good, or the retries are spent. */
+export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= policy.retries || !isRetryable(error) || signal?.aborted) throw error;
+      const backoff = policy.minDelay * 2 ** n;
+      const jitter = Math.random() * policy.minDelay;
+      const wanted = retryAfterOf(error) ?? backoff + jitter;
+      await sleep(Math.min(wanted, policy.maxDelay), signal);
+    }
+  }
+}
+
+async function fetchOnce(url: string, options: RequestOptions): Promise<Response | undefined> {
+  const timeout = AbortSignal.timeout(options.timeout);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { 'user-agent': 'provenance-guard', ...options.headers }, signal, redirect: 'follow' });
+  } catch (error) {
+    if (timeout.aborted && !options.signal?.aborted) throw new RequestTimeoutError(url, options.timeout);
+    throw error;
+  }
+  if (response.status === 404 || response.status === 410) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new HttpStatusError(response.status, url, parseRetryAfter(response.headers.get('retry-after')));
+  }
+  return response;
+}
+
+async function readBody(response: Response, url: string, options: RequestOptions): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    // The body stalled past the timeout (the signal covers the body too).
+    throw new RequestTimeoutError(url, options.timeout);
+  }
+}
+
+/** GET a text body; `undefined` on 404/410. */
+export function getText(url: string, options: RequestOptions): Promise<string | undefined> {
+  return withRetry(
+    async () => {
+      const response = await fetchOnce(url, options);
+      return response === undefined ? undefined : readBody(response, url, options);
+    },
+    options.retry,
+    options.signal,
+  );
+}
+
+/** GET a JSON body; `undefined` on 404/410; MalformedResponseError when it is not JSON. */
+export async function getJson(url: string, options: RequestOptions): Promise<unknown> {
+  const text = await getText(url, { ...options, headers: { accept: 'application/json', ...options.headers } });
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new MalformedResponseError(url, 'not JSON');
+  }
+}
+
+/** Type guards for untrusted JSON. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+export function arrayOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A short description of a failure for a warning line. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

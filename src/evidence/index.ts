@@ -1,0 +1,328 @@
+/**
+ * Live evidence: for each registry package version, a FeedRecord built from the sources
+ * the config enables — the registry (repository claim, gitHead, integrity), npm provenance
+ * (Sigstore-verified repository attestation), deps.dev, OpenSSF Scorecard and OSS Rebuild.
+ * A failing source leaves its evidence unknown with a warning (or throws EvidenceError under
+ * `onError: fail`); nothing fetched is ever executed.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { SourcesConfig } from '../config/types';
+import { EvidenceError } from '../errors';
+import { cacheDir as defaultCacheDir } from '../paths';
+import type { FeedRecord, RepositoryEvidence, ResolvedPackage } from '../types';
+import { EvidenceCache } from './cache';
+import { fetchDepsDevScorecard, fetchDepsDevVersion, type DepsDevVersion } from './depsdev';
+import { DEFAULT_RETRY, describeError, getJson, getText, type RequestOptions, type RetryPolicy } from './http';
+import { createLimiter, type Limiter } from './limit';
+import { fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from './npmrc';
+import { loadRebuildKeys, OSS_REBUILD_PUBLIC_KEY, parseRebuildAttestations, rebuildAttestationUrl } from './oss-rebuild';
+import { evaluateAttestations, sha512Hex, type AttestedSource, type ProvenanceOutcome } from './provenance';
+import { fetchRegistryInfo, fetchTarballSha256, VersionNotFoundError, type RegistryFetchOptions, type RegistryVersionInfo } from './registry';
+import { sameRepository } from './repository';
+import { fetchScorecard, type ScorecardSummary } from './scorecard';
+import { loadTrustMaterial, type LoadedTrustMaterial, type TrustedRootSource } from './trust-root';
+
+export { parsePackageSpecs } from './specs';
+export { createProgressBar, renderProgress } from './progress';
+export { normalizeRepository, normalizeRepositoryUrl } from './repository';
+export { loadNpmConfig, registryFor } from './npmrc';
+export { OSS_REBUILD_PUBLIC_KEY } from './oss-rebuild';
+export type { TrustedRootSource } from './trust-root';
+export type { RetryPolicy } from './http';
+
+export interface GatherOptions {
+  sources: SourcesConfig;
+  /** Cache directory; default: cacheDir(env) (PROVENANCE_GUARD_CACHE_DIR, XDG, ~/.cache). */
+  cacheDir?: string;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Where the user's npm config is read from (project .npmrc lookup); default process.cwd(). */
+  npmrc?: { cwd: string };
+  env?: NodeJS.ProcessEnv;
+  /** Sigstore trust root for npm provenance; default `tuf` (falls back to the shipped root). */
+  trustedRoot?: TrustedRootSource;
+  /** PEM public keys OSS Rebuild attestations must be signed with; default OSS Rebuild's key. */
+  rebuildPublicKeys?: string[];
+  /** Backoff for 429/5xx/timeouts; default 3 retries from 500 ms, at most 30 s per wait. */
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface GatherResult {
+  /** One record per distinct registry name@version, in input order. */
+  records: FeedRecord[];
+  warnings: string[];
+}
+
+type SourceName = 'registry' | 'provenance' | 'depsDev' | 'scorecard' | 'ossRebuild';
+
+interface RebuildOutcome {
+  reproducible: boolean;
+  warnings: string[];
+}
+
+class Gatherer {
+  readonly warnings: string[] = [];
+  private readonly warned = new Set<string>();
+  private readonly cache: EvidenceCache;
+  private readonly limits: Record<SourceName, Limiter>;
+  private readonly npm: NpmConfig;
+  private readonly npmOptions: Record<string, unknown>;
+  private readonly retry: RetryPolicy;
+  private readonly cacheRoot: string;
+  private trust?: Promise<LoadedTrustMaterial>;
+  private rebuildKeys?: KeyObject[];
+
+  constructor(private readonly options: GatherOptions) {
+    const env = options.env ?? process.env;
+    const s = options.sources;
+    this.cacheRoot = options.cacheDir ?? defaultCacheDir(env);
+    this.cache = new EvidenceCache(this.cacheRoot, s.cacheTtl);
+    const n = s.concurrency;
+    this.limits = { registry: createLimiter(n), provenance: createLimiter(n), depsDev: createLimiter(n), scorecard: createLimiter(n), ossRebuild: createLimiter(n) };
+    this.npm = loadNpmConfig({ cwd: options.npmrc?.cwd ?? process.cwd(), env });
+    this.npmOptions = fetchOptions(this.npm);
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  private warn(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.warnings.push(message);
+  }
+
+  private request(): RequestOptions {
+    return { timeout: this.options.sources.timeout, retry: this.retry, ...(this.options.signal ? { signal: this.options.signal } : {}) };
+  }
+
+  private registryOptions(registry: string): RegistryFetchOptions {
+    return {
+      registry,
+      npmOptions: this.npmOptions,
+      timeout: this.options.sources.timeout,
+      retry: this.retry,
+      cacheDir: this.cacheRoot,
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    };
+  }
+
+  /** Runs one source lookup; a failure becomes a warning (or EvidenceError under onError: fail). */
+  private async guarded<T>(source: SourceName, id: string, run: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await run();
+    } catch (error) {
+      if (this.options.signal?.aborted) throw error;
+      const message = `${source}: ${id}: ${describeError(error)}`;
+      if (this.options.sources.onError === 'fail') throw new EvidenceError(`evidence source failed: ${message}`, { cause: error });
+      this.warn(`${message}; its evidence is unknown`);
+      return undefined;
+    }
+  }
+
+  private trustMaterial(): Promise<LoadedTrustMaterial> {
+    this.trust ??= loadTrustMaterial({
+      source: this.options.trustedRoot ?? 'tuf',
+      cacheDir: this.cacheRoot,
+      timeout: this.options.sources.timeout,
+    }).then((loaded) => {
+      if (loaded.warning) this.warn(loaded.warning);
+      return loaded;
+    });
+    return this.trust;
+  }
+
+  private async registryInfo(pkg: ResolvedPackage, id: string, registry: string): Promise<RegistryVersionInfo | undefined> {
+    try {
+      const info = await this.cache.getOrFetch('registry', `${registry}|${id}`, () =>
+        this.limits.registry(async () => (await fetchRegistryInfo(pkg.name, pkg.version, this.registryOptions(registry))) ?? null),
+      );
+      if (info === null) this.warn(`registry: ${pkg.name} is not in the registry ${registry}`);
+      return info ?? undefined;
+    } catch (error) {
+      if (error instanceof VersionNotFoundError) {
+        this.warn(`registry: ${error.message}`);
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  private provenanceUrl(pkg: ResolvedPackage, registry: string, info: RegistryVersionInfo | undefined): string | undefined {
+    const explicit = this.options.sources.provenance.url;
+    const path = `/-/npm/v1/attestations/${pkg.name.replace('/', '%2f')}@${pkg.version}`;
+    if (explicit) return `${explicit.replace(/\/+$/, '')}${path}`;
+    // The registry says whether there is provenance; ask only when it does (or when it was not asked).
+    if (info && !info.attestationsUrl) return undefined;
+    if (info?.attestationsUrl) {
+      // Like npm: always from the registry we use, with the path the registry advertised.
+      try {
+        return `${registry.replace(/\/+$/, '')}${new URL(info.attestationsUrl).pathname}`;
+      } catch {
+        return `${registry.replace(/\/+$/, '')}${path}`;
+      }
+    }
+    return `${registry.replace(/\/+$/, '')}${path}`;
+  }
+
+  private async provenance(pkg: ResolvedPackage, id: string, url: string, integrity: string | undefined, advertised: boolean): Promise<AttestedSource | undefined> {
+    const outcome = await this.cache.getOrFetch<ProvenanceOutcome>('provenance', `${url}|${integrity ?? ''}`, async () => {
+      const document = await this.limits.provenance(() => getJson(url, this.request()));
+      if (document === undefined) {
+        return { warnings: advertised ? [`provenance: ${id}: the registry advertises provenance but ${url} has none`] : [] };
+      }
+      const trust = await this.trustMaterial();
+      return evaluateAttestations(document, { name: pkg.name, version: pkg.version, ...(integrity ? { integrity } : {}) }, trust.material);
+    });
+    outcome.warnings.forEach((w) => this.warn(w));
+    return outcome.attested;
+  }
+
+  private async rebuild(pkg: ResolvedPackage, id: string, registry: string, integrity: string | undefined): Promise<boolean> {
+    const url = rebuildAttestationUrl(this.options.sources.ossRebuild.url, pkg.name, pkg.version);
+    const outcome = await this.cache.getOrFetch<RebuildOutcome>('oss-rebuild', `${url}|${integrity ?? ''}`, async () => {
+      const body = await this.limits.ossRebuild(() => getText(url, this.request()));
+      if (body === undefined) return { reproducible: false, warnings: [] };
+      this.rebuildKeys ??= loadRebuildKeys(this.options.rebuildPublicKeys ?? [OSS_REBUILD_PUBLIC_KEY]);
+      const parsed = parseRebuildAttestations(body, this.rebuildKeys, id);
+      const warnings = [...parsed.warnings];
+      if (parsed.equivalences.length === 0) {
+        if (warnings.length === 0) warnings.push(`oss-rebuild: ${id}: no artifact-equivalence attestation in ${url}`);
+        return { reproducible: false, warnings };
+      }
+      const wanted512 = sha512Hex(integrity);
+      let sha256: string | undefined;
+      for (const claim of parsed.equivalences) {
+        if (claim.digest.sha512 && wanted512) {
+          if (claim.digest.sha512 === wanted512) return { reproducible: true, warnings };
+          continue;
+        }
+        if (claim.digest.sha256) {
+          if (!integrity) {
+            warnings.push(`oss-rebuild: ${id}: no integrity to check the rebuilt artifact against`);
+            break;
+          }
+          sha256 ??= await this.limits.registry(() => fetchTarballSha256(pkg.name, pkg.version, integrity, this.registryOptions(registry)));
+          if (claim.digest.sha256 === sha256) return { reproducible: true, warnings };
+        }
+      }
+      warnings.push(`oss-rebuild: ${id}: the attested artifact digest does not match the published tarball; not counted as reproducible`);
+      return { reproducible: false, warnings };
+    });
+    outcome.warnings.forEach((w) => this.warn(w));
+    return outcome.reproducible;
+  }
+
+  private async scorecard(repositoryUrl: string): Promise<ScorecardSummary | undefined> {
+    const s = this.options.sources;
+    if (s.scorecard.enabled) {
+      const found = await this.guarded('scorecard', repositoryUrl, () =>
+        this.cache.getOrFetch('scorecard', `${s.scorecard.url ?? ''}|${repositoryUrl}`, () =>
+          this.limits.scorecard(() => fetchScorecard(s.scorecard.url, repositoryUrl, this.request())),
+        ),
+      );
+      if (found) return found;
+    }
+    if (s.depsDev.enabled) {
+      const found = await this.guarded('depsDev', repositoryUrl, () =>
+        this.cache.getOrFetch('depsdev-project', `${s.depsDev.url ?? ''}|${repositoryUrl}`, () =>
+          this.limits.depsDev(() => fetchDepsDevScorecard(s.depsDev.url, repositoryUrl, this.request())),
+        ),
+      );
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  async gather(pkg: ResolvedPackage): Promise<FeedRecord> {
+    if (this.options.signal?.aborted) throw this.options.signal.reason;
+    const s = this.options.sources;
+    const id = `${pkg.name}@${pkg.version}`;
+    const registry = registryFor(pkg.name, this.npm, s.registry.url);
+    const record: FeedRecord = { name: pkg.name, version: pkg.version };
+
+    const info = s.registry.enabled ? await this.guarded('registry', id, () => this.registryInfo(pkg, id, registry)) : undefined;
+    const integrity = info?.integrity ?? pkg.integrity;
+    if (info?.integrity && pkg.integrity && sha512Hex(info.integrity) && sha512Hex(pkg.integrity) && sha512Hex(info.integrity) !== sha512Hex(pkg.integrity)) {
+      this.warn(`registry: ${id}: the registry's integrity differs from the lockfile's`);
+    }
+    if (integrity) record.integrity = integrity;
+
+    const provenanceUrl = s.provenance.enabled ? this.provenanceUrl(pkg, registry, info) : undefined;
+    const [attested, depsDev, reproducible] = await Promise.all([
+      provenanceUrl ? this.guarded('provenance', id, () => this.provenance(pkg, id, provenanceUrl, integrity, Boolean(info?.attestationsUrl))) : undefined,
+      s.depsDev.enabled
+        ? this.guarded('depsDev', id, () =>
+            this.cache.getOrFetch<DepsDevVersion | null>('depsdev-version', `${s.depsDev.url ?? ''}|${id}`, () =>
+              this.limits.depsDev(() => fetchDepsDevVersion(s.depsDev.url, pkg.name, pkg.version, this.request())),
+            ),
+          )
+        : undefined,
+      s.ossRebuild.enabled ? this.guarded('ossRebuild', id, () => this.rebuild(pkg, id, registry, integrity)) : undefined,
+    ]);
+
+    const repository = combineRepository(info, depsDev ?? undefined, attested);
+    if (repository) record.repository = repository;
+    if (reproducible) record.rebuild = { verdict: 'reproducible', source: 'oss-rebuild' };
+
+    const scored = repository?.attestedUrl ?? repository?.url;
+    if (scored && (s.scorecard.enabled || s.depsDev.enabled)) {
+      const scorecard = await this.scorecard(scored);
+      if (scorecard) record.scorecard = scorecard;
+    }
+    return record;
+  }
+}
+
+/**
+ * claimed = the manifest's repository (or deps.dev's unverified link when the registry was
+ * not asked); attested = verified npm provenance, else deps.dev's SLSA link. A claim that
+ * names another repository than the attestation is a mismatch.
+ */
+export function combineRepository(
+  info: RegistryVersionInfo | undefined,
+  depsDev: DepsDevVersion | undefined,
+  provenance: AttestedSource | undefined,
+): RepositoryEvidence | undefined {
+  const claimedUrl = info?.repository?.url ?? depsDev?.claimed;
+  const directory = info?.repository?.directory;
+  const attested = provenance ?? depsDev?.attested;
+  const withExtras = (evidence: RepositoryEvidence): RepositoryEvidence => {
+    if (directory) evidence.directory = directory;
+    return evidence;
+  };
+  if (attested) {
+    if (claimedUrl && !sameRepository(claimedUrl, attested.url)) {
+      const evidence: RepositoryEvidence = { url: claimedUrl, status: 'mismatch', attestedUrl: attested.url };
+      if (info?.commit) evidence.commit = info.commit;
+      return withExtras(evidence);
+    }
+    const commit = attested.commit ?? info?.commit;
+    return withExtras({ url: attested.url, ...(commit ? { commit } : {}), status: 'attested' });
+  }
+  if (claimedUrl) return withExtras({ url: claimedUrl, ...(info?.commit ? { commit: info.commit } : {}), status: 'claimed' });
+  return undefined;
+}
+
+/**
+ * Gathers a FeedRecord per distinct registry package (other sources are skipped).
+ * Throws EvidenceError only under `sources.onError: fail`.
+ */
+export async function gatherEvidence(packages: readonly ResolvedPackage[], options: GatherOptions): Promise<GatherResult> {
+  const unique = new Map<string, ResolvedPackage>();
+  for (const pkg of packages) {
+    if (pkg.source !== 'registry') continue;
+    const key = `${pkg.name}@${pkg.version}`;
+    if (!unique.has(key)) unique.set(key, pkg);
+  }
+  const list = [...unique.values()];
+  const gatherer = new Gatherer(options);
+  let done = 0;
+  options.onProgress?.(0, list.length);
+  const records = await Promise.all(
+    list.map(async (pkg) => {
+      const record = await gatherer.gather(pkg);
+      options.onProgress?.(++done, list.length);
+      return record;
+    }),
+  );
+  return { records, warnings: gatherer.warnings };
+}

@@ -1,0 +1,133 @@
+/**
+ * Registry source: the full packument through pacote (so .npmrc registries, scopes and
+ * auth behave as in npm), reduced to the fields the evidence needs for one version.
+ */
+import { join } from 'node:path';
+import { isRecord, stringOf, withRetry, type RetryPolicy } from './http';
+import { normalizeCommit, normalizeRepository, type NormalizedRepository } from './repository';
+
+export interface RegistryVersionInfo {
+  /** Registry the packument came from (trailing slash). */
+  registry: string;
+  repository?: NormalizedRepository;
+  /** `gitHead` when it is a full commit id. */
+  commit?: string;
+  integrity?: string;
+  shasum?: string;
+  tarball?: string;
+  /** `dist.attestations.url` when the registry advertises provenance. */
+  attestationsUrl?: string;
+  /** `dist.attestations.provenance.predicateType`. */
+  provenancePredicateType?: string;
+}
+
+export interface RegistryFetchOptions {
+  registry: string;
+  npmOptions: Record<string, unknown>;
+  timeout: number;
+  retry: RetryPolicy;
+  cacheDir?: string;
+  signal?: AbortSignal;
+}
+
+/** Thrown when the package exists but the version does not. */
+export class VersionNotFoundError extends Error {
+  constructor(name: string, version: string, registry: string) {
+    super(`${name}@${version} is not in the registry ${registry}`);
+    this.name = 'VersionNotFoundError';
+  }
+}
+
+type Pacote = typeof import('pacote');
+let pacoteModule: Pacote | undefined;
+// Loaded on first use: pacote is heavy and only the live-evidence commands need it.
+function pacote(): Pacote {
+  pacoteModule ??= require('pacote') as Pacote;
+  return pacoteModule;
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { code?: unknown; statusCode?: unknown } | null;
+  return e?.code === 'E404' || e?.statusCode === 404;
+}
+
+/** Extracts the evidence fields of one version from a full packument. */
+export function versionInfoFromPackument(packument: unknown, version: string, registry: string): RegistryVersionInfo | undefined {
+  if (!isRecord(packument) || !isRecord(packument.versions)) return undefined;
+  const manifest = packument.versions[version];
+  if (!isRecord(manifest)) return undefined;
+  const info: RegistryVersionInfo = { registry };
+  const repository = normalizeRepository(manifest.repository);
+  if (repository) info.repository = repository;
+  const commit = normalizeCommit(manifest.gitHead);
+  if (commit) info.commit = commit;
+  const dist = isRecord(manifest.dist) ? manifest.dist : {};
+  const integrity = stringOf(dist.integrity);
+  if (integrity) info.integrity = integrity;
+  const shasum = stringOf(dist.shasum);
+  if (shasum) info.shasum = shasum;
+  const tarball = stringOf(dist.tarball);
+  if (tarball) info.tarball = tarball;
+  if (isRecord(dist.attestations)) {
+    const url = stringOf(dist.attestations.url);
+    if (url) info.attestationsUrl = url;
+    const provenance = dist.attestations.provenance;
+    const predicateType = isRecord(provenance) ? stringOf(provenance.predicateType) : undefined;
+    if (predicateType) info.provenancePredicateType = predicateType;
+  }
+  return info;
+}
+
+/**
+ * The registry evidence for name@version; undefined when the package is not in the
+ * registry (404). Other failures throw.
+ */
+export async function fetchRegistryInfo(name: string, version: string, options: RegistryFetchOptions): Promise<RegistryVersionInfo | undefined> {
+  const packument = await withRetry(
+    async () => {
+      try {
+        return await pacote().packument(name, {
+          ...options.npmOptions,
+          registry: options.registry,
+          fullMetadata: true,
+          timeout: options.timeout,
+          // Retries are ours (Retry-After aware); pacote's own would multiply them.
+          retry: { retries: 0 },
+          ...(options.cacheDir ? { cache: join(options.cacheDir, '_cacache') } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        } as Parameters<Pacote['packument']>[1] & { fullMetadata: true });
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    options.retry,
+    options.signal,
+  );
+  if (packument === undefined) return undefined;
+  const info = versionInfoFromPackument(packument, version, options.registry);
+  if (!info) throw new VersionNotFoundError(name, version, options.registry);
+  return info;
+}
+
+/**
+ * sha256 (hex) of the published tarball, downloaded through pacote, which checks it
+ * against `integrity` first. OSS Rebuild names upstream artifacts by sha256.
+ */
+export async function fetchTarballSha256(name: string, version: string, integrity: string | undefined, options: RegistryFetchOptions): Promise<string> {
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const data = await withRetry(
+    () =>
+      pacote().tarball(`${name}@${version}`, {
+        ...options.npmOptions,
+        registry: options.registry,
+        ...(integrity ? { integrity } : {}),
+        timeout: options.timeout,
+        retry: { retries: 0 },
+        ...(options.cacheDir ? { cache: join(options.cacheDir, '_cacache') } : {}),
+      } as Parameters<Pacote['tarball']>[1]),
+    options.retry,
+    options.signal,
+  );
+  return createHash('sha256').update(data).digest('hex');
+}
