@@ -72,7 +72,7 @@ export function packagesFromYarnLock(text: string, lockfileDir: string, file?: s
   try {
     parsed = parseSyml(text);
   } catch (error) {
-    return fail(file, `invalid yarn.lock syntax: ${(error as Error).message.split('\n')[0]}`);
+    return fail(file, `invalid yarn.lock syntax: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`);
   }
   if (Object.keys(parsed).length === 0) return [];
   if (!isObject(parsed.__metadata)) {
