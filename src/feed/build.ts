@@ -29,7 +29,7 @@ export interface BuildFeedOptions {
 const DAY = 24 * 60 * 60 * 1000;
 const PARTITIONS = 256;
 /** Record bytes kept in memory before partitions spill to temp files. */
-const SPILL_BYTES = 48 * 1024 * 1024;
+const SPILL_BYTES = 16 * 1024 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
 
 interface Entry {
@@ -51,7 +51,7 @@ class Partitions {
   add(entry: Entry): void {
     this.memory[entry.hash >>> 24]!.push(entry);
     const bytes = Buffer.byteLength(entry.line);
-    this.memoryBytes += bytes + entry.key.length + 32;
+    this.memoryBytes += bytes + entry.key.length + (entry.origin?.length ?? 0) + 64;
     this.bodyBytes += bytes;
     this.count++;
     if (this.memoryBytes > SPILL_BYTES) this.spill();
