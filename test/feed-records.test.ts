@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RecordsError } from '../src/errors';
@@ -86,6 +87,12 @@ describe('readRecordsFile', () => {
     expect(error.message.startsWith(`${path}:${line}: `)).toBe(true);
     expect(error.message).toMatch(pattern);
     expect(error.file).toBe(path);
+  });
+
+  it('accepts a UTF-8 byte order mark and CRLF line ends', async () => {
+    const path = join(tempDir(), 'bom.ndjson');
+    writeFileSync(path, '\ufeff{"name":"a","version":"1.0.0"}\r\n{"name":"b","version":"2.0.0"}\r\n');
+    expect((await collect(path)).map((r) => r.name)).toEqual(['a', 'b']);
   });
 
   it('names a missing file', async () => {

@@ -77,6 +77,14 @@ describe('feed build and lookup', () => {
     expect(() => feed.lookup('pkg-1', '1.1.1')).toThrow(/closed/);
   });
 
+  it('writes DIR/provenance.feed for an existing directory or a path ending in a slash', async () => {
+    const keys = makeKeys();
+    const dir = tempDir();
+    const { path } = await buildFeed({ records: sampleRecords(2), privateKeyPath: keys.privateKeyPath, out: join(dir, 'new', 'feed') + '/' });
+    expect(path).toBe(join(dir, 'new', 'feed', 'provenance.feed'));
+    expect(readFileSync(path, 'latin1').startsWith(MAGIC)).toBe(true);
+  });
+
   it('builds an empty feed', async () => {
     const keys = makeKeys();
     const path = await buildTestFeed(keys, [], join(tempDir(), 'empty.feed'));

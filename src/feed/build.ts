@@ -107,6 +107,7 @@ function describe(entry: Entry, position: number): string {
 
 function resolveOut(out: string): string {
   const target = resolve(out);
+  if (/[/\\]$/.test(out)) return join(target, FEED_FILE_NAME);
   try {
     if (statSync(target).isDirectory()) return join(target, FEED_FILE_NAME);
   } catch {
@@ -129,7 +130,7 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
   const privateKey = readPrivateKey(options.privateKeyPath);
   const now = options.now ?? new Date();
   const expiresIn = options.expiresIn ?? 30 * DAY;
-  if (!(expiresIn > 0)) throw new FeedError(`feed expiry must be positive, got ${expiresIn} ms`);
+  if (!(expiresIn > 0) || !Number.isFinite(expiresIn)) throw new FeedError(`feed expiry must be positive, got ${expiresIn} ms`);
   const previous = previousSerial(path);
   const serial = options.serial ?? Math.max((previous ?? 0) + 1, Math.floor(now.getTime() / 1000));
   if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`);

@@ -126,8 +126,9 @@ export async function* readRecordsFile(path: string): AsyncIterable<FeedRecord> 
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNumber = 0;
   try {
-    for await (const line of lines) {
+    for await (let line of lines) {
       lineNumber++;
+      if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
       if (line.trim() === '') continue;
       let value: unknown;
       try {
