@@ -16,6 +16,11 @@ export interface DepsDevVersion {
   claimed?: string;
 }
 
+/** deps.dev spells repositories with or without a scheme (`github.com/o/r`). */
+function repositoryUrl(value: string): string | undefined {
+  return normalizeRepositoryUrl(/^[a-z][a-z0-9+.-]*:/i.test(value) ? value : `https://${value}`);
+}
+
 function base(url: string | undefined): string {
   return (url || DEFAULT_DEPS_DEV_URL).replace(/\/+$/, '');
 }
@@ -35,7 +40,7 @@ export function parseDepsDevVersion(body: unknown): DepsDevVersion {
   for (const p of arrayOf(body.slsaProvenances)) {
     if (!isRecord(p) || p.verified !== true) continue;
     const repo = stringOf(p.sourceRepository);
-    const url = repo ? normalizeRepositoryUrl(repo) : undefined;
+    const url = repo ? repositoryUrl(repo) : undefined;
     if (!url) continue;
     const commit = normalizeCommit(p.commit);
     out.attested = commit ? { url, commit } : { url };
@@ -44,7 +49,7 @@ export function parseDepsDevVersion(body: unknown): DepsDevVersion {
   for (const related of arrayOf(body.relatedProjects)) {
     if (!isRecord(related) || related.relationType !== 'SOURCE_REPO') continue;
     const id = isRecord(related.projectKey) ? stringOf(related.projectKey.id) : undefined;
-    const url = id ? normalizeRepositoryUrl(`https://${id}`) : undefined;
+    const url = id ? repositoryUrl(id) : undefined;
     if (!url) continue;
     if (related.relationProvenance === 'SLSA_ATTESTATION') out.attested ??= { url };
     else if (related.relationProvenance === 'UNVERIFIED_METADATA') out.claimed ??= url;

@@ -82,10 +82,13 @@ export function isRetryable(error: unknown): boolean {
 
 function retryAfterOf(error: unknown): number | undefined {
   if (error instanceof HttpStatusError) return error.retryAfterMs;
-  // npm-registry-fetch errors carry the response headers.
-  const headers = (error as { headers?: { get?: (name: string) => string | null } } | null)?.headers;
-  if (headers && typeof headers.get === 'function') return parseRetryAfter(headers.get('retry-after'));
-  return undefined;
+  // npm-registry-fetch errors carry the response headers, as `raw()` ({name: [values]}) or a Headers.
+  const headers = (error as { headers?: unknown } | null)?.headers;
+  if (!headers || typeof headers !== 'object') return undefined;
+  const getter = (headers as { get?: unknown }).get;
+  if (typeof getter === 'function') return parseRetryAfter((getter as (name: string) => string | null).call(headers, 'retry-after'));
+  const raw = (headers as Record<string, unknown>)['retry-after'];
+  return parseRetryAfter(Array.isArray(raw) ? String(raw[0]) : typeof raw === 'string' ? raw : undefined);
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -35,7 +35,8 @@ export function normalizeRepositoryUrl(raw: string): string | undefined {
     return `https://${info.domain.toLowerCase()}/${info.user}/${stripGitSuffix(info.project)}`;
   }
   // Not a known host: accept git, ssh and http(s) URLs with a host and a path.
-  let candidate = value.replace(/^git\+/, '');
+  // `ssh://git@host:owner/repo` (scp path inside an ssh URL) is common in manifests.
+  let candidate = value.replace(/^git\+/, '').replace(/^(ssh:\/\/[^/:]+):(?!\d+(\/|$))/, '$1/');
   const scp = /^(?:[\w.-]+@)?([\w.-]+\.[a-z]{2,}):(?!\/\/)(.+)$/i.exec(candidate);
   if (scp) candidate = `https://${scp[1]}/${scp[2]}`;
   let url: URL;
