@@ -203,7 +203,7 @@ describe('npm provenance (real sigstore@0.4.0 bundle, verified offline against t
     const real = sigstoreManifest(server.url, fields);
     const m = { ...real, name, _id: `${name}@0.4.0`, dist: { ...(real.dist as object), attestations: { url: `${server.url}/-/npm/v1/attestations/${name}@0.4.0`, provenance: { predicateType: 'https://slsa.dev/provenance/v0.2' } } } };
     server.set(packumentPath(name), { body: packument(name, [m]) });
-    server.set(`/-/npm/v1/attestations/${name}@0.4.0`, typeof attestations === 'string' ? { body: attestations } : attestations === undefined ? { status: 404, body: {} } : { body: attestations });
+    server.set(`/-/npm/v1/attestations/${name}@0.4.0`, typeof attestations === 'string' ? { body: attestations } : attestations === undefined ? { status: 404, body: {} } : { body: attestations as object });
   }
   const provenanceOn = { provenance: { enabled: true } };
 
