@@ -23,6 +23,17 @@ const targets = [
   // live-evidence commands.
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...common.external, 'pacote', 'sigstore'] },
   { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: [...common.external, 'pacote', 'sigstore'] },
+  // Yarn plugin bundle: `module.exports = { name, factory(require) }`; the iife runs inside the
+  // factory, so Yarn's own modules (and node builtins) come from the factory's require, never
+  // a top-level require.
+  {
+    entryPoints: ['plugins/yarn/index.ts'], outfile: 'plugins/yarn/dist/plugin-provenance.cjs', format: 'iife', globalName: 'plugin',
+    external: [...common.external, 'pacote', 'sigstore', '@yarnpkg/core', '@yarnpkg/plugin-npm', '@yarnpkg/fslib', '@yarnpkg/parsers', 'clipanion', 'semver', 'typanion'],
+    banner: { js: '/* eslint-disable */\n//prettier-ignore\nmodule.exports = {\nname: "@yarnpkg/plugin-provenance",\nfactory: function (require) {' },
+    footer: { js: 'return plugin;\n}\n};' },
+    // Installs never gather live evidence: src/evidence is replaced by a stub (see the file).
+    plugins: [{ name: 'yarn-no-evidence', setup(b) { b.onResolve({ filter: /\/evidence\/index$/ }, () => ({ path: new URL('../plugins/yarn/no-evidence.ts', import.meta.url).pathname })); } }],
+  },
 ];
 
 await Promise.all(targets.map((t) => build({ ...common, ...t })));

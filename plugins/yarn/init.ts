@@ -1,0 +1,63 @@
+/**
+ * Wires the Yarn plugin into a project the way `yarn plugin import <file>` does: the bundle
+ * goes to .yarn/plugins/@yarnpkg/plugin-provenance.cjs (committed, so a fresh clone and CI
+ * load it), and .yarnrc.yml `plugins:` gets `{ checksum, path, spec }`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Document, isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
+import { ConfigError, GuardError } from '../../src/errors';
+
+export const PLUGIN_NAME = '@yarnpkg/plugin-provenance';
+export const PLUGIN_PATH = '.yarn/plugins/@yarnpkg/plugin-provenance.cjs';
+const BUNDLE = 'plugins/yarn/dist/plugin-provenance.cjs';
+
+/** The built bundle: next to this module in the repo, or in the installed package (dist/ → ../plugins). */
+export function findBundle(from: string = __dirname): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, BUNDLE);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) break;
+  }
+  throw new GuardError(`cannot find the Yarn plugin bundle (${BUNDLE}); run \`npm run build\` in provenance-guard`);
+}
+
+export interface InitYarnOptions {
+  /** The bundle to install (default: the one shipped with provenance-guard). */
+  bundlePath?: string;
+}
+
+export function initYarn(projectDir: string, options: InitYarnOptions = {}): void {
+  const bundlePath = options.bundlePath ?? findBundle();
+  const content = readFileSync(bundlePath);
+  const target = join(projectDir, PLUGIN_PATH);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, content);
+
+  const rcPath = join(projectDir, '.yarnrc.yml');
+  const text = existsSync(rcPath) ? readFileSync(rcPath, 'utf8') : '';
+  const doc = text.trim() === '' ? new Document({}) : parseDocument(text);
+  if (doc.errors.length > 0) throw new ConfigError(`${rcPath}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, { file: rcPath });
+  if (!isMap(doc.contents)) throw new ConfigError(`${rcPath}: expected a mapping at the top level`, { file: rcPath });
+  let plugins = doc.get('plugins');
+  if (plugins === undefined || plugins === null) {
+    plugins = new YAMLSeq();
+    doc.set('plugins', plugins);
+  }
+  if (!isSeq(plugins)) throw new ConfigError(`${rcPath}: plugins: expected a list`, { file: rcPath });
+  // Replace an earlier entry for this plugin (re-running init upgrades it).
+  plugins.items = plugins.items.filter((item) => {
+    const path = isMap(item) ? item.get('path') : (item as { value?: unknown } | null)?.value;
+    return typeof path !== 'string' || resolve(projectDir, path) !== resolve(target);
+  });
+  const spec = relative(projectDir, bundlePath);
+  plugins.items.push(
+    doc.createNode({
+      checksum: createHash('sha512').update(content).digest('hex'),
+      path: PLUGIN_PATH,
+      spec: spec.startsWith('..') || spec === '' ? bundlePath : spec,
+    }),
+  );
+  writeFileSync(rcPath, doc.toString());
+}

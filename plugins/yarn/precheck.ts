@@ -1,0 +1,71 @@
+/**
+ * Non-registry dependencies that yarn.lock does not pin yet (git, tarball URL, file:) are
+ * fetched by Yarn *during resolution* to read their manifest, and a git package is packed
+ * there, which runs its `prepack`/`prepare` scripts (measured on 4.18.1). The gate's dry
+ * resolution would therefore run code before the policy is consulted. `reduceDependency`
+ * sees each descriptor before it is resolved, so source-rule blocks are decided there,
+ * by name (the version is not known yet). When an `exclude` or `overrides` pattern names
+ * the package with a version range, the decision needs the version: the descriptor goes on
+ * and the package is checked after resolution like any other.
+ */
+import { MessageName, ReportError, structUtils, type Descriptor, type Project } from '@yarnpkg/core';
+import { parsePackagePattern } from '../../src/package-pattern';
+import type { Guard } from '../../src/guard';
+import type { PackageResult } from '../../src/types';
+import { classifyReference } from './locators';
+import { packageMessage } from './messages';
+
+interface ActiveCheck {
+  guard: Guard;
+  blocked: PackageResult[];
+  /** The override pattern to suggest for each blocked result (its name: the version is not known). */
+  names: Map<PackageResult, string>;
+}
+
+const active = new WeakMap<Project, ActiveCheck>();
+
+export function startPrecheck(project: Project, guard: Guard): ActiveCheck {
+  const check: ActiveCheck = { guard, blocked: [], names: new Map() };
+  active.set(project, check);
+  return check;
+}
+
+export function endPrecheck(project: Project): void {
+  active.delete(project);
+}
+
+/** A pattern with a version range whose name part matches: the verdict depends on the version. */
+function versionDependent(patterns: readonly string[], name: string): boolean {
+  return patterns.some((source) => {
+    const at = source.indexOf('@', source.startsWith('@') ? 1 : 0);
+    if (at === -1) return false;
+    const namePart = parsePackagePattern(source.slice(0, at)).pattern;
+    return namePart !== undefined && namePart.matches(name, '0.0.0');
+  });
+}
+
+const GITHUB_SHORTHAND = /^(?:github:)?[\w.-]+\/[\w.-]+(?:#.*)?$/;
+
+export async function reduceDependency(dependency: Descriptor, project: Project): Promise<Descriptor> {
+  const check = active.get(project);
+  if (!check) return dependency;
+  let range = dependency.range;
+  if (range.startsWith('patch:')) {
+    const inner = structUtils.tryParseDescriptor(decodeURIComponent(range.slice(6, range.indexOf('#') === -1 ? undefined : range.indexOf('#'))), true);
+    if (inner) range = inner.range;
+  }
+  const kind = GITHUB_SHORTHAND.test(range) ? { source: 'git' as const, resolved: range } : classifyReference(range);
+  if (kind.source === 'registry' || kind.source === 'workspace' || kind.source === 'skip') return dependency;
+  // Pinned by yarn.lock: resolving it fetches nothing; it is checked with its version later.
+  if (project.storedResolutions.has(dependency.descriptorHash)) return dependency;
+  const { config } = check.guard;
+  const name = structUtils.stringifyIdent(dependency);
+  if (versionDependent([...config.exclude, ...config.overrides.map((o) => o.package)], name)) return dependency;
+  const report = await check.guard.check([{ name, version: '0.0.0', source: kind.source, resolved: kind.resolved ?? range }]);
+  const pkg = report.packages[0];
+  if (pkg?.verdict !== 'block') return dependency;
+  const result: PackageResult = { ...pkg, version: range };
+  check.blocked.push(result);
+  check.names.set(result, name);
+  throw new ReportError(MessageName.UNNAMED, packageMessage(result, config.filepath, name));
+}
