@@ -175,6 +175,11 @@ describe('pnpm in-memory lockfile (preResolution wantedLockfile shape)', () => {
   });
 });
 
+test('an empty in-memory lockfile (pnpm 12 without a wanted lockfile) has no packages; a missing version is an error', () => {
+  expect(packagesFromPnpmLockfile({}, tmp)).toEqual([]);
+  expect(() => packagesFromPnpmLockfile({ packages: {} }, tmp, 'wanted')).toThrow(new LockfileError('wanted: missing lockfileVersion (is this a pnpm-lock.yaml?)'));
+});
+
 describe('detection', () => {
   test('LOCKFILE_NAMES order and detectLockfile', () => {
     expect(LOCKFILE_NAMES).toEqual(['pnpm-lock.yaml', 'yarn.lock', 'package-lock.json', 'npm-shrinkwrap.json']);

@@ -1,7 +1,6 @@
 /** Helpers shared by the lockfile readers. */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { valid } from 'semver';
 import { LockfileError } from '../errors';
 import type { ResolvedPackage } from '../types';
 
@@ -15,8 +14,11 @@ export function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
+/** A plain semver version (what a registry publishes), not a URL, path or git reference. */
 export function isSemver(version: string): boolean {
-  return valid(version) !== null;
+  return SEMVER.test(version);
 }
 
 /** Splits `name@rest` where the name may be scoped (`@scope/name@rest`). */

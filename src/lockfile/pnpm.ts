@@ -31,11 +31,13 @@ function checkVersion(lockfile: JsonObject, file: string | undefined): boolean {
   const version = String(raw);
   if (/^6(\.\d+)?$/.test(version)) return true;
   if (/^9(\.\d+)?$/.test(version)) return false;
-  return fail(file, `unsupported pnpm lockfileVersion ${JSON.stringify(raw)} (supported: 6.0, 6.1, 9.0)`);
+  return fail(file, `unsupported pnpm lockfileVersion ${version} (supported: 6.0, 6.1, 9.0)`);
 }
 
 export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string, file?: string): ResolvedPackage[] {
   if (!isObject(lockfile)) return fail(file, 'expected a YAML mapping at the top level');
+  // pnpm 12 hands a preResolution hook `{}` when it has no (or skips its) wanted lockfile.
+  if (Object.keys(lockfile).length === 0) return [];
   const v6 = checkVersion(lockfile, file);
   const packages = lockfile.packages ?? {};
   const importers = lockfile.importers ?? (isObject(lockfile.dependencies) || isObject(lockfile.devDependencies) ? { '.': lockfile } : {});
