@@ -177,7 +177,7 @@ describe('pnpm in-memory lockfile (preResolution wantedLockfile shape)', () => {
 
 test('an empty in-memory lockfile (pnpm 12 without a wanted lockfile) has no packages; a missing version is an error', () => {
   expect(packagesFromPnpmLockfile({}, tmp)).toEqual([]);
-  expect(() => packagesFromPnpmLockfile({ packages: {} }, tmp, 'wanted')).toThrow(new LockfileError('wanted: missing lockfileVersion (is this a pnpm-lock.yaml?)'));
+  expect(() => packagesFromPnpmLockfile({ packages: {} }, tmp, 'wanted')).toThrow(new LockfileError('wanted: missing lockfileVersion (is this a pnpm-lock.yaml?)', { file: 'wanted' }));
 });
 
 describe('detection', () => {
