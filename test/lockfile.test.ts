@@ -175,6 +175,22 @@ describe('pnpm in-memory lockfile (preResolution wantedLockfile shape)', () => {
   });
 });
 
+test('pnpm runtimes (node@runtime:…, variations resolution) are no registry packages', () => {
+  const lockfile = {
+    lockfileVersion: '9.0',
+    importers: { '.': { devDependencies: { node: { specifier: 'runtime:^24', version: 'runtime:24.4.1' } } } },
+    packages: {
+      'node@runtime:24.4.1': {
+        hasBin: true,
+        resolution: { type: 'variations', variants: [{ targets: [{ os: 'linux', cpu: 'x64' }], resolution: { type: 'binary', url: 'https://nodejs.org/download/release/v24.4.1/node-v24.4.1-linux-x64.tar.gz', integrity: 'sha256-x', bin: 'bin/node' } }] },
+      },
+    },
+  };
+  expect(packagesFromPnpmLockfile(lockfile, tmp)).toEqual([
+    { name: 'node', version: 'runtime:24.4.1', source: 'tarball', resolved: 'https://nodejs.org/download/release/v24.4.1/node-v24.4.1-linux-x64.tar.gz' },
+  ]);
+});
+
 test('an empty in-memory lockfile (pnpm 12 without a wanted lockfile) has no packages; a missing version is an error', () => {
   expect(packagesFromPnpmLockfile({}, tmp)).toEqual([]);
   expect(() => packagesFromPnpmLockfile({ packages: {} }, tmp, 'wanted')).toThrow(new LockfileError('wanted: missing lockfileVersion (is this a pnpm-lock.yaml?)', { file: 'wanted' }));

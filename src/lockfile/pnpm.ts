@@ -101,6 +101,13 @@ export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string,
       source = 'file';
       resolved = directory;
       if (!isSemver(version)) version = readLocalManifest(join(lockfileDir, directory)).version ?? version;
+    } else if (resolution.type === 'variations' || resolution.type === 'binary') {
+      // A runtime such as `node@runtime:24.4.1`: platform binaries, not an npm package.
+      const variants = Array.isArray(resolution.variants) ? resolution.variants : [];
+      const first: unknown = variants[0];
+      const url = str(resolution.url) ?? (isObject(first) && isObject(first.resolution) ? str(first.resolution.url) : undefined);
+      source = 'tarball';
+      resolved = url ?? keyVersion;
     } else if (tarball) {
       if (tarball.startsWith('file:')) source = 'file';
       else if (isHostedGitTarball(tarball)) source = 'git';
