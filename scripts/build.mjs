@@ -34,6 +34,12 @@ const targets = [
     // Installs never gather live evidence: src/evidence is replaced by a stub (see the file).
     plugins: [{ name: 'yarn-no-evidence', setup(b) { b.onResolve({ filter: /\/evidence\/index$/ }, () => ({ path: new URL('../plugins/yarn/no-evidence.ts', import.meta.url).pathname })); } }],
   },
+  // pnpm hook bundle (module.exports = { hooks }); its build also lays out the config dependency
+  // pnpm-plugin-provenance-guard in plugins/pnpm/dist/config-dependency/.
+  {
+    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: 'plugins/pnpm/dist/pnpmfile.cjs',
+    plugins: [{ name: 'pnpm', setup: async (b) => (await import('../plugins/pnpm/esbuild.mjs')).pnpmBundlePlugin.setup(b) }],
+  },
 ];
 
 await Promise.all(targets.map((t) => build({ ...common, ...t })));

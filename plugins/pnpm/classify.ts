@@ -1,0 +1,106 @@
+/**
+ * Turns what pnpm hands to `readPackage` into a ResolvedPackage. pnpm passes no resolution
+ * with the manifest, so the source is read from the manifest and from the specifiers that
+ * parents declared (readPackage sees every parent before its children).
+ */
+import type { ResolvedPackage, SourceKind } from '../../src/types';
+
+export interface PnpmManifest {
+  name?: string;
+  version?: string;
+  dist?: { integrity?: string; tarball?: string; shasum?: string };
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+const DEP_FIELDS = ['dependencies', 'optionalDependencies', 'devDependencies'] as const;
+
+/** The kind of source a dependency specifier points at; undefined for registry ranges, tags and `npm:` aliases. */
+export function specKind(spec: string): Exclude<SourceKind, 'registry'> | undefined {
+  if (spec.startsWith('workspace:')) return 'workspace';
+  if (spec.startsWith('link:')) return 'link';
+  if (spec.startsWith('file:') || spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('~/')) return 'file';
+  if (/^(git\+|git:|github:|gitlab:|bitbucket:|gist:)/.test(spec) || /\.git(#.*)?$/.test(spec)) return 'git';
+  if (/^https?:/.test(spec)) return /^https?:\/\/(www\.)?(github|gitlab|bitbucket)\.(com|org)\/[^/]+\/[^/]+\/?(#.*)?$/.test(spec) ? 'git' : 'tarball';
+  if (/^[^@/:][^/:]*\/[^/:]+(#.*)?$/.test(spec)) return 'git'; // GitHub shorthand user/repo
+  return undefined;
+}
+
+/** What parents declared, remembered across readPackage calls. */
+export class DeclaredSpecs {
+  /** Dependency key → non-registry specifiers declared under that key. */
+  private readonly byKey = new Map<string, Set<string>>();
+  /** Tarball URLs declared anywhere (a URL dependency arrives with `dist.tarball` equal to it). */
+  private readonly urls = new Set<string>();
+  /** Real name → alias keys (`alias: npm:real@range`). */
+  private readonly aliases = new Map<string, string>();
+
+  note(manifest: PnpmManifest): void {
+    for (const field of DEP_FIELDS) {
+      const deps = manifest[field];
+      if (!deps || typeof deps !== 'object') continue;
+      for (const [key, spec] of Object.entries(deps)) {
+        if (typeof spec !== 'string') continue;
+        if (spec.startsWith('npm:')) {
+          const target = spec.slice(4);
+          const at = target.indexOf('@', 1);
+          const real = at === -1 ? target : target.slice(0, at);
+          if (real && real !== key) this.aliases.set(real, key);
+          continue;
+        }
+        const kind = specKind(spec);
+        if (kind === undefined || kind === 'workspace') continue;
+        if (kind === 'tarball') this.urls.add(spec);
+        let set = this.byKey.get(key);
+        if (!set) this.byKey.set(key, (set = new Set()));
+        set.add(spec);
+      }
+    }
+  }
+
+  isDeclaredUrl(url: string): boolean {
+    return this.urls.has(url);
+  }
+
+  aliasOf(name: string): string | undefined {
+    return this.aliases.get(name);
+  }
+
+  /** The non-registry specifier a package arriving without `dist` most likely came from. */
+  specFor(name: string): string | undefined {
+    const own = this.byKey.get(name);
+    if (own && own.size > 0) return [...own][0];
+    // Declared under another key (`my-fork: github:user/repo`): pick a specifier of one kind when all agree.
+    const kinds = new Map<string, string>();
+    for (const set of this.byKey.values()) for (const spec of set) kinds.set(specKind(spec) ?? 'file', spec);
+    return kinds.size === 1 ? [...kinds.values()][0] : undefined;
+  }
+}
+
+/**
+ * A manifest from readPackage → the package to check. Registry (and non-default registry)
+ * packages arrive with `dist.integrity`; tarball-URL dependencies too, but their `dist.tarball`
+ * is the URL a parent declared. git, `file:` and (pnpm 12) `link:` packages arrive without `dist`.
+ */
+export function classify(manifest: PnpmManifest, declared: DeclaredSpecs): ResolvedPackage | undefined {
+  const { name, version } = manifest;
+  if (typeof name !== 'string' || typeof version !== 'string' || name === '' || version === '') return undefined;
+  const alias = declared.aliasOf(name);
+  const base = { name, version, ...(alias ? { alias } : {}) };
+  const dist = manifest.dist;
+  if (dist && typeof dist === 'object' && (dist.integrity || dist.tarball)) {
+    const integrity = typeof dist.integrity === 'string' ? dist.integrity : undefined;
+    const tarball = typeof dist.tarball === 'string' ? dist.tarball : undefined;
+    let source: SourceKind = 'registry';
+    if (tarball?.startsWith('file:')) source = 'file';
+    else if (tarball && declared.isDeclaredUrl(tarball)) source = 'tarball';
+    else if (!integrity) source = 'tarball';
+    return { ...base, source, ...(integrity ? { integrity } : {}), ...(source !== 'registry' && tarball ? { resolved: tarball } : {}) };
+  }
+  const spec = declared.specFor(name);
+  const kind = spec ? specKind(spec) : undefined;
+  const source: SourceKind = kind && kind !== 'workspace' ? kind : 'file';
+  return { ...base, source, ...(spec ? { resolved: spec } : {}) };
+}

@@ -1,0 +1,197 @@
+/**
+ * pnpm hooks for provenance-guard (pnpm 10.10+ and 12; loaded from a project .pnpmfile.cjs
+ * or as the config dependency `pnpm-plugin-provenance-guard`).
+ *
+ * The gate, chosen from what pnpm 10.34 and 12.21 were measured to do (shared/TESTING.md and
+ * test/pnpm*.test.ts):
+ * - `preResolution` runs on every install path (fresh, `add`, `--frozen-lockfile`,
+ *   `--offline`, up-to-date) before anything is fetched, with the wanted lockfile. Every
+ *   package already in that lockfile is checked there in one batch; throwing blocks the
+ *   install with nothing linked and no script run.
+ * - `readPackage` sees every package pnpm resolves afresh, before it is fetched into
+ *   node_modules or its scripts run; throwing there blocks fresh installs and `pnpm add`
+ *   without writing a lockfile. `afterAllResolved` is no gate: pnpm 12 calls it after linking
+ *   and postinstall. It only flushes warnings here.
+ * - What readPackage receives: registry packages (also `npm:` aliases, under the real name)
+ *   and tarball-URL dependencies come with `dist` (integrity, tarball); a tarball-URL one has
+ *   `dist.tarball` equal to the URL its parent declared. git, `file:` directories and local
+ *   tarballs, and on pnpm 12 `link:` targets and workspace projects (again), come without
+ *   `dist` and without any resolution; their source is read from the specifiers parents
+ *   declared. Both versions read the projects' own manifests before calling preResolution:
+ *   those name@versions are never checked (they are the workspace). pnpm 10 may re-read a
+ *   locked package without `dist` during `add`: lockfile entries were checked in
+ *   preResolution and are skipped.
+ * - pnpm 12 runs hooks in a child `node` process with a 30 s limit per call and wraps thrown
+ *   errors as ERR_PNPM_PNPMFILE_FAIL (printing the error's `stack`); pnpm 10 prints an error
+ *   with `code: 'ERR_PNPM_…'` and a `hint` without a stack. Output goes to process.stderr,
+ *   which both show (context.log disappears at --loglevel=warn, console.log in pnpm 12).
+ * No network in hooks unless the config sets `online` (the guard decides); the guard is
+ * created lazily, once per process, and each package is evaluated once (LRU by
+ * name@version+integrity).
+ */
+import { LRUCache } from 'lru-cache';
+import type { Guard, GuardOptions } from '../../src/guard';
+import { isGuardError } from '../../src/errors';
+import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
+import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
+import { classify, DeclaredSpecs, type PnpmManifest } from './classify';
+import { blockedError, failClosedError, summary } from './messages';
+
+export interface PnpmLockfileLike {
+  packages?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export interface PreResolutionContext {
+  wantedLockfile?: PnpmLockfileLike;
+  existsNonEmptyWantedLockfile?: boolean;
+  lockfileDir?: string;
+  registries?: Record<string, string>;
+}
+
+export interface HookDependencies {
+  createGuard: (options: GuardOptions) => Promise<Guard>;
+  /** Reads the mode when createGuard fails, to decide between failing closed and warning. */
+  modeAfterFailure: (cwd: string, env: NodeJS.ProcessEnv) => Promise<Mode | undefined>;
+  env?: NodeJS.ProcessEnv;
+  write?: (text: string) => void;
+  cwd?: () => string;
+}
+
+export interface PnpmHooks {
+  readPackage(manifest: PnpmManifest, context?: unknown): Promise<PnpmManifest>;
+  preResolution(context: PreResolutionContext): Promise<void>;
+  afterAllResolved<T>(lockfile: T): T;
+}
+
+const key = (name: string, version: string) => `${name}@${version}`;
+
+export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
+  const env = deps.env ?? process.env;
+  const write = deps.write ?? ((text: string) => void process.stderr.write(text));
+  let cwd: string | undefined;
+  let guardPromise: Promise<Guard | undefined> | undefined;
+  let resolutionStarted = false;
+  /** name@version of the workspace's own projects (read before preResolution). */
+  const projects = new Set<string>();
+  /** name@version already checked in preResolution (the lockfile) or seen with dist. */
+  const known = new Set<string>();
+  const declared = new DeclaredSpecs();
+  const results = new LRUCache<string, Promise<PackageResult | undefined>>({ max: 50_000 });
+  const blocked = new Map<string, PackageResult>();
+  const pendingWarnings = new Map<string, PackageResult>();
+  const warned = new Set<string>();
+
+  function flushWarnings(): void {
+    if (pendingWarnings.size === 0) return;
+    const text = summary([...pendingWarnings.values()], 'warn');
+    pendingWarnings.clear();
+    if (text) write(text + '\n');
+  }
+  process.once('exit', flushWarnings);
+
+  function guard(): Promise<Guard | undefined> {
+    guardPromise ??= (async () => {
+      const dir = cwd ?? deps.cwd?.() ?? process.cwd();
+      try {
+        const created = await deps.createGuard({ cwd: dir, env });
+        return created.config.mode === 'off' ? undefined : created;
+      } catch (error) {
+        const mode = await deps.modeAfterFailure(dir, env).catch(() => undefined);
+        const message = error instanceof Error ? error.message : String(error);
+        if (mode === 'off') return undefined;
+        if (mode === 'warn') {
+          write(`provenance-guard: ${message}\nprovenance-guard: warn mode: continuing without checking packages\n`);
+          return undefined;
+        }
+        throw failClosedError(message, isGuardError(error));
+      }
+    })();
+    return guardPromise;
+  }
+
+  function remember(result: PackageResult): void {
+    const id = key(result.name, result.version);
+    if (result.verdict === 'block') blocked.set(id, result);
+    else if (result.verdict === 'warn' && !warned.has(id)) {
+      warned.add(id);
+      pendingWarnings.set(id, result);
+    }
+  }
+
+  async function evaluate(pkg: ResolvedPackage): Promise<PackageResult | undefined> {
+    const cacheKey = `${pkg.name}@${pkg.version}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
+    let pending = results.get(cacheKey);
+    if (!pending) {
+      pending = (async () => {
+        const g = await guard();
+        if (!g) return undefined;
+        const report = await g.check([pkg]);
+        return report.packages[0];
+      })();
+      results.set(cacheKey, pending);
+    }
+    return pending;
+  }
+
+  return {
+    async preResolution(context) {
+      resolutionStarted = true;
+      if (context.lockfileDir) cwd = context.lockfileDir;
+      const lockfile = context.wantedLockfile;
+      const entries = lockfile?.packages;
+      if (!lockfile || !entries || Object.keys(entries).length === 0) {
+        await guard(); // config/feed errors fail here, before anything is resolved
+        return;
+      }
+      const g = await guard();
+      let packages: ResolvedPackage[];
+      try {
+        packages = packagesFromPnpmLockfile(lockfile, cwd ?? process.cwd());
+      } catch (error) {
+        if (!g) return;
+        const message = error instanceof Error ? error.message : String(error);
+        if (g.config.mode === 'warn') {
+          write(`provenance-guard: cannot read the lockfile: ${message}\n`);
+          return;
+        }
+        throw failClosedError(`cannot read the lockfile: ${message}`, true);
+      }
+      for (const pkg of packages) known.add(key(pkg.name, pkg.version));
+      if (!g) return;
+      const report = await g.check(packages);
+      for (const result of report.packages) remember(result);
+      flushWarnings();
+      if (blocked.size > 0) throw blockedError([...blocked.values()]);
+    },
+
+    async readPackage(manifest) {
+      if (!resolutionStarted) {
+        // The projects' own manifests (root, workspace packages) come before preResolution.
+        if (!manifest.dist && typeof manifest.name === 'string' && typeof manifest.version === 'string') projects.add(key(manifest.name, manifest.version));
+        declared.note(manifest);
+        return manifest;
+      }
+      declared.note(manifest);
+      const pkg = classify(manifest, declared);
+      if (!pkg) return manifest;
+      const id = key(pkg.name, pkg.version);
+      if (!manifest.dist && (projects.has(id) || known.has(id))) return manifest;
+      if (manifest.dist) known.add(id);
+      const result = await evaluate(pkg);
+      if (!result) return manifest;
+      remember(result);
+      if (result.verdict === 'block') {
+        // Let evaluations already in flight finish so one error lists every blocked package.
+        await new Promise((resolve) => setImmediate(resolve));
+        throw blockedError([...blocked.values()]);
+      }
+      return manifest;
+    },
+
+    afterAllResolved(lockfile) {
+      flushWarnings();
+      return lockfile;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/** What the pnpm hooks print and throw. */
+import { blockedSummary } from '../../src/report/human';
+import { buildReport } from '../../src/report/build';
+import type { PackageResult } from '../../src/types';
+
+export interface HookError extends Error {
+  code: string;
+  hint: string;
+}
+
+/** pnpm 10 prints `code`, message and `hint` without a stack; pnpm 12 prints `stack`, so it carries no frames. */
+function hookError(code: string, message: string, hint: string): HookError {
+  const error = new Error(message) as HookError;
+  error.code = code;
+  error.hint = hint;
+  error.stack = `${message}\n${hint}`;
+  return error;
+}
+
+export function summary(results: readonly PackageResult[], severity: 'block' | 'warn'): string {
+  return blockedSummary(buildReport(results), { severity });
+}
+
+export function blockedError(results: readonly PackageResult[]): HookError {
+  return hookError(
+    'ERR_PNPM_PROVENANCE_BLOCKED',
+    summary(results, 'block'),
+    'provenance-guard stopped the install before these packages were linked or their scripts ran.',
+  );
+}
+
+/** A config, feed or lockfile problem under `mode: block`: the install fails closed. */
+export function failClosedError(message: string, userError: boolean): HookError {
+  return hookError(
+    'ERR_PNPM_PROVENANCE_GUARD',
+    `provenance-guard: ${message}`,
+    userError
+      ? 'provenance-guard fails closed in block mode: fix the problem above (or set mode: warn) and retry.'
+      : 'provenance-guard failed unexpectedly and fails closed in block mode; please report this.',
+  );
+}

@@ -1,0 +1,281 @@
+/**
+ * The pnpm hook end to end: real pnpm 10.34 and 12.21 against a local verdaccio, the built
+ * bundle as the project's pnpmfile, a signed feed, and fixtures whose postinstall leaves a
+ * marker. A blocked package must have no files under node_modules, no marker, the lockfile
+ * must be unchanged and the exit code non-zero.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildFeed } from '../src/feed/build';
+import { generateKeyPair } from '../src/feed/keys';
+import type { FeedRecord } from '../src/types';
+import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion } from './helpers/pm';
+import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
+
+const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad', '@pg-fixture/parent', '@pg-fixture/mid', '@pg-fixture/tarb', '@pg-fixture/gitdep', '@pg-fixture/other'];
+
+let registry: TestRegistry;
+let markers: string;
+let feedPath: string;
+let publicKey: string;
+let gitUrl: string;
+let tarballUrl: string;
+const published = new Map<string, PublishedPackage>();
+
+const good = (p: PublishedPackage): FeedRecord => ({
+  name: p.name,
+  version: p.version,
+  integrity: p.integrity,
+  repository: { url: `https://github.com/pg-fixture/${p.name.split('/')[1]}`, commit: 'a'.repeat(40), status: 'attested' },
+  rebuild: { verdict: 'reproducible', source: 'oss-rebuild' },
+  scorecard: { score: 8.1, date: '2026-11-01', checks: { 'Dangerous-Workflow': 10 } },
+});
+
+beforeAll(async () => {
+  const [reg] = await Promise.all([startRegistry(), ensurePnpmBundle()]);
+  registry = reg;
+  markers = markerDir();
+  const pub = async (pkg: Parameters<typeof fixture>[1]) => published.set(pkg.name, await registry.publish(fixture(markers, pkg)));
+  await pub({ name: '@pg-fixture/good', version: '1.0.0' });
+  await pub({ name: '@pg-fixture/other', version: '1.0.0' });
+  await pub({ name: '@pg-fixture/bad', version: '1.0.0' });
+  await pub({ name: '@pg-fixture/mid', version: '1.0.0', dependencies: { '@pg-fixture/bad': '^1.0.0' } });
+  await pub({ name: '@pg-fixture/parent', version: '1.0.0', dependencies: { '@pg-fixture/mid': '^1.0.0' } });
+  await pub({ name: '@pg-fixture/tarb', version: '1.0.0' });
+  tarballUrl = published.get('@pg-fixture/tarb')!.tarball;
+
+  const repo = mkdtempSync(join(tmpdir(), 'pg-gitdep-'));
+  writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: '@pg-fixture/gitdep', version: '1.2.3', scripts: { postinstall: markerScript(markers, '@pg-fixture/gitdep', '1.2.3') } }));
+  writeFileSync(join(repo, 'index.js'), 'module.exports = 1;\n');
+  const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+  for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', 'init']]) execFileSync('git', args, { cwd: repo, env: gitEnv });
+  gitUrl = `git+file://${repo}`;
+
+  const keysDir = mkdtempSync(join(tmpdir(), 'pg-keys-'));
+  const keys = generateKeyPair(keysDir);
+  publicKey = keys.publicKey;
+  const records = [...published.values()].map((p) =>
+    p.name === '@pg-fixture/bad' ? { ...good(p), rebuild: { verdict: 'not-reproducible' as const, source: 'oss-rebuild' } } : good(p),
+  );
+  feedPath = (await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(keysDir, 'provenance.feed') })).path;
+}, 120_000);
+afterAll(async () => registry?.close());
+
+function rc(extra: { mode?: string; overrides?: string; publicKey?: string } = {}): string {
+  return [
+    `mode: ${extra.mode ?? 'block'}`,
+    'feed:',
+    `  source: ${JSON.stringify(feedPath)}`,
+    `  publicKeys: [${JSON.stringify(extra.publicKey ?? publicKey)}]`,
+    '  maxAge: 30d',
+    '  onStale: block',
+    '  offline: true',
+    'rules:',
+    '  repository: { require: claimed, allowedHosts: [github.com] }',
+    '  rebuild: { require: reproducible }',
+    '  scorecard: { minScore: 5 }',
+    'unknown: block',
+    ...(extra.overrides ? ['overrides:', extra.overrides] : []),
+    '',
+  ].join('\n');
+}
+
+function project(version: PnpmVersion, dependencies: Record<string, string>, options: Partial<PnpmProjectOptions> & { rc?: string } = {}): PnpmProject {
+  return createPnpmProject({ version, registryUrl: registry.url, markers, dependencies, allowBuilds: FIXTURES, provenancerc: options.rc ?? rc(), ...options });
+}
+
+/** Everything a blocked install must leave behind. */
+function expectBlocked(p: PnpmProject, result: { code: number; output: string }, name: string, rule: string, lockBefore: string | undefined | ((lock: string | undefined) => void)): void {
+  expect(result.code, result.output).not.toBe(0);
+  expect(p.installed(name)).toEqual([]);
+  expect(p.ran()).not.toContain(`${name}@1.0.0`);
+  if (typeof lockBefore === 'function') lockBefore(p.lockfile());
+  else expect(p.lockfile()).toBe(lockBefore);
+  const text = result.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+  expect(text).toContain(name);
+  expect(text).toContain(`[${rule}]`);
+}
+
+describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
+  test('fresh install: allowed packages install and run their postinstall', async () => {
+    const p = project(version, { '@pg-fixture/good': '1.0.0' });
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(p.installed('@pg-fixture/good').length).toBeGreaterThan(0);
+    expect(p.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    expect(p.lockfile()).toContain('@pg-fixture/good@1.0.0');
+  });
+
+  test('fresh install: a blocked package never reaches node_modules and its script never runs', async () => {
+    const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' });
+    const r = await p.pnpm(['install']);
+    expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', undefined);
+    expect(p.ran()).toEqual([]);
+    expect(r.output).toContain('ERR_PNPM_');
+    expect(r.output).toMatch(/overrides:/);
+  });
+
+  test('a blocked package deep in the tree (transitive) is blocked', async () => {
+    const p = project(version, { '@pg-fixture/parent': '1.0.0' });
+    const r = await p.pnpm(['install']);
+    expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', undefined);
+    expect(p.installed('@pg-fixture/parent')).toEqual([]);
+    expect(p.ran()).toEqual([]);
+  });
+
+  test('an npm: alias is checked under the real name', async () => {
+    const p = project(version, { innocent: 'npm:@pg-fixture/bad@1.0.0' });
+    const r = await p.pnpm(['install']);
+    expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', undefined);
+    expect(existsSync(join(p.dir, 'node_modules/innocent'))).toBe(false);
+  });
+
+  test('pnpm add of a blocked package: refused, lockfile and package.json unchanged', async () => {
+    const p = project(version, { '@pg-fixture/good': '1.0.0' });
+    expect((await p.pnpm(['install'])).code).toBe(0);
+    const lock = p.lockfile();
+    const manifest = p.packageJson();
+    p.clearMarkers();
+    const r = await p.pnpm(['add', '@pg-fixture/bad@1.0.0']);
+    expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', lock);
+    expect(p.packageJson()).toBe(manifest);
+  });
+
+  test('--frozen-lockfile with a committed lockfile, then --offline from the warm store', async () => {
+    const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' });
+    // The lockfile was committed by someone without the policy (same pnpmfile, so the checksum matches).
+    const seeded = await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' });
+    expect(seeded.code, seeded.output).toBe(0);
+    const lock = p.lockfile();
+    expect(lock).toContain('@pg-fixture/bad@1.0.0');
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    p.clearMarkers();
+
+    const frozen = await p.pnpm(['install', '--frozen-lockfile']);
+    expectBlocked(p, frozen, '@pg-fixture/bad', 'rebuild', lock);
+    expect(p.ran()).toEqual([]);
+
+    const offline = await p.pnpm(['install', '--offline']);
+    expectBlocked(p, offline, '@pg-fixture/bad', 'rebuild', lock);
+    expect(p.installed('@pg-fixture/good')).toEqual([]);
+    expect(p.ran()).toEqual([]);
+  });
+
+  test('a git dependency is blocked (source rule) before its postinstall', async () => {
+    // allowBuilds keyed by name does not cover a git dependency's build; allow all builds here.
+    const p = project(version, { gitdep: gitUrl }, { allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
+    const r = await p.pnpm(['install']);
+    expectBlocked(p, r, '@pg-fixture/gitdep', 'source', undefined);
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(p.dir, 'node_modules/gitdep'))).toBe(false);
+    // Control: without the policy the same install runs the git package's postinstall.
+    const off = await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' });
+    expect(off.code, off.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/gitdep@1.2.3']);
+  });
+
+  test('a tarball-URL dependency is blocked (source rule)', async () => {
+    const p = project(version, { tarb: tarballUrl });
+    const r = await p.pnpm(['install']);
+    expectBlocked(p, r, '@pg-fixture/tarb', 'source', undefined);
+    expect(p.ran()).toEqual([]);
+  });
+
+  test('warn mode installs and prints the warning', async () => {
+    const p = project(version, { '@pg-fixture/bad': '1.0.0', tarb: tarballUrl }, { rc: rc({ mode: 'warn' }) });
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/bad@1.0.0', '@pg-fixture/tarb@1.0.0']);
+    expect(r.stderr).toContain('provenance-guard warns');
+    expect(r.stderr).toContain('@pg-fixture/bad@1.0.0');
+    expect(r.stderr).toContain('[rebuild]');
+    expect(r.stderr).toContain('[source]');
+  });
+
+  test('an override applies until it expires', async () => {
+    const override = (expires: string) => `  - package: "@pg-fixture/bad@^1.0.0"\n    rules: [rebuild]\n    reason: "reviewed"\n    expires: ${expires}`;
+    const valid = project(version, { '@pg-fixture/bad': '1.0.0' }, { rc: rc({ overrides: override('2099-12-31') }) });
+    const ok = await valid.pnpm(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(valid.ran()).toEqual(['@pg-fixture/bad@1.0.0']);
+
+    const expired = project(version, { '@pg-fixture/bad': '1.0.0' }, { rc: rc({ overrides: override('2020-01-01') }) });
+    const r = await expired.pnpm(['install']);
+    expectBlocked(expired, r, '@pg-fixture/bad', 'rebuild', undefined);
+  });
+
+  test('a feed that does not verify fails the install in block mode and warns in warn mode', async () => {
+    const wrongKey = generateKeyPair(mkdtempSync(join(tmpdir(), 'pg-keys-'))).publicKey;
+    const closed = project(version, { '@pg-fixture/good': '1.0.0' }, { rc: rc({ publicKey: wrongKey }) });
+    const r = await closed.pnpm(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(closed.installed('@pg-fixture/good')).toEqual([]);
+    expect(closed.ran()).toEqual([]);
+    expect(r.output).toContain('provenance-guard');
+    expect(r.output).not.toMatch(/^\s+at .*\.cjs:\d+/m);
+
+    const open = project(version, { '@pg-fixture/good': '1.0.0' }, { rc: rc({ publicKey: wrongKey, mode: 'warn' }) });
+    const w = await open.pnpm(['install']);
+    expect(w.code, w.output).toBe(0);
+    expect(open.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    expect(w.stderr).toContain('provenance-guard');
+  });
+
+  test('distribution B: the config dependency pnpm-plugin-provenance-guard', async () => {
+    const pkgDir = join(__dirname, '../plugins/pnpm/dist/config-dependency');
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name: string; version: string };
+    const name = manifest.name;
+    const pub = await publishConfigDependency(pkgDir);
+    // pnpm 10 needs the integrity pinned in pnpm-workspace.yaml; 11+ pin it in the lockfile.
+    const pin = version === '10' ? `${pub.version}+${pub.integrity}` : pub.version;
+    const hook = { kind: 'config-dependency' as const, name, pin };
+    const blocked = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, { hook });
+    const r = await blocked.pnpm(['install']);
+    // pnpm 12 writes the config dependency's own lockfile document before any hook runs.
+    expectBlocked(blocked, r, '@pg-fixture/bad', 'rebuild', (lock) => expect(lock ?? '').not.toContain('@pg-fixture/'));
+    expect(blocked.ran()).toEqual([]);
+
+    const allowed = project(version, { '@pg-fixture/good': '1.0.0' }, { hook });
+    const ok = await allowed.pnpm(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(allowed.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    if (version === '12') expect(allowed.lockfile()).toContain(`${name}@${pub.version}`);
+    rmSync(join(allowed.dir, 'node_modules'), { recursive: true, force: true });
+    allowed.clearMarkers();
+    const again = await allowed.pnpm(['install', '--frozen-lockfile']);
+    expect(again.code, again.output).toBe(0);
+  });
+
+  test('distribution A: a one-line .pnpmfile.cjs that loads provenance-guard/pnpmfile', async () => {
+    const parent = mkdtempSync(join(tmpdir(), `pg-pnpm${version}-shim-`));
+    // provenance-guard as installed above the project (Node resolves require() upward).
+    const installed = join(parent, 'node_modules/provenance-guard');
+    mkdirSync(join(installed, 'plugins/pnpm/dist'), { recursive: true });
+    writeFileSync(join(installed, 'package.json'), JSON.stringify({ name: 'provenance-guard', version: '0.0.0', exports: { './pnpmfile': './plugins/pnpm/dist/pnpmfile.cjs', './package.json': './package.json' } }));
+    writeFileSync(join(installed, 'plugins/pnpm/dist/pnpmfile.cjs'), readFileSync(join(__dirname, '../plugins/pnpm/dist/pnpmfile.cjs')));
+    const shim = readFileSync(join(__dirname, '../plugins/pnpm/shim.cjs'), 'utf8');
+    const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, { parent, hook: { kind: 'project-file', content: shim } });
+    const r = await p.pnpm(['install']);
+    expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', undefined);
+
+    rmSync(installed, { recursive: true });
+    const missing = await p.pnpm(['install']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ')).toContain('provenance-guard is not installed');
+    expect(p.installed('@pg-fixture/good')).toEqual([]);
+  });
+});
+
+async function publishConfigDependency(dir: string): Promise<PublishedPackage> {
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string; [k: string]: unknown };
+  const key = `${manifest.name}@${manifest.version}`;
+  const cached = published.get(key);
+  if (cached) return cached;
+  const { name, version, ...rest } = manifest;
+  const pub = await registry.publish({ name, version, manifest: rest, files: { 'pnpmfile.cjs': readFileSync(join(dir, 'pnpmfile.cjs'), 'utf8') } });
+  published.set(key, pub);
+  return pub;
+}
