@@ -169,23 +169,19 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
     const bytes = readExactly(fd, entry.length, bucketsStart + entry.offset, path, scratch.subarray(0, entry.length));
     if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${bucket} does not match its hash`);
     const prefix = Buffer.from(recordLinePrefix(name, version));
-    let at = 0;
-    while (at < bytes.length) {
+    // Native search for the record's first bytes; a hit must start a line and end the version.
+    for (let at = bytes.indexOf(prefix); at >= 0; at = bytes.indexOf(prefix, at + 1)) {
+      if (at > 0 && bytes[at - 1] !== 0x0a) continue;
+      const next = bytes[at + prefix.length];
+      if (next !== 0x2c && next !== 0x7d) continue;
       const end = bytes.indexOf(0x0a, at);
-      const lineEnd = end < 0 ? bytes.length : end;
-      if (lineEnd - at > prefix.length && bytes.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0) {
-        const next = bytes[at + prefix.length];
-        if (next === 0x2c || next === 0x7d) {
-          let record: unknown;
-          try {
-            record = JSON.parse(bytes.toString('utf8', at, lineEnd));
-          } catch {
-            throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
-          }
-          return record as FeedRecord;
-        }
+      let record: unknown;
+      try {
+        record = JSON.parse(bytes.toString('utf8', at, end < 0 ? bytes.length : end));
+      } catch {
+        throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
       }
-      at = lineEnd + 1;
+      return record as FeedRecord;
     }
     return undefined;
   }
