@@ -12,7 +12,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = join(root, '.bench');
 mkdirSync(benchDir, { recursive: true });
 
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const TIME = existsSync('/usr/bin/time') && !process.env.BENCH_NO_TIME ? '/usr/bin/time' : undefined;
 const RSS_PRELOAD = join(benchDir, 'rss-preload.cjs');
 writeFileSync(
   RSS_PRELOAD,
