@@ -84,6 +84,16 @@ try {
   const outsideDir = join(shared, 'outside');
   writeJson(join(outsideDir, 'package.json'), { name: '@pg-fixture/outside', version: '1.0.0', license: 'MIT' });
 
+  const DIRECT_PATCH = [
+    'diff --git a/index.js b/index.js',
+    '--- a/index.js',
+    '+++ b/index.js',
+    '@@ -1 +1 @@',
+    '-module.exports = "@pg-fixture/direct@1.0.0";',
+    '+module.exports = "@pg-fixture/direct@1.0.0 (patched)";',
+    '',
+  ].join('\n');
+
   function scaffold(dir, pm) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -91,6 +101,11 @@ try {
     cpSync(outsideDir, join(dir, '..', 'outside'), { recursive: true });
     writeJson(join(dir, 'vendor/local-dir/package.json'), { name: '@pg-fixture/local-dir', version: '1.0.0', license: 'MIT' });
     cpSync(join(shared, 'pg-fixture-local-tgz-1.0.0.tgz'), join(dir, 'vendor/local-tgz-1.0.0.tgz'));
+    // A patched dependency (pnpm patchedDependencies, Yarn patch: protocol; npm has none).
+    if (pm !== 'npm') {
+      mkdirSync(join(dir, 'patches'), { recursive: true });
+      writeFileSync(join(dir, 'patches/direct.patch'), DIRECT_PATCH);
+    }
     const wsDep = pm === 'npm' ? '1.0.0' : 'workspace:*';
     const outsideSpec = pm === 'pnpm' ? 'link:../outside' : pm === 'yarn' ? 'portal:../outside' : 'file:../outside';
     writeJson(join(dir, 'packages/ws-a/package.json'), {
@@ -105,7 +120,7 @@ try {
       private: true,
       ...(pm === 'pnpm' ? {} : { workspaces: ['packages/*'] }),
       dependencies: {
-        '@pg-fixture/direct': '^1.0.0',
+        '@pg-fixture/direct': pm === 'yarn' ? 'patch:@pg-fixture/direct@npm%3A^1.0.0#./patches/direct.patch' : '^1.0.0',
         '@pg-fixture/with-peer': '^1.0.0',
         '@pg-fixture/transitive': '~1.0.0',
         aliased: 'npm:@pg-fixture/real@^1.0.0',
@@ -147,10 +162,10 @@ try {
   {
     const dir = join(work, 'pnpm', 'project');
     scaffold(dir, 'pnpm');
-    writeFileSync(join(dir, 'pnpm-workspace.yaml'), "packages:\n  - 'packages/*'\nminimumReleaseAge: 0\n");
+    writeFileSync(join(dir, 'pnpm-workspace.yaml'), "packages:\n  - 'packages/*'\nminimumReleaseAge: 0\npatchedDependencies:\n  '@pg-fixture/direct@1.0.0': patches/direct.patch\n");
     writeFileSync(join(dir, '.npmrc'), `registry=${url}/\n`);
     await run(PNPM, ['install', '--ignore-scripts', '--store-dir', join(work, 'pnpm-store'), '--config.confirmModulesPurge=false'], dir, { XDG_CACHE_HOME: join(work, 'xdg'), npm_config_cache: join(work, 'npm-cache') });
-    keep(dir, join(outRoot, 'pnpm-v9'), ['pnpm-lock.yaml', 'pnpm-workspace.yaml', 'package.json', 'packages/ws-a/package.json', 'vendor/local-dir/package.json']);
+    keep(dir, join(outRoot, 'pnpm-v9'), ['pnpm-lock.yaml', 'pnpm-workspace.yaml', 'package.json', 'patches/direct.patch', 'packages/ws-a/package.json', 'vendor/local-dir/package.json']);
     console.log('pnpm-v9 written');
   }
 
@@ -164,7 +179,7 @@ try {
     );
     writeFileSync(join(dir, 'yarn.lock'), '');
     await run('node', [YARN, 'install', '--mode=skip-build'], dir, { YARN_GLOBAL_FOLDER: join(work, 'yarn-global'), YARN_CACHE_FOLDER: join(work, 'yarn-cache'), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' });
-    keep(dir, join(outRoot, 'yarn-berry'), ['yarn.lock', '.yarnrc.yml', 'package.json', 'packages/ws-a/package.json', 'vendor/local-dir/package.json']);
+    keep(dir, join(outRoot, 'yarn-berry'), ['yarn.lock', '.yarnrc.yml', 'package.json', 'patches/direct.patch', 'packages/ws-a/package.json', 'vendor/local-dir/package.json']);
     console.log('yarn-berry written');
   }
 

@@ -67,6 +67,12 @@ describe('pnpm-lock.yaml v9 (written by pnpm 10)', () => {
   test('never reports the root project', () => {
     expect(packages().some((p) => p.name === 'lockfile-fixture')).toBe(false);
   });
+  test('the fixture really has peer and patch suffixes, reported once without them', () => {
+    const text = readFileSync(join(FIXTURES, 'pnpm-v9', 'pnpm-lock.yaml'), 'utf8');
+    expect(text).toMatch(/'@pg-fixture\/direct@1\.0\.0\(patch_hash=[0-9a-f]+\)':/);
+    expect(text).toContain("'@pg-fixture/with-peer@1.0.0(@pg-fixture/transitive@1.0.0)':");
+    expect(packages().filter((p) => p.name === '@pg-fixture/direct' || p.name === '@pg-fixture/with-peer').map((p) => p.version)).toEqual(['1.0.0', '1.0.0']);
+  });
 });
 
 describe('pnpm-lock.yaml v6 (hand-written, pnpm 8 shape)', () => {
@@ -102,6 +108,15 @@ describe('yarn.lock (written by Yarn 4)', () => {
       { name: '@pg-fixture/ws-a', version: '1.0.0', source: 'workspace', resolved: 'packages/ws-a' },
     ]);
   });
+});
+
+test('yarn: the patch: entry and the plain npm: entry of the same package are one package', () => {
+  const text = readFileSync(join(FIXTURES, 'yarn-berry', 'yarn.lock'), 'utf8');
+  expect(text).toContain('resolution: "@pg-fixture/direct@patch:@pg-fixture/direct@npm%3A1.0.0#./patches/direct.patch::');
+  expect(text).toContain('resolution: "@pg-fixture/direct@npm:1.0.0"');
+  expect(readLockfile(join(FIXTURES, 'yarn-berry', 'yarn.lock')).filter((p) => p.name === '@pg-fixture/direct')).toEqual([
+    { name: '@pg-fixture/direct', version: '1.0.0', source: 'registry' },
+  ]);
 });
 
 describe('package-lock.json v3 (written by npm 11)', () => {
