@@ -27,7 +27,9 @@ beforeAll(async () => {
   await registry.publish({ name: '@pg-fixture/direct', version: '1.0.0', dependencies: { '@pg-fixture/transitive': '^1.1.0' } });
   await registry.publish({ name: '@pg-fixture/real', version: '1.2.0' });
   await registry.publish({ name: '@pg-fixture/with-peer', version: '1.0.0', manifest: { peerDependencies: { '@pg-fixture/transitive': '^1.0.0' } } });
+  tarballed = (await registry.publish({ name: '@pg-fixture/tarballed', version: '1.0.0' })).tarball;
 });
+let tarballed: string;
 afterAll(async () => {
   await registry?.close();
   rmSync(tmp, { recursive: true, force: true });
@@ -58,15 +60,20 @@ describe.each(Object.keys(PNPM) as (keyof typeof PNPM)[])('%s preResolution want
           '@pg-fixture/transitive': '~1.0.0',
           aliased: 'npm:@pg-fixture/real@^1.0.0',
           '@pg-fixture/ws-a': 'workspace:*',
+          '@pg-fixture/tarballed': tarballed,
+          '@pg-fixture/local-dir': 'file:./vendor/local-dir',
+          '@pg-fixture/outside': 'link:../outside',
         },
       }),
     );
     write(join(dir, 'packages/ws-a/package.json'), JSON.stringify({ name: '@pg-fixture/ws-a', version: '1.0.0', dependencies: { '@pg-fixture/transitive': '1.0.0' } }));
+    write(join(dir, 'vendor/local-dir/package.json'), JSON.stringify({ name: '@pg-fixture/local-dir', version: '1.0.0' }));
+    write(join(dir, '../outside/package.json'), JSON.stringify({ name: '@pg-fixture/outside', version: '1.0.0' }));
     write(join(dir, 'pnpm-workspace.yaml'), "packages:\n  - 'packages/*'\nminimumReleaseAge: 0\npnpmfile: pnpmfile.cjs\n");
     write(join(dir, '.npmrc'), `registry=${registry.url}/\n`);
     write(
       join(dir, 'pnpmfile.cjs'),
-      `const fs = require('fs');\nmodule.exports = { hooks: { preResolution(ctx) { fs.writeFileSync(${JSON.stringify(dump)}, JSON.stringify(ctx.wantedLockfile ?? null)); } } };\n`,
+      `const fs = require('fs');\nmodule.exports = { hooks: { preResolution(ctx) { fs.appendFileSync(${JSON.stringify(dump)}, JSON.stringify(ctx.wantedLockfile ?? null) + '\\n'); } } };\n`,
     );
     const env = { ...process.env, XDG_CACHE_HOME: join(tmp, 'xdg'), npm_config_cache: join(tmp, 'npm-cache') };
     const run = (args: string[]) =>
@@ -75,21 +82,26 @@ describe.each(Object.keys(PNPM) as (keyof typeof PNPM)[])('%s preResolution want
     // Measured: on a plain up-to-date `install` pnpm 12 hands preResolution an empty `{}`
     // (existsNonEmptyWantedLockfile: false); with --frozen-lockfile both pass the lockfile.
     await run(['install', '--frozen-lockfile']);
-    const wanted: unknown = JSON.parse(readFileSync(dump, 'utf8'));
+    const dumps = readFileSync(dump, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(dumps).toHaveLength(2);
+    // Fresh install: no lockfile yet, so no dependency packages (at most the workspace project).
+    expect(packagesFromPnpmLockfile(dumps[0], dir).filter((p) => p.source !== 'workspace')).toEqual([]);
+    const wanted = dumps[1];
     expect(wanted).not.toBeNull();
     const fromHook = sorted(packagesFromPnpmLockfile(wanted, dir));
     const fromFile = sorted(readLockfile(join(dir, 'pnpm-lock.yaml')));
     expect(fromHook).toEqual(fromFile);
     expect(fromFile.map((p) => `${p.name}@${p.version}:${p.source}${p.alias ? `<${p.alias}` : ''}${p.integrity ? '+i' : ''}`)).toEqual([
       '@pg-fixture/direct@1.0.0:registry+i',
+      '@pg-fixture/local-dir@1.0.0:file',
+      '@pg-fixture/outside@1.0.0:link',
       '@pg-fixture/real@1.2.0:registry<aliased+i',
+      '@pg-fixture/tarballed@1.0.0:tarball+i',
       '@pg-fixture/transitive@1.0.0:registry+i',
       '@pg-fixture/transitive@1.1.0:registry+i',
       '@pg-fixture/with-peer@1.0.0:registry+i',
       '@pg-fixture/ws-a@1.0.0:workspace',
     ]);
-    // What the in-memory object looks like (for the report): keys of its packages.
-    console.log(pm, 'wantedLockfile.packages keys:', Object.keys((wanted as { packages: object }).packages));
   });
 });
 

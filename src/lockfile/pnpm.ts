@@ -48,7 +48,9 @@ export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string,
   const aliases = new Map<string, string>();
   // Registry packages that a project declared by tarball URL (pnpm stores them as registry ones).
   const urlDeclared = new Map<string, string>();
-  const noteDeps = (deps: unknown, withSpecifier: boolean): void => {
+  // The file format has `{specifier, version}` per dependency; pnpm's in-memory importers keep
+  // `dependencies: {name: version}` next to `specifiers: {name: specifier}`.
+  const noteDeps = (deps: unknown, withSpecifier: boolean, specifiers?: unknown): void => {
     if (!isObject(deps)) return;
     for (const [depName, value] of Object.entries(deps)) {
       const ref = withSpecifier && isObject(value) ? str(value.version) : str(value);
@@ -58,13 +60,13 @@ export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string,
         const target = parseDepPath(bare, true);
         if (target && target.name !== depName) aliases.set(`${target.name}@${target.version}`, depName);
       }
-      const specifier = withSpecifier && isObject(value) ? str(value.specifier) : undefined;
+      const specifier = withSpecifier ? (isObject(value) ? str(value.specifier) : isObject(specifiers) ? str(specifiers[depName]) : undefined) : undefined;
       if (specifier && /^https?:/.test(specifier) && isSemver(bare)) urlDeclared.set(`${depName}@${bare}`, specifier);
     }
   };
   for (const importer of Object.values(importers)) {
     if (!isObject(importer)) continue;
-    for (const field of DEP_FIELDS) noteDeps(importer[field], true);
+    for (const field of DEP_FIELDS) noteDeps(importer[field], true, importer.specifiers);
   }
   const snapshotSources = [packages, isObject(lockfile.snapshots) ? lockfile.snapshots : {}];
   for (const source of snapshotSources) {
