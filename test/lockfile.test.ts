@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { LockfileError } from '../src/errors';
-import { detectLockfile, LOCKFILE_NAMES, packagesFromPackageLock, packagesFromPnpmLockfile, packagesFromYarnLock, readLockfile } from '../src/lockfile';
+import { detectLockfile, LOCKFILE_NAMES, packageFromYarnResolution, packagesFromPackageLock, packagesFromPnpmLockfile, packagesFromYarnLock, readLockfile } from '../src/lockfile';
 import type { ResolvedPackage } from '../src/types';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'lockfiles');
@@ -295,6 +295,13 @@ describe('errors name the file and the problem', () => {
     expect(error(() => readLockfile(join(tmp, 'nope', 'yarn.lock'))).message).toContain('no such file');
     expect(error(() => readLockfile(write('deps.lock', ''))).message).toContain('cannot tell the lockfile kind');
   });
+});
+
+test('packageFromYarnResolution: one locator as a Yarn plugin sees it', () => {
+  expect(packageFromYarnResolution('@s/real@npm:1.2.0', '1.2.0', tmp, ['aliased@npm:@s/real@^1.0.0'])).toEqual({ name: '@s/real', version: '1.2.0', source: 'registry', alias: 'aliased' });
+  expect(packageFromYarnResolution('root@workspace:.', '0.0.0-use.local', tmp)).toBeUndefined();
+  expect(packageFromYarnResolution('x@https://h.example/x.tgz', '1.0.0', tmp)).toEqual({ name: 'x', version: '1.0.0', source: 'tarball', resolved: 'https://h.example/x.tgz' });
+  expect(packageFromYarnResolution('nonsense', '1.0.0', tmp)).toBeNull();
 });
 
 describe('yarn specifics', () => {

@@ -11,7 +11,7 @@ import { packagesFromYarnLock } from './yarn';
 
 export { packagesFromPackageLock } from './npm';
 export { packagesFromPnpmLockfile } from './pnpm';
-export { packagesFromYarnLock } from './yarn';
+export { packageFromYarnResolution, packagesFromYarnLock } from './yarn';
 
 export type LockfileKind = 'pnpm' | 'yarn' | 'npm';
 

@@ -64,6 +64,35 @@ function classify(locator: Locator, lockfileDir: string): Classified {
   return { name, source: 'file', resolved: reference };
 }
 
+/**
+ * One resolved Yarn package from its locator (`name@npm:1.2.0`, `name@patch:…`, …), as a
+ * yarn.lock entry or Yarn's own Project (a plugin) gives it. `descriptors` (`alias@npm:real@^1`)
+ * supply the alias. Returns undefined for the project's root workspace, null for a locator
+ * that cannot be read.
+ */
+export function packageFromYarnResolution(resolution: string, version: string, lockfileDir: string, descriptors: readonly string[] = []): ResolvedPackage | undefined | null {
+  const locator = parseLocator(resolution);
+  if (!locator) return null;
+  const kind = classify(locator, lockfileDir);
+  if (kind.source === 'workspace' && kind.resolved === '.') return undefined; // the project itself
+  let actualVersion = version;
+  if (version === '0.0.0-use.local' && kind.resolved !== undefined) {
+    // Workspaces and portals/links: Yarn does not record the folder's version.
+    actualVersion = readLocalManifest(join(lockfileDir, kind.resolved)).version ?? version;
+  }
+  // Descriptors like `alias@npm:real@^1.0.0` name the alias; the resolution names the real package.
+  let alias: string | undefined;
+  for (const descriptor of descriptors) {
+    const d = parseLocator(descriptor.trim());
+    if (d && d.name !== kind.name) {
+      alias = d.name;
+      break;
+    }
+  }
+  // The checksum hashes Yarn's cache zip, not the npm tarball: no integrity here.
+  return make({ name: kind.name, version: actualVersion, source: kind.source, ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) });
+}
+
 export function packagesFromYarnLock(text: string, lockfileDir: string, file?: string): ResolvedPackage[] {
   if (LEGACY_HEADER.test(text)) {
     return fail(file, 'this is a Yarn 1 (classic) lockfile; only Yarn Berry (2+) lockfiles are supported — run it through Yarn 2+ or use its pnpm/npm lockfile');
@@ -84,27 +113,11 @@ export function packagesFromYarnLock(text: string, lockfileDir: string, file?: s
     if (!isObject(entry)) return fail(file, `entry "${key}" must be a mapping`);
     const resolution = str(entry.resolution);
     if (!resolution) return fail(file, `entry "${key}" has no resolution`);
-    const locator = parseLocator(resolution);
-    if (!locator) return fail(file, `entry "${key}" has an unreadable resolution "${resolution}"`);
-    const kind = classify(locator, lockfileDir);
-    let version = str(entry.version);
+    const version = str(entry.version);
     if (!version) return fail(file, `entry "${key}" has no version`);
-    if (kind.source === 'workspace' && kind.resolved === '.') continue; // the project itself
-    if (version === '0.0.0-use.local' && kind.resolved !== undefined) {
-      // Workspaces and portals/links: Yarn does not record the folder's version.
-      version = readLocalManifest(join(lockfileDir, kind.resolved)).version ?? version;
-    }
-    // Descriptors like `alias@npm:real@^1.0.0` name the alias; the resolution names the real package.
-    let alias: string | undefined;
-    for (const descriptor of key.split(',')) {
-      const d = parseLocator(descriptor.trim());
-      if (d && d.name !== kind.name) {
-        alias = d.name;
-        break;
-      }
-    }
-    // The checksum hashes Yarn's cache zip, not the npm tarball: no integrity here.
-    out.push(make({ name: kind.name, version, source: kind.source, ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) }));
+    const pkg = packageFromYarnResolution(resolution, version, lockfileDir, key.split(','));
+    if (pkg === null) return fail(file, `entry "${key}" has an unreadable resolution "${resolution}"`);
+    if (pkg) out.push(pkg);
   }
   return dedupe(out);
 }
