@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { createColors } from 'picocolors';
+import semver from 'semver';
+import { createGuard, type Guard } from '../guard';
+import { UsageError } from '../errors';
+import { detectLockfile, readLockfile } from '../lockfile/index';
+import type { Evaluation } from '../policy/evaluate';
+import { shouldColor } from '../report/human';
+import { overrideSnippet } from '../report/override-hint';
+import type { ResolvedPackage } from '../types';
+import { oneOf, parseCommand, usageOf } from './args';
+import { GUARD_FLAGS, guardOptions, locateLockfile } from './check';
+import type { CliContext } from './context';
+
+export function parseSpec(spec: string): { name: string; version: string } {
+  const at = spec.lastIndexOf('@');
+  const name = at > 0 ? spec.slice(0, at) : '';
+  const version = at > 0 ? spec.slice(at + 1) : '';
+  if (!name || !semver.valid(version)) {
+    throw new UsageError(`explain: expected NAME@VERSION with an exact version, got "${spec}"\n\n${usageOf('explain')}`);
+  }
+  return { name, version };
+}
+
+/** The package as the lockfile has it (integrity, source), or a registry package when it is not there. */
+function findPackage(ctx: CliContext, lockfileFlag: string | undefined, name: string, version: string): { pkg: ResolvedPackage; lockfile?: string } {
+  const lockfile = lockfileFlag ? locateLockfile(ctx.cwd, lockfileFlag) : detectLockfile(ctx.cwd)?.path;
+  if (lockfile && existsSync(lockfile)) {
+    const hit = readLockfile(lockfile).find((p) => p.name === name && p.version === version && p.source !== 'workspace');
+    if (hit) return { pkg: hit, lockfile };
+  }
+  return { pkg: { name, version, source: 'registry' } };
+}
+
+export async function explainPackage(guard: Guard, pkg: ResolvedPackage): Promise<Evaluation> {
+  const [evaluation] = await guard.evaluate([pkg]);
+  return evaluation!;
+}
+
+export function formatExplanation(e: Evaluation, context: { pkg: ResolvedPackage; lockfile?: string; guard: Guard; color: boolean }): string {
+  const c = createColors(context.color);
+  const verdictColor = e.verdict === 'block' ? c.red : e.verdict === 'warn' ? c.yellow : e.verdict === 'pass' ? c.green : c.dim;
+  const lines = [`${c.bold(`${e.name}@${e.version}`)}  ${verdictColor(c.bold(e.verdict.toUpperCase()))}`, ''];
+  const row = (label: string, text: string) => lines.push(`  ${label.padEnd(12)} ${text}`);
+  const { pkg, guard } = context;
+
+  lines.push(c.bold('Evidence'));
+  row('source', `${pkg.source}${pkg.resolved ? ` ${pkg.resolved}` : ''}${pkg.alias ? ` (installed as ${pkg.alias})` : ''}${context.lockfile ? ` — from ${context.lockfile}` : ' — not in a lockfile'}`);
+  row('integrity', pkg.integrity ?? 'unknown');
+  if (guard.feed) {
+    const h = guard.feed.header;
+    row('feed', `${guard.feed.path} (serial ${h.serial}, generated ${h.generatedAt}, expires ${h.expiresAt})`);
+  }
+  const r = e.record;
+  if (!r) {
+    row('record', e.excludedBy ? 'not looked up' : 'not in the verdict feed');
+  } else {
+    row('record', `integrity ${r.integrity ?? 'not recorded'}`);
+    row('repository', r.repository ? `${r.repository.status} ${r.repository.url}${r.repository.commit ? ` at ${r.repository.commit}` : ''}${r.repository.attestedUrl ? ` (attested: ${r.repository.attestedUrl})` : ''}` : 'unknown');
+    row('rebuild', r.rebuild ? `${r.rebuild.verdict}${r.rebuild.source ? ` (${r.rebuild.source})` : ''}` : 'unknown');
+    if (r.scorecard) {
+      const checks = Object.entries(r.scorecard.checks ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+      row('scorecard', `${r.scorecard.score}${r.scorecard.date ? ` (${r.scorecard.date})` : ''}${checks ? `; ${checks}` : ''}`);
+    } else row('scorecard', 'unknown');
+  }
+
+  lines.push('', c.bold('Rules'));
+  if (e.excludedBy) row('exclude', `skipped: matches exclude pattern "${e.excludedBy}"`);
+  else if (guard.config.mode === 'off') row('mode', 'off: nothing is checked');
+  for (const d of e.decisions) {
+    const mark = d.outcome === 'pass' ? c.green('pass') : d.outcome === 'violation' ? c.red('violation') : d.outcome === 'missing' ? c.yellow('missing') : c.dim('off');
+    row(d.rule, `${mark}: ${d.message}`);
+  }
+
+  lines.push('', c.bold('Decision'));
+  if (e.findings.length === 0) row('verdict', e.verdict === 'skip' ? 'skip' : 'pass: no rule objects');
+  for (const f of e.findings) row(f.rule, `${f.severity === 'block' ? c.red('block') : c.yellow('warn')}: ${f.message}`);
+  for (const f of e.waived) row(f.rule, c.dim(`waived by an override: ${f.message}`));
+  for (const o of e.appliedOverrides) row('override', `"${o.package}" until ${o.expires}: ${o.reason}`);
+  const decidedBy = e.findings.filter((f) => f.severity === e.verdict).map((f) => f.rule);
+  if (decidedBy.length > 0) row('decided by', [...new Set(decidedBy)].join(', '));
+  const snippet = overrideSnippet(e);
+  if (snippet && (e.verdict === 'block' || e.verdict === 'warn')) lines.push('', c.dim('To accept it anyway, add to .provenancerc:'), c.dim('overrides:'), c.dim(snippet));
+  return lines.join('\n') + '\n';
+}
+
+export async function explainCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommand('explain', argv, { ...GUARD_FLAGS, format: { type: 'string' } }, { min: 1, max: 1, names: 'NAME@VERSION' });
+  const format = oneOf('explain', 'format', values.format, ['human', 'json'] as const, 'human');
+  const { name, version } = parseSpec(positionals[0]!);
+  const { pkg, lockfile } = findPackage(ctx, values.lockfile, name, version);
+  const guard = await createGuard(guardOptions(ctx, values));
+  try {
+    const evaluation = await explainPackage(guard, pkg);
+    if (format === 'json') {
+      const { name: n, version: v, verdict, findings, record, decisions, waived, appliedOverrides, expiredOverrides, excludedBy } = evaluation;
+      ctx.stdout.write(JSON.stringify({ name: n, version: v, verdict, findings, source: pkg.source, integrity: pkg.integrity ?? null, record: record ?? null, decisions, waived, overrides: { applied: appliedOverrides, expired: expiredOverrides }, excludedBy: excludedBy ?? null }, null, 2) + '\n');
+    } else {
+      ctx.stdout.write(formatExplanation(evaluation, { pkg, ...(lockfile ? { lockfile } : {}), guard, color: shouldColor(ctx.stdout, ctx.env) }));
+    }
+    return evaluation.verdict === 'block' ? 1 : 0;
+  } finally {
+    guard.close();
+  }
+}

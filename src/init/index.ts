@@ -1,0 +1,15 @@
+import { initPnpm } from '../../plugins/pnpm/init';
+import { initYarn, PLUGIN_PATH } from '../../plugins/yarn/init';
+import type { PackageManager } from './detect';
+
+export { detectPackageManager } from './detect';
+
+/** Wires the install hook of a package manager into a project; returns what to tell the user. */
+export async function wirePackageManager(pm: PackageManager, dir: string, options: { method: 'config-dependency' | 'pnpmfile' }): Promise<string[]> {
+  if (pm === 'pnpm') {
+    const result = initPnpm(dir, { method: options.method });
+    return [...result.changed.map((f) => `Wrote ${f}.`), ...result.notes];
+  }
+  initYarn(dir);
+  return [`Wrote ${PLUGIN_PATH} and registered it in .yarnrc.yml: \`yarn install\` now checks every package.`];
+}
