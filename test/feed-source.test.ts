@@ -123,6 +123,12 @@ describe('feed source: https (local server)', () => {
       expect(warnings.at(-1)).toMatch(/is not a provenance-guard feed/);
       expect(readdirSync(join(path, '..')).sort()).toEqual(['meta.json', 'provenance.feed']);
 
+      // An older feed on the server does not replace a newer cached copy.
+      server.body = feedBytes;
+      server.etag = '"v0"';
+      expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
+      expect(warnings.at(-1)).toMatch(/has serial 10, older than the cached copy's 11/);
+
       // Offline: the cache only, no request.
       const before = server.requests.length;
       expect(readFileSync(await resolveFeedSource({ ...options, offline: true })).equals(newerBytes)).toBe(true);

@@ -104,13 +104,29 @@ function fallback(cached: string, meta: CacheMeta | undefined, what: string, err
   return cached;
 }
 
-/** Checks a downloaded file looks like a feed before it replaces the last good copy. */
-function checkShape(path: string, what: string): void {
+/**
+ * Checks a downloaded file looks like a feed, and is not older than the cached copy, before
+ * it replaces the last good copy (an older feed would be refused as a rollback at open).
+ */
+function checkShape(path: string, what: string, cached: string | undefined): void {
+  let serial: number;
+  let keyId: string;
   try {
-    readPreamble(path);
+    ({ serial, keyId } = readPreamble(path).header);
   } catch (error) {
     throw new FeedError(`${what} is not a provenance-guard feed: ${(error as Error).message}`, { cause: error });
   }
+  if (!cached) return;
+  let cachedSerial: number;
+  try {
+    const header = readPreamble(cached).header;
+    // Serials are per signing key: a feed under a rotated key starts its own sequence.
+    if (header.keyId !== keyId) return;
+    cachedSerial = header.serial;
+  } catch {
+    return;
+  }
+  if (serial < cachedSerial) throw new FeedError(`${what} has serial ${serial}, older than the cached copy's ${cachedSerial}`);
 }
 
 async function resolveUrl(url: URL, offline: boolean, cache: string, warn: (m: string) => void): Promise<string> {
@@ -139,7 +155,7 @@ async function resolveUrl(url: URL, offline: boolean, cache: string, warn: (m: s
       throw new FeedError(`GET ${what} answered ${response.status} ${response.statusText}`);
     }
     await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(tmp, { flags: 'wx' }));
-    checkShape(tmp, `the download from ${what}`);
+    checkShape(tmp, `the download from ${what}`, cached);
     renameSync(tmp, target.feed);
     const fresh: CacheMeta = { source: what, fetchedAt: new Date().toISOString() };
     const etag = response.headers.get('etag');
@@ -197,7 +213,7 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache
     await api.extract(`${manifest.name}@${manifest.version}`, extractDir, { ...options, integrity: manifest._integrity, resolved: manifest._resolved });
     const file = join(extractDir, FEED_FILE_NAME);
     if (!existsSync(file)) throw new FeedError(`${manifest.name}@${manifest.version} has no ${FEED_FILE_NAME} in its package root`);
-    checkShape(file, `${FEED_FILE_NAME} of ${manifest.name}@${manifest.version}`);
+    checkShape(file, `${FEED_FILE_NAME} of ${manifest.name}@${manifest.version}`, cached);
     renameSync(file, target.feed);
     const fresh: CacheMeta = { source: spec, version: manifest.version, fetchedAt: new Date().toISOString() };
     if (manifest._integrity) fresh.integrity = manifest._integrity;
