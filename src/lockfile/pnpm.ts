@@ -3,8 +3,7 @@
  * snapshots), and pnpm's in-memory lockfile (a pnpmfile `preResolution` hook's
  * `wantedLockfile`: v9 shape whose `packages` keys may carry peer suffixes).
  */
-import { posix } from 'node:path';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { ResolvedPackage, SourceKind } from '../types';
 import { dedupe, fail, isHostedGitTarball, isInside, isObject, isSemver, make, readLocalManifest, splitNameAt, str, type JsonObject } from './common';
 
