@@ -6,6 +6,9 @@
  * `onError: fail`); nothing fetched is ever executed.
  */
 import type { KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SourcesConfig } from '../config/types';
 import { EvidenceError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
@@ -17,7 +20,7 @@ import { createLimiter, type Limiter } from './limit';
 import { fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from './npmrc';
 import { loadRebuildKeys, OSS_REBUILD_PUBLIC_KEY, parseRebuildAttestations, rebuildAttestationUrl } from './oss-rebuild';
 import { evaluateAttestations, sha512Hex, type AttestedSource, type ProvenanceOutcome } from './provenance';
-import { fetchRegistryInfo, fetchTarballSha256, VersionNotFoundError, type RegistryFetchOptions, type RegistryVersionInfo } from './registry';
+import { fetchPackageVersions, fetchTarballSha256, VersionNotFoundError, type PackageVersions, type RegistryFetchOptions, type RegistryVersionInfo } from './registry';
 import { sameRepository } from './repository';
 import { fetchScorecard, type ScorecardSummary } from './scorecard';
 import { loadTrustMaterial, type LoadedTrustMaterial, type TrustedRootSource } from './trust-root';
@@ -71,6 +74,8 @@ class Gatherer {
   private readonly cacheRoot: string;
   private trust?: Promise<LoadedTrustMaterial>;
   private rebuildKeys?: KeyObject[];
+  private pacoteCache?: string;
+  private readonly packuments = new Map<string, Promise<PackageVersions | undefined>>();
 
   constructor(private readonly options: GatherOptions) {
     const env = options.env ?? process.env;
@@ -100,7 +105,7 @@ class Gatherer {
       npmOptions: this.npmOptions,
       timeout: this.options.sources.timeout,
       retry: this.retry,
-      cacheDir: this.cacheRoot,
+      pacoteCache: (this.pacoteCache ??= mkdtempSync(join(tmpdir(), 'pg-pacote-'))),
       ...(this.options.signal ? { signal: this.options.signal } : {}),
     };
   }
@@ -130,20 +135,34 @@ class Gatherer {
     return this.trust;
   }
 
+  /** Removes the per-run pacote cache. */
+  close(): void {
+    if (this.pacoteCache) rmSync(this.pacoteCache, { recursive: true, force: true });
+  }
+
   private async registryInfo(pkg: ResolvedPackage, id: string, registry: string): Promise<RegistryVersionInfo | undefined> {
-    try {
-      const info = await this.cache.getOrFetch('registry', `${registry}|${id}`, () =>
-        this.limits.registry(async () => (await fetchRegistryInfo(pkg.name, pkg.version, this.registryOptions(registry))) ?? null),
-      );
-      if (info === null) this.warn(`registry: ${pkg.name} is not in the registry ${registry}`);
-      return info ?? undefined;
-    } catch (error) {
+    const info = await this.cache.getOrFetch<RegistryVersionInfo | null>('registry', `${registry}|${id}`, async () => {
+      const key = `${registry}|${pkg.name}`;
+      let versions = this.packuments.get(key);
+      if (!versions) {
+        versions = this.limits.registry(() => fetchPackageVersions(pkg.name, this.registryOptions(registry)));
+        this.packuments.set(key, versions);
+        versions.catch(() => this.packuments.delete(key));
+      }
+      const all = await versions;
+      if (all === undefined) return null;
+      const found = all.get(pkg.version);
+      if (!found) throw new VersionNotFoundError(pkg.name, pkg.version, registry);
+      return found;
+    }).catch((error: unknown) => {
       if (error instanceof VersionNotFoundError) {
         this.warn(`registry: ${error.message}`);
         return undefined;
       }
       throw error;
-    }
+    });
+    if (info === null) this.warn(`registry: ${pkg.name} is not in the registry ${registry}`);
+    return info ?? undefined;
   }
 
   private provenanceUrl(pkg: ResolvedPackage, registry: string, info: RegistryVersionInfo | undefined): string | undefined {
@@ -314,15 +333,28 @@ export async function gatherEvidence(packages: readonly ResolvedPackage[], optio
     if (!unique.has(key)) unique.set(key, pkg);
   }
   const list = [...unique.values()];
-  const gatherer = new Gatherer(options);
+  // One failure under `onError: fail` (or the caller's abort) stops the other lookups.
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const gatherer = new Gatherer({ ...options, signal });
   let done = 0;
+  let failure: { error: unknown } | undefined;
   options.onProgress?.(0, list.length);
-  const records = await Promise.all(
+  const settled = await Promise.allSettled(
     list.map(async (pkg) => {
-      const record = await gatherer.gather(pkg);
-      options.onProgress?.(++done, list.length);
-      return record;
+      try {
+        const record = await gatherer.gather(pkg);
+        options.onProgress?.(++done, list.length);
+        return record;
+      } catch (error) {
+        failure ??= { error };
+        controller.abort(error);
+        throw error;
+      }
     }),
   );
+  gatherer.close();
+  if (failure) throw failure.error;
+  const records = settled.map((r) => (r as PromiseFulfilledResult<FeedRecord>).value);
   return { records, warnings: gatherer.warnings };
 }

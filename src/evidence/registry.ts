@@ -2,7 +2,6 @@
  * Registry source: the full packument through pacote (so .npmrc registries, scopes and
  * auth behave as in npm), reduced to the fields the evidence needs for one version.
  */
-import { join } from 'node:path';
 import { isRecord, stringOf, withRetry, type RetryPolicy } from './http';
 import { normalizeCommit, normalizeRepository, type NormalizedRepository } from './repository';
 
@@ -26,7 +25,8 @@ export interface RegistryFetchOptions {
   npmOptions: Record<string, unknown>;
   timeout: number;
   retry: RetryPolicy;
-  cacheDir?: string;
+  /** pacote's HTTP cache (cacache); a per-run temp dir — our own cache keeps only the evidence. */
+  pacoteCache?: string;
   signal?: AbortSignal;
 }
 
@@ -78,11 +78,15 @@ export function versionInfoFromPackument(packument: unknown, version: string, re
   return info;
 }
 
+/** Evidence of every version of a package, by version. */
+export type PackageVersions = Map<string, RegistryVersionInfo>;
+
 /**
- * The registry evidence for name@version; undefined when the package is not in the
- * registry (404). Other failures throw.
+ * Fetches the full packument once and reduces every version to its evidence (small, so
+ * several versions of one package share one request). Undefined when the package is not
+ * in the registry (404); other failures throw.
  */
-export async function fetchRegistryInfo(name: string, version: string, options: RegistryFetchOptions): Promise<RegistryVersionInfo | undefined> {
+export async function fetchPackageVersions(name: string, options: RegistryFetchOptions): Promise<PackageVersions | undefined> {
   const packument = await withRetry(
     async () => {
       try {
@@ -93,7 +97,7 @@ export async function fetchRegistryInfo(name: string, version: string, options: 
           timeout: options.timeout,
           // Retries are ours (Retry-After aware); pacote's own would multiply them.
           retry: { retries: 0 },
-          ...(options.cacheDir ? { cache: join(options.cacheDir, '_cacache') } : {}),
+          ...(options.pacoteCache ? { cache: options.pacoteCache } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         } as Parameters<Pacote['packument']>[1] & { fullMetadata: true });
       } catch (error) {
@@ -105,9 +109,14 @@ export async function fetchRegistryInfo(name: string, version: string, options: 
     options.signal,
   );
   if (packument === undefined) return undefined;
-  const info = versionInfoFromPackument(packument, version, options.registry);
-  if (!info) throw new VersionNotFoundError(name, version, options.registry);
-  return info;
+  const versions: PackageVersions = new Map();
+  if (isRecord(packument) && isRecord(packument.versions)) {
+    for (const version of Object.keys(packument.versions)) {
+      const info = versionInfoFromPackument(packument, version, options.registry);
+      if (info) versions.set(version, info);
+    }
+  }
+  return versions;
 }
 
 /**
@@ -124,7 +133,7 @@ export async function fetchTarballSha256(name: string, version: string, integrit
         ...(integrity ? { integrity } : {}),
         timeout: options.timeout,
         retry: { retries: 0 },
-        ...(options.cacheDir ? { cache: join(options.cacheDir, '_cacache') } : {}),
+        ...(options.pacoteCache ? { cache: options.pacoteCache } : {}),
       } as Parameters<Pacote['tarball']>[1]),
     options.retry,
     options.signal,
