@@ -1,11 +1,9 @@
 import { isGuardError } from '../errors';
 import { VERSION } from '../version';
 import { fullUsage } from './args';
-import { checkCommand } from './check';
 import type { CliContext } from './context';
-import { explainCommand } from './explain';
-import { feedCommand } from './feed';
-import { initCommand } from './init';
+
+// Commands are imported on demand: every install and CI run pays the start-up cost.
 
 /** Runs one CLI invocation and returns its exit code; user errors are printed without a stack. */
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
@@ -13,13 +11,13 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   try {
     switch (command) {
       case 'check':
-        return await checkCommand(rest, ctx);
+        return await (await import('./check')).checkCommand(rest, ctx);
       case 'explain':
-        return await explainCommand(rest, ctx);
+        return await (await import('./explain')).explainCommand(rest, ctx);
       case 'feed':
-        return await feedCommand(rest, ctx);
+        return await (await import('./feed')).feedCommand(rest, ctx);
       case 'init':
-        return await initCommand(rest, ctx);
+        return await (await import('./init')).initCommand(rest, ctx);
       case '--version':
       case '-v':
         ctx.stdout.write(`${VERSION}\n`);
