@@ -214,6 +214,7 @@ describe('feed trust', () => {
     writeFileSync(path, '{"name":"left-pad","version":"1.3.0"}\n');
     expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /is not a provenance-guard feed/);
     expectFeedError(() => openFeed(join(tempDir(), 'missing.feed'), { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /cannot open feed/);
+    expectFeedError(() => openFeed(tempDir(), { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /is a directory, not a feed file/);
   });
 
   it('verifies each bucket at lookup even after the file was marked verified', async () => {

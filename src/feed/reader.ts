@@ -36,7 +36,12 @@ function corrupted(path: string, what: string): FeedError {
 function readExactly(fd: number, length: number, position: number, path: string, buffer: Buffer = Buffer.allocUnsafe(length)): Buffer {
   let done = 0;
   while (done < length) {
-    const n = readSync(fd, buffer, done, length - done, position + done);
+    let n: number;
+    try {
+      n = readSync(fd, buffer, done, length - done, position + done);
+    } catch (error) {
+      throw new FeedError(`cannot read feed ${path}: ${(error as Error).message}`, { file: path, cause: error });
+    }
     if (n === 0) throw corrupted(path, 'file is truncated');
     done += n;
   }
@@ -60,6 +65,7 @@ function openChecked(path: string, publicKeys: string[], cache: string, now: Dat
     throw new FeedError(`cannot open feed ${path}: ${(error as Error).message}`, { file: path, cause: error });
   }
   try {
+    if (fstatSync(fd).isDirectory()) throw new FeedError(`feed ${path} is a directory, not a feed file`, { file: path });
     const preamble = readPreambleFd(fd, path);
     const { header } = preamble;
     if (publicKeys.length === 0) throw new FeedError(`no public key configured to verify feed ${path} (feed.publicKeys)`, { file: path });
