@@ -451,3 +451,30 @@ describe('OSS Rebuild', () => {
     expect(malformed.warnings.join('\n')).toMatch(/line 1 of the attestations is not JSON/);
   });
 });
+
+describe('failure handling across sources', () => {
+  it('retries a registry request that timed out', async () => {
+    server.set('/pg-timeout-once', [{ delayMs: 1500, body: simple('pg-timeout-once', { repository: 'user/late' }) }, { body: simple('pg-timeout-once', { repository: 'user/late' }) }]);
+    const { records, warnings } = await gather([reg('pg-timeout-once')], { timeout: 300 }, { retry: { retries: 1, minDelay: 10 } });
+    expect(warnings).toEqual([]);
+    expect(server.hits('/pg-timeout-once')).toBe(2);
+    expect(records[0]!.repository?.url).toBe('https://github.com/user/late');
+  });
+
+  it('fails the whole run on a deps.dev error under onError: fail', async () => {
+    server.set('/pg-ok-1', { body: simple('pg-ok-1', { repository: 'user/ok1' }) });
+    server.set('/v3/systems/npm/packages/pg-ok-1/versions/1.0.0', { status: 503, body: 'unavailable' });
+    const run = gather([reg('pg-ok-1')], { onError: 'fail', depsDev: { enabled: true, url: server.url } });
+    await expect(run).rejects.toBeInstanceOf(EvidenceError);
+    await expect(run).rejects.toThrow(/depsDev: pg-ok-1@1\.0\.0: HTTP 503/);
+  });
+
+  it('falls back to the Sigstore root shipped with @sigstore/tuf when TUF cannot be refreshed', async () => {
+    const { loadTrustMaterial } = await import('../src/evidence/trust-root');
+    const { evaluateAttestations } = await import('../src/evidence/provenance');
+    const loaded = await loadTrustMaterial({ source: 'tuf', tufMirrorURL: server.url, cacheDir: tmp(), timeout: 500 });
+    expect(loaded.warning).toMatch(/could not refresh the trust root .*using the one shipped with @sigstore\/tuf/);
+    const outcome = evaluateAttestations(sigstoreAttestations(), { name: 'sigstore', version: '0.4.0', integrity: 'sha512-KCwMX6k20mQyFkNYG2XT3lwK9u1P36wS9YURFd85zCXPrwrSLZCEh7/vMBFNYcJXRiBtGDS+T4/RZZF493zABA==' }, loaded.material);
+    expect(outcome).toEqual({ attested: { url: SIGSTORE_REPO, commit: SIGSTORE_COMMIT }, warnings: [] });
+  });
+});

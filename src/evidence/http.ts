@@ -72,6 +72,9 @@ export function isRetryable(error: unknown): boolean {
   if (error instanceof HttpStatusError) return error.status === 429 || error.status >= 500;
   if (error instanceof RequestTimeoutError) return true;
   if (error instanceof MalformedResponseError) return false;
+  // minipass-fetch (pacote) reports timeouts as FetchError type request-timeout / body-timeout.
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'request-timeout' || type === 'body-timeout') return true;
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number') return status === 429 || status >= 500;
   const code = errorCode(error);
