@@ -440,6 +440,17 @@ describe('OSS Rebuild', () => {
     expect(warnings.join('\n')).toMatch(/does not match the published tarball/);
   });
 
+  it('finds a scoped package under OSS Rebuild\'s flattened artifact name', async () => {
+    const scoped = '@pg-rb/scoped';
+    const tgz = `${server.url}/${scoped}/-/scoped-1.0.0.tgz`;
+    server.set(packumentPath(scoped), { body: packument(scoped, [manifest(scoped, '1.0.0', { repository: 'github:rb/scoped' }, { integrity, shasum: 'b'.repeat(40), tarball: tgz })]) });
+    server.set(`/${scoped}/-/scoped-1.0.0.tgz`, { body: tarball, headers: { 'content-type': 'application/octet-stream' } });
+    server.set('/npm/@pg-rb/scoped/1.0.0/pg-rb-scoped-1.0.0.tgz/rebuild.intoto.jsonl', { body: lines([artifactEquivalenceStatement('pg-rb-scoped-1.0.0.tgz', sha256Hex(tarball), tgz)]) });
+    const { records, warnings } = await gather([reg(scoped)], on(), { rebuildPublicKeys: [key.publicPem] });
+    expect(warnings).toEqual([]);
+    expect(records[0]!.rebuild).toEqual({ verdict: 'reproducible', source: 'oss-rebuild' });
+  });
+
   it('treats 404 as unknown without a warning and survives malformed lines', async () => {
     server.set(attPath, { status: 404, body: '<Error><Code>NoSuchKey</Code></Error>' });
     const absent = await gather([reg(name)], on(), { rebuildPublicKeys: [key.publicPem] });

@@ -215,8 +215,15 @@ describe('source parsers', () => {
   });
   it('names artifacts and purls like npm and OSS Rebuild', () => {
     expect(npmPurl('@scope/pkg', '1.0.0')).toBe('pkg:npm/%40scope/pkg@1.0.0');
-    expect(npmArtifactName('@scope/pkg', '1.0.0')).toBe('pkg-1.0.0.tgz');
-    expect(rebuildAttestationUrl('http://h/base/', '@scope/pkg', '1.0.0')).toBe('http://h/base/npm/@scope/pkg/1.0.0/pkg-1.0.0.tgz/rebuild.intoto.jsonl');
+    expect(npmArtifactName('@fortawesome/react-fontawesome', '0.2.5')).toBe('fortawesome-react-fontawesome-0.2.5.tgz');
+    // Real object paths (google/oss-rebuild analyzer tests, carabiner-dev ossrebuild collector tests).
+    expect(rebuildAttestationUrl(undefined, '@tanstack/vue-virtual', '3.5.0')).toBe(
+      'https://storage.googleapis.com/google-rebuild-attestations/npm/@tanstack/vue-virtual/3.5.0/tanstack-vue-virtual-3.5.0.tgz/rebuild.intoto.jsonl',
+    );
+    expect(rebuildAttestationUrl(undefined, 'binary-extensions', '2.3.0')).toBe(
+      'https://storage.googleapis.com/google-rebuild-attestations/npm/binary-extensions/2.3.0/binary-extensions-2.3.0.tgz/rebuild.intoto.jsonl',
+    );
+    expect(rebuildAttestationUrl('http://h/base/', '@scope/pkg', '1.0.0')).toBe('http://h/base/npm/@scope/pkg/1.0.0/scope-pkg-1.0.0.tgz/rebuild.intoto.jsonl');
     expect(sha512Hex('sha1-abc sha512-KCwMX6k20mQ=')).toBe('282c0c5fa936d264');
   });
 });

@@ -22,9 +22,13 @@ export const ARTIFACT_EQUIVALENCE = 'https://docs.oss-rebuild.dev/builds/Artifac
 export const REBUILD = 'https://docs.oss-rebuild.dev/builds/Rebuild@v0.1';
 const IN_TOTO_PAYLOAD = 'application/vnd.in-toto+json';
 
-/** The npm tarball file name: the unscoped name, a dash, the version. */
+/**
+ * The artifact segment OSS Rebuild uses for npm: `<name>-<version>.tgz`, a scoped name
+ * flattened to `scope-name` (e.g. `npm/@fortawesome/react-fontawesome/0.2.5/
+ * fortawesome-react-fontawesome-0.2.5.tgz`, google/oss-rebuild analyzer tests).
+ */
 export function npmArtifactName(name: string, version: string): string {
-  return `${name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name}-${version}.tgz`;
+  return `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
 }
 
 export function rebuildAttestationUrl(baseUrl: string | undefined, name: string, version: string): string {
