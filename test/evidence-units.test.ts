@@ -239,3 +239,31 @@ describe('progress', () => {
     expect(createProgressBar({ isTTY: false, write: () => true })).toBeUndefined();
   });
 });
+
+describe('Fulcio certificate identity', () => {
+  const oid = (s: string) => ({ id: s.split('.').map(Number) });
+  const der = (s: string) => {
+    const body = Buffer.from(s);
+    return Buffer.concat([Buffer.from([0x0c, body.length]), body]);
+  };
+  it('reads the DER-encoded v2 source repository extensions', async () => {
+    const { certificateSource } = await import('../src/evidence/provenance');
+    expect(
+      certificateSource([
+        { oid: oid('1.3.6.1.4.1.57264.1.8'), value: der('https://token.actions.githubusercontent.com') },
+        { oid: oid('1.3.6.1.4.1.57264.1.12'), value: der('https://github.com/o/r') },
+        { oid: oid('1.3.6.1.4.1.57264.1.13'), value: der('9'.repeat(40)) },
+      ]),
+    ).toEqual({ url: 'https://github.com/o/r', commit: '9'.repeat(40) });
+  });
+  it('reads the legacy raw GitHub extensions only for the GitHub Actions issuer', async () => {
+    const { certificateSource } = await import('../src/evidence/provenance');
+    const legacy = (issuer: string) => [
+      { oid: oid('1.3.6.1.4.1.57264.1.1'), value: Buffer.from(issuer) },
+      { oid: oid('1.3.6.1.4.1.57264.1.5'), value: Buffer.from('o/r') },
+      { oid: oid('1.3.6.1.4.1.57264.1.3'), value: Buffer.from('8'.repeat(40)) },
+    ];
+    expect(certificateSource(legacy('https://token.actions.githubusercontent.com'))).toEqual({ url: 'https://github.com/o/r', commit: '8'.repeat(40) });
+    expect(certificateSource(legacy('https://accounts.example.com')).url).toBeUndefined();
+  });
+});

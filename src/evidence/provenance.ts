@@ -67,7 +67,7 @@ interface CertificateSource {
   commit?: string;
 }
 
-function certificateSource(oids: ReadonlyArray<{ oid?: { id?: number[] }; value: Uint8Array }> | undefined): CertificateSource {
+export function certificateSource(oids: ReadonlyArray<{ oid?: { id?: number[] }; value: Uint8Array }> | undefined): CertificateSource {
   const find = (oid: string) => {
     const entry = oids?.find((o) => o.oid?.id?.join('.') === oid);
     return entry ? extensionString(entry.value) : undefined;
