@@ -36,6 +36,7 @@ import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
 import { classify, DeclaredSpecs, type PnpmManifest } from './classify';
 import { blockedError, failClosedError, summary } from './messages';
+import { reachablePackageKeys } from './reachable';
 
 export interface PnpmLockfileLike {
   packages?: Record<string, unknown>;
@@ -74,6 +75,8 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
   let resolutionStarted = false;
   /** name@version of the workspace's own projects (read before preResolution). */
   const projects = new Set<string>();
+  /** Dependency names the projects declare now. */
+  const projectDeps = new Set<string>();
   /** name@version already checked in preResolution (the lockfile) or seen with dist. */
   const known = new Set<string>();
   const declared = new DeclaredSpecs();
@@ -145,11 +148,14 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
         return;
       }
       const g = await guard();
+      if (!g) return;
+      // Only what the projects still depend on: a package being removed must stay removable.
+      const reachable = reachablePackageKeys(lockfile, projectDeps);
+      const used = reachable ? { ...lockfile, packages: Object.fromEntries(Object.entries(entries).filter(([k]) => reachable.has(k))) } : lockfile;
       let packages: ResolvedPackage[];
       try {
-        packages = packagesFromPnpmLockfile(lockfile, cwd ?? process.cwd());
+        packages = packagesFromPnpmLockfile(used, cwd ?? process.cwd());
       } catch (error) {
-        if (!g) return;
         const message = error instanceof Error ? error.message : String(error);
         if (g.config.mode === 'warn') {
           write(`provenance-guard: cannot read the lockfile: ${message}\n`);
@@ -158,7 +164,6 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
         throw failClosedError(`cannot read the lockfile: ${message}`, true);
       }
       for (const pkg of packages) known.add(key(pkg.name, pkg.version));
-      if (!g) return;
       const report = await g.check(packages);
       for (const result of report.packages) remember(result);
       flushWarnings();
@@ -169,6 +174,10 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       if (!resolutionStarted) {
         // The projects' own manifests (root, workspace packages) come before preResolution.
         if (!manifest.dist && typeof manifest.name === 'string' && typeof manifest.version === 'string') projects.add(key(manifest.name, manifest.version));
+        for (const field of ['dependencies', 'devDependencies', 'optionalDependencies'] as const) {
+          const deps = manifest[field];
+          if (deps && typeof deps === 'object') for (const name of Object.keys(deps)) projectDeps.add(name);
+        }
         declared.note(manifest);
         return manifest;
       }

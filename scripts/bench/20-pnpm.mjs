@@ -1,0 +1,169 @@
+// pnpm section: `pnpm install --frozen-lockfile` of a generated 1,000-package tree from a warm
+// store (no node_modules, as in CI), without and with the provenance-guard pnpmfile,
+// interleaved in the same run, on pnpm 10 and pnpm 12. Prints medians and the ratio.
+// The registry is a local verdaccio (storage kept under .bench/pnpm/ between runs).
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const PACKAGES = Number(process.env.BENCH_PNPM_PACKAGES ?? 1000);
+const RUNS = Number(process.env.BENCH_PNPM_RUNS ?? 5);
+const GENERATOR_VERSION = 1;
+const SCOPE = '@pg-bench-pnpm';
+
+/** Package i: the first tenth are the root's dependencies; each of those depends on 9 of the rest. */
+function tree(count) {
+  const top = Math.ceil(count / 10);
+  const packages = [];
+  for (let i = 0; i < count; i++) {
+    const dependencies = {};
+    if (i < top) for (let j = top + i * 9; j < Math.min(count, top + i * 9 + 9); j++) dependencies[`${SCOPE}/p${j}`] = '^1.0.0';
+    packages.push({ name: `${SCOPE}/p${i}`, version: '1.0.0', dependencies });
+  }
+  return { packages, root: Object.fromEntries(packages.slice(0, top).map((p) => [p.name, '^1.0.0'])) };
+}
+
+async function startVerdaccio(ctx, storage) {
+  const require = createRequire(join(ctx.root, 'package.json'));
+  const config = join(storage, '..', 'verdaccio.yaml');
+  writeFileSync(config, [`storage: ${storage}`, 'uplinks: {}', 'packages:', "  '**':", '    access: $all', '    publish: $anonymous $all',
+    'web:', '  enable: false', 'log: { type: stdout, format: pretty, level: fatal }', 'max_body_size: 100mb', ''].join('\n'));
+  const app = await require('verdaccio').runServer(config);
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return { server, url: `http://127.0.0.1:${server.address().port}` };
+}
+
+async function publish(ctx, url, pkg) {
+  const require = createRequire(join(ctx.root, 'package.json'));
+  const tar = require('tar');
+  const manifest = { name: pkg.name, version: pkg.version, main: 'index.js', license: 'MIT', dependencies: pkg.dependencies,
+    repository: { type: 'git', url: `https://github.com/pg-bench/${pkg.name.split('/')[1]}` } };
+  const dir = join(ctx.benchDir, 'pnpm', 'pack', pkg.name.replace('/', '_'));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'package'), { recursive: true });
+  writeFileSync(join(dir, 'package', 'package.json'), JSON.stringify(manifest, null, 2));
+  writeFileSync(join(dir, 'package', 'index.js'), `module.exports = ${JSON.stringify(pkg.name)};\n`);
+  await tar.create({ gzip: true, cwd: dir, file: join(dir, 'out.tgz'), portable: true, mtime: new Date(0) }, ['package']);
+  const data = readFileSync(join(dir, 'out.tgz'));
+  rmSync(dir, { recursive: true, force: true });
+  const integrity = 'sha512-' + createHash('sha512').update(data).digest('base64');
+  const filename = `${pkg.name.split('/')[1]}-${pkg.version}.tgz`;
+  const body = {
+    _id: pkg.name, name: pkg.name, 'dist-tags': { latest: pkg.version },
+    versions: { [pkg.version]: { ...manifest, _id: `${pkg.name}@${pkg.version}`, dist: { integrity, shasum: createHash('sha1').update(data).digest('hex'), tarball: `${url}/${pkg.name}/-/${filename}` } } },
+    _attachments: { [filename]: { content_type: 'application/octet-stream', data: data.toString('base64'), length: data.length } },
+  };
+  const res = await fetch(`${url}/${pkg.name.replace('/', '%2f')}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok && res.status !== 409) throw new Error(`publish ${pkg.name}: ${res.status} ${await res.text()}`);
+  return integrity;
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+export async function run(ctx) {
+  const base = join(ctx.benchDir, 'pnpm');
+  const storage = join(base, 'storage');
+  mkdirSync(storage, { recursive: true });
+  const built = join(ctx.root, 'plugins/pnpm/dist/pnpmfile.cjs');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
+  // A snapshot: a rebuild during the run would change pnpmfileChecksum and break --frozen-lockfile.
+  const bundle = join(base, 'pnpmfile.cjs');
+  copyFileSync(built, bundle);
+  const { packages, root } = tree(PACKAGES);
+  const { server, url } = await startVerdaccio(ctx, storage);
+  try {
+    const stamp = join(base, `published-${GENERATOR_VERSION}-${PACKAGES}`);
+    const recordsPath = join(base, 'records.ndjson');
+    if (!existsSync(stamp) || !existsSync(recordsPath)) {
+      const started = Date.now();
+      const records = [];
+      for (let i = 0; i < packages.length; i += 25) {
+        const batch = packages.slice(i, i + 25);
+        const integrities = await Promise.all(batch.map((p) => publish(ctx, url, p)));
+        batch.forEach((p, k) => records.push({ name: p.name, version: p.version, integrity: integrities[k],
+          repository: { url: `https://github.com/pg-bench/${p.name.split('/')[1]}`, commit: 'a'.repeat(40), status: 'claimed' },
+          rebuild: { verdict: 'reproducible', source: 'oss-rebuild' }, scorecard: { score: 7.5 } }));
+      }
+      writeFileSync(recordsPath, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      writeFileSync(stamp, '');
+      ctx.print(`published ${packages.length} packages in ${Date.now() - started} ms`);
+    }
+    const keyDir = join(base, 'keys');
+    const feedPath = join(base, 'verdicts.feed');
+    const feedTool = await ctx.bundle('pnpm-bench-feed', `
+      import { readFileSync, existsSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { buildFeed } from './src/feed/build';
+      import { generateKeyPair } from './src/feed/keys';
+      const [records, keyDir, out] = process.argv.slice(2);
+      const { privateKeyPath } = existsSync(join(keyDir, 'feed.pub')) ? { privateKeyPath: join(keyDir, 'feed.key') } : generateKeyPair(keyDir);
+      const list = readFileSync(records, 'utf8').split('\\n').filter(Boolean).map((l) => JSON.parse(l));
+      buildFeed({ records: list, privateKeyPath, out, serial: Date.now() }).catch((e) => { console.error(e); process.exit(1); });
+    `);
+    rmSync(feedPath, { force: true });
+    const feedBuild = await ctx.measure(process.execPath, [feedTool, recordsPath, keyDir, feedPath]);
+    if (feedBuild.code !== 0) throw new Error(`feed build failed: ${feedBuild.stderr}`);
+    const publicKey = readFileSync(join(keyDir, 'feed.pub'), 'utf8').trim();
+
+    const bins = { 10: join(ctx.root, 'node_modules/.bin/pnpm'), 12: join(ctx.root, 'node_modules/@pnpm/exe.linux-x64/pnpm') };
+    for (const version of ['10', '12']) {
+      const home = join(base, `home-${version}`);
+      const env = {
+        PATH: process.env.PATH, HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_DATA_HOME: join(home, 'data'),
+        XDG_CONFIG_HOME: join(home, 'config'), XDG_STATE_HOME: join(home, 'state'), PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'),
+        npm_config_store_dir: join(base, `store-${version}`), CI: '1',
+      };
+      const projects = {};
+      for (const kind of ['plain', 'guard']) {
+        const dir = join(base, `project-${version}-${kind}`);
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bench', private: true, dependencies: root }, null, 2));
+        writeFileSync(join(dir, '.npmrc'), `registry=${url}/\n`);
+        writeFileSync(join(dir, 'pnpm-workspace.yaml'), `minimumReleaseAge: 0\n${kind === 'guard' ? `pnpmfile: ${JSON.stringify(bundle)}\n` : ''}`);
+        if (kind === 'guard') {
+          writeFileSync(join(dir, '.provenancerc'), ['mode: block', 'feed:', `  source: ${JSON.stringify(feedPath)}`, `  publicKeys: ["${publicKey}"]`,
+            '  maxAge: 30d', '  offline: true', 'rules:', '  repository: { require: claimed }', '  rebuild: { require: reproducible }',
+            '  scorecard: { minScore: 5 }', 'unknown: block', ''].join('\n'));
+        }
+        // Resolves and fills the shared store; writes the lockfile the measured runs use.
+        const first = await ctx.measure(bins[version], ['install'], { cwd: dir, env });
+        if (first.code !== 0) throw new Error(`pnpm ${version} ${kind}: initial install failed:\n${first.stdout.slice(-2000)}${first.stderr.slice(-2000)}`);
+        ctx.print(ctx.formatResult(`pnpm ${version} initial install (${kind}, resolves ${packages.length} pkgs)`, first));
+        projects[kind] = dir;
+      }
+      // Sanity: the guard really checks the whole tree: with a stricter policy every package blocks.
+      const rcPath = join(projects.guard, '.provenancerc');
+      const rc = readFileSync(rcPath, 'utf8');
+      writeFileSync(rcPath, rc.replace('minScore: 5', 'minScore: 9'));
+      rmSync(join(projects.guard, 'node_modules'), { recursive: true, force: true });
+      const strict = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects.guard, env });
+      writeFileSync(rcPath, rc);
+      if (strict.code === 0 || !`${strict.stdout}${strict.stderr}`.replace(/\s+/g, ' ').includes(`blocked ${packages.length} packages`)) {
+        throw new Error(`pnpm ${version}: the guard did not block the whole tree under a strict policy:\n${strict.stdout.slice(-1500)}${strict.stderr.slice(-1500)}`);
+      }
+      ctx.print(ctx.formatResult(`pnpm ${version} strict policy: all ${packages.length} blocked (exit ${strict.code})`, { ...strict, code: 0 }));
+      const times = { plain: [], guard: [] };
+      for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
+        for (const kind of round % 2 === 0 ? ['plain', 'guard'] : ['guard', 'plain']) {
+          rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
+          const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env });
+          if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
+          if (round >= 0) times[kind].push(result.wallMs);
+        }
+      }
+      const plain = median(times.plain);
+      const guard = median(times.guard);
+      ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, warm store, no node_modules: without guard ${plain.toFixed(0)} ms, `
+        + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
+      ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
+      ctx.shared[`pnpm${version}`] = { plain, guard, ratio: guard / plain };
+    }
+  } finally {
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}

@@ -1,0 +1,110 @@
+/** The hook logic with a counting stand-in for the guard (the real one runs in test/pnpm.test.ts). */
+import { expect, test } from 'vitest';
+import { createPnpmHooks } from '../plugins/pnpm/hooks';
+import type { Guard } from '../src/guard';
+import type { Config } from '../src/config/types';
+import { ConfigError } from '../src/errors';
+import type { PackageResult, ResolvedPackage } from '../src/types';
+
+function fakeGuard(verdicts: Record<string, PackageResult['verdict']>, mode: Config['mode'] = 'block') {
+  const checked: ResolvedPackage[][] = [];
+  let created = 0;
+  const guard = {
+    config: { mode } as Config,
+    feed: undefined,
+    async check(packages: readonly ResolvedPackage[]) {
+      checked.push([...packages]);
+      const results = packages.map((p): PackageResult => {
+        const verdict = verdicts[p.name] ?? 'pass';
+        return { name: p.name, version: p.version, verdict, findings: verdict === 'pass' ? [] : [{ rule: 'rebuild', severity: verdict === 'block' ? 'block' : 'warn', message: `bad ${p.source}` }] };
+      });
+      return { summary: { packages: results.length, pass: 0, warn: 0, block: 0, skip: 0 }, packages: results };
+    },
+    async evaluate() { return []; },
+    close() {},
+  } satisfies Guard;
+  const output: string[] = [];
+  const hooks = createPnpmHooks({
+    createGuard: async () => (created++, guard),
+    modeAfterFailure: async () => undefined,
+    write: (t) => void output.push(t),
+    env: {},
+  });
+  return { hooks, checked, output, created: () => created };
+}
+
+const reg = (name: string, version = '1.0.0') => ({ name, version, dist: { integrity: `sha512-${name}`, tarball: `http://r/${name}.tgz` } });
+
+test('projects are skipped, each package is evaluated once, the guard is created once', async () => {
+  const { hooks, checked, created } = fakeGuard({});
+  await hooks.readPackage({ name: 'ws-a', version: '1.0.0', dependencies: { a: '^1.0.0', 'ws-b': 'workspace:*' } });
+  await hooks.readPackage({ name: 'ws-b', version: '1.0.0' });
+  await hooks.preResolution({ lockfileDir: '/nowhere', wantedLockfile: { lockfileVersion: '9.0', packages: {} } });
+  await Promise.all([hooks.readPackage(reg('a')), hooks.readPackage(reg('a')), hooks.readPackage(reg('b'))]);
+  await hooks.readPackage({ name: 'ws-b', version: '1.0.0' }); // pnpm 12 reads workspace projects again
+  await hooks.readPackage({ name: 'a', version: '1.0.0' }); // pnpm 10 re-reads a known package without dist
+  expect(created()).toBe(1);
+  expect(checked.flat().map((p) => p.name).sort()).toEqual(['a', 'b']);
+});
+
+test('a blocked package throws one error with a code, a hint and no stack frames', async () => {
+  const { hooks } = fakeGuard({ bad: 'block' });
+  await hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { bad: '1.0.0' } });
+  await hooks.preResolution({ lockfileDir: '/nowhere' });
+  const error = await hooks.readPackage(reg('bad')).then(() => undefined, (e: unknown) => e as Error & { code: string; hint: string });
+  expect(error?.code).toBe('ERR_PNPM_PROVENANCE_BLOCKED');
+  expect(error?.message).toContain('bad@1.0.0');
+  expect(error?.message).toContain('[rebuild]');
+  expect(error?.hint).toBeTruthy();
+  expect(error?.stack).not.toMatch(/\n\s+at /);
+});
+
+test('lockfile packages are checked in one batch in preResolution; removed dependencies are not', async () => {
+  const { hooks, checked } = fakeGuard({ gone: 'block', deep: 'block' });
+  await hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { keep: '^1.0.0' } });
+  const lockfile = {
+    lockfileVersion: '9.0',
+    importers: { '.': { specifiers: {}, dependencies: { keep: '1.0.0', gone: '1.0.0' } } },
+    packages: {
+      'keep@1.0.0': { resolution: { integrity: 'sha512-k' }, dependencies: { deep: '2.0.0' } },
+      'deep@2.0.0': { resolution: { integrity: 'sha512-d' } },
+      'gone@1.0.0': { resolution: { integrity: 'sha512-g' } },
+    },
+  };
+  const error = await hooks.preResolution({ lockfileDir: '/nowhere', wantedLockfile: lockfile }).then(() => undefined, (e: Error) => e);
+  expect(checked).toHaveLength(1);
+  expect(checked[0]!.map((p) => p.name).sort()).toEqual(['deep', 'keep']);
+  expect(error?.message).toContain('deep@2.0.0');
+  expect(error?.message).not.toContain('gone@');
+});
+
+test('warn mode collects warnings and prints them once', async () => {
+  const { hooks, output } = fakeGuard({ meh: 'warn' }, 'warn');
+  await hooks.readPackage({ name: 'root', version: '0.0.0' });
+  await hooks.preResolution({ lockfileDir: '/nowhere' });
+  await hooks.readPackage(reg('meh'));
+  await hooks.readPackage(reg('meh'));
+  hooks.afterAllResolved({});
+  hooks.afterAllResolved({});
+  expect(output.join('')).toContain('meh@1.0.0');
+  expect(output).toHaveLength(1);
+  expect(output[0]!.match(/^ {2}meh@1\.0\.0$/gm)).toHaveLength(1);
+});
+
+test('a config error fails closed unless the mode is warn', async () => {
+  const failing = (mode: 'warn' | undefined) => {
+    const output: string[] = [];
+    const hooks = createPnpmHooks({
+      createGuard: async () => { throw new ConfigError('/p/.provenancerc: mode: must be block, warn or off'); },
+      modeAfterFailure: async () => mode,
+      write: (t) => void output.push(t),
+      env: {},
+    });
+    return { hooks, output };
+  };
+  const closed = failing(undefined);
+  await expect(closed.hooks.preResolution({ lockfileDir: '/p' })).rejects.toMatchObject({ code: 'ERR_PNPM_PROVENANCE_GUARD', message: expect.stringContaining('.provenancerc: mode') });
+  const open = failing('warn');
+  await open.hooks.preResolution({ lockfileDir: '/p' });
+  expect(open.output.join('')).toContain('.provenancerc: mode');
+});
