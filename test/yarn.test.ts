@@ -135,6 +135,10 @@ describe('install gate', () => {
     // …and an allowed one is added normally.
     const ok = await p.yarn(['add', '@pg-fixture/good@1.0.0']);
     expect(ok.code, ok.output).toBe(0);
+    // Editing package.json by hand then `yarn install`: yarn.lock no longer covers it, the gate resolves.
+    const lock2 = p.lockfile();
+    p.writePackageJson({ '@pg-fixture/good': '1.0.0', '@pg-fixture/parent': '^1.0.0' });
+    expectBlocked(p, await p.yarn(['install']), lock2, '@pg-fixture/bad');
   });
 
   test('yarn install --immutable with a cold and with a warm cache', async () => {

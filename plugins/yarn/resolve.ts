@@ -1,5 +1,5 @@
 /** The resolved graph of a Yarn project, through Yarn's public API (see gate.ts for why). */
-import { Cache, ThrowReport, type IdentHash, type Project } from '@yarnpkg/core';
+import { Cache, PackageExtensionType, semverUtils, ThrowReport, type Descriptor, type IdentHash, type Project } from '@yarnpkg/core';
 import type { ResolvedPackage } from '../../src/types';
 import { resolvedPackages } from './locators';
 
@@ -38,10 +38,40 @@ export function lockfileCovers(project: Project): boolean {
   return true;
 }
 
+/**
+ * The fast path (no resolution at all, ~10 ms for 1,000 packages instead of ~150 ms): when
+ * yarn.lock covers the manifests and is closed — every dependency of every entry, and every
+ * dependency a package extension adds, already has its resolution in yarn.lock — Yarn's own
+ * resolution can only pick entries of yarn.lock, so checking all of them is complete (a
+ * superset at worst). Anything else (user packageExtensions, `catalog:`, a missing entry)
+ * returns undefined and the caller resolves properly.
+ */
+export async function lockfileGraph(project: Project, covers = lockfileCovers(project)): Promise<ResolvedPackage[] | undefined> {
+  if (!covers) return undefined;
+  const { configuration } = project;
+  const extensions = await configuration.getPackageExtensions();
+  for (const byRange of extensions.values()) for (const [, list] of byRange) if (list.some((e) => e.userProvided)) return undefined;
+  const resolvable = (d: Descriptor) => project.storedResolutions.has(d.descriptorHash);
+  for (const pkg of project.originalPackages.values()) {
+    for (const dep of pkg.dependencies.values()) if (!resolvable(dep)) return undefined;
+    for (const [range, list] of extensions.get(pkg.identHash) ?? []) {
+      if (!semverUtils.satisfiesWithPrereleases(pkg.version, range)) continue;
+      for (const ext of list) {
+        if (ext.type !== PackageExtensionType.Dependency || pkg.dependencies.has(ext.descriptor.identHash)) continue;
+        if (!resolvable(configuration.normalizeDependency(ext.descriptor))) return undefined;
+      }
+    }
+  }
+  return resolvedPackages({ packages: project.originalPackages.values(), descriptors: project.storedDescriptors, resolutions: project.storedResolutions });
+}
+
 /** Every package the install would put in node_modules, as Yarn resolves it. */
 export async function resolveProject(project: Project, options: { lockfileOnly: boolean }): Promise<ResolvedPackage[]> {
+  const covers = lockfileCovers(project);
+  const fromLockfile = await lockfileGraph(project, covers);
+  if (fromLockfile) return fromLockfile;
   const report = new ThrowReport();
-  if (options.lockfileOnly || lockfileCovers(project)) {
+  if (options.lockfileOnly || covers) {
     // No network; throws when yarn.lock lacks an entry.
     await project.resolveEverything({ report, lockfileOnly: true });
   } else {
