@@ -464,6 +464,22 @@ describe('OSS Rebuild', () => {
 });
 
 describe('failure handling across sources', () => {
+  it('runs many lookups at high concurrency without listener-leak warnings', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `pg-many-${i}`);
+    for (const n of names) server.set(`/${n}`, { delayMs: 20, body: simple(n, { repository: `many/${n}` }) });
+    const seen: string[] = [];
+    const onWarning = (w: Error) => seen.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { records } = await gather(names.map((n) => reg(n)), { concurrency: 32 });
+      expect(records.filter((r) => r.repository).length).toBe(40);
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(seen).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('retries a registry request that timed out', async () => {
     server.set('/pg-timeout-once', [{ delayMs: 1500, body: simple('pg-timeout-once', { repository: 'user/late' }) }, { body: simple('pg-timeout-once', { repository: 'user/late' }) }]);
     const { records, warnings } = await gather([reg('pg-timeout-once')], { timeout: 300 }, { retry: { retries: 1, minDelay: 10 } });

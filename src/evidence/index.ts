@@ -6,6 +6,7 @@
  * `onError: fail`); nothing fetched is ever executed.
  */
 import type { KeyObject } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -336,6 +337,8 @@ export async function gatherEvidence(packages: readonly ResolvedPackage[], optio
   // One failure under `onError: fail` (or the caller's abort) stops the other lookups.
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  // Every request in flight listens on it; that many listeners is expected, not a leak.
+  setMaxListeners(0, signal);
   const gatherer = new Gatherer({ ...options, signal });
   let done = 0;
   let failure: { error: unknown } | undefined;
