@@ -275,6 +275,25 @@ describe('npm provenance (real sigstore@0.4.0 bundle, verified offline against t
     }
   });
 
+  it('reads packument and attestations from a private registry with the .npmrc token', async () => {
+    const priv = await startEvidenceServer();
+    try {
+      const guard = (body: unknown) => (req: { headers: Record<string, unknown> }) =>
+        req.headers.authorization === 'Bearer pr1vate' ? { body: body as object } : { status: 401, body: { error: 'unauthorized' } };
+      priv.set('/sigstore', guard(packument('sigstore', [sigstoreManifest(priv.url)])));
+      priv.set('/-/npm/v1/attestations/sigstore@0.4.0', guard(sigstoreAttestations()));
+      const dir = tmp();
+      writeFileSync(join(dir, 'package.json'), '{}');
+      writeFileSync(join(dir, '.npmrc'), `registry=${priv.url}/\n//127.0.0.1:${new URL(priv.url).port}/:_authToken=pr1vate\n`);
+      const { records, warnings } = await gather([{ name: 'sigstore', version: '0.4.0', source: 'registry' }], { registry: { enabled: true }, provenance: { enabled: true } }, { npmrc: { cwd: dir } });
+      expect(warnings).toEqual([]);
+      expect(records[0]!.repository).toEqual({ url: SIGSTORE_REPO, commit: SIGSTORE_COMMIT, status: 'attested' });
+      expect(priv.requests.map((r) => r.path)).toEqual(['/sigstore', '/-/npm/v1/attestations/sigstore@0.4.0']);
+    } finally {
+      await priv.close();
+    }
+  });
+
   it('does not ask for provenance the registry does not advertise', async () => {
     server.set('/pg-noprov', { body: simple('pg-noprov', { repository: 'user/noprov' }) });
     await gather([reg('pg-noprov')], provenanceOn);

@@ -7,7 +7,7 @@ import { EvidenceCache } from '../src/evidence/cache';
 import { parseDepsDevProject, parseDepsDevVersion } from '../src/evidence/depsdev';
 import { parseRetryAfter, withRetry, HttpStatusError } from '../src/evidence/http';
 import { createLimiter } from '../src/evidence/limit';
-import { fetchOptions, loadNpmConfig, registryFor } from '../src/evidence/npmrc';
+import { authorizationFor, fetchOptions, loadNpmConfig, registryFor } from '../src/evidence/npmrc';
 import { npmArtifactName, rebuildAttestationUrl } from '../src/evidence/oss-rebuild';
 import { npmPurl, predicateSource, sha512Hex } from '../src/evidence/provenance';
 import { createProgressBar, parsePackageSpecs, renderProgress } from '../src/evidence/index';
@@ -127,6 +127,25 @@ describe('npmrc', () => {
     expect(options['@acme:registry']).toBe('https://acme.example/npm/');
     expect(options.strictSSL).toBe(false);
     expect(options.noProxy).toBe('127.0.0.1');
+  });
+});
+
+describe('registry credentials', () => {
+  it('picks the longest matching //host/path/ credentials like npm', () => {
+    const config = {
+      registry: 'https://r.example/',
+      files: [],
+      settings: {
+        '//r.example/:_authToken': 'root',
+        '//r.example/team/npm/:_authToken': 'team',
+        '//basic.example/:username': 'u',
+        '//basic.example/:_password': Buffer.from('p').toString('base64'),
+      },
+    };
+    expect(authorizationFor('https://r.example/team/npm/-/npm/v1/attestations/x@1.0.0', config)).toBe('Bearer team');
+    expect(authorizationFor('https://r.example/other/x', config)).toBe('Bearer root');
+    expect(authorizationFor('https://basic.example/-/x', config)).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    expect(authorizationFor('https://elsewhere.example/x', config)).toBeUndefined();
   });
 });
 

@@ -18,7 +18,7 @@ import { EvidenceCache } from './cache';
 import { fetchDepsDevScorecard, fetchDepsDevVersion, type DepsDevVersion } from './depsdev';
 import { DEFAULT_RETRY, describeError, getJson, getText, type RequestOptions, type RetryPolicy } from './http';
 import { createLimiter, type Limiter } from './limit';
-import { fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from './npmrc';
+import { authorizationFor, fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from './npmrc';
 import { loadRebuildKeys, OSS_REBUILD_PUBLIC_KEY, parseRebuildAttestations, rebuildAttestationUrl } from './oss-rebuild';
 import { evaluateAttestations, sha512Hex, type AttestedSource, type ProvenanceOutcome } from './provenance';
 import { fetchPackageVersions, fetchTarballSha256, VersionNotFoundError, type PackageVersions, type RegistryFetchOptions, type RegistryVersionInfo } from './registry';
@@ -185,7 +185,10 @@ class Gatherer {
 
   private async provenance(pkg: ResolvedPackage, id: string, url: string, integrity: string | undefined, advertised: boolean): Promise<AttestedSource | undefined> {
     const outcome = await this.cache.getOrFetch<ProvenanceOutcome>('provenance', `${url}|${integrity ?? ''}`, async () => {
-      const document = await this.limits.provenance(() => getJson(url, this.request()));
+      // The attestations live on the registry: send the registry credentials npm would.
+      const authorization = authorizationFor(url, this.npm);
+      const request = { ...this.request(), ...(authorization ? { headers: { authorization } } : {}) };
+      const document = await this.limits.provenance(() => getJson(url, request));
       if (document === undefined) {
         return { warnings: advertised ? [`provenance: ${id}: the registry advertises provenance but ${url} has none`] : [] };
       }

@@ -138,3 +138,30 @@ export function fetchOptions(config: NpmConfig): Record<string, unknown> {
   if (s['always-auth'] !== undefined) out.alwaysAuth = bool(s['always-auth']);
   return out;
 }
+
+/**
+ * The Authorization header npm would send to `url`: the `//host/path/:_authToken`,
+ * `:_auth` or `:username`/`:_password` setting with the longest matching path prefix.
+ */
+export function authorizationFor(url: string, config: NpmConfig): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const s = config.settings;
+  let path = parsed.pathname.replace(/[^/]*$/, '');
+  for (;;) {
+    const key = `//${parsed.host}${path}`;
+    const token = s[`${key}:_authToken`];
+    if (token) return `Bearer ${token}`;
+    const auth = s[`${key}:_auth`];
+    if (auth) return `Basic ${auth}`;
+    const user = s[`${key}:username`];
+    const password = s[`${key}:_password`];
+    if (user && password) return `Basic ${Buffer.from(`${user}:${Buffer.from(password, 'base64').toString('utf8')}`).toString('base64')}`;
+    if (path === '/' || path === '') return undefined;
+    path = path.replace(/[^/]*\/$/, '');
+  }
+}
