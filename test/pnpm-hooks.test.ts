@@ -108,3 +108,10 @@ test('a config error fails closed unless the mode is warn', async () => {
   await open.hooks.preResolution({ lockfileDir: '/p' });
   expect(open.output.join('')).toContain('.provenancerc: mode');
 });
+
+test('removedByCommand reads the names given to pnpm remove', async () => {
+  const { removedByCommand } = await import('../plugins/pnpm/hooks');
+  expect(removedByCommand(['remove', '@x/a', 'b@1', '--save-dev'])).toEqual(['@x/a', 'b']);
+  expect(removedByCommand(['--filter', 'app', 'rm', 'c'])).toEqual(['c']);
+  expect(removedByCommand(['install', '--frozen-lockfile'])).toEqual([]);
+});

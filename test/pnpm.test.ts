@@ -13,6 +13,7 @@ import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
 import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion } from './helpers/pm';
+import { initPnpm } from '../plugins/pnpm/init';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
 const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad', '@pg-fixture/parent', '@pg-fixture/mid', '@pg-fixture/tarb', '@pg-fixture/gitdep', '@pg-fixture/other'];
@@ -164,6 +165,22 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(p.ran()).toEqual([]);
   });
 
+  test('a blocked package that the lockfile holds can still be removed', async () => {
+    const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0', '@pg-fixture/parent': '1.0.0' });
+    expect((await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
+    const blockedInstall = await p.pnpm(['install']);
+    expect(blockedInstall.code).not.toBe(0);
+    // The transitive copy under parent still blocks.
+    const removeDirect = await p.pnpm(['remove', '@pg-fixture/bad']);
+    expect(removeDirect.code).not.toBe(0);
+    expect(removeDirect.output).toContain('@pg-fixture/bad');
+    const removed = await p.pnpm(['remove', '@pg-fixture/bad', '@pg-fixture/parent']);
+    expect(removed.code, removed.output).toBe(0);
+    expect(p.lockfile()).not.toContain('@pg-fixture/bad');
+    // (pnpm 10 leaves the orphaned copy from the unchecked install in node_modules/.pnpm until the next prune.)
+    expect(existsSync(join(p.dir, 'node_modules/@pg-fixture/bad'))).toBe(false);
+  });
+
   test('a git dependency is blocked (source rule) before its postinstall', async () => {
     // allowBuilds keyed by name does not cover a git dependency's build; allow all builds here.
     const p = project(version, { gitdep: gitUrl }, { allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
@@ -230,15 +247,16 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const name = manifest.name;
     const pub = await publishConfigDependency(pkgDir);
     // pnpm 10 needs the integrity pinned in pnpm-workspace.yaml; 11+ pin it in the lockfile.
-    const pin = version === '10' ? `${pub.version}+${pub.integrity}` : pub.version;
-    const hook = { kind: 'config-dependency' as const, name, pin };
-    const blocked = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, { hook });
+    const integrity = version === '10' ? { integrity: pub.integrity } : {};
+    const blocked = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, { hook: { kind: 'none' } });
+    initPnpm(blocked.dir, { method: 'config-dependency', version: pub.version, ...integrity });
     const r = await blocked.pnpm(['install']);
     // pnpm 12 writes the config dependency's own lockfile document before any hook runs.
     expectBlocked(blocked, r, '@pg-fixture/bad', 'rebuild', (lock) => expect(lock ?? '').not.toContain('@pg-fixture/'));
     expect(blocked.ran()).toEqual([]);
 
-    const allowed = project(version, { '@pg-fixture/good': '1.0.0' }, { hook });
+    const allowed = project(version, { '@pg-fixture/good': '1.0.0' }, { hook: { kind: 'none' } });
+    initPnpm(allowed.dir, { method: 'config-dependency', version: pub.version, ...integrity });
     const ok = await allowed.pnpm(['install']);
     expect(ok.code, ok.output).toBe(0);
     expect(allowed.ran()).toEqual(['@pg-fixture/good@1.0.0']);
@@ -256,8 +274,9 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     mkdirSync(join(installed, 'plugins/pnpm/dist'), { recursive: true });
     writeFileSync(join(installed, 'package.json'), JSON.stringify({ name: 'provenance-guard', version: '0.0.0', exports: { './pnpmfile': './plugins/pnpm/dist/pnpmfile.cjs', './package.json': './package.json' } }));
     writeFileSync(join(installed, 'plugins/pnpm/dist/pnpmfile.cjs'), readFileSync(join(__dirname, '../plugins/pnpm/dist/pnpmfile.cjs')));
-    const shim = readFileSync(join(__dirname, '../plugins/pnpm/shim.cjs'), 'utf8');
-    const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, { parent, hook: { kind: 'project-file', content: shim } });
+    const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, { parent, hook: { kind: 'none' } });
+    // No `pnpmfile:` setting: pnpm 10 and 12 load .pnpmfile.cjs by default.
+    expect(initPnpm(p.dir, { method: 'pnpmfile' }).changed).toEqual([join(p.dir, '.pnpmfile.cjs')]);
     const r = await p.pnpm(['install']);
     expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', undefined);
 

@@ -57,6 +57,23 @@ export interface HookDependencies {
   env?: NodeJS.ProcessEnv;
   write?: (text: string) => void;
   cwd?: () => string;
+  /** The package manager's arguments (pnpm 10 runs hooks in its own process; pnpm 12 in a child without them). */
+  argv?: readonly string[];
+}
+
+const REMOVE_COMMANDS = new Set(['remove', 'rm', 'uninstall', 'un', 'uni']);
+
+/** Names given to `pnpm remove` (pnpm 10 hands readPackage the manifest from before the removal). */
+export function removedByCommand(argv: readonly string[]): string[] {
+  const at = argv.findIndex((arg) => REMOVE_COMMANDS.has(arg));
+  if (at === -1) return [];
+  return argv
+    .slice(at + 1)
+    .filter((arg) => !arg.startsWith('-'))
+    .map((arg) => {
+      const version = arg.indexOf('@', 1);
+      return version === -1 ? arg : arg.slice(0, version);
+    });
 }
 
 export interface PnpmHooks {
@@ -150,6 +167,7 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       const g = await guard();
       if (!g) return;
       // Only what the projects still depend on: a package being removed must stay removable.
+      for (const name of removedByCommand(deps.argv ?? process.argv.slice(2))) projectDeps.delete(name);
       const reachable = reachablePackageKeys(lockfile, projectDeps);
       const used = reachable ? { ...lockfile, packages: Object.fromEntries(Object.entries(entries).filter(([k]) => reachable.has(k))) } : lockfile;
       let packages: ResolvedPackage[];
