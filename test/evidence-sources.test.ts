@@ -483,6 +483,18 @@ describe('OSS Rebuild', () => {
 });
 
 describe('failure handling across sources', () => {
+  it('gives up on an unreachable source after a few failures instead of once per package', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `pg-breaker-${i}`);
+    for (const n of names) server.set(`/${n}`, { body: simple(n, { repository: `brk/${n}` }) });
+    const started = Date.now();
+    const { records, warnings } = await gather(names.map((n) => reg(n)), { concurrency: 2, depsDev: { enabled: true, url: 'http://127.0.0.1:1' } }, { retry: { retries: 1, minDelay: 10 } });
+    expect(records.filter((r) => r.repository?.status === 'claimed').length).toBe(30);
+    const depsDev = warnings.filter((w) => w.startsWith('depsDev'));
+    expect(depsDev.length).toBeLessThanOrEqual(5 + 2);
+    expect(depsDev.some((w) => /in a row failed .*skipping depsDev for the rest of this run/.test(w))).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('runs many lookups at high concurrency without listener-leak warnings', async () => {
     const names = Array.from({ length: 40 }, (_, i) => `pg-many-${i}`);
     for (const n of names) server.set(`/${n}`, { delayMs: 20, body: simple(n, { repository: `many/${n}` }) });

@@ -59,6 +59,9 @@ export interface GatherResult {
 
 type SourceName = 'registry' | 'provenance' | 'depsDev' | 'scorecard' | 'ossRebuild';
 
+/** Consecutive failures after which a source is skipped for the rest of a run. */
+const BREAKER = 5;
+
 interface RebuildOutcome {
   reproducible: boolean;
   warnings: string[];
@@ -73,6 +76,9 @@ class Gatherer {
   private readonly npmOptions: Record<string, unknown>;
   private readonly retry: RetryPolicy;
   private readonly cacheRoot: string;
+  /** Consecutive failures per source, and why a source was given up on. */
+  private readonly failures = new Map<SourceName, number>();
+  private readonly down = new Map<SourceName, string>();
   private trust?: Promise<LoadedTrustMaterial>;
   private rebuildKeys?: KeyObject[];
   private pacoteCache?: string;
@@ -111,14 +117,29 @@ class Gatherer {
     };
   }
 
-  /** Runs one source lookup; a failure becomes a warning (or EvidenceError under onError: fail). */
+  /**
+   * Runs one source lookup; a failure becomes a warning (or EvidenceError under onError: fail).
+   * After BREAKER consecutive failures a source is given up on for the rest of the run, with
+   * one warning, so an unreachable service costs seconds, not a timeout per package.
+   */
   private async guarded<T>(source: SourceName, id: string, run: () => Promise<T>): Promise<T | undefined> {
+    if (this.down.has(source)) return undefined;
     try {
-      return await run();
+      const value = await run();
+      this.failures.set(source, 0);
+      return value;
     } catch (error) {
       if (this.options.signal?.aborted) throw error;
       const message = `${source}: ${id}: ${describeError(error)}`;
       if (this.options.sources.onError === 'fail') throw new EvidenceError(`evidence source failed: ${message}`, { cause: error });
+      if (this.down.has(source)) return undefined;
+      const count = (this.failures.get(source) ?? 0) + 1;
+      this.failures.set(source, count);
+      if (count >= BREAKER) {
+        this.down.set(source, message);
+        this.warn(`${source}: ${count} lookups in a row failed (last: ${describeError(error)}); skipping ${source} for the rest of this run, its evidence is unknown`);
+        return undefined;
+      }
       this.warn(`${message}; its evidence is unknown`);
       return undefined;
     }
