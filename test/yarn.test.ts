@@ -3,7 +3,7 @@
  * packages whose postinstall leaves a marker. A blocked package must never reach
  * node_modules, never run a script, and never change yarn.lock.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -216,6 +216,42 @@ describe('install gate', () => {
     expect(r.output).toContain('Invalid value, expected one of block, warn, off');
     expect(r.output).toContain(join(q.dir, '.yarnrc.yml'));
     expect(q.ran()).toEqual([]);
+  });
+
+  test('workspaces: a blocked dependency of a workspace blocks, fresh and --immutable; workspace packages are not checked', async () => {
+    const setup = (p: YarnProject) => {
+      writeFileSync(join(p.dir, 'package.json'), JSON.stringify({ name: 'mono', private: true, workspaces: ['packages/*'] }));
+      for (const [name, deps] of [['a', { '@pg-fixture/good': '^1.0.0', b: 'workspace:^' }], ['b', { '@pg-fixture/parent': '^1.0.0' }]] as const) {
+        mkdirSync(join(p.dir, 'packages', name), { recursive: true });
+        writeFileSync(join(p.dir, 'packages', name, 'package.json'), JSON.stringify({ name, version: '1.0.0', dependencies: deps }));
+      }
+    };
+    const p = project({});
+    setup(p);
+    expectBlocked(p, await p.yarn(['install']), '', '@pg-fixture/bad');
+
+    const unguarded = project({}, { plugin: false });
+    setup(unguarded);
+    expect((await unguarded.yarn(['install'])).code).toBe(0);
+    const q = project({});
+    setup(q);
+    writeFileSync(join(q.dir, 'yarn.lock'), unguarded.lockfile());
+    const r = await q.yarn(['install', '--immutable']);
+    expectBlocked(q, r, unguarded.lockfile(), '@pg-fixture/bad');
+    expect(r.output).not.toMatch(/(^|\s)[ab]@.* is blocked/);
+  });
+
+  test('provenanceConfig in .yarnrc.yml points at the config file', async () => {
+    const p = project({ '@pg-fixture/bad': '^1.0.0' }, { yarnrc: ['provenanceConfig: ./config/guard.yml'] });
+    mkdirSync(join(p.dir, 'config'));
+    writeFileSync(join(p.dir, 'config', 'guard.yml'), rc());
+    writeFileSync(join(p.dir, '.provenancerc'), rc().replace('mode: block', 'mode: off'));
+    expectBlocked(p, await p.yarn(['install']), '', '@pg-fixture/bad');
+    rmSync(join(p.dir, 'config', 'guard.yml'));
+    const r = await p.yarn(['install']);
+    expect(r.code).not.toBe(0);
+    expect(r.output).toContain(join(p.dir, 'config', 'guard.yml'));
+    expect(p.ran()).toEqual([]);
   });
 
   test('offline: the cached/local feed still blocks; an unavailable feed fails closed', async () => {
