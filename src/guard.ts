@@ -86,7 +86,7 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
       if (missing.length > 0) {
         // Loaded lazily: only `--online` runs pay for the network stack.
         const { gatherEvidence } = await import('./evidence/index');
-        const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd } });
+        const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd }, env });
         gathered.warnings.forEach(warn);
         const byId = new Map(gathered.records.map((r) => [`${r.name}@${r.version}`, r]));
         for (const pkg of missing) records.set(pkg, byId.get(`${pkg.name}@${pkg.version}`));

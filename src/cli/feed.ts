@@ -26,24 +26,17 @@ async function keygen(argv: string[], ctx: CliContext): Promise<number> {
 
 async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined): Promise<FeedRecord[]> {
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(configPath ? { configPath } : {}) });
-  const { gatherEvidence } = await import('../evidence/index');
-  const progress = ctx.stderr.isTTY
-    ? (done: number, total: number) => ctx.stderr.write(`\r${renderBar(done, total)}${done === total ? '\n' : ''}`)
-    : undefined;
+  const { gatherEvidence, createProgressBar } = await import('../evidence/index');
+  const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean });
   const result = await gatherEvidence(packages, {
     sources: config.sources,
     cacheDir: cacheDir(ctx.env),
     npmrc: { cwd: ctx.cwd },
+    env: ctx.env,
     ...(progress ? { onProgress: progress } : {}),
   });
   for (const warning of result.warnings) ctx.stderr.write(`provenance-guard: ${warning}\n`);
   return result.records;
-}
-
-function renderBar(done: number, total: number): string {
-  const width = 30;
-  const filled = total === 0 ? width : Math.round((done / total) * width);
-  return `gathering evidence [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
 }
 
 async function writeRecords(records: Iterable<FeedRecord>, out: string | undefined, ctx: CliContext): Promise<void> {
