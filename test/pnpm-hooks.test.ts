@@ -1,12 +1,12 @@
 /** The hook logic with a counting stand-in for the guard (the real one runs in test/pnpm.test.ts). */
 import { expect, test } from 'vitest';
-import { createPnpmHooks } from '../plugins/pnpm/hooks';
+import { createPnpmHooks, type HookDependencies } from '../plugins/pnpm/hooks';
 import type { Guard } from '../src/guard';
 import type { Config } from '../src/config/types';
 import { ConfigError } from '../src/errors';
 import type { PackageResult, ResolvedPackage } from '../src/types';
 
-function fakeGuard(verdicts: Record<string, PackageResult['verdict']>, mode: Config['mode'] = 'block') {
+function fakeGuard(verdicts: Record<string, PackageResult['verdict']>, mode: Config['mode'] = 'block', extra: Partial<HookDependencies> = {}) {
   const checked: ResolvedPackage[][] = [];
   let created = 0;
   const guard = {
@@ -29,6 +29,7 @@ function fakeGuard(verdicts: Record<string, PackageResult['verdict']>, mode: Con
     modeAfterFailure: async () => undefined,
     write: (t) => void output.push(t),
     env: {},
+    ...extra,
   });
   return { hooks, checked, output, created: () => created };
 }
@@ -114,4 +115,13 @@ test('removedByCommand reads the names given to pnpm remove', async () => {
   expect(removedByCommand(['remove', '@x/a', 'b@1', '--save-dev'])).toEqual(['@x/a', 'b']);
   expect(removedByCommand(['--filter', 'app', 'rm', 'c'])).toEqual(['c']);
   expect(removedByCommand(['install', '--frozen-lockfile'])).toEqual([]);
+});
+
+test('pnpm 12 style: details once on stderr, a short error naming each package and rule', async () => {
+  const { hooks, output } = fakeGuard({ bad: 'block' }, 'block', { detailsOnStderr: true });
+  await hooks.readPackage({ name: 'root', version: '0.0.0' });
+  await hooks.preResolution({ lockfileDir: '/nowhere' });
+  const errors = await Promise.all([hooks.readPackage(reg('bad')), hooks.readPackage(reg('bad'))].map((p) => p.then(() => undefined, (e: Error) => e)));
+  expect(errors[0]?.message).toBe('provenance-guard blocked bad@1.0.0 [rebuild] (details and the override to add are above)');
+  expect(output.filter((t) => t.includes('provenance-guard blocked 1 package'))).toHaveLength(1);
 });

@@ -201,6 +201,31 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(p.ran()).toEqual([]);
   });
 
+  test('a workspace: projects are not checked, a sub-project dependency and a file: dependency are', async () => {
+    const p = project(version, { '@pg-fixture/app': 'workspace:*' }, { workspace: { packages: ['packages/*'] } });
+    const app = join(p.dir, 'packages/app');
+    mkdirSync(app, { recursive: true });
+    // Named like a fixture with no feed record: were it checked, `unknown: block` would block it.
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: '@pg-fixture/app', version: '1.0.0', dependencies: { '@pg-fixture/good': '1.0.0' } }));
+    const ok = await p.pnpm(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    const frozen = await p.pnpm(['install', '--frozen-lockfile']);
+    expect(frozen.code, frozen.output).toBe(0);
+
+    const lock = p.lockfile();
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: '@pg-fixture/app', version: '1.0.0', dependencies: { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' } }));
+    // (CI=1 in the test env makes a plain install frozen.)
+    const sub = await p.pnpm(['install', '--no-frozen-lockfile']);
+    expectBlocked(p, sub, '@pg-fixture/bad', 'rebuild', lock);
+
+    mkdirSync(join(p.dir, 'vendored'));
+    writeFileSync(join(p.dir, 'vendored/package.json'), JSON.stringify({ name: '@pg-fixture/vendored', version: '3.0.0' }));
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: '@pg-fixture/app', version: '1.0.0', dependencies: { '@pg-fixture/vendored': 'file:../../vendored' } }));
+    const file = await p.pnpm(['install', '--no-frozen-lockfile']);
+    expectBlocked(p, file, '@pg-fixture/vendored', 'source', lock);
+  });
+
   test('warn mode installs and prints the warning', async () => {
     const p = project(version, { '@pg-fixture/bad': '1.0.0', tarb: tarballUrl }, { rc: rc({ mode: 'warn' }) });
     const r = await p.pnpm(['install']);

@@ -35,7 +35,7 @@ import { isGuardError } from '../../src/errors';
 import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
 import { classify, DeclaredSpecs, type PnpmManifest } from './classify';
-import { blockedError, failClosedError, summary } from './messages';
+import { blockedError, failClosedError, shortBlockedError, summary } from './messages';
 import { reachablePackageKeys } from './reachable';
 
 export interface PnpmLockfileLike {
@@ -57,6 +57,8 @@ export interface HookDependencies {
   env?: NodeJS.ProcessEnv;
   write?: (text: string) => void;
   cwd?: () => string;
+  /** Print block details on stderr and throw a short error (default: when running in pnpm 12's hook process). */
+  detailsOnStderr?: boolean;
   /** The package manager's arguments (pnpm 10 runs hooks in its own process; pnpm 12 in a child without them). */
   argv?: readonly string[];
 }
@@ -101,6 +103,20 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
   const blocked = new Map<string, PackageResult>();
   const pendingWarnings = new Map<string, PackageResult>();
   const warned = new Set<string>();
+  // pnpm 12 runs hooks in `node -e <protocol>` with stdout as the protocol channel.
+  const detailsOnStderr = deps.detailsOnStderr ?? (process.argv.length === 1 && process.execArgv.includes('-e'));
+
+  let detailsPrinted = 0;
+  function blockedFailure(): Error {
+    const list = [...blocked.values()];
+    if (!detailsOnStderr) return blockedError(list);
+    // Concurrent readPackage calls may all fail: print the details once per new finding.
+    if (list.length > detailsPrinted) {
+      detailsPrinted = list.length;
+      write(summary(list, 'block') + '\n');
+    }
+    return shortBlockedError(list);
+  }
 
   function flushWarnings(): void {
     if (pendingWarnings.size === 0) return;
@@ -185,7 +201,7 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       const report = await g.check(packages);
       for (const result of report.packages) remember(result);
       flushWarnings();
-      if (blocked.size > 0) throw blockedError([...blocked.values()]);
+      if (blocked.size > 0) throw blockedFailure();
     },
 
     async readPackage(manifest) {
@@ -211,7 +227,7 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       if (result.verdict === 'block') {
         // Let evaluations already in flight finish so one error lists every blocked package.
         await new Promise((resolve) => setImmediate(resolve));
-        throw blockedError([...blocked.values()]);
+        throw blockedFailure();
       }
       return manifest;
     },

@@ -21,12 +21,19 @@ export function summary(results: readonly PackageResult[], severity: 'block' | '
   return blockedSummary(buildReport(results), { severity });
 }
 
+const HINT = 'provenance-guard stopped the install before these packages were linked or their scripts ran.';
+
 export function blockedError(results: readonly PackageResult[]): HookError {
-  return hookError(
-    'ERR_PNPM_PROVENANCE_BLOCKED',
-    summary(results, 'block'),
-    'provenance-guard stopped the install before these packages were linked or their scripts ran.',
-  );
+  return hookError('ERR_PNPM_PROVENANCE_BLOCKED', summary(results, 'block'), HINT);
+}
+
+/**
+ * pnpm 12 repeats a hook error twice inside its own wrapped report: the details go to stderr
+ * once, and the error keeps only each package with its rules.
+ */
+export function shortBlockedError(results: readonly PackageResult[]): HookError {
+  const list = results.map((r) => `${r.name}@${r.version} [${[...new Set(r.findings.filter((f) => f.severity === 'block').map((f) => f.rule))].join(', ')}]`);
+  return hookError('ERR_PNPM_PROVENANCE_BLOCKED', `provenance-guard blocked ${list.join(', ')} (details and the override to add are above)`, HINT);
 }
 
 /** A config, feed or lockfile problem under `mode: block`: the install fails closed. */
