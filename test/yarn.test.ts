@@ -93,6 +93,7 @@ describe('install gate', () => {
     expectBlocked(p, r, '', '@pg-fixture/bad');
     expect(r.output).toMatch(/scorecard: .*2/);
     expect(r.output).toContain('To accept it, add to overrides in');
+    expect(r.output).toContain('provenance-guard blocked 1 package: nothing was installed and no package script ran');
     expect(r.output).toContain('package: "@pg-fixture/bad@1.0.0", rules: [scorecard]');
     expect(p.installed('@pg-fixture/good')).toBe(false);
     expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);

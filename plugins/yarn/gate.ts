@@ -75,7 +75,7 @@ export function reportResult(result: Report, report: ValidationReport, configFil
   if (summary.block > 0) {
     report.reportError(
       MessageName.UNNAMED,
-      `provenance-guard: ${summary.block} of ${summary.packages} packages blocked; nothing was fetched, linked or run`,
+      `provenance-guard blocked ${summary.block} package${summary.block === 1 ? '' : 's'}: nothing was installed and no package script ran`,
     );
   }
 }
