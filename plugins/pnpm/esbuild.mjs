@@ -1,7 +1,8 @@
 // esbuild plugin for the pnpm hook bundle, used by its entry in scripts/build.mjs.
-// 1. pacote / sigstore (only needed for `online` evidence or an npm-package feed source) are
-//    not bundled: they resolve to a stub that loads them from the project at run time, or
-//    fails with a clear message when they are not installed there.
+// 1. pacote / sigstore (only needed for `online` evidence or an npm-package feed source) and
+//    typescript (cosmiconfig's loader for .ts configs, which we do not support) are not
+//    bundled: they resolve to a stub that loads them from the project at run time, or fails
+//    with a clear message when they are not installed there.
 // 2. After the build, the config dependency package pnpm-plugin-provenance-guard is laid out
 //    in plugins/pnpm/dist/config-dependency/ (package.json + pnpmfile.cjs), ready to publish.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 export const CONFIG_DEPENDENCY_NAME = 'pnpm-plugin-provenance-guard';
-const LAZY = /^(pacote|sigstore|@sigstore\/.*)$/;
+const LAZY = /^(pacote|sigstore|@sigstore\/.*|typescript)$/;
 
 export const pnpmBundlePlugin = {
   name: 'provenance-guard-pnpm',
@@ -25,7 +26,9 @@ const { join } = require('node:path');
 const name = ${JSON.stringify(args.path)};
 let loaded;
 try { loaded = createRequire(join(process.cwd(), 'package.json'))(name); } catch (error) {
-  const problem = new Error('provenance-guard (pnpm hook): "' + name + '" is needed for live evidence (online) or an npm-package feed source, but it is not installed in this project. Use a feed path or https URL, or add provenance-guard as a devDependency.');
+  const problem = new Error(name === 'typescript'
+    ? 'provenance-guard (pnpm hook): TypeScript config files are not supported; use .provenancerc (YAML or JSON) or a .js/.cjs config.'
+    : 'provenance-guard (pnpm hook): "' + name + '" is needed for live evidence (online) or an npm-package feed source, but it is not installed in this project. Use a feed path or https URL, or add provenance-guard as a devDependency.');
   problem.code = 'ERR_PNPM_PROVENANCE_GUARD';
   loaded = new Proxy({}, { get(_, key) { if (key === '__esModule') return false; throw problem; } });
 }
