@@ -4,10 +4,13 @@
  *
  * The gate, chosen from what pnpm 10.34 and 12.21 were measured to do (shared/TESTING.md and
  * test/pnpm*.test.ts):
- * - `preResolution` runs on every install path (fresh, `add`, `--frozen-lockfile`,
- *   `--offline`, up-to-date) before anything is fetched, with the wanted lockfile. Every
- *   package already in that lockfile is checked there in one batch; throwing blocks the
- *   install with nothing linked and no script run.
+ * - `preResolution` runs on every install path (fresh, `add`, `remove`, `--frozen-lockfile`,
+ *   `--offline`, up-to-date) before anything is fetched, with the wanted lockfile. The
+ *   lockfile packages the projects still depend on are checked there in one batch; throwing
+ *   blocks the install with nothing linked and no script run. (Packages only reachable from
+ *   a dependency being removed are skipped, else a blocked package could never be removed;
+ *   pnpm 10 shows readPackage the manifest from before `pnpm remove`, so its arguments are
+ *   read too.)
  * - `readPackage` sees every package pnpm resolves afresh, before it is fetched into
  *   node_modules or its scripts run; throwing there blocks fresh installs and `pnpm add`
  *   without writing a lockfile. `afterAllResolved` is no gate: pnpm 12 calls it after linking
@@ -21,10 +24,14 @@
  *   those name@versions are never checked (they are the workspace). pnpm 10 may re-read a
  *   locked package without `dist` during `add`: lockfile entries were checked in
  *   preResolution and are skipped.
- * - pnpm 12 runs hooks in a child `node` process with a 30 s limit per call and wraps thrown
- *   errors as ERR_PNPM_PNPMFILE_FAIL (printing the error's `stack`); pnpm 10 prints an error
- *   with `code: 'ERR_PNPM_…'` and a `hint` without a stack. Output goes to process.stderr,
- *   which both show (context.log disappears at --loglevel=warn, console.log in pnpm 12).
+ * - pnpm 12 runs hooks in a child `node -e` process (stdout is its protocol channel) with a
+ *   30 s limit per call, wraps thrown errors as ERR_PNPM_PNPMFILE_FAIL and prints the error's
+ *   `stack` twice: there the details go to stderr once and the error stays short. pnpm 10
+ *   prints an error with `code: 'ERR_PNPM_…'` and a `hint` without a stack. All output goes
+ *   to process.stderr, which both show (context.log disappears at --loglevel=warn, and
+ *   console.log in pnpm 12).
+ * - Config dependencies: pnpm 10 loads node_modules/.pnpm-config/<name>/pnpmfile.cjs, pnpm 12
+ *   the copy in its store; both before resolution, also on a fresh clone.
  * No network in hooks unless the config sets `online` (the guard decides); the guard is
  * created lazily, once per process, and each package is evaluated once (LRU by
  * name@version+integrity).
