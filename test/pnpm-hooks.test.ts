@@ -125,3 +125,12 @@ test('pnpm 12 style: details once on stderr, a short error naming each package a
   expect(errors[0]?.message).toBe('provenance-guard blocked bad@1.0.0 [rebuild] (details and the override to add are above)');
   expect(output.filter((t) => t.includes('provenance-guard blocked 1 package'))).toHaveLength(1);
 });
+
+test('link: targets inside the project are workspace, outside they are checked (pnpm 12 shows them to readPackage)', async () => {
+  const { hooks, checked } = fakeGuard({});
+  await hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { inner: 'link:./libs/inner', outer: 'link:../../elsewhere/outer' } });
+  await hooks.preResolution({ lockfileDir: '/work/project' });
+  await hooks.readPackage({ name: 'inner', version: '1.0.0' });
+  await hooks.readPackage({ name: 'outer', version: '1.0.0' });
+  expect(checked.flat()).toEqual([{ name: 'outer', version: '1.0.0', source: 'link', resolved: 'link:../../elsewhere/outer' }]);
+});

@@ -36,6 +36,7 @@
  * created lazily, once per process, and each package is evaluated once (LRU by
  * name@version+integrity).
  */
+import { relative, resolve, isAbsolute } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Guard, GuardOptions } from '../../src/guard';
 import { isGuardError } from '../../src/errors';
@@ -92,6 +93,11 @@ export interface PnpmHooks {
 }
 
 const key = (name: string, version: string) => `${name}@${version}`;
+
+function isInsideDir(dir: string, target: string): boolean {
+  const rel = relative(dir, target);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
 
 export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
   const env = deps.env ?? process.env;
@@ -227,6 +233,8 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       if (!pkg) return manifest;
       const id = key(pkg.name, pkg.version);
       if (!manifest.dist && (projects.has(id) || known.has(id))) return manifest;
+      // pnpm 12 shows `link:` targets; one inside the project is part of the workspace (as the lockfile reader counts it).
+      if (pkg.source === 'link' && pkg.resolved && isInsideDir(cwd ?? process.cwd(), resolve(cwd ?? process.cwd(), pkg.resolved.slice('link:'.length)))) return manifest;
       if (manifest.dist) known.add(id);
       const result = await evaluate(pkg);
       if (!result) return manifest;
