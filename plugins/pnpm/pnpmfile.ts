@@ -1,21 +1,19 @@
 /**
  * The pnpmfile bundle (plugins/pnpm/dist/pnpmfile.cjs, and `pnpmfile.cjs` of the config
  * dependency pnpm-plugin-provenance-guard): `module.exports = { hooks }`.
+ * Everything else loads on the first hook call: pnpm 12 also loads the pnpmfile in a process
+ * that only asks which hooks exist.
  */
-import { loadConfig } from '../../src/config/load';
-import { createGuard } from '../../src/guard';
-import { createPnpmHooks } from './hooks';
+import type { PnpmHooks } from './hooks';
 
-const hooks = createPnpmHooks({
-  createGuard,
-  async modeAfterFailure(cwd, env) {
-    try {
-      return (await loadConfig({ cwd, env })).mode;
-    } catch {
-      const mode = env.PROVENANCE_GUARD_MODE;
-      return mode === 'warn' || mode === 'off' ? mode : undefined;
-    }
-  },
-});
+let loaded: PnpmHooks | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const impl = (): PnpmHooks => (loaded ??= (require('./runtime') as typeof import('./runtime')).hooks);
+
+const hooks: PnpmHooks = {
+  readPackage: (manifest, context) => impl().readPackage(manifest, context),
+  preResolution: (context) => impl().preResolution(context),
+  afterAllResolved: (lockfile) => impl().afterAllResolved(lockfile),
+};
 
 export = { hooks };
