@@ -91,6 +91,9 @@ async function failureMode(forced: Mode | undefined, cwd: string, configPath: st
 }
 
 export async function validateProject(project: Project, report: ValidationReport): Promise<void> {
+  const started = performance.now();
+  // PROVENANCE_GUARD_TIMING=1: one stderr line with the gate's own cost (used by the bench).
+  const timing = process.env.PROVENANCE_GUARD_TIMING === '1' ? (what: string) => process.stderr.write(`provenance-guard timing: ${what} ${(performance.now() - started).toFixed(1)} ms\n`) : undefined;
   const { options, forcedMode } = guardSetup(project, project.configuration, project.cwd);
   if (forcedMode === 'off') return;
   let guard: Guard | undefined;
@@ -113,8 +116,10 @@ export async function validateProject(project: Project, report: ValidationReport
     if (guard.config.online && !guard.config.feed.offline) {
       for (const problem of await addRegistryIntegrity(project, packages)) report.reportWarning(MessageName.UNNAMED, problem);
     }
+    timing?.(`graph of ${packages.length} packages`);
     const result = await guard.check(packages);
     reportResult(result, report, guard.config.filepath);
+    timing?.('gate total');
   } catch (error) {
     const message = isGuardError(error)
       ? error.message
