@@ -7,7 +7,7 @@ import { EvidenceCache } from '../src/evidence/cache';
 import { parseDepsDevProject, parseDepsDevVersion } from '../src/evidence/depsdev';
 import { parseRetryAfter, withRetry, HttpStatusError } from '../src/evidence/http';
 import { createLimiter } from '../src/evidence/limit';
-import { authorizationFor, fetchOptions, loadNpmConfig, registryFor } from '../src/evidence/npmrc';
+import { authorizationFor, fetchOptions, loadNpmConfig, registryFor } from '../src/npmrc';
 import { npmArtifactName, rebuildAttestationUrl } from '../src/evidence/oss-rebuild';
 import { npmPurl, predicateSource, sha512Hex } from '../src/evidence/provenance';
 import { createProgressBar, parsePackageSpecs, renderProgress } from '../src/evidence/index';

@@ -18,7 +18,7 @@ import { EvidenceCache } from './cache';
 import { fetchDepsDevScorecard, fetchDepsDevVersion, type DepsDevVersion } from './depsdev';
 import { DEFAULT_RETRY, describeError, getJson, getText, type RequestOptions, type RetryPolicy } from './http';
 import { createLimiter, type Limiter } from './limit';
-import { authorizationFor, fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from './npmrc';
+import { authorizationFor, fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from '../npmrc';
 import { loadRebuildKeys, OSS_REBUILD_PUBLIC_KEY, parseRebuildAttestations, rebuildAttestationUrl } from './oss-rebuild';
 import { evaluateAttestations, sha512Hex, type AttestedSource, type ProvenanceOutcome } from './provenance';
 import { fetchPackageVersions, fetchTarballSha256, VersionNotFoundError, type PackageVersions, type RegistryFetchOptions, type RegistryVersionInfo } from './registry';
@@ -29,7 +29,7 @@ import { loadTrustMaterial, type LoadedTrustMaterial, type TrustedRootSource } f
 export { parsePackageSpecs } from './specs';
 export { createProgressBar, renderProgress } from './progress';
 export { normalizeRepository, normalizeRepositoryUrl } from './repository';
-export { loadNpmConfig, registryFor } from './npmrc';
+export { loadNpmConfig, registryFor } from '../npmrc';
 export { OSS_REBUILD_PUBLIC_KEY } from './oss-rebuild';
 export type { TrustedRootSource } from './trust-root';
 export type { RetryPolicy } from './http';

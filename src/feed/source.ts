@@ -9,7 +9,7 @@ import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import { tempPathFor, writeFileAtomic } from './atomic';
 import { FEED_FILE_NAME } from './format';
-import { npmOptions } from './npmrc';
+import { fetchOptions, loadNpmConfig, registryFor } from '../npmrc';
 import { readPreamble } from './preamble';
 
 export interface ResolveFeedOptions {
@@ -188,8 +188,9 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache
   if (!['version', 'range', 'tag'].includes(parsed.type ?? '')) {
     throw new FeedError(`feed source ${JSON.stringify(spec)} is a ${parsed.type} spec; only registry package specs (name@range) are supported`);
   }
-  const options: Record<string, unknown> = { ...npmOptions(rootDir, env), preferOnline: true };
-  const registry = (parsed.scope && (options[`${parsed.scope}:registry`] as string | undefined)) || (options.registry as string | undefined) || 'https://registry.npmjs.org/';
+  const npm = loadNpmConfig({ cwd: rootDir, env });
+  const options: Record<string, unknown> = { ...fetchOptions(npm), registry: npm.registry, preferOnline: true };
+  const registry = registryFor(parsed.name ?? spec, npm);
   const what = `npm package ${spec} (${registry})`;
   const target = slot(cache, 'npm', `${registry}\n${spec}`);
   const meta = readMeta(target.meta);
