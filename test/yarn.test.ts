@@ -242,6 +242,18 @@ describe('install gate', () => {
     expect(r.output).not.toMatch(/(^|\s)[ab]@.* is blocked/);
   });
 
+  test("Plug'n'Play (Yarn's default linker) is gated the same way", async () => {
+    const p = createYarnProject({ registryUrl: registry.url, dependencies: { '@pg-fixture/parent': '^1.0.0' }, provenancerc: rc(), root, nodeLinker: 'pnp' });
+    const r = await p.yarn(['install']);
+    expectBlocked(p, r, '', '@pg-fixture/bad');
+    expect(existsSync(join(p.dir, '.pnp.cjs'))).toBe(false);
+    p.writePackageJson({ '@pg-fixture/good': '^1.0.0' });
+    const ok = await p.yarn(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(existsSync(join(p.dir, '.pnp.cjs'))).toBe(true);
+    expect(p.ran()).toEqual(['@pg-fixture_good']);
+  });
+
   test('provenanceConfig in .yarnrc.yml points at the config file', async () => {
     const p = project({ '@pg-fixture/bad': '^1.0.0' }, { yarnrc: ['provenanceConfig: ./config/guard.yml'] });
     mkdirSync(join(p.dir, 'config'));

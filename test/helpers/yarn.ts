@@ -68,6 +68,8 @@ export interface YarnProjectOptions {
   plugin?: boolean;
   /** Share a cache folder between projects (warm-cache runs). */
   cacheFolder?: string;
+  /** Default node-modules (the tests look into node_modules). */
+  nodeLinker?: 'node-modules' | 'pnp';
   /** Content of .provenancerc (YAML). */
   provenancerc?: string;
   root?: string;
@@ -134,6 +136,7 @@ export function createYarnProject(options: YarnProjectOptions): YarnProject {
   mkdirSync(markers, { recursive: true });
   const cacheFolder = options.cacheFolder ?? join(home, 'yarn-cache');
   const lines = yarnrcLines(options.registryUrl, cacheFolder, join(home, 'yarn-global'));
+  if (options.nodeLinker) lines[0] = `nodeLinker: ${options.nodeLinker}`;
   if (options.plugin !== false) lines.push(...installPluginFile(dir));
   lines.push(...(options.yarnrc ?? []));
   writeFileSync(join(dir, '.yarnrc.yml'), lines.join('\n') + '\n');
