@@ -198,6 +198,17 @@ describe('install gate', () => {
     expect(t.code, t.output).toBe(0);
   });
 
+  test('a tarball-URL dependency is blocked before Yarn downloads it', async () => {
+    const tarball = `${registry.url}/@pg-fixture/good/-/good-1.0.0.tgz`;
+    const p = project({ fromurl: tarball });
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toContain(`fromurl@${tarball} is blocked by the provenance policy: source:`);
+    expect(cachedArchives(p)).toEqual([]);
+    expect(p.ran()).toEqual([]);
+    expect(p.lockfile()).toBe('');
+  });
+
   test('warn mode from .yarnrc.yml installs and warns; PROVENANCE_GUARD_MODE wins over it', async () => {
     const p = project({ '@pg-fixture/bad': '^1.0.0' }, { yarnrc: ['provenanceMode: warn'] });
     const blocked = await p.yarn(['install'], { PROVENANCE_GUARD_MODE: 'block' });
