@@ -98,7 +98,7 @@ export async function validateProject(project: Project, report: ValidationReport
   if (forcedMode === 'off') return;
   let guard: Guard | undefined;
   try {
-    guard = await createGuard(options);
+    guard = await createGuard({ ...options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) });
     if (guard.config.mode === 'off') return;
     const precheck = startPrecheck(project, guard);
     let packages: ResolvedPackage[];
