@@ -1,6 +1,7 @@
 // pnpm section: `pnpm install --frozen-lockfile` of a generated 1,000-package tree from a warm
-// store (no node_modules, as in CI), without and with the provenance-guard pnpmfile,
-// interleaved in the same run, on pnpm 10 and pnpm 12. Prints medians and the ratio.
+// store (no node_modules, as in CI; and again with node_modules up to date), without and with
+// the provenance-guard pnpmfile, interleaved in the same run, on pnpm 10 and pnpm 12.
+// Prints medians and the ratio. BENCH_PNPM_RUNS, BENCH_PNPM_VERSIONS=10,12, BENCH_PNPM_PACKAGES.
 // The registry is a local verdaccio (storage kept under .bench/pnpm/ between runs).
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 
 const PACKAGES = Number(process.env.BENCH_PNPM_PACKAGES ?? 1000);
 const RUNS = Number(process.env.BENCH_PNPM_RUNS ?? 5);
+const VERSIONS = (process.env.BENCH_PNPM_VERSIONS ?? '10,12').split(',');
 const GENERATOR_VERSION = 1;
 const SCOPE = '@pg-bench-pnpm';
 
@@ -109,7 +111,7 @@ export async function run(ctx) {
     const publicKey = readFileSync(join(keyDir, 'feed.pub'), 'utf8').trim();
 
     const bins = { 10: join(ctx.root, 'node_modules/.bin/pnpm'), 12: join(ctx.root, 'node_modules/@pnpm/exe.linux-x64/pnpm') };
-    for (const version of ['10', '12']) {
+    for (const version of VERSIONS) {
       const home = join(base, `home-${version}`);
       const env = {
         PATH: process.env.PATH, HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_DATA_HOME: join(home, 'data'),
@@ -146,21 +148,26 @@ export async function run(ctx) {
         throw new Error(`pnpm ${version}: the guard did not block the whole tree under a strict policy:\n${strict.stdout.slice(-1500)}${strict.stderr.slice(-1500)}`);
       }
       ctx.print(ctx.formatResult(`pnpm ${version} strict policy: all ${packages.length} blocked (exit ${strict.code})`, { ...strict, code: 0 }));
-      const times = { plain: [], guard: [] };
-      for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
-        for (const kind of round % 2 === 0 ? ['plain', 'guard'] : ['guard', 'plain']) {
-          rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
-          const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env });
-          if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
-          if (round >= 0) times[kind].push(result.wallMs);
+      // CI: warm store, no node_modules. Up to date: node_modules present (pnpm's fast path, so
+      // the guard's own cost stands out).
+      for (const scenario of ['ci', 'uptodate']) {
+        const times = { plain: [], guard: [] };
+        for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
+          for (const kind of round % 2 === 0 ? ['plain', 'guard'] : ['guard', 'plain']) {
+            if (scenario === 'ci') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
+            const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env });
+            if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
+            if (round >= 0) times[kind].push(result.wallMs);
+          }
         }
+        const plain = median(times.plain);
+        const guard = median(times.guard);
+        const label = scenario === 'ci' ? 'warm store, no node_modules' : 'node_modules up to date';
+        ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, ${label}: without guard ${plain.toFixed(0)} ms, `
+          + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
+        ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
+        ctx.shared[`pnpm${version}-${scenario}`] = { plain, guard, ratio: guard / plain };
       }
-      const plain = median(times.plain);
-      const guard = median(times.guard);
-      ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, warm store, no node_modules: without guard ${plain.toFixed(0)} ms, `
-        + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
-      ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
-      ctx.shared[`pnpm${version}`] = { plain, guard, ratio: guard / plain };
     }
   } finally {
     server.closeAllConnections?.();
