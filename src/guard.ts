@@ -66,7 +66,7 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         config.filepath ? { file: config.filepath } : {},
       );
     }
-    const path = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env });
+    const path = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn });
     feed = openFeed(path, { publicKeys: config.feed.publicKeys, cacheDir: cache, now });
     const generated = Date.parse(feed.header.generatedAt);
     feedState = { stale: Number.isFinite(generated) && now.getTime() - generated > config.feed.maxAge, generatedAt: feed.header.generatedAt };

@@ -14,7 +14,7 @@ import { exitCodeOf } from '../../src/report/build';
 import { formatHuman, shouldColor } from '../../src/report/human';
 import { formatJson } from '../../src/report/json';
 import { formatSarif } from '../../src/report/sarif';
-import { explainPackage, formatExplanation } from '../../src/cli/explain';
+import { explainPackage, formatExplanation, formatExplanationJson } from '../../src/cli/explain';
 import type { ResolvedPackage } from '../../src/types';
 import { resolveProject } from './resolve';
 import { guardSetup } from './settings';
@@ -115,17 +115,7 @@ export class ProvenanceExplainCommand extends GuardCommand {
     try {
       const evaluation = await explainPackage(guard, pkg);
       if (this.format === 'json') {
-        const { verdict, findings, record, decisions, waived, appliedOverrides, expiredOverrides, excludedBy } = evaluation;
-        this.context.stdout.write(
-          JSON.stringify(
-            {
-              name: evaluation.name, version: evaluation.version, verdict, findings, source: pkg.source, integrity: pkg.integrity ?? null,
-              record: record ?? null, decisions, waived, overrides: { applied: appliedOverrides, expired: expiredOverrides }, excludedBy: excludedBy ?? null,
-            },
-            null,
-            2,
-          ) + '\n',
-        );
+        this.context.stdout.write(formatExplanationJson(evaluation, pkg));
       } else {
         this.context.stdout.write(formatExplanation(evaluation, { pkg, ...(inLockfile ? { lockfile } : {}), guard, color: this.color }));
       }

@@ -84,6 +84,24 @@ export function formatExplanation(e: Evaluation, context: { pkg: ResolvedPackage
   return lines.join('\n') + '\n';
 }
 
+/** `explain --format json`: the evaluation with the evidence behind it. */
+export function formatExplanationJson(e: Evaluation, pkg: ResolvedPackage): string {
+  const document = {
+    name: e.name,
+    version: e.version,
+    verdict: e.verdict,
+    findings: e.findings,
+    source: pkg.source,
+    integrity: pkg.integrity ?? null,
+    record: e.record ?? null,
+    decisions: e.decisions,
+    waived: e.waived,
+    overrides: { applied: e.appliedOverrides, expired: e.expiredOverrides },
+    excludedBy: e.excludedBy ?? null,
+  };
+  return JSON.stringify(document, null, 2) + '\n';
+}
+
 export async function explainCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('explain', argv, { ...GUARD_FLAGS, format: { type: 'string' } }, { min: 1, max: 1, names: 'NAME@VERSION' });
   const format = oneOf('explain', 'format', values.format, ['human', 'json'] as const, 'human');
@@ -93,8 +111,7 @@ export async function explainCommand(argv: string[], ctx: CliContext): Promise<n
   try {
     const evaluation = await explainPackage(guard, pkg);
     if (format === 'json') {
-      const { name: n, version: v, verdict, findings, record, decisions, waived, appliedOverrides, expiredOverrides, excludedBy } = evaluation;
-      ctx.stdout.write(JSON.stringify({ name: n, version: v, verdict, findings, source: pkg.source, integrity: pkg.integrity ?? null, record: record ?? null, decisions, waived, overrides: { applied: appliedOverrides, expired: expiredOverrides }, excludedBy: excludedBy ?? null }, null, 2) + '\n');
+      ctx.stdout.write(formatExplanationJson(evaluation, pkg));
     } else {
       ctx.stdout.write(formatExplanation(evaluation, { pkg, ...(lockfile ? { lockfile } : {}), guard, color: shouldColor(ctx.stdout, ctx.env) }));
     }

@@ -100,7 +100,7 @@ function reason(error: unknown): string {
 }
 
 function fallback(cached: string, meta: CacheMeta | undefined, what: string, error: unknown, warn: (m: string) => void): string {
-  warn(`provenance-guard: could not update the feed from ${what}: ${reason(error)}; using the copy fetched ${meta?.fetchedAt ?? 'earlier'} (${cached})`);
+  warn(`could not update the feed from ${what}: ${reason(error)}; using the copy fetched ${meta?.fetchedAt ?? 'earlier'} (${cached})`);
   return cached;
 }
 
@@ -233,7 +233,7 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache
 export async function resolveFeedSource(options: ResolveFeedOptions): Promise<string> {
   const env = options.env ?? process.env;
   const cache = options.cacheDir ?? defaultCacheDir(env);
-  const warn = options.warn ?? ((message: string) => process.stderr.write(message + '\n'));
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
   const source = classify(options.source, options.rootDir, env);
   switch (source.kind) {
     case 'path':
