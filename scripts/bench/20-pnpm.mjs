@@ -152,12 +152,16 @@ export async function run(ctx) {
       // the guard's own cost stands out).
       for (const scenario of ['ci', 'uptodate']) {
         const times = { plain: [], guard: [] };
+        const inHooks = [];
         for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
           for (const kind of round % 2 === 0 ? ['plain', 'guard'] : ['guard', 'plain']) {
             if (scenario === 'ci') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
-            const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env });
+            const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
             if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
-            if (round >= 0) times[kind].push(result.wallMs);
+            if (round < 0) continue;
+            times[kind].push(result.wallMs);
+            const line = `${result.stdout}${result.stderr}`.match(/provenance-guard timing: hooks ([\d.]+) ms in \d+ calls, process uptime ([\d.]+) ms/);
+            if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]) });
           }
         }
         const plain = median(times.plain);
@@ -166,6 +170,10 @@ export async function run(ctx) {
         ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, ${label}: without guard ${plain.toFixed(0)} ms, `
           + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
         ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
+        if (inHooks.length > 0) {
+          ctx.print(`  time inside the hooks (median): ${median(inHooks.map((t) => t.hooks)).toFixed(0)} ms`
+            + (version === '10' ? '' : `; hook process uptime at exit (node startup + load + hooks): ${median(inHooks.map((t) => t.uptime)).toFixed(0)} ms`));
+        }
         ctx.shared[`pnpm${version}-${scenario}`] = { plain, guard, ratio: guard / plain };
       }
     }
