@@ -13,14 +13,17 @@ function fakeGuard(verdicts: Record<string, PackageResult['verdict']>, mode: Con
     config: { mode } as Config,
     feed: undefined,
     async check(packages: readonly ResolvedPackage[]) {
-      checked.push([...packages]);
-      const results = packages.map((p): PackageResult => {
-        const verdict = verdicts[p.name] ?? 'pass';
-        return { name: p.name, version: p.version, verdict, findings: verdict === 'pass' ? [] : [{ rule: 'rebuild', severity: verdict === 'block' ? 'block' : 'warn', message: `bad ${p.source}` }] };
-      });
+      const results = await this.evaluate(packages);
       return { summary: { packages: results.length, pass: 0, warn: 0, block: 0, skip: 0 }, packages: results };
     },
-    async evaluate() { return []; },
+    async evaluate(packages: readonly ResolvedPackage[]) {
+      checked.push([...packages]);
+      return packages.map((p) => {
+        const verdict = verdicts[p.name] ?? 'pass';
+        const result: PackageResult = { name: p.name, version: p.version, verdict, findings: verdict === 'pass' ? [] : [{ rule: 'rebuild', severity: verdict === 'block' ? 'block' : 'warn', message: `bad ${p.source}` }] };
+        return { ...result, decisions: [], waived: [], appliedOverrides: [], expiredOverrides: [] };
+      });
+    },
     close() {},
   } satisfies Guard;
   const output: string[] = [];

@@ -175,8 +175,8 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       pending = (async () => {
         const g = await guard();
         if (!g) return undefined;
-        const report = await g.check([pkg]);
-        return report.packages[0];
+        // evaluate(), not check(): no report to build and sort for one package.
+        return (await g.evaluate([pkg]))[0];
       })();
       results.set(cacheKey, pending);
     }
@@ -211,8 +211,7 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
         throw failClosedError(`cannot read the lockfile: ${message}`, true);
       }
       for (const pkg of packages) known.add(key(pkg.name, pkg.version));
-      const report = await g.check(packages);
-      for (const result of report.packages) remember(result);
+      for (const result of await g.evaluate(packages)) remember(result);
       flushWarnings();
       if (blocked.size > 0) throw blockedFailure();
     },

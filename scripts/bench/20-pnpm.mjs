@@ -119,13 +119,17 @@ export async function run(ctx) {
         npm_config_store_dir: join(base, `store-${version}`), CI: '1',
       };
       const projects = {};
-      for (const kind of ['plain', 'guard']) {
+      // noop: a pnpmfile whose hooks do nothing, to tell pnpm's cost of running any pnpmfile from the guard's own.
+      const noop = join(base, 'noop-pnpmfile.cjs');
+      writeFileSync(noop, 'module.exports = { hooks: { readPackage: (p) => p, async preResolution() {} } };\n');
+      for (const kind of ['plain', 'noop', 'guard']) {
         const dir = join(base, `project-${version}-${kind}`);
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bench', private: true, dependencies: root }, null, 2));
         writeFileSync(join(dir, '.npmrc'), `registry=${url}/\n`);
-        writeFileSync(join(dir, 'pnpm-workspace.yaml'), `minimumReleaseAge: 0\n${kind === 'guard' ? `pnpmfile: ${JSON.stringify(bundle)}\n` : ''}`);
+        const pnpmfile = { plain: undefined, noop, guard: bundle }[kind];
+        writeFileSync(join(dir, 'pnpm-workspace.yaml'), `minimumReleaseAge: 0\n${pnpmfile ? `pnpmfile: ${JSON.stringify(pnpmfile)}\n` : ''}`);
         if (kind === 'guard') {
           writeFileSync(join(dir, '.provenancerc'), ['mode: block', 'feed:', `  source: ${JSON.stringify(feedPath)}`, `  publicKeys: ["${publicKey}"]`,
             '  maxAge: 30d', '  offline: true', 'rules:', '  repository: { require: claimed }', '  rebuild: { require: reproducible }',
@@ -151,10 +155,10 @@ export async function run(ctx) {
       // CI: warm store, no node_modules. Up to date: node_modules present (pnpm's fast path, so
       // the guard's own cost stands out).
       for (const scenario of ['ci', 'uptodate']) {
-        const times = { plain: [], guard: [] };
+        const times = { plain: [], noop: [], guard: [] };
         const inHooks = [];
         for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
-          for (const kind of round % 2 === 0 ? ['plain', 'guard'] : ['guard', 'plain']) {
+          for (const kind of round % 2 === 0 ? ['plain', 'noop', 'guard'] : ['guard', 'noop', 'plain']) {
             if (scenario === 'ci') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
             const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
             if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
@@ -170,6 +174,8 @@ export async function run(ctx) {
         ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, ${label}: without guard ${plain.toFixed(0)} ms, `
           + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
         ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
+        const noopMedian = median(times.noop);
+        ctx.print(`  a no-op pnpmfile alone: ${noopMedian.toFixed(0)} ms (+${(noopMedian - plain).toFixed(0)} ms); the guard beyond it: +${(guard - noopMedian).toFixed(0)} ms`);
         if (inHooks.length > 0) {
           ctx.print(`  time inside the hooks (median): ${median(inHooks.map((t) => t.hooks)).toFixed(0)} ms`
             + (version === '10' ? '' : `; hook process uptime at exit (node startup + load + hooks): ${median(inHooks.map((t) => t.uptime)).toFixed(0)} ms`));
