@@ -137,3 +137,11 @@ test('link: targets inside the project are workspace, outside they are checked (
   await hooks.readPackage({ name: 'outer', version: '1.0.0' });
   expect(checked.flat()).toEqual([{ name: 'outer', version: '1.0.0', source: 'link', resolved: 'link:../../elsewhere/outer' }]);
 });
+
+test('the short error lists at most ten packages', async () => {
+  const { shortBlockedError } = await import('../plugins/pnpm/messages');
+  const results: PackageResult[] = Array.from({ length: 12 }, (_, i) => ({ name: `p${i}`, version: '1.0.0', verdict: 'block', findings: [{ rule: 'scorecard', severity: 'block', message: 'low' }] }));
+  const message = shortBlockedError(results).message;
+  expect(message).toContain('p9@1.0.0 [scorecard], and 2 more');
+  expect(message).not.toContain('p10@');
+});

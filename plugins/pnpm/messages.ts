@@ -32,7 +32,9 @@ export function blockedError(results: readonly PackageResult[]): HookError {
  * once, and the error keeps only each package with its rules.
  */
 export function shortBlockedError(results: readonly PackageResult[]): HookError {
-  const list = results.map((r) => `${r.name}@${r.version} [${[...new Set(r.findings.filter((f) => f.severity === 'block').map((f) => f.rule))].join(', ')}]`);
+  const SHOWN = 10;
+  const list = results.slice(0, SHOWN).map((r) => `${r.name}@${r.version} [${[...new Set(r.findings.filter((f) => f.severity === 'block').map((f) => f.rule))].join(', ')}]`);
+  if (results.length > SHOWN) list.push(`and ${results.length - SHOWN} more`);
   return hookError('ERR_PNPM_PROVENANCE_BLOCKED', `provenance-guard blocked ${list.join(', ')} (details and the override to add are above)`, HINT);
 }
 
