@@ -1,10 +1,12 @@
 /** The built pnpm bundle and the config dependency package laid out next to it. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
+import { buildFeed } from '../src/feed/build';
+import { generateKeyPair } from '../src/feed/keys';
 import { ensurePnpmBundle, PNPM_BUNDLE, PNPM_CONFIG_DEPENDENCY_DIR } from './helpers/pm';
 
 beforeAll(async () => {
@@ -33,4 +35,25 @@ test('the config dependency is publishable: the bundle as pnpmfile.cjs, no depen
   expect(manifest).not.toHaveProperty('dependencies');
   expect(manifest).not.toHaveProperty('scripts');
   expect(readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'pnpmfile.cjs'))).toEqual(readFileSync(PNPM_BUNDLE));
+});
+
+test('online evidence without pacote in the project: a clear message, the package stays unknown and blocks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-bundle-online-'));
+  const keys = generateKeyPair(join(dir, 'keys'));
+  const feed = (await buildFeed({ records: [{ name: 'other', version: '1.0.0' }], privateKeyPath: keys.privateKeyPath, out: join(dir, 'x.feed') })).path;
+  writeFileSync(join(dir, '.provenancerc'), [
+    'mode: block', 'online: true', `feed: { source: ${JSON.stringify(feed)}, publicKeys: [${JSON.stringify(keys.publicKey)}], maxAge: 30d }`,
+    'sources:', '  registry: { enabled: true, url: "http://127.0.0.1:9" }', '  provenance: { enabled: false }', '  depsDev: { enabled: false }',
+    '  scorecard: { enabled: false }', '  ossRebuild: { enabled: false }', 'unknown: block', ''].join('\n'));
+  const script = `
+    const { hooks } = require(${JSON.stringify(PNPM_BUNDLE)});
+    (async () => {
+      await hooks.readPackage({ name: 'x', version: '1.0.0', dependencies: { 'not-in-feed': '1.0.0' } });
+      const lock = { lockfileVersion: '9.0', importers: { '.': { specifiers: {}, dependencies: { 'not-in-feed': '1.0.0' } } },
+        packages: { 'not-in-feed@1.0.0': { resolution: { integrity: 'sha512-' + 'A'.repeat(86) + '==' } } } };
+      await hooks.preResolution({ wantedLockfile: lock, lockfileDir: process.cwd() });
+    })().then(() => console.log('PASSED'), (e) => console.log('BLOCKED ' + e.code));`;
+  const run = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache') }, timeout: 30_000 });
+  expect(run.stdout.trim()).toBe('BLOCKED ERR_PNPM_PROVENANCE_BLOCKED');
+  expect(run.stderr).toContain('"pacote" is needed for live evidence');
 });
