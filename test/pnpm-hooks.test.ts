@@ -145,3 +145,12 @@ test('the short error lists at most ten packages', async () => {
   expect(message).toContain('p9@1.0.0 [scorecard], and 2 more');
   expect(message).not.toContain('p10@');
 });
+
+test('a git package posing as a workspace project (same name@version) is still checked', async () => {
+  const { hooks, checked } = fakeGuard({});
+  await hooks.readPackage({ name: 'app', version: '1.0.0', dependencies: { evil: 'github:x/evil' }, scripts: { build: 'tsc' } });
+  await hooks.preResolution({ lockfileDir: '/nowhere' });
+  await hooks.readPackage({ name: 'app', version: '1.0.0', dependencies: {}, scripts: { postinstall: 'node steal.js' } });
+  await hooks.readPackage({ name: 'app', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { evil: 'github:x/evil' } }); // the project itself, read again
+  expect(checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['app:git']);
+});

@@ -64,6 +64,11 @@ export class DeclaredSpecs {
     return this.urls.has(url);
   }
 
+  /** Declared under its own name from git, a file or a tarball URL. */
+  isNonRegistry(name: string): boolean {
+    return [...(this.byKey.get(name) ?? [])].some((spec) => specKind(spec) !== 'link');
+  }
+
   aliasOf(name: string): string | undefined {
     return this.aliases.get(name);
   }

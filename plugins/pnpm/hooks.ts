@@ -94,6 +94,13 @@ export interface PnpmHooks {
 
 const key = (name: string, version: string) => `${name}@${version}`;
 
+/** JSON with sorted keys, to compare manifests whatever order pnpm serialized them in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
 function isInsideDir(dir: string, target: string): boolean {
   const rel = relative(dir, target);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
@@ -105,8 +112,8 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
   let cwd: string | undefined;
   let guardPromise: Promise<Guard | undefined> | undefined;
   let resolutionStarted = false;
-  /** name@version of the workspace's own projects (read before preResolution). */
-  const projects = new Set<string>();
+  /** The workspace's own projects (read before preResolution): name@version → their manifest, canonical JSON. */
+  const projects = new Map<string, string>();
   /** Dependency names the projects declare now. */
   const projectDeps = new Set<string>();
   /** name@version already checked in preResolution (the lockfile) or seen with dist. */
@@ -219,7 +226,7 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
     async readPackage(manifest) {
       if (!resolutionStarted) {
         // The projects' own manifests (root, workspace packages) come before preResolution.
-        if (!manifest.dist && typeof manifest.name === 'string' && typeof manifest.version === 'string') projects.add(key(manifest.name, manifest.version));
+        if (!manifest.dist && typeof manifest.name === 'string' && typeof manifest.version === 'string') projects.set(key(manifest.name, manifest.version), canonical(manifest));
         for (const field of ['dependencies', 'devDependencies', 'optionalDependencies'] as const) {
           const deps = manifest[field];
           if (deps && typeof deps === 'object') for (const name of Object.keys(deps)) projectDeps.add(name);
@@ -231,7 +238,10 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       const pkg = classify(manifest, declared);
       if (!pkg) return manifest;
       const id = key(pkg.name, pkg.version);
-      if (!manifest.dist && (projects.has(id) || known.has(id))) return manifest;
+      // A project read again (pnpm 12) is skipped; a git or file package posing as one (same
+      // name@version, another manifest or declared from a non-registry source) is not.
+      if (!manifest.dist && projects.get(id) === canonical(manifest) && !declared.isNonRegistry(pkg.name)) return manifest;
+      if (!manifest.dist && known.has(id)) return manifest;
       // pnpm 12 shows `link:` targets; one inside the project is part of the workspace (as the lockfile reader counts it).
       if (pkg.source === 'link' && pkg.resolved && isInsideDir(cwd ?? process.cwd(), resolve(cwd ?? process.cwd(), pkg.resolved.slice('link:'.length)))) return manifest;
       if (manifest.dist) known.add(id);
