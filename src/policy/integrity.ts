@@ -13,7 +13,7 @@ function digests(integrity: string, algorithm: string): Set<string> {
  * (one side missing, or no algorithm in common).
  */
 export function integrityMismatch(actual: string | undefined, expected: string | undefined): { actual: string; expected: string } | undefined {
-  if (!actual || !expected) return undefined;
+  if (!actual || !expected || actual === expected) return undefined;
   for (const algorithm of STRONGEST_FIRST) {
     const a = digests(actual, algorithm);
     const e = digests(expected, algorithm);
