@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { initYarn } from '../plugins/yarn/init';
+import { initYarn } from '../src/init/yarn';
 import type { FeedRecord } from '../src/types';
 import { buildTestFeed, makeKeys } from './helpers/feed-fixtures';
 import { startRegistry, type TestRegistry } from './helpers/registry';

@@ -11,7 +11,7 @@ export async function initCommand(argv: string[], ctx: CliContext): Promise<numb
   const detected = detectPackageManager(ctx.cwd);
   const pm = oneOf('init', 'pm', values.pm, ['pnpm', 'yarn'] as const, detected ?? 'pnpm');
   if (values.method !== undefined && pm !== 'pnpm') throw new UsageError('init: --method applies to pnpm only');
-  const method = oneOf('init', 'method', values.method, ['config-dependency', 'pnpmfile'] as const, 'pnpmfile');
+  const method = oneOf('init', 'method', values.method, ['config-dependency', 'pnpmfile'] as const, 'config-dependency');
 
   const rc = join(ctx.cwd, '.provenancerc');
   if (existsSync(rc) && !values.force) {

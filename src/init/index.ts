@@ -1,5 +1,5 @@
 import { initPnpm } from '../../plugins/pnpm/init';
-import { initYarn, PLUGIN_PATH } from '../../plugins/yarn/init';
+import { initYarn, PLUGIN_PATH } from './yarn';
 import type { PackageManager } from './detect';
 
 export { detectPackageManager } from './detect';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Document, isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
-import { ConfigError, GuardError } from '../../src/errors';
+import { ConfigError, GuardError } from '../errors';
 
 export const PLUGIN_NAME = '@yarnpkg/plugin-provenance';
 export const PLUGIN_PATH = '.yarn/plugins/@yarnpkg/plugin-provenance.cjs';
