@@ -154,3 +154,28 @@ test('a git package posing as a workspace project (same name@version) is still c
   await hooks.readPackage({ name: 'app', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { evil: 'github:x/evil' } }); // the project itself, read again
   expect(checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['app:git']);
 });
+
+test('re-reads of locked registry packages are skipped, unless a non-registry source could pose as them', async () => {
+  const lockfile = {
+    lockfileVersion: '9.0',
+    importers: { '.': { specifiers: {}, dependencies: { lodash: '4.17.21' } } },
+    packages: { 'lodash@4.17.21': { resolution: { integrity: 'sha512-l' } } },
+  };
+  const plain = fakeGuard({}, 'block', { argv: ['add', 'left-pad@1.3.0'] });
+  await plain.hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { lodash: '^4.17.0' } });
+  await plain.hooks.preResolution({ lockfileDir: '/nowhere', wantedLockfile: lockfile });
+  await plain.hooks.readPackage({ name: 'lodash', version: '4.17.21' });
+  expect(plain.checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['lodash:registry']); // the preResolution batch only
+
+  const posing = fakeGuard({}, 'block', { argv: ['add', 'github:evil/lodash'] });
+  await posing.hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { lodash: '^4.17.0' } });
+  await posing.hooks.preResolution({ lockfileDir: '/nowhere', wantedLockfile: lockfile });
+  await posing.hooks.readPackage({ name: 'lodash', version: '4.17.21', scripts: { postinstall: 'node x.js' } });
+  expect(posing.checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['lodash:registry', 'lodash:git']);
+});
+
+test('addedByCommand reads the specs given to pnpm add', async () => {
+  const { addedByCommand } = await import('../plugins/pnpm/hooks');
+  expect(addedByCommand(['add', 'github:user/repo', '-D', 'x@1'])).toEqual(['github:user/repo', 'x@1']);
+  expect(addedByCommand(['install'])).toEqual([]);
+});

@@ -143,6 +143,10 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const r = await p.pnpm(['add', '@pg-fixture/bad@1.0.0']);
     expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', lock);
     expect(p.packageJson()).toBe(manifest);
+    // An allowed package is added (pnpm 10 re-reads locked packages without `dist` here).
+    const ok = await p.pnpm(['add', '@pg-fixture/other@1.0.0']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/other@1.0.0']);
   });
 
   test('--frozen-lockfile with a committed lockfile, then --offline from the warm store', async () => {

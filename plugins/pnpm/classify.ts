@@ -60,6 +60,14 @@ export class DeclaredSpecs {
     }
   }
 
+  /** A specifier whose package name is not known yet (`pnpm add github:user/repo`). */
+  noteUnnamed(spec: string): void {
+    const kind = specKind(spec);
+    if (kind === undefined || kind === 'workspace') return;
+    if (kind === 'tarball') this.urls.add(spec);
+    this.byKey.set(`\u0000${spec}`, new Set([spec]));
+  }
+
   isDeclaredUrl(url: string): boolean {
     return this.urls.has(url);
   }

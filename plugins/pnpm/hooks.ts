@@ -21,9 +21,9 @@
  *   tarballs, and on pnpm 12 `link:` targets and workspace projects (again), come without
  *   `dist` and without any resolution; their source is read from the specifiers parents
  *   declared. Both versions read the projects' own manifests before calling preResolution:
- *   those name@versions are never checked (they are the workspace). pnpm 10 may re-read a
- *   locked package without `dist` during `add`: lockfile entries were checked in
- *   preResolution and are skipped.
+ *   those are never checked (they are the workspace; pnpm 12 reads them again, identical).
+ *   pnpm 10 reads a package again without `dist` after resolving it with `dist` (`add`);
+ *   pnpm 12 re-reads locked `file:` packages: both were checked already and are skipped.
  * - pnpm 12 runs hooks in a child `node -e` process (stdout is its protocol channel) with a
  *   30 s limit per call, wraps thrown errors as ERR_PNPM_PNPMFILE_FAIL and prints the error's
  *   `stack` twice: there the details go to stderr once and the error stays short. pnpm 10
@@ -42,7 +42,7 @@ import type { Guard, GuardOptions } from '../../src/guard';
 import { isGuardError } from '../../src/errors';
 import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
-import { classify, DeclaredSpecs, type PnpmManifest } from './classify';
+import { classify, DeclaredSpecs, specKind, type PnpmManifest } from './classify';
 import { blockedError, failClosedError, shortBlockedError, summary } from './messages';
 import { reachablePackageKeys } from './reachable';
 
@@ -72,14 +72,21 @@ export interface HookDependencies {
 }
 
 const REMOVE_COMMANDS = new Set(['remove', 'rm', 'uninstall', 'un', 'uni']);
+const ADD_COMMANDS = new Set(['add']);
+
+function commandArgs(argv: readonly string[], commands: ReadonlySet<string>): string[] {
+  const at = argv.findIndex((arg) => commands.has(arg));
+  return at === -1 ? [] : argv.slice(at + 1).filter((arg) => !arg.startsWith('-'));
+}
+
+/** Specs given to `pnpm add` (pnpm 10 hands readPackage the manifest from before the addition). */
+export function addedByCommand(argv: readonly string[]): string[] {
+  return commandArgs(argv, ADD_COMMANDS);
+}
 
 /** Names given to `pnpm remove` (pnpm 10 hands readPackage the manifest from before the removal). */
 export function removedByCommand(argv: readonly string[]): string[] {
-  const at = argv.findIndex((arg) => REMOVE_COMMANDS.has(arg));
-  if (at === -1) return [];
-  return argv
-    .slice(at + 1)
-    .filter((arg) => !arg.startsWith('-'))
+  return commandArgs(argv, REMOVE_COMMANDS)
     .map((arg) => {
       const version = arg.indexOf('@', 1);
       return version === -1 ? arg : arg.slice(0, version);
@@ -116,13 +123,24 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
   const projects = new Map<string, string>();
   /** Dependency names the projects declare now. */
   const projectDeps = new Set<string>();
-  /** name@version already checked in preResolution (the lockfile) or seen with dist. */
-  const known = new Set<string>();
+  /** name@version seen with `dist` in this process (checked as the registry package it is). */
+  const seenWithDist = new Set<string>();
+  /** name@version of lockfile entries (checked in preResolution), and whether they are registry ones. */
+  const locked = new Map<string, boolean>();
   const declared = new DeclaredSpecs();
   const results = new LRUCache<string, Promise<PackageResult | undefined>>({ max: 50_000 });
   const blocked = new Map<string, PackageResult>();
   const pendingWarnings = new Map<string, PackageResult>();
   const warned = new Set<string>();
+  // `pnpm add <git/url/file spec>` on pnpm 10: the spec is not in the manifests readPackage saw.
+  let addingNonRegistry = false;
+  for (const spec of addedByCommand(deps.argv ?? process.argv.slice(2))) {
+    const bare = spec.replace(/^(@[^/@]+\/)?[^@/:]+@(?=\S*[:/])/, '');
+    const kind = specKind(bare);
+    if (kind === undefined || kind === 'workspace') continue;
+    addingNonRegistry = true;
+    declared.noteUnnamed(bare);
+  }
   // pnpm 12 runs hooks in `node -e <protocol>` with stdout as the protocol channel.
   const detailsOnStderr = deps.detailsOnStderr ?? (process.argv.length === 1 && process.execArgv.includes('-e'));
 
@@ -217,7 +235,7 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
         }
         throw failClosedError(`cannot read the lockfile: ${message}`, true);
       }
-      for (const pkg of packages) known.add(key(pkg.name, pkg.version));
+      for (const pkg of packages) locked.set(key(pkg.name, pkg.version), locked.get(key(pkg.name, pkg.version)) === true || pkg.source === 'registry');
       for (const result of await g.evaluate(packages)) remember(result);
       flushWarnings();
       if (blocked.size > 0) throw blockedFailure();
@@ -241,10 +259,15 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       // A project read again (pnpm 12) is skipped; a git or file package posing as one (same
       // name@version, another manifest or declared from a non-registry source) is not.
       if (!manifest.dist && projects.get(id) === canonical(manifest) && !declared.isNonRegistry(pkg.name)) return manifest;
-      if (!manifest.dist && known.has(id)) return manifest;
+      // Read again without `dist`: pnpm 10 does so for resolved and locked registry packages
+      // (`add`, `remove`), pnpm 12 for locked `file:` ones; all were checked already. Unless a
+      // git/file/tarball source could be posing as that name@version: declared under the name,
+      // or being added by this very command (pnpm 10 shows the manifest from before `add`).
+      if (!manifest.dist && locked.has(id) && locked.get(id) === false) return manifest;
+      if (!manifest.dist && (seenWithDist.has(id) || locked.get(id) === true) && !declared.isNonRegistry(pkg.name) && !addingNonRegistry) return manifest;
       // pnpm 12 shows `link:` targets; one inside the project is part of the workspace (as the lockfile reader counts it).
       if (pkg.source === 'link' && pkg.resolved && isInsideDir(cwd ?? process.cwd(), resolve(cwd ?? process.cwd(), pkg.resolved.slice('link:'.length)))) return manifest;
-      if (manifest.dist) known.add(id);
+      if (manifest.dist) seenWithDist.add(id);
       const result = await evaluate(pkg);
       if (!result) return manifest;
       remember(result);
