@@ -23,6 +23,7 @@ let markers: string;
 let feedPath: string;
 let publicKey: string;
 let gitUrl: string;
+let posingGitUrl: string;
 let tarballUrl: string;
 const published = new Map<string, PublishedPackage>();
 
@@ -54,6 +55,11 @@ beforeAll(async () => {
   const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
   for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', 'init']]) execFileSync('git', args, { cwd: repo, env: gitEnv });
   gitUrl = `git+file://${repo}`;
+  // A git package posing as a registry package the lockfile already holds (same name@version).
+  const posing = mkdtempSync(join(tmpdir(), 'pg-posing-'));
+  writeFileSync(join(posing, 'package.json'), JSON.stringify({ name: '@pg-fixture/good', version: '1.0.0', scripts: { postinstall: markerScript(markers, '@pg-fixture/good', 'posing') } }));
+  for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', 'init']]) execFileSync('git', args, { cwd: posing, env: gitEnv });
+  posingGitUrl = `git+file://${posing}`;
 
   const keysDir = mkdtempSync(join(tmpdir(), 'pg-keys-'));
   const keys = generateKeyPair(keysDir);
@@ -196,6 +202,22 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const off = await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' });
     expect(off.code, off.output).toBe(0);
     expect(p.ran()).toEqual(['@pg-fixture/gitdep@1.2.3']);
+  });
+
+  test('a git package posing as a locked registry package is checked as git', async () => {
+    const p = project(version, { '@pg-fixture/good': '1.0.0' }, { allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
+    expect((await p.pnpm(['install'])).code).toBe(0);
+    const lock = p.lockfile();
+    p.clearMarkers();
+    const r = await p.pnpm(['add', posingGitUrl]);
+    expect(r.code, r.output).not.toBe(0);
+    expect(p.lockfile()).toBe(lock);
+    expect(p.ran()).toEqual([]);
+    // Only the registry copy from the first install is there.
+    expect(p.installed('@pg-fixture/good')).toEqual(['node_modules/@pg-fixture/good', 'node_modules/.pnpm/@pg-fixture+good@1.0.0']);
+    const text = r.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+    expect(text).toContain('@pg-fixture/good@1.0.0');
+    expect(text).toContain('[source]');
   });
 
   test('a tarball-URL dependency is blocked (source rule)', async () => {
