@@ -10,25 +10,31 @@ let loaded: PnpmHooks | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const impl = (): PnpmHooks => (loaded ??= (require('./runtime') as typeof import('./runtime')).hooks);
 
-// PROVENANCE_GUARD_TIMING=1: one stderr line per process with the time spent in the hooks
+// PROVENANCE_GUARD_TIMING=1: a stderr line with the time spent in the hooks so far
 // (used by the bench; pnpm 12's hook process also reports its uptime, node startup included).
 let inHooks = 0;
 let calls = 0;
-const timed = <T>(run: () => Promise<T>): Promise<T> => {
+let reported = 0;
+const timing = process.env.PROVENANCE_GUARD_TIMING === '1';
+const report = (): void => {
+  if (calls === reported) return;
+  reported = calls;
+  process.stderr.write(`provenance-guard timing: hooks ${inHooks.toFixed(1)} ms in ${calls} calls, process uptime ${performance.now().toFixed(1)} ms\n`);
+};
+const timed = <T>(run: () => Promise<T>, last: boolean): Promise<T> => {
   const started = performance.now();
   calls++;
-  return run().finally(() => (inHooks += performance.now() - started));
-};
-const timing = process.env.PROVENANCE_GUARD_TIMING === '1';
-if (timing) {
-  process.once('exit', () => {
-    if (calls > 0) process.stderr.write(`provenance-guard timing: hooks ${inHooks.toFixed(1)} ms in ${calls} calls, process uptime ${performance.now().toFixed(1)} ms\n`);
+  return run().finally(() => {
+    inHooks += performance.now() - started;
+    // pnpm 12 may end its hook process without an 'exit' event: report after preResolution too.
+    if (last) report();
   });
-}
+};
+if (timing) process.once('exit', report);
 
 const hooks: PnpmHooks = {
-  readPackage: (manifest, context) => (timing ? timed(() => impl().readPackage(manifest, context)) : impl().readPackage(manifest, context)),
-  preResolution: (context) => (timing ? timed(() => impl().preResolution(context)) : impl().preResolution(context)),
+  readPackage: (manifest, context) => (timing ? timed(() => impl().readPackage(manifest, context), false) : impl().readPackage(manifest, context)),
+  preResolution: (context) => (timing ? timed(() => impl().preResolution(context), true) : impl().preResolution(context)),
   afterAllResolved: (lockfile) => impl().afterAllResolved(lockfile),
 };
 

@@ -164,7 +164,7 @@ export async function run(ctx) {
             if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
             if (round < 0) continue;
             times[kind].push(result.wallMs);
-            const line = `${result.stdout}${result.stderr}`.match(/provenance-guard timing: hooks ([\d.]+) ms in \d+ calls, process uptime ([\d.]+) ms/);
+            const line = [...`${result.stdout}${result.stderr}`.matchAll(/provenance-guard timing: hooks ([\d.]+) ms in \d+ calls, process uptime ([\d.]+) ms/g)].pop();
             if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]) });
           }
         }
