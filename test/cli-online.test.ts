@@ -5,27 +5,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { run } from '../src/cli/main';
+import { runCli } from './helpers/cli';
 import { scorecardCheck1, startEvidenceServer, type EvidenceServer } from './helpers/evidence-servers';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function cli(cwd: string, args: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const env = { HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1', npm_config_userconfig: join(cwd, '.npmrc') };
-  const code = await run(args, { cwd, env, stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = (cwd: string, args: string[]) => runCli(cwd, args, { HOME: cwd, npm_config_userconfig: join(cwd, '.npmrc') });
 
 let registry: TestRegistry;
 let scorecard: EvidenceServer;

@@ -2,35 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { run } from '../src/cli/main';
+import { runCli, type CliResult } from './helpers/cli';
 
 const CLI = join(__dirname, '..', 'dist', 'cli.cjs');
 const SHA = (n: number) => 'sha512-' + Buffer.alloc(64, n).toString('base64');
 
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI in-process (fast) with a private cache dir. */
-async function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await run(args, { cwd, env: { PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1', ...env }, stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = runCli;
+type Result = CliResult;
 
 /** Runs the built CLI as a user would. */
 function bin(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Result {

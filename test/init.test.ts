@@ -1,25 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { run } from '../src/cli/main';
+import { runCli } from './helpers/cli';
 import { loadConfig } from '../src/config/load';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
 async function init(dir: string, args: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await run(['init', ...args], { cwd: dir, env: {}, stdout, stderr });
-  return { code, stderr: stderr.text };
+  return runCli(dir, ['init', ...args]);
 }
 
 test('init --pm yarn writes a valid .provenancerc and registers the plugin', async () => {
