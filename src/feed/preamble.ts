@@ -63,13 +63,17 @@ export function readPreambleFd(fd: number, path: string): Preamble {
   };
 }
 
-export function readPreamble(path: string): Preamble {
-  let fd: number;
+/** Opens a feed file for reading, as a FeedError when it cannot be. */
+export function openFeedFile(path: string): number {
   try {
-    fd = openSync(path, 'r');
+    return openSync(path, 'r');
   } catch (error) {
     throw new FeedError(`cannot open feed ${path}: ${(error as Error).message}`, { file: path, cause: error });
   }
+}
+
+export function readPreamble(path: string): Preamble {
+  const fd = openFeedFile(path);
   try {
     return readPreambleFd(fd, path);
   } finally {

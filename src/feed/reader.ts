@@ -1,5 +1,5 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, realpathSync } from 'node:fs';
 import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import type { FeedRecord } from '../types';
@@ -7,7 +7,7 @@ import {
   INDEX_ENTRY_BYTES, SCHEMA, bucketOfHash, decodeIndexEntry, keyHash, recordKey, recordLinePrefix, type FeedHeader,
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
-import { readPreambleFd, type Preamble } from './preamble';
+import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
 import { acceptedSerial, isVerified, markVerified, recordSerial, type FileIdentity } from './state';
 
 export type { FeedHeader } from './format';
@@ -58,12 +58,7 @@ interface OpenedFeed {
 
 /** Everything but the buckets: signature, schema, expiry, rollback, size, index hash. */
 function openChecked(path: string, publicKeys: string[], cache: string, now: Date): OpenedFeed {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new FeedError(`cannot open feed ${path}: ${(error as Error).message}`, { file: path, cause: error });
-  }
+  const fd = openFeedFile(path);
   try {
     if (fstatSync(fd).isDirectory()) throw new FeedError(`feed ${path} is a directory, not a feed file`, { file: path });
     const preamble = readPreambleFd(fd, path);
