@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { CONFIG_DEPENDENCY_NAME, initPnpm, PNPMFILE_SHIM } from '../plugins/pnpm/init';
+import { CONFIG_DEPENDENCY_NAME, initPnpm, PNPMFILE_SHIM } from '../src/init/pnpm';
 import { ConfigError } from '../src/errors';
 import { VERSION } from '../src/version';
 

@@ -13,7 +13,7 @@ import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
 import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion } from './helpers/pm';
-import { initPnpm } from '../plugins/pnpm/init';
+import { initPnpm } from '../src/init/pnpm';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
 const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad', '@pg-fixture/parent', '@pg-fixture/mid', '@pg-fixture/tarb', '@pg-fixture/gitdep', '@pg-fixture/other'];

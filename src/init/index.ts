@@ -1,4 +1,4 @@
-import { initPnpm } from '../../plugins/pnpm/init';
+import { initPnpm } from './pnpm';
 import { initYarn, PLUGIN_PATH } from './yarn';
 import type { PackageManager } from './detect';
 

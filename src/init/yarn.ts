@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { Document, isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
+import { isMap, isSeq, YAMLSeq } from 'yaml';
+import { readYamlMapping } from './yaml-file';
 import { ConfigError, GuardError } from '../errors';
 
 export const PLUGIN_NAME = '@yarnpkg/plugin-provenance';
@@ -36,10 +37,7 @@ export function initYarn(projectDir: string, options: InitYarnOptions = {}): voi
   writeFileSync(target, content);
 
   const rcPath = join(projectDir, '.yarnrc.yml');
-  const text = existsSync(rcPath) ? readFileSync(rcPath, 'utf8') : '';
-  const doc = text.trim() === '' ? new Document({}) : parseDocument(text);
-  if (doc.errors.length > 0) throw new ConfigError(`${rcPath}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, { file: rcPath });
-  if (!isMap(doc.contents)) throw new ConfigError(`${rcPath}: expected a mapping at the top level`, { file: rcPath });
+  const doc = readYamlMapping(rcPath);
   let plugins = doc.get('plugins');
   if (plugins === undefined || plugins === null) {
     plugins = new YAMLSeq();

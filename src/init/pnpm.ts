@@ -11,9 +11,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Document, isMap, parseDocument } from 'yaml';
-import { ConfigError } from '../../src/errors';
-import { VERSION } from '../../src/version';
+import { isMap } from 'yaml';
+import { readYamlMapping } from './yaml-file';
+import { ConfigError } from '../errors';
+import { VERSION } from '../version';
 
 export const CONFIG_DEPENDENCY_NAME = 'pnpm-plugin-provenance-guard';
 /**
@@ -54,10 +55,7 @@ export function initPnpm(projectDir: string, options: InitPnpmOptions): InitPnpm
 
 function addConfigDependency(projectDir: string, options: InitPnpmOptions): InitPnpmResult {
   const path = join(projectDir, 'pnpm-workspace.yaml');
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const doc = text.trim() === '' ? new Document({}) : parseDocument(text);
-  if (doc.errors.length > 0) throw new ConfigError(`${path}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, { file: path });
-  if (!isMap(doc.contents)) throw new ConfigError(`${path}: expected a mapping at the top level`, { file: path });
+  const doc = readYamlMapping(path);
   const existing = doc.get('configDependencies');
   if (existing !== undefined && existing !== null && !isMap(existing)) throw new ConfigError(`${path}: configDependencies: expected a mapping`, { file: path });
   const version = options.version ?? VERSION;
