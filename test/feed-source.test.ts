@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedError } from '../src/errors';
@@ -216,10 +216,72 @@ describe('feed source: npm package (local registry)', () => {
     const git = await rejection(resolveFeedSource({ ...options, source: 'github:acme/feed', cacheDir: tempDir() }));
     expect(git.message).toMatch(/only registry package specs/);
     const offlineNoCache = await rejection(resolveFeedSource({ ...options, offline: true, cacheDir: tempDir() }));
-    expect(offlineNoCache.message).toMatch(/offline, and no cached copy/);
+    expect(offlineNoCache.message).toMatch(/offline, and no installed or cached copy/);
 
     await registry.close();
     expect(readFileSync(await resolveFeedSource(options), 'utf8')).toBe(v2);
     expect(warnings.at(-1)).toMatch(/could not update the feed from npm package @pg-fixture\/provenance-feed@\^1/);
+  });
+});
+
+describe('feed source: npm package already installed in the project', () => {
+  const name = '@pg-fixture/provenance-feed';
+  /** A package dir holding package.json and provenance.feed (the feed text marks which copy was picked). */
+  function installCopy(dir: string, manifest: { name: string; version: string }): string {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+    writeFileSync(join(dir, 'provenance.feed'), `${dir}\n`);
+    return join(dir, 'provenance.feed');
+  }
+  // Nothing answers on port 9: reaching the registry would fail with "cannot fetch".
+  const options = (rootDir: string, source: string, offline = true) => ({
+    source,
+    rootDir,
+    offline,
+    cacheDir: tempDir(),
+    env: { HOME: rootDir, npm_config_registry: 'http://127.0.0.1:9/' },
+  });
+
+  it('uses a pnpm config dependency (pnpm 10 directory, pnpm 12 symlink) or a plain dependency whose version satisfies the range, without the network', async () => {
+    const root = tempDir();
+    const config = installCopy(join(root, 'node_modules/.pnpm-config', name), { name, version: '1.2.0' });
+    expect(await resolveFeedSource(options(root, `${name}@^1`))).toBe(config);
+    expect(await resolveFeedSource(options(root, `${name}@^1`, false))).toBe(config);
+    expect(await resolveFeedSource(options(root, `npm:${name}@1.2.0`))).toBe(config);
+    expect(await resolveFeedSource(options(root, name))).toBe(config);
+
+    // pnpm 12: node_modules/.pnpm-config/<name> is a symlink into the store's links/ dir.
+    const linked = tempDir();
+    const store = join(tempDir('pg-store-'), 'links', name, '1.3.0', 'node_modules', name);
+    installCopy(store, { name, version: '1.3.0' });
+    mkdirSync(join(linked, 'node_modules/.pnpm-config/@pg-fixture'), { recursive: true });
+    symlinkSync(store, join(linked, 'node_modules/.pnpm-config', name));
+    expect(await resolveFeedSource(options(linked, `${name}@^1.3`))).toBe(join(linked, 'node_modules/.pnpm-config', name, 'provenance.feed'));
+    expect(readFileSync(await resolveFeedSource(options(linked, `${name}@^1.3`)), 'utf8')).toBe(`${store}\n`);
+
+    // node_modules/<name> when the config dependency does not fit.
+    const both = tempDir();
+    installCopy(join(both, 'node_modules/.pnpm-config', name), { name, version: '2.0.0' });
+    const plain = installCopy(join(both, 'node_modules', name), { name, version: '1.0.1' });
+    expect(await resolveFeedSource(options(both, `${name}@^1`))).toBe(plain);
+  });
+
+  it('ignores a copy whose version does not satisfy the range, whose name differs, or for a dist-tag', async () => {
+    const root = tempDir();
+    installCopy(join(root, 'node_modules/.pnpm-config', name), { name, version: '2.0.0' });
+    const offline = await rejection(resolveFeedSource(options(root, `${name}@^1`)));
+    expect(offline.message).toMatch(/^offline, and no installed or cached copy of the feed from npm package @pg-fixture\/provenance-feed@\^1/);
+    expect(offline.message).toContain(`${join(root, 'node_modules/.pnpm-config', name)} is version 2.0.0, which does not satisfy ^1`);
+    // Online it goes on to the registry (unreachable here) instead of using the wrong version.
+    const online = await rejection(resolveFeedSource(options(root, `${name}@^1`, false)));
+    expect(online.message).toMatch(/^cannot fetch the feed from npm package @pg-fixture\/provenance-feed@\^1 \(http:\/\/127\.0\.0\.1:9\/\)/);
+    await rejection(resolveFeedSource(options(root, `${name}@2.0.1`)));
+    await rejection(resolveFeedSource(options(root, `${name}@latest`)));
+    expect(await resolveFeedSource(options(root, `${name}@2.0.0`))).toBe(join(root, 'node_modules/.pnpm-config', name, 'provenance.feed'));
+
+    const impostor = tempDir();
+    installCopy(join(impostor, 'node_modules', name), { name: '@pg-fixture/other', version: '1.0.0' });
+    const refused = await rejection(resolveFeedSource(options(impostor, `${name}@^1`)));
+    expect(refused.message).toMatch(/^offline, and no installed or cached copy/);
   });
 });

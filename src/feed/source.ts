@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import npa from 'npm-package-arg';
+import semver from 'semver';
 import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import { tempPathFor, writeFileAtomic } from './atomic';
@@ -177,6 +178,34 @@ interface PacoteLike {
   extract(spec: string, dest: string, opts: Record<string, unknown>): Promise<unknown>;
 }
 
+/**
+ * The feed package as already installed in the project, so no network is needed: a pnpm config
+ * dependency (node_modules/.pnpm-config/<name>, installed before pnpmfile hooks run — a
+ * directory in pnpm 10, a symlink into the store's links/ in pnpm 12) or a plain dependency.
+ * Used only when its version satisfies the spec's range; `skipped` says why others were not.
+ */
+function findInstalledFeed(spec: npa.Result, rootDir: string): { file?: string; skipped: string[] } {
+  const skipped: string[] = [];
+  const name = spec.name;
+  // Dist-tags cannot be checked offline: they go to the registry.
+  if (!name || spec.type === 'tag' || !spec.fetchSpec) return { skipped };
+  for (const dir of [join(rootDir, 'node_modules', '.pnpm-config', name), join(rootDir, 'node_modules', name)]) {
+    const file = join(dir, FEED_FILE_NAME);
+    if (!existsSync(file)) continue;
+    let manifest: { name?: unknown; version?: unknown };
+    try {
+      manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as typeof manifest;
+    } catch {
+      continue;
+    }
+    if (manifest.name !== name) continue;
+    const version = typeof manifest.version === 'string' ? manifest.version : '';
+    if (semver.satisfies(version, spec.fetchSpec)) return { file, skipped };
+    skipped.push(`${dir} is version ${version || '(none)'}, which does not satisfy ${spec.fetchSpec}`);
+  }
+  return { skipped };
+}
+
 async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache: string, env: NodeJS.ProcessEnv, warn: (m: string) => void): Promise<string> {
   let parsed: npa.Result;
   try {
@@ -188,6 +217,8 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache
   if (!['version', 'range', 'tag'].includes(parsed.type ?? '')) {
     throw new FeedError(`feed source ${JSON.stringify(spec)} is a ${parsed.type} spec; only registry package specs (name@range) are supported`);
   }
+  const installed = findInstalledFeed(parsed, rootDir);
+  if (installed.file) return installed.file;
   const npm = loadNpmConfig({ cwd: rootDir, env });
   const options: Record<string, unknown> = { ...fetchOptions(npm), registry: npm.registry, preferOnline: true };
   const registry = registryFor(parsed.name ?? spec, npm);
@@ -197,7 +228,8 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
     if (cached) return cached;
-    throw new FeedError(`offline, and no cached copy of the feed from ${what} (run once online to fetch it)`);
+    const why = installed.skipped.length > 0 ? `; ${installed.skipped.join('; ')}` : '';
+    throw new FeedError(`offline, and no installed or cached copy of the feed from ${what} (run once online to fetch it)${why}`);
   }
   let workDir: string | undefined;
   try {
