@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { tempPathFor } from '../atomic';
 import { loadConfig } from '../config/load';
 import { parseDuration } from '../config/duration';
 import { FeedError, UsageError } from '../errors';
@@ -44,7 +45,7 @@ async function writeRecords(records: Iterable<FeedRecord>, out: string | undefin
     for (const record of records) ctx.stdout.write(JSON.stringify(record) + '\n');
     return;
   }
-  const tmp = `${out}.${process.pid}.tmp`;
+  const tmp = tempPathFor(out);
   const stream = createWriteStream(tmp);
   try {
     for (const record of records) if (!stream.write(JSON.stringify(record) + '\n')) await new Promise<void>((r) => stream.once('drain', () => r()));

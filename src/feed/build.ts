@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { FeedError, RecordsError } from '../errors';
 import type { FeedRecord } from '../types';
-import { tempPathFor } from './atomic';
+import { tempPathFor } from '../atomic';
 import {
   FEED_FILE_NAME, INDEX_ENTRY_BYTES, MAGIC, SCHEMA, SIG_LINE_BYTES, SIG_PREFIX, bucketCount, bucketOfHash, encodeIndexEntry,
   keyHash, recordKey, type FeedHeader,

@@ -8,7 +8,7 @@ import npa from 'npm-package-arg';
 import semver from 'semver';
 import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
-import { tempPathFor, writeFileAtomic } from './atomic';
+import { tempPathFor, writeFileAtomic } from '../atomic';
 import { FEED_FILE_NAME } from './format';
 import { fetchOptions, loadNpmConfig, registryFor } from '../npmrc';
 import { readPreamble } from './preamble';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FeedError } from '../errors';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../atomic';
 
 const STATE_FILE = 'feed-state.json';
 

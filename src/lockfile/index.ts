@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
 import { parseAllDocuments } from 'yaml';
 import type { ResolvedPackage } from '../types';
+import { lockfileCacheKey, readCachedPackages, writeCachedPackages } from './cache';
 import { fail, isObject, lineColumn } from './common';
 import { packagesFromPackageLock } from './npm';
 import { packagesFromPnpmLockfile } from './pnpm';
@@ -33,7 +34,12 @@ export function detectLockfile(dir: string): { path: string; kind: LockfileKind 
   return undefined;
 }
 
-export function readLockfile(path: string, kind?: LockfileKind): ResolvedPackage[] {
+export interface ReadLockfileOptions {
+  /** Cache the parsed result here, keyed by the lockfile's content (see cache.ts). */
+  cacheDir?: string;
+}
+
+export function readLockfile(path: string, kind?: LockfileKind, options: ReadLockfileOptions = {}): ResolvedPackage[] {
   const file = resolve(path);
   const resolvedKind = kind ?? KIND_BY_NAME[basename(file)];
   if (!resolvedKind) return fail(path, `cannot tell the lockfile kind from its name (expected one of ${LOCKFILE_NAMES.join(', ')})`);
@@ -45,7 +51,16 @@ export function readLockfile(path: string, kind?: LockfileKind): ResolvedPackage
     return fail(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`);
   }
   const dir = dirname(file);
-  switch (resolvedKind) {
+  const key = options.cacheDir ? lockfileCacheKey(resolvedKind, dir, text) : undefined;
+  const cached = key ? readCachedPackages(options.cacheDir!, key) : undefined;
+  if (cached) return cached;
+  const packages = parseLockfileText(resolvedKind, text, dir, path);
+  if (key) writeCachedPackages(options.cacheDir!, key, packages);
+  return packages;
+}
+
+function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: string): ResolvedPackage[] {
+  switch (kind) {
     case 'pnpm':
       return packagesFromPnpmText(text, dir, path);
     case 'yarn':
