@@ -175,6 +175,24 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(p.ran()).toEqual([]);
   });
 
+  test('a plain install with an up-to-date lockfile is checked, with and without node_modules', async () => {
+    const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' });
+    const seeded = await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' });
+    expect(seeded.code, seeded.output).toBe(0);
+    const lock = p.lockfile();
+    // node_modules present (pnpm 12 hands preResolution an empty lockfile on this path).
+    const again = await p.pnpm(['install']);
+    expect(again.code, again.output).not.toBe(0);
+    expect(again.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ')).toContain('[rebuild]');
+    expect(p.lockfile()).toBe(lock);
+    // A fresh clone: no node_modules, the committed lockfile, a plain install.
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    p.clearMarkers();
+    const clone = await p.pnpm(['install']);
+    expectBlocked(p, clone, '@pg-fixture/bad', 'rebuild', lock);
+    expect(p.ran()).toEqual([]);
+  });
+
   test('a blocked package that the lockfile holds can still be removed', async () => {
     const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0', '@pg-fixture/parent': '1.0.0' });
     expect((await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
