@@ -121,7 +121,7 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
     ...(serial !== undefined ? { serial } : {}),
     ...(expiresIn !== undefined ? { expiresIn } : {}),
   });
-  ctx.stderr.write(`Wrote ${path}: ${header.records} records, serial ${header.serial}, expires ${header.expiresAt}\n`);
+  ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);
   return 0;
 }
 
