@@ -1,4 +1,4 @@
-// Regenerates fixtures/lockfiles/{pnpm-v9,yarn-berry,npm-v3}/ with the REAL package managers
+// Regenerates fixtures/lockfiles/{pnpm-v9,yarn-berry,npm-v3,npm-v2}/ with the REAL package managers
 // (pnpm 10, Yarn 4, npm) installing from a local verdaccio (test/helpers/registry.ts).
 // Usage: node scripts/gen-lockfile-fixtures.mjs
 // Registry URLs (random port) and temp paths of the git repository end up in the lockfiles:
@@ -190,6 +190,10 @@ try {
     await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', `--registry=${url}/`], dir, { npm_config_cache: join(work, 'npm-cache') });
     keep(dir, join(outRoot, 'npm-v3'), ['package-lock.json', 'package.json', 'packages/ws-a/package.json', 'vendor/local-dir/package.json']);
     console.log('npm-v3 written');
+    // The same tree as lockfileVersion 2 (npm 7/8's format: `packages` plus the legacy `dependencies`).
+    await run('npm', ['install', '--package-lock-only', '--lockfile-version=2', '--ignore-scripts', '--no-audit', '--no-fund', `--registry=${url}/`], dir, { npm_config_cache: join(work, 'npm-cache') });
+    keep(dir, join(outRoot, 'npm-v2'), ['package-lock.json', 'package.json', 'packages/ws-a/package.json', 'vendor/local-dir/package.json']);
+    console.log('npm-v2 written');
   }
 } finally {
   closeGitServer();

@@ -342,3 +342,14 @@ describe('yarn specifics', () => {
     ]);
   });
 });
+
+describe('package-lock.json v2', () => {
+  test('npm 7/8 lockfileVersion 2 (packages + legacy dependencies) reads like v3', () => {
+    const strip = (list: ResolvedPackage[], dir: string) =>
+      sorted(list).map((p) => (p.resolved ? { ...p, resolved: p.resolved.replace(join(FIXTURES, dir), '<dir>') } : p));
+    const v2 = readLockfile(join(FIXTURES, 'npm-v2', 'package-lock.json'));
+    expect(JSON.parse(readFileSync(join(FIXTURES, 'npm-v2', 'package-lock.json'), 'utf8')).lockfileVersion).toBe(2);
+    expect(v2.length).toBeGreaterThan(5);
+    expect(strip(v2, 'npm-v2')).toEqual(strip(readLockfile(join(FIXTURES, 'npm-v3', 'package-lock.json')), 'npm-v3'));
+  });
+});
