@@ -3,10 +3,12 @@
 // the provenance-guard pnpmfile, interleaved in the same run, on pnpm 10 and pnpm 12.
 // Prints medians and the ratio. BENCH_PNPM_RUNS, BENCH_PNPM_VERSIONS=10,12, BENCH_PNPM_PACKAGES.
 // The registry is a local verdaccio (storage kept under .bench/pnpm/ between runs).
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { buildBenchFeed } from './lib/feed.mjs';
+import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
+import { median } from './lib/stats.mjs';
+import { benchTree } from './lib/tree.mjs';
 
 const PACKAGES = Number(process.env.BENCH_PNPM_PACKAGES ?? 1000);
 const RUNS = Number(process.env.BENCH_PNPM_RUNS ?? 5);
@@ -14,101 +16,18 @@ const VERSIONS = (process.env.BENCH_PNPM_VERSIONS ?? '10,12').split(',');
 const GENERATOR_VERSION = 1;
 const SCOPE = '@pg-bench-pnpm';
 
-/** Package i: the first tenth are the root's dependencies; each of those depends on 9 of the rest. */
-function tree(count) {
-  const top = Math.ceil(count / 10);
-  const packages = [];
-  for (let i = 0; i < count; i++) {
-    const dependencies = {};
-    if (i < top) for (let j = top + i * 9; j < Math.min(count, top + i * 9 + 9); j++) dependencies[`${SCOPE}/p${j}`] = '^1.0.0';
-    packages.push({ name: `${SCOPE}/p${i}`, version: '1.0.0', dependencies });
-  }
-  return { packages, root: Object.fromEntries(packages.slice(0, top).map((p) => [p.name, '^1.0.0'])) };
-}
-
-async function startVerdaccio(ctx, storage) {
-  const require = createRequire(join(ctx.root, 'package.json'));
-  const config = join(storage, '..', 'verdaccio.yaml');
-  writeFileSync(config, [`storage: ${storage}`, 'uplinks: {}', 'packages:', "  '**':", '    access: $all', '    publish: $anonymous $all',
-    'web:', '  enable: false', 'log: { type: stdout, format: pretty, level: fatal }', 'max_body_size: 100mb', ''].join('\n'));
-  const app = await require('verdaccio').runServer(config);
-  const server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { server, url: `http://127.0.0.1:${server.address().port}` };
-}
-
-async function publish(ctx, url, pkg) {
-  const require = createRequire(join(ctx.root, 'package.json'));
-  const tar = require('tar');
-  const manifest = { name: pkg.name, version: pkg.version, main: 'index.js', license: 'MIT', dependencies: pkg.dependencies,
-    repository: { type: 'git', url: `https://github.com/pg-bench/${pkg.name.split('/')[1]}` } };
-  const dir = join(ctx.benchDir, 'pnpm', 'pack', pkg.name.replace('/', '_'));
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'package'), { recursive: true });
-  writeFileSync(join(dir, 'package', 'package.json'), JSON.stringify(manifest, null, 2));
-  writeFileSync(join(dir, 'package', 'index.js'), `module.exports = ${JSON.stringify(pkg.name)};\n`);
-  await tar.create({ gzip: true, cwd: dir, file: join(dir, 'out.tgz'), portable: true, mtime: new Date(0) }, ['package']);
-  const data = readFileSync(join(dir, 'out.tgz'));
-  rmSync(dir, { recursive: true, force: true });
-  const integrity = 'sha512-' + createHash('sha512').update(data).digest('base64');
-  const filename = `${pkg.name.split('/')[1]}-${pkg.version}.tgz`;
-  const body = {
-    _id: pkg.name, name: pkg.name, 'dist-tags': { latest: pkg.version },
-    versions: { [pkg.version]: { ...manifest, _id: `${pkg.name}@${pkg.version}`, dist: { integrity, shasum: createHash('sha1').update(data).digest('hex'), tarball: `${url}/${pkg.name}/-/${filename}` } } },
-    _attachments: { [filename]: { content_type: 'application/octet-stream', data: data.toString('base64'), length: data.length } },
-  };
-  const res = await fetch(`${url}/${pkg.name.replace('/', '%2f')}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!res.ok && res.status !== 409) throw new Error(`publish ${pkg.name}: ${res.status} ${await res.text()}`);
-  return integrity;
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 export async function run(ctx) {
   const base = join(ctx.benchDir, 'pnpm');
-  const storage = join(base, 'storage');
-  mkdirSync(storage, { recursive: true });
   const built = join(ctx.root, 'plugins/pnpm/dist/pnpmfile.cjs');
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
   // A snapshot: a rebuild during the run would change pnpmfileChecksum and break --frozen-lockfile.
   const bundle = join(base, 'pnpmfile.cjs');
   copyFileSync(built, bundle);
-  const { packages, root } = tree(PACKAGES);
-  const { server, url } = await startVerdaccio(ctx, storage);
+  const { packages, root } = benchTree(SCOPE, PACKAGES);
+  const { server, url } = await startVerdaccio(ctx, base);
   try {
-    const stamp = join(base, `published-${GENERATOR_VERSION}-${PACKAGES}`);
-    const recordsPath = join(base, 'records.ndjson');
-    if (!existsSync(stamp) || !existsSync(recordsPath)) {
-      const started = Date.now();
-      const records = [];
-      for (let i = 0; i < packages.length; i += 25) {
-        const batch = packages.slice(i, i + 25);
-        const integrities = await Promise.all(batch.map((p) => publish(ctx, url, p)));
-        batch.forEach((p, k) => records.push({ name: p.name, version: p.version, integrity: integrities[k],
-          repository: { url: `https://github.com/pg-bench/${p.name.split('/')[1]}`, commit: 'a'.repeat(40), status: 'claimed' },
-          rebuild: { verdict: 'reproducible', source: 'oss-rebuild' }, scorecard: { score: 7.5 } }));
-      }
-      writeFileSync(recordsPath, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      writeFileSync(stamp, '');
-      ctx.print(`published ${packages.length} packages in ${Date.now() - started} ms`);
-    }
-    const keyDir = join(base, 'keys');
-    const feedPath = join(base, 'verdicts.feed');
-    const feedTool = await ctx.bundle('pnpm-bench-feed', `
-      import { readFileSync, existsSync } from 'node:fs';
-      import { join } from 'node:path';
-      import { buildFeed } from './src/feed/build';
-      import { generateKeyPair } from './src/feed/keys';
-      const [records, keyDir, out] = process.argv.slice(2);
-      const { privateKeyPath } = existsSync(join(keyDir, 'feed.pub')) ? { privateKeyPath: join(keyDir, 'feed.key') } : generateKeyPair(keyDir);
-      const list = readFileSync(records, 'utf8').split('\\n').filter(Boolean).map((l) => JSON.parse(l));
-      buildFeed({ records: list, privateKeyPath, out, serial: Date.now() }).catch((e) => { console.error(e); process.exit(1); });
-    `);
-    rmSync(feedPath, { force: true });
-    const feedBuild = await ctx.measure(process.execPath, [feedTool, recordsPath, keyDir, feedPath]);
-    if (feedBuild.code !== 0) throw new Error(`feed build failed: ${feedBuild.stderr}`);
-    const publicKey = readFileSync(join(keyDir, 'feed.pub'), 'utf8').trim();
+    const recordsPath = await publishTree(ctx, url, packages, { dir: base, stamp: `published-${GENERATOR_VERSION}-${PACKAGES}`, packDir: join(base, 'pack') });
+    const { feedPath, publicKey } = await buildBenchFeed(ctx, { tool: 'pnpm-bench-feed', dir: base, recordsPath });
 
     const bins = { 10: join(ctx.root, 'node_modules/.bin/pnpm'), 12: join(ctx.root, 'node_modules/@pnpm/exe.linux-x64/pnpm') };
     for (const version of VERSIONS) {
@@ -184,7 +103,6 @@ export async function run(ctx) {
       }
     }
   } finally {
-    server.closeAllConnections?.();
-    await new Promise((resolve) => server.close(resolve));
+    await stopVerdaccio(server);
   }
 }

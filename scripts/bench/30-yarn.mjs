@@ -3,74 +3,21 @@
 // Two scenarios: CI (warm cache, no node_modules) and re-install (node_modules present).
 // The registry is a local verdaccio (storage kept under .bench/yarn/ between runs).
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { buildBenchFeed } from './lib/feed.mjs';
+import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
+import { median } from './lib/stats.mjs';
+import { benchTree as tree } from './lib/tree.mjs';
 
 const PACKAGES = Number(process.env.BENCH_YARN_PACKAGES ?? 1000);
 const RUNS = Number(process.env.BENCH_YARN_RUNS ?? 7);
 const GENERATOR_VERSION = 1;
 const SCOPE = '@pg-bench';
-const TOP = Math.ceil(PACKAGES / 10);
 
-/** Package i: the first TOP are the root's dependencies; each depends on 9 of the rest. */
+/** Package i: the first tenth are the root's dependencies; each depends on 9 of the rest. */
 export function benchTree(count = PACKAGES) {
-  const top = Math.ceil(count / 10);
-  const packages = [];
-  for (let i = 0; i < count; i++) {
-    const dependencies = {};
-    if (i < top) for (let j = top + i * 9; j < Math.min(count, top + i * 9 + 9); j++) dependencies[`${SCOPE}/p${j}`] = '^1.0.0';
-    packages.push({ name: `${SCOPE}/p${i}`, version: '1.0.0', dependencies });
-  }
-  const root = Object.fromEntries(packages.slice(0, top).map((p) => [p.name, '^1.0.0']));
-  return { packages, root };
-}
-
-async function startVerdaccio(ctx, storage) {
-  const require = createRequire(join(ctx.root, 'package.json'));
-  const config = join(storage, '..', 'verdaccio.yaml');
-  writeFileSync(
-    config,
-    [`storage: ${storage}`, 'uplinks: {}', 'packages:', "  '**':", '    access: $all', '    publish: $anonymous $all',
-      'web:', '  enable: false', 'log: { type: stdout, format: pretty, level: fatal }', 'max_body_size: 100mb', ''].join('\n'),
-  );
-  const app = await require('verdaccio').runServer(config);
-  const server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { server, url: `http://127.0.0.1:${server.address().port}` };
-}
-
-async function packTarball(ctx, manifest) {
-  const require = createRequire(join(ctx.root, 'package.json'));
-  const tar = require('tar');
-  const dir = join(ctx.benchDir, 'yarn', 'pack', manifest.name.replace('/', '_'));
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'package'), { recursive: true });
-  writeFileSync(join(dir, 'package', 'package.json'), JSON.stringify(manifest, null, 2));
-  writeFileSync(join(dir, 'package', 'index.js'), `module.exports = ${JSON.stringify(manifest.name)};\n`);
-  const out = join(dir, 'out.tgz');
-  await tar.create({ gzip: true, cwd: dir, file: out, portable: true, mtime: new Date(0) }, ['package']);
-  const data = readFileSync(out);
-  rmSync(dir, { recursive: true, force: true });
-  return data;
-}
-
-async function publish(ctx, url, pkg) {
-  const manifest = { name: pkg.name, version: pkg.version, main: 'index.js', license: 'MIT', dependencies: pkg.dependencies,
-    repository: { type: 'git', url: `https://github.com/pg-bench/${pkg.name.split('/')[1]}` } };
-  const data = await packTarball(ctx, manifest);
-  const integrity = 'sha512-' + createHash('sha512').update(data).digest('base64');
-  const filename = `${pkg.name.split('/')[1]}-${pkg.version}.tgz`;
-  const body = {
-    _id: pkg.name, name: pkg.name, 'dist-tags': { latest: pkg.version },
-    versions: { [pkg.version]: { ...manifest, _id: `${pkg.name}@${pkg.version}`, dist: { integrity, shasum: createHash('sha1').update(data).digest('hex'), tarball: `${url}/${pkg.name}/-/${filename}` } } },
-    _attachments: { [filename]: { content_type: 'application/octet-stream', data: data.toString('base64'), length: data.length } },
-  };
-  const res = await fetch(`${url}/${pkg.name.replace('/', '%2f')}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!res.ok && res.status !== 409) throw new Error(`publish ${pkg.name}: ${res.status} ${await res.text()}`);
-  return integrity;
+  return tree(SCOPE, count);
 }
 
 function yarnrc(url, cacheFolder, globalFolder, plugin) {
@@ -96,55 +43,17 @@ async function timed(command, args, options) {
   return { ...result, wallMs: wall * 1000, cpuMs: (user + sys) * 1000 };
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 export async function run(ctx) {
   const base = join(ctx.benchDir, 'yarn');
-  const storage = join(base, 'storage');
-  mkdirSync(storage, { recursive: true });
   const bundle = join(ctx.root, 'plugins/yarn/dist/plugin-provenance.cjs');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
   const yarnJs = join(ctx.root, 'node_modules/@yarnpkg/cli-dist/bin/yarn.js');
   const { packages, root } = benchTree();
-  const { server, url } = await startVerdaccio(ctx, storage);
+  const { server, url } = await startVerdaccio(ctx, base);
   try {
     // Registry content and feed, generated once.
-    const stamp = join(base, `published-${GENERATOR_VERSION}-${PACKAGES}`);
-    const recordsPath = join(base, 'records.ndjson');
-    if (!existsSync(stamp) || !existsSync(recordsPath)) {
-      const started = Date.now();
-      const records = [];
-      for (let i = 0; i < packages.length; i += 25) {
-        const batch = packages.slice(i, i + 25);
-        const integrities = await Promise.all(batch.map((p) => publish(ctx, url, p)));
-        batch.forEach((p, k) => records.push({ name: p.name, version: p.version, integrity: integrities[k],
-          repository: { url: `https://github.com/pg-bench/${p.name.split('/')[1]}`, commit: 'a'.repeat(40), status: 'claimed' },
-          rebuild: { verdict: 'reproducible', source: 'oss-rebuild' }, scorecard: { score: 7.5 } }));
-      }
-      writeFileSync(recordsPath, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      writeFileSync(stamp, '');
-      ctx.print(`published ${packages.length} packages in ${Date.now() - started} ms`);
-    }
-    const feedPath = join(base, 'verdicts.feed');
-    const keyDir = join(base, 'keys');
-    const feedTool = await ctx.bundle('yarn-bench-feed', `
-      import { readFileSync, existsSync } from 'node:fs';
-      import { join } from 'node:path';
-      import { buildFeed } from './src/feed/build';
-      import { generateKeyPair } from './src/feed/keys';
-      const [records, keyDir, out] = process.argv.slice(2);
-      const pub = join(keyDir, 'feed.pub');
-      const { privateKeyPath } = existsSync(pub) ? { privateKeyPath: join(keyDir, 'feed.key') } : generateKeyPair(keyDir);
-      const list = readFileSync(records, 'utf8').split('\\n').filter(Boolean).map((l) => JSON.parse(l));
-      buildFeed({ records: list, privateKeyPath, out, serial: Date.now() }).catch((e) => { console.error(e); process.exit(1); });
-    `);
-    rmSync(feedPath, { force: true });
-    const built = await ctx.measure(process.execPath, [feedTool, recordsPath, keyDir, feedPath]);
-    if (built.code !== 0) throw new Error(`feed build failed: ${built.stderr}`);
-    const publicKey = readFileSync(join(keyDir, 'feed.pub'), 'utf8').trim();
+    const recordsPath = await publishTree(ctx, url, packages, { dir: base, stamp: `published-${GENERATOR_VERSION}-${PACKAGES}`, packDir: join(base, 'pack') });
+    const { feedPath, publicKey } = await buildBenchFeed(ctx, { tool: 'yarn-bench-feed', dir: base, recordsPath });
 
     // Two projects with the same manifest and lockfile, one with the plugin; one shared warm cache.
     const cache = join(base, 'cache');
@@ -211,7 +120,6 @@ export async function run(ctx) {
       ctx.print(`  gate in-process ${own.toFixed(0)} ms (median; runs ${gate.map((t) => t.toFixed(0)).join(' ')}) = ${((own / median(times.plain.wall)) * 100).toFixed(1)}% of the median install without plugin`);
     }
   } finally {
-    server.closeAllConnections?.();
-    await new Promise((resolve) => server.close(resolve));
+    await stopVerdaccio(server);
   }
 }
