@@ -58,13 +58,14 @@ export async function publish(ctx, url, pkg, { packDir }) {
 }
 
 /**
- * Publishes `packages` in batches of 25 and writes dir/records.ndjson (feed records, all
+ * Publishes `packages` in batches of 25 and writes dir/records-<stamp>.ndjson (feed records, all
  * passing) once; the file `dir/stamp` marks it done, so later runs reuse both. Returns the
  * records path.
  */
 export async function publishTree(ctx, url, packages, { dir, stamp, packDir }) {
   const stampPath = join(dir, stamp);
-  const recordsPath = join(dir, 'records.ndjson');
+  // Named after the stamp: a run with another package count must not reuse these records.
+  const recordsPath = join(dir, `records-${stamp}.ndjson`);
   if (!existsSync(stampPath) || !existsSync(recordsPath)) {
     const started = Date.now();
     const records = [];
