@@ -179,3 +179,16 @@ test('addedByCommand reads the specs given to pnpm add', async () => {
   expect(addedByCommand(['add', 'github:user/repo', '-D', 'x@1'])).toEqual(['github:user/repo', 'x@1']);
   expect(addedByCommand(['install'])).toEqual([]);
 });
+
+test('a lockfile whose keys the reachability walk cannot match is checked whole (fail safe)', async () => {
+  const { hooks, checked } = fakeGuard({ bad: 'block' });
+  await hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { bad: '^1.0.0' } });
+  const lockfile = {
+    lockfileVersion: '6.0',
+    importers: { '.': { dependencies: { bad: { specifier: '^1.0.0', version: '1.0.0' } } } },
+    packages: { '/bad@1.0.0': { resolution: { integrity: 'sha512-b' } } },
+  };
+  const error = await hooks.preResolution({ lockfileDir: '/nowhere', wantedLockfile: lockfile }).then(() => undefined, (e: Error) => e);
+  expect(checked.flat().map((p) => p.name)).toEqual(['bad']);
+  expect(error?.message).toContain('bad@1.0.0');
+});

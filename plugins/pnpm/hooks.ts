@@ -223,7 +223,9 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       // Only what the projects still depend on: a package being removed must stay removable.
       for (const name of removedByCommand(deps.argv ?? process.argv.slice(2))) projectDeps.delete(name);
       const reachable = reachablePackageKeys(lockfile, projectDeps);
-      const used = reachable ? { ...lockfile, packages: Object.fromEntries(Object.entries(entries).filter(([k]) => reachable.has(k))) } : lockfile;
+      const kept = reachable ? Object.entries(entries).filter(([k]) => reachable.has(k)) : [];
+      // Fail safe: when nothing matched (a lockfile shape the walk does not know), check it all.
+      const used = kept.length > 0 ? { ...lockfile, packages: Object.fromEntries(kept) } : lockfile;
       let packages: ResolvedPackage[];
       try {
         packages = packagesFromPnpmLockfile(used, cwd ?? process.cwd());
