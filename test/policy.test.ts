@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { validateConfig } from '../src/config/validate';
 import { Policy } from '../src/policy/evaluate';
+import { repositoryHost } from '../src/policy/repository-host';
 import { buildReport, exitCodeOf } from '../src/report/build';
 import type { FeedRecord, ResolvedPackage } from '../src/types';
 
@@ -302,5 +303,20 @@ describe('properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('repositoryHost', () => {
+  test.each([
+    ['https://github.com/a/b', 'github.com'],
+    ['git+https://GitHub.com/a/b.git', 'github.com'],
+    ['git+ssh://git@gitlab.com/a/b.git', 'gitlab.com'],
+    ['git@bitbucket.org:a/b.git', 'bitbucket.org'],
+    ['github:a/b', 'github.com'],
+    ['a/b', 'github.com'],
+    ['ssh://git@example.org:2222/x.git', 'example.org'],
+    ['not a url', undefined],
+  ])('%s → %s', (url, host) => {
+    expect(repositoryHost(url)).toBe(host);
   });
 });
