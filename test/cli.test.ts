@@ -263,6 +263,14 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
     expect(existsSync(join(dir, 'bad-feed', 'provenance.feed')) || existsSync(join(dir, 'bad-feed'))).toBe(false);
   });
 
+  test('feed verify of a path that does not exist names it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-cli-'));
+    writeFileSync(join(dir, 'k.pub'), 'x');
+    const r = await cli(dir, ['feed', 'verify', 'missing-feed', '--public-key', 'k.pub']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(dir, 'missing-feed')}: no such feed file or directory`);
+  });
+
   test('usage errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pg-cli-'));
     expect((await cli(dir, ['check', '--format', 'xml'])).code).toBe(2);

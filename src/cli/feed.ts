@@ -130,9 +130,11 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   if (!values['public-key']) throw new UsageError(`feed verify: --public-key FILE is required\n\n${usageOf('feed verify')}`);
   const keyFile = resolve(ctx.cwd, values['public-key']);
   if (!existsSync(keyFile)) throw new FeedError(`${keyFile}: public key file not found`, { file: keyFile });
-  const path = await resolveFeedSource({ source: positionals[0]!, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), env: ctx.env });
+  const given = resolve(ctx.cwd, positionals[0]!);
+  if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given });
+  const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), env: ctx.env });
   const header = verifyFeed(path, [readFileSync(keyFile, 'utf8').trim()], { cacheDir: cacheDir(ctx.env) });
-  ctx.stdout.write(`OK ${path}: signature verified (key ${header.keyId}), ${header.records} records, serial ${header.serial}, generated ${header.generatedAt}, expires ${header.expiresAt}\n`);
+  ctx.stdout.write(`OK ${path}: signature verified (key ${header.keyId}), ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, generated ${header.generatedAt}, expires ${header.expiresAt}\n`);
   return 0;
 }
 
