@@ -61,6 +61,11 @@ export type Severity = 'block' | 'warn';
 export type RuleName = 'repository' | 'rebuild' | 'scorecard' | 'integrity' | 'source' | 'feed' | 'override';
 /** Rules an override may waive (`all` = every one of these). Integrity is never waivable. */
 export type WaivableRule = 'repository' | 'rebuild' | 'scorecard' | 'source';
+export const WAIVABLE_RULES: readonly WaivableRule[] = ['repository', 'rebuild', 'scorecard', 'source'];
+
+export function isWaivableRule(rule: string): rule is WaivableRule {
+  return (WAIVABLE_RULES as readonly string[]).includes(rule);
+}
 export type Verdict = 'pass' | 'warn' | 'block' | 'skip';
 
 export interface Finding {

@@ -7,14 +7,13 @@ import { Configuration, Project, type CommandContext } from '@yarnpkg/core';
 import { npath, ppath, Filename } from '@yarnpkg/fslib';
 import { Command, Option, UsageError as ClipanionUsageError } from 'clipanion';
 import * as t from 'typanion';
-import semver from 'semver';
 import { createGuard, type GuardOptions } from '../../src/guard';
 import { isGuardError, LockfileError } from '../../src/errors';
 import { exitCodeOf } from '../../src/report/build';
 import { formatHuman, shouldColor } from '../../src/report/human';
 import { formatJson } from '../../src/report/json';
 import { formatSarif } from '../../src/report/sarif';
-import { explainPackage, formatExplanation, formatExplanationJson } from '../../src/cli/explain';
+import { explainPackage, formatExplanation, formatExplanationJson, splitExactSpec } from '../../src/cli/explain';
 import type { ResolvedPackage } from '../../src/types';
 import { resolveProject } from './resolve';
 import { guardSetup } from './settings';
@@ -99,10 +98,9 @@ export class ProvenanceExplainCommand extends GuardCommand {
   offline = Option.Boolean('--offline', false, { description: 'Never touch the network; use the cached feed only' });
 
   async run(): Promise<number> {
-    const at = this.spec.lastIndexOf('@');
-    const name = at > 0 ? this.spec.slice(0, at) : '';
-    const version = at > 0 ? this.spec.slice(at + 1) : '';
-    if (!name || !semver.valid(version)) throw new ClipanionUsageError(`expected NAME@VERSION with an exact version, got "${this.spec}"`);
+    const parts = splitExactSpec(this.spec);
+    if (!parts) throw new ClipanionUsageError(`expected NAME@VERSION with an exact version, got "${this.spec}"`);
+    const { name, version } = parts;
     const { project, options, lockfile } = await this.setup(this.offline ? { offline: true } : {});
     let inLockfile: ResolvedPackage | undefined;
     try {

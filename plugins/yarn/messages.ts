@@ -1,11 +1,6 @@
 /** One Yarn report line per blocked or warned package, with the override that would accept it. */
-import type { PackageResult, RuleName, WaivableRule } from '../../src/types';
-
-const WAIVABLE: readonly RuleName[] = ['repository', 'rebuild', 'scorecard', 'source'];
-
-function inDays(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
-}
+import { suggestedExpiry, waivableRules } from '../../src/report/override-hint';
+import { isWaivableRule, type PackageResult } from '../../src/types';
 
 export function packageMessage(pkg: PackageResult, configFile: string | undefined, overridePackage?: string): string {
   const label = `${pkg.name}@${pkg.version}`;
@@ -14,12 +9,12 @@ export function packageMessage(pkg: PackageResult, configFile: string | undefine
   const findings = (relevant.length > 0 ? relevant : pkg.findings).map((f) => `${f.rule}: ${f.message}`).join('; ');
   const head = `${label} ${pkg.verdict === 'block' ? 'is blocked' : 'warns'} by the provenance policy: ${findings}`;
   if (pkg.verdict !== 'block') return head;
-  const waivable = [...new Set(relevant.map((f) => f.rule).filter((r): r is WaivableRule => WAIVABLE.includes(r)))];
-  const notWaivable = [...new Set(relevant.map((f) => f.rule).filter((r) => !WAIVABLE.includes(r)))];
+  const waivable = waivableRules(relevant);
+  const notWaivable = [...new Set(relevant.map((f) => f.rule).filter((r) => !isWaivableRule(r)))];
   if (waivable.length === 0) return `${head}. No override can waive ${notWaivable.join(', ')}.`;
   const where = configFile ?? '.provenancerc';
   const override =
-    `{ package: "${overridePackage ?? label}", rules: [${waivable.join(', ')}], reason: "<why this package is acceptable>", expires: ${inDays(90)} }`;
+    `{ package: "${overridePackage ?? label}", rules: [${waivable.join(', ')}], reason: "<why this package is acceptable>", expires: ${suggestedExpiry()} }`;
   const rest = notWaivable.length > 0 ? ` (${notWaivable.join(', ')} cannot be waived)` : '';
   return `${head}. To accept it, add to overrides in ${where}: ${override}${rest}`;
 }

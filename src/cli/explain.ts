@@ -12,14 +12,18 @@ import { oneOf, parseCommand, usageOf } from './args';
 import { GUARD_FLAGS, guardOptions, locateLockfile } from './check';
 import type { CliContext } from './context';
 
-export function parseSpec(spec: string): { name: string; version: string } {
+/** `name@1.2.3` (scoped names too) → its parts; undefined unless the version is exact. */
+export function splitExactSpec(spec: string): { name: string; version: string } | undefined {
   const at = spec.lastIndexOf('@');
   const name = at > 0 ? spec.slice(0, at) : '';
   const version = at > 0 ? spec.slice(at + 1) : '';
-  if (!name || !semver.valid(version)) {
-    throw new UsageError(`explain: expected NAME@VERSION with an exact version, got "${spec}"\n\n${usageOf('explain')}`);
-  }
-  return { name, version };
+  return name && semver.valid(version) ? { name, version } : undefined;
+}
+
+export function parseSpec(spec: string): { name: string; version: string } {
+  const parts = splitExactSpec(spec);
+  if (!parts) throw new UsageError(`explain: expected NAME@VERSION with an exact version, got "${spec}"\n\n${usageOf('explain')}`);
+  return parts;
 }
 
 /** The package as the lockfile has it (integrity, source), or a registry package when it is not there. */

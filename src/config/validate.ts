@@ -1,4 +1,4 @@
-import type { Mode, Tristate, WaivableRule } from '../types';
+import { isWaivableRule, WAIVABLE_RULES, type Mode, type Tristate, type WaivableRule } from '../types';
 import { defaultConfig } from './defaults';
 import { parseDuration } from './duration';
 import { parsePackagePattern } from '../package-pattern';
@@ -6,7 +6,6 @@ import type { Config, OverrideConfig, ScorecardRuleConfig, SourceEndpoint, Sourc
 
 const MODES: readonly Mode[] = ['block', 'warn', 'off'];
 const TRISTATES: readonly Tristate[] = ['allow', 'warn', 'block'];
-export const WAIVABLE_RULES: readonly WaivableRule[] = ['repository', 'rebuild', 'scorecard', 'source'];
 
 type Plain = Record<string, unknown>;
 
@@ -223,7 +222,7 @@ function validateOverrides(raw: unknown, problems: Problems): OverrideConfig[] {
       rules = 'all';
     } else {
       rawRules.forEach((rule: unknown, j: number) => {
-        if (typeof rule === 'string' && (WAIVABLE_RULES as readonly string[]).includes(rule)) (rules as WaivableRule[]).push(rule as WaivableRule);
+        if (typeof rule === 'string' && isWaivableRule(rule)) (rules as WaivableRule[]).push(rule);
         else if (rule === 'integrity') problems.add(`${key}.rules[${j}]`, 'an integrity mismatch cannot be waived: fix the lockfile or the feed');
         else problems.add(`${key}.rules[${j}]`, `expected one of ${WAIVABLE_RULES.join(', ')}, all; got ${describe(rule)}`);
       });

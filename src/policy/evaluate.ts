@@ -1,7 +1,6 @@
 import type { Config, OverrideConfig } from '../config/types';
-import { WAIVABLE_RULES } from '../config/validate';
 import { compilePatterns, parsePackagePattern, type PackagePattern } from '../package-pattern';
-import type { FeedRecord, Finding, PackageResult, ResolvedPackage, RuleName, Severity, Verdict, WaivableRule } from '../types';
+import { WAIVABLE_RULES, type FeedRecord, type Finding, type PackageResult, type ResolvedPackage, type RuleName, type Severity, type Verdict, type WaivableRule } from '../types';
 import { integrityMismatch } from './integrity';
 import { repositoryHost } from './repository-host';
 

@@ -1,16 +1,23 @@
-import type { PackageResult, RuleName } from '../types';
+import { isWaivableRule, type Finding, type PackageResult, type WaivableRule } from '../types';
 
-const WAIVABLE = new Set<RuleName>(['repository', 'rebuild', 'scorecard', 'source']);
+/** The rules of these findings an override could waive, each once (integrity and feed problems cannot be). */
+export function waivableRules(findings: readonly Finding[]): WaivableRule[] {
+  return [...new Set(findings.map((f) => f.rule).filter(isWaivableRule))];
+}
 
-/** The `overrides:` entry a user would add to waive what a package was flagged for (integrity and feed problems cannot be waived). */
+/** The expiry date suggested for a new override: 90 days out. */
+export function suggestedExpiry(now: Date = new Date()): string {
+  return new Date(now.getTime() + 90 * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The `overrides:` entry a user would add to waive what a package was flagged for. */
 export function overrideSnippet(pkg: PackageResult, now: Date = new Date()): string | undefined {
-  const rules = [...new Set(pkg.findings.map((f) => f.rule).filter((r) => WAIVABLE.has(r)))];
+  const rules = waivableRules(pkg.findings);
   if (rules.length === 0) return undefined;
-  const expires = new Date(now.getTime() + 90 * 86_400_000).toISOString().slice(0, 10);
   return [
     `  - package: "${pkg.name}@${pkg.version}"`,
     `    rules: [${rules.join(', ')}]`,
     `    reason: "<why this is acceptable>"`,
-    `    expires: ${expires}`,
+    `    expires: ${suggestedExpiry(now)}`,
   ].join('\n');
 }
