@@ -10,7 +10,7 @@ import { resolveFeedSource } from './feed/source';
 import { cacheDir } from './paths';
 import { Policy, type Evaluation, type FeedState } from './policy/evaluate';
 import { buildReport } from './report/build';
-import type { FeedRecord, Report, ResolvedPackage } from './types';
+import type { FeedRecord, Mode, Report, ResolvedPackage } from './types';
 
 export interface GuardOptions {
   /** Project directory; the config is searched from here upward. */
@@ -37,6 +37,20 @@ export interface Guard {
   /** Like check, with everything `explain` shows. */
   evaluate(packages: readonly ResolvedPackage[]): Promise<Evaluation[]>;
   close(): void;
+}
+
+/**
+ * The mode to handle a failure to set the guard up with (an invalid config, an untrusted
+ * feed): the config's mode when it still loads, else PROVENANCE_GUARD_MODE when that is warn
+ * or off, else block: an install is never let through unchecked by default.
+ */
+export async function failureMode(options: { cwd: string; configPath?: string; env: NodeJS.ProcessEnv }): Promise<Mode> {
+  try {
+    return (await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env })).mode;
+  } catch {
+    const mode = options.env.PROVENANCE_GUARD_MODE;
+    return mode === 'warn' || mode === 'off' ? mode : 'block';
+  }
 }
 
 function uniqueKey(pkg: ResolvedPackage): string {

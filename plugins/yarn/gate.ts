@@ -23,10 +23,9 @@
 import { MessageName, type Project } from '@yarnpkg/core';
 import { npmHttpUtils } from '@yarnpkg/plugin-npm';
 import { structUtils } from '@yarnpkg/core';
-import { createGuard, type Guard } from '../../src/guard';
-import { loadConfig } from '../../src/config/load';
+import { createGuard, failureMode, type Guard } from '../../src/guard';
 import { isGuardError } from '../../src/errors';
-import type { Mode, PackageResult, Report, ResolvedPackage } from '../../src/types';
+import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
 import { resolveProject } from './resolve';
 import { packageMessage } from './messages';
@@ -80,15 +79,6 @@ export function reportResult(result: Report, report: ValidationReport, configFil
   }
 }
 
-/** The mode a failure to set the guard up is handled with: forced from outside, else the file's, else block. */
-async function failureMode(forced: Mode | undefined, cwd: string, configPath: string | undefined, env: NodeJS.ProcessEnv): Promise<Mode> {
-  if (forced) return forced;
-  try {
-    return (await loadConfig({ cwd, ...(configPath ? { configPath } : {}), env })).mode;
-  } catch {
-    return 'block';
-  }
-}
 
 export async function validateProject(project: Project, report: ValidationReport): Promise<void> {
   const started = performance.now();
@@ -124,7 +114,7 @@ export async function validateProject(project: Project, report: ValidationReport
     const message = isGuardError(error)
       ? error.message
       : `could not resolve the dependency graph to check it: ${error instanceof Error ? error.message : String(error)}`;
-    const mode = guard ? guard.config.mode : await failureMode(forcedMode, options.cwd, options.configPath, options.env ?? process.env);
+    const mode = guard ? guard.config.mode : (forcedMode ?? (await failureMode({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env ?? process.env })));
     if (mode === 'off') return;
     // Fail closed: in block mode nothing installs unchecked.
     if (mode === 'block') report.reportError(MessageName.UNNAMED, `provenance-guard: ${message}`);
