@@ -20,11 +20,13 @@ export interface ResolvedPackage {
   alias?: string;
 }
 
-export type RepositoryStatus = 'claimed' | 'attested' | 'mismatch';
+/** `none`: the manifest was read and names no repository (known to have no mapping; absent = unknown). */
+export type RepositoryStatus = 'claimed' | 'attested' | 'mismatch' | 'none';
 export type RebuildVerdict = 'reproducible' | 'not-reproducible' | 'unknown';
 
 export interface RepositoryEvidence {
-  url: string;
+  /** Absent only for status `none`. */
+  url?: string;
   commit?: string;
   status: RepositoryStatus;
   /** For `mismatch`: the repository named by the verified provenance. */
@@ -35,6 +37,18 @@ export interface RepositoryEvidence {
 export interface RebuildEvidence {
   verdict: RebuildVerdict;
   source?: string;
+}
+
+/** Source match (SPEC "Source match"): the tarball compared file by file with its source at a commit. */
+export type ContentsVerdict = 'match' | 'built' | 'diverged' | 'inconclusive';
+
+export interface ContentsEvidence {
+  verdict: ContentsVerdict;
+  commit?: string;
+  /** How the commit was found: `gitHead`, `tag:<tag>`, … */
+  commitFrom?: string;
+  files?: { identical: number; generated: number; modified: string[]; added: string[] };
+  reason?: string;
 }
 
 export interface ScorecardEvidence {
@@ -52,16 +66,17 @@ export interface FeedRecord {
   repository?: RepositoryEvidence;
   rebuild?: RebuildEvidence;
   scorecard?: ScorecardEvidence;
+  contents?: ContentsEvidence;
   [extra: string]: unknown;
 }
 
 export type Mode = 'block' | 'warn' | 'off';
 export type Tristate = 'allow' | 'warn' | 'block';
 export type Severity = 'block' | 'warn';
-export type RuleName = 'repository' | 'rebuild' | 'scorecard' | 'integrity' | 'source' | 'feed' | 'override';
+export type RuleName = 'repository' | 'rebuild' | 'scorecard' | 'contents' | 'integrity' | 'source' | 'feed' | 'override';
 /** Rules an override may waive (`all` = every one of these). Integrity is never waivable. */
-export type WaivableRule = 'repository' | 'rebuild' | 'scorecard' | 'source';
-export const WAIVABLE_RULES: readonly WaivableRule[] = ['repository', 'rebuild', 'scorecard', 'source'];
+export type WaivableRule = 'repository' | 'rebuild' | 'scorecard' | 'contents' | 'source';
+export const WAIVABLE_RULES: readonly WaivableRule[] = ['repository', 'rebuild', 'scorecard', 'contents', 'source'];
 
 export function isWaivableRule(rule: string): rule is WaivableRule {
   return (WAIVABLE_RULES as readonly string[]).includes(rule);

@@ -124,6 +124,9 @@ export class Policy {
     if (!record) return notInFeed('repository');
     const repo = record.repository;
     if (!repo) return { rule: 'repository', outcome: 'missing', message: 'no source repository is known for this version' };
+    if (repo.status === 'none' || repo.url === undefined) {
+      return { rule: 'repository', outcome: 'violation', message: 'the package manifest names no source repository' };
+    }
     if (repo.status === 'mismatch') {
       return {
         rule: 'repository',

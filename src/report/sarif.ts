@@ -5,6 +5,7 @@ const RULES: Record<RuleName, string> = {
   repository: 'The package maps back to a source repository (claimed by its manifest or attested by verified build provenance).',
   rebuild: 'The published tarball was rebuilt from its source and matched.',
   scorecard: "The source repository meets the OpenSSF Scorecard thresholds.",
+  contents: 'The published tarball matches its source repository at the mapped commit.',
   integrity: "The lockfile's integrity matches the verdict feed's record.",
   source: 'The package is installed from the registry, where provenance evidence exists.',
   feed: 'The verdict feed is current.',
