@@ -18,6 +18,11 @@ export interface ResolvedPackage {
   resolved?: string;
   /** The name the package was installed under when it is an `npm:` alias. */
   alias?: string;
+  /**
+   * The adapter compares the downloaded bytes with the feed's sha512 itself before the package
+   * is used (Yarn's fetcher: yarn.lock carries no npm integrity), so `integrity` may be absent.
+   */
+  integrityCheckedOnFetch?: boolean;
 }
 
 /** `none`: the manifest was read and names no repository (known to have no mapping; absent = unknown). */

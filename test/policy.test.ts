@@ -153,16 +153,40 @@ describe('integrity', () => {
     expect(policy({ ...raw, mode: 'warn' }).evaluate(pkg({ integrity: SHA_B }), good).findings[0]!.severity).toBe('warn');
   });
 
-  test('no common algorithm or a missing side is not a mismatch', () => {
-    const p = policy(strict);
-    expect(p.evaluate(pkg({ integrity: 'sha1-' + Buffer.alloc(20, 3).toString('base64') }), good).verdict).toBe('pass');
-    const { integrity: _i, ...noIntegrity } = pkg();
-    expect(p.evaluate(noIntegrity as ResolvedPackage, good).verdict).toBe('pass');
+  test.each([
+    ['only sha1 (of another tarball)', 'sha1-' + Buffer.alloc(20, 3).toString('base64'), 'no sha512'],
+    ['malformed', 'sha512-not base64!', 'not a valid SRI'],
+    ['a sha512 of the wrong length', 'sha512-' + Buffer.alloc(20, 3).toString('base64'), 'not a valid SRI'],
+    ['empty', '', 'no integrity'],
+  ])('an integrity that is %s cannot be bound: rule integrity, never a pass', (_what, integrity, reason) => {
+    const e = policy({ ...strict, unknown: 'allow' }).evaluate(pkg({ integrity }), good);
+    expect(e.verdict).toBe('block');
+    expect(e.findings).toEqual([{ rule: 'integrity', severity: 'block', message: expect.stringContaining(reason) }]);
   });
 
-  test('a multi-hash integrity matches on any shared digest of the strongest algorithm', () => {
+  test('a missing integrity cannot be bound either', () => {
+    const { integrity: _i, ...noIntegrity } = pkg();
+    const e = policy(strict).evaluate(noIntegrity as ResolvedPackage, good);
+    expect(e.findings.map((f) => [f.rule, f.severity])).toEqual([['integrity', 'block']]);
+  });
+
+  test('an adapter that compares the downloaded bytes itself needs no integrity up front', () => {
+    const { integrity: _i, ...noIntegrity } = pkg();
+    expect(policy(strict).evaluate({ ...(noIntegrity as ResolvedPackage), integrityCheckedOnFetch: true }, good).verdict).toBe('pass');
+    // …but an integrity it does carry is still compared.
+    expect(policy(strict).evaluate({ ...pkg({ integrity: SHA_B }), integrityCheckedOnFetch: true }, good).verdict).toBe('block');
+  });
+
+  test('a record without sha512 binds nothing: rule integrity', () => {
+    const weak = { ...good, integrity: 'sha1-' + Buffer.alloc(20, 3).toString('base64') };
+    expect(policy(strict).evaluate(pkg(), weak).findings.map((f) => f.rule)).toEqual(['integrity']);
+  });
+
+  test('a second, different sha512 beside the right one is refused (the package manager accepts either)', () => {
     const p = policy(strict);
-    expect(p.evaluate(pkg({ integrity: `${SHA_B} ${SHA_A}` }), good).verdict).toBe('pass');
+    expect(p.evaluate(pkg({ integrity: `${SHA_B} ${SHA_A}` }), good).verdict).toBe('block');
+    expect(p.evaluate(pkg({ integrity: `${SHA_A} ${SHA_A}?opt` }), good).verdict).toBe('pass');
+    expect(p.evaluate(pkg({ integrity: `${SHA_A} sha1-${Buffer.alloc(20, 9).toString('base64')}` }), good).verdict).toBe('pass');
   });
 });
 

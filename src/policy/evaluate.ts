@@ -1,7 +1,7 @@
 import type { Config, OverrideConfig } from '../config/types';
 import { compilePatterns, parsePackagePattern, type PackagePattern } from '../package-pattern';
 import { WAIVABLE_RULES, type FeedRecord, type Finding, type PackageResult, type ResolvedPackage, type RuleName, type Severity, type Verdict, type WaivableRule } from '../types';
-import { integrityMismatch } from './integrity';
+import { bindIntegrity } from './integrity';
 import { repositoryHost } from './repository-host';
 
 /** What a rule concluded for one package, before modes and overrides turn it into a finding. */
@@ -106,14 +106,7 @@ export class Policy {
 
   private registryDecisions(pkg: ResolvedPackage, record: FeedRecord | undefined): RuleDecision[] {
     const decisions: RuleDecision[] = [];
-    if (record) {
-      const mismatch = integrityMismatch(pkg.integrity, record.integrity);
-      if (mismatch) {
-        decisions.push({ rule: 'integrity', outcome: 'violation', message: `integrity ${mismatch.actual} does not match the feed's ${mismatch.expected}: the tarball is not the one the evidence is about` });
-      } else if (pkg.integrity && record.integrity) {
-        decisions.push({ rule: 'integrity', outcome: 'pass', message: 'integrity matches the feed record' });
-      }
-    }
+    if (record?.integrity !== undefined) decisions.push(integrityDecision(pkg, record.integrity));
     decisions.push(this.repositoryDecision(record), this.rebuildDecision(record), ...this.scorecardDecisions(record));
     return decisions;
   }
@@ -201,6 +194,25 @@ export class Policy {
   private tristateSeverity(level: 'allow' | 'warn' | 'block'): Severity | undefined {
     if (level === 'allow') return undefined;
     return level === 'block' && this.config.mode === 'block' ? 'block' : 'warn';
+  }
+}
+
+/**
+ * The package's integrity bound to the record's. An adapter that compares the downloaded bytes
+ * itself (Yarn's fetcher: yarn.lock has no npm integrity) sets `integrityCheckedOnFetch`.
+ */
+function integrityDecision(pkg: ResolvedPackage, expected: string): RuleDecision {
+  if (pkg.integrityCheckedOnFetch === true && pkg.integrity === undefined) {
+    return { rule: 'integrity', outcome: 'pass', message: "the downloaded tarball is compared with the feed's sha512 before it is used" };
+  }
+  const binding = bindIntegrity(pkg.integrity, expected);
+  switch (binding.outcome) {
+    case 'bound':
+      return { rule: 'integrity', outcome: 'pass', message: 'integrity matches the feed record' };
+    case 'mismatch':
+      return { rule: 'integrity', outcome: 'violation', message: `integrity ${binding.actual} does not match the feed's ${binding.expected}: the tarball is not the one the evidence is about` };
+    case 'unbound':
+      return { rule: 'integrity', outcome: 'violation', message: `integrity cannot be bound to the feed's record: ${binding.reason}` };
   }
 }
 

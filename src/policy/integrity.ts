@@ -1,25 +1,70 @@
-import ssri from 'ssri';
+/**
+ * The one SRI parser and the integrity binding (SPEC "Verdicts": integrity is bound, never
+ * assumed). A package is bound to its feed record only when every sha512 digest the package
+ * manager will verify the download against is the record's sha512: a missing, malformed or
+ * sha1-only integrity cannot be bound, and a string that lists a second, different sha512
+ * beside the right one is refused too (the package manager accepts a download matching any).
+ */
+import { createHash } from 'node:crypto';
 
-const STRONGEST_FIRST = ['sha512', 'sha384', 'sha256', 'sha1'] as const;
+export type SriAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
-function digests(integrity: string, algorithm: string): Set<string> {
-  const hashes = (ssri.parse(integrity) as unknown as Record<string, ssri.Hash[] | undefined>)[algorithm];
-  return new Set((hashes ?? []).map((h) => h.digest));
+const DIGEST_BYTES: Readonly<Record<SriAlgorithm, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+
+export interface SriHash {
+  algorithm: SriAlgorithm;
+  /** Base64 digest as written. */
+  digest: string;
 }
 
-/**
- * Compares the lockfile's integrity with the feed's, on the strongest algorithm both have.
- * Returns the two values when they differ; undefined when they match or cannot be compared
- * (one side missing, or no algorithm in common).
- */
-export function integrityMismatch(actual: string | undefined, expected: string | undefined): { actual: string; expected: string } | undefined {
-  if (!actual || !expected || actual === expected) return undefined;
-  for (const algorithm of STRONGEST_FIRST) {
-    const a = digests(actual, algorithm);
-    const e = digests(expected, algorithm);
-    if (a.size === 0 || e.size === 0) continue;
-    for (const digest of a) if (e.has(digest)) return undefined;
-    return { actual, expected };
+/** Parses an SRI string (`sha512-… sha1-…`, options after `?` ignored); undefined when any part is malformed. */
+export function parseSri(integrity: string): SriHash[] | undefined {
+  const parts = integrity.trim().split(/\s+/);
+  if (parts.length === 0 || parts[0] === '') return undefined;
+  const hashes: SriHash[] = [];
+  for (const part of parts) {
+    const match = /^(sha1|sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?[\x21-\x7e]*)?$/.exec(part);
+    if (!match) return undefined;
+    const algorithm = match[1] as SriAlgorithm;
+    if (Buffer.from(match[2]!, 'base64').length !== DIGEST_BYTES[algorithm]) return undefined;
+    hashes.push({ algorithm, digest: match[2]! });
   }
-  return undefined;
+  return hashes;
+}
+
+/** The sha512 SRI string of some bytes (what npm and pnpm record for a tarball). */
+export function sha512Integrity(bytes: Uint8Array): string {
+  return `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
+}
+
+export type IntegrityBinding =
+  | { outcome: 'bound' }
+  | { outcome: 'mismatch'; actual: string; expected: string }
+  | { outcome: 'unbound'; reason: string };
+
+function sha512Digests(integrity: string | undefined): Set<string> | 'missing' | 'malformed' | 'weak' {
+  if (integrity === undefined || integrity.trim() === '') return 'missing';
+  const hashes = parseSri(integrity);
+  if (!hashes) return 'malformed';
+  const digests = new Set(hashes.filter((h) => h.algorithm === 'sha512').map((h) => h.digest));
+  return digests.size === 0 ? 'weak' : digests;
+}
+
+const REASONS = {
+  missing: 'no integrity is recorded for it',
+  malformed: 'its integrity is not a valid SRI string',
+  weak: 'its integrity has no sha512 (only a weaker algorithm)',
+} as const;
+
+/**
+ * Binds the integrity the package manager will verify (`actual`) to the feed record's
+ * (`expected`). Only sha512 counts; every sha512 digest in `actual` must be the expected one.
+ */
+export function bindIntegrity(actual: string | undefined, expected: string): IntegrityBinding {
+  const want = sha512Digests(expected);
+  if (typeof want === 'string') return { outcome: 'unbound', reason: `the feed's record has no usable sha512 integrity (${want})` };
+  const have = sha512Digests(actual);
+  if (typeof have === 'string') return { outcome: 'unbound', reason: REASONS[have] };
+  for (const digest of have) if (!want.has(digest)) return { outcome: 'mismatch', actual: actual!, expected };
+  return { outcome: 'bound' };
 }
