@@ -14,6 +14,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { FeedError } from '../errors';
 import { writeFileAtomic } from '../atomic';
+import { escapeControl } from '../report/escape';
 
 const STATE_FILE = 'feed-state.json';
 export const RESET_COMMAND = 'provenance-guard feed trust --reset';
@@ -80,7 +81,10 @@ export function readFeedState(dir: string): FeedTrustState {
   }
   for (const [keyId, entry] of Object.entries(parsed.serials)) {
     const problem = entryProblem(entry);
-    if (problem) throw stateError(path, `entry for key ${JSON.stringify(keyId)} ${problem}`, `${RESET_COMMAND} --key ${keyId}`);
+    if (problem) {
+      const key = escapeControl(keyId);
+      throw stateError(path, `entry for key ${JSON.stringify(key)} ${problem}`, /^[\w.-]+$/.test(keyId) ? `${RESET_COMMAND} --key ${key}` : `${RESET_COMMAND} --all`);
+    }
   }
   return parsed as unknown as FeedTrustState;
 }
