@@ -3,6 +3,7 @@
  * content, a feed from the future is refused, feed.minSerial protects a machine with no
  * state, and `feed trust [--reset]` shows and deliberately forgets the state.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -92,6 +93,19 @@ describe('the state file fails closed', () => {
     const state = JSON.parse(readFileSync(join(cache, 'feed-state.json'), 'utf8'));
     expect(state.serials[id]).toMatchObject({ serial: 5, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(feedError(() => open(other, k, cache)).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
+  });
+});
+
+describe('no temporary file is left behind', () => {
+  it('sweeps a state temp file left by a process killed mid-write when the next serial is recorded', async () => {
+    const k = keys();
+    const cache = dir();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const leftover = join(cache, `.feed-state.json.${dead}.0a1b2c3d.tmp`);
+    writeFileSync(leftover, '{"version":1,');
+    open(await buildTestFeed(k, sampleRecords(3), join(dir(), 'x.feed'), { serial: 5 }), k, cache);
+    expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(join(cache, 'feed-state.json'))).toBe(true);
   });
 });
 

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FeedError } from '../errors';
-import { writeFileAtomic } from '../atomic';
+import { sweepStaleTemps, writeFileAtomic } from '../atomic';
 import { escapeControl } from '../report/escape';
 
 const STATE_FILE = 'feed-state.json';
@@ -171,6 +171,7 @@ function writeState(dir: string, state: FeedTrustState, what: string): void {
 export function recordSerial(dir: string, keyId: string, serial: number, sha256: string, now: Date, label = keyId): void {
   if (alreadyCovered(acceptedFeed(dir, keyId), keyId, serial, sha256, label)) return;
   withLock(dir, () => {
+    sweepStaleTemps(dir);
     for (let attempt = 0; attempt < 5; attempt++) {
       const state = readFeedState(dir);
       if (alreadyCovered(state.serials[keyId], keyId, serial, sha256, label)) return;
