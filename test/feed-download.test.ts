@@ -148,6 +148,8 @@ describe('a download replaces the cached copy only after it verified', () => {
       expect(slotFiles(cache), what).toEqual([]);
       expect(existsSync(join(cache, 'feed-state.json')), what).toBe(false);
     }
+    const plain = await rejection(resolveFeedSource(options('http://feeds.example.com/provenance.feed', dir())));
+    expect(plain.code).toBe('ERR_PG_FEED_INSECURE');
   });
 
   it('refuses a feed reusing an accepted serial with other content, from any source', async () => {
