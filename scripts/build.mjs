@@ -40,6 +40,10 @@ const targets = [
     entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: 'plugins/pnpm/dist/pnpmfile.cjs',
     plugins: [{ name: 'pnpm', setup: async (b) => (await import('../plugins/pnpm/esbuild.mjs')).pnpmBundlePlugin.setup(b) }],
   },
+  // Bun security scanner (`provenance-guard/bun`, loaded by Bun from the project's node_modules,
+  // where provenance-guard is installed with its dependencies): everything bundled but the
+  // live-evidence stack, which only `online` or an npm-package feed source loads.
+  { entryPoints: ['plugins/bun/index.ts'], outfile: 'plugins/bun/dist/scanner.cjs', external: [...common.external, 'pacote', 'sigstore', '@sigstore/*'] },
 ];
 
 await Promise.all(targets.map((t) => build({ ...common, ...t })));
