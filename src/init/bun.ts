@@ -1,6 +1,6 @@
 /**
  * Wires the Bun security scanner into a project (`provenance-guard init --pm bun`):
- * bunfig.toml `[install.security] scanner = "provenance-guard/bun"`, and provenance-guard in
+ * bunfig.toml `[install.security] scanner = "provenance-guard"`, and provenance-guard in
  * devDependencies. Bun loads the scanner from the project's dependencies: on a fresh clone it
  * installs a scanner declared there before anything else (measured with Bun 1.4.4), and it
  * refuses to install at all when the configured scanner is not a dependency.
@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors';
 import { VERSION } from '../version';
 
-export const BUN_SCANNER = 'provenance-guard/bun';
+/**
+ * Bun accepts only the exact name of a root dependency as a scanner it installs by itself
+ * (`provenance-guard/bun` is not one: measured, SecurityScannerNotInDependencies); the package's
+ * `bun` export condition makes `provenance-guard` the scanner under Bun.
+ */
+export const BUN_SCANNER = 'provenance-guard';
 const OWN_PACKAGE = 'provenance-guard';
 
 export interface InitBunResult {
@@ -38,7 +43,8 @@ export function withScanner(text: string, file: string, force: boolean): string 
     const match = SCANNER.exec(lines[i]!);
     if (!match) continue;
     const current = match[2]!.replace(/\s*#.*$/, '').trim();
-    if (current !== JSON.stringify(BUN_SCANNER) && current !== `'${BUN_SCANNER}'` && !force) {
+    const ours = [BUN_SCANNER, `${BUN_SCANNER}/bun`].flatMap((name) => [JSON.stringify(name), `'${name}'`]);
+    if (!ours.includes(current) && !force) {
       throw new ConfigError(`${file}: [install.security] scanner is already ${current}; Bun runs one scanner (use --force to replace it)`, { file });
     }
     lines[i] = entry;
