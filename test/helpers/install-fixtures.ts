@@ -12,7 +12,7 @@ import type { FeedRecord } from '../../src/types';
 import { fixture, markerDir } from './pm';
 import { startRegistry, type FixturePackage, type PublishedPackage, type TestRegistry } from './registry';
 
-export const FIXTURE_NAMES = ['@pg-fixture/good', '@pg-fixture/other', '@pg-fixture/bad', '@pg-fixture/mid', '@pg-fixture/parent', '@pg-fixture/tool'];
+export const FIXTURE_NAMES = ['@pg-fixture/good', '@pg-fixture/other', '@pg-fixture/bad', '@pg-fixture/mid', '@pg-fixture/parent', '@pg-fixture/tool', '@pg-fixture/badtool'];
 
 export interface FixtureWorld {
   registry: TestRegistry;
@@ -48,6 +48,8 @@ export async function createFixtureWorld(extra: FixturePackage[] = []): Promise<
   await pub(fixture(markers, { name: '@pg-fixture/parent', version: '1.0.0', dependencies: { '@pg-fixture/mid': '^1.0.0' } }));
   // A command-line tool (for npx): prints its name, and a marker from its postinstall.
   await pub(fixture(markers, { name: '@pg-fixture/tool', version: '1.0.0', manifest: { bin: { 'pg-tool': 'cli.js' } }, files: { 'cli.js': '#!/usr/bin/env node\nconsole.log("pg-tool ran " + process.argv.slice(2).join(" "));\n' } }));
+  // A tool whose tree holds the blocked package.
+  await pub(fixture(markers, { name: '@pg-fixture/badtool', version: '1.0.0', dependencies: { '@pg-fixture/bad': '^1.0.0' }, manifest: { bin: { 'pg-badtool': 'cli.js' } }, files: { 'cli.js': '#!/usr/bin/env node\nconsole.log("pg-badtool ran");\n' } }));
   for (const pkg of extra) await pub(pkg);
 
   const keysDir = mkdtempSync(join(tmpdir(), 'pg-keys-'));
