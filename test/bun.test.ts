@@ -63,7 +63,6 @@ describe('bun install with provenance-guard/bun', () => {
     expectRefused(p, r, ['@pg-fixture/bad@1.0.0'], before);
     expect(p.installed('@pg-fixture/good')).toBe(false);
     expect(r.output).toMatch(/overrides:/);
-    if (process.env.PG_SHOW) console.log(r.output);
   });
 
   test('transitive: a blocked package deep in the tree is refused', async () => {

@@ -4,7 +4,7 @@
  * install leaves no files of the blocked package, no marker, package.json and package-lock.json
  * unchanged, and names each blocked name@version.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';

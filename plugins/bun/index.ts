@@ -31,7 +31,3 @@ async function resolvePackages(packages: readonly BunPackage[], cwd: string, env
 
 export const scanner = createBunScanner({ createGuard, failureMode: (o) => failureMode(o), resolve: resolvePackages });
 
-// Bun loads a scanner by the name of a root dependency (`scanner = "provenance-guard"`), through
-// the package's `bun` export condition: under Bun, `provenance-guard` is this bundle, so it
-// carries the library's API as well.
-export * from '../../src/index';

@@ -85,6 +85,7 @@ export function createBunScanner(deps: ScannerDependencies): BunScanner {
   return {
     version: '1',
     async scan({ packages }) {
+      const started = performance.now();
       const cwd = deps.cwd?.() ?? process.cwd();
       const env = deps.env ?? process.env;
       const guard = await openGuard(cwd, env);
@@ -95,6 +96,9 @@ export function createBunScanner(deps: ScannerDependencies): BunScanner {
         return advisories(report, interactive(), write);
       } finally {
         guard.close();
+        if (env.PROVENANCE_GUARD_TIMING === '1') {
+          write(`provenance-guard timing: scanner ${(performance.now() - started).toFixed(1)} ms for ${packages.length} packages, process uptime ${(process.uptime() * 1000).toFixed(0)} ms\n`);
+        }
       }
     },
   };
