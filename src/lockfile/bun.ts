@@ -7,6 +7,7 @@
  *   workspace: ["name@workspace:packages/x", {meta}]
  * The name decided here is the resolution's (the real package), never the install path's.
  */
+import { parseDocument } from 'yaml';
 import type { ResolvedPackage, SourceKind } from '../types';
 import { dedupe, fail, isGitSpec, isInside, isObject, isRegistryTarballUrl, isSemver, lineColumn, make, splitNameAt, str } from './common';
 
@@ -40,6 +41,11 @@ export function stripJsonc(text: string): string {
   return out;
 }
 
+function yamlErrorPosition(text: string): { line: number; column: number } | undefined {
+  const pos = parseDocument(text).errors[0]?.linePos?.[0];
+  return pos ? { line: pos.line, column: pos.col } : undefined;
+}
+
 export function parseBunLockText(text: string, file?: string): unknown {
   const json = stripJsonc(text);
   try {
@@ -47,8 +53,11 @@ export function parseBunLockText(text: string, file?: string): unknown {
   } catch (error) {
     const message = (error as Error).message;
     const position = /position (\d+)/.exec(message);
-    const where = position ? (({ line, column }) => ` at line ${line}, column ${column}`)(lineColumn(json, Number(position[1]))) : '';
-    return fail(file, `invalid JSONC${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
+    // Node 20 often gives no position; YAML (a JSON superset) locates the error. Comments were
+    // blanked in place, so lines and columns are the file's.
+    const located = position ? lineColumn(json, Number(position[1])) : yamlErrorPosition(json);
+    const where = located ? ` at line ${located.line}, column ${located.column}` : '';
+    return fail(file, `invalid JSONC${where}: ${message.replace(/ in JSON at position \d+.*$/, '').split('\n')[0]}`);
   }
 }
 
