@@ -1,5 +1,9 @@
 /** The Bun scanner's decisions without Bun: levels, TTY handling, failing closed, and how Bun's packages are classified. */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { runCli } from './helpers/cli';
 import type { Guard } from '../src/guard';
 import { ConfigError } from '../src/errors';
 import type { Mode, PackageResult, ResolvedPackage } from '../src/types';
@@ -114,5 +118,29 @@ describe('init --pm bun: bunfig.toml', () => {
     expect(withScanner('[install.security]\nscanner = "provenance-guard/bun"\n[run]\n', 'b', false)).toBe('[install.security]\nscanner = "provenance-guard"\n[run]\n');
     expect(() => withScanner('[install.security]\nscanner = "@acme/other"\n', 'b', false)).toThrow(ConfigError);
     expect(withScanner('[install.security]\nscanner = "@acme/other"\n', 'b', true)).toContain('scanner = "provenance-guard"');
+  });
+});
+
+describe('provenance-guard init --pm bun (CLI)', () => {
+  test('writes .provenancerc, bunfig.toml and the devDependency; keeps another scanner unless --force', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-init-bun-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), '{\n    "name": "x",\n    "devDependencies": { "typescript": "5" }\n}\n');
+      const r = await runCli(dir, ['init', '--pm', 'bun']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(join(dir, '.provenancerc'))).toBe(true);
+      expect(readFileSync(join(dir, 'bunfig.toml'), 'utf8')).toContain('scanner = "provenance-guard"');
+      const manifest = readFileSync(join(dir, 'package.json'), 'utf8');
+      expect(JSON.parse(manifest).devDependencies).toMatchObject({ typescript: '5', 'provenance-guard': expect.stringMatching(/^\^\d/) });
+      expect(manifest).toContain('\n    "name"');
+      writeFileSync(join(dir, 'bunfig.toml'), '[install.security]\nscanner = "@acme/scanner"\n');
+      const refused = await runCli(dir, ['init', '--pm', 'bun']);
+      expect(refused.code).toBe(2);
+      expect(readFileSync(join(dir, 'bunfig.toml'), 'utf8')).toContain('@acme/scanner');
+      expect((await runCli(dir, ['init', '--pm', 'bun', '--force'])).code).toBe(0);
+      expect(readFileSync(join(dir, 'bunfig.toml'), 'utf8')).toContain('scanner = "provenance-guard"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -86,6 +86,8 @@ describe('provenance-guard npm', () => {
     expect(p.installed('@pg-fixture/mid')).toBe(false);
     const ok = await p.guard(['npm', 'install', '@pg-fixture/other@1.0.0']);
     expect(ok.code, ok.output).toBe(0);
+    // npm installed exactly the checked lockfile.
+    expect(ok.output).not.toContain('after the check');
     expect(p.ran()).toEqual(['@pg-fixture/other@1.0.0']);
     expect(p.packageJson()).toContain('"@pg-fixture/other"');
     expect(p.lockfile()).toContain('"node_modules/@pg-fixture/other"');

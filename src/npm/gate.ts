@@ -24,7 +24,7 @@ function safe(text: string): string {
 }
 
 /** Checks the packages of `lockfile`; prints blocked and warned packages; fails closed on errors unless the mode says otherwise. */
-export async function gateLockfile(lockfile: string, what: string, ctx: GateContext): Promise<GateOutcome> {
+export async function gateLockfile(lockfile: string, what: string, ctx: GateContext, options: { installed?: boolean } = {}): Promise<GateOutcome> {
   let guard;
   try {
     guard = await createGuard({ cwd: ctx.cwd, env: ctx.env, warn: (m) => ctx.write(`provenance-guard: ${safe(m)}\n`) });
@@ -39,7 +39,11 @@ export async function gateLockfile(lockfile: string, what: string, ctx: GateCont
     if (warned) ctx.write(safe(warned) + '\n');
     if (report.summary.block > 0) {
       ctx.write(safe(blockedSummary(report, { severity: 'block' })) + '\n');
-      ctx.write(`provenance-guard: refused ${what}: nothing was installed, no script ran, package.json and the lockfile are unchanged.\n`);
+      ctx.write(
+        options.installed
+          ? `provenance-guard: ${what} installed packages the policy blocks (listed above): remove them, or fix the lockfile, before using this node_modules.\n`
+          : `provenance-guard: refused ${what}: nothing was installed, no script ran, package.json and the lockfile are unchanged.\n`,
+      );
       return { allowed: false, exitCode: 1 };
     }
     return { allowed: true, checked: report.summary.packages };

@@ -11,8 +11,8 @@
  *   the original command runs (npm resolves them again there).
  * - anything else runs unchanged.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { isNoSave, parseNpmArgs, type NpmInvocation } from './args';
 import { gateLockfile, type GateContext } from './gate';
 import { npmBinary, projectRoot, runProcess } from './run';
@@ -57,6 +57,18 @@ async function ciWithGuard(inv: NpmInvocation, argv: readonly string[], ctx: Gat
   return (await runProcess(npmBinary(ctx.env), argv, { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
 }
 
+/**
+ * npm installs from the checked lockfile; should it have changed the lockfile anyway (a
+ * different npm, a config that re-resolves), what it installed is checked again and reported.
+ */
+async function recheckIfChanged(root: string, name: string, checked: string, ctx: GateContext, command: string): Promise<number> {
+  const path = join(root, name);
+  if (!existsSync(path) || readFileSync(path, 'utf8') === checked) return 0;
+  ctx.write(`provenance-guard: npm changed ${name} after the check; checking what it installed\n`);
+  const gate = await gateLockfile(path, `npm ${command}`, { ...ctx, cwd: root }, { installed: true });
+  return gate.allowed ? 0 : gate.exitCode;
+}
+
 async function installWithGuard(inv: NpmInvocation, argv: readonly string[], ctx: GateContext): Promise<number> {
   const root = projectRoot(ctx.cwd);
   const npm = npmBinary(ctx.env);
@@ -78,9 +90,11 @@ async function installWithGuard(inv: NpmInvocation, argv: readonly string[], ctx
     // --no-save: npm changes no file, so the original command runs (it resolves again).
     if (isNoSave(inv.options)) return (await runProcess(npm, argv, { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
     stage.apply(root);
-    const testAfter = inv.command === 'install-test' || inv.command === 'it';
+    const checked = readFileSync(lockfile, 'utf8');
     const code = (await runProcess(npm, ['install', ...inv.options], { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
-    if (code !== 0 || !testAfter) return code;
+    if (code !== 0) return code;
+    const after = await recheckIfChanged(root, basename(lockfile), checked, ctx, inv.command ?? 'install');
+    if (after !== 0 || !(inv.command === 'install-test' || inv.command === 'it')) return after;
     return (await runProcess(npm, ['test'], { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
   } finally {
     stage.remove();
