@@ -4,7 +4,7 @@
  * install leaves no files of the blocked package, no marker, package.json and package-lock.json
  * unchanged, and names each blocked name@version.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
@@ -128,6 +128,27 @@ describe('provenance-guard npm', () => {
     expect(p.lockfile()).toBe(before.lock);
     expect(p.packageJson()).toBe(before.manifest);
     expect(p.ran()).toEqual([]);
+  });
+
+  test('workspaces: npm install <pkg> -w refuses a blocked package and leaves the workspace manifest unchanged', async () => {
+    const p = project({});
+    const root = JSON.parse(p.packageJson()) as Record<string, unknown>;
+    writeFileSync(join(p.dir, 'package.json'), JSON.stringify({ ...root, workspaces: ['packages/*'] }, null, 2) + '\n');
+    mkdirSync(join(p.dir, 'packages/a'), { recursive: true });
+    const wsManifest = JSON.stringify({ name: 'a', version: '1.0.0', dependencies: { '@pg-fixture/good': '1.0.0' } }, null, 2) + '\n';
+    writeFileSync(join(p.dir, 'packages/a/package.json'), wsManifest);
+    const first = await p.guard(['npm', 'install']);
+    expect(first.code, first.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    p.clearMarkers();
+    const before = snapshot(p);
+    const r = await p.guard(['npm', 'install', '@pg-fixture/bad@1.0.0', '-w', 'a']);
+    expectRefused(p, r, ['@pg-fixture/bad@1.0.0'], before);
+    expect(readFileSync(join(p.dir, 'packages/a/package.json'), 'utf8')).toBe(wsManifest);
+    const ok = await p.guard(['npm', 'install', '@pg-fixture/other@1.0.0', '-w', 'a']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(readFileSync(join(p.dir, 'packages/a/package.json'), 'utf8')).toContain('@pg-fixture/other');
+    expect(p.ran()).toEqual(['@pg-fixture/other@1.0.0']);
   });
 
   test('warn mode lets everything through and shows the warnings', async () => {
