@@ -80,12 +80,16 @@ export async function run(ctx) {
 
     for (const scenario of ['ci', 'uptodate']) {
       const times = { plain: [], guard: [] };
+      const inScanner = [];
       for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
         for (const kind of round % 2 === 0 ? ['plain', 'guard'] : ['guard', 'plain']) {
           if (scenario === 'ci') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
-          const result = await ctx.measure(bun, ['install', '--frozen-lockfile'], { cwd: projects[kind], env });
+          const result = await ctx.measure(bun, ['install', '--frozen-lockfile'], { cwd: projects[kind], env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
           if (result.code !== 0) throw new Error(`bun ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
-          if (round >= 0) times[kind].push(result.wallMs);
+          if (round < 0) continue;
+          times[kind].push(result.wallMs);
+          const line = /provenance-guard timing: scanner ([\d.]+) ms for \d+ packages, process uptime ([\d.]+) ms/.exec(`${result.stdout}${result.stderr}`);
+          if (kind === 'guard' && line) inScanner.push({ scan: Number(line[1]), uptime: Number(line[2]) });
         }
       }
       const plain = median(times.plain);
@@ -94,6 +98,9 @@ export async function run(ctx) {
       ctx.print(`bun install --frozen-lockfile, ${packages.length} pkgs, ${label}: without guard ${plain.toFixed(0)} ms, with guard ${guard.toFixed(0)} ms `
         + `(median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
       ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
+      if (inScanner.length > 0) {
+        ctx.print(`  inside the scanner (median): ${median(inScanner.map((t) => t.scan)).toFixed(0)} ms; scanner process uptime at the end (start + bundle load + scan): ${median(inScanner.map((t) => t.uptime)).toFixed(0)} ms`);
+      }
       ctx.shared[`bun-${scenario}`] = { plain, guard, added: guard - plain };
     }
   } finally {
