@@ -4,15 +4,15 @@
  * postinstall leaves a marker. A refused install must leave no files of the blocked package, no
  * marker, package.json and bun.lock unchanged, and name each blocked name@version.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { initBun } from '../src/init/bun';
 import { VERSION } from '../src/version';
-import { createBunProject, scannerPackage, type BunProject } from './helpers/bun';
+import { BUN_BIN, createBunProject, scannerPackage, type BunProject } from './helpers/bun';
 import { runCli } from './helpers/cli';
 import { createFixtureWorld, FIXTURE_NAMES, type FixtureWorld } from './helpers/install-fixtures';
-import type { CommandResult } from './helpers/pm';
+import { runCommand, type CommandResult } from './helpers/pm';
 
 let world: FixtureWorld;
 const projects: BunProject[] = [];
@@ -120,6 +120,16 @@ describe('bun install with provenance-guard/bun', () => {
     expect(r.output).toContain('provenance-guard warns about 1 package');
     expect(r.output).toContain('@pg-fixture/bad@1.0.0');
     expect(r.output).not.toContain('Installation cancelled');
+  });
+
+  // On a terminal the scanner returns its warnings to Bun, which asks (measured: the scanner's child process sees the TTY).
+  test.skipIf(!existsSync('/usr/bin/script'))('warn mode on a terminal: Bun shows the warnings and asks; "y" installs', async () => {
+    const p = project({ '@pg-fixture/parent': '1.0.0' }, world.rc({ mode: 'warn' }));
+    const r = await runCommand('bash', ['-c', `printf 'y\\n' | script -qec ${JSON.stringify(`${BUN_BIN} install`)} /dev/null`], { cwd: p.dir, env: p.env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('WARNING: @pg-fixture/bad');
+    expect(r.output).toContain('Continue anyway?');
+    expect(p.installed('@pg-fixture/bad')).toBe(true);
   });
 
   test('a config error fails the install closed in block mode', async () => {
