@@ -151,6 +151,23 @@ describe('provenance-guard npm', () => {
     expect(p.ran()).toEqual(['@pg-fixture/other@1.0.0']);
   });
 
+  test('file: dependencies outside the project resolve from the staging copy (and fall under the source rule)', async () => {
+    const p = project({ '@pg-fixture/good': '1.0.0', localdep: 'file:../localdep' }, world.rc() + 'exclude: [localdep]\n');
+    mkdirSync(join(dirname(p.dir), 'localdep'), { recursive: true });
+    writeFileSync(join(dirname(p.dir), 'localdep/package.json'), JSON.stringify({ name: 'localdep', version: '1.0.0' }));
+    const r = await p.guard(['npm', 'install']);
+    expect(r.code, r.output).toBe(0);
+    expect(p.installed('localdep')).toBe(true);
+    expect(p.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    writeFileSync(join(p.dir, '.provenancerc'), world.rc());
+    const before = snapshot(p);
+    const refused = await p.guard(['npm', 'install', '@pg-fixture/other@1.0.0']);
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain('[source]');
+    expect(p.lockfile()).toBe(before.lock);
+    expect(p.packageJson()).toBe(before.manifest);
+  });
+
   test('warn mode lets everything through and shows the warnings', async () => {
     const p = project({ '@pg-fixture/good': '1.0.0', '@pg-fixture/parent': '1.0.0' }, world.rc({ mode: 'warn' }));
     const r = await p.guard(['npm', 'install']);
