@@ -39,7 +39,7 @@ export function guardOptions(ctx: CliContext, values: { config?: string; feed?: 
 }
 
 export async function checkCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseCommand('check', argv, { ...GUARD_FLAGS, format: { type: 'string' } }, { min: 0, max: 0, names: '' });
+  const { values } = parseCommand('check', argv, { ...GUARD_FLAGS, format: { type: 'string' }, verbose: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
   const format = oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human');
   const lockfile = locateLockfile(ctx.cwd, values.lockfile);
   const packages = readLockfile(lockfile, undefined, { cacheDir: cacheDir(ctx.env) });
@@ -48,7 +48,7 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
     const report = await guard.check(packages);
     if (format === 'json') ctx.stdout.write(formatJson(report));
     else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfile) || lockfile }));
-    else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env) }));
+    else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env), verbose: values.verbose === true }));
     return exitCodeOf(report);
   } finally {
     guard.close();
