@@ -3,6 +3,7 @@
  * evidence for blocks once mode is block), with only the rules the feed carries evidence for.
  */
 import type { FeedCoverage } from './feed-coverage';
+import { ownOverridesYaml } from './own-exceptions';
 
 /** Share of the feed's records that must carry a kind of evidence for its rule to be on. */
 export const COVERAGE_THRESHOLD = 0.9;
@@ -47,7 +48,7 @@ function yamlString(value: string): string {
 }
 
 /** The whole `.provenancerc` for a new project. */
-export function renderPolicy(options: { source: string; publicKeys: string[]; rules: RuleChoice[] }): string {
+export function renderPolicy(options: { source: string; publicKeys: string[]; rules: RuleChoice[]; now?: Date }): string {
   const rules = options.rules.map((r) => `  ${`${r.rule}: ${r.yaml}`.padEnd(70)} # ${r.why}`);
   return [
     '# provenance-guard policy, written by `provenance-guard init` (every key: .provenancerc.example in the package)',
@@ -62,7 +63,8 @@ export function renderPolicy(options: { source: string; publicKeys: string[]; ru
     ...rules,
     'unknown: block              # no evidence (e.g. a dependency added since the feed was built): blocks under mode: block, warns under warn',
     'exclude: [pnpm-plugin-provenance-guard]   # your internal packages, and the guard\'s own pnpm hook',
-    'overrides: []',
+    'overrides:                  # waive rules for a package, always with a reason and an expiry date',
+    ...ownOverridesYaml(options.now),
     '',
   ].join('\n');
 }
