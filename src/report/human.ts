@@ -67,7 +67,7 @@ function details(flagged: readonly PackageResult[], c: Colors, options: { limit:
   const snippets = shown.filter((p) => p.verdict === 'block').map((p) => overrideSnippet(p, options.now)).filter((s): s is string => s !== undefined);
   if (snippets.length > 0) {
     lines.push('', c.dim('To accept a blocked package anyway, add an override to your .provenancerc (with a real reason):'), c.dim('overrides:'));
-    lines.push(...snippets.map((s) => c.dim(escapeControl(s))));
+    lines.push(...snippets.flatMap((s) => s.split('\n')).map((s) => c.dim(escapeControl(s))));
   }
   return lines;
 }
