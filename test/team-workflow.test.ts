@@ -76,3 +76,18 @@ test('a dependency added in a pull request: refused, then CI updates the feed, t
   expect(check.code, check.stdout + check.stderr).toBe(0);
   expect(pub).not.toBe('');
 }, 240_000);
+
+test('the example CI workflow is valid YAML and every provenance-guard command in it uses flags the CLI has', async () => {
+  const { parse } = await import('yaml');
+  const { HELP } = await import('../src/cli/help');
+  const text = readFileSync(join(__dirname, '..', 'examples/github-actions/provenance-feed.yml'), 'utf8');
+  const workflow = parse(text) as { jobs: Record<string, { steps: { run?: string }[] }> };
+  const runs = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.run ?? '')).join('\n').replace(/\\\n\s*/g, ' ');
+  const calls = [...runs.matchAll(/provenance-guard@[\d.]+ ((?:feed )?[a-z]+)([^\n]*)/g)];
+  expect(calls.map((c) => c[1])).toEqual(expect.arrayContaining(['check', 'feed update', 'feed verify']));
+  for (const [, command, rest] of calls) {
+    const known = HELP[command!]!.flags.map(([f]) => f.split(' ')[0]);
+    for (const flag of rest!.match(/--[a-z-]+/g) ?? []) expect(known, `${command} ${flag}`).toContain(flag);
+  }
+  expect(text).toContain(`provenance-guard@${VERSION}`);
+});
