@@ -4,6 +4,7 @@ import { LockfileError } from '../errors';
 import { detectLockfile, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
 import { cacheDir } from '../paths';
 import { exitCodeOf } from '../report/build';
+import { attachDependencyPaths } from '../report/dependency-paths';
 import { formatHuman, shouldColor } from '../report/human';
 import { formatJson } from '../report/json';
 import { formatSarif } from '../report/sarif';
@@ -43,6 +44,7 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const format = oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human');
   const lockfile = locateLockfile(ctx.cwd, values.lockfile);
   const packages = readLockfile(lockfile, undefined, { cacheDir: cacheDir(ctx.env) });
+  if (format === 'human') attachDependencyPaths(packages, lockfile);
   const guard = await createGuard(guardOptions(ctx, values));
   try {
     const report = await guard.check(packages);
