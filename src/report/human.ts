@@ -54,7 +54,7 @@ export function causeLines(groups: readonly CauseGroup[], c: Colors): string[] {
 
 function detailLines(pkg: PackageResult, c: Colors): string[] {
   const lines = [`${label(c, pkg.verdict === 'block' ? 'block' : 'warn')}  ${packageLabel(pkg)}`];
-  for (const f of pkg.findings) lines.push(`         ${c.cyan(f.rule)}: ${escapeControl(f.message)}`);
+  for (const f of pkg.findings) lines.push(`         ${c.cyan(`[${f.rule}]`)} ${escapeControl(f.message)}`);
   return lines;
 }
 
