@@ -121,6 +121,16 @@ describe('init on an existing project', () => {
     expect(parse(readFileSync(join(dir, 'pnpm-workspace.yaml'), 'utf8')).configDependencies['pnpm-plugin-provenance-guard']).toBe(`${VERSION}+${pluginIntegrity}`);
     rmSync(dir, { recursive: true, force: true });
   });
+  test('a working pin (version+sha512) is kept as it is, without asking the registry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-onboard-kept-'));
+    writeFileSync(join(dir, '.npmrc'), 'registry=http://127.0.0.1:9/\n');
+    const pinned = `configDependencies:\n  pnpm-plugin-provenance-guard: 0.0.9+sha512-${'A'.repeat(86)}==\n`;
+    writeFileSync(join(dir, 'pnpm-workspace.yaml'), pinned);
+    const r = await init(dir, ['--pm', 'pnpm'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'pnpm-workspace.yaml'), 'utf8')).toBe(pinned);
+    rmSync(dir, { recursive: true, force: true });
+  });
   test('a registry without the config dependency: exit 2, nothing written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pg-onboard-noreg-'));
     writeFileSync(join(dir, '.npmrc'), 'registry=http://127.0.0.1:9/\n');
