@@ -11,6 +11,7 @@ import { resolveFeedSource } from './feed/source';
 import { cacheDir } from './paths';
 import { Policy, type Evaluation, type FeedState } from './policy/evaluate';
 import { buildReport } from './report/build';
+import { summarizeSourceWarnings } from './report/source-failures';
 import type { FeedRecord, Mode, Report, ResolvedPackage } from './types';
 
 export interface GuardOptions {
@@ -112,7 +113,8 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         // Loaded lazily: only `--online` runs pay for the network stack.
         const { gatherEvidence } = await import('./evidence/index');
         const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd }, env });
-        gathered.warnings.forEach(warn);
+        // One line per failed source, with the setting that turns it off.
+        for (const line of summarizeSourceWarnings(gathered.warnings)) warn(line.replace(/^provenance-guard: /, ''));
         const byId = new Map(gathered.records.map((r) => [`${r.name}@${r.version}`, r]));
         for (const pkg of missing) records.set(pkg, byId.get(`${pkg.name}@${pkg.version}`));
       }
