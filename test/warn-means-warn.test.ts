@@ -44,3 +44,31 @@ describe('warn means warn: a config that says mode: warn never fails closed for 
     expect(await failureMode({ cwd: project({ '.provenancerc': 'feed:\n  mode: warn\nrules: [\n' }), env: {} })).toBe('block');
   });
 });
+
+describe('warn means warn, with a real pnpm install', () => {
+  test('a typo further down a mode: warn config never fails the install; the same typo under mode: block does', async () => {
+    const { createPnpmProject, ensurePnpmBundle, fixture, markerDir } = await import('./helpers/pm');
+    const { startRegistry } = await import('./helpers/registry');
+    await ensurePnpmBundle();
+    const registry = await startRegistry();
+    const markers = markerDir();
+    dirs.push(markers);
+    try {
+      await registry.publish(fixture(markers, { name: '@pg-fixture/wmw', version: '1.0.0' }));
+      const make = (mode: string) =>
+        createPnpmProject({ version: '10', registryUrl: registry.url, markers, dependencies: { '@pg-fixture/wmw': '1.0.0' }, allowBuilds: ['@pg-fixture/wmw'], provenancerc: `mode: ${mode}\nrules:\n  scorecard: { minScroe: 5 }\n` });
+      const warn = make('warn');
+      const ok = await warn.pnpm(['install']);
+      expect(ok.code, ok.output).toBe(0);
+      expect(ok.output).toMatch(/minScroe/);
+      expect(warn.ran()).toEqual(['@pg-fixture/wmw@1.0.0']);
+      const block = make('block');
+      const refused = await block.pnpm(['install']);
+      expect(refused.code).not.toBe(0);
+      expect(block.ran()).toEqual([]);
+      dirs.push(join(warn.dir, '..'), join(block.dir, '..'));
+    } finally {
+      await registry.close();
+    }
+  }, 120_000);
+});
