@@ -92,7 +92,7 @@ test('warn mode collects warnings and prints them once', async () => {
   hooks.afterAllResolved({});
   expect(output.join('')).toContain('meh@1.0.0');
   expect(output).toHaveLength(1);
-  expect(output[0]!.match(/^ {2}meh@1\.0\.0$/gm)).toHaveLength(1);
+  expect(output[0]!.match(/^WARN +meh@1\.0\.0$/gm)).toHaveLength(1);
 });
 
 test('a config error fails closed unless the mode is warn', async () => {
