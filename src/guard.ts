@@ -2,6 +2,7 @@
  * The pipeline in one place: config → feed (signed evidence) → policy → report.
  * The CLI and the package-manager adapters all go through createGuard().
  */
+import semver from 'semver';
 import { loadConfig } from './config/load';
 import type { Config } from './config/types';
 import { ConfigError } from './errors';
@@ -93,7 +94,9 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
     const list = [...unique.values()];
     const records = new Map<ResolvedPackage, FeedRecord | undefined>();
     const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && policy.excludedBy(pkg) === undefined;
-    for (const pkg of list) if (feed && needsEvidence(pkg)) records.set(pkg, feed.lookup(pkg.name, pkg.version));
+    // A tarball URL claiming a name@version the feed knows must carry that record's bytes.
+    const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && semver.valid(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
+    for (const pkg of list) if (feed && (needsEvidence(pkg) || claimsRecord(pkg))) records.set(pkg, feed.lookup(pkg.name, pkg.version));
 
     if (config.online) {
       const missing = list.filter((pkg) => needsEvidence(pkg) && records.get(pkg) === undefined);
