@@ -169,14 +169,14 @@ describe('name spoofing: the installed name decides', () => {
 
 describe('malformed names and versions are ERR_PG_LOCKFILE_ENTRY', () => {
   const entryError = expect.objectContaining({ code: 'ERR_PG_LOCKFILE_ENTRY', file: 'package-lock.json' });
-  test.each([
+  test.each<[string, Entry]>([
     ['a shell command as version', { path: 'node_modules/good-pkg', version: 'latest; rm -rf /', integrity: SHA(1) }],
     ['a name that is no npm name', { path: 'node_modules/@@@', version: '1.0.0', integrity: SHA(1) }],
     ['a path climbing out of node_modules', { path: 'node_modules/../../etc', version: '1.0.0', integrity: SHA(1) }],
     ['an alias field with control characters', { path: 'node_modules/x', name: 'real\u001b[2J', version: '1.0.0' }],
   ])('package-lock: %s', (_, entry) => {
-    const rootDeps = entry.name ? { x: `npm:${entry.name}@1.0.0` } : {};
-    const lock = JSON.parse(packageLock([entry as Entry], rootDeps));
+    const rootDeps: Record<string, string> = entry.name ? { x: `npm:${entry.name}@1.0.0` } : {};
+    const lock = JSON.parse(packageLock([entry], rootDeps));
     expect(() => packagesFromPackageLock(lock, '/p', 'package-lock.json', { registries: REG })).toThrow(entryError);
   });
 
