@@ -8,6 +8,7 @@ import type { Config } from './config/types';
 import { ConfigError } from './errors';
 import { openFeed, type Feed } from './feed/reader';
 import { resolveFeedSource } from './feed/source';
+import { packageKey } from './lockfile/source';
 import { cacheDir } from './paths';
 import { Policy, type Evaluation, type FeedState } from './policy/evaluate';
 import { buildReport } from './report/build';
@@ -55,7 +56,7 @@ export async function failureMode(options: { cwd: string; configPath?: string; e
 }
 
 function uniqueKey(pkg: ResolvedPackage): string {
-  return `${pkg.name}@${pkg.version}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
+  return `${packageKey(pkg.name, pkg.version)}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
 }
 
 export async function createGuard(options: GuardOptions): Promise<Guard> {
@@ -105,8 +106,8 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         const { gatherEvidence } = await import('./evidence/index');
         const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd }, env });
         gathered.warnings.forEach(warn);
-        const byId = new Map(gathered.records.map((r) => [`${r.name}@${r.version}`, r]));
-        for (const pkg of missing) records.set(pkg, byId.get(`${pkg.name}@${pkg.version}`));
+        const byId = new Map(gathered.records.map((r) => [packageKey(r.name, r.version), r]));
+        for (const pkg of missing) records.set(pkg, byId.get(packageKey(pkg.name, pkg.version)));
       }
     }
     return list.map((pkg) => policy.evaluate(pkg, records.get(pkg), feedState));

@@ -250,7 +250,7 @@ function pnpmHookKind(form: Form): SourceKind {
   if ('spec' in hook) return specKind(hook.spec) ?? 'registry';
   const declared = new DeclaredSpecs();
   declared.note({ name: 'root', version: '1.0.0', dependencies: { x: hook.declared } });
-  return classify(hook.manifest, declared, REG)!.source;
+  return classify(hook.manifest, declared, REG)?.source ?? 'workspace'; // undefined: a workspace folder, never checked
 }
 
 function npmKind(form: Form): SourceKind | undefined {

@@ -118,7 +118,7 @@ export function registriesFromPnpm(registries: Readonly<Record<string, string>> 
 }
 
 /**
- * A manifest from readPackage → the package to check. Registry (and non-default registry)
+ * A manifest from readPackage → the package to check (undefined: nothing to check). Registry (and non-default registry)
  * packages arrive with `dist.integrity`; tarball-URL dependencies too, but their `dist.tarball`
  * is the URL a parent declared. git, `file:` and (pnpm 12) `link:` packages arrive without `dist`.
  */
@@ -136,5 +136,6 @@ export function classify(manifest: PnpmManifest, declared: DeclaredSpecs, regist
   }
   const spec = declared.specFor(name);
   const source: SourceKind = spec ? (specKind(spec) ?? 'file') : 'file';
+  if (source === 'workspace') return undefined; // a link into the project: part of the workspace, never checked
   return { ...base, source, ...(spec ? { resolved: spec } : {}) };
 }

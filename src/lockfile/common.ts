@@ -1,6 +1,6 @@
 /** Helpers shared by the lockfile readers. */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { LockfileError } from '../errors';
 import { isObject } from '../json';
 import { packageNameProblem } from '../package-name';
@@ -8,7 +8,7 @@ import type { ResolvedPackage } from '../types';
 import { packageKey } from './source';
 
 export { isObject, type JsonObject } from '../json';
-export { splitNameAt } from './source';
+export { isInside, splitNameAt } from './source';
 
 export function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -19,12 +19,6 @@ const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A
 /** A plain semver version (what a registry publishes), not a URL, path or git reference. */
 export function isSemver(version: string): boolean {
   return SEMVER.test(version);
-}
-
-/** True when `target` is `dir` itself or lies below it. */
-export function isInside(dir: string, target: string): boolean {
-  const rel = relative(resolve(dir), resolve(dir, target));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 /** name/version of a local folder's package.json, when it can be read. */

@@ -64,13 +64,17 @@ function bindingFolder(params: URLSearchParams, context: SpecContext): string {
   return context.from ?? '.';
 }
 
+/** True when `target` (absolute, or relative to `dir`) is `dir` itself or lies below it. */
+export function isInside(dir: string, target: string): boolean {
+  const rel = relative(resolve(dir), resolve(dir, target));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
 /** A path relative to the project root (or absolute when it was), and whether it stays inside. */
 function localPath(path: string, folder: string, context: SpecContext): { path: string; inside: boolean } {
   if (isAbsolute(path)) {
-    if (context.projectDir === undefined) return { path, inside: false };
-    const rel = relative(resolve(context.projectDir), path);
-    const inside = rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-    return { path: inside ? posix.normalize(rel.split('\\').join('/') || '.') : path, inside };
+    if (context.projectDir === undefined || !isInside(context.projectDir, path)) return { path, inside: false };
+    return { path: posix.normalize(relative(resolve(context.projectDir), path).split('\\').join('/') || '.'), inside: true };
   }
   const joined = posix.normalize(posix.join(folder, path));
   return { path: joined, inside: joined !== '..' && !joined.startsWith('../') };
@@ -112,12 +116,20 @@ function localSpec(spec: string, context: SpecContext): SourceClass | undefined 
 /** An http(s) URL: a hosted-git archive or repository is git, anything else a tarball (registry identity is decided with urlSource). */
 function urlSpec(url: string): SourceClass {
   if (HOSTED_GIT_TARBALL.test(url)) return { source: 'git', resolved: url };
-  return npaType(url) === 'git' ? { source: 'git', resolved: url } : { source: 'tarball', resolved: url };
+  // Only the hosts hosted-git-info knows can be a repository URL (and npa costs a parse per entry).
+  const gitHost = /^https?:\/\/(www\.)?(github\.com|gitlab\.com|bitbucket\.org|gist\.github\.com)\//i.test(url);
+  return gitHost && npaType(url) === 'git' ? { source: 'git', resolved: url } : { source: 'tarball', resolved: url };
 }
 
+/** npm-package-arg's type of a bare spec, or of a whole `name@spec` argument (`pnpm add left-pad@1.3.0`). */
 function npaType(spec: string): string | undefined {
   try {
     return npa.resolve('x', spec, '/').type;
+  } catch {
+    // not a bare spec
+  }
+  try {
+    return npa(spec, '/').type;
   } catch {
     return undefined;
   }
