@@ -45,6 +45,9 @@ describe('classifySpec', () => {
     ['link:../outside', 'link'],
     ['portal:/abs/outside', 'link'],
     ['exec:./gen.js', 'file'],
+    ['@pg-fixture/other@1.0.0', 'registry'],
+    ['left-pad@1.3.0', 'registry'],
+    ['@s/x@github:u/r', 'git'],
     ['patch:x@npm%3A1.0.0#./p.patch::locator=root%40workspace%3A.', 'registry'],
     ['patch:x@link%3A..%2Fout#./p.patch', 'link'],
   ] as const)('%s → %s', (spec, kind) => {

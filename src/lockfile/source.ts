@@ -7,6 +7,7 @@
  */
 import { isAbsolute, posix, relative, resolve } from 'node:path';
 import npa from 'npm-package-arg';
+import { isValidPackageName } from '../package-name';
 import type { SourceKind } from '../types';
 
 export interface SourceClass {
@@ -123,13 +124,9 @@ function urlSpec(url: string): SourceClass {
 
 /** npm-package-arg's type of a bare spec, or of a whole `name@spec` argument (`pnpm add left-pad@1.3.0`). */
 function npaType(spec: string): string | undefined {
+  const named = splitNameAt(spec);
   try {
-    return npa.resolve('x', spec, '/').type;
-  } catch {
-    // not a bare spec
-  }
-  try {
-    return npa(spec, '/').type;
+    return named && named.rest !== '' && isValidPackageName(named.name) ? npa(spec, '/').type : npa.resolve('x', spec, '/').type;
   } catch {
     return undefined;
   }
