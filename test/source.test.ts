@@ -262,6 +262,12 @@ function npmKind(form: Form): SourceKind | undefined {
   return packages.find((p) => p.name === 'x' || p.name === 'real')?.source;
 }
 
+test("the Yarn plugin takes an npm: locator's version from the locator, not a lockfile's version field", () => {
+  const locator = structUtils.parseLocator('weak@npm:2.0.0', true);
+  const pkg = { ...locator, version: '1.0.0', languageName: 'node', linkType: 'HARD', conditions: null, dependencies: new Map(), peerDependencies: new Map(), dependenciesMeta: new Map(), peerDependenciesMeta: new Map(), bin: new Map() } as unknown as Package;
+  expect(resolvedPackages({ packages: [pkg], descriptors: new Map(), resolutions: new Map(), projectDir: tmp, registries: REG })).toEqual([{ name: 'weak', version: '2.0.0', source: 'registry' }]);
+});
+
 describe('check and both plugins agree on every source form', () => {
   test.each(FORMS.map((f) => [f.name, f] as const))('%s', (_, form) => {
     const seen: Record<string, SourceKind | undefined> = {};
