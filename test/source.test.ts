@@ -74,6 +74,9 @@ describe('registry identity', () => {
     // A scoped package from the default registry instead of its scope's: not where npm would fetch it.
     expect(isRegistryTarball('https://registry.npmjs.org/@corp/a/-/a-2.0.0.tgz', '@corp/a', '2.0.0', REG)).toBe(false);
     expect(isRegistryTarball('https://npm.corp.example/@corp/a/-/a-2.0.0.tgz', '@corp/a', '2.0.0', REG)).toBe(false);
+    // Yarn's default registry is the public one under another name.
+    expect(isRegistryTarball('https://registry.yarnpkg.com/good-pkg/-/good-pkg-1.0.0.tgz', 'good-pkg', '1.0.0', REG)).toBe(true);
+    expect(isRegistryTarball('https://registry.npmjs.org/good-pkg/-/good-pkg-1.0.0.tgz', 'good-pkg', '1.0.0', { default: 'https://registry.yarnpkg.com/', scopes: {} })).toBe(true);
   });
 
   test("npm's replace-registry-host: registry.npmjs.org URLs are fetched from the configured registry", () => {

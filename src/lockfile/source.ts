@@ -181,6 +181,11 @@ export function npmFetchUrl(url: string, registries: Registries): string {
   return new URL(parsed.pathname, registries.default).href;
 }
 
+/** registry.yarnpkg.com serves registry.npmjs.org (Yarn treats them as one registry, so do we). */
+function sameAsNpmjs(url: string): string {
+  return url.replace(/^https:\/\/registry\.yarnpkg\.com(?=$|\/)/i, 'https://registry.npmjs.org');
+}
+
 /**
  * True when `url` is the tarball the configured registry for `name` serves for name@version:
  * `<registry><name>/-/<unscoped name>-<version>.tgz` (the scope's slash may be encoded).
@@ -189,8 +194,8 @@ export function isRegistryTarball(url: string, name: string, version: string, re
   let parsed: URL;
   let registry: URL;
   try {
-    parsed = new URL(url);
-    registry = new URL(registryFor(name, registries));
+    parsed = new URL(sameAsNpmjs(url));
+    registry = new URL(sameAsNpmjs(registryFor(name, registries)));
   } catch {
     return false;
   }
