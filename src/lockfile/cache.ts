@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic';
 import type { ResolvedPackage } from '../types';
 
-const READER_VERSION = '1';
+const READER_VERSION = '2';
 const KEEP = 32;
 
-export function lockfileCacheKey(kind: string, dir: string, text: string): string {
-  return createHash('sha256').update(`${READER_VERSION}\0${kind}\0${dir}\0`).update(text).digest('hex');
+/** `settings`: what else the readers depend on (the configured registries), serialized. */
+export function lockfileCacheKey(kind: string, dir: string, settings: string, text: string): string {
+  return createHash('sha256').update(`${READER_VERSION}\0${kind}\0${dir}\0${settings}\0`).update(text).digest('hex');
 }
 
 export function readCachedPackages(cacheDir: string, key: string): ResolvedPackage[] | undefined {

@@ -68,7 +68,7 @@ export class Policy {
     }
     if (this.config.mode === 'off') return evaluation;
 
-    const decisions = pkg.source === 'registry' ? this.registryDecisions(pkg, record) : [sourceDecision(pkg)];
+    const decisions = pkg.source === 'registry' ? this.registryDecisions(pkg, record) : sourceDecisions(pkg, record);
     const findings: Finding[] = [];
     for (const decision of decisions) {
       const severity = this.severityOf(decision);
@@ -218,6 +218,15 @@ function integrityDecision(pkg: ResolvedPackage, expected: string): RuleDecision
 
 function notInFeed(rule: RuleName): RuleDecision {
   return { rule, outcome: 'missing', message: 'no evidence: this version is not in the verdict feed' };
+}
+
+/**
+ * A non-registry source has no evidence of its own. A tarball URL that names a version the
+ * feed knows must still be that version's bytes: its integrity is bound like a registry one's.
+ */
+function sourceDecisions(pkg: ResolvedPackage, record: FeedRecord | undefined): RuleDecision[] {
+  const bound = pkg.source === 'tarball' && record?.integrity !== undefined ? [integrityDecision(pkg, record.integrity)] : [];
+  return [...bound, sourceDecision(pkg)];
 }
 
 function sourceDecision(pkg: ResolvedPackage): RuleDecision {
