@@ -1,5 +1,5 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
-import { closeSync, fstatSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import type { FeedRecord } from '../types';
@@ -8,7 +8,7 @@ import {
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
 import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
-import { acceptedSerial, isVerified, markVerified, recordSerial, type FileIdentity } from './state';
+import { acceptedSerial, recordSerial } from './state';
 
 export type { FeedHeader } from './format';
 
@@ -52,8 +52,6 @@ interface OpenedFeed {
   fd: number;
   preamble: Preamble;
   index: Buffer;
-  identity: FileIdentity;
-  cache: string;
 }
 
 /** Everything but the buckets: signature, schema, expiry, rollback, size, index hash. */
@@ -86,22 +84,7 @@ function openChecked(path: string, publicKeys: string[], cache: string, now: Dat
     if (indexLength > header.bodyBytes) throw corrupted(path, 'index larger than the file');
     const index = readExactly(fd, indexLength, preamble.bodyStart, path);
     if (createHash('sha256').update(index).digest('hex') !== header.indexSha256) throw corrupted(path, 'index does not match its hash');
-    const stat = fstatSync(fd);
-    let realpath = path;
-    try {
-      realpath = realpathSync(path);
-    } catch {
-      // keep the given path
-    }
-    const identity: FileIdentity = {
-      realpath,
-      size: stat.size,
-      mtimeMs: stat.mtimeMs,
-      ino: stat.ino,
-      dev: stat.dev,
-      preambleSha256: createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex'),
-    };
-    return { fd, preamble, index, identity, cache };
+    return { fd, preamble, index };
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -136,8 +119,9 @@ function fullPass(opened: OpenedFeed, path: string): void {
 
 /**
  * Opens a feed for lookups. Synchronous. Verifies the signature, expiry, rollback and index
- * at every open; verifies every bucket the first time this exact file is seen; verifies
- * each bucket it reads again at lookup time.
+ * at every open, and each bucket it reads at lookup time. There is no whole-file pass: the
+ * chain signature → header.indexSha256 → index entry (offset, length, SHA-256) → bucket
+ * pins every byte a lookup can read, so an unread bucket cannot change an answer.
  */
 export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const now = options.now ?? new Date();
@@ -146,10 +130,6 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const { fd, preamble, index } = opened;
   const header = preamble.header;
   try {
-    if (!isVerified(cache, opened.identity)) {
-      fullPass(opened, path);
-      markVerified(cache, opened.identity);
-    }
     if (options.recordAcceptance !== false) recordSerial(cache, header.keyId, header.serial, now);
   } catch (error) {
     closeSync(fd);
@@ -205,7 +185,6 @@ export function verifyFeed(path: string, publicKeys: string[], options: { cacheD
   const opened = openChecked(path, publicKeys, cache, options.now ?? new Date());
   try {
     fullPass(opened, path);
-    markVerified(cache, opened.identity);
     return opened.preamble.header;
   } finally {
     closeSync(opened.fd);
