@@ -57,7 +57,20 @@ function uniqueKey(pkg: ResolvedPackage): string {
   return `${pkg.name}@${pkg.version}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
 }
 
-export async function createGuard(options: GuardOptions): Promise<Guard> {
+/** What a guard is built from: the resolved config and feed file (see resolveGuardInputs). */
+export interface GuardInputs {
+  config: Config;
+  /** The local feed file to open; undefined under `mode: off`. */
+  feedPath: string | undefined;
+  cacheDir: string;
+  now: Date;
+}
+
+/**
+ * Loads the config with the options' overrides applied and resolves the feed source to a local
+ * file (fetching it if needed), without opening the feed: what a verdict reuse needs to know.
+ */
+export async function resolveGuardInputs(options: GuardOptions): Promise<GuardInputs> {
   const env = options.env ?? process.env;
   const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env });
   if (options.feedSource !== undefined) {
@@ -70,9 +83,7 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
   const now = options.now ?? new Date();
   const cache = cacheDir(env);
   const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
-
-  let feed: Feed | undefined;
-  let feedState: FeedState = { stale: false };
+  let feedPath: string | undefined;
   if (config.mode !== 'off') {
     if (config.feed.publicKeys.length === 0) {
       throw new ConfigError(
@@ -80,8 +91,21 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         config.filepath ? { file: config.filepath } : {},
       );
     }
-    const path = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn });
-    feed = openFeed(path, { publicKeys: config.feed.publicKeys, cacheDir: cache, now });
+    feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn });
+  }
+  return { config, feedPath, cacheDir: cache, now };
+}
+
+/** Builds a guard; `inputs` are those of resolveGuardInputs(options) when already resolved. */
+export async function createGuard(options: GuardOptions, inputs?: GuardInputs): Promise<Guard> {
+  const env = options.env ?? process.env;
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  const { config, feedPath, cacheDir: cache, now } = inputs ?? (await resolveGuardInputs(options));
+
+  let feed: Feed | undefined;
+  let feedState: FeedState = { stale: false };
+  if (feedPath !== undefined) {
+    feed = openFeed(feedPath, { publicKeys: config.feed.publicKeys, cacheDir: cache, now });
     const generated = Date.parse(feed.header.generatedAt);
     feedState = { stale: Number.isFinite(generated) && now.getTime() - generated > config.feed.maxAge, generatedAt: feed.header.generatedAt };
   }
