@@ -30,7 +30,8 @@ export const USAGE: Record<string, string> = {
   explain: 'provenance-guard explain NAME@VERSION [--lockfile PATH] [--config PATH] [--feed SRC] [--offline] [--online] [--format human|json]',
   'feed keygen': 'provenance-guard feed keygen --out-dir DIR',
   'feed build':
-    'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key DIR/feed.key --out PATH] [--records-out FILE.ndjson] [--serial N] [--expires-in 30d] [--config PATH]',
+    'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key DIR/feed.key --out PATH] [--records-out FILE.ndjson] [--shard I/N] [--serial N] [--generated-at ISO] [--expires-in 30d] [--config PATH]',
+  'feed merge': 'provenance-guard feed merge --records FILE.ndjson... --key DIR/feed.key --out PATH [--serial N] [--generated-at ISO] [--expires-in 30d]',
   'feed verify': 'provenance-guard feed verify PATH --public-key FILE',
   init: 'provenance-guard init [--pm pnpm|yarn] [--method config-dependency|pnpmfile] [--force]',
 };

@@ -6,6 +6,8 @@ import { loadConfig } from '../config/load';
 import { parseDuration } from '../config/duration';
 import { FeedError, UsageError } from '../errors';
 import { buildFeed } from '../feed/build';
+import { mergeFeed } from '../feed/merge';
+import { inShard, parseShard } from '../feed/shard';
 import { generateKeyPair } from '../feed/keys';
 import { verifyFeed } from '../feed/reader';
 import { readRecordsFile } from '../feed/records';
@@ -71,11 +73,17 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
       'records-out': { type: 'string' },
       serial: { type: 'string' },
       'expires-in': { type: 'string' },
+      'generated-at': { type: 'string' },
+      shard: { type: 'string' },
       config: { type: 'string' },
     },
     { min: 0, max: 0, names: '' },
   );
   const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  if (shard && (values.records !== undefined || values.key !== undefined)) {
+    throw new UsageError(`feed build: --shard gathers records for --from-lockfile or --packages; sign them with \`feed merge\`, not --key\n\n${usageOf('feed build')}`);
+  }
   if (inputs.length !== 1) {
     throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`);
   }
@@ -85,16 +93,7 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
   if (values.records !== undefined && values.key === undefined) {
     throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`);
   }
-  let serial: number | undefined;
-  if (values.serial !== undefined) {
-    serial = Number(values.serial);
-    if (!Number.isSafeInteger(serial) || serial < 0) throw new UsageError(`feed build: --serial must be a whole number, got "${values.serial}"`);
-  }
-  let expiresIn: number | undefined;
-  if (values['expires-in'] !== undefined) {
-    expiresIn = parseDuration(values['expires-in']);
-    if (expiresIn === undefined) throw new UsageError(`feed build: --expires-in must be a duration such as 12h or 30d, got "${values['expires-in']}"`);
-  }
+  const signing = signingOptions('feed build', values);
 
   let records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
   if (values.records !== undefined) {
@@ -109,6 +108,11 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
       const { parsePackageSpecs } = await import('../evidence/index');
       packages = parsePackageSpecs(values.packages!.split(/[\s,]+/).filter(Boolean));
     }
+    if (shard) {
+      const total = packages.length;
+      packages = inShard(packages, shard);
+      ctx.stderr.write(`shard ${shard.index}/${shard.count}: ${packages.length} of ${total} package${total === 1 ? '' : 's'}\n`);
+    }
     const gathered = await gatherRecords(ctx, packages, values.config);
     if (values['records-out'] !== undefined || values.key === undefined) await writeRecords(gathered, values['records-out'] && resolve(ctx.cwd, values['records-out']), ctx);
     records = gathered;
@@ -118,10 +122,67 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
     records,
     privateKeyPath: resolve(ctx.cwd, values.key),
     out: resolve(ctx.cwd, values.out!),
-    ...(serial !== undefined ? { serial } : {}),
-    ...(expiresIn !== undefined ? { expiresIn } : {}),
+    ...signing,
   });
   ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);
+  return 0;
+}
+
+interface SigningValues {
+  serial?: string | undefined;
+  'expires-in'?: string | undefined;
+  'generated-at'?: string | undefined;
+}
+
+/** --serial, --expires-in and --generated-at: what, besides the records, fixes a feed's bytes. */
+function signingOptions(command: string, values: SigningValues): { serial?: number; expiresIn?: number; now?: Date } {
+  const out: { serial?: number; expiresIn?: number; now?: Date } = {};
+  if (values.serial !== undefined) {
+    const serial = Number(values.serial);
+    if (!/^\d+$/.test(values.serial) || !Number.isSafeInteger(serial)) throw new UsageError(`${command}: --serial must be a whole number, got "${values.serial}"`);
+    out.serial = serial;
+  }
+  if (values['expires-in'] !== undefined) {
+    const expiresIn = parseDuration(values['expires-in']);
+    if (expiresIn === undefined) throw new UsageError(`${command}: --expires-in must be a duration such as 12h or 30d, got "${values['expires-in']}"`);
+    out.expiresIn = expiresIn;
+  }
+  if (values['generated-at'] !== undefined) {
+    const at = Date.parse(values['generated-at']);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(values['generated-at']) || Number.isNaN(at)) {
+      throw new UsageError(`${command}: --generated-at must be an ISO date-time such as 2026-11-01T00:00:00Z, got "${values['generated-at']}"`);
+    }
+    out.now = new Date(at);
+  }
+  return out;
+}
+
+async function merge(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommand(
+    'feed merge',
+    argv,
+    {
+      records: { type: 'string', multiple: true },
+      key: { type: 'string' },
+      out: { type: 'string' },
+      serial: { type: 'string' },
+      'expires-in': { type: 'string' },
+      'generated-at': { type: 'string' },
+    },
+    { min: 0, max: Number.MAX_SAFE_INTEGER, names: 'FILE.ndjson' },
+  );
+  // `--records a.ndjson b.ndjson c.ndjson` (the files after the first are positionals) or repeated --records.
+  const files = [...(values.records ?? []), ...positionals];
+  if (files.length === 0 || values.key === undefined || values.out === undefined) {
+    throw new UsageError(`feed merge: --records FILE..., --key and --out are required\n\n${usageOf('feed merge')}`);
+  }
+  const { path, header } = await mergeFeed({
+    recordFiles: files.map((f) => resolve(ctx.cwd, f)),
+    privateKeyPath: resolve(ctx.cwd, values.key),
+    out: resolve(ctx.cwd, values.out),
+    ...signingOptions('feed merge', values),
+  });
+  ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'} from ${files.length} file${files.length === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);
   return 0;
 }
 
@@ -147,7 +208,9 @@ export async function feedCommand(argv: string[], ctx: CliContext): Promise<numb
       return build(rest, ctx);
     case 'verify':
       return verify(rest, ctx);
+    case 'merge':
+      return merge(rest, ctx);
     default:
-      throw new UsageError(`feed: expected keygen, build or verify${sub ? `, got "${sub}"` : ''}\n\n${[usageOf('feed keygen'), usageOf('feed build'), usageOf('feed verify')].join('\n')}`);
+      throw new UsageError(`feed: expected keygen, build, merge or verify${sub ? `, got "${sub}"` : ''}\n\n${[usageOf('feed keygen'), usageOf('feed build'), usageOf('feed merge'), usageOf('feed verify')].join('\n')}`);
   }
 }
