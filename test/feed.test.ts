@@ -59,14 +59,14 @@ describe('feed keys', () => {
 });
 
 describe('feed build and lookup', () => {
-  it('round-trips every record and finds nothing else', async () => {
+  it.each([2, 1])('round-trips every record and finds nothing else (schema %i)', async (schema) => {
     const keys = makeKeys();
     const dir = tempDir();
     const records = sampleRecords(500);
     records[3] = { ...records[3]!, futureField: { nested: [1, 2] }, note: 'ünïcödé ✓' };
-    const { path, header } = await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: dir, serial: 7, now: new Date('2026-11-01T00:00:00Z') });
+    const { path, header } = await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: dir, serial: 7, now: new Date('2026-11-01T00:00:00Z'), schema });
     expect(path).toBe(join(dir, 'provenance.feed'));
-    expect(header).toMatchObject({ schema: 1, serial: 7, records: 500, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', keyId: keyId(parsePublicKey(keys.publicKey)) });
+    expect(header).toMatchObject({ schema, serial: 7, records: 500, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', keyId: keyId(parsePublicKey(keys.publicKey)) });
     const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir(), now: new Date('2026-11-02T00:00:00Z') });
     expect(feed.header.serial).toBe(7);
     for (const record of records) expect(feed.lookup(record.name, record.version)).toEqual(record);
@@ -76,6 +76,21 @@ describe('feed build and lookup', () => {
     expect(feed.lookup('pkg-1', '1.1.1')).toEqual(records[1]);
     feed.close();
     expect(() => feed.lookup('pkg-1', '1.1.1')).toThrow(/closed/);
+  });
+
+  it('writes schema 2 by default: compressed buckets, under 150 bytes a record for typical records', async () => {
+    const keys = makeKeys();
+    const records = sampleRecords(4000);
+    const compact = await buildTestFeed(keys, records, join(tempDir(), 'provenance.feed'));
+    const plain = await buildTestFeed(keys, records, join(tempDir(), 'provenance.feed'), { schema: 1 });
+    expect(readPreamble(compact).header.schema).toBe(2);
+    expect(statSync(compact).size / records.length).toBeLessThan(150);
+    expect(statSync(compact).size).toBeLessThan(statSync(plain).size / 2);
+    const feed = openFeed(compact, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
+    for (const record of records.slice(0, 200)) expect(feed.lookup(record.name, record.version)).toEqual(record);
+    feed.close();
+    expect(verifyFeed(compact, [keys.publicKey], { cacheDir: tempDir() }).records).toBe(4000);
+    await expect(buildTestFeed(keys, records, join(tempDir(), 'x.feed'), { schema: 3 })).rejects.toThrow(FeedError);
   });
 
   it('writes DIR/provenance.feed for an existing directory or a path ending in a slash', async () => {
@@ -165,10 +180,10 @@ describe('feed build and lookup', () => {
 });
 
 describe('feed trust', () => {
-  async function built(count = 400) {
+  async function built(count = 400, extra: { schema?: number } = {}) {
     const keys = makeKeys();
     const records = sampleRecords(count);
-    const path = await buildTestFeed(keys, records, join(tempDir(), 'provenance.feed'));
+    const path = await buildTestFeed(keys, records, join(tempDir(), 'provenance.feed'), extra);
     return { keys, records, path };
   }
 
@@ -223,7 +238,7 @@ describe('feed trust', () => {
   });
 
   it('refuses a rewritten bucket whose index entry was rewritten to match (the index is pinned by the header)', async () => {
-    const { keys, records, path } = await built(200);
+    const { keys, records, path } = await built(200, { schema: 1 });
     const data = readFileSync(path);
     const { bodyStart, header } = readPreamble(path);
     const target = records[3]!;

@@ -4,7 +4,7 @@ import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import type { FeedRecord } from '../types';
 import {
-  INDEX_ENTRY_BYTES, SCHEMA, bucketOfHash, decodeIndexEntry, keyHash, recordKey, recordLinePrefix, type FeedHeader,
+  INDEX_ENTRY_BYTES, READABLE_SCHEMAS, bucketOfHash, decodeBucket, decodeIndexEntry, keyHash, recordKey, recordLinePrefix, type FeedHeader,
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
 import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
@@ -71,7 +71,7 @@ function openChecked(path: string, publicKeys: string[], cache: string, now: Dat
       throw new FeedError(`feed ${path}: signature does not verify with key ${header.keyId}; the feed was modified or corrupted`, { file: path });
     }
     // From here on the header is trusted.
-    if (header.schema !== SCHEMA) throw new FeedError(`feed ${path} has schema ${header.schema}; this version of provenance-guard reads schema ${SCHEMA}`, { file: path });
+    if (!READABLE_SCHEMAS.includes(header.schema)) throw new FeedError(`feed ${path} has schema ${header.schema}; this version of provenance-guard reads schemas ${READABLE_SCHEMAS.join(' and ')}`, { file: path });
     if (Date.parse(header.expiresAt) <= now.getTime()) {
       throw new FeedError(`feed ${path} expired at ${header.expiresAt} (serial ${header.serial}); fetch a newer feed`, { file: path });
     }
@@ -113,6 +113,7 @@ function fullPass(opened: OpenedFeed, path: string): void {
     }
     const bytes = chunk.subarray(entry.offset - chunkStart, entry.offset - chunkStart + entry.length);
     if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${b} does not match its hash`);
+    decoded(header.schema, bytes, b, path);
   }
   if (expectedOffset !== bucketsBytes) throw corrupted(path, 'buckets do not fill the file');
 }
@@ -149,22 +150,7 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
     if (scratch.length < entry.length) scratch = Buffer.allocUnsafe(entry.length);
     const bytes = readExactly(fd, entry.length, bucketsStart + entry.offset, path, scratch.subarray(0, entry.length));
     if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${bucket} does not match its hash`);
-    const prefix = Buffer.from(recordLinePrefix(name, version));
-    // Native search for the record's first bytes; a hit must start a line and end the version.
-    for (let at = bytes.indexOf(prefix); at >= 0; at = bytes.indexOf(prefix, at + 1)) {
-      if (at > 0 && bytes[at - 1] !== 0x0a) continue;
-      const next = bytes[at + prefix.length];
-      if (next !== 0x2c && next !== 0x7d) continue;
-      const end = bytes.indexOf(0x0a, at);
-      let record: unknown;
-      try {
-        record = JSON.parse(bytes.toString('utf8', at, end < 0 ? bytes.length : end));
-      } catch {
-        throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
-      }
-      return record as FeedRecord;
-    }
-    return undefined;
+    return findRecord(decoded(header.schema, bytes, bucket, path), name, version, bucket, path);
   }
 
   return {
@@ -177,6 +163,34 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
       closeSync(fd);
     },
   };
+}
+
+/** A bucket's NDJSON from its verified stored bytes. */
+function decoded(schema: number, bytes: Buffer, bucket: number, path: string): Buffer {
+  try {
+    return decodeBucket(schema, bytes);
+  } catch {
+    throw corrupted(path, `bucket ${bucket} does not decode`);
+  }
+}
+
+function findRecord(bytes: Buffer, name: string, version: string, bucket: number, path: string): FeedRecord | undefined {
+  const prefix = Buffer.from(recordLinePrefix(name, version));
+  // Native search for the record's first bytes; a hit must start a line and end the version.
+  for (let at = bytes.indexOf(prefix); at >= 0; at = bytes.indexOf(prefix, at + 1)) {
+    if (at > 0 && bytes[at - 1] !== 0x0a) continue;
+    const next = bytes[at + prefix.length];
+    if (next !== 0x2c && next !== 0x7d) continue;
+    const end = bytes.indexOf(0x0a, at);
+    let record: unknown;
+    try {
+      record = JSON.parse(bytes.toString('utf8', at, end < 0 ? bytes.length : end));
+    } catch {
+      throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
+    }
+    return record as FeedRecord;
+  }
+  return undefined;
 }
 
 /** `feed verify`: checks every byte (even of a feed seen before); does not record acceptance. */
