@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { FeedError, RecordsError } from '../src/errors';
 import { buildFeed } from '../src/feed/build';
 import { INDEX_ENTRY_BYTES, MAGIC, bucketOfHash, keyHash, recordKey } from '../src/feed/format';
-import { generateKeyPair, keyId, parsePublicKey } from '../src/feed/keys';
+import { generateKeyPair, keyId, parsePublicKey, readPrivateKey } from '../src/feed/keys';
 import { openFeed, verifyFeed } from '../src/feed/reader';
 import { readPreamble } from '../src/feed/preamble';
 import { cacheDir } from '../src/paths';
@@ -257,6 +257,29 @@ describe('feed trust', () => {
     writeFileSync(path, data);
     expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /index does not match its hash/);
     expectFeedError(() => verifyFeed(path, [keys.publicKey], { cacheDir: tempDir() }), /index does not match its hash/);
+  });
+
+  it('refuses a correctly signed bucket that does not decode (schema 2)', async () => {
+    const { keys, records, path } = await built(100);
+    const data = readFileSync(path);
+    const { bodyStart, header, signed } = readPreamble(path);
+    const target = records[0]!;
+    const bucket = bucketOfHash(keyHash(recordKey(target.name, target.version)), header.buckets);
+    const entryAt = bodyStart + bucket * INDEX_ENTRY_BYTES;
+    const entry = data.toString('latin1', entryAt, entryAt + INDEX_ENTRY_BYTES);
+    const start = bodyStart + header.buckets * INDEX_ENTRY_BYTES + parseInt(entry.slice(0, 12), 16);
+    const length = parseInt(entry.slice(12, 20), 16);
+    data.fill(0xff, start, start + length);
+    data.write(createHash('sha256').update(data.subarray(start, start + length)).digest('hex'), entryAt + 20, 'latin1');
+    const index = data.subarray(bodyStart, bodyStart + header.buckets * INDEX_ENTRY_BYTES);
+    const newSigned = Buffer.from(signed.toString('utf8').replace(header.indexSha256, createHash('sha256').update(index).digest('hex')));
+    newSigned.copy(data, 0);
+    data.write(`ed25519 ${sign(null, newSigned, readPrivateKey(keys.privateKeyPath)).toString('base64')}\n`, newSigned.length, 'latin1');
+    writeFileSync(path, data);
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
+    expectFeedError(() => feed.lookup(target.name, target.version), /bucket \d+ does not decode/);
+    feed.close();
+    expectFeedError(() => verifyFeed(path, [keys.publicKey], { cacheDir: tempDir() }), /does not decode/);
   });
 
   it('refuses truncated or extended files and files that are not feeds', async () => {
