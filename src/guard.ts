@@ -6,6 +6,7 @@ import { loadConfig } from './config/load';
 import type { Config } from './config/types';
 import { ConfigError } from './errors';
 import { openFeed, type Feed } from './feed/reader';
+import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/remote';
 import { resolveFeedSource } from './feed/source';
 import { cacheDir } from './paths';
 import { Policy, type Evaluation, type FeedState } from './policy/evaluate';
@@ -62,6 +63,8 @@ export interface GuardInputs {
   config: Config;
   /** The local feed file to open; undefined under `mode: off`. */
   feedPath: string | undefined;
+  /** For a `#range` https source: fetches the pages lookups will need into feedPath. */
+  remote?: RemoteFeedFile;
   cacheDir: string;
   now: Date;
 }
@@ -91,6 +94,10 @@ export async function resolveGuardInputs(options: GuardOptions): Promise<GuardIn
         config.filepath ? { file: config.filepath } : {},
       );
     }
+    if (isRangeSource(config.feed.source)) {
+      const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, offline: config.feed.offline });
+      return { config, feedPath: remote.path, remote, cacheDir: cache, now };
+    }
     feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn });
   }
   return { config, feedPath, cacheDir: cache, now };
@@ -100,7 +107,7 @@ export async function resolveGuardInputs(options: GuardOptions): Promise<GuardIn
 export async function createGuard(options: GuardOptions, inputs?: GuardInputs): Promise<Guard> {
   const env = options.env ?? process.env;
   const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
-  const { config, feedPath, cacheDir: cache, now } = inputs ?? (await resolveGuardInputs(options));
+  const { config, feedPath, remote, cacheDir: cache, now } = inputs ?? (await resolveGuardInputs(options));
 
   let feed: Feed | undefined;
   let feedState: FeedState = { stale: false };
@@ -117,6 +124,7 @@ export async function createGuard(options: GuardOptions, inputs?: GuardInputs): 
     const list = [...unique.values()];
     const records = new Map<ResolvedPackage, FeedRecord | undefined>();
     const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && policy.excludedBy(pkg) === undefined;
+    if (feed && remote) await remote.prefetch(list.filter(needsEvidence));
     for (const pkg of list) if (feed && needsEvidence(pkg)) records.set(pkg, feed.lookup(pkg.name, pkg.version));
 
     if (config.online) {
