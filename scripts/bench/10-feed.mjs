@@ -1,8 +1,11 @@
 // Feed section: 1,000,000-record feed build, full verify, a cold-process check of a
 // 2,000-package pnpm-lock.yaml (v9) against it (first open of a new feed, then repeats), and a
-// repeat check of an installed project (verdict reused) beside a bare `node -e 0`.
+// repeat check of an installed project (verdict reused) beside a bare `node -e 0`, and the check
+// against the same feed served from 127.0.0.1 as an https-style `#range` source (bytes transferred).
+// BENCH_FEED_RECORDS=10000000 measures 10M records (about 1.4 GB of feed).
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { median } from './lib/stats.mjs';
 
@@ -270,6 +273,7 @@ export async function run(ctx) {
     }
   }
   if (USE_CLI) await repeatCheck(ctx, cliCheck, checkDir, env);
+  if (USE_CLI) await rangeCheck(ctx, cli, checkDir, feedPath, publicKey, size);
   ctx.shared.feed = { feedPath, publicKey, pubPath, lockfileDir: checkDir, cacheDir: cache };
 }
 
@@ -294,4 +298,48 @@ async function repeatCheck(ctx, cliCheck, checkDir, env) {
   ctx.print(`bare node -e 0 (median of ${RUNS})`.padEnd(58) + ` wall ${median(bare).toFixed(0).padStart(7)} ms`);
   ctx.print(`repeat check, verdict reused (median of ${RUNS})`.padEnd(58) + ` wall ${median(repeat).toFixed(0).padStart(7)} ms   ${ratio.toFixed(2)}× node -e 0 (goal ≤ 1.3×)`);
   rmSync(nodeModules, { recursive: true, force: true });
+}
+
+/** Serves one file with range requests and an ETag from 127.0.0.1, counting the bytes sent. */
+async function rangeServer(path) {
+  const size = statSync(path).size;
+  const etag = `"${size}-${Math.floor(statSync(path).mtimeMs)}"`;
+  const stats = { bytes: 0, requests: 0 };
+  const server = createServer((req, res) => {
+    stats.requests++;
+    if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end();
+    const m = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''));
+    if (!m) return res.writeHead(416).end();
+    const start = Number(m[1]);
+    const end = Math.min(Number(m[2]), size - 1);
+    stats.bytes += end - start + 1;
+    res.writeHead(206, { etag, 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${size}` });
+    createReadStream(path, { start, end }).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/provenance.feed`, stats, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
+}
+
+/** The same check against the feed served over HTTP with `#range`: cold (empty cache), then warm. */
+async function rangeCheck(ctx, cli, checkDir, feedPath, publicKey, size) {
+  const server = await rangeServer(feedPath);
+  const dir = join(ctx.benchDir, 'check-range');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'pnpm-lock.yaml'), readFileSync(join(checkDir, 'pnpm-lock.yaml')));
+  writeFileSync(join(dir, '.provenancerc.json'), JSON.stringify({ mode: 'warn', feed: { source: `${server.url}#range`, publicKeys: [publicKey], maxAge: '30d', onStale: 'warn' }, unknown: 'warn' }, null, 2) + '\n');
+  const env = { PROVENANCE_GUARD_CACHE_DIR: join(ctx.benchDir, 'cache-range') };
+  rmSync(env.PROVENANCE_GUARD_CACHE_DIR, { recursive: true, force: true });
+  const args = [cli, 'check', '--lockfile', join(dir, 'pnpm-lock.yaml'), '--config', join(dir, '.provenancerc.json'), '--format', 'json'];
+  try {
+    for (const label of ['cold (empty cache)', 'warm']) {
+      const before = { ...server.stats };
+      const r = await ctx.measure(process.execPath, args, { env, cwd: dir });
+      if (r.code > 1) throw new Error(`#range check failed:\n${r.stderr}`);
+      const mb = (server.stats.bytes - before.bytes) / 1024 / 1024;
+      ctx.print(ctx.formatResult(`#range check from 127.0.0.1, ${label}`, r));
+      ctx.print(`  transferred ${mb.toFixed(2)} MB in ${server.stats.requests - before.requests} requests (feed ${(size / 1024 / 1024).toFixed(0)} MB; goal at 50M records: < 10 MB cold, nothing warm)`);
+    }
+  } finally {
+    await server.close();
+  }
 }
