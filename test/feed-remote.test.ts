@@ -65,8 +65,8 @@ async function setup(count = 20000): Promise<{ keys: TestKeys; server: RangeServ
   return { keys, server, dir, feedPath, packages };
 }
 
-async function check(dir: string, packages: ResolvedPackage[], extra: { feedSource?: string; offline?: boolean } = {}): Promise<Report> {
-  const guard = await createGuard({ cwd: dir, env: { PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache') }, warn: () => {}, ...extra });
+async function check(dir: string, packages: ResolvedPackage[], extra: { feedSource?: string; offline?: boolean } = {}, cache = '.cache'): Promise<Report> {
+  const guard = await createGuard({ cwd: dir, env: { PROVENANCE_GUARD_CACHE_DIR: join(dir, cache) }, warn: () => {}, ...extra });
   try {
     return await guard.check(packages);
   } finally {
@@ -107,11 +107,14 @@ describe('a #range https feed source', () => {
     index[index.indexOf('\n', index.indexOf('ed25519 ')) + 30] ^= 0x01;
     server.body = index;
     server.etag = '"t2"';
-    await expect(check(dir, packages)).rejects.toThrow(/index does not match its hash/);
+    // A fresh cache fetches the index: refused. (A cache holding this feed's authentic index
+    // never reads the server's copy of it again.)
+    await expect(check(dir, packages, {}, '.cache-2')).rejects.toThrow(/index does not match its hash/);
+    expect((await check(dir, packages)).summary.packages).toBe(packages.length);
     server.body = original;
     server.etag = '"v2"';
     server.ranges = false;
-    await expect(check(dir, packages)).rejects.toThrow(/range requests/);
+    await expect(check(dir, packages, {}, '.cache-3')).rejects.toThrow(/range requests/);
   });
 
   it('follows a new feed at the same URL', async () => {

@@ -9,8 +9,8 @@
  * A later run revalidates the first bytes with If-None-Match and fetches only buckets it lacks.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../atomic';
 import { FeedError } from '../errors';
 import { INDEX_ENTRY_BYTES, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
@@ -41,7 +41,11 @@ export interface RemoteFeedFile {
 interface Meta {
   url: string;
   etag?: string;
+  /** The current sparse copy, named after its signed preamble. */
+  file: string;
 }
+
+const KEEP_OLD_COPIES_MS = 10 * 60 * 1000;
 
 class RangeClient {
   bytesFetched = 0;
@@ -69,7 +73,12 @@ class RangeClient {
 }
 
 function writeAt(path: string, offset: number, data: Buffer): void {
-  const fd = openSync(path, 'r+');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (error) {
+    throw new FeedError(`cannot write the cached feed copy ${path}: ${(error as Error).message}`, { file: path, cause: error });
+  }
   try {
     let done = 0;
     while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
@@ -89,33 +98,53 @@ function readAt(path: string, offset: number, length: number): Buffer {
   }
 }
 
-/** A fresh sparse copy: preamble and index written, buckets left as holes. */
+/**
+ * A fresh sparse copy: preamble and index written, buckets left as holes. Copies are named after
+ * their signed preamble and never replaced: a process still reading (and filling) one keeps doing
+ * so while another switches to a newer feed.
+ */
 async function freshCopy(client: RangeClient, url: string, dir: string, head: { body: Buffer; etag: string | undefined; total: number | undefined }): Promise<string> {
-  const path = join(dir, 'provenance.feed');
-  const tmp = tempPathFor(path);
+  if (head.total === undefined) throw new FeedError(`GET ${url}: no Content-Range total in the answer to a range request`);
+  const tmp = tempPathFor(join(dir, 'provenance.feed'));
   const fd = openSync(tmp, 'wx', 0o644);
   try {
-    if (head.total === undefined) throw new FeedError(`GET ${url}: no Content-Range total in the answer to a range request`);
     ftruncateSync(fd, head.total);
     writeSync(fd, head.body, 0, Math.min(head.body.length, head.total), 0);
   } finally {
     closeSync(fd);
   }
+  let path: string;
   try {
     const preamble = readPreamble(tmp);
+    path = join(dir, `feed-${createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex').slice(0, 32)}`);
     const indexEnd = preamble.bodyStart + preamble.header.buckets * INDEX_ENTRY_BYTES;
-    if (indexEnd > head.body.length) {
+    if (!existsSync(path) && indexEnd > head.body.length) {
       const rest = await client.get(head.body.length, indexEnd);
       if (rest.etag !== head.etag) throw new FeedError(`the feed at ${url} changed while it was read; run again`);
       writeAt(tmp, head.body.length, rest.body);
     }
-    renameSync(tmp, path);
-  } catch (error) {
+    try {
+      linkSync(tmp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } finally {
     rmSync(tmp, { force: true });
-    throw error;
   }
-  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ url, ...(head.etag ? { etag: head.etag } : {}) } satisfies Meta) + '\n');
+  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) } satisfies Meta) + '\n');
+  pruneOldCopies(dir, basename(path));
   return path;
+}
+
+function pruneOldCopies(dir: string, keep: string): void {
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith('feed-') || name === keep) continue;
+    try {
+      if (Date.now() - statSync(join(dir, name)).mtimeMs > KEEP_OLD_COPIES_MS) rmSync(join(dir, name), { force: true });
+    } catch {
+      // removed meanwhile
+    }
+  }
 }
 
 function readMeta(dir: string): Meta | undefined {
@@ -133,8 +162,8 @@ export async function openRemoteFeedFile(source: string, options: { cacheDir: st
     throw new FeedError(`feed source ${url} uses plain http; use https (http is only allowed for 127.0.0.1)`);
   }
   const dir = join(options.cacheDir, 'feeds', `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
-  const local = join(dir, 'provenance.feed');
   const meta = readMeta(dir);
+  const local = join(dir, meta?.file && /^feed-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
   const cached = existsSync(local) && meta?.url === url;
   const client = new RangeClient(url, meta?.etag);
   let path = local;
