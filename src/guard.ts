@@ -8,6 +8,7 @@ import type { Config } from './config/types';
 import { declaredMode } from './config/declared-mode';
 import { ConfigError, GuardError } from './errors';
 import { openFeed, type Feed } from './feed/reader';
+import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/remote';
 import { resolveFeedSource } from './feed/source';
 import { packageKey } from './lockfile/source';
 import { cacheDir } from './paths';
@@ -71,7 +72,22 @@ function withOrigin(evaluation: Evaluation, pkg: ResolvedPackage): Evaluation {
   return evaluation;
 }
 
-export async function createGuard(options: GuardOptions): Promise<Guard> {
+/** What a guard is built from: the resolved config and feed file (see resolveGuardInputs). */
+export interface GuardInputs {
+  config: Config;
+  /** The local feed file to open; undefined under `mode: off`. */
+  feedPath: string | undefined;
+  /** For a `#range` https source: fetches the pages lookups will need into feedPath. */
+  remote?: RemoteFeedFile;
+  cacheDir: string;
+  now: Date;
+}
+
+/**
+ * Loads the config with the options' overrides applied and resolves the feed source to a local
+ * file (fetching it if needed), without opening the feed: what a verdict reuse needs to know.
+ */
+export async function resolveGuardInputs(options: GuardOptions): Promise<GuardInputs> {
   const env = options.env ?? process.env;
   const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env });
   if (options.feedSource !== undefined) {
@@ -84,9 +100,7 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
   const now = options.now ?? new Date();
   const cache = cacheDir(env);
   const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
-
-  let feed: Feed | undefined;
-  let feedState: FeedState = { stale: false };
+  let feedPath: string | undefined;
   if (config.mode !== 'off') {
     if (config.feed.publicKeys.length === 0) {
       throw new ConfigError(
@@ -94,9 +108,25 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         config.filepath ? { file: config.filepath } : {},
       );
     }
-    const trust = { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now };
-    const path = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn, ...trust });
-    feed = openFeed(path, { ...trust, cacheDir: cache });
+    if (isRangeSource(config.feed.source)) {
+      const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, offline: config.feed.offline });
+      return { config, feedPath: remote.path, remote, cacheDir: cache, now };
+    }
+    feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn, publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });
+  }
+  return { config, feedPath, cacheDir: cache, now };
+}
+
+/** Builds a guard; `inputs` are those of resolveGuardInputs(options) when already resolved. */
+export async function createGuard(options: GuardOptions, inputs?: GuardInputs): Promise<Guard> {
+  const env = options.env ?? process.env;
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  const { config, feedPath, remote, cacheDir: cache, now } = inputs ?? (await resolveGuardInputs(options));
+
+  let feed: Feed | undefined;
+  let feedState: FeedState = { stale: false };
+  if (feedPath !== undefined) {
+    feed = openFeed(feedPath, { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, cacheDir: cache, now });
     const generated = Date.parse(feed.header.generatedAt);
     feedState = { stale: Number.isFinite(generated) && now.getTime() - generated > config.feed.maxAge, generatedAt: feed.header.generatedAt };
   }
@@ -110,7 +140,9 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
     const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && policy.excludedBy(pkg) === undefined;
     // A tarball URL claiming a name@version the feed knows must carry that record's bytes.
     const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && semver.valid(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
-    for (const pkg of list) if (feed && (needsEvidence(pkg) || claimsRecord(pkg))) records.set(pkg, feed.lookup(pkg.name, pkg.version));
+    const lookedUp = list.filter((pkg) => needsEvidence(pkg) || claimsRecord(pkg));
+    if (feed && remote) await remote.prefetch(lookedUp);
+    for (const pkg of lookedUp) if (feed) records.set(pkg, feed.lookup(pkg.name, pkg.version));
 
     if (config.online) {
       const missing = list.filter((pkg) => needsEvidence(pkg) && records.get(pkg) === undefined);

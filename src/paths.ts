@@ -2,8 +2,8 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /**
- * The per-user cache directory: downloaded feeds, the accepted feed serials (rollback
- * protection) and the record of feeds already verified byte by byte.
+ * The per-user cache directory: downloaded feeds (and sparse copies of `#range` feeds), the
+ * accepted feed serials (rollback protection) and the secret stored verdicts are signed with.
  */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env.PROVENANCE_GUARD_CACHE_DIR;

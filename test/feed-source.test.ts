@@ -182,9 +182,9 @@ describe('feed source: npm package (local registry)', () => {
 
   it('fetches provenance.feed from a published package, follows new versions, and keeps the last good copy', async () => {
     const keys = makeKeys();
-    const v1 = readFileSync(await buildTestFeed(keys, sampleRecords(40), join(tempDir(), 'a.feed'), { serial: 20 }), 'utf8');
-    const v2 = readFileSync(await buildTestFeed(keys, sampleRecords(45), join(tempDir(), 'b.feed'), { serial: 21 }), 'utf8');
-    await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.0.0', files: { 'provenance.feed': v1 } });
+    const v1 = readFileSync(await buildTestFeed(keys, sampleRecords(40), join(tempDir(), 'a.feed'), { serial: 20 }), 'latin1');
+    const v2 = readFileSync(await buildTestFeed(keys, sampleRecords(45), join(tempDir(), 'b.feed'), { serial: 21 }), 'latin1');
+    await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.0.0', files: { 'provenance.feed': Buffer.from(v1, 'latin1') } });
     const root = tempDir();
     writeFileSync(join(root, '.npmrc'), `registry=${registry.url}/\n`);
     const cache = tempDir();
@@ -192,20 +192,20 @@ describe('feed source: npm package (local registry)', () => {
     const options = { source: '@pg-fixture/provenance-feed@^1', rootDir: root, offline: false, cacheDir: cache, env: { HOME: root }, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
 
     const path = await resolveFeedSource(options);
-    expect(readFileSync(path, 'utf8')).toBe(v1);
+    expect(readFileSync(path, 'latin1')).toBe(v1);
     const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache });
     expect(feed.header.serial).toBe(20);
     expect(feed.lookup('pkg-2', '1.2.2')?.name).toBe('pkg-2');
     feed.close();
 
-    await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.1.0', files: { 'provenance.feed': v2 } });
-    expect(readFileSync(await resolveFeedSource(options), 'utf8')).toBe(v2);
-    expect(readFileSync(await resolveFeedSource({ ...options, offline: true }), 'utf8')).toBe(v2);
+    await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.1.0', files: { 'provenance.feed': Buffer.from(v2, 'latin1') } });
+    expect(readFileSync(await resolveFeedSource(options), 'latin1')).toBe(v2);
+    expect(readFileSync(await resolveFeedSource({ ...options, offline: true }), 'latin1')).toBe(v2);
 
     // The registry from npm_config_registry works too (no .npmrc).
     const otherRoot = tempDir();
     const viaEnv = await resolveFeedSource({ ...options, rootDir: otherRoot, cacheDir: tempDir(), env: { HOME: otherRoot, npm_config_registry: registry.url } });
-    expect(readFileSync(viaEnv, 'utf8')).toBe(v2);
+    expect(readFileSync(viaEnv, 'latin1')).toBe(v2);
 
     const missing = await rejection(resolveFeedSource({ ...options, source: '@pg-fixture/no-such-feed@^1', cacheDir: tempDir() }));
     expect(missing.message).toMatch(/cannot fetch the feed from npm package @pg-fixture\/no-such-feed@\^1/);
@@ -227,7 +227,7 @@ describe('feed source: npm package (local registry)', () => {
     expect(fresh.code).toBe('ERR_PG_FEED_KEY');
 
     await registry.close();
-    expect(readFileSync(await resolveFeedSource(options), 'utf8')).toBe(v2);
+    expect(readFileSync(await resolveFeedSource(options), 'latin1')).toBe(v2);
     expect(warnings.at(-1)).toMatch(/could not update the feed from npm package @pg-fixture\/provenance-feed@\^1/);
   });
 });

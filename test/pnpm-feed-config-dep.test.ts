@@ -69,7 +69,7 @@ beforeAll(async () => {
   publicKey = keys.publicKey;
   const feed = await buildFeed({ records: [record(good, 'reproducible'), record(bad, 'not-reproducible')], privateKeyPath: keys.privateKeyPath, out: join(work, 'provenance.feed') });
   // A feed file is UTF-8 text (a signed JSON preamble and NDJSON records), so publish() can carry it.
-  feedPackage = await registry.publish({ name: FEED_PACKAGE, version: '1.2.0', files: { 'provenance.feed': readFileSync(feed.path, 'utf8') } });
+  feedPackage = await registry.publish({ name: FEED_PACKAGE, version: '1.2.0', files: { 'provenance.feed': readFileSync(feed.path) } });
 }, 120_000);
 afterAll(async () => registry?.close());
 

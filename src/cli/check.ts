@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { createGuard } from '../guard';
+import { createGuard, resolveGuardInputs } from '../guard';
 import { LockfileError } from '../errors';
 import { isObject } from '../json';
-import { detectLockfiles, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
-import type { ResolvedPackage } from '../types';
+import { configuredRegistries, detectLockfiles, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
+import type { Report, ResolvedPackage } from '../types';
+import { reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
 import { cacheDir } from '../paths';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
@@ -82,18 +83,61 @@ export function guardOptions(ctx: CliContext, values: { config?: string; feed?: 
   };
 }
 
+type Format = 'human' | 'json' | 'sarif';
+
+function render(report: Report, format: Format, lockfiles: readonly string[], verbose: boolean, ctx: CliContext): void {
+  if (format === 'json') ctx.stdout.write(formatJson(report));
+  else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfiles[0]!) || lockfiles[0]! }));
+  else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env), verbose }));
+}
+
+function readLockfileBytes(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LockfileError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`}`, { file: path, code: code === 'ENOENT' ? 'ERR_PG_LOCKFILE_NOT_FOUND' : 'ERR_PG_LOCKFILE_UNREADABLE' });
+  }
+}
+
+/**
+ * What a stored verdict of this check depends on besides config and feed: every lockfile's
+ * path and bytes, the registries that decide registry identity, and the output format.
+ */
+function verdictInputs(lockfiles: readonly string[], format: Format, inputs: Awaited<ReturnType<typeof resolveGuardInputs>>, env: NodeJS.ProcessEnv): VerdictInputs | undefined {
+  const file = inputs.config.online ? undefined : verdictFileFor(dirname(lockfiles[0]!), 'check');
+  if (file === undefined) return undefined;
+  const parts = lockfiles.flatMap((path) => [Buffer.from(`${path}\u0000`), readLockfileBytes(path), Buffer.from('\u0000')]);
+  const registries = lockfiles.map((path) => configuredRegistries(path.endsWith('yarn.lock') ? 'yarn' : 'npm', dirname(path), env));
+  return {
+    file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile: Buffer.concat(parts),
+    config: inputs.config, feedPath: inputs.feedPath, cacheDir: inputs.cacheDir, now: inputs.now,
+    extra: JSON.stringify({ registries, format }),
+  };
+}
+
 export async function checkCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('check', argv, { ...GUARD_FLAGS, format: { type: 'string' }, verbose: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
   const format = oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human');
+  const verbose = values.verbose === true;
   const lockfiles = locateLockfiles(ctx.cwd, values.lockfile);
+  const options = guardOptions(ctx, values);
+  const inputs = await resolveGuardInputs(options);
+  // A repeat of a passing check (same lockfiles, config and feed) reuses its report; live
+  // evidence (--online) changes on its own, so those runs are never reused.
+  const verdict = verdictInputs(lockfiles, format, inputs, ctx.env);
+  const reused = verdict && reuseVerdict(verdict);
+  if (reused) {
+    render(reused, format, lockfiles, verbose, ctx);
+    return exitCodeOf(reused);
+  }
   const packages = readProjectLockfiles(lockfiles, ctx.env, cacheDir(ctx.env));
   if (format === 'human') for (const lockfile of lockfiles) attachDependencyPaths(packages, lockfile);
-  const guard = await createGuard(guardOptions(ctx, values));
+  const guard = await createGuard(options, inputs);
   try {
     const report = await guard.check(packages);
-    if (format === 'json') ctx.stdout.write(formatJson(report));
-    else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfiles[0]!) || lockfiles[0]! }));
-    else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env), verbose: values.verbose === true }));
+    if (verdict) storeVerdict(verdict, report);
+    render(report, format, lockfiles, verbose, ctx);
     return exitCodeOf(report);
   } finally {
     guard.close();

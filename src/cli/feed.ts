@@ -11,6 +11,8 @@ import { generateKeyPair, privateKeyFromEnv, publicKeyOf, readPrivateKey } from 
 import { gitIgnores, ignorePrivateKey } from '../feed/key-ignore';
 import { newPackages, openBase, updateFeed, type VerifiedBase } from '../feed/update';
 import { summarizeSourceWarnings } from '../report/source-failures';
+import { mergeFeed } from '../feed/merge';
+import { inShard, parseShard } from '../feed/shard';
 import { verifyFeed } from '../feed/reader';
 import { readFeedState, resetTrust, statePath, RESET_COMMAND } from '../feed/state';
 import { escapeControl } from '../report/escape';
@@ -104,29 +106,35 @@ const BUILD_FLAGS = {
   'records-out': { type: 'string' },
   serial: { type: 'string' },
   'expires-in': { type: 'string' },
+  'generated-at': { type: 'string' },
+  shard: { type: 'string' },
   config: { type: 'string' },
 } as const;
 
-function parseSerial(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const serial = Number(value);
-  if (!Number.isSafeInteger(serial) || serial < 0) throw new UsageError(`feed build: --serial must be a whole number, got "${value}"`);
-  return serial;
-}
-
-function checkBuildInputs(values: { records?: string; 'from-lockfile'?: string; packages?: string; key?: string; 'key-env'?: string; out?: string }): void {
+function checkBuildInputs(values: { records?: string; 'from-lockfile'?: string; packages?: string; key?: string; 'key-env'?: string; out?: string; shard?: string }): void {
   const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
-  if (inputs.length !== 1) throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`);
   const signing = values.key !== undefined || values['key-env'] !== undefined;
+  if (values.shard !== undefined && (values.records !== undefined || signing)) {
+    throw new UsageError(`feed build: --shard gathers records for --from-lockfile or --packages; sign them with \`feed merge\`, not --key\n\n${usageOf('feed build')}`);
+  }
+  if (inputs.length !== 1) throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`);
   if (signing !== (values.out !== undefined)) throw new UsageError(`feed build: --key (or --key-env) and --out go together\n\n${usageOf('feed build')}`);
   if (values.records !== undefined && !signing) throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`);
+}
+
+/** The packages of this shard (`--shard I/N`), or all of them. */
+function shardOfPackages(ctx: CliContext, packages: ResolvedPackage[], shardFlag: string | undefined): ResolvedPackage[] {
+  if (shardFlag === undefined) return packages;
+  const shard = parseShard(shardFlag);
+  const mine = inShard(packages, shard);
+  ctx.stderr.write(`shard ${shard.index}/${shard.count}: ${mine.length} of ${packages.length} package${packages.length === 1 ? '' : 's'}\n`);
+  return mine;
 }
 
 async function build(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed build', argv, BUILD_FLAGS, { min: 0, max: 0, names: '' });
   checkBuildInputs(values);
-  const serial = parseSerial(values.serial);
-  const expiresIn = parseExpiresIn('feed build', values['expires-in']);
+  const signing = signingOptions('feed build', values);
   const privateKey = signingKey('feed build', values, ctx);
 
   let records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
@@ -135,7 +143,8 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
     if (!existsSync(path)) throw new UsageError(`feed build: records file not found: ${path}`);
     records = readRecordsFile(path);
   } else {
-    const gathered = await gatherRecords(ctx, await packagesToGather(ctx, values), values.config);
+    const packages = shardOfPackages(ctx, await packagesToGather(ctx, values), values.shard);
+    const gathered = await gatherRecords(ctx, packages, values.config);
     if (values['records-out'] !== undefined || privateKey === undefined) await writeRecords(gathered, values['records-out'] && resolve(ctx.cwd, values['records-out']), ctx);
     records = gathered;
   }
@@ -144,8 +153,7 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
     records,
     privateKey,
     out: resolve(ctx.cwd, values.out!),
-    ...(serial !== undefined ? { serial } : {}),
-    ...(expiresIn !== undefined ? { expiresIn } : {}),
+    ...signing,
   });
   ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);
   return 0;
@@ -201,6 +209,66 @@ async function update(argv: string[], ctx: CliContext): Promise<number> {
   } finally {
     base.dispose();
   }
+}
+
+interface SigningValues {
+  serial?: string | undefined;
+  'expires-in'?: string | undefined;
+  'generated-at'?: string | undefined;
+}
+
+/** --serial, --expires-in and --generated-at: what, besides the records, fixes a feed's bytes. */
+function signingOptions(command: string, values: SigningValues): { serial?: number; expiresIn?: number; now?: Date } {
+  const out: { serial?: number; expiresIn?: number; now?: Date } = {};
+  if (values.serial !== undefined) {
+    const serial = Number(values.serial);
+    if (!/^\d+$/.test(values.serial) || !Number.isSafeInteger(serial)) throw new UsageError(`${command}: --serial must be a whole number, got "${values.serial}"`);
+    out.serial = serial;
+  }
+  if (values['expires-in'] !== undefined) {
+    const expiresIn = parseDuration(values['expires-in']);
+    if (expiresIn === undefined) throw new UsageError(`${command}: --expires-in must be a duration such as 12h or 30d, got "${values['expires-in']}"`);
+    out.expiresIn = expiresIn;
+  }
+  if (values['generated-at'] !== undefined) {
+    const at = Date.parse(values['generated-at']);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(values['generated-at']) || Number.isNaN(at)) {
+      throw new UsageError(`${command}: --generated-at must be an ISO date-time such as 2026-11-01T00:00:00Z, got "${values['generated-at']}"`);
+    }
+    out.now = new Date(at);
+  }
+  return out;
+}
+
+async function merge(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommand(
+    'feed merge',
+    argv,
+    {
+      records: { type: 'string', multiple: true },
+      key: { type: 'string' },
+      'key-env': { type: 'string' },
+      out: { type: 'string' },
+      serial: { type: 'string' },
+      'expires-in': { type: 'string' },
+      'generated-at': { type: 'string' },
+    },
+    { min: 0, max: Number.MAX_SAFE_INTEGER, names: 'FILE.ndjson' },
+  );
+  // `--records a.ndjson b.ndjson c.ndjson` (the files after the first are positionals) or repeated --records.
+  const files = [...(values.records ?? []), ...positionals];
+  const privateKey = signingKey('feed merge', values, ctx);
+  if (files.length === 0 || privateKey === undefined || values.out === undefined) {
+    throw new UsageError(`feed merge: --records FILE..., --key (or --key-env) and --out are required\n\n${usageOf('feed merge')}`);
+  }
+  const { path, header } = await mergeFeed({
+    recordFiles: files.map((f) => resolve(ctx.cwd, f)),
+    privateKey,
+    out: resolve(ctx.cwd, values.out),
+    ...signingOptions('feed merge', values),
+  });
+  ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'} from ${files.length} file${files.length === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);
+  return 0;
 }
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
@@ -272,9 +340,11 @@ export async function feedCommand(argv: string[], ctx: CliContext): Promise<numb
       return verify(rest, ctx);
     case 'trust':
       return trust(rest, ctx);
+    case 'merge':
+      return merge(rest, ctx);
     default:
       throw new UsageError(
-        `feed: expected keygen, build, update, verify or trust${sub ? `, got "${sub}"` : ''}\n\n${['feed keygen', 'feed build', 'feed update', 'feed verify', 'feed trust'].map(usageOf).join('\n')}`,
+        `feed: expected keygen, build, update, merge, verify or trust${sub ? `, got "${sub}"` : ''}\n\n${['feed keygen', 'feed build', 'feed update', 'feed merge', 'feed verify', 'feed trust'].map(usageOf).join('\n')}`,
         { code: 'ERR_PG_USAGE_UNKNOWN_COMMAND' },
       );
   }

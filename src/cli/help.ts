@@ -36,7 +36,7 @@ export const HELP: Record<string, CommandHelp> = {
   },
   'feed build': {
     usage:
-      'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key FILE | --key-env VAR] [--out PATH] [--records-out FILE.ndjson] [--serial N] [--expires-in 30d] [--config PATH]',
+      'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key FILE | --key-env VAR] [--out PATH] [--records-out FILE.ndjson] [--shard I/N] [--serial N] [--generated-at ISO] [--expires-in 30d] [--config PATH]',
     summary: 'Build and sign a feed from records, or gather the records live from the registry and evidence services.',
     flags: [
       ['--records FILE.ndjson', 'records to sign, one JSON object a line'],
@@ -47,8 +47,23 @@ export const HELP: Record<string, CommandHelp> = {
       ['--out PATH', 'where to write the signed feed (a file, or a directory for DIR/provenance.feed)'],
       ['--records-out FILE', 'also write the gathered records (without --key: records only)'],
       ['--serial N', 'the serial to sign with (default: higher than the feed at --out, and than now in seconds)'],
+      ['--shard I/N', 'gather only the I-th of N deterministic shards of the packages (records only; sign with `feed merge`)'],
+      ['--generated-at ISO', 'the generation time to sign (default now; with --serial, makes the bytes reproducible)'],
       ['--expires-in DURATION', 'how long the feed stays valid (default 30d)'],
       ['--config PATH', 'policy file whose `sources:` configure the evidence services'],
+    ],
+  },
+  'feed merge': {
+    usage: 'provenance-guard feed merge --records FILE.ndjson... (--key FILE | --key-env VAR) --out PATH [--serial N] [--generated-at ISO] [--expires-in 30d]',
+    summary: 'Sign one feed from the records of several `feed build --shard` jobs; the same records, serial and dates give the same bytes whatever the shard count.',
+    flags: [
+      ['--records FILE...', 'the records files (one per shard)'],
+      ['--key FILE', 'the private key'],
+      ['--key-env VAR', 'read the private key (PEM) from environment variable VAR'],
+      ['--out PATH', 'where to write the signed feed'],
+      ['--serial N', 'the serial to sign with'],
+      ['--generated-at ISO', 'the generation time to sign'],
+      ['--expires-in DURATION', 'how long the feed stays valid (default 30d)'],
     ],
   },
   'feed update': {

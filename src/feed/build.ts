@@ -1,6 +1,6 @@
 import { createHash, sign, type KeyObject } from 'node:crypto';
 import {
-  appendFileSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync,
+  appendFileSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,8 +8,8 @@ import { FeedError, RecordsError } from '../errors';
 import type { FeedRecord } from '../types';
 import { tempPathFor } from '../atomic';
 import {
-  FEED_FILE_NAME, INDEX_ENTRY_BYTES, MAGIC, SCHEMA, SIG_LINE_BYTES, SIG_PREFIX, bucketCount, bucketOfHash, encodeIndexEntry,
-  keyHash, recordKey, type FeedHeader,
+  FEED_FILE_NAME, INDEX_ENTRY_BYTES, MAGIC, READABLE_SCHEMAS, SCHEMA, SIG_PREFIX, bucketCount, bucketOfHash, encodeBucket,
+  encodeIndexEntry, keyHash, recordKey, type FeedHeader,
 } from './format';
 import { keyId as keyIdOf, readPrivateKey } from './keys';
 import { readPreamble } from './preamble';
@@ -27,6 +27,8 @@ export interface BuildFeedOptions {
   /** Milliseconds until the feed expires; default 30 days. */
   expiresIn?: number;
   now?: Date;
+  /** The schema to write (default: the current one, 2); 1 is the uncompressed layout. */
+  schema?: number;
 }
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -127,6 +129,81 @@ function previousSerial(path: string): number | undefined {
   }
 }
 
+function writeAll(fd: number, data: Buffer): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}
+
+function copyInto(fd: number, from: string): void {
+  const src = openSync(from, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(WRITE_CHUNK);
+    for (let n = readSync(src, chunk, 0, chunk.length, null); n > 0; n = readSync(src, chunk, 0, chunk.length, null)) writeAll(fd, chunk.subarray(0, n));
+  } finally {
+    closeSync(src);
+  }
+}
+
+type Placed = Entry & { bucket: number };
+
+/** The entries of one partition in file order (bucket, then name@version); refuses duplicates. */
+function sortedPartition(partitions: Partitions, p: number, buckets: number, seen: { count: number }): Placed[] {
+  const entries = partitions.take(p) as Placed[];
+  for (const e of entries) e.bucket = bucketOfHash(e.hash, buckets);
+  entries.sort((a, b) => a.bucket - b.bucket || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let last: Entry | undefined;
+  for (const e of entries) {
+    seen.count++;
+    if (last && last.key === e.key) throw new RecordsError(`${describe(e, seen.count)}: duplicate record for ${e.key} (first at ${describe(last, seen.count - 1)})`);
+    last = e;
+  }
+  return entries;
+}
+
+/** Writes the encoded buckets in order to `file`, filling the index; returns the bytes written. */
+function writeBuckets(partitions: Partitions, file: string, index: Buffer, buckets: number, schema: number): number {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    // An empty bucket is zero bytes in every schema.
+    const emptyHash = createHash('sha256').digest();
+    let offset = 0;
+    let nextBucket = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const emit = (bucket: number, bytes: Buffer) => {
+      while (nextBucket < bucket) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, emptyHash);
+      encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, bytes.length, createHash('sha256').update(bytes).digest());
+      pending.push(bytes);
+      offset += bytes.length;
+      pendingBytes += bytes.length;
+      if (pendingBytes >= WRITE_CHUNK) {
+        writeAll(fd, Buffer.concat(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
+    };
+    const seen = { count: 0 };
+    let open: { bucket: number; lines: string[] } | undefined;
+    for (let p = 0; p < PARTITIONS; p++) {
+      for (const e of sortedPartition(partitions, p, buckets, seen)) {
+        if (open && open.bucket !== e.bucket) {
+          emit(open.bucket, encodeBucket(schema, open.lines.join('')));
+          open = undefined;
+        }
+        open ??= { bucket: e.bucket, lines: [] };
+        open.lines.push(e.line);
+      }
+    }
+    if (open) emit(open.bucket, encodeBucket(schema, open.lines.join('')));
+    while (nextBucket < buckets) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, emptyHash);
+    writeAll(fd, Buffer.concat(pending));
+    if (schema === 1 && offset !== partitions.bodyBytes) throw new Error(`internal: wrote ${offset} bucket bytes, expected ${partitions.bodyBytes}`);
+    return offset;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Builds and signs a feed; the file appears atomically at `out`. */
 export async function buildFeed(options: BuildFeedOptions): Promise<{ path: string; header: FeedHeader }> {
   const path = resolveOut(options.out);
@@ -137,9 +214,12 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
   const previous = previousSerial(path);
   const serial = options.serial ?? Math.max((previous ?? 0) + 1, Math.floor(now.getTime() / 1000));
   if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`);
+  const schema = options.schema ?? SCHEMA;
+  if (!READABLE_SCHEMAS.includes(schema)) throw new FeedError(`feed schema must be one of ${READABLE_SCHEMAS.join(', ')}, got ${schema}`);
 
   const partitions = new Partitions();
   let tmp: string | undefined;
+  let bodyTmp: string | undefined;
   try {
     let position = 0;
     for await (const record of options.records) {
@@ -156,91 +236,29 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
     }
 
     const count = partitions.count;
-    const buckets = bucketCount(count);
-    const indexBytes = buckets * INDEX_ENTRY_BYTES;
+    const buckets = bucketCount(count, schema);
+    const index = Buffer.alloc(buckets * INDEX_ENTRY_BYTES);
+    mkdirSync(dirname(path), { recursive: true });
+    tmp = tempPathFor(path);
+    bodyTmp = tempPathFor(path);
+    const bodyBytes = writeBuckets(partitions, bodyTmp, index, buckets, schema);
     const header: FeedHeader & { buckets: number; indexSha256: string; bodyBytes: number } = {
-      schema: SCHEMA,
+      schema,
       serial,
       generatedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + expiresIn).toISOString(),
       records: count,
       keyId: keyIdOf(privateKey),
       buckets,
-      indexSha256: '0'.repeat(64),
-      bodyBytes: indexBytes + partitions.bodyBytes,
+      indexSha256: createHash('sha256').update(index).digest('hex'),
+      bodyBytes: index.length + bodyBytes,
     };
-    const preambleBytes = Buffer.byteLength(MAGIC + JSON.stringify(header) + '\n') + SIG_LINE_BYTES;
-
-    mkdirSync(dirname(path), { recursive: true });
-    tmp = tempPathFor(path);
+    const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+    const signature = sign(null, signed, privateKey).toString('base64');
     const fd = openSync(tmp, 'wx', 0o644);
     try {
-      const index = Buffer.alloc(indexBytes);
-      const bucketsStart = preambleBytes + indexBytes;
-      let offset = 0;
-      let nextBucket = 0;
-      let pending: string[] = [];
-      let pendingBytes = 0;
-      const flush = () => {
-        if (pending.length === 0) return;
-        const chunk = Buffer.from(pending.join(''));
-        let done = 0;
-        while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done, bucketsStart + offset - pendingBytes + done);
-        pending = [];
-        pendingBytes = 0;
-      };
-      let open: { bucket: number; lines: string[] } | undefined;
-      const emitUpTo = (bucket: number, lines: string[]) => {
-        // Empty buckets before this one.
-        const empty = createHash('sha256').digest();
-        while (nextBucket < bucket) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, empty);
-        const text = lines.join('');
-        const bytes = Buffer.from(text);
-        encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, bytes.length, createHash('sha256').update(bytes).digest());
-        pending.push(text);
-        offset += bytes.length;
-        pendingBytes += bytes.length;
-        if (pendingBytes >= WRITE_CHUNK) flush();
-      };
-      let seen = 0;
-      for (let p = 0; p < PARTITIONS; p++) {
-        const entries = partitions.take(p);
-        for (const e of entries) (e as Entry & { bucket: number }).bucket = bucketOfHash(e.hash, buckets);
-        entries.sort((a, b) => {
-          const ba = (a as Entry & { bucket: number }).bucket;
-          const bb = (b as Entry & { bucket: number }).bucket;
-          return ba - bb || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-        });
-        let last: Entry | undefined;
-        for (const e of entries) {
-          seen++;
-          if (last && last.key === e.key) {
-            throw new RecordsError(`${describe(e, seen)}: duplicate record for ${e.key} (first at ${describe(last, seen - 1)})`);
-          }
-          last = e;
-          const bucket = (e as Entry & { bucket: number }).bucket;
-          if (open && open.bucket !== bucket) {
-            emitUpTo(open.bucket, open.lines);
-            open = undefined;
-          }
-          open ??= { bucket, lines: [] };
-          open.lines.push(e.line);
-        }
-      }
-      if (open) emitUpTo(open.bucket, open.lines);
-      const empty = createHash('sha256').digest();
-      while (nextBucket < buckets) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, empty);
-      flush();
-      if (offset !== partitions.bodyBytes) throw new Error(`internal: wrote ${offset} bucket bytes, expected ${partitions.bodyBytes}`);
-
-      header.indexSha256 = createHash('sha256').update(index).digest('hex');
-      const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
-      const signature = sign(null, signed, privateKey).toString('base64');
-      const preamble = Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${signature}\n`)]);
-      if (preamble.length !== preambleBytes) throw new Error('internal: feed preamble length changed');
-      writeSync(fd, preamble, 0, preamble.length, 0);
-      let done = 0;
-      while (done < index.length) done += writeSync(fd, index, done, index.length - done, preambleBytes + done);
+      writeAll(fd, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${signature}\n`), index]));
+      copyInto(fd, bodyTmp);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -251,5 +269,6 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
   } finally {
     partitions.dispose();
     if (tmp) rmSync(tmp, { force: true });
+    if (bodyTmp) rmSync(bodyTmp, { force: true });
   }
 }

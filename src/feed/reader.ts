@@ -1,14 +1,14 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
-import { closeSync, fstatSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import type { FeedRecord } from '../types';
 import {
-  INDEX_ENTRY_BYTES, SCHEMA, bucketOfHash, decodeIndexEntry, keyHash, recordKey, recordLinePrefix, type FeedHeader,
+  INDEX_ENTRY_BYTES, READABLE_SCHEMAS, bucketOfHash, decodeBucket, decodeIndexEntry, keyHash, recordKey, recordLinePrefix, type FeedHeader,
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
 import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
-import { acceptedFeed, isVerified, markVerified, recordSerial, sameSerialError, statePath, RESET_COMMAND, type FileIdentity } from './state';
+import { acceptedFeed, recordSerial, sameSerialError, statePath, RESET_COMMAND } from './state';
 
 export type { FeedHeader } from './format';
 
@@ -54,8 +54,8 @@ interface OpenedFeed {
   fd: number;
   preamble: Preamble;
   index: Buffer;
-  identity: FileIdentity;
-  cache: string;
+  /** SHA-256 of the signed header and signature (pins every byte): kept per serial against same-serial substitution. */
+  sha256: string;
 }
 
 /** What a feed must satisfy besides its own integrity: the policy's keys and serial floor. */
@@ -88,7 +88,9 @@ function checkSignature(preamble: Preamble, publicKeys: string[], label: string)
 
 /** Dates and serial of a header whose signature verified. */
 function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, cache: string, now: Date, label: string): void {
-  if (header.schema !== SCHEMA) throw new FeedError(`feed ${label} has schema ${header.schema}; this version of provenance-guard reads schema ${SCHEMA}`, { file: label, code: 'ERR_PG_FEED_SCHEMA' });
+  if (!READABLE_SCHEMAS.includes(header.schema)) {
+    throw new FeedError(`feed ${label} has schema ${header.schema}; this version of provenance-guard reads schemas ${READABLE_SCHEMAS.join(' and ')}`, { file: label, code: 'ERR_PG_FEED_SCHEMA' });
+  }
   if (Date.parse(header.expiresAt) <= now.getTime()) {
     throw new FeedError(`feed ${label} expired at ${header.expiresAt} (serial ${header.serial}); fetch a newer feed`, { file: label, code: 'ERR_PG_FEED_EXPIRED' });
   }
@@ -130,15 +132,7 @@ function openChecked(path: string, trust: FeedTrust, cache: string, now: Date): 
     if (indexLength > header.bodyBytes) throw corrupted(label, 'index larger than the file');
     const index = readExactly(fd, indexLength, preamble.bodyStart, label);
     if (createHash('sha256').update(index).digest('hex') !== header.indexSha256) throw corrupted(label, 'index does not match its hash');
-    const stat = fstatSync(fd);
-    let realpath = path;
-    try {
-      realpath = realpathSync(path);
-    } catch {
-      // keep the given path
-    }
-    const identity: FileIdentity = { realpath, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev, preambleSha256: sha256 };
-    return { fd, preamble, index, identity, cache };
+    return { fd, preamble, index, sha256 };
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -167,14 +161,16 @@ function fullPass(opened: OpenedFeed, path: string): void {
     }
     const bytes = chunk.subarray(entry.offset - chunkStart, entry.offset - chunkStart + entry.length);
     if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${b} does not match its hash`);
+    decoded(header.schema, bytes, b, path);
   }
   if (expectedOffset !== bucketsBytes) throw corrupted(path, 'buckets do not fill the file');
 }
 
 /**
  * Opens a feed for lookups. Synchronous. Verifies the signature, expiry, rollback and index
- * at every open; verifies every bucket the first time this exact file is seen; verifies
- * each bucket it reads again at lookup time.
+ * at every open, and each bucket it reads at lookup time. There is no whole-file pass: the
+ * chain signature → header.indexSha256 → index entry (offset, length, SHA-256) → bucket
+ * pins every byte a lookup can read, so an unread bucket cannot change an answer.
  */
 export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const now = options.now ?? new Date();
@@ -183,11 +179,7 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const { fd, preamble, index } = opened;
   const header = preamble.header;
   try {
-    if (!isVerified(cache, opened.identity)) {
-      fullPass(opened, path);
-      markVerified(cache, opened.identity);
-    }
-    if (options.recordAcceptance !== false) recordSerial(cache, header.keyId, header.serial, opened.identity.preambleSha256, now, path);
+    if (options.recordAcceptance !== false) recordSerial(cache, header.keyId, header.serial, opened.sha256, now, path);
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -206,22 +198,7 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
     if (scratch.length < entry.length) scratch = Buffer.allocUnsafe(entry.length);
     const bytes = readExactly(fd, entry.length, bucketsStart + entry.offset, path, scratch.subarray(0, entry.length));
     if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${bucket} does not match its hash`);
-    const prefix = Buffer.from(recordLinePrefix(name, version));
-    // Native search for the record's first bytes; a hit must start a line and end the version.
-    for (let at = bytes.indexOf(prefix); at >= 0; at = bytes.indexOf(prefix, at + 1)) {
-      if (at > 0 && bytes[at - 1] !== 0x0a) continue;
-      const next = bytes[at + prefix.length];
-      if (next !== 0x2c && next !== 0x7d) continue;
-      const end = bytes.indexOf(0x0a, at);
-      let record: unknown;
-      try {
-        record = JSON.parse(bytes.toString('utf8', at, end < 0 ? bytes.length : end));
-      } catch {
-        throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
-      }
-      return record as FeedRecord;
-    }
-    return undefined;
+    return findRecord(decoded(header.schema, bytes, bucket, path), name, version, bucket, path);
   }
 
   return {
@@ -236,15 +213,42 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
   };
 }
 
+/** A bucket's NDJSON from its verified stored bytes. */
+function decoded(schema: number, bytes: Buffer, bucket: number, path: string): Buffer {
+  try {
+    return decodeBucket(schema, bytes);
+  } catch {
+    throw corrupted(path, `bucket ${bucket} does not decode`);
+  }
+}
+
+function findRecord(bytes: Buffer, name: string, version: string, bucket: number, path: string): FeedRecord | undefined {
+  const prefix = Buffer.from(recordLinePrefix(name, version));
+  // Native search for the record's first bytes; a hit must start a line and end the version.
+  for (let at = bytes.indexOf(prefix); at >= 0; at = bytes.indexOf(prefix, at + 1)) {
+    if (at > 0 && bytes[at - 1] !== 0x0a) continue;
+    const next = bytes[at + prefix.length];
+    if (next !== 0x2c && next !== 0x7d) continue;
+    const end = bytes.indexOf(0x0a, at);
+    let record: unknown;
+    try {
+      record = JSON.parse(bytes.toString('utf8', at, end < 0 ? bytes.length : end));
+    } catch {
+      throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
+    }
+    return record as FeedRecord;
+  }
+  return undefined;
+}
+
 /**
- * `feed verify`, and a download before it replaces the cached copy: checks every byte (even
- * of a feed seen before); does not record acceptance. `remember: false` leaves no
- * verified-mark (for a file about to be renamed).
+ * `feed verify`, and a download before it replaces the cached copy: checks every byte;
+ * does not record acceptance.
  */
 export function verifyFeed(
   path: string,
   publicKeys: string[],
-  options: { cacheDir?: string; now?: Date; minSerial?: number; label?: string; remember?: boolean } = {},
+  options: { cacheDir?: string; now?: Date; minSerial?: number; label?: string } = {},
 ): FeedHeader & { sha256: string } {
   const cache = options.cacheDir ?? defaultCacheDir();
   const trust: FeedTrust = { publicKeys };
@@ -253,8 +257,7 @@ export function verifyFeed(
   const opened = openChecked(path, trust, cache, options.now ?? new Date());
   try {
     fullPass(opened, trust.label ?? path);
-    if (options.remember !== false) markVerified(cache, opened.identity);
-    return { ...opened.preamble.header, sha256: opened.identity.preambleSha256 };
+    return { ...opened.preamble.header, sha256: opened.sha256 };
   } finally {
     closeSync(opened.fd);
   }

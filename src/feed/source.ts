@@ -147,7 +147,6 @@ function install(file: string, target: string, what: string, trust: Candidate): 
     cacheDir: trust.cache,
     now: trust.now,
     label: what,
-    remember: false,
     ...(trust.minSerial !== undefined ? { minSerial: trust.minSerial } : {}),
   });
   renameSync(file, target);

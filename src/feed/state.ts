@@ -9,8 +9,7 @@
  * silently would re-open the door to rollbacks. `provenance-guard feed trust --reset` is the
  * deliberate way out.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FeedError } from '../errors';
 import { sweepStaleTemps, writeFileAtomic } from '../atomic';
@@ -219,48 +218,3 @@ export function resetTrust(dir: string, which: TrustReset): Record<string, unkno
   });
 }
 
-export interface FileIdentity {
-  realpath: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  dev: number;
-  preambleSha256: string;
-}
-
-function verifiedPath(dir: string, identity: FileIdentity): string {
-  const fingerprint = createHash('sha256').update(JSON.stringify(identity)).digest('hex');
-  return join(dir, 'verified', fingerprint);
-}
-
-export function isVerified(dir: string, identity: FileIdentity): boolean {
-  return existsSync(verifiedPath(dir, identity));
-}
-
-const KEEP_VERIFIED = 64;
-
-export function markVerified(dir: string, identity: FileIdentity): void {
-  try {
-    const path = verifiedPath(dir, identity);
-    writeFileAtomic(path, JSON.stringify(identity) + '\n');
-    pruneVerified(join(dir, 'verified'));
-  } catch {
-    // Only an optimisation: the next open verifies everything again.
-  }
-}
-
-/** Keeps the most recent marks: one is written per new feed file, they would pile up. */
-function pruneVerified(dir: string): void {
-  const names = readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n));
-  if (names.length <= KEEP_VERIFIED) return;
-  const byAge = names
-    .map((name) => {
-      try {
-        return { name, mtime: statSync(join(dir, name)).mtimeMs };
-      } catch {
-        return { name, mtime: 0 };
-      }
-    })
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const { name } of byAge.slice(KEEP_VERIFIED)) rmSync(join(dir, name), { force: true });
-}

@@ -21,7 +21,7 @@ export interface FixturePackage {
   /** Extra manifest fields. */
   manifest?: Record<string, unknown>;
   /** Extra files, path → content, besides package.json and index.js. */
-  files?: Record<string, string>;
+  files?: Record<string, string | Buffer>;
 }
 
 export interface PublishedPackage {
@@ -79,7 +79,7 @@ export async function startRegistry(): Promise<TestRegistry> {
       ...(pkg.repository !== undefined ? { repository: pkg.repository } : {}),
       ...pkg.manifest,
     };
-    const files: Record<string, string> = {
+    const files: Record<string, string | Buffer> = {
       'package.json': JSON.stringify(manifest, null, 2) + '\n',
       'index.js': `module.exports = ${JSON.stringify(`${pkg.name}@${pkg.version}`)};\n`,
       ...pkg.files,

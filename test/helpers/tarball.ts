@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 
-export async function pack(files: Record<string, string>): Promise<Buffer> {
+export async function pack(files: Record<string, string | Buffer>): Promise<Buffer> {
   const dir = mkdtempSync(join(tmpdir(), 'pg-pack-'));
   try {
     for (const [path, content] of Object.entries(files)) {

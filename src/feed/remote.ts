@@ -1,0 +1,232 @@
+/**
+ * A feed read lazily over HTTP range requests: `feed.source: https://host/provenance.feed#range`.
+ *
+ * The local copy is a sparse file of the feed's full size in the cache directory: the preamble and
+ * the index are fetched whole, buckets only when a lookup needs them, each written at its own
+ * offset. openFeed() then reads that file with every check it always makes (signature, expiry,
+ * rollback, index hash at open, bucket hash at every lookup), so nothing fetched is trusted before
+ * the signature chain pins it, and a bucket never fetched (a hole of zeros) can only fail its hash.
+ * A later run revalidates the first bytes with If-None-Match and fetches only buckets it lacks.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { writeFileAtomic, tempPathFor } from '../atomic';
+import { FeedError } from '../errors';
+import { INDEX_ENTRY_BYTES, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
+import { readPreamble, type Preamble } from './preamble';
+
+export const RANGE_SUFFIX = '#range';
+/** First request: enough for the magic, a header line and the signature line. */
+const HEAD_BYTES = 4096;
+const MAX_HEAD_BYTES = 64 * 1024 + 256;
+const TIMEOUT_MS = 60_000;
+const CONCURRENCY = 8;
+/** Buckets closer than this are fetched in one request. */
+const MERGE_GAP = 2048;
+
+export function isRangeSource(source: string): boolean {
+  return /^https?:\/\//i.test(source.trim()) && source.trim().endsWith(RANGE_SUFFIX);
+}
+
+export interface RemoteFeedFile {
+  /** The local sparse copy, for openFeed(). */
+  path: string;
+  /** Fetches the buckets these packages fall in that the local copy lacks. */
+  prefetch(packages: readonly { name: string; version: string }[]): Promise<void>;
+  /** Bytes received over HTTP so far (bodies only). */
+  readonly bytesFetched: number;
+}
+
+interface Meta {
+  url: string;
+  etag?: string;
+  /** The current sparse copy, named after its signed preamble. */
+  file: string;
+}
+
+const KEEP_OLD_COPIES_MS = 10 * 60 * 1000;
+
+class RangeClient {
+  bytesFetched = 0;
+  constructor(private readonly url: string, public etag: string | undefined) {}
+
+  async get(start: number, end: number, conditional?: string): Promise<{ status: number; body: Buffer; etag: string | undefined; total: number | undefined }> {
+    const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' };
+    if (conditional) headers['if-none-match'] = conditional;
+    else if (this.etag) headers['if-range'] = this.etag;
+    let response: Response;
+    try {
+      response = await fetch(this.url, { headers, redirect: 'follow', signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (error) {
+      throw new FeedError(`cannot read the feed from ${this.url}: ${(error as Error).message}`, { cause: error });
+    }
+    if (response.status === 304) return { status: 304, body: Buffer.alloc(0), etag: this.etag, total: undefined };
+    const body = Buffer.from(await response.arrayBuffer());
+    this.bytesFetched += body.length;
+    if (response.status !== 206) {
+      throw new FeedError(`GET ${this.url} (bytes ${start}-${end - 1}) answered ${response.status}: a #range feed source needs a server that answers range requests (206) and a feed that does not change while it is read`);
+    }
+    const total = Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1]);
+    return { status: 206, body, etag: response.headers.get('etag') ?? undefined, total: Number.isFinite(total) ? total : undefined };
+  }
+}
+
+function writeAt(path: string, offset: number, data: Buffer): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (error) {
+    throw new FeedError(`cannot write the cached feed copy ${path}: ${(error as Error).message}`, { file: path, cause: error });
+  }
+  try {
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readAt(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, offset);
+    return buffer;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A fresh sparse copy: preamble and index written, buckets left as holes. Copies are named after
+ * their signed preamble and never replaced: a process still reading (and filling) one keeps doing
+ * so while another switches to a newer feed.
+ */
+async function freshCopy(client: RangeClient, url: string, dir: string, head: { body: Buffer; etag: string | undefined; total: number | undefined }): Promise<string> {
+  if (head.total === undefined) throw new FeedError(`GET ${url}: no Content-Range total in the answer to a range request`);
+  const tmp = tempPathFor(join(dir, 'provenance.feed'));
+  const fd = openSync(tmp, 'wx', 0o644);
+  try {
+    ftruncateSync(fd, head.total);
+    writeSync(fd, head.body, 0, Math.min(head.body.length, head.total), 0);
+  } finally {
+    closeSync(fd);
+  }
+  let path: string;
+  try {
+    const preamble = readPreamble(tmp);
+    path = join(dir, `feed-${createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex').slice(0, 32)}`);
+    const indexEnd = preamble.bodyStart + preamble.header.buckets * INDEX_ENTRY_BYTES;
+    if (!existsSync(path) && indexEnd > head.body.length) {
+      const rest = await client.get(head.body.length, indexEnd);
+      if (rest.etag !== head.etag) throw new FeedError(`the feed at ${url} changed while it was read; run again`);
+      writeAt(tmp, head.body.length, rest.body);
+    }
+    try {
+      linkSync(tmp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) } satisfies Meta) + '\n');
+  pruneOldCopies(dir, basename(path));
+  return path;
+}
+
+function pruneOldCopies(dir: string, keep: string): void {
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith('feed-') || name === keep) continue;
+    try {
+      if (Date.now() - statSync(join(dir, name)).mtimeMs > KEEP_OLD_COPIES_MS) rmSync(join(dir, name), { force: true });
+    } catch {
+      // removed meanwhile
+    }
+  }
+}
+
+function readMeta(dir: string): Meta | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Revalidates (or fetches) the head of the feed and returns the local sparse copy. */
+export async function openRemoteFeedFile(source: string, options: { cacheDir: string; offline: boolean }): Promise<RemoteFeedFile> {
+  const url = source.trim().slice(0, -RANGE_SUFFIX.length);
+  if (/^http:/i.test(url) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/i.test(url)) {
+    throw new FeedError(`feed source ${url} uses plain http; use https (http is only allowed for 127.0.0.1)`);
+  }
+  const dir = join(options.cacheDir, 'feeds', `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
+  const meta = readMeta(dir);
+  const local = join(dir, meta?.file && /^feed-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
+  const cached = existsSync(local) && meta?.url === url;
+  const client = new RangeClient(url, meta?.etag);
+  let path = local;
+  if (!options.offline) {
+    mkdirSync(dir, { recursive: true });
+    const head = await client.get(0, HEAD_BYTES, cached && meta?.etag ? meta.etag : undefined);
+    if (head.status !== 304 && head.body.indexOf(0x0a, head.body.indexOf(0x0a) + 1) < 0 && head.total !== undefined && head.total > head.body.length) {
+      // A header longer than the first request: fetch the rest of what a header may be.
+      const rest = await client.get(head.body.length, Math.min(MAX_HEAD_BYTES, head.total));
+      head.body = Buffer.concat([head.body, rest.body]);
+    }
+    if (head.status !== 304) {
+      const same = cached && head.etag !== undefined && head.etag === meta?.etag;
+      path = same ? local : await freshCopy(client, url, dir, head);
+      client.etag = head.etag;
+    }
+  } else if (!cached) {
+    throw new FeedError(`offline, and no cached copy of the feed from ${url} (run once online to fetch it)`);
+  }
+  return {
+    path,
+    get bytesFetched() {
+      return client.bytesFetched;
+    },
+    prefetch: (packages) => prefetch(client, path, readPreamble(path), packages, options.offline, url),
+  };
+}
+
+function missingBuckets(path: string, preamble: Preamble, packages: readonly { name: string; version: string }[]): IndexEntry[] {
+  const { header, bodyStart } = preamble;
+  const index = readAt(path, bodyStart, header.buckets * INDEX_ENTRY_BYTES);
+  const bucketsStart = bodyStart + index.length;
+  const wanted = new Map<number, IndexEntry>();
+  for (const { name, version } of packages) {
+    const bucket = bucketOfHash(keyHash(recordKey(name, version)), header.buckets);
+    if (wanted.has(bucket)) continue;
+    const entry = decodeIndexEntry(index, bucket);
+    // A malformed entry is left to openFeed, which refuses the index as a whole.
+    if (!entry || entry.length === 0) continue;
+    const have = readAt(path, bucketsStart + entry.offset, entry.length);
+    if (createHash('sha256').update(have).digest('hex') !== entry.sha256) wanted.set(bucket, { ...entry, offset: bucketsStart + entry.offset });
+  }
+  return [...wanted.values()].sort((a, b) => a.offset - b.offset);
+}
+
+async function prefetch(client: RangeClient, path: string, preamble: Preamble, packages: readonly { name: string; version: string }[], offline: boolean, url: string): Promise<void> {
+  const missing = missingBuckets(path, preamble, packages);
+  if (missing.length === 0) return;
+  if (offline) throw new FeedError(`offline, and ${missing.length} page${missing.length === 1 ? '' : 's'} of the feed from ${url} are not cached (run once online)`);
+  const ranges: { start: number; end: number }[] = [];
+  for (const entry of missing) {
+    const last = ranges[ranges.length - 1];
+    if (last && entry.offset - last.end <= MERGE_GAP) last.end = Math.max(last.end, entry.offset + entry.length);
+    else ranges.push({ start: entry.offset, end: entry.offset + entry.length });
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < ranges.length) {
+      const range = ranges[next++]!;
+      const answer = await client.get(range.start, range.end);
+      if (answer.body.length !== range.end - range.start) throw new FeedError(`GET ${url}: a range request returned ${answer.body.length} bytes, expected ${range.end - range.start}`);
+      writeAt(path, range.start, answer.body);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ranges.length) }, worker));
+}

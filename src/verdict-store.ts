@@ -1,0 +1,198 @@
+/**
+ * Verdict reuse: a check whose lockfile, resolved config and feed are unchanged repeats its
+ * last passing report instead of parsing the lockfile, opening the feed and evaluating again.
+ *
+ * Trust: a stored verdict lets an install through, so it must be as hard to forge as the
+ * install it describes. It lives beside that install (node_modules/.provenance-guard/ or the
+ * package manager's own state directory), and carries an HMAC under a per-user secret from the
+ * cache directory (created 0600 on first use): a verdict file committed in a pull request or
+ * copied from another machine is ignored. Only a report with nothing blocked is ever stored; any
+ * other outcome deletes the stored verdict.
+ *
+ * Invalidation: the key hashes the guard version, the lockfile path and bytes, the resolved
+ * config (so PROVENANCE_GUARD_MODE / _OFFLINE and every policy setting), the feed file's signed
+ * preamble (serial, dates, index hash, signature) and the UTC day (override expiry is by day).
+ * A verdict also ends when the feed expires or turns stale, and is refused when the feed's
+ * serial is below the one accepted on this machine (rollback).
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from './atomic';
+import type { Config } from './config/types';
+import { readPreamble } from './feed/preamble';
+import { acceptedFeed } from './feed/state';
+import type { Report } from './types';
+import { VERSION } from './version';
+
+const STORE_VERSION = 1;
+const SECRET_FILE = 'verdict.key';
+const DAY = 24 * 60 * 60 * 1000;
+
+export interface VerdictInputs {
+  /** The file the verdict is kept in (see verdictFileFor). */
+  file: string;
+  /** Who checks: 'check', 'pnpm', 'yarn'; a verdict of one is never reused by another. */
+  scope: string;
+  lockfilePath: string;
+  /** The lockfile bytes as checked. */
+  lockfile: string | Uint8Array;
+  config: Config;
+  /** The resolved feed file; undefined under `mode: off`. */
+  feedPath: string | undefined;
+  /** The cache directory: holds the HMAC secret and the accepted feed serials. */
+  cacheDir: string;
+  now: Date;
+  /** Anything else the verdict depends on (e.g. the adapter's selection of importers). */
+  extra?: string;
+}
+
+interface StoredVerdict {
+  version: number;
+  key: string;
+  storedAt: string;
+  validUntil: string;
+  report: Report;
+  mac: string;
+}
+
+/** node_modules/.provenance-guard/<scope>-verdict.json of the project, when node_modules exists. */
+export function verdictFileFor(projectDir: string, scope: string): string | undefined {
+  const nodeModules = join(projectDir, 'node_modules');
+  try {
+    if (!statSync(nodeModules).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return join(nodeModules, '.provenance-guard', `${scope}-verdict.json`);
+}
+
+interface Probe {
+  key: string;
+  validUntil: number;
+  feedSerial?: { keyId: string; serial: number };
+}
+
+function probe(inputs: VerdictInputs): Probe {
+  const { config, now } = inputs;
+  const hash = createHash('sha256');
+  const part = (text: string | Uint8Array) => hash.update(String(typeof text === 'string' ? Buffer.byteLength(text) : text.length)).update(':').update(text);
+  part(`pg-verdict/${STORE_VERSION}/${VERSION}/${inputs.scope}`);
+  part(inputs.lockfilePath);
+  part(inputs.lockfile);
+  part(JSON.stringify(config));
+  part(now.toISOString().slice(0, 10));
+  part(inputs.extra ?? '');
+  let validUntil = Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`) + DAY;
+  let feedSerial: Probe['feedSerial'];
+  if (inputs.feedPath !== undefined) {
+    const preamble = readPreamble(inputs.feedPath);
+    part(inputs.feedPath);
+    part(preamble.signed);
+    part(preamble.signature);
+    const { header } = preamble;
+    validUntil = Math.min(validUntil, Date.parse(header.expiresAt));
+    const staleAt = Date.parse(header.generatedAt) + config.feed.maxAge;
+    if (staleAt > now.getTime()) validUntil = Math.min(validUntil, staleAt);
+    feedSerial = { keyId: header.keyId, serial: header.serial };
+  } else {
+    part('no feed');
+  }
+  return { key: hash.digest('hex'), validUntil, ...(feedSerial ? { feedSerial } : {}) };
+}
+
+/** The per-user secret verdicts are authenticated with; created on first use. */
+function secret(cacheDir: string, create: boolean): Buffer | undefined {
+  const path = join(cacheDir, SECRET_FILE);
+  try {
+    const key = readFileSync(path);
+    if (key.length === 32) return key;
+    return undefined;
+  } catch {
+    if (!create) return undefined;
+  }
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, randomBytes(32));
+    } finally {
+      closeSync(fd);
+    }
+    return secret(cacheDir, false);
+  } catch {
+    // Another process created it meanwhile, or the cache is not writable.
+    return secret(cacheDir, false);
+  }
+}
+
+function macOf(key: Buffer, body: Omit<StoredVerdict, 'mac'>): string {
+  return createHmac('sha256', key).update(JSON.stringify(body)).digest('hex');
+}
+
+function readStored(file: string): StoredVerdict | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as StoredVerdict;
+    if (parsed && parsed.version === STORE_VERSION && typeof parsed.key === 'string' && typeof parsed.mac === 'string') return parsed;
+  } catch {
+    // missing or unreadable: nothing to reuse
+  }
+  return undefined;
+}
+
+/**
+ * The stored passing report for exactly these inputs, or undefined. Never throws for a missing,
+ * foreign, stale or malformed verdict; errors of the inputs themselves (an unreadable feed) do.
+ */
+export function reuseVerdict(inputs: VerdictInputs): Report | undefined {
+  if (!existsSync(inputs.file)) return undefined;
+  const stored = readStored(inputs.file);
+  const key = secret(inputs.cacheDir, false);
+  if (!stored || !key) return undefined;
+  const { mac, ...body } = stored;
+  const expected = Buffer.from(macOf(key, body), 'hex');
+  const given = Buffer.from(mac, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  const now = inputs.now.getTime();
+  const current = probe(inputs);
+  if (stored.key !== current.key) return undefined;
+  if (!(now < Date.parse(stored.validUntil) && now >= Date.parse(stored.storedAt) - 60_000)) return undefined;
+  if (current.feedSerial) {
+    const accepted = acceptedFeed(inputs.cacheDir, current.feedSerial.keyId)?.serial;
+    if (accepted !== undefined && current.feedSerial.serial < accepted) return undefined;
+  }
+  if (stored.report.summary.block !== 0) return undefined;
+  return stored.report;
+}
+
+/** Stores a report with nothing blocked; anything else removes the stored verdict. Best effort. */
+export function storeVerdict(inputs: VerdictInputs, report: Report): void {
+  try {
+    if (report.summary.block !== 0) {
+      forgetVerdict(inputs.file);
+      return;
+    }
+    const key = secret(inputs.cacheDir, true);
+    if (!key || !existsSync(dirname(dirname(inputs.file)))) return;
+    const current = probe(inputs);
+    const body: Omit<StoredVerdict, 'mac'> = {
+      version: STORE_VERSION,
+      key: current.key,
+      storedAt: inputs.now.toISOString(),
+      validUntil: new Date(current.validUntil).toISOString(),
+      report,
+    };
+    writeFileAtomic(inputs.file, JSON.stringify({ ...body, mac: macOf(key, body) }));
+  } catch {
+    // Only an optimisation: the next run checks everything again.
+    forgetVerdict(inputs.file);
+  }
+}
+
+export function forgetVerdict(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // nothing stored, or not ours to remove
+  }
+}

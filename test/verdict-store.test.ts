@@ -1,0 +1,193 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load';
+import { resolveGuardInputs } from '../src/guard';
+import { INDEX_ENTRY_BYTES } from '../src/feed/format';
+import { readPreamble } from '../src/feed/preamble';
+import { recordSerial } from '../src/feed/state';
+import type { Report } from '../src/types';
+import { reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../src/verdict-store';
+import { runCli } from './helpers/cli';
+
+const SHA = (n: number) => 'sha512-' + Buffer.alloc(64, n).toString('base64');
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const good = (name: string, n: number) => ({
+  name,
+  version: '1.0.0',
+  integrity: SHA(n),
+  repository: { url: `https://github.com/acme/${name}`, commit: 'a'.repeat(40), status: 'attested' },
+  rebuild: { verdict: 'reproducible', source: 'oss-rebuild' },
+  scorecard: { score: 8.2, date: '2026-11-01', checks: { 'Dangerous-Workflow': 10 } },
+});
+const weak = (name: string, n: number) => ({ ...good(name, n), scorecard: { score: 2.0, checks: { 'Dangerous-Workflow': 10 } } });
+
+function packageLock(names: [string, number][]): string {
+  const entries: Record<string, unknown> = { '': { name: 'app', version: '1.0.0', dependencies: Object.fromEntries(names.map(([n]) => [n, '1.0.0'])) } };
+  for (const [name, n] of names) entries[`node_modules/${name}`] = { version: '1.0.0', integrity: SHA(n) };
+  return JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: entries }, null, 2);
+}
+
+const policy = (publicKey: string, mode: string) =>
+  `mode: ${mode}\nfeed:\n  source: ./feed\n  publicKeys: ["${publicKey}"]\nrules:\n  scorecard: { minScore: 5 }\nunknown: block\n`;
+
+async function buildFeed(dir: string, records: object[], serial: number): Promise<void> {
+  writeFileSync(join(dir, 'records.ndjson'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const r = await runCli(dir, ['feed', 'build', '--records', 'records.ndjson', '--key', 'keys/feed.key', '--out', 'feed', '--serial', String(serial)]);
+  expect(r.code).toBe(0);
+}
+
+/** An installed project (node_modules exists) whose lockfile passes: a and b are in the feed. */
+async function project(): Promise<{ dir: string; publicKey: string; store: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-verdict-'));
+  dirs.push(dir);
+  const keygen = await runCli(dir, ['feed', 'keygen', '--out-dir', 'keys']);
+  const publicKey = keygen.stdout.trim();
+  await buildFeed(dir, [good('a', 1), good('b', 2), weak('c', 3)], 10);
+  writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['b', 2]]));
+  writeFileSync(join(dir, '.provenancerc'), policy(publicKey, 'block'));
+  mkdirSync(join(dir, 'node_modules'));
+  return { dir, publicKey, store: join(dir, 'node_modules', '.provenance-guard', 'check-verdict.json') };
+}
+
+/** Flips a byte in every bucket: any lookup fails, so a run that succeeds read no bucket. */
+function poisonBuckets(dir: string): void {
+  const path = join(dir, 'feed');
+  const data = readFileSync(path);
+  const { bodyStart, header } = readPreamble(path);
+  for (let b = 0; b < header.buckets; b++) {
+    const entry = data.toString('latin1', bodyStart + b * INDEX_ENTRY_BYTES, bodyStart + (b + 1) * INDEX_ENTRY_BYTES);
+    if (parseInt(entry.slice(12, 20), 16) > 0) data[bodyStart + header.buckets * INDEX_ENTRY_BYTES + parseInt(entry.slice(0, 12), 16) + 2] ^= 0x01;
+  }
+  writeFileSync(path, data);
+}
+
+describe('check reuses a passing verdict', () => {
+  it('answers a repeat from node_modules/.provenance-guard without reading the feed, with the same output', async () => {
+    const { dir, store } = await project();
+    const first = await runCli(dir, ['check', '--format', 'json']);
+    expect(first.code).toBe(0);
+    expect(existsSync(store)).toBe(true);
+    poisonBuckets(dir);
+    const second = await runCli(dir, ['check', '--format', 'json']);
+    expect(second).toEqual(first);
+    rmSync(store);
+    expect((await runCli(dir, ['check', '--format', 'json'])).code).toBe(2);
+  });
+
+  it('stores nothing without node_modules, and never stores a block', async () => {
+    const { dir, store } = await project();
+    rmSync(join(dir, 'node_modules'), { recursive: true });
+    expect((await runCli(dir, ['check'])).code).toBe(0);
+    expect(existsSync(store)).toBe(false);
+    mkdirSync(join(dir, 'node_modules'));
+    writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['c', 3]]));
+    expect((await runCli(dir, ['check'])).code).toBe(1);
+    expect(existsSync(store)).toBe(false);
+  });
+
+  it('a changed lockfile, config, PROVENANCE_GUARD_MODE or feed is checked again', async () => {
+    const { dir, publicKey, store } = await project();
+    // A lockfile with a blocked package, checked under warn: a pass (exit 0) that is stored.
+    writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['c', 3]]));
+    writeFileSync(join(dir, '.provenancerc'), policy(publicKey, 'warn'));
+    expect((await runCli(dir, ['check'])).code).toBe(0);
+    expect(existsSync(store)).toBe(true);
+    expect((await runCli(dir, ['check'], { PROVENANCE_GUARD_MODE: 'block' })).code).toBe(1);
+    expect((await runCli(dir, ['check'])).code).toBe(0);
+    writeFileSync(join(dir, '.provenancerc'), policy(publicKey, 'block'));
+    expect((await runCli(dir, ['check'])).code).toBe(1);
+    expect(existsSync(store)).toBe(false);
+
+    writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['b', 2]]));
+    expect((await runCli(dir, ['check'])).code).toBe(0);
+    expect(existsSync(store)).toBe(true);
+    writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['b', 2], ['c', 3]]));
+    expect((await runCli(dir, ['check'])).code).toBe(1);
+
+    writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['b', 2]]));
+    expect((await runCli(dir, ['check'])).code).toBe(0);
+    // A new feed in which b is weak.
+    await buildFeed(dir, [good('a', 1), weak('b', 2)], 11);
+    expect((await runCli(dir, ['check'])).code).toBe(1);
+  });
+
+  it('ignores a verdict it did not write: one signed with another secret (a pull request, another machine)', async () => {
+    const { dir, store } = await project();
+    expect((await runCli(dir, ['check'])).code).toBe(0);
+    writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['c', 3]]));
+    expect((await runCli(dir, ['check'])).code).toBe(1);
+    // The attacker computes the exact key (every input is public) and signs with their own secret.
+    const inputs = await resolveGuardInputs({ cwd: dir, env: { PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache') } });
+    const forged: VerdictInputs = {
+      file: store, scope: 'check', lockfilePath: join(dir, 'package-lock.json'), lockfile: readFileSync(join(dir, 'package-lock.json')),
+      config: inputs.config, feedPath: inputs.feedPath, cacheDir: join(dir, '.attacker'), now: new Date(),
+    };
+    const fakePass: Report = { summary: { packages: 2, pass: 2, warn: 0, block: 0, skip: 0 }, packages: [] };
+    storeVerdict(forged, fakePass);
+    expect(reuseVerdict(forged)).toEqual(fakePass);
+    expect((await runCli(dir, ['check'])).code).toBe(1);
+    expect(reuseVerdict({ ...forged, cacheDir: join(dir, '.cache') })).toBeUndefined();
+  });
+});
+
+describe('reuseVerdict / storeVerdict', () => {
+  async function inputsFor(dir: string, now: Date): Promise<VerdictInputs> {
+    const config = await loadConfig({ cwd: dir, env: {} });
+    return {
+      file: verdictFileFor(dir, 'pnpm')!,
+      scope: 'pnpm',
+      lockfilePath: join(dir, 'package-lock.json'),
+      lockfile: readFileSync(join(dir, 'package-lock.json')),
+      config,
+      feedPath: join(dir, 'feed'),
+      cacheDir: join(dir, '.cache'),
+      now,
+    };
+  }
+  const pass: Report = { summary: { packages: 1, pass: 1, warn: 0, block: 0, skip: 0 }, packages: [{ name: 'a', version: '1.0.0', verdict: 'pass', findings: [] }] };
+  const block: Report = { summary: { packages: 1, pass: 0, warn: 0, block: 1, skip: 0 }, packages: [{ name: 'c', version: '1.0.0', verdict: 'block', findings: [] }] };
+
+  it('ends with the day, the feed expiry and staleness, and refuses a rolled-back feed', async () => {
+    const { dir } = await project();
+    const now = new Date();
+    const inputs = await inputsFor(dir, now);
+    storeVerdict(inputs, pass);
+    expect(reuseVerdict(inputs)).toEqual(pass);
+    expect(reuseVerdict({ ...inputs, scope: 'yarn' })).toBeUndefined();
+    expect(reuseVerdict({ ...inputs, now: new Date(now.getTime() + 24 * 3600_000) })).toBeUndefined();
+    expect(reuseVerdict({ ...inputs, now: new Date(now.getTime() - 24 * 3600_000) })).toBeUndefined();
+    const header = readPreamble(inputs.feedPath!).header;
+    // Stale: maxAge shorter than the feed's age.
+    const staleAt = Date.parse(header.generatedAt) + 1000;
+    const shortAge = { ...inputs, config: { ...inputs.config, feed: { ...inputs.config.feed, maxAge: 1000 } }, now: new Date(staleAt - 500) };
+    storeVerdict(shortAge, pass);
+    expect(reuseVerdict(shortAge)).toEqual(pass);
+    expect(reuseVerdict({ ...shortAge, now: new Date(staleAt + 1) })).toBeUndefined();
+    // Rollback: a newer serial of this key was accepted since.
+    storeVerdict(inputs, pass);
+    recordSerial(inputs.cacheDir, header.keyId, header.serial + 1, 'f'.repeat(64), now);
+    expect(reuseVerdict(inputs)).toBeUndefined();
+  });
+
+  it('never stores a block, and a block removes the stored pass', async () => {
+    const { dir } = await project();
+    const inputs = await inputsFor(dir, new Date());
+    storeVerdict(inputs, block);
+    expect(existsSync(inputs.file)).toBe(false);
+    storeVerdict(inputs, pass);
+    expect(existsSync(inputs.file)).toBe(true);
+    storeVerdict(inputs, block);
+    expect(existsSync(inputs.file)).toBe(false);
+    // A stored file edited to hold a block under a valid-looking envelope is not returned.
+    storeVerdict(inputs, pass);
+    const stored = JSON.parse(readFileSync(inputs.file, 'utf8'));
+    writeFileSync(inputs.file, JSON.stringify({ ...stored, report: block }));
+    expect(reuseVerdict(inputs)).toBeUndefined();
+  });
+});
