@@ -3,15 +3,15 @@
  * first and every byte of the copy is verified, so the records kept are exactly the ones the
  * signature covers; the new feed gets a serial above the base's and above any feed at --out.
  */
-import { copyFileSync, createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { KeyObject } from 'node:crypto';
 import { FeedError } from '../errors';
 import type { FeedRecord, ResolvedPackage } from '../types';
 import { buildFeed, resolveOut } from './build';
-import { INDEX_ENTRY_BYTES, recordKey, type FeedHeader } from './format';
+import { decodeBucket, decodeIndexEntry, INDEX_ENTRY_BYTES, recordKey, type FeedHeader } from './format';
 import { readPreamble } from './preamble';
 import { openFeed, verifyFeed } from './reader';
 
@@ -47,12 +47,19 @@ export function openBase(basePath: string, publicKeys: string[], cacheDir: strin
   }
 }
 
-/** Every record of a verified feed file, in file order. */
+/** Every record of a verified feed file, in file order (each bucket decoded as its schema says). */
 export async function* feedRecords(path: string): AsyncGenerator<FeedRecord> {
   const { header, bodyStart } = readPreamble(path);
-  const start = bodyStart + (header as FeedHeader & { buckets: number }).buckets * INDEX_ENTRY_BYTES;
-  const lines = createInterface({ input: createReadStream(path, { start, encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) if (line !== '') yield JSON.parse(line) as FeedRecord;
+  const indexLength = header.buckets * INDEX_ENTRY_BYTES;
+  const data = await readFile(path);
+  const index = data.subarray(bodyStart, bodyStart + indexLength);
+  const bucketsStart = bodyStart + indexLength;
+  for (let bucket = 0; bucket < header.buckets; bucket++) {
+    const entry = decodeIndexEntry(index, bucket);
+    if (!entry) throw new FeedError(`feed ${path}: index entry ${bucket} is malformed`, { file: path, code: 'ERR_PG_FEED_CORRUPT' });
+    const text = decodeBucket(header.schema, data.subarray(bucketsStart + entry.offset, bucketsStart + entry.offset + entry.length)).toString('utf8');
+    for (const line of text.split('\n')) if (line !== '') yield JSON.parse(line) as FeedRecord;
+  }
 }
 
 /** The registry packages of `packages` the base has no record for, each once. */
