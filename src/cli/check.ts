@@ -108,7 +108,7 @@ function verdictInputs(lockfiles: readonly string[], format: Format, inputs: Awa
   const file = inputs.config.online ? undefined : verdictFileFor(dirname(lockfiles[0]!), 'check');
   if (file === undefined) return undefined;
   const parts = lockfiles.flatMap((path) => [Buffer.from(`${path}\u0000`), readLockfileBytes(path), Buffer.from('\u0000')]);
-  const registries = lockfiles.map((path) => configuredRegistries(path.endsWith('yarn.lock') ? 'yarn' : 'npm', dirname(path), env));
+  const registries = lockfiles.map((path) => configuredRegistries(path.endsWith('yarn.lock') ? 'yarn' : path.endsWith('bun.lock') ? 'bun' : 'npm', dirname(path), env));
   return {
     file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile: Buffer.concat(parts),
     config: inputs.config, feedPath: inputs.feedPath, cacheDir: inputs.cacheDir, now: inputs.now,

@@ -9,7 +9,7 @@ import { fail, isObject, lineColumn } from './common';
 import { packagesFromBunLock, parseBunLockText } from './bun';
 import { packagesFromPackageLock } from './npm';
 import { packagesFromPnpmLockfile } from './pnpm';
-import { npmRegistriesFor, yarnRegistriesFor } from './registries';
+import { bunRegistriesFor, npmRegistriesFor, yarnRegistriesFor } from './registries';
 import { packageKey, type Registries } from './source';
 import { packagesFromYarnLock } from './yarn';
 
@@ -62,7 +62,8 @@ export interface ReadLockfileOptions {
 
 /** The registries a package manager of `kind` uses for a project directory. */
 export function configuredRegistries(kind: LockfileKind, dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
-  return kind === 'yarn' ? yarnRegistriesFor(dir, env) : npmRegistriesFor(dir, env);
+  if (kind === 'yarn') return yarnRegistriesFor(dir, env);
+  return kind === 'bun' ? bunRegistriesFor(dir, env) : npmRegistriesFor(dir, env);
 }
 
 export function readLockfile(path: string, kind?: LockfileKind, options: ReadLockfileOptions = {}): ResolvedPackage[] {

@@ -3,7 +3,7 @@
  * npm and pnpm from .npmrc (`registry=`, `@scope:registry=`, `replace-registry-host=`),
  * Yarn from .yarnrc.yml (`npmRegistryServer`, `npmScopes`).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
@@ -66,4 +66,46 @@ export function yarnRegistriesFor(dir: string, env: NodeJS.ProcessEnv = process.
   }
   if (env.YARN_NPM_REGISTRY_SERVER) into.default = withTrailingSlash(env.YARN_NPM_REGISTRY_SERVER);
   return into;
+}
+
+interface BunRuntime {
+  TOML?: { parse(text: string): unknown };
+}
+
+/** bunfig.toml's `install` table (parsed with Bun's own TOML parser when running inside Bun). */
+export function bunfigInstall(projectDir: string): Record<string, unknown> {
+  const file = join(projectDir, 'bunfig.toml');
+  if (!existsSync(file)) return {};
+  const text = readFileSync(file, 'utf8');
+  const toml = (globalThis as { Bun?: BunRuntime }).Bun?.TOML;
+  if (toml) {
+    const parsed = toml.parse(text) as { install?: Record<string, unknown> };
+    return parsed.install ?? {};
+  }
+  // Outside Bun (`check`, unit tests): the key form `init` and Bun's docs use.
+  const match = /^\s*registry\s*=\s*"([^"]+)"/m.exec(text);
+  return match ? { registry: match[1] } : {};
+}
+
+/** A bunfig registry value: a URL string or `{ url, token }`. */
+export function bunRegistryUrl(value: unknown): { url: string; token?: string } | undefined {
+  if (typeof value === 'string' && /^https?:\/\//.test(value)) return { url: withTrailingSlash(value) };
+  if (isObject(value) && typeof value.url === 'string' && /^https?:\/\//.test(value.url)) {
+    return { url: withTrailingSlash(value.url), ...(typeof value.token === 'string' ? { token: value.token } : {}) };
+  }
+  return undefined;
+}
+
+/** Bun's registries for a project directory: bunfig.toml `[install] registry`/`scopes` over the npm configuration. */
+export function bunRegistriesFor(dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
+  const npm = npmRegistriesFor(dir, env);
+  const install = bunfigInstall(dir);
+  const scopes: Record<string, string> = { ...npm.scopes };
+  if (isObject(install.scopes)) {
+    for (const [scope, value] of Object.entries(install.scopes)) {
+      const url = bunRegistryUrl(value);
+      if (url) scopes[`@${scope.replace(/^@/, '')}`] = url.url;
+    }
+  }
+  return { default: bunRegistryUrl(install.registry)?.url ?? npm.default, scopes };
 }
