@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
-import { createPnpmProject, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
+import { createPnpmProject, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
 const ROOT = resolve(__dirname, '..');
@@ -114,7 +114,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s: feed.source from a config dependency, off
     const blocked = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' });
     const r = await blocked.pnpm(['install']);
     expect(r.code, r.output).not.toBe(0);
-    const text = r.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+    const text = unwrapPnpmOutput(r.output);
     expect(text).toContain('@pg-fixture/bad');
     expect(text).toContain('[rebuild]');
     expect(blocked.installed('@pg-fixture/bad')).toEqual([]);
@@ -156,7 +156,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s: feed.source from a config dependency, off
 
     const r = await p.pnpm(['install', '--frozen-lockfile']);
     expect(r.code, r.output).not.toBe(0);
-    const text = r.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+    const text = unwrapPnpmOutput(r.output);
     expect(text).toContain('@pg-fixture/bad');
     expect(text).toContain('[rebuild]');
     expect(p.installed('@pg-fixture/bad')).toEqual([]);

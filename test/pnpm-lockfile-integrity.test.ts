@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
-import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
+import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
 const GOOD = '@pg-fixture/pl-good';
@@ -83,7 +83,7 @@ function expectNothingInstalled(p: PnpmProject, result: { code: number; output: 
   expect(p.installed(EVIL)).toEqual([]);
   expect(p.ran()).toEqual([]);
   expect(p.lockfile()).toBe(lock);
-  expect(result.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ')).toContain(GOOD);
+  expect(unwrapPnpmOutput(result.output)).toContain(GOOD);
 }
 
 describe.each(PNPM_VERSIONS)('pnpm %s preResolution with a crafted pnpm-lock.yaml', (version) => {
@@ -102,7 +102,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s preResolution with a crafted pnpm-lock.yam
 
     const guarded = await p.pnpm(['install', '--frozen-lockfile']);
     expectNothingInstalled(p, guarded, lock);
-    expect(guarded.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ')).toContain('[integrity]');
+    expect(unwrapPnpmOutput(guarded.output)).toContain('[integrity]');
   });
 
   test('no integrity at all, tarball pointing at another package: blocked', async () => {
@@ -110,6 +110,6 @@ describe.each(PNPM_VERSIONS)('pnpm %s preResolution with a crafted pnpm-lock.yam
     const guarded = await p.pnpm(['install', '--frozen-lockfile']);
     expectNothingInstalled(p, guarded, lock);
     // Stopped by the guard in preResolution, before pnpm's own checks of the entry.
-    expect(guarded.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ')).toContain('[integrity]');
+    expect(unwrapPnpmOutput(guarded.output)).toContain('[integrity]');
   });
 });

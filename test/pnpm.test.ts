@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
-import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion } from './helpers/pm';
+import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import { initPnpm } from '../src/init/pnpm';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
@@ -101,7 +101,7 @@ function expectBlocked(p: PnpmProject, result: { code: number; output: string },
   expect(p.ran()).not.toContain(`${name}@1.0.0`);
   if (typeof lockBefore === 'function') lockBefore(p.lockfile());
   else expect(p.lockfile()).toBe(lockBefore);
-  const text = result.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+  const text = unwrapPnpmOutput(result.output);
   expect(text).toContain(name);
   expect(text).toContain(`[${rule}]`);
 }
@@ -183,7 +183,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     // node_modules present (pnpm 12 hands preResolution an empty lockfile on this path).
     const again = await p.pnpm(['install']);
     expect(again.code, again.output).not.toBe(0);
-    expect(again.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ')).toContain('[rebuild]');
+    expect(unwrapPnpmOutput(again.output)).toContain('[rebuild]');
     expect(p.lockfile()).toBe(lock);
     // A fresh clone: no node_modules, the committed lockfile, a plain install.
     rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
@@ -233,7 +233,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(p.ran()).toEqual([]);
     // Only the registry copy from the first install is there.
     expect(p.installed('@pg-fixture/good')).toEqual(['node_modules/@pg-fixture/good', 'node_modules/.pnpm/@pg-fixture+good@1.0.0']);
-    const text = r.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+    const text = unwrapPnpmOutput(r.output);
     expect(text).toContain('@pg-fixture/good@1.0.0');
     expect(text).toContain('[source]');
   });
@@ -352,7 +352,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     rmSync(installed, { recursive: true });
     const missing = await p.pnpm(['install']);
     expect(missing.code).not.toBe(0);
-    expect(missing.output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ')).toContain('provenance-guard is not installed');
+    expect(unwrapPnpmOutput(missing.output)).toContain('provenance-guard is not installed');
     expect(p.installed('@pg-fixture/good')).toEqual([]);
   });
 });

@@ -190,3 +190,11 @@ export function createPnpmProject(options: PnpmProjectOptions): PnpmProject {
     writeWorkspace,
   };
 }
+
+/**
+ * pnpm 12 wraps errors near 80 columns inside a box (│ ├ ╰ ─ ▶), also after a hyphen: the
+ * output as one line, for assertions on text that may wrap anywhere.
+ */
+export function unwrapPnpmOutput(text: string): string {
+  return text.replace(/-\s*\n\s*[│├╰─▶ ]*/g, '-').replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+}
