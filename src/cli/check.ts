@@ -2,7 +2,6 @@ import { relative, resolve } from 'node:path';
 import { createGuard } from '../guard';
 import { LockfileError } from '../errors';
 import { detectLockfile, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
-import { cacheDir } from '../paths';
 import { exitCodeOf } from '../report/build';
 import { formatHuman, shouldColor } from '../report/human';
 import { formatJson } from '../report/json';
@@ -42,7 +41,7 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const { values } = parseCommand('check', argv, { ...GUARD_FLAGS, format: { type: 'string' } }, { min: 0, max: 0, names: '' });
   const format = oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human');
   const lockfile = locateLockfile(ctx.cwd, values.lockfile);
-  const packages = readLockfile(lockfile, undefined, { cacheDir: cacheDir(ctx.env) });
+  const packages = readLockfile(lockfile);
   const guard = await createGuard(guardOptions(ctx, values));
   try {
     const report = await guard.check(packages);
