@@ -77,7 +77,7 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
     if (config.feed.publicKeys.length === 0) {
       throw new ConfigError(
         `${config.filepath ?? 'config'}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
-        config.filepath ? { file: config.filepath } : {},
+        { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
       );
     }
     const path = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn });

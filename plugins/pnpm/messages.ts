@@ -1,4 +1,5 @@
 /** What the pnpm hooks print and throw. */
+import { describeError, errorText } from '../../src/errors';
 import { blockedSummary } from '../../src/report/human';
 import { buildReport } from '../../src/report/build';
 import type { PackageResult } from '../../src/types';
@@ -39,11 +40,11 @@ export function shortBlockedError(results: readonly PackageResult[]): HookError 
 }
 
 /** A config, feed or lockfile problem under `mode: block`: the install fails closed. */
-export function failClosedError(message: string, userError: boolean): HookError {
+export function failClosedError(error: unknown, context?: string): HookError {
   return hookError(
     'ERR_PNPM_PROVENANCE_GUARD',
-    `provenance-guard: ${message}`,
-    userError
+    `provenance-guard: ${errorText(error, context)}`,
+    describeError(error).userError
       ? 'provenance-guard fails closed in block mode: fix the problem above (or set mode: warn) and retry.'
       : 'provenance-guard failed unexpectedly and fails closed in block mode; please report this.',
   );

@@ -8,7 +8,7 @@ import { npath, ppath, Filename } from '@yarnpkg/fslib';
 import { Command, Option, UsageError as ClipanionUsageError } from 'clipanion';
 import * as t from 'typanion';
 import { createGuard, type GuardOptions } from '../../src/guard';
-import { isGuardError, LockfileError } from '../../src/errors';
+import { errorText, isGuardError, LockfileError } from '../../src/errors';
 import { exitCodeOf } from '../../src/report/build';
 import { formatHuman, shouldColor } from '../../src/report/human';
 import { formatJson } from '../../src/report/json';
@@ -26,7 +26,7 @@ abstract class GuardCommand extends Command<CommandContext> {
       return await this.run();
     } catch (error) {
       if (isGuardError(error)) {
-        this.context.stderr.write(`provenance-guard: ${error.message}\n`);
+        this.context.stderr.write(`provenance-guard: ${errorText(error)}\n`);
         return 2;
       }
       throw error;
@@ -48,7 +48,7 @@ abstract class GuardCommand extends Command<CommandContext> {
     } catch (error) {
       throw new LockfileError(
         `${lockfile}: missing or out of date for this project (run \`yarn install\`): ${(error as Error).message.split('\n')[0]}`,
-        { file: lockfile },
+        { file: lockfile, code: 'ERR_PG_LOCKFILE_OUT_OF_DATE' },
       );
     }
   }

@@ -4,6 +4,7 @@ import { LockfileError } from '../errors';
 import { detectLockfile, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
 import { exitCodeOf } from '../report/build';
 import { formatHuman, shouldColor } from '../report/human';
+import { configLine } from '../report/config-line';
 import { formatJson } from '../report/json';
 import { formatSarif } from '../report/sarif';
 import { oneOf, parseCommand } from './args';
@@ -21,7 +22,7 @@ export const GUARD_FLAGS = {
 export function locateLockfile(cwd: string, flag: string | undefined): string {
   if (flag) return resolve(cwd, flag);
   const found = detectLockfile(cwd);
-  if (!found) throw new LockfileError(`no lockfile in ${cwd} (looked for ${LOCKFILE_NAMES.join(', ')}); pass --lockfile PATH`);
+  if (!found) throw new LockfileError(`no lockfile in ${cwd} (looked for ${LOCKFILE_NAMES.join(', ')}); pass --lockfile PATH`, { code: 'ERR_PG_LOCKFILE_NOT_FOUND' });
   return found.path;
 }
 
@@ -45,6 +46,8 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const guard = await createGuard(guardOptions(ctx, values));
   try {
     const report = await guard.check(packages);
+    // Which config governs the run: the first line of human output, a stderr line otherwise.
+    (format === 'human' ? ctx.stdout : ctx.stderr).write(`${configLine(guard.config)}\n`);
     if (format === 'json') ctx.stdout.write(formatJson(report));
     else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfile) || lockfile }));
     else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env) }));

@@ -5,6 +5,7 @@ import { createGuard, type Guard } from '../guard';
 import { UsageError } from '../errors';
 import { detectLockfile, readLockfile } from '../lockfile/index';
 import type { Evaluation } from '../policy/evaluate';
+import { configLine } from '../report/config-line';
 import { shouldColor } from '../report/human';
 import { overrideSnippet } from '../report/override-hint';
 import type { ResolvedPackage } from '../types';
@@ -22,7 +23,7 @@ export function splitExactSpec(spec: string): { name: string; version: string } 
 
 export function parseSpec(spec: string): { name: string; version: string } {
   const parts = splitExactSpec(spec);
-  if (!parts) throw new UsageError(`explain: expected NAME@VERSION with an exact version, got "${spec}"\n\n${usageOf('explain')}`);
+  if (!parts) throw new UsageError(`explain: expected NAME@VERSION with an exact version, got "${spec}"\n\n${usageOf('explain')}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   return parts;
 }
 
@@ -114,6 +115,7 @@ export async function explainCommand(argv: string[], ctx: CliContext): Promise<n
   const guard = await createGuard(guardOptions(ctx, values));
   try {
     const evaluation = await explainPackage(guard, pkg);
+    (format === 'json' ? ctx.stderr : ctx.stdout).write(`${configLine(guard.config)}\n`);
     if (format === 'json') {
       ctx.stdout.write(formatExplanationJson(evaluation, pkg));
     } else {

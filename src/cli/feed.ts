@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import { tempPathFor } from '../atomic';
 import { loadConfig } from '../config/load';
 import { parseDuration } from '../config/duration';
-import { FeedError, UsageError } from '../errors';
+import { FeedError, RecordsError, UsageError } from '../errors';
 import { buildFeed } from '../feed/build';
 import { generateKeyPair } from '../feed/keys';
 import { verifyFeed } from '../feed/reader';
@@ -18,7 +18,7 @@ import type { CliContext } from './context';
 
 async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed keygen', argv, { 'out-dir': { type: 'string' } }, { min: 0, max: 0, names: '' });
-  if (!values['out-dir']) throw new UsageError(`feed keygen: --out-dir DIR is required\n\n${usageOf('feed keygen')}`);
+  if (!values['out-dir']) throw new UsageError(`feed keygen: --out-dir DIR is required\n\n${usageOf('feed keygen')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   const keys = generateKeyPair(resolve(ctx.cwd, values['out-dir']));
   ctx.stderr.write(`Wrote ${keys.privateKeyPath} (private: keep it secret) and ${keys.publicKeyPath}.\nAdd the public key to feed.publicKeys in your .provenancerc:\n`);
   ctx.stdout.write(`${keys.publicKey}\n`);
@@ -77,29 +77,29 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
   );
   const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
   if (inputs.length !== 1) {
-    throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`);
+    throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   }
   if ((values.key === undefined) !== (values.out === undefined)) {
-    throw new UsageError(`feed build: --key and --out go together\n\n${usageOf('feed build')}`);
+    throw new UsageError(`feed build: --key and --out go together\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   }
   if (values.records !== undefined && values.key === undefined) {
-    throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`);
+    throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   }
   let serial: number | undefined;
   if (values.serial !== undefined) {
     serial = Number(values.serial);
-    if (!Number.isSafeInteger(serial) || serial < 0) throw new UsageError(`feed build: --serial must be a whole number, got "${values.serial}"`);
+    if (!Number.isSafeInteger(serial) || serial < 0) throw new UsageError(`feed build: --serial must be a whole number, got "${values.serial}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   }
   let expiresIn: number | undefined;
   if (values['expires-in'] !== undefined) {
     expiresIn = parseDuration(values['expires-in']);
-    if (expiresIn === undefined) throw new UsageError(`feed build: --expires-in must be a duration such as 12h or 30d, got "${values['expires-in']}"`);
+    if (expiresIn === undefined) throw new UsageError(`feed build: --expires-in must be a duration such as 12h or 30d (at most 36500d), got "${values['expires-in']}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   }
 
   let records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
   if (values.records !== undefined) {
     const path = resolve(ctx.cwd, values.records);
-    if (!existsSync(path)) throw new UsageError(`feed build: records file not found: ${path}`);
+    if (!existsSync(path)) throw new RecordsError(`${path}: records file not found`, { file: path, code: 'ERR_PG_RECORDS_NOT_FOUND' });
     records = readRecordsFile(path);
   } else {
     let packages: ResolvedPackage[];
@@ -127,11 +127,11 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('feed verify', argv, { 'public-key': { type: 'string' } }, { min: 1, max: 1, names: 'PATH' });
-  if (!values['public-key']) throw new UsageError(`feed verify: --public-key FILE is required\n\n${usageOf('feed verify')}`);
+  if (!values['public-key']) throw new UsageError(`feed verify: --public-key FILE is required\n\n${usageOf('feed verify')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   const keyFile = resolve(ctx.cwd, values['public-key']);
-  if (!existsSync(keyFile)) throw new FeedError(`${keyFile}: public key file not found`, { file: keyFile });
+  if (!existsSync(keyFile)) throw new FeedError(`${keyFile}: public key file not found`, { file: keyFile, code: 'ERR_PG_FEED_KEY_NOT_FOUND' });
   const given = resolve(ctx.cwd, positionals[0]!);
-  if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given });
+  if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given, code: 'ERR_PG_FEED_NOT_FOUND' });
   const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), env: ctx.env });
   const header = verifyFeed(path, [readFileSync(keyFile, 'utf8').trim()], { cacheDir: cacheDir(ctx.env) });
   ctx.stdout.write(`OK ${path}: signature verified (key ${header.keyId}), ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, generated ${header.generatedAt}, expires ${header.expiresAt}\n`);
@@ -148,6 +148,6 @@ export async function feedCommand(argv: string[], ctx: CliContext): Promise<numb
     case 'verify':
       return verify(rest, ctx);
     default:
-      throw new UsageError(`feed: expected keygen, build or verify${sub ? `, got "${sub}"` : ''}\n\n${[usageOf('feed keygen'), usageOf('feed build'), usageOf('feed verify')].join('\n')}`);
+      throw new UsageError(`feed: expected keygen, build or verify${sub ? `, got "${sub}"` : ''}\n\n${[usageOf('feed keygen'), usageOf('feed build'), usageOf('feed verify')].join('\n')}`, { code: 'ERR_PG_USAGE_UNKNOWN_COMMAND' });
   }
 }

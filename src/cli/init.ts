@@ -10,7 +10,7 @@ export async function initCommand(argv: string[], ctx: CliContext): Promise<numb
   const { values } = parseCommand('init', argv, { pm: { type: 'string' }, method: { type: 'string' }, force: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
   const detected = detectPackageManager(ctx.cwd);
   const pm = oneOf('init', 'pm', values.pm, ['pnpm', 'yarn'] as const, detected ?? 'pnpm');
-  if (values.method !== undefined && pm !== 'pnpm') throw new UsageError('init: --method applies to pnpm only');
+  if (values.method !== undefined && pm !== 'pnpm') throw new UsageError('init: --method applies to pnpm only', { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   const method = oneOf('init', 'method', values.method, ['config-dependency', 'pnpmfile'] as const, 'config-dependency');
 
   const rc = join(ctx.cwd, '.provenancerc');

@@ -131,7 +131,7 @@ class Gatherer {
     } catch (error) {
       if (this.options.signal?.aborted) throw error;
       const message = `${source}: ${id}: ${describeError(error)}`;
-      if (this.options.sources.onError === 'fail') throw new EvidenceError(`evidence source failed: ${message}`, { cause: error });
+      if (this.options.sources.onError === 'fail') throw new EvidenceError(`evidence source failed: ${message}`, { cause: error, code: 'ERR_PG_EVIDENCE_SOURCE_FAILED' });
       if (this.down.has(source)) return undefined;
       const count = (this.failures.get(source) ?? 0) + 1;
       this.failures.set(source, count);

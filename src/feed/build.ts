@@ -1,3 +1,4 @@
+import { nestedDeeperThan, TOO_DEEP } from '../nesting';
 import { createHash, sign } from 'node:crypto';
 import {
   appendFileSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync,
@@ -130,10 +131,13 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
   const privateKey = readPrivateKey(options.privateKeyPath);
   const now = options.now ?? new Date();
   const expiresIn = options.expiresIn ?? 30 * DAY;
-  if (!(expiresIn > 0) || !Number.isFinite(expiresIn)) throw new FeedError(`feed expiry must be positive, got ${expiresIn} ms`);
+  const expiresAt = new Date(now.getTime() + expiresIn);
+  if (!(expiresIn > 0) || !Number.isFinite(expiresAt.getTime())) {
+    throw new FeedError(`feed expiry must be a positive duration that gives a valid date, got ${expiresIn} ms`, { code: 'ERR_PG_FEED_EXPIRY_RANGE' });
+  }
   const previous = previousSerial(path);
   const serial = options.serial ?? Math.max((previous ?? 0) + 1, Math.floor(now.getTime() / 1000));
-  if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`);
+  if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`, { code: 'ERR_PG_FEED_SERIAL_INVALID' });
 
   const partitions = new Partitions();
   let tmp: string | undefined;
@@ -143,8 +147,8 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
       position++;
       const origin = recordOrigin(record);
       if (origin === undefined) {
-        const problem = validateRecord(record);
-        if (problem) throw new RecordsError(`record #${position}: ${problem}`);
+        const problem = nestedDeeperThan(record) ? `record ${TOO_DEEP}` : validateRecord(record);
+        if (problem) throw new RecordsError(`record #${position}: ${problem}`, { code: 'ERR_PG_RECORDS_INVALID' });
       }
       const { name, version, ...rest } = record;
       const key = recordKey(name, version);
@@ -159,7 +163,7 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
       schema: SCHEMA,
       serial,
       generatedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + expiresIn).toISOString(),
+      expiresAt: expiresAt.toISOString(),
       records: count,
       keyId: keyIdOf(privateKey),
       buckets,
@@ -212,7 +216,7 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
         for (const e of entries) {
           seen++;
           if (last && last.key === e.key) {
-            throw new RecordsError(`${describe(e, seen)}: duplicate record for ${e.key} (first at ${describe(last, seen - 1)})`);
+            throw new RecordsError(`${describe(e, seen)}: duplicate record for ${e.key} (first at ${describe(last, seen - 1)})`, { code: 'ERR_PG_RECORDS_DUPLICATE' });
           }
           last = e;
           const bucket = (e as Entry & { bucket: number }).bucket;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { LockfileError } from '../errors';
+import { escapeControl } from '../report/escape';
 import type { ResolvedPackage } from '../types';
 
 export type JsonObject = Record<string, unknown>;
@@ -95,8 +96,13 @@ export function make(pkg: ResolvedPackage): ResolvedPackage {
   return out;
 }
 
-export function fail(file: string | undefined, problem: string): never {
-  throw new LockfileError(`${file ?? 'lockfile'}: ${problem}`, file === undefined ? {} : { file });
+/**
+ * Throws the LockfileError for a problem in `file`. Problems quote lockfile keys, so control
+ * characters in them are escaped here. The default code is ERR_PG_LOCKFILE_INVALID (content the
+ * reader cannot use); parse, version and not-found problems pass their own.
+ */
+export function fail(file: string | undefined, problem: string, code = 'ERR_PG_LOCKFILE_INVALID'): never {
+  throw new LockfileError(`${file ?? 'lockfile'}: ${escapeControl(problem)}`, file === undefined ? { code } : { file, code });
 }
 
 /** 1-based line and column of a character offset. */

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
 import { parseAllDocuments } from 'yaml';
+import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { ResolvedPackage } from '../types';
 import { fail, isObject, lineColumn } from './common';
 import { packagesFromPackageLock } from './npm';
@@ -42,13 +43,13 @@ export function detectLockfile(dir: string): { path: string; kind: LockfileKind 
 export function readLockfile(path: string, kind?: LockfileKind): ResolvedPackage[] {
   const file = resolve(path);
   const resolvedKind = kind ?? KIND_BY_NAME[basename(file)];
-  if (!resolvedKind) return fail(path, `cannot tell the lockfile kind from its name (expected one of ${LOCKFILE_NAMES.join(', ')})`);
+  if (!resolvedKind) return fail(path, `cannot tell the lockfile kind from its name (expected one of ${LOCKFILE_NAMES.join(', ')})`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return fail(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`);
+    return code === 'ENOENT' ? fail(path, 'no such file', 'ERR_PG_LOCKFILE_NOT_FOUND') : fail(path, `cannot be read (${code ?? (error as Error).message})`, 'ERR_PG_LOCKFILE_UNREADABLE');
   }
   return parseLockfileText(resolvedKind, text, dirname(file), path);
 }
@@ -71,7 +72,7 @@ function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: 
  */
 function packagesFromPnpmText(text: string, dir: string, file: string): ResolvedPackage[] {
   const documents = parsePnpmYaml(text, file);
-  if (documents.length === 0) return fail(file, 'empty file');
+  if (documents.length === 0) return fail(file, 'empty file', 'ERR_PG_LOCKFILE_PARSE');
   const project = documents[documents.length - 1];
   const packages = packagesFromPnpmLockfile(project, dir, file);
   for (const env of documents.slice(0, -1)) packages.push(...configDependencies(env, dir, file));
@@ -106,17 +107,28 @@ function parsePnpmYaml(text: string, file: string): unknown[] {
   } catch {
     // fall through to the reference parser
   }
-  const documents = parseAllDocuments(text);
+  let documents: ReturnType<typeof parseAllDocuments>;
+  try {
+    documents = parseAllDocuments(text);
+  } catch (error) {
+    if (isStackOverflow(error)) return fail(file, `invalid YAML: ${TOO_DEEP}`, 'ERR_PG_LOCKFILE_PARSE');
+    throw error;
+  }
   const list = Array.isArray(documents) ? documents : [documents];
   for (const doc of list) {
     const error = doc.errors[0];
     if (error) {
       const pos = error.linePos?.[0];
       const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-      return fail(file, `invalid YAML${where}: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+      return fail(file, `invalid YAML${where}: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, 'ERR_PG_LOCKFILE_PARSE');
     }
   }
-  return list.map((doc) => doc.toJS() as unknown);
+  try {
+    return list.map((doc) => doc.toJS() as unknown);
+  } catch (error) {
+    if (isStackOverflow(error)) return fail(file, `invalid YAML: ${TOO_DEEP}`, 'ERR_PG_LOCKFILE_PARSE');
+    throw error;
+  }
 }
 
 function parseJsonText(text: string, file: string): unknown {
@@ -130,6 +142,6 @@ function parseJsonText(text: string, file: string): unknown {
       const { line, column } = lineColumn(text, Number(position[1]));
       where = ` at line ${line}, column ${column}`;
     }
-    return fail(file, `invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
+    return fail(file, `invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`, 'ERR_PG_LOCKFILE_PARSE');
   }
 }

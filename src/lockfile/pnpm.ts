@@ -26,11 +26,11 @@ function stripPeers(version: string): string {
 function checkVersion(lockfile: JsonObject, file: string | undefined): boolean {
   const raw = lockfile.lockfileVersion;
   // The in-memory lockfile always carries a version too; a missing one is not a pnpm lockfile.
-  if (raw === undefined) fail(file, 'missing lockfileVersion (is this a pnpm-lock.yaml?)');
+  if (raw === undefined) fail(file, 'missing lockfileVersion (is this a pnpm-lock.yaml?)', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   const version = String(raw);
   if (/^6(\.\d+)?$/.test(version)) return true;
   if (/^9(\.\d+)?$/.test(version)) return false;
-  return fail(file, `unsupported pnpm lockfileVersion ${version} (supported: 6.0, 6.1, 9.0)`);
+  return fail(file, `unsupported pnpm lockfileVersion ${version} (supported: 6.0, 6.1, 9.0)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
 }
 
 export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string, file?: string): ResolvedPackage[] {

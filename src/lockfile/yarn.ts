@@ -1,5 +1,6 @@
 /** yarn.lock of Yarn Berry (2+), read with Yarn's own syml parser. */
 import { parseSyml } from '@yarnpkg/parsers';
+import { isStackOverflow, TOO_DEEP } from '../nesting';
 import { join, posix } from 'node:path';
 import type { ResolvedPackage, SourceKind } from '../types';
 import { dedupe, fail, isGitSpec, isInside, isObject, make, readLocalManifest, splitNameAt, str } from './common';
@@ -95,17 +96,18 @@ export function packageFromYarnResolution(resolution: string, version: string, l
 
 export function packagesFromYarnLock(text: string, lockfileDir: string, file?: string): ResolvedPackage[] {
   if (LEGACY_HEADER.test(text)) {
-    return fail(file, 'this is a Yarn 1 (classic) lockfile; only Yarn Berry (2+) lockfiles are supported — run it through Yarn 2+ or use its pnpm/npm lockfile');
+    return fail(file, 'this is a Yarn 1 (classic) lockfile; only Yarn Berry (2+) lockfiles are supported — run it through Yarn 2+ or use its pnpm/npm lockfile', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   }
   let parsed: Record<string, unknown>;
   try {
     parsed = parseSyml(text);
   } catch (error) {
-    return fail(file, `invalid yarn.lock syntax: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`);
+    if (isStackOverflow(error)) return fail(file, `invalid yarn.lock syntax: ${TOO_DEEP}`, 'ERR_PG_LOCKFILE_PARSE');
+    return fail(file, `invalid yarn.lock syntax: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`, 'ERR_PG_LOCKFILE_PARSE');
   }
   if (Object.keys(parsed).length === 0) return [];
   if (!isObject(parsed.__metadata)) {
-    return fail(file, 'no __metadata section: not a Yarn Berry lockfile (Yarn 1 lockfiles are not supported)');
+    return fail(file, 'no __metadata section: not a Yarn Berry lockfile (Yarn 1 lockfiles are not supported)', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   }
   const out: ResolvedPackage[] = [];
   for (const [key, entry] of Object.entries(parsed)) {
