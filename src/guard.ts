@@ -8,8 +8,9 @@ import { ConfigError } from './errors';
 import { openFeed, type Feed } from './feed/reader';
 import { resolveFeedSource } from './feed/source';
 import { cacheDir } from './paths';
-import { Policy, type Evaluation, type FeedState } from './policy/evaluate';
+import { identityProblem, Policy, type Evaluation, type FeedState } from './policy/evaluate';
 import { buildReport } from './report/build';
+import { escapeControl } from './report/escape';
 import type { FeedRecord, Mode, Report, ResolvedPackage } from './types';
 
 export interface GuardOptions {
@@ -69,7 +70,9 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
   if (config.feed.offline) config.online = false;
   const now = options.now ?? new Date();
   const cache = cacheDir(env);
-  const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  // Warnings quote registries, feeds and lockfiles: escaped here, for every front end.
+  const sink = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  const warn = (message: string) => sink(escapeControl(message));
 
   let feed: Feed | undefined;
   let feedState: FeedState = { stale: false };
@@ -92,7 +95,7 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
     for (const pkg of packages) if (pkg.source !== 'workspace') unique.set(uniqueKey(pkg), pkg);
     const list = [...unique.values()];
     const records = new Map<ResolvedPackage, FeedRecord | undefined>();
-    const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && policy.excludedBy(pkg) === undefined;
+    const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && identityProblem(pkg) === undefined && policy.excludedBy(pkg) === undefined;
     for (const pkg of list) if (feed && needsEvidence(pkg)) records.set(pkg, feed.lookup(pkg.name, pkg.version));
 
     if (config.online) {

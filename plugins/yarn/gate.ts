@@ -26,6 +26,7 @@ import { structUtils } from '@yarnpkg/core';
 import { createGuard, failureMode, type Guard } from '../../src/guard';
 import { errorText, isGuardError } from '../../src/errors';
 import { configLine } from '../../src/report/config-line';
+import { escapeControl } from '../../src/report/escape';
 import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
 import { resolveProject } from './resolve';
@@ -57,7 +58,7 @@ export async function addRegistryIntegrity(project: Project, packages: ResolvedP
         })) as { dist?: { integrity?: unknown } };
         if (typeof manifest?.dist?.integrity === 'string') pkg.integrity = manifest.dist.integrity;
       } catch (error) {
-        problems.push(`${pkg.name}@${pkg.version}: could not read its integrity from the registry: ${(error as Error).message}`);
+        problems.push(escapeControl(`${pkg.name}@${pkg.version}: could not read its integrity from the registry: ${(error as Error).message}`));
       }
     }
   };

@@ -15,6 +15,8 @@ import { cacheDir } from '../paths';
 import type { FeedRecord, ResolvedPackage } from '../types';
 import { parseCommand, usageOf } from './args';
 import type { CliContext } from './context';
+import { configLine } from '../report/config-line';
+import { escapeControl } from '../report/escape';
 
 async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed keygen', argv, { 'out-dir': { type: 'string' } }, { min: 0, max: 0, names: '' });
@@ -27,6 +29,7 @@ async function keygen(argv: string[], ctx: CliContext): Promise<number> {
 
 async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined): Promise<FeedRecord[]> {
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(configPath ? { configPath } : {}) });
+  ctx.stderr.write(`${configLine(config)}\n`);
   const { gatherEvidence, createProgressBar } = await import('../evidence/index');
   const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean });
   const result = await gatherEvidence(packages, {
@@ -36,7 +39,7 @@ async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], confi
     env: ctx.env,
     ...(progress ? { onProgress: progress } : {}),
   });
-  for (const warning of result.warnings) ctx.stderr.write(`provenance-guard: ${warning}\n`);
+  for (const warning of result.warnings) ctx.stderr.write(`provenance-guard: ${escapeControl(warning)}\n`);
   return result.records;
 }
 

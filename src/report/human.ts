@@ -1,5 +1,6 @@
 import { createColors } from 'picocolors';
 import type { PackageResult, Report } from '../types';
+import { escapeControl } from './escape';
 import { overrideSnippet } from './override-hint';
 
 export interface HumanOptions {
@@ -28,7 +29,7 @@ export function formatHuman(report: Report, options: HumanOptions): string {
   lines.push(summary.block > 0 ? c.red(c.bold(head)) : summary.warn > 0 ? c.yellow(head) : c.green(head));
   if (flagged.length === 0) return lines.join('\n') + '\n';
 
-  const ids = flagged.map((p) => `${p.name}@${p.version}`);
+  const ids = flagged.map((p) => escapeControl(`${p.name}@${p.version}`));
   const idWidth = Math.min(48, Math.max(...ids.map((s) => s.length)));
   const ruleWidth = Math.max(...flagged.flatMap((p) => p.findings.map((f) => f.rule.length)));
   lines.push('');
@@ -36,7 +37,7 @@ export function formatHuman(report: Report, options: HumanOptions): string {
     pkg.findings.forEach((finding, j) => {
       const label = finding.severity === 'block' ? c.red(c.bold('BLOCK')) : c.yellow('WARN ');
       const id = j === 0 ? ids[i]! : '';
-      lines.push(`${label}  ${pad(id, idWidth)}  ${c.cyan(pad(finding.rule, ruleWidth))}  ${finding.message}`);
+      lines.push(`${label}  ${pad(id, idWidth)}  ${c.cyan(pad(finding.rule, ruleWidth))}  ${escapeControl(finding.message)}`);
     });
   });
 
@@ -59,8 +60,8 @@ export function blockedSummary(report: Report, options: { now?: Date; severity?:
       : `provenance-guard warns about ${picked.length} package${picked.length === 1 ? '' : 's'}:`,
   ];
   for (const pkg of picked) {
-    lines.push(`  ${pkg.name}@${pkg.version}`);
-    for (const f of pkg.findings) lines.push(`    - [${f.rule}] ${f.message}`);
+    lines.push(`  ${escapeControl(`${pkg.name}@${pkg.version}`)}`);
+    for (const f of pkg.findings) lines.push(`    - [${f.rule}] ${escapeControl(f.message)}`);
   }
   const snippets = picked.map((p) => overrideSnippet(p, options.now)).filter((s): s is string => s !== undefined);
   if (snippets.length > 0) {
