@@ -83,8 +83,9 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
       );
     }
-    const path = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn });
-    feed = openFeed(path, { publicKeys: config.feed.publicKeys, cacheDir: cache, now });
+    const trust = { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now };
+    const path = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn, ...trust });
+    feed = openFeed(path, { ...trust, cacheDir: cache });
     const generated = Date.parse(feed.header.generatedAt);
     feedState = { stale: Number.isFinite(generated) && now.getTime() - generated > config.feed.maxAge, generatedAt: feed.header.generatedAt };
   }

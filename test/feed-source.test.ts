@@ -67,7 +67,7 @@ describe('feed source: paths', () => {
     const root = tempDir();
     mkdirSync(join(root, '.provenance', 'feed'), { recursive: true });
     const file = await buildTestFeed(keys, sampleRecords(3), join(root, '.provenance', 'feed'));
-    const base = { rootDir: root, offline: false, cacheDir: tempDir() };
+    const base = { rootDir: root, offline: false, cacheDir: tempDir(), publicKeys: [keys.publicKey] };
     expect(await resolveFeedSource({ ...base, source: './.provenance/feed' })).toBe(file);
     expect(await resolveFeedSource({ ...base, source: '.provenance/feed' })).toBe(file);
     expect(await resolveFeedSource({ ...base, source: file })).toBe(file);
@@ -91,7 +91,7 @@ describe('feed source: https (local server)', () => {
     const server = await serveFeed(feedBytes);
     const cache = tempDir();
     const warnings: string[] = [];
-    const options = { source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache, warn: (m: string) => warnings.push(m) };
+    const options = { source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
     try {
       const path = await resolveFeedSource(options);
       expect(path.startsWith(join(cache, 'feeds'))).toBe(true);
@@ -127,7 +127,7 @@ describe('feed source: https (local server)', () => {
       server.body = feedBytes;
       server.etag = '"v0"';
       expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
-      expect(warnings.at(-1)).toMatch(/has serial 10, older than the cached copy's 11/);
+      expect(warnings.at(-1)).toMatch(/has serial 10, older than serial 11 already accepted on this machine \(rollback refused.*\[ERR_PG_FEED_ROLLBACK\]; using the last good copy/);
 
       // Offline: the cache only, no request.
       const before = server.requests.length;
@@ -146,27 +146,27 @@ describe('feed source: https (local server)', () => {
     } finally {
       process.stderr.write = original;
     }
-    expect(written.join('')).toMatch(/provenance-guard: could not update the feed from http:\/\/127\.0\.0\.1:\d+\/feeds\/provenance\.feed: fetch failed .*using the copy fetched/);
+    expect(written.join('')).toMatch(/provenance-guard: could not update the feed from http:\/\/127\.0\.0\.1:\d+\/feeds\/provenance\.feed: fetch failed .*using the last good copy, fetched/);
   });
 
   it('serves a directory URL, and refuses offline or unreachable without a cached copy', async () => {
     const server = await serveFeed(feedBytes);
     try {
       const cache = tempDir();
-      const path = await resolveFeedSource({ source: `${server.url}/feeds/`, rootDir: tempDir(), offline: false, cacheDir: cache });
+      const path = await resolveFeedSource({ source: `${server.url}/feeds/`, rootDir: tempDir(), offline: false, cacheDir: cache, publicKeys: [keys.publicKey] });
       expect(readFileSync(path).equals(feedBytes)).toBe(true);
       expect(server.requests[0]!.path).toBe('/feeds/provenance.feed');
-      const offline = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: true, cacheDir: cache }));
+      const offline = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: true, cacheDir: cache , publicKeys: [keys.publicKey] }));
       expect(offline.message).toMatch(/offline, and no cached copy of the feed from http:\/\/127\.0\.0\.1:\d+\/other\/provenance\.feed/);
       expect(server.requests).toHaveLength(1);
-      const missing = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache }));
+      const missing = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache , publicKeys: [keys.publicKey] }));
       expect(missing.message).toMatch(/answered 404/);
     } finally {
       await server.close();
     }
-    const down = await rejection(resolveFeedSource({ source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: tempDir() }));
+    const down = await rejection(resolveFeedSource({ source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: tempDir() , publicKeys: [keys.publicKey] }));
     expect(down.message).toMatch(/cannot download the feed from .*ECONNREFUSED/);
-    const plain = await rejection(resolveFeedSource({ source: 'http://feeds.example.com/provenance.feed', rootDir: tempDir(), offline: false, cacheDir: tempDir() }));
+    const plain = await rejection(resolveFeedSource({ source: 'http://feeds.example.com/provenance.feed', rootDir: tempDir(), offline: false, cacheDir: tempDir() , publicKeys: [keys.publicKey] }));
     expect(plain.message).toMatch(/uses plain http; use https/);
   });
 });
@@ -189,7 +189,7 @@ describe('feed source: npm package (local registry)', () => {
     writeFileSync(join(root, '.npmrc'), `registry=${registry.url}/\n`);
     const cache = tempDir();
     const warnings: string[] = [];
-    const options = { source: '@pg-fixture/provenance-feed@^1', rootDir: root, offline: false, cacheDir: cache, env: { HOME: root }, warn: (m: string) => warnings.push(m) };
+    const options = { source: '@pg-fixture/provenance-feed@^1', rootDir: root, offline: false, cacheDir: cache, env: { HOME: root }, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
 
     const path = await resolveFeedSource(options);
     expect(readFileSync(path, 'utf8')).toBe(v1);
@@ -218,6 +218,14 @@ describe('feed source: npm package (local registry)', () => {
     const offlineNoCache = await rejection(resolveFeedSource({ ...options, offline: true, cacheDir: tempDir() }));
     expect(offlineNoCache.message).toMatch(/offline, and no installed or cached copy/);
 
+    // A new version whose feed is signed by a key not in feed.publicKeys never replaces the last good copy.
+    const unpinned = readFileSync(await buildTestFeed(makeKeys(), sampleRecords(5), join(tempDir(), 'c.feed'), { serial: 99 }), 'utf8');
+    await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.2.0', files: { 'provenance.feed': unpinned } });
+    expect(readFileSync(await resolveFeedSource(options), 'utf8')).toBe(v2);
+    expect(warnings.at(-1)).toMatch(/provenance\.feed of @pg-fixture\/provenance-feed@1\.2\.0 is signed with key .*\[ERR_PG_FEED_KEY\]; using the last good copy/);
+    const fresh = await rejection(resolveFeedSource({ ...options, cacheDir: tempDir() }));
+    expect(fresh.code).toBe('ERR_PG_FEED_KEY');
+
     await registry.close();
     expect(readFileSync(await resolveFeedSource(options), 'utf8')).toBe(v2);
     expect(warnings.at(-1)).toMatch(/could not update the feed from npm package @pg-fixture\/provenance-feed@\^1/);
@@ -239,6 +247,7 @@ describe('feed source: npm package already installed in the project', () => {
     rootDir,
     offline,
     cacheDir: tempDir(),
+    publicKeys: [] as string[],
     env: { HOME: rootDir, npm_config_registry: 'http://127.0.0.1:9/' },
   });
 

@@ -12,7 +12,7 @@ import { cacheDir } from '../src/paths';
 import type { FeedRecord } from '../src/types';
 import { buildTestFeed, flipByte, makeKeys, sampleRecords, tempDir } from './helpers/feed-fixtures';
 
-function expectFeedError(fn: () => unknown, pattern: RegExp): void {
+function expectFeedError(fn: () => unknown, pattern: RegExp, code?: string): void {
   let thrown: unknown;
   try {
     fn();
@@ -21,6 +21,7 @@ function expectFeedError(fn: () => unknown, pattern: RegExp): void {
   }
   expect(thrown).toBeInstanceOf(FeedError);
   expect((thrown as Error).message).toMatch(pattern);
+  if (code) expect((thrown as FeedError).code).toBe(code);
 }
 
 describe('cacheDir', () => {
@@ -207,7 +208,7 @@ describe('feed trust', () => {
     const { keys, path } = await built(50);
     const original = readFileSync(path);
     appendFileSync(path, '{"name":"evil","version":"1.0.0"}\n');
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /corrupted or was tampered with/);
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /corrupted or was tampered with/, 'ERR_PG_FEED_CORRUPT');
     writeFileSync(path, original);
     truncateSync(path, original.length - 1);
     expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /corrupted or was tampered with/);
@@ -240,7 +241,7 @@ describe('feed trust', () => {
   it('refuses a feed signed by another key', async () => {
     const { path } = await built(10);
     const other = makeKeys();
-    expectFeedError(() => openFeed(path, { publicKeys: [other.publicKey], cacheDir: tempDir() }), /signed with key [0-9a-f]{16}, which is not one of the configured feed\.publicKeys/);
+    expectFeedError(() => openFeed(path, { publicKeys: [other.publicKey], cacheDir: tempDir() }), /signed with key [0-9a-f]{16}, which is not one of the configured feed\.publicKeys/, 'ERR_PG_FEED_KEY');
     expectFeedError(() => openFeed(path, { publicKeys: [], cacheDir: tempDir() }), /no public key configured/);
   });
 
@@ -254,7 +255,7 @@ describe('feed trust', () => {
     const forgedHeader = Buffer.from(MAGIC + JSON.stringify({ ...badPreamble.header, keyId: good.header.keyId }) + '\n');
     const forged = Buffer.concat([forgedHeader, bad.subarray(badPreamble.signed.length)]);
     writeFileSync(evilFeed, forged);
-    expectFeedError(() => openFeed(evilFeed, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /signature does not verify/);
+    expectFeedError(() => openFeed(evilFeed, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /signature does not verify/, 'ERR_PG_FEED_SIGNATURE');
   });
 
   it('refuses an expired feed', async () => {
@@ -263,7 +264,7 @@ describe('feed trust', () => {
     const path = await buildTestFeed(keys, sampleRecords(5), join(tempDir(), 'x.feed'), { now, expiresIn: 60_000 });
     const cache = tempDir();
     openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache, now: new Date('2026-11-01T00:00:59Z') }).close();
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache, now: new Date('2026-11-01T00:01:01Z') }), /expired at 2026-11-01T00:01:00\.000Z/);
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache, now: new Date('2026-11-01T00:01:01Z') }), /expired at 2026-11-01T00:01:00\.000Z/, 'ERR_PG_FEED_EXPIRED');
     expectFeedError(() => verifyFeed(path, [keys.publicKey], { cacheDir: cache, now: new Date('2026-11-02T00:00:00Z') }), /expired/);
     // Real time: a feed built a year ago with the default 30 days has expired.
     const old = await buildTestFeed(keys, sampleRecords(5), join(tempDir(), 'old.feed'), { now: new Date(Date.now() - 365 * 86_400_000) });
@@ -283,7 +284,7 @@ describe('feed trust', () => {
     openFeed(newer, { publicKeys: [keys.publicKey], cacheDir: cache }).close();
     const state = JSON.parse(readFileSync(join(cache, 'feed-state.json'), 'utf8'));
     expect(state.serials[keyId(parsePublicKey(keys.publicKey))].serial).toBe(101);
-    expectFeedError(() => openFeed(older, { publicKeys: [keys.publicKey], cacheDir: cache }), /serial 100, older than serial 101 already accepted on this machine \(rollback refused\)/);
+    expectFeedError(() => openFeed(older, { publicKeys: [keys.publicKey], cacheDir: cache }), /serial 100, older than serial 101 already accepted on this machine \(rollback refused; .*feed trust --reset --key [0-9a-f]{16}/, 'ERR_PG_FEED_ROLLBACK');
     expectFeedError(() => verifyFeed(older, [keys.publicKey], { cacheDir: cache }), /rollback refused/);
     // Same serial again is fine; another key's serials are separate.
     openFeed(newer, { publicKeys: [keys.publicKey], cacheDir: cache }).close();
@@ -297,7 +298,7 @@ describe('feed trust', () => {
     const path = await buildTestFeed(keys, sampleRecords(5), join(tempDir(), 'x.feed'));
     const cache = tempDir();
     writeFileSync(join(cache, 'feed-state.json'), '{"serials": ');
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache }), /feed-state\.json is corrupted/);
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache }), /feed-state\.json is not valid JSON; .*feed trust --reset --all/, 'ERR_PG_FEED_STATE');
     const envCache = tempDir();
     const saved = process.env.PROVENANCE_GUARD_CACHE_DIR;
     process.env.PROVENANCE_GUARD_CACHE_DIR = envCache;

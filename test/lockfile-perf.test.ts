@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { readLockfile } from '../src/lockfile';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-lockfile-perf-'));
@@ -28,21 +29,29 @@ function generate(count: number): string {
   return lines.join('\n');
 }
 
-test('a 2,000-package v9 pnpm lockfile parses well under 100 ms', () => {
+function median(run: () => void): number {
+  run(); // warm-up (JIT, module init)
+  const runs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    run();
+    runs.push(performance.now() - start);
+  }
+  return runs.sort((a, b) => a - b)[2]!;
+}
+
+// Absolute times depend on the machine's load; the fast path's advantage over the reference
+// YAML parser does not (measured 8–20×). `npm run bench` measures the absolute figure.
+test('a 2,000-package v9 pnpm lockfile takes the fast parse path (at least 3x the reference parser)', () => {
   const path = join(tmp, 'pnpm-lock.yaml');
   const text = generate(2000);
   writeFileSync(path, text);
-  readLockfile(path); // warm-up (JIT, module init)
-  const runs: number[] = [];
   let count = 0;
-  for (let i = 0; i < 5; i++) {
-    const start = performance.now();
+  const fast = median(() => {
     count = readLockfile(path).length;
-    runs.push(performance.now() - start);
-  }
-  runs.sort((a, b) => a - b);
-  const median = runs[2]!;
-  console.log(`2,000-package v9 lockfile (${(text.length / 1024).toFixed(0)} KiB): median ${median.toFixed(1)} ms, min ${runs[0]!.toFixed(1)} ms, max ${runs[4]!.toFixed(1)} ms`);
+  });
+  const reference = median(() => parseAllDocuments(text));
+  console.log(`2,000-package v9 lockfile (${(text.length / 1024).toFixed(0)} KiB): readLockfile median ${fast.toFixed(1)} ms, yaml reference ${reference.toFixed(1)} ms`);
   expect(count).toBe(2000);
-  expect(median).toBeLessThan(1000); // generous: a timing assertion must not flake on a busy machine
+  expect(fast * 3).toBeLessThan(reference);
 });

@@ -32,7 +32,8 @@
  *   console.log in pnpm 12).
  * - Config dependencies: pnpm 10 loads node_modules/.pnpm-config/<name>/pnpmfile.cjs, pnpm 12
  *   the copy in its store; both before resolution, also on a fresh clone.
- * No network in hooks unless the config sets `online` (the guard decides); the guard is
+ * No network in hooks unless the config sets `online` (the guard decides), except refreshing an
+ * https or not-installed npm-package feed.source (bounded to 20 s, FEED_DOWNLOAD_TIMEOUT_MS); the guard is
  * created lazily, once per process, and each package is evaluated once (LRU by
  * name@version+integrity).
  */

@@ -34,6 +34,7 @@ export const USAGE: Record<string, string> = {
   'feed build':
     'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key DIR/feed.key --out PATH] [--records-out FILE.ndjson] [--serial N] [--expires-in 30d] [--config PATH]',
   'feed verify': 'provenance-guard feed verify PATH --public-key FILE',
+  'feed trust': 'provenance-guard feed trust [--reset (--key KEYID | --all)]',
   init: 'provenance-guard init [--pm pnpm|yarn] [--method config-dependency|pnpmfile] [--force]',
 };
 

@@ -8,6 +8,9 @@ import { FeedError, RecordsError, UsageError } from '../errors';
 import { buildFeed } from '../feed/build';
 import { generateKeyPair } from '../feed/keys';
 import { verifyFeed } from '../feed/reader';
+import { readFeedState, resetTrust, statePath, RESET_COMMAND } from '../feed/state';
+import { configLine } from '../report/config-line';
+import { escapeControl } from '../report/escape';
 import { readRecordsFile } from '../feed/records';
 import { resolveFeedSource } from '../feed/source';
 import { readLockfile } from '../lockfile/index';
@@ -15,8 +18,6 @@ import { cacheDir } from '../paths';
 import type { FeedRecord, ResolvedPackage } from '../types';
 import { parseCommand, usageOf } from './args';
 import type { CliContext } from './context';
-import { configLine } from '../report/config-line';
-import { escapeControl } from '../report/escape';
 
 async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed keygen', argv, { 'out-dir': { type: 'string' } }, { min: 0, max: 0, names: '' });
@@ -135,9 +136,52 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   if (!existsSync(keyFile)) throw new FeedError(`${keyFile}: public key file not found`, { file: keyFile, code: 'ERR_PG_FEED_KEY_NOT_FOUND' });
   const given = resolve(ctx.cwd, positionals[0]!);
   if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given, code: 'ERR_PG_FEED_NOT_FOUND' });
-  const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), env: ctx.env });
-  const header = verifyFeed(path, [readFileSync(keyFile, 'utf8').trim()], { cacheDir: cacheDir(ctx.env) });
+  const publicKeys = [readFileSync(keyFile, 'utf8').trim()];
+  const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), env: ctx.env, publicKeys });
+  const header = verifyFeed(path, publicKeys, { cacheDir: cacheDir(ctx.env) });
   ctx.stdout.write(`OK ${path}: signature verified (key ${header.keyId}), ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, generated ${header.generatedAt}, expires ${header.expiresAt}\n`);
+  return 0;
+}
+
+function showTrust(ctx: CliContext): number {
+  const dir = cacheDir(ctx.env);
+  const entries = Object.entries(readFeedState(dir).serials);
+  ctx.stdout.write(`Feed trust state: ${statePath(dir)}\n`);
+  if (entries.length === 0) ctx.stdout.write('  no feed accepted on this machine yet (feed.minSerial is then the only floor)\n');
+  for (const [keyId, entry] of entries) {
+    const content = entry.sha256 ? `, content sha256 ${entry.sha256.slice(0, 16)}…` : '';
+    ctx.stdout.write(`  key ${escapeControl(keyId)}: highest serial accepted ${entry.serial}, at ${escapeControl(entry.acceptedAt)}${content}\n`);
+  }
+  ctx.stdout.write(`Older serials, and other content under an accepted serial, are refused. \`${RESET_COMMAND} --key KEYID\` (or --all) forgets them.\n`);
+  return 0;
+}
+
+function describeForgotten(entry: unknown): string {
+  const e = entry as { serial?: unknown; acceptedAt?: unknown } | null;
+  return typeof e?.serial === 'number' ? `serial ${e.serial}${typeof e.acceptedAt === 'string' ? `, accepted at ${escapeControl(e.acceptedAt)}` : ''}` : 'an unreadable entry';
+}
+
+/** `feed trust`: shows what this machine accepted; `--reset` forgets it deliberately. */
+async function trust(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseCommand('feed trust', argv, { reset: { type: 'boolean' }, key: { type: 'string' }, all: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
+  if (!values.reset) {
+    if (values.key !== undefined || values.all) throw new UsageError(`feed trust: --key and --all go with --reset\n\n${usageOf('feed trust')}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+    return showTrust(ctx);
+  }
+  if ((values.key === undefined) === !values.all) throw new UsageError(`feed trust --reset: give --key KEYID or --all\n\n${usageOf('feed trust')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  const dir = cacheDir(ctx.env);
+  const path = statePath(dir);
+  if (values.all) {
+    const forgotten = Object.keys(resetTrust(dir, { all: true }));
+    ctx.stderr.write(`Forgot the accepted feed serials of ${forgotten.length} key${forgotten.length === 1 ? '' : 's'} (${path}); the next feed accepted for each sets it again.\n`);
+    return 0;
+  }
+  const keyId = values.key!.trim();
+  const forgotten = resetTrust(dir, { keyId });
+  if (!(keyId in forgotten)) {
+    throw new UsageError(`feed trust --reset: no accepted serial for key ${JSON.stringify(escapeControl(keyId))} in ${path} (\`provenance-guard feed trust\` lists them)`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  }
+  ctx.stderr.write(`Forgot the accepted feed serial of key ${escapeControl(keyId)} (${describeForgotten(forgotten[keyId])}) in ${path}.\n`);
   return 0;
 }
 
@@ -150,7 +194,12 @@ export async function feedCommand(argv: string[], ctx: CliContext): Promise<numb
       return build(rest, ctx);
     case 'verify':
       return verify(rest, ctx);
+    case 'trust':
+      return trust(rest, ctx);
     default:
-      throw new UsageError(`feed: expected keygen, build or verify${sub ? `, got "${sub}"` : ''}\n\n${[usageOf('feed keygen'), usageOf('feed build'), usageOf('feed verify')].join('\n')}`, { code: 'ERR_PG_USAGE_UNKNOWN_COMMAND' });
+      throw new UsageError(
+        `feed: expected keygen, build, verify or trust${sub ? `, got "${sub}"` : ''}\n\n${['feed keygen', 'feed build', 'feed verify', 'feed trust'].map(usageOf).join('\n')}`,
+        { code: 'ERR_PG_USAGE_UNKNOWN_COMMAND' },
+      );
   }
 }

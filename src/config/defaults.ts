@@ -12,6 +12,7 @@ export function defaultConfig(rootDir: string): Config {
       maxAge: 7 * 86_400_000,
       onStale: 'warn',
       offline: false,
+      minSerial: 0,
     },
     rules: {
       repository: { require: 'claimed', allowedHosts: [] },

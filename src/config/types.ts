@@ -10,6 +10,8 @@ export interface FeedConfig {
   onStale: Tristate;
   /** Never touch the network; use the cached feed only. */
   offline: boolean;
+  /** No feed with a lower serial is accepted, even on a machine that has accepted none yet (0: no floor). */
+  minSerial: number;
 }
 
 export interface RepositoryRuleConfig {

@@ -107,7 +107,7 @@ function validateFeed(raw: unknown, config: Config, problems: Problems): void {
     problems.add('feed', `expected an object, got ${describe(raw)}`);
     return;
   }
-  checkKeys(raw, ['source', 'publicKeys', 'maxAge', 'onStale', 'offline'], 'feed', problems);
+  checkKeys(raw, ['source', 'publicKeys', 'maxAge', 'onStale', 'offline', 'minSerial'], 'feed', problems);
   const feed = config.feed;
   if (raw.source !== undefined) {
     if (typeof raw.source === 'string' && raw.source.trim() !== '') feed.source = raw.source.trim();
@@ -117,6 +117,11 @@ function validateFeed(raw: unknown, config: Config, problems: Problems): void {
   if (raw.maxAge !== undefined) feed.maxAge = duration(raw.maxAge, 'feed.maxAge', problems) ?? feed.maxAge;
   if (raw.onStale !== undefined) feed.onStale = oneOf(raw.onStale, TRISTATES, 'feed.onStale', problems) ?? feed.onStale;
   if (raw.offline !== undefined) feed.offline = bool(raw.offline, 'feed.offline', problems) ?? feed.offline;
+  if (raw.minSerial !== undefined) {
+    const n = raw.minSerial;
+    if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) feed.minSerial = n;
+    else problems.add('feed.minSerial', `expected a whole number of 0 or more (a feed serial), got ${describe(n)}`);
+  }
 }
 
 function validateRules(raw: unknown, config: Config, problems: Problems): void {

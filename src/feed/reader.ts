@@ -8,7 +8,7 @@ import {
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
 import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
-import { acceptedSerial, isVerified, markVerified, recordSerial, type FileIdentity } from './state';
+import { acceptedFeed, isVerified, markVerified, recordSerial, sameSerialError, statePath, RESET_COMMAND, type FileIdentity } from './state';
 
 export type { FeedHeader } from './format';
 
@@ -18,6 +18,8 @@ export interface OpenFeedOptions {
   now?: Date;
   /** Default true: remember this feed's serial so an older one is refused later. */
   recordAcceptance?: boolean;
+  /** `feed.minSerial` of the policy. */
+  minSerial?: number;
 }
 
 export interface Feed {
@@ -30,7 +32,7 @@ export interface Feed {
 const FULL_PASS_CHUNK = 8 * 1024 * 1024;
 
 function corrupted(path: string, what: string): FeedError {
-  return new FeedError(`feed ${path} is corrupted or was tampered with (${what}); fetch it again`, { file: path });
+  return new FeedError(`feed ${path} is corrupted or was tampered with (${what}); fetch it again`, { file: path, code: 'ERR_PG_FEED_CORRUPT' });
 }
 
 function readExactly(fd: number, length: number, position: number, path: string, buffer: Buffer = Buffer.allocUnsafe(length)): Buffer {
@@ -56,36 +58,78 @@ interface OpenedFeed {
   cache: string;
 }
 
-/** Everything but the buckets: signature, schema, expiry, rollback, size, index hash. */
-function openChecked(path: string, publicKeys: string[], cache: string, now: Date): OpenedFeed {
+/** What a feed must satisfy besides its own integrity: the policy's keys and serial floor. */
+export interface FeedTrust {
+  publicKeys: string[];
+  /** `feed.minSerial`: no feed with a lower serial is accepted, whatever this machine remembers. */
+  minSerial?: number;
+  /** How the feed is named in errors (default: its path), e.g. the URL it was downloaded from. */
+  label?: string;
+}
+
+/** How far in the future a feed's generatedAt may be (clock skew between publisher and here). */
+export const FEED_CLOCK_SKEW_MS = 5 * 60_000;
+
+function checkSignature(preamble: Preamble, publicKeys: string[], label: string): void {
+  const { header } = preamble;
+  if (publicKeys.length === 0) throw new FeedError(`no public key configured to verify feed ${label} (feed.publicKeys)`, { file: label, code: 'ERR_PG_FEED_KEY' });
+  const keys: KeyObject[] = publicKeys.map((text) => parsePublicKey(text));
+  const key = keys.find((k) => keyIdOf(k) === header.keyId);
+  if (!key) {
+    throw new FeedError(`feed ${label} is signed with key ${header.keyId}, which is not one of the configured feed.publicKeys (${keys.map(keyIdOf).join(', ')})`, {
+      file: label,
+      code: 'ERR_PG_FEED_KEY',
+    });
+  }
+  if (!verify(null, preamble.signed, key, preamble.signature)) {
+    throw new FeedError(`feed ${label}: signature does not verify with key ${header.keyId}; the feed was modified or corrupted`, { file: label, code: 'ERR_PG_FEED_SIGNATURE' });
+  }
+}
+
+/** Dates and serial of a header whose signature verified. */
+function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, cache: string, now: Date, label: string): void {
+  if (header.schema !== SCHEMA) throw new FeedError(`feed ${label} has schema ${header.schema}; this version of provenance-guard reads schema ${SCHEMA}`, { file: label, code: 'ERR_PG_FEED_SCHEMA' });
+  if (Date.parse(header.expiresAt) <= now.getTime()) {
+    throw new FeedError(`feed ${label} expired at ${header.expiresAt} (serial ${header.serial}); fetch a newer feed`, { file: label, code: 'ERR_PG_FEED_EXPIRED' });
+  }
+  if (Date.parse(header.generatedAt) > now.getTime() + FEED_CLOCK_SKEW_MS) {
+    throw new FeedError(`feed ${label} was generated at ${header.generatedAt}, in the future (now ${now.toISOString()}, 5 minutes of clock skew allowed); refused`, {
+      file: label,
+      code: 'ERR_PG_FEED_FUTURE',
+    });
+  }
+  if (trust.minSerial !== undefined && header.serial < trust.minSerial) {
+    throw new FeedError(`feed ${label} has serial ${header.serial}, lower than feed.minSerial ${trust.minSerial} (rollback refused)`, { file: label, code: 'ERR_PG_FEED_ROLLBACK' });
+  }
+  const accepted = acceptedFeed(cache, header.keyId);
+  if (accepted && header.serial < accepted.serial) {
+    throw new FeedError(
+      `feed ${label} has serial ${header.serial}, older than serial ${accepted.serial} already accepted on this machine (rollback refused; state in ${statePath(cache)}, \`${RESET_COMMAND} --key ${header.keyId}\` forgets it deliberately)`,
+      { file: label, code: 'ERR_PG_FEED_ROLLBACK' },
+    );
+  }
+  if (accepted && header.serial === accepted.serial && accepted.sha256 !== undefined && accepted.sha256 !== sha256) {
+    throw sameSerialError(label, header.keyId, header.serial, accepted);
+  }
+}
+
+/** Everything but the buckets: signature, schema, dates, rollback, size, index hash. */
+function openChecked(path: string, trust: FeedTrust, cache: string, now: Date): OpenedFeed {
+  const label = trust.label ?? path;
   const fd = openFeedFile(path);
   try {
-    if (fstatSync(fd).isDirectory()) throw new FeedError(`feed ${path} is a directory, not a feed file`, { file: path });
-    const preamble = readPreambleFd(fd, path);
+    if (fstatSync(fd).isDirectory()) throw new FeedError(`feed ${label} is a directory, not a feed file`, { file: label });
+    const preamble = readPreambleFd(fd, label);
     const { header } = preamble;
-    if (publicKeys.length === 0) throw new FeedError(`no public key configured to verify feed ${path} (feed.publicKeys)`, { file: path });
-    const keys: KeyObject[] = publicKeys.map((text) => parsePublicKey(text));
-    const key = keys.find((k) => keyIdOf(k) === header.keyId);
-    if (!key) {
-      throw new FeedError(`feed ${path} is signed with key ${header.keyId}, which is not one of the configured feed.publicKeys (${keys.map(keyIdOf).join(', ')})`, { file: path });
-    }
-    if (!verify(null, preamble.signed, key, preamble.signature)) {
-      throw new FeedError(`feed ${path}: signature does not verify with key ${header.keyId}; the feed was modified or corrupted`, { file: path });
-    }
+    checkSignature(preamble, trust.publicKeys, label);
     // From here on the header is trusted.
-    if (header.schema !== SCHEMA) throw new FeedError(`feed ${path} has schema ${header.schema}; this version of provenance-guard reads schema ${SCHEMA}`, { file: path });
-    if (Date.parse(header.expiresAt) <= now.getTime()) {
-      throw new FeedError(`feed ${path} expired at ${header.expiresAt} (serial ${header.serial}); fetch a newer feed`, { file: path });
-    }
-    const accepted = acceptedSerial(cache, header.keyId);
-    if (accepted !== undefined && header.serial < accepted) {
-      throw new FeedError(`feed ${path} has serial ${header.serial}, older than serial ${accepted} already accepted on this machine (rollback refused)`, { file: path });
-    }
-    if (preamble.size !== preamble.bodyStart + header.bodyBytes) throw corrupted(path, `size is ${preamble.size} bytes, header says ${preamble.bodyStart + header.bodyBytes}`);
+    const sha256 = createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex');
+    checkFreshness(header, sha256, trust, cache, now, label);
+    if (preamble.size !== preamble.bodyStart + header.bodyBytes) throw corrupted(label, `size is ${preamble.size} bytes, header says ${preamble.bodyStart + header.bodyBytes}`);
     const indexLength = header.buckets * INDEX_ENTRY_BYTES;
-    if (indexLength > header.bodyBytes) throw corrupted(path, 'index larger than the file');
-    const index = readExactly(fd, indexLength, preamble.bodyStart, path);
-    if (createHash('sha256').update(index).digest('hex') !== header.indexSha256) throw corrupted(path, 'index does not match its hash');
+    if (indexLength > header.bodyBytes) throw corrupted(label, 'index larger than the file');
+    const index = readExactly(fd, indexLength, preamble.bodyStart, label);
+    if (createHash('sha256').update(index).digest('hex') !== header.indexSha256) throw corrupted(label, 'index does not match its hash');
     const stat = fstatSync(fd);
     let realpath = path;
     try {
@@ -93,14 +137,7 @@ function openChecked(path: string, publicKeys: string[], cache: string, now: Dat
     } catch {
       // keep the given path
     }
-    const identity: FileIdentity = {
-      realpath,
-      size: stat.size,
-      mtimeMs: stat.mtimeMs,
-      ino: stat.ino,
-      dev: stat.dev,
-      preambleSha256: createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex'),
-    };
+    const identity: FileIdentity = { realpath, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev, preambleSha256: sha256 };
     return { fd, preamble, index, identity, cache };
   } catch (error) {
     closeSync(fd);
@@ -142,7 +179,7 @@ function fullPass(opened: OpenedFeed, path: string): void {
 export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const now = options.now ?? new Date();
   const cache = options.cacheDir ?? defaultCacheDir();
-  const opened = openChecked(path, options.publicKeys, cache, now);
+  const opened = openChecked(path, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}) }, cache, now);
   const { fd, preamble, index } = opened;
   const header = preamble.header;
   try {
@@ -150,7 +187,7 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
       fullPass(opened, path);
       markVerified(cache, opened.identity);
     }
-    if (options.recordAcceptance !== false) recordSerial(cache, header.keyId, header.serial, now);
+    if (options.recordAcceptance !== false) recordSerial(cache, header.keyId, header.serial, opened.identity.preambleSha256, now, path);
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -199,14 +236,25 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
   };
 }
 
-/** `feed verify`: checks every byte (even of a feed seen before); does not record acceptance. */
-export function verifyFeed(path: string, publicKeys: string[], options: { cacheDir?: string; now?: Date } = {}): FeedHeader {
+/**
+ * `feed verify`, and a download before it replaces the cached copy: checks every byte (even
+ * of a feed seen before); does not record acceptance. `remember: false` leaves no
+ * verified-mark (for a file about to be renamed).
+ */
+export function verifyFeed(
+  path: string,
+  publicKeys: string[],
+  options: { cacheDir?: string; now?: Date; minSerial?: number; label?: string; remember?: boolean } = {},
+): FeedHeader & { sha256: string } {
   const cache = options.cacheDir ?? defaultCacheDir();
-  const opened = openChecked(path, publicKeys, cache, options.now ?? new Date());
+  const trust: FeedTrust = { publicKeys };
+  if (options.minSerial !== undefined) trust.minSerial = options.minSerial;
+  if (options.label !== undefined) trust.label = options.label;
+  const opened = openChecked(path, trust, cache, options.now ?? new Date());
   try {
-    fullPass(opened, path);
-    markVerified(cache, opened.identity);
-    return opened.preamble.header;
+    fullPass(opened, trust.label ?? path);
+    if (options.remember !== false) markVerified(cache, opened.identity);
+    return { ...opened.preamble.header, sha256: opened.identity.preambleSha256 };
   } finally {
     closeSync(opened.fd);
   }

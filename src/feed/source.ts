@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,10 +8,11 @@ import npa from 'npm-package-arg';
 import semver from 'semver';
 import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
-import { tempPathFor, writeFileAtomic } from '../atomic';
+import { sweepStaleTemps, tempPathFor, writeFileAtomic } from '../atomic';
 import { FEED_FILE_NAME } from './format';
 import { fetchOptions, loadNpmConfig, registryFor } from '../npmrc';
-import { readPreamble } from './preamble';
+import { verifyFeed } from './reader';
+import { recordSerial } from './state';
 
 export interface ResolveFeedOptions {
   /** A path (file, or directory holding provenance.feed), an https URL, or an npm package spec. */
@@ -24,9 +25,31 @@ export interface ResolveFeedOptions {
   env?: NodeJS.ProcessEnv;
   /** Where warnings go (default: stderr). */
   warn?: (message: string) => void;
+  /** `feed.publicKeys`: a downloaded feed must verify with one of them before it replaces the cached copy. */
+  publicKeys: string[];
+  /** `feed.minSerial`. */
+  minSerial?: number;
+  now?: Date;
+  /** Bound on one download (default FEED_DOWNLOAD_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
-const DOWNLOAD_TIMEOUT_MS = 60_000;
+/**
+ * One feed download, connection to last byte. The pnpm hooks download too (an https or
+ * npm-package feed.source), and pnpm 12 gives a hook call 30 s: this leaves room for the rest.
+ */
+export const FEED_DOWNLOAD_TIMEOUT_MS = 20_000;
+const MAX_REDIRECTS = 5;
+
+/** What a download is checked against before it may replace the last good copy. */
+interface Candidate {
+  cache: string;
+  publicKeys: string[];
+  minSerial?: number;
+  now: Date;
+  timeoutMs: number;
+  warn: (message: string) => void;
+}
 
 interface CacheMeta {
   source: string;
@@ -43,6 +66,12 @@ function looksLikePath(source: string): boolean {
   return /^(\.{1,2}([/\\]|$)|[/\\~]|[A-Za-z]:[/\\])/.test(source) || isAbsolute(source) || source.endsWith('.feed');
 }
 
+const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
+
+function secureTransport(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.includes(url.hostname));
+}
+
 function classify(source: string, rootDir: string, env: NodeJS.ProcessEnv): SourceKind {
   const trimmed = source.trim();
   if (trimmed === '') throw new FeedError('feed.source is empty');
@@ -53,8 +82,8 @@ function classify(source: string, rootDir: string, env: NodeJS.ProcessEnv): Sour
     } catch {
       throw new FeedError(`feed source ${JSON.stringify(trimmed)} is not a valid URL`);
     }
-    if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-      throw new FeedError(`feed source ${trimmed} uses plain http; use https (http is only allowed for 127.0.0.1)`);
+    if (!secureTransport(url)) {
+      throw new FeedError(`feed source ${trimmed} uses plain http; use https (http is only allowed for 127.0.0.1)`, { code: 'ERR_PG_FEED_INSECURE' });
     }
     return { kind: 'url', url };
   }
@@ -100,40 +129,77 @@ function reason(error: unknown): string {
   return `${e.message ?? String(error)}${cause ? ` (${cause})` : ''}`;
 }
 
+/** A failed update keeps the last good copy (verified again when it is opened). */
 function fallback(cached: string, meta: CacheMeta | undefined, what: string, error: unknown, warn: (m: string) => void): string {
-  warn(`could not update the feed from ${what}: ${reason(error)}; using the copy fetched ${meta?.fetchedAt ?? 'earlier'} (${cached})`);
+  const code = error instanceof FeedError ? ` [${error.code}]` : '';
+  warn(`could not update the feed from ${what}: ${reason(error)}${code}; using the last good copy, fetched ${meta?.fetchedAt ?? 'earlier'} (${cached})`);
   return cached;
 }
 
 /**
- * Checks a downloaded file looks like a feed, and is not older than the cached copy, before
- * it replaces the last good copy (an older feed would be refused as a rollback at open).
+ * Verifies a downloaded feed completely (signature against feed.publicKeys, dates, serial
+ * against feed.minSerial and this machine's state, every byte) and only then renames it over
+ * the cached copy and records its serial: a feed that did not verify never replaces the last
+ * good copy nor moves the accepted serial.
  */
-function checkShape(path: string, what: string, cached: string | undefined): void {
-  let serial: number;
-  let keyId: string;
-  try {
-    ({ serial, keyId } = readPreamble(path).header);
-  } catch (error) {
-    throw new FeedError(`${what} is not a provenance-guard feed: ${(error as Error).message}`, { cause: error });
-  }
-  if (!cached) return;
-  let cachedSerial: number;
-  try {
-    const header = readPreamble(cached).header;
-    // Serials are per signing key: a feed under a rotated key starts its own sequence.
-    if (header.keyId !== keyId) return;
-    cachedSerial = header.serial;
-  } catch {
-    return;
-  }
-  if (serial < cachedSerial) throw new FeedError(`${what} has serial ${serial}, older than the cached copy's ${cachedSerial}`);
+function install(file: string, target: string, what: string, trust: Candidate): void {
+  const header = verifyFeed(file, trust.publicKeys, {
+    cacheDir: trust.cache,
+    now: trust.now,
+    label: what,
+    remember: false,
+    ...(trust.minSerial !== undefined ? { minSerial: trust.minSerial } : {}),
+  });
+  renameSync(file, target);
+  recordSerial(trust.cache, header.keyId, header.serial, header.sha256, trust.now, what);
 }
 
-async function resolveUrl(url: URL, offline: boolean, cache: string, warn: (m: string) => void): Promise<string> {
+/** fetch, following redirects by hand: never from https (or a loopback http) to plain http. */
+async function fetchFeed(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+  let current = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const response = await fetch(current, { headers, redirect: 'manual', signal });
+    if (![301, 302, 303, 307, 308].includes(response.status)) return response;
+    await response.body?.cancel();
+    const location = response.headers.get('location');
+    if (!location) throw new FeedError(`GET ${current.href} answered ${response.status} without a Location`);
+    const next = new URL(location, current);
+    const downgrade = current.protocol === 'https:' && next.protocol !== 'https:';
+    if (downgrade || !secureTransport(next)) {
+      throw new FeedError(`GET ${current.href} redirected to ${next.href}: refused, a feed is only fetched over https`, { code: 'ERR_PG_FEED_INSECURE' });
+    }
+    current = next;
+  }
+  throw new FeedError(`GET ${url.href}: more than ${MAX_REDIRECTS} redirects`);
+}
+
+async function download(url: URL, tmp: string, meta: CacheMeta | undefined, cached: string | undefined, timeoutMs: number): Promise<Response | 'not-modified'> {
+  const headers: Record<string, string> = { accept: 'application/octet-stream, */*' };
+  if (cached && meta?.etag) headers['if-none-match'] = meta.etag;
+  if (cached && meta?.lastModified) headers['if-modified-since'] = meta.lastModified;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const response = await fetchFeed(url, headers, signal);
+  if (response.status === 304 && cached) {
+    await response.body?.cancel();
+    return 'not-modified';
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    throw new FeedError(`GET ${url.href} answered ${response.status} ${response.statusText}`);
+  }
+  try {
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(tmp, { flags: 'wx' }));
+  } catch (error) {
+    if (signal.aborted) throw new FeedError(`GET ${url.href} did not complete within ${timeoutMs / 1000} s`, { cause: error });
+    throw error;
+  }
+  return response;
+}
+
+async function resolveUrl(url: URL, offline: boolean, trust: Candidate): Promise<string> {
   if (url.pathname.endsWith('/')) url = new URL(FEED_FILE_NAME, url);
   const what = url.href;
-  const target = slot(cache, 'url', what);
+  const target = slot(trust.cache, 'url', what);
   const meta = readMeta(target.meta);
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
@@ -141,24 +207,13 @@ async function resolveUrl(url: URL, offline: boolean, cache: string, warn: (m: s
     throw new FeedError(`offline, and no cached copy of the feed from ${what} (run once online to fetch it)`);
   }
   mkdirSync(target.dir, { recursive: true });
+  sweepStaleTemps(target.dir);
   const tmp = tempPathFor(target.feed);
   try {
-    const headers: Record<string, string> = { accept: 'application/octet-stream, */*' };
-    if (cached && meta?.etag) headers['if-none-match'] = meta.etag;
-    if (cached && meta?.lastModified) headers['if-modified-since'] = meta.lastModified;
-    const response = await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-    if (response.status === 304 && cached) {
-      await response.body?.cancel();
-      return cached;
-    }
-    if (!response.ok || !response.body) {
-      await response.body?.cancel();
-      throw new FeedError(`GET ${what} answered ${response.status} ${response.statusText}`);
-    }
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(tmp, { flags: 'wx' }));
-    checkShape(tmp, `the download from ${what}`, cached);
-    renameSync(tmp, target.feed);
-    const fresh: CacheMeta = { source: what, fetchedAt: new Date().toISOString() };
+    const response = await download(url, tmp, meta, cached, trust.timeoutMs);
+    if (response === 'not-modified') return cached!;
+    install(tmp, target.feed, what, trust);
+    const fresh: CacheMeta = { source: what, fetchedAt: trust.now.toISOString() };
     const etag = response.headers.get('etag');
     const lastModified = response.headers.get('last-modified');
     if (etag) fresh.etag = etag;
@@ -166,10 +221,12 @@ async function resolveUrl(url: URL, offline: boolean, cache: string, warn: (m: s
     writeFileAtomic(target.meta, JSON.stringify(fresh, null, 2) + '\n');
     return target.feed;
   } catch (error) {
-    rmSync(tmp, { force: true });
-    if (cached) return fallback(cached, meta, what, error, warn);
+    if (cached) return fallback(cached, meta, what, error, trust.warn);
     if (error instanceof FeedError) throw error;
+    if ((error as Error).name === 'TimeoutError') throw new FeedError(`cannot download the feed from ${what}: no answer within ${trust.timeoutMs / 1000} s`, { cause: error });
     throw new FeedError(`cannot download the feed from ${what}: ${reason(error)}`, { cause: error });
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 
@@ -206,7 +263,7 @@ function findInstalledFeed(spec: npa.Result, rootDir: string): { file?: string; 
   return { skipped };
 }
 
-async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache: string, env: NodeJS.ProcessEnv, warn: (m: string) => void): Promise<string> {
+function parseNpmSpec(spec: string): npa.Result {
   let parsed: npa.Result;
   try {
     parsed = npa(spec);
@@ -217,13 +274,70 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache
   if (!['version', 'range', 'tag'].includes(parsed.type ?? '')) {
     throw new FeedError(`feed source ${JSON.stringify(spec)} is a ${parsed.type} spec; only registry package specs (name@range) are supported`);
   }
+  return parsed;
+}
+
+/** Rejects when `promise` has not settled within `ms` (pacote has no overall deadline of its own). */
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FeedError(`${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface NpmTarget {
+  spec: string;
+  what: string;
+  options: Record<string, unknown>;
+  target: ReturnType<typeof slot>;
+  meta: CacheMeta | undefined;
+  cached: string | undefined;
+}
+
+/** Fetches the package into a temp dir of ours, verifies its feed, and installs it in the cache. */
+async function fetchNpm(t: NpmTarget, trust: Candidate): Promise<string> {
+  mkdirSync(t.target.dir, { recursive: true });
+  sweepStaleTemps(t.target.dir);
+  // A throwaway pacote cache: its HTTP cache would otherwise answer silently with a stale
+  // manifest when the registry is down, hiding that the feed could not be updated.
+  const workDir = tempPathFor(join(t.target.dir, 'fetch'));
+  try {
+    mkdirSync(workDir);
+    const options = { ...t.options, cache: join(workDir, 'cache'), timeout: trust.timeoutMs, retry: { retries: 0 } };
+    const pacote = (await import('pacote')) as unknown as PacoteLike & { default?: PacoteLike };
+    const api: PacoteLike = typeof pacote.manifest === 'function' ? pacote : pacote.default!;
+    const fetched = async (): Promise<string> => {
+      const manifest = await api.manifest(t.spec, options);
+      if (t.cached && t.meta?.version === manifest.version && t.meta.integrity === manifest._integrity) return t.cached;
+      const extractDir = join(workDir, 'package');
+      await api.extract(`${manifest.name}@${manifest.version}`, extractDir, { ...options, integrity: manifest._integrity, resolved: manifest._resolved });
+      const file = join(extractDir, FEED_FILE_NAME);
+      if (!existsSync(file)) throw new FeedError(`${manifest.name}@${manifest.version} has no ${FEED_FILE_NAME} in its package root`);
+      install(file, t.target.feed, `${FEED_FILE_NAME} of ${manifest.name}@${manifest.version}`, trust);
+      const fresh: CacheMeta = { source: t.spec, version: manifest.version, fetchedAt: trust.now.toISOString() };
+      if (manifest._integrity) fresh.integrity = manifest._integrity;
+      writeFileAtomic(t.target.meta, JSON.stringify(fresh, null, 2) + '\n');
+      return t.target.feed;
+    };
+    return await withDeadline(fetched(), trust.timeoutMs, t.what);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function resolveNpm(spec: string, rootDir: string, offline: boolean, env: NodeJS.ProcessEnv, trust: Candidate): Promise<string> {
+  const parsed = parseNpmSpec(spec);
   const installed = findInstalledFeed(parsed, rootDir);
   if (installed.file) return installed.file;
   const npm = loadNpmConfig({ cwd: rootDir, env });
-  const options: Record<string, unknown> = { ...fetchOptions(npm), registry: npm.registry, preferOnline: true };
   const registry = registryFor(parsed.name ?? spec, npm);
   const what = `npm package ${spec} (${registry})`;
-  const target = slot(cache, 'npm', `${registry}\n${spec}`);
+  const target = slot(trust.cache, 'npm', `${registry}\n${spec}`);
   const meta = readMeta(target.meta);
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
@@ -231,49 +345,34 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, cache
     const why = installed.skipped.length > 0 ? `; ${installed.skipped.join('; ')}` : '';
     throw new FeedError(`offline, and no installed or cached copy of the feed from ${what} (run once online to fetch it)${why}`);
   }
-  let workDir: string | undefined;
+  const options: Record<string, unknown> = { ...fetchOptions(npm), registry: npm.registry, preferOnline: true };
   try {
-    mkdirSync(target.dir, { recursive: true });
-    // A throwaway pacote cache: its HTTP cache would otherwise answer silently with a stale
-    // manifest when the registry is down, hiding that the feed could not be updated.
-    workDir = mkdtempSync(join(target.dir, '.fetch-'));
-    options.cache = join(workDir, 'cache');
-    const extractDir = join(workDir, 'package');
-    const pacote = (await import('pacote')) as unknown as PacoteLike & { default?: PacoteLike };
-    const api: PacoteLike = typeof pacote.manifest === 'function' ? pacote : pacote.default!;
-    const manifest = await api.manifest(spec, options);
-    if (cached && meta?.version === manifest.version && meta.integrity === manifest._integrity) return cached;
-    await api.extract(`${manifest.name}@${manifest.version}`, extractDir, { ...options, integrity: manifest._integrity, resolved: manifest._resolved });
-    const file = join(extractDir, FEED_FILE_NAME);
-    if (!existsSync(file)) throw new FeedError(`${manifest.name}@${manifest.version} has no ${FEED_FILE_NAME} in its package root`);
-    checkShape(file, `${FEED_FILE_NAME} of ${manifest.name}@${manifest.version}`, cached);
-    renameSync(file, target.feed);
-    const fresh: CacheMeta = { source: spec, version: manifest.version, fetchedAt: new Date().toISOString() };
-    if (manifest._integrity) fresh.integrity = manifest._integrity;
-    writeFileAtomic(target.meta, JSON.stringify(fresh, null, 2) + '\n');
-    return target.feed;
+    return await fetchNpm({ spec, what, options, target, meta, cached }, trust);
   } catch (error) {
-    if (cached) return fallback(cached, meta, what, error, warn);
+    if (cached) return fallback(cached, meta, what, error, trust.warn);
     if (error instanceof FeedError) throw error;
     throw new FeedError(`cannot fetch the feed from ${what}: ${reason(error)}`, { cause: error });
-  } finally {
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   }
 }
 
 /** The local path of the feed file for `feed.source`, downloading or extracting it when needed. */
 export async function resolveFeedSource(options: ResolveFeedOptions): Promise<string> {
   const env = options.env ?? process.env;
-  const cache = options.cacheDir ?? defaultCacheDir(env);
-  const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  const trust: Candidate = {
+    cache: options.cacheDir ?? defaultCacheDir(env),
+    publicKeys: options.publicKeys,
+    now: options.now ?? new Date(),
+    timeoutMs: options.timeoutMs ?? FEED_DOWNLOAD_TIMEOUT_MS,
+    warn: options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`)),
+  };
+  if (options.minSerial !== undefined) trust.minSerial = options.minSerial;
   const source = classify(options.source, options.rootDir, env);
   switch (source.kind) {
     case 'path':
       return resolvePath(source.path);
     case 'url':
-      return resolveUrl(source.url, options.offline, cache, warn);
+      return resolveUrl(source.url, options.offline, trust);
     case 'npm':
-      return resolveNpm(source.spec, options.rootDir, options.offline, cache, env, warn);
+      return resolveNpm(source.spec, options.rootDir, options.offline, env, trust);
   }
 }
-

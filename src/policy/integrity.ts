@@ -19,8 +19,8 @@ export interface SriHash {
 
 /** Parses an SRI string (`sha512-… sha1-…`, options after `?` ignored); undefined when any part is malformed. */
 export function parseSri(integrity: string): SriHash[] | undefined {
+  // '' splits to [''], which no hash pattern matches.
   const parts = integrity.trim().split(/\s+/);
-  if (parts.length === 0 || parts[0] === '') return undefined;
   const hashes: SriHash[] = [];
   for (const part of parts) {
     const match = /^(sha1|sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?[\x21-\x7e]*)?$/.exec(part);

@@ -48,11 +48,10 @@ export function runCommand(command: string, args: readonly string[], options: { 
   });
 }
 
-/** Builds the pnpm bundle unless it exists (set PG_REBUILD=1 to force). */
+/** The pnpm bundle; test/global-build.ts rebuilt it before the run if any source is newer. */
 export async function ensurePnpmBundle(): Promise<string> {
-  if (!existsSync(PNPM_BUNDLE) || !existsSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'package.json')) || process.env.PG_REBUILD === '1') {
-    const { buildPnpmBundle } = (await import(join(ROOT, 'plugins/pnpm/esbuild.mjs'))) as { buildPnpmBundle: () => Promise<string> };
-    await buildPnpmBundle();
+  if (!existsSync(PNPM_BUNDLE) || !existsSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'package.json'))) {
+    throw new Error(`${PNPM_BUNDLE} is missing: run \`npm run build\` (test/global-build.ts builds it for vitest runs)`);
   }
   return PNPM_BUNDLE;
 }

@@ -1,0 +1,104 @@
+/**
+ * A feed server on 127.0.0.1 that misbehaves on demand: serves a body, an error status, a
+ * redirect, a body cut mid-way, a body that stalls half-way, or nothing at all. Plain http,
+ * or https with a self-signed certificate made by openssl (trusted through undici's global
+ * dispatcher, which Node's fetch uses).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from './feed-fixtures';
+
+export type Behaviour =
+  | { kind: 'serve'; body: Buffer; etag?: string }
+  | { kind: 'status'; status: number }
+  | { kind: 'redirect'; location: string }
+  /** Announces the whole length, sends half, then drops the connection. */
+  | { kind: 'cut'; body: Buffer }
+  /** Sends half and then nothing, connection kept open. */
+  | { kind: 'stall'; body: Buffer }
+  /** Accepts the request and never answers. */
+  | { kind: 'hang' };
+
+export interface FeedServer {
+  /** Base URL, no trailing slash. */
+  url: string;
+  /** The feed's URL. */
+  feedUrl: string;
+  behaviour: Behaviour;
+  requests: number;
+  close(): Promise<void>;
+}
+
+function answer(behaviour: Behaviour, req: IncomingMessage, res: ServerResponse): void {
+  switch (behaviour.kind) {
+    case 'serve':
+      if (behaviour.etag && req.headers['if-none-match'] === behaviour.etag) {
+        res.writeHead(304).end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': behaviour.body.length, ...(behaviour.etag ? { etag: behaviour.etag } : {}) });
+      res.end(behaviour.body);
+      return;
+    case 'status':
+      res.writeHead(behaviour.status).end('nope');
+      return;
+    case 'redirect':
+      res.writeHead(302, { location: behaviour.location }).end();
+      return;
+    case 'cut':
+      res.writeHead(200, { 'content-length': behaviour.body.length });
+      res.write(behaviour.body.subarray(0, behaviour.body.length >> 1), () => setTimeout(() => res.socket?.destroy(), 50));
+      return;
+    case 'stall':
+      res.writeHead(200, { 'content-length': behaviour.body.length });
+      res.write(behaviour.body.subarray(0, behaviour.body.length >> 1));
+      return;
+    case 'hang':
+      return;
+  }
+}
+
+let certificate: { key: Buffer; cert: Buffer } | undefined;
+
+/** A self-signed certificate for 127.0.0.1, trusted by this process's fetch from now on. */
+async function trustedCertificate(): Promise<{ key: Buffer; cert: Buffer }> {
+  if (certificate) return certificate;
+  const dir = tempDir('pg-cert-');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'),
+      '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    certificate = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const { Agent, setGlobalDispatcher } = await import('undici');
+  setGlobalDispatcher(new Agent({ connect: { ca: certificate.cert } }));
+  return certificate;
+}
+
+export async function startFeedServer(behaviour: Behaviour, options: { https?: boolean } = {}): Promise<FeedServer> {
+  const state: FeedServer = { url: '', feedUrl: '', behaviour, requests: 0, close: async () => {} };
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    state.requests++;
+    if (state.behaviour.kind === 'hang') return;
+    if (req.url !== '/provenance.feed') {
+      res.writeHead(404).end();
+      return;
+    }
+    answer(state.behaviour, req, res);
+  };
+  const server: Server = options.https ? createHttpsServer(await trustedCertificate(), handler) : createHttpServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  state.url = `${options.https ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.feedUrl = `${state.url}/provenance.feed`;
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return state;
+}
