@@ -40,6 +40,12 @@ const targets = [
     entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: 'plugins/pnpm/dist/pnpmfile.cjs',
     plugins: [{ name: 'pnpm', setup: async (b) => (await import('../plugins/pnpm/esbuild.mjs')).pnpmBundlePlugin.setup(b) }],
   },
+  // Bun security scanner: what `provenance-guard` resolves to under Bun (the `bun` export
+  // condition; Bun loads a scanner by the name of a root dependency) and `provenance-guard/bun`.
+  // Everything bundled but the live-evidence stack, which only `online` or an npm-package feed
+  // source loads (provenance-guard is installed with its dependencies there). Minified: Bun
+  // starts a process and loads it on every install.
+  { entryPoints: ['plugins/bun/index.ts'], outfile: 'plugins/bun/dist/scanner.cjs', minify: true, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*'] },
 ];
 
 await Promise.all(targets.map((t) => build({ ...common, ...t })));

@@ -213,7 +213,7 @@ test('an empty in-memory lockfile (pnpm 12 without a wanted lockfile) has no pac
 
 describe('detection', () => {
   test('LOCKFILE_NAMES order and detectLockfile', () => {
-    expect(LOCKFILE_NAMES).toEqual(['pnpm-lock.yaml', 'yarn.lock', 'package-lock.json', 'npm-shrinkwrap.json']);
+    expect(LOCKFILE_NAMES).toEqual(['pnpm-lock.yaml', 'yarn.lock', 'package-lock.json', 'npm-shrinkwrap.json', 'bun.lock']);
     expect(detectLockfile(join(FIXTURES, 'pnpm-v9'))).toEqual({ path: join(FIXTURES, 'pnpm-v9', 'pnpm-lock.yaml'), kind: 'pnpm' });
     expect(detectLockfile(join(FIXTURES, 'yarn-berry'))).toEqual({ path: join(FIXTURES, 'yarn-berry', 'yarn.lock'), kind: 'yarn' });
     expect(detectLockfile(join(FIXTURES, 'npm-v3'))).toEqual({ path: join(FIXTURES, 'npm-v3', 'package-lock.json'), kind: 'npm' });

@@ -35,7 +35,9 @@ export const USAGE: Record<string, string> = {
     'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key DIR/feed.key --out PATH] [--records-out FILE.ndjson] [--serial N] [--expires-in 30d] [--config PATH]',
   'feed verify': 'provenance-guard feed verify PATH --public-key FILE',
   'feed trust': 'provenance-guard feed trust [--reset (--key KEYID | --all)]',
-  init: 'provenance-guard init [--pm pnpm|yarn] [--method config-dependency|pnpmfile] [--force]',
+  npm: 'provenance-guard npm <npm arguments>          # npm install/ci/update/exec, checked before anything is installed',
+  npx: 'provenance-guard npx <npx arguments>          # the package tree checked before it is installed and run',
+  init: 'provenance-guard init [--pm pnpm|yarn|bun] [--method config-dependency|pnpmfile] [--force]',
 };
 
 export function usageOf(command: string): string {

@@ -9,7 +9,7 @@ import type { CliContext } from './context';
 export async function initCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('init', argv, { pm: { type: 'string' }, method: { type: 'string' }, force: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
   const detected = detectPackageManager(ctx.cwd);
-  const pm = oneOf('init', 'pm', values.pm, ['pnpm', 'yarn'] as const, detected ?? 'pnpm');
+  const pm = oneOf('init', 'pm', values.pm, ['pnpm', 'yarn', 'bun'] as const, detected ?? 'pnpm');
   if (values.method !== undefined && pm !== 'pnpm') throw new UsageError('init: --method applies to pnpm only', { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   const method = oneOf('init', 'method', values.method, ['config-dependency', 'pnpmfile'] as const, 'config-dependency');
 
@@ -20,7 +20,7 @@ export async function initCommand(argv: string[], ctx: CliContext): Promise<numb
     writeFileSync(rc, RC_TEMPLATE);
     ctx.stderr.write(`Wrote ${rc}: set feed.source and feed.publicKeys, then choose mode: block when you are ready.\n`);
   }
-  const done = await wirePackageManager(pm, ctx.cwd, { method });
+  const done = await wirePackageManager(pm, ctx.cwd, { method, force: values.force === true });
   for (const line of done) ctx.stderr.write(`${line}\n`);
   return 0;
 }

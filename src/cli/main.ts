@@ -16,6 +16,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         return await (await import('./explain')).explainCommand(rest, ctx);
       case 'feed':
         return await (await import('./feed')).feedCommand(rest, ctx);
+      case 'npm':
+        return await (await import('./npm')).npmCommand(rest, ctx);
+      case 'npx':
+        return await (await import('./npm')).npxCommand(rest, ctx);
       case 'init':
         return await (await import('./init')).initCommand(rest, ctx);
       case '--version':

@@ -1,3 +1,4 @@
+import { initBun } from './bun';
 import { initPnpm } from './pnpm';
 import { initYarn, PLUGIN_PATH } from './yarn';
 import type { PackageManager } from './detect';
@@ -5,7 +6,11 @@ import type { PackageManager } from './detect';
 export { detectPackageManager } from './detect';
 
 /** Wires the install hook of a package manager into a project; returns what to tell the user. */
-export async function wirePackageManager(pm: PackageManager, dir: string, options: { method: 'config-dependency' | 'pnpmfile' }): Promise<string[]> {
+export async function wirePackageManager(pm: PackageManager, dir: string, options: { method: 'config-dependency' | 'pnpmfile'; force?: boolean }): Promise<string[]> {
+  if (pm === 'bun') {
+    const result = initBun(dir, { force: options.force === true });
+    return [...result.changed.map((f) => `Wrote ${f}.`), ...result.notes];
+  }
   if (pm === 'pnpm') {
     const result = initPnpm(dir, { method: options.method });
     return [...result.changed.map((f) => `Wrote ${f}.`), ...result.notes];

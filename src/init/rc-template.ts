@@ -12,6 +12,6 @@ rules:
   rebuild: { require: off }
   scorecard: { minScore: 5, checks: { Dangerous-Workflow: 10 } }
 unknown: warn
-exclude: [pnpm-plugin-provenance-guard]   # internal packages, and the guard's own pnpm hook
+exclude: [pnpm-plugin-provenance-guard, provenance-guard]   # internal packages, and the guard itself (Bun and pnpm load it before any check)
 overrides: []
 `;

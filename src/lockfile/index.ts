@@ -6,24 +6,27 @@ import { parseAllDocuments } from 'yaml';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { ResolvedPackage } from '../types';
 import { fail, isObject, lineColumn } from './common';
+import { packagesFromBunLock, parseBunLockText } from './bun';
 import { packagesFromPackageLock } from './npm';
 import { packagesFromPnpmLockfile } from './pnpm';
 import { packagesFromYarnLock } from './yarn';
 
+export { packagesFromBunLock } from './bun';
 export { packagesFromPackageLock } from './npm';
 export { packagesFromPnpmLockfile } from './pnpm';
 export { packageFromYarnResolution, packagesFromYarnLock } from './yarn';
 
-export type LockfileKind = 'pnpm' | 'yarn' | 'npm';
+export type LockfileKind = 'pnpm' | 'yarn' | 'npm' | 'bun';
 
 /** File names looked for, in detection order. */
-export const LOCKFILE_NAMES: readonly string[] = Object.freeze(['pnpm-lock.yaml', 'yarn.lock', 'package-lock.json', 'npm-shrinkwrap.json']);
+export const LOCKFILE_NAMES: readonly string[] = Object.freeze(['pnpm-lock.yaml', 'yarn.lock', 'package-lock.json', 'npm-shrinkwrap.json', 'bun.lock']);
 
 const KIND_BY_NAME: Readonly<Record<string, LockfileKind>> = {
   'pnpm-lock.yaml': 'pnpm',
   'yarn.lock': 'yarn',
   'package-lock.json': 'npm',
   'npm-shrinkwrap.json': 'npm',
+  'bun.lock': 'bun',
 };
 
 export function detectLockfile(dir: string): { path: string; kind: LockfileKind } | undefined {
@@ -62,6 +65,8 @@ function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: 
       return packagesFromYarnLock(text, dir, path);
     case 'npm':
       return packagesFromPackageLock(parseJsonText(text, path), dir, path);
+    case 'bun':
+      return packagesFromBunLock(parseBunLockText(text, path), dir, path);
   }
 }
 

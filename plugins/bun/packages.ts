@@ -1,0 +1,84 @@
+/**
+ * Bun's scanner input (`Bun.Security.Package`: name, version, requestedRange, tarball) as the
+ * guard's ResolvedPackage. Measured with Bun 1.4.4: registry packages come with their exact
+ * version and the tarball URL Bun will download; `npm:` aliases under the real name; a
+ * tarball-URL dependency has the URL as its version; `file:`/`link:` ones have the specifier as
+ * version and an empty tarball. Bun hands the scanner no integrity, so the one Bun verifies the
+ * download against is taken from bun.lock (what a frozen or up-to-date install verifies), else
+ * from the registry's metadata for that version (what Bun itself resolved it with).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isGitSpec, isInside, isRegistryTarballUrl, isSemver } from '../../src/lockfile/common';
+import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
+import type { ResolvedPackage } from '../../src/types';
+
+export interface BunPackage {
+  name: string;
+  version: string;
+  requestedRange: string;
+  tarball: string;
+}
+
+export interface IntegritySource {
+  /** The integrity bun.lock pins for name@version downloaded from `tarball`, if any. */
+  locked(name: string, version: string, tarball: string): string | undefined;
+  /** The registry's `dist.integrity` for name@version (registry packages bun.lock does not pin). */
+  fromRegistry(name: string, version: string, registry: string): Promise<string | undefined>;
+}
+
+/** The configured registry (with a trailing slash) a registry tarball URL belongs to, if any. */
+export function registryOf(pkg: BunPackage, registries: readonly string[]): string | undefined {
+  if (!isRegistryTarballUrl(pkg.tarball, pkg.name, pkg.version)) return undefined;
+  return registries.find((r) => pkg.tarball.startsWith(r));
+}
+
+export async function toResolvedPackage(pkg: BunPackage, projectDir: string, registries: readonly string[], integrity: IntegritySource): Promise<ResolvedPackage> {
+  const { name, version, tarball } = pkg;
+  if (isSemver(version)) {
+    const registry = registryOf(pkg, registries);
+    if (registry === undefined) return { name, version, source: 'tarball', ...(tarball ? { resolved: tarball } : {}) };
+    const sri = integrity.locked(name, version, tarball) ?? (await integrity.fromRegistry(name, version, registry));
+    return { name, version, source: 'registry', ...(sri ? { integrity: sri } : {}) };
+  }
+  if (version.startsWith('workspace:')) return { name, version: '0.0.0', source: 'workspace', resolved: version };
+  if (version.startsWith('link:')) return { name, version: '0.0.0', source: isInside(projectDir, version.slice(5)) ? 'workspace' : 'link', resolved: version };
+  if (isGitSpec(version) || isGitSpec(pkg.requestedRange)) return { name, version: '0.0.0', source: 'git', resolved: version };
+  if (/^https?:/.test(version) || /^https?:/.test(tarball)) return { name, version: '0.0.0', source: 'tarball', resolved: tarball || version };
+  return { name, version: '0.0.0', source: 'file', resolved: version };
+}
+
+/** name@version → { tarball URL as locked ('' for the default registry), integrity } from bun.lock. */
+export function lockedIntegrities(projectDir: string): Map<string, { tarball: string; integrity: string }[]> {
+  const out = new Map<string, { tarball: string; integrity: string }[]>();
+  const file = join(projectDir, 'bun.lock');
+  if (!existsSync(file)) return out;
+  const text = readFileSync(file, 'utf8');
+  const lock = parseBunLockText(text, file) as { packages?: Record<string, unknown> };
+  const registryEntries = new Set(packagesFromBunLock(lock, projectDir, file).filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
+  for (const entry of Object.values(lock.packages ?? {})) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[3] !== 'string') continue;
+    if (!registryEntries.has(entry[0])) continue;
+    const list = out.get(entry[0]) ?? [];
+    list.push({ tarball: typeof entry[1] === 'string' ? entry[1] : '', integrity: entry[3] });
+    out.set(entry[0], list);
+  }
+  return out;
+}
+
+/** The registry metadata's dist.integrity for one version; undefined when it cannot be read. */
+export async function registryIntegrity(name: string, version: string, registry: string, authorization?: string): Promise<string | undefined> {
+  const url = `${registry}${name.replace('/', '%2f')}`;
+  try {
+    const res = await fetch(url, {
+      headers: { accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8', ...(authorization ? { authorization } : {}) },
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as { versions?: Record<string, { dist?: { integrity?: unknown } }> };
+    const integrity = body.versions?.[version]?.dist?.integrity;
+    return typeof integrity === 'string' ? integrity : undefined;
+  } catch {
+    return undefined;
+  }
+}

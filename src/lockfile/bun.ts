@@ -1,0 +1,122 @@
+/**
+ * bun.lock, Bun's text lockfile (lockfileVersion 0–2): JSON with comments and trailing commas.
+ * `packages` maps an install path to a tuple whose first element is `name@resolution`:
+ *   npm:       ["name@1.2.3", "<tarball URL or '' for the default registry>", {meta}, "sha512-…"]
+ *   git:       ["name@git+https://…#sha", {meta}, "<tag>"]   github: ["name@github:o/r#sha", …]
+ *   tarball:   ["name@https://…/x.tgz", {meta}]   local: ["name@file:../x", …] / ["name@link:x"]
+ *   workspace: ["name@workspace:packages/x", {meta}]
+ * The name decided here is the resolution's (the real package), never the install path's.
+ */
+import { parseDocument } from 'yaml';
+import type { ResolvedPackage, SourceKind } from '../types';
+import { dedupe, fail, isGitSpec, isInside, isObject, isRegistryTarballUrl, isSemver, lineColumn, make, splitNameAt, str } from './common';
+
+/** The JSON text of a JSONC document: comments removed, trailing commas dropped (strings untouched). */
+export function stripJsonc(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      const start = i++;
+      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      out += text.slice(start, ++i);
+    } else if (ch === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') out += ' ', i++;
+    } else if (ch === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      out += text.slice(i, stop).replace(/[^\n]/g, ' ');
+      i = stop;
+    } else if (ch === ',') {
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j]!)) j++;
+      out += text[j] === '}' || text[j] === ']' ? ' ' : ',';
+      i++;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
+}
+
+function yamlErrorPosition(text: string): { line: number; column: number } | undefined {
+  const pos = parseDocument(text).errors[0]?.linePos?.[0];
+  return pos ? { line: pos.line, column: pos.col } : undefined;
+}
+
+export function parseBunLockText(text: string, file?: string): unknown {
+  const json = stripJsonc(text);
+  try {
+    return JSON.parse(json);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /position (\d+)/.exec(message);
+    // Node 20 often gives no position; YAML (a JSON superset) locates the error. Comments were
+    // blanked in place, so lines and columns are the file's.
+    const located = position ? lineColumn(json, Number(position[1])) : yamlErrorPosition(json);
+    const where = located ? ` at line ${located.line}, column ${located.column}` : '';
+    return fail(file, `invalid JSONC${where}: ${message.replace(/ in JSON at position \d+.*$/, '').split('\n')[0]}`, 'ERR_PG_LOCKFILE_PARSE');
+  }
+}
+
+function sourceOf(name: string, resolution: string, registryUrl: string | undefined, lockfileDir: string): { source: SourceKind; resolved?: string } {
+  if (isSemver(resolution)) {
+    if (registryUrl === undefined || registryUrl === '') return { source: 'registry' };
+    return isRegistryTarballUrl(registryUrl, name, resolution) ? { source: 'registry' } : { source: 'tarball', resolved: registryUrl };
+  }
+  if (resolution.startsWith('workspace:')) return { source: 'workspace', resolved: resolution };
+  if (isGitSpec(resolution)) return { source: 'git', resolved: resolution };
+  if (/^https?:/.test(resolution)) return { source: 'tarball', resolved: resolution };
+  if (resolution.startsWith('link:')) {
+    const inside = isInside(lockfileDir, resolution.slice('link:'.length));
+    return { source: inside ? 'workspace' : 'link', resolved: resolution };
+  }
+  return { source: 'file', resolved: resolution };
+}
+
+/** The version a non-registry entry carries in its metadata, if any. */
+function metaVersion(entry: unknown[]): string | undefined {
+  for (const part of entry.slice(1)) if (isObject(part) && typeof part.version === 'string') return part.version;
+  return undefined;
+}
+
+export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file?: string): ResolvedPackage[] {
+  if (!isObject(lockfile)) return fail(file, 'expected a JSON object at the top level');
+  const version = lockfile.lockfileVersion;
+  if (typeof version !== 'number' || version < 0 || version > 2) return fail(file, `unsupported bun.lock lockfileVersion ${JSON.stringify(version)} (supported: 0, 1, 2)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
+  const packages = lockfile.packages ?? {};
+  if (!isObject(packages)) return fail(file, '"packages" must be an object');
+  const out: ResolvedPackage[] = [];
+  for (const [path, entry] of Object.entries(packages)) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string') return fail(file, `package "${path}" must be an array starting with "name@resolution"`);
+    const split = splitNameAt(entry[0]);
+    if (!split || split.rest === '') return fail(file, `package "${path}" has no name@resolution ("${entry[0]}")`);
+    const { name, rest } = split;
+    const npm = isSemver(rest);
+    const { source, resolved } = sourceOf(name, rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir);
+    if (npm && entry[1] !== undefined && typeof entry[1] !== 'string') return fail(file, `package "${path}": the tarball URL must be a string`);
+    const integrity = npm ? str(entry[3]) : undefined;
+    const alias = aliasOf(path, name);
+    out.push(
+      make({
+        name,
+        version: npm ? rest : (metaVersion(entry) ?? '0.0.0'),
+        source,
+        ...(integrity ? { integrity } : {}),
+        ...(resolved ? { resolved } : {}),
+        ...(alias !== undefined ? { alias } : {}),
+      }),
+    );
+  }
+  return dedupe(out);
+}
+
+/** The installed-as name of an install path (`a`, `@s/a`, `parent/a`, `@s/p/@s/a`), when it differs from the real name. */
+function aliasOf(path: string, name: string): string | undefined {
+  const parts = path.split('/');
+  const last = parts[parts.length - 1]!;
+  const installed = parts.length >= 2 && parts[parts.length - 2]!.startsWith('@') ? `${parts[parts.length - 2]}/${last}` : last;
+  return installed === name ? undefined : installed;
+}

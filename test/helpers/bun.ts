@@ -1,0 +1,109 @@
+/**
+ * Real Bun 1.4 (the binary of @oven/bun-linux-x64) on temp projects against the test registry.
+ * Each project gets its own HOME and BUN_INSTALL_CACHE_DIR, bunfig.toml `[install] registry`,
+ * and `trustedDependencies` for the fixtures (Bun runs no dependency postinstall otherwise).
+ * provenance-guard itself is published to the registry (package.json with the `./bun` export
+ * and the built scanner bundle), so Bun installs the scanner the way it would from npm.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runCommand, type CommandResult } from './pm';
+import type { FixturePackage } from './registry';
+
+const ROOT = resolve(__dirname, '../..');
+export const BUN_BIN = join(ROOT, 'node_modules/@oven/bun-linux-x64/bin/bun');
+export const BUN_SCANNER_BUNDLE = join(ROOT, 'plugins/bun/dist/scanner.cjs');
+
+/** provenance-guard as published: its package.json exports and the scanner bundle. */
+export function scannerPackage(version: string): FixturePackage {
+  return {
+    name: 'provenance-guard',
+    version,
+    manifest: { main: 'dist/index.cjs', exports: { '.': { bun: './plugins/bun/dist/scanner.cjs', default: './dist/index.cjs' }, './bun': './plugins/bun/dist/scanner.cjs', './package.json': './package.json' } },
+    files: { 'plugins/bun/dist/scanner.cjs': readFileSync(BUN_SCANNER_BUNDLE, 'utf8'), 'dist/index.cjs': 'module.exports = {};\n' },
+  };
+}
+
+export interface BunProjectOptions {
+  registryUrl: string;
+  markers: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  trusted?: readonly string[];
+  provenancerc?: string;
+  /** bunfig.toml content after `[install] registry` (default: the scanner table). */
+  bunfig?: string;
+  /** Share a cache dir between projects (warm installs). */
+  cacheDir?: string;
+  env?: Record<string, string>;
+}
+
+export interface BunProject {
+  dir: string;
+  id: string;
+  env: Record<string, string>;
+  bun(args: readonly string[], extraEnv?: Record<string, string>): Promise<CommandResult>;
+  ran(): string[];
+  clearMarkers(): void;
+  installed(name: string): boolean;
+  lockfile(): string | undefined;
+  packageJson(): string;
+  writeProvenancerc(content: string): void;
+  cleanup(): void;
+}
+
+let counter = 0;
+
+export function createBunProject(options: BunProjectOptions): BunProject {
+  const parent = mkdtempSync(join(tmpdir(), 'pg-bun-'));
+  const dir = join(parent, 'project');
+  mkdirSync(dir, { recursive: true });
+  const id = `b${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+  const home = join(parent, 'home');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_CACHE_HOME: join(home, '.cache'),
+    BUN_INSTALL_CACHE_DIR: options.cacheDir ?? join(parent, 'bun-cache'),
+    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'),
+    PG_PROJECT_ID: id,
+    NO_COLOR: '1',
+    ...options.env,
+  };
+  const manifest = {
+    name: 'pg-bun-project',
+    version: '1.0.0',
+    private: true,
+    dependencies: options.dependencies ?? {},
+    devDependencies: options.devDependencies ?? {},
+    trustedDependencies: [...(options.trusted ?? [])],
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeFileSync(join(dir, 'bunfig.toml'), `[install]\nregistry = "${options.registryUrl}/"\n\n${options.bunfig ?? ''}`);
+  if (options.provenancerc !== undefined) writeFileSync(join(dir, '.provenancerc'), options.provenancerc);
+  return {
+    dir,
+    id,
+    env,
+    bun: (args, extraEnv = {}) => runCommand(BUN_BIN, args, { cwd: dir, env: { ...env, ...extraEnv } }),
+    ran() {
+      const suffix = `--${id}`;
+      return readdirSync(options.markers)
+        .filter((f) => f.endsWith(suffix))
+        .map((f) => f.slice(0, -suffix.length).replace('+', '/'))
+        .sort();
+    },
+    clearMarkers() {
+      for (const f of readdirSync(options.markers)) if (f.endsWith(`--${id}`)) rmSync(join(options.markers, f));
+    },
+    installed: (name) => existsSync(join(dir, 'node_modules', name)),
+    lockfile() {
+      const path = join(dir, 'bun.lock');
+      return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    },
+    packageJson: () => readFileSync(join(dir, 'package.json'), 'utf8'),
+    writeProvenancerc: (content) => writeFileSync(join(dir, '.provenancerc'), content),
+    cleanup: () => rmSync(parent, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,86 @@
+/** bun.lock (Bun's text lockfile, JSONC) → ResolvedPackage[], and its place among the lockfiles `check` reads. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { detectLockfile, readLockfile } from '../src/lockfile/index';
+import { packagesFromBunLock, parseBunLockText, stripJsonc } from '../src/lockfile/bun';
+import { LockfileError } from '../src/errors';
+
+const SRI = 'sha512-' + Buffer.alloc(64, 7).toString('base64');
+const LOCK = `{
+  // Bun writes trailing commas; comments are allowed too
+  "lockfileVersion": 1,
+  "workspaces": {
+    "": { "name": "app", "dependencies": { "a": "^1.0.0", "innocent": "npm:@s/real@2.0.0" } },
+    "packages/w": { "name": "w" },
+  },
+  "packages": {
+    "a": ["a@1.2.3", "", { "dependencies": { "b": "^1" } }, "${SRI}"],
+    "b": ["b@1.0.0", "https://registry.npmjs.org/b/-/b-1.0.0.tgz", {}, "${SRI}"],
+    "evil": ["evil@1.0.0", "https://evil.example/x.tgz", {}, "${SRI}"],
+    "innocent": ["@s/real@2.0.0", "", {}, "${SRI}"],
+    "a/b": ["b@2.0.0", "", {}, "${SRI}"],
+    "@s/nested/@t/dep": ["@t/dep@3.0.0", "", {}, "${SRI}"],
+    "g": ["g@github:o/g#abc123", {}, "o-g-abc123"],
+    "gh": ["gh@git+https://example.com/gh.git#def", { "version": "0.4.0" }, "def"],
+    "tb": ["tb@https://example.com/tb-1.0.0.tgz", {}, "${SRI}"],
+    "loc": ["loc@file:../loc", {}],
+    "w": ["w@workspace:packages/w"],
+    "l": ["l@link:../outside"],
+  },
+}
+`;
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+describe('bun.lock', () => {
+  test('every kind of entry, under the real name', () => {
+    const pkgs = packagesFromBunLock(parseBunLockText(LOCK, 'bun.lock'), '/p', 'bun.lock');
+    const by = (name: string, version?: string) => pkgs.find((p) => p.name === name && (version === undefined || p.version === version));
+    expect(by('a')).toEqual({ name: 'a', version: '1.2.3', source: 'registry', integrity: SRI });
+    expect(by('b', '1.0.0')).toEqual({ name: 'b', version: '1.0.0', source: 'registry', integrity: SRI });
+    expect(by('b', '2.0.0')?.source).toBe('registry');
+    expect(by('evil')).toMatchObject({ source: 'tarball', resolved: 'https://evil.example/x.tgz' });
+    expect(by('@s/real')).toEqual({ name: '@s/real', version: '2.0.0', source: 'registry', integrity: SRI, alias: 'innocent' });
+    expect(by('@t/dep')?.alias).toBeUndefined();
+    expect(by('g')).toMatchObject({ source: 'git', resolved: 'github:o/g#abc123' });
+    expect(by('gh')).toMatchObject({ source: 'git', version: '0.4.0' });
+    expect(by('tb')).toMatchObject({ source: 'tarball', resolved: 'https://example.com/tb-1.0.0.tgz' });
+    expect(by('tb')?.integrity).toBeUndefined();
+    expect(by('loc')).toMatchObject({ source: 'file', resolved: 'file:../loc' });
+    expect(by('w')?.source).toBe('workspace');
+    expect(by('l')?.source).toBe('link');
+  });
+
+  test('JSONC: comments and trailing commas outside strings only', () => {
+    expect(JSON.parse(stripJsonc('{ "a": "x // y, }", /* c */ "b": [1, 2,], }'))).toEqual({ a: 'x // y, }', b: [1, 2] });
+    expect(JSON.parse(stripJsonc('{ "a": "q\\"//,]" , }'))).toEqual({ a: 'q"//,]' });
+  });
+
+  test('malformed: a LockfileError naming the file and the line', () => {
+    let error: unknown;
+    try {
+      parseBunLockText('{\n  "lockfileVersion": 1,\n  "packages": { "a": [ }\n}', 'bun.lock');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LockfileError);
+    expect((error as LockfileError).code).toBe('ERR_PG_LOCKFILE_PARSE');
+    expect((error as Error).message).toMatch(/bun\.lock: invalid JSONC at line 3/);
+    expect(() => packagesFromBunLock({ lockfileVersion: 9, packages: {} }, '/p', 'bun.lock')).toThrow(LockfileError);
+    expect(() => packagesFromBunLock({ lockfileVersion: 1, packages: { a: 'a@1.0.0' } }, '/p', 'bun.lock')).toThrow(LockfileError);
+    expect(() => packagesFromBunLock({ lockfileVersion: 1, packages: { a: ['nameonly'] } }, '/p', 'bun.lock')).toThrow(LockfileError);
+  });
+
+  test('detected and read by name, like the other lockfiles', () => {
+    dir = mkdtempSync(join(tmpdir(), 'pg-bunlock-'));
+    writeFileSync(join(dir, 'bun.lock'), LOCK);
+    expect(detectLockfile(dir)).toEqual({ path: join(dir, 'bun.lock'), kind: 'bun' });
+    expect(readLockfile(join(dir, 'bun.lock')).length).toBe(12);
+  });
+});
