@@ -4,13 +4,15 @@
  */
 import { loadConfig } from './config/load';
 import type { Config } from './config/types';
-import { ConfigError } from './errors';
+import { declaredMode } from './config/declared-mode';
+import { ConfigError, GuardError } from './errors';
 import { openFeed, type Feed } from './feed/reader';
 import { resolveFeedSource } from './feed/source';
 import { cacheDir } from './paths';
 import { identityProblem, Policy, type Evaluation, type FeedState } from './policy/evaluate';
 import { buildReport } from './report/build';
 import { escapeControl } from './report/escape';
+import { summarizeSourceWarnings } from './report/source-failures';
 import type { FeedRecord, Mode, Report, ResolvedPackage } from './types';
 
 export interface GuardOptions {
@@ -42,20 +44,30 @@ export interface Guard {
 
 /**
  * The mode to handle a failure to set the guard up with (an invalid config, an untrusted
- * feed): the config's mode when it still loads, else PROVENANCE_GUARD_MODE when that is warn
- * or off, else block: an install is never let through unchecked by default.
+ * feed): the config's mode when it still loads; else PROVENANCE_GUARD_MODE when set; else the
+ * `mode:` the broken file still declares (warn means warn, even with a typo further down);
+ * else block: an install is never let through unchecked by default.
  */
 export async function failureMode(options: { cwd: string; configPath?: string; env: NodeJS.ProcessEnv }): Promise<Mode> {
   try {
     return (await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env })).mode;
-  } catch {
+  } catch (error) {
     const mode = options.env.PROVENANCE_GUARD_MODE;
-    return mode === 'warn' || mode === 'off' ? mode : 'block';
+    if (mode === 'block' || mode === 'warn' || mode === 'off') return mode;
+    const file = error instanceof GuardError ? error.file : undefined;
+    return (file !== undefined ? declaredMode(file) : undefined) ?? 'block';
   }
 }
 
 function uniqueKey(pkg: ResolvedPackage): string {
   return `${pkg.name}@${pkg.version}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
+}
+
+/** The alias the user wrote and the path that brought the package in, for the report. */
+function withOrigin(evaluation: Evaluation, pkg: ResolvedPackage): Evaluation {
+  if (pkg.alias !== undefined && pkg.alias !== pkg.name) evaluation.alias = pkg.alias;
+  if (pkg.via !== undefined && pkg.via.length > 0) evaluation.via = pkg.via;
+  return evaluation;
 }
 
 export async function createGuard(options: GuardOptions): Promise<Guard> {
@@ -105,12 +117,13 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         // Loaded lazily: only `--online` runs pay for the network stack.
         const { gatherEvidence } = await import('./evidence/index');
         const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd }, env });
-        gathered.warnings.forEach(warn);
+        // One line per failed source, with the setting that turns it off.
+        for (const line of summarizeSourceWarnings(gathered.warnings)) warn(line.replace(/^provenance-guard: /, ''));
         const byId = new Map(gathered.records.map((r) => [`${r.name}@${r.version}`, r]));
         for (const pkg of missing) records.set(pkg, byId.get(`${pkg.name}@${pkg.version}`));
       }
     }
-    return list.map((pkg) => policy.evaluate(pkg, records.get(pkg), feedState));
+    return list.map((pkg) => withOrigin(policy.evaluate(pkg, records.get(pkg), feedState), pkg));
   }
 
   return {

@@ -23,6 +23,8 @@ export interface ResolvedPackage {
    * is used (Yarn's fetcher: yarn.lock carries no npm integrity), so `integrity` may be absent.
    */
   integrityCheckedOnFetch?: boolean;
+  /** The dependency path that brought it in, from a direct dependency of a project down to its parent. */
+  via?: string[];
 }
 
 /** `none`: the manifest was read and names no repository (known to have no mapping; absent = unknown). */
@@ -99,6 +101,10 @@ export interface PackageResult {
   version: string;
   verdict: Verdict;
   findings: Finding[];
+  /** The name the user wrote when it is an `npm:` alias. */
+  alias?: string;
+  /** The dependency path that brought it in (direct dependency first), when known. */
+  via?: string[];
 }
 
 export interface ReportSummary {

@@ -136,8 +136,8 @@ describe('check', () => {
     const r = await cli(dir, ['check']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('1 blocked, 1 warned, 1 passed');
-    expect(r.stdout).toMatch(/BLOCK\s+weak-pkg@2\.0\.0\s+scorecard/);
-    expect(r.stdout).toMatch(/WARN\s+unknown-pkg@0\.1\.0\s+repository/);
+    expect(r.stdout).toMatch(/BLOCK\s+weak-pkg@2\.0\.0\s+\[scorecard\]/);
+    expect(r.stdout).toMatch(/WARN\s+unknown-pkg@0\.1\.0\s+\[repository\]/);
     expect(r.stdout).toContain('- package: "weak-pkg@2.0.0"');
     expect(r.stdout).toContain('rules: [scorecard]');
     expect(r.stdout).not.toContain('good-pkg');
@@ -318,6 +318,6 @@ describe('the README quick start', () => {
     writeFileSync(join(dir, 'package-lock.json'), packageLock([{ name: 'weak-pkg', version: '2.0.0', integrity: SHA(2) }]));
     const r = bin(dir, ['check']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/BLOCK\s+weak-pkg@2\.0\.0\s+scorecard/);
+    expect(r.stdout).toMatch(/BLOCK\s+weak-pkg@2\.0\.0\s+\[scorecard\]/);
   });
 });

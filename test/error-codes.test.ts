@@ -9,10 +9,13 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
 
 let dir: string;
+const RECORD = '{"name":"a","version":"1.0.0"}';
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pg-codes-'));
   writeFileSync(join(dir, 'package.json'), '{"name":"app"}');
   expect((await runCli(dir, ['feed', 'keygen', '--out-dir', 'k'])).code).toBe(0);
+  writeFileSync(join(dir, 'r.ndjson'), `${RECORD}\n`);
+  expect((await runCli(dir, ['feed', 'build', '--records', 'r.ndjson', '--key', 'k/feed.key', '--out', 'feed'])).code).toBe(0);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -29,7 +32,6 @@ function project(files: Record<string, string>): string {
 
 const LOCK = '{"lockfileVersion":3,"packages":{"":{}}}';
 const KEY = () => join(dir, 'k', 'feed.key');
-const RECORD = '{"name":"a","version":"1.0.0"}';
 
 const CASES: Array<[code: string, setup: () => { cwd: string; args: string[]; env?: NodeJS.ProcessEnv }]> = [
   ['ERR_PG_USAGE_UNKNOWN_COMMAND', () => ({ cwd: dir, args: ['frobnicate'] })],
@@ -51,8 +53,9 @@ const CASES: Array<[code: string, setup: () => { cwd: string; args: string[]; en
   ['ERR_PG_RECORDS_INVALID', () => ({ cwd: project({ 'r.ndjson': '{"name":"a","version":"latest"}\n' }), args: ['feed', 'build', '--records', 'r.ndjson', '--key', KEY(), '--out', 'f'] })],
   ['ERR_PG_RECORDS_DUPLICATE', () => ({ cwd: project({ 'r.ndjson': `${RECORD}\n${RECORD}\n` }), args: ['feed', 'build', '--records', 'r.ndjson', '--key', KEY(), '--out', 'f'] })],
   ['ERR_PG_FEED_KEY_EXISTS', () => ({ cwd: dir, args: ['feed', 'keygen', '--out-dir', 'k'] })],
-  ['ERR_PG_FEED_KEY_NOT_FOUND', () => ({ cwd: project({ 'r.ndjson': `${RECORD}\n` }), args: ['feed', 'build', '--records', 'r.ndjson', '--key', 'no.key', '--out', 'f'] })],
-  ['ERR_PG_FEED_KEY_INVALID', () => ({ cwd: project({ 'r.ndjson': `${RECORD}\n`, 'bad.key': 'not a key' }), args: ['feed', 'build', '--records', 'r.ndjson', '--key', 'bad.key', '--out', 'f'] })],
+  ['ERR_PG_FEED_KEY', () => ({ cwd: project({ 'r.ndjson': `${RECORD}\n`, 'bad.key': 'not a key' }), args: ['feed', 'build', '--records', 'r.ndjson', '--key', 'bad.key', '--out', 'f'] })],
+  ['ERR_PG_FEED_KEY_NOT_FOUND', () => ({ cwd: dir, args: ['feed', 'verify', 'feed', '--public-key', 'missing.pub'] })],
+  ['ERR_PG_FEED_KEY_INVALID', () => ({ cwd: project({ 'bad.pub': 'not a key' }), args: ['feed', 'verify', join(dir, 'feed'), '--public-key', 'bad.pub'] })],
   ['ERR_PG_FEED_NOT_FOUND', () => ({ cwd: dir, args: ['feed', 'verify', 'missing.feed', '--public-key', join(dir, 'k', 'feed.pub')] })],
   ['ERR_PG_FEED_FORMAT', () => ({ cwd: project({ 'x.feed': 'hello\n' }), args: ['feed', 'verify', 'x.feed', '--public-key', join(dir, 'k', 'feed.pub')] })],
   ['ERR_PG_INIT_CONFLICT', () => ({ cwd: project({ '.pnpmfile.cjs': 'module.exports = {};\n' }), args: ['init', '--pm', 'pnpm', '--method', 'pnpmfile'] })],

@@ -248,14 +248,16 @@ describe('source parsers', () => {
 });
 
 describe('progress', () => {
-  it('draws on a TTY only', () => {
+  it('draws on a TTY, prints plain lines elsewhere', () => {
     const written: string[] = [];
     const tty = { isTTY: true, columns: 80, write: (s: string) => (written.push(s), true) };
     const bar = createProgressBar(tty, 0)!;
     bar(1, 2);
     bar(2, 2);
     expect(written.at(-1)).toBe(`\r${renderProgress(2, 2, 40)}\n`);
-    expect(createProgressBar({ isTTY: false, write: () => true })).toBeUndefined();
+    const plain: string[] = [];
+    createProgressBar({ isTTY: false, write: (s: string) => (plain.push(s), true) })(1, 2);
+    expect(plain).toEqual(['provenance-guard: evidence 1/2 packages\n']);
   });
 });
 

@@ -95,7 +95,7 @@ test('warn mode collects warnings and prints them once', async () => {
   const warnings = output.slice(1);
   expect(warnings.join('')).toContain('meh@1.0.0');
   expect(warnings).toHaveLength(1);
-  expect(warnings[0]!.match(/^ {2}meh@1\.0\.0$/gm)).toHaveLength(1);
+  expect(warnings[0]!.match(/^WARN +meh@1\.0\.0$/gm)).toHaveLength(1);
 });
 
 test('a config error fails closed unless the mode is warn', async () => {

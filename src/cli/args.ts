@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors';
+import { HELP } from './help';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -27,18 +28,7 @@ export function parseCommand<T extends OptionSpec>(
   return parsed as never;
 }
 
-export const USAGE: Record<string, string> = {
-  check: 'provenance-guard check [--lockfile PATH] [--config PATH] [--feed SRC] [--offline] [--online] [--format human|json|sarif]',
-  explain: 'provenance-guard explain NAME@VERSION [--lockfile PATH] [--config PATH] [--feed SRC] [--offline] [--online] [--format human|json]',
-  'feed keygen': 'provenance-guard feed keygen --out-dir DIR',
-  'feed build':
-    'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key DIR/feed.key --out PATH] [--records-out FILE.ndjson] [--serial N] [--expires-in 30d] [--config PATH]',
-  'feed verify': 'provenance-guard feed verify PATH --public-key FILE',
-  'feed trust': 'provenance-guard feed trust [--reset (--key KEYID | --all)]',
-  npm: 'provenance-guard npm <npm arguments>          # npm install/ci/update/exec, checked before anything is installed',
-  npx: 'provenance-guard npx <npx arguments>          # the package tree checked before it is installed and run',
-  init: 'provenance-guard init [--pm pnpm|yarn|bun] [--method config-dependency|pnpmfile] [--force]',
-};
+export const USAGE: Record<string, string> = Object.fromEntries(Object.entries(HELP).map(([command, help]) => [command, help.usage]));
 
 export function usageOf(command: string): string {
   const own = USAGE[command];
@@ -52,6 +42,7 @@ export function fullUsage(): string {
     'Usage:',
     ...Object.values(USAGE).map((u) => `  ${u}`),
     '',
+    '`provenance-guard COMMAND --help` describes every flag of a command.',
     'Exit codes: 0 nothing blocks, 1 at least one package blocks, 2 usage, config, lockfile or feed error.',
   ].join('\n');
 }

@@ -3,6 +3,7 @@ import { createGuard } from '../guard';
 import { LockfileError } from '../errors';
 import { detectLockfile, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
 import { exitCodeOf } from '../report/build';
+import { attachDependencyPaths } from '../report/dependency-paths';
 import { formatHuman, shouldColor } from '../report/human';
 import { configLine } from '../report/config-line';
 import { formatJson } from '../report/json';
@@ -39,10 +40,11 @@ export function guardOptions(ctx: CliContext, values: { config?: string; feed?: 
 }
 
 export async function checkCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseCommand('check', argv, { ...GUARD_FLAGS, format: { type: 'string' } }, { min: 0, max: 0, names: '' });
+  const { values } = parseCommand('check', argv, { ...GUARD_FLAGS, format: { type: 'string' }, verbose: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
   const format = oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human');
   const lockfile = locateLockfile(ctx.cwd, values.lockfile);
   const packages = readLockfile(lockfile);
+  if (format === 'human') attachDependencyPaths(packages, lockfile);
   const guard = await createGuard(guardOptions(ctx, values));
   try {
     const report = await guard.check(packages);
@@ -50,7 +52,7 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
     (format === 'human' ? ctx.stdout : ctx.stderr).write(`${configLine(guard.config)}\n`);
     if (format === 'json') ctx.stdout.write(formatJson(report));
     else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfile) || lockfile }));
-    else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env) }));
+    else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env), verbose: values.verbose === true }));
     return exitCodeOf(report);
   } finally {
     guard.close();

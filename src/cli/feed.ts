@@ -6,7 +6,11 @@ import { loadConfig } from '../config/load';
 import { parseDuration } from '../config/duration';
 import { FeedError, RecordsError, UsageError } from '../errors';
 import { buildFeed } from '../feed/build';
-import { generateKeyPair } from '../feed/keys';
+import type { KeyObject } from 'node:crypto';
+import { generateKeyPair, privateKeyFromEnv, publicKeyOf, readPrivateKey } from '../feed/keys';
+import { gitIgnores, ignorePrivateKey } from '../feed/key-ignore';
+import { newPackages, openBase, updateFeed, type VerifiedBase } from '../feed/update';
+import { summarizeSourceWarnings } from '../report/source-failures';
 import { verifyFeed } from '../feed/reader';
 import { readFeedState, resetTrust, statePath, RESET_COMMAND } from '../feed/state';
 import { configLine } from '../report/config-line';
@@ -22,13 +26,36 @@ import type { CliContext } from './context';
 async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed keygen', argv, { 'out-dir': { type: 'string' } }, { min: 0, max: 0, names: '' });
   if (!values['out-dir']) throw new UsageError(`feed keygen: --out-dir DIR is required\n\n${usageOf('feed keygen')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  const keys = generateKeyPair(resolve(ctx.cwd, values['out-dir']));
-  ctx.stderr.write(`Wrote ${keys.privateKeyPath} (private: keep it secret) and ${keys.publicKeyPath}.\nAdd the public key to feed.publicKeys in your .provenancerc:\n`);
+  const dir = resolve(ctx.cwd, values['out-dir']);
+  // The .gitignore comes first: there is never a moment the key could be committed.
+  const ignore = ignorePrivateKey(dir);
+  const keys = generateKeyPair(dir);
+  ctx.stderr.write(`Wrote ${keys.privateKeyPath} (private: keep it secret) and ${keys.publicKeyPath}.\n`);
+  if (ignore) {
+    const ignored = gitIgnores(keys.privateKeyPath);
+    ctx.stderr.write(ignored === false ? `WARNING: ${ignore} lists feed.key but git does not ignore ${keys.privateKeyPath}; check your ignore rules before committing.\n` : `${ignore} keeps feed.key out of git; commit feed.pub only.\n`);
+  }
+  ctx.stderr.write('Add the public key to feed.publicKeys in your .provenancerc (or `provenance-guard init --public-key ' + keys.publicKeyPath + '`):\n');
   ctx.stdout.write(`${keys.publicKey}\n`);
   return 0;
 }
 
+/** The signing key from --key or --key-env, loaded (and so checked) before anything is gathered. */
+function signingKey(command: string, values: { key?: string; 'key-env'?: string }, ctx: CliContext): KeyObject | undefined {
+  if (values.key !== undefined && values['key-env'] !== undefined) throw new UsageError(`${command}: give --key or --key-env, not both\n\n${usageOf(command)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  if (values['key-env'] !== undefined) return privateKeyFromEnv(values['key-env'], ctx.env);
+  return values.key !== undefined ? readPrivateKey(resolve(ctx.cwd, values.key)) : undefined;
+}
+
+function parseExpiresIn(command: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new UsageError(`${command}: --expires-in must be a duration such as 12h or 30d (at most 36500d), got "${value}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  return ms;
+}
+
 async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined): Promise<FeedRecord[]> {
+  if (packages.length === 0) return [];
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(configPath ? { configPath } : {}) });
   ctx.stderr.write(`${configLine(config)}\n`);
   const { gatherEvidence, createProgressBar } = await import('../evidence/index');
@@ -38,10 +65,17 @@ async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], confi
     cacheDir: cacheDir(ctx.env),
     npmrc: { cwd: ctx.cwd },
     env: ctx.env,
-    ...(progress ? { onProgress: progress } : {}),
+    onProgress: progress,
   });
-  for (const warning of result.warnings) ctx.stderr.write(`provenance-guard: ${escapeControl(warning)}\n`);
+  for (const line of summarizeSourceWarnings(result.warnings)) ctx.stderr.write(`${line}\n`);
   return result.records;
+}
+
+/** The packages named by --from-lockfile or --packages. */
+async function packagesToGather(ctx: CliContext, values: { 'from-lockfile'?: string; packages?: string }): Promise<ResolvedPackage[]> {
+  if (values['from-lockfile'] !== undefined) return readLockfile(resolve(ctx.cwd, values['from-lockfile']));
+  const { parsePackageSpecs } = await import('../evidence/index');
+  return parsePackageSpecs(values.packages!.split(/[\s,]+/).filter(Boolean));
 }
 
 async function writeRecords(records: Iterable<FeedRecord>, out: string | undefined, ctx: CliContext): Promise<void> {
@@ -62,43 +96,40 @@ async function writeRecords(records: Iterable<FeedRecord>, out: string | undefin
   }
 }
 
-async function build(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseCommand(
-    'feed build',
-    argv,
-    {
-      records: { type: 'string' },
-      'from-lockfile': { type: 'string' },
-      packages: { type: 'string' },
-      key: { type: 'string' },
-      out: { type: 'string' },
-      'records-out': { type: 'string' },
-      serial: { type: 'string' },
-      'expires-in': { type: 'string' },
-      config: { type: 'string' },
-    },
-    { min: 0, max: 0, names: '' },
-  );
+const BUILD_FLAGS = {
+  records: { type: 'string' },
+  'from-lockfile': { type: 'string' },
+  packages: { type: 'string' },
+  key: { type: 'string' },
+  'key-env': { type: 'string' },
+  out: { type: 'string' },
+  'records-out': { type: 'string' },
+  serial: { type: 'string' },
+  'expires-in': { type: 'string' },
+  config: { type: 'string' },
+} as const;
+
+function parseSerial(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const serial = Number(value);
+  if (!Number.isSafeInteger(serial) || serial < 0) throw new UsageError(`feed build: --serial must be a whole number, got "${value}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  return serial;
+}
+
+function checkBuildInputs(values: { records?: string; 'from-lockfile'?: string; packages?: string; key?: string; 'key-env'?: string; out?: string }): void {
   const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
-  if (inputs.length !== 1) {
-    throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  }
-  if ((values.key === undefined) !== (values.out === undefined)) {
-    throw new UsageError(`feed build: --key and --out go together\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  }
-  if (values.records !== undefined && values.key === undefined) {
-    throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  }
-  let serial: number | undefined;
-  if (values.serial !== undefined) {
-    serial = Number(values.serial);
-    if (!Number.isSafeInteger(serial) || serial < 0) throw new UsageError(`feed build: --serial must be a whole number, got "${values.serial}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
-  }
-  let expiresIn: number | undefined;
-  if (values['expires-in'] !== undefined) {
-    expiresIn = parseDuration(values['expires-in']);
-    if (expiresIn === undefined) throw new UsageError(`feed build: --expires-in must be a duration such as 12h or 30d (at most 36500d), got "${values['expires-in']}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
-  }
+  if (inputs.length !== 1) throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  const signing = values.key !== undefined || values['key-env'] !== undefined;
+  if (signing !== (values.out !== undefined)) throw new UsageError(`feed build: --key (or --key-env) and --out go together\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  if (values.records !== undefined && !signing) throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+}
+
+async function build(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseCommand('feed build', argv, BUILD_FLAGS, { min: 0, max: 0, names: '' });
+  checkBuildInputs(values);
+  const serial = parseSerial(values.serial);
+  const expiresIn = parseExpiresIn('feed build', values['expires-in']);
+  const privateKey = signingKey('feed build', values, ctx);
 
   let records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
   if (values.records !== undefined) {
@@ -106,27 +137,72 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
     if (!existsSync(path)) throw new RecordsError(`${path}: records file not found`, { file: path, code: 'ERR_PG_RECORDS_NOT_FOUND' });
     records = readRecordsFile(path);
   } else {
-    let packages: ResolvedPackage[];
-    if (values['from-lockfile'] !== undefined) {
-      packages = readLockfile(resolve(ctx.cwd, values['from-lockfile']));
-    } else {
-      const { parsePackageSpecs } = await import('../evidence/index');
-      packages = parsePackageSpecs(values.packages!.split(/[\s,]+/).filter(Boolean));
-    }
-    const gathered = await gatherRecords(ctx, packages, values.config);
-    if (values['records-out'] !== undefined || values.key === undefined) await writeRecords(gathered, values['records-out'] && resolve(ctx.cwd, values['records-out']), ctx);
+    const gathered = await gatherRecords(ctx, await packagesToGather(ctx, values), values.config);
+    if (values['records-out'] !== undefined || privateKey === undefined) await writeRecords(gathered, values['records-out'] && resolve(ctx.cwd, values['records-out']), ctx);
     records = gathered;
   }
-  if (values.key === undefined) return 0;
+  if (privateKey === undefined) return 0;
   const { path, header } = await buildFeed({
     records,
-    privateKeyPath: resolve(ctx.cwd, values.key),
+    privateKey,
     out: resolve(ctx.cwd, values.out!),
     ...(serial !== undefined ? { serial } : {}),
     ...(expiresIn !== undefined ? { expiresIn } : {}),
   });
   ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);
   return 0;
+}
+
+const UPDATE_FLAGS = {
+  base: { type: 'string' },
+  'from-lockfile': { type: 'string' },
+  packages: { type: 'string' },
+  records: { type: 'string' },
+  key: { type: 'string' },
+  'key-env': { type: 'string' },
+  out: { type: 'string' },
+  'public-key': { type: 'string' },
+  'expires-in': { type: 'string' },
+  config: { type: 'string' },
+} as const;
+
+function checkUpdateInputs(values: { base?: string; records?: string; 'from-lockfile'?: string; packages?: string; key?: string; 'key-env'?: string; out?: string }): void {
+  const usage = usageOf('feed update');
+  if (values.base === undefined || values.out === undefined) throw new UsageError(`feed update: --base FEED and --out PATH are required\n\n${usage}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
+  if (inputs.length !== 1) throw new UsageError(`feed update: give exactly one of --from-lockfile, --packages or --records\n\n${usage}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  if (values.key === undefined && values['key-env'] === undefined) throw new UsageError(`feed update: --key FILE or --key-env VAR is required\n\n${usage}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+}
+
+/** The records to add: the given ones, or those gathered for packages the base lacks. */
+async function addedRecords(ctx: CliContext, base: VerifiedBase, values: { records?: string; 'from-lockfile'?: string; packages?: string; config?: string }): Promise<{ added: FeedRecord[]; kept: number }> {
+  if (values.records !== undefined) {
+    const added: FeedRecord[] = [];
+    for await (const record of readRecordsFile(resolve(ctx.cwd, values.records))) added.push(record);
+    return { added, kept: base.header.records };
+  }
+  const wanted = await packagesToGather(ctx, values);
+  const fresh = newPackages(base, wanted);
+  ctx.stderr.write(`provenance-guard: ${fresh.length} of ${new Set(wanted.filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`)).size} registry package versions are not in the feed yet; gathering evidence for those only\n`);
+  return { added: await gatherRecords(ctx, fresh, values.config), kept: base.header.records };
+}
+
+async function update(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseCommand('feed update', argv, UPDATE_FLAGS, { min: 0, max: 0, names: '' });
+  checkUpdateInputs(values);
+  const expiresIn = parseExpiresIn('feed update', values['expires-in']);
+  const privateKey = signingKey('feed update', values, ctx)!;
+  const publicKeys = values['public-key'] !== undefined ? [readFileSync(resolve(ctx.cwd, values['public-key']), 'utf8').trim()] : [publicKeyOf(privateKey)];
+  const basePath = await resolveFeedSource({ source: values.base!, rootDir: ctx.cwd, offline: false, cacheDir: cacheDir(ctx.env), env: ctx.env, publicKeys });
+  const base = openBase(basePath, publicKeys, cacheDir(ctx.env));
+  try {
+    const { added, kept } = await addedRecords(ctx, base, values);
+    const { path, header } = await updateFeed({ base, added, privateKey, out: resolve(ctx.cwd, values.out!), ...(expiresIn !== undefined ? { expiresIn } : {}) });
+    ctx.stderr.write(`Wrote ${path}: ${header.records} records (${kept} from serial ${base.header.serial}, ${added.length} added or replaced), serial ${header.serial}, expires ${header.expiresAt}\n`);
+    return 0;
+  } finally {
+    base.dispose();
+  }
 }
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
@@ -192,13 +268,15 @@ export async function feedCommand(argv: string[], ctx: CliContext): Promise<numb
       return keygen(rest, ctx);
     case 'build':
       return build(rest, ctx);
+    case 'update':
+      return update(rest, ctx);
     case 'verify':
       return verify(rest, ctx);
     case 'trust':
       return trust(rest, ctx);
     default:
       throw new UsageError(
-        `feed: expected keygen, build, verify or trust${sub ? `, got "${sub}"` : ''}\n\n${['feed keygen', 'feed build', 'feed verify', 'feed trust'].map(usageOf).join('\n')}`,
+        `feed: expected keygen, build, update, verify or trust${sub ? `, got "${sub}"` : ''}\n\n${['feed keygen', 'feed build', 'feed update', 'feed verify', 'feed trust'].map(usageOf).join('\n')}`,
         { code: 'ERR_PG_USAGE_UNKNOWN_COMMAND' },
       );
   }

@@ -1,6 +1,7 @@
 import { errorText, isGuardError, UsageError } from '../errors';
 import { VERSION } from '../version';
 import { fullUsage } from './args';
+import { helpOf, wantsHelp } from './help';
 import type { CliContext } from './context';
 
 // Commands are imported on demand: every install and CI run pays the start-up cost.
@@ -8,6 +9,11 @@ import type { CliContext } from './context';
 /** Runs one CLI invocation and returns its exit code; user errors are printed without a stack. */
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const [command, ...rest] = argv;
+  const help = command !== undefined && wantsHelp(rest) ? helpFor(command, rest) : undefined;
+  if (help !== undefined) {
+    ctx.stdout.write(`${help}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'check':
@@ -42,6 +48,14 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     }
     throw error;
   }
+}
+
+/** The help of `command` (or of `feed SUB`); undefined for commands that print their own. */
+function helpFor(command: string, rest: string[]): string | undefined {
+  if (command !== 'feed') return helpOf(command);
+  const sub = rest[0];
+  if (sub && !sub.startsWith('-')) return helpOf(`feed ${sub}`);
+  return ['Usage: provenance-guard feed keygen|build|update|verify …', '', ...['keygen', 'build', 'update', 'verify'].map((s) => `  ${helpOf(`feed ${s}`)!.split('\n')[0]!.replace('Usage: ', '')}`), '', '`provenance-guard feed SUBCOMMAND --help` describes its flags.'].join('\n');
 }
 
 if (require.main === module) {

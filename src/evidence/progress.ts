@@ -1,6 +1,6 @@
 /**
- * A progress bar for long evidence runs: redrawn in place on a TTY (stderr), silent
- * otherwise so logs and pipes stay clean.
+ * Progress of long evidence runs: a bar redrawn in place on a TTY (stderr); elsewhere (CI logs,
+ * pipes) a plain line now and then, so minutes of gathering never look like a hang.
  */
 export interface ProgressStream {
   isTTY?: boolean;
@@ -14,9 +14,9 @@ export function renderProgress(done: number, total: number, width = 30): string 
   return `evidence [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
 }
 
-/** An `onProgress` callback drawing on `stream` when it is a TTY; undefined otherwise. */
-export function createProgressBar(stream: ProgressStream, minIntervalMs = 100): ((done: number, total: number) => void) | undefined {
-  if (!stream.isTTY) return undefined;
+/** An `onProgress` callback: a bar on a TTY, plain lines (see progressLines) otherwise. */
+export function createProgressBar(stream: ProgressStream, minIntervalMs = 100): (done: number, total: number) => void {
+  if (!stream.isTTY) return progressLines(stream);
   let last = 0;
   return (done, total) => {
     const now = Date.now();
@@ -25,5 +25,20 @@ export function createProgressBar(stream: ProgressStream, minIntervalMs = 100): 
     last = now;
     const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 30));
     stream.write(`\r${renderProgress(done, total, width)}${finished ? '\n' : ''}`);
+  };
+}
+
+/** One line at the start, at each further tenth done or after `everyMs` without one, and at the end. */
+export function progressLines(stream: ProgressStream, everyMs = 5_000, clock: () => number = Date.now): (done: number, total: number) => void {
+  let lastTenth = -1;
+  let lastAt = 0;
+  return (done, total) => {
+    const tenth = total === 0 ? 10 : Math.floor((done / total) * 10);
+    const now = clock();
+    if (tenth === lastTenth && now - lastAt < everyMs) return;
+    if (tenth === lastTenth && done >= total) return;
+    lastTenth = tenth;
+    lastAt = now;
+    stream.write(`provenance-guard: evidence ${done}/${total} packages${done >= total ? ' — done' : ''}\n`);
   };
 }

@@ -1,5 +1,5 @@
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import { nestedDeeperThan, TOO_DEEP } from '../nesting';
-import { createHash, sign } from 'node:crypto';
 import {
   appendFileSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
@@ -18,7 +18,10 @@ import { recordOrigin, validateRecord } from './records';
 
 export interface BuildFeedOptions {
   records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
-  privateKeyPath: string;
+  /** The signing key as a file (`feed keygen`'s feed.key)… */
+  privateKeyPath?: string;
+  /** …or already loaded (`--key-env`, or checked before gathering). */
+  privateKey?: KeyObject;
   /** A file path, or an existing directory (→ DIR/provenance.feed). */
   out: string;
   serial?: number;
@@ -106,7 +109,7 @@ function describe(entry: Entry, position: number): string {
   return entry.origin ?? `record #${position}`;
 }
 
-function resolveOut(out: string): string {
+export function resolveOut(out: string): string {
   const target = resolve(out);
   if (/[/\\]$/.test(out)) return join(target, FEED_FILE_NAME);
   try {
@@ -128,7 +131,7 @@ function previousSerial(path: string): number | undefined {
 /** Builds and signs a feed; the file appears atomically at `out`. */
 export async function buildFeed(options: BuildFeedOptions): Promise<{ path: string; header: FeedHeader }> {
   const path = resolveOut(options.out);
-  const privateKey = readPrivateKey(options.privateKeyPath);
+  const privateKey = options.privateKey ?? readPrivateKey(options.privateKeyPath ?? '');
   const now = options.now ?? new Date();
   const expiresIn = options.expiresIn ?? 30 * DAY;
   const expiresAt = new Date(now.getTime() + expiresIn);

@@ -78,14 +78,33 @@ export function readPrivateKey(path: string): KeyObject {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new FeedError(`cannot read private key ${path}: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_FEED_KEY_NOT_FOUND' });
+    throw new FeedError(`cannot read private key ${path}: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_FEED_KEY' });
   }
+  return parsePrivateKey(text, path);
+}
+
+/** A PEM Ed25519 private key; `where` names its file or environment variable in errors. */
+export function parsePrivateKey(text: string, where: string): KeyObject {
   let key: KeyObject;
   try {
     key = createPrivateKey(text);
   } catch (error) {
-    throw new FeedError(`${path} is not a PEM private key: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_FEED_KEY_INVALID' });
+    throw new FeedError(`${where} is not a PEM private key: ${(error as Error).message}`, { cause: error, code: 'ERR_PG_FEED_KEY' });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new FeedError(`${path} is a ${key.asymmetricKeyType ?? 'unknown'} key, expected ed25519`, { file: path, code: 'ERR_PG_FEED_KEY_INVALID' });
+  if (key.asymmetricKeyType !== 'ed25519') throw new FeedError(`${where} is a ${key.asymmetricKeyType ?? 'unknown'} key, expected ed25519`, { code: 'ERR_PG_FEED_KEY' });
   return key;
+}
+
+/** The private key held (PEM) in environment variable `name`: a CI secret. */
+export function privateKeyFromEnv(name: string, env: NodeJS.ProcessEnv): KeyObject {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') {
+    throw new FeedError(`environment variable ${name} is not set or empty (it should hold the PEM private key written by \`feed keygen\`)`, { code: 'ERR_PG_FEED_KEY' });
+  }
+  return parsePrivateKey(text.replace(/\\n/g, '\n'), `environment variable ${name}`);
+}
+
+/** The base64 public key (feed.publicKeys form) of a private key. */
+export function publicKeyOf(privateKey: KeyObject): string {
+  return rawPublicKey(privateKey).toString('base64');
 }

@@ -62,6 +62,11 @@ function addConfigDependency(projectDir: string, options: InitPnpmOptions): Init
   const pin = options.integrity ? `${version}+${options.integrity}` : version;
   const before = doc.getIn(['configDependencies', CONFIG_DEPENDENCY_NAME]);
   const notes: string[] = [];
+  if (isWorkingPin(before)) {
+    // Re-running init keeps what works: a pin with its integrity installs on pnpm 10 and 12.
+    notes.push(`Kept the existing pin ${CONFIG_DEPENDENCY_NAME}: ${before} in ${path}.`);
+    return { changed: [], notes };
+  }
   if (!options.integrity) {
     notes.push(`pnpm 10 needs the integrity in the pin: run \`pnpm add --config ${CONFIG_DEPENDENCY_NAME}@${version}\` there (pnpm 11+ pins it in pnpm-lock.yaml).`);
   }
@@ -70,6 +75,17 @@ function addConfigDependency(projectDir: string, options: InitPnpmOptions): Init
   doc.setIn(['configDependencies', CONFIG_DEPENDENCY_NAME], pin);
   writeFileSync(path, doc.toString());
   return { changed: [path], notes };
+}
+
+/** A config-dependency pin pnpm 10 accepts: `version+sha512-…`. */
+export function isWorkingPin(pin: unknown): pin is string {
+  return typeof pin === 'string' && /^[^+\s]+\+sha512-[A-Za-z0-9+/]+=*$/.test(pin);
+}
+
+/** The pin pnpm-workspace.yaml has for the guard's config dependency, if any. */
+export function currentPin(projectDir: string): unknown {
+  const path = join(projectDir, 'pnpm-workspace.yaml');
+  return existsSync(path) ? readYamlMapping(path).getIn(['configDependencies', CONFIG_DEPENDENCY_NAME]) : undefined;
 }
 
 function writeShim(projectDir: string): InitPnpmResult {

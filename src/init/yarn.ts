@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isMap, isSeq, YAMLSeq } from 'yaml';
 import { readYamlMapping } from './yaml-file';
 import { ConfigError, GuardError } from '../errors';
@@ -49,12 +49,13 @@ export function initYarn(projectDir: string, options: InitYarnOptions = {}): voi
     const path = isMap(item) ? item.get('path') : (item as { value?: unknown } | null)?.value;
     return typeof path !== 'string' || resolve(projectDir, path) !== resolve(target);
   });
-  const spec = relative(projectDir, bundlePath);
+  // `spec` is only where the plugin came from; committed files must not name this machine's paths.
+  const spec = relative(projectDir, bundlePath).split(sep).join('/');
   plugins.items.push(
     doc.createNode({
       checksum: createHash('sha512').update(content).digest('hex'),
       path: PLUGIN_PATH,
-      spec: spec.startsWith('..') || spec === '' ? bundlePath : spec,
+      spec: spec.startsWith('..') || spec === '' || isAbsolute(spec) ? PLUGIN_PATH : spec,
     }),
   );
   writeFileSync(rcPath, doc.toString());
