@@ -2,12 +2,14 @@
  * The pipeline in one place: config → feed (signed evidence) → policy → report.
  * The CLI and the package-manager adapters all go through createGuard().
  */
+import semver from 'semver';
 import { loadConfig } from './config/load';
 import type { Config } from './config/types';
 import { declaredMode } from './config/declared-mode';
 import { ConfigError, GuardError } from './errors';
 import { openFeed, type Feed } from './feed/reader';
 import { resolveFeedSource } from './feed/source';
+import { packageKey } from './lockfile/source';
 import { cacheDir } from './paths';
 import { identityProblem, Policy, type Evaluation, type FeedState } from './policy/evaluate';
 import { buildReport } from './report/build';
@@ -60,7 +62,7 @@ export async function failureMode(options: { cwd: string; configPath?: string; e
 }
 
 function uniqueKey(pkg: ResolvedPackage): string {
-  return `${pkg.name}@${pkg.version}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
+  return `${packageKey(pkg.name, pkg.version)}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
 }
 
 /** The alias the user wrote and the path that brought the package in, for the report. */
@@ -109,7 +111,9 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
     const list = [...unique.values()];
     const records = new Map<ResolvedPackage, FeedRecord | undefined>();
     const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && identityProblem(pkg) === undefined && policy.excludedBy(pkg) === undefined;
-    for (const pkg of list) if (feed && needsEvidence(pkg)) records.set(pkg, feed.lookup(pkg.name, pkg.version));
+    // A tarball URL claiming a name@version the feed knows must carry that record's bytes.
+    const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && semver.valid(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
+    for (const pkg of list) if (feed && (needsEvidence(pkg) || claimsRecord(pkg))) records.set(pkg, feed.lookup(pkg.name, pkg.version));
 
     if (config.online) {
       const missing = list.filter((pkg) => needsEvidence(pkg) && records.get(pkg) === undefined);
@@ -119,8 +123,8 @@ export async function createGuard(options: GuardOptions): Promise<Guard> {
         const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd }, env });
         // One line per failed source, with the setting that turns it off.
         for (const line of summarizeSourceWarnings(gathered.warnings)) warn(line.replace(/^provenance-guard: /, ''));
-        const byId = new Map(gathered.records.map((r) => [`${r.name}@${r.version}`, r]));
-        for (const pkg of missing) records.set(pkg, byId.get(`${pkg.name}@${pkg.version}`));
+        const byId = new Map(gathered.records.map((r) => [packageKey(r.name, r.version), r]));
+        for (const pkg of missing) records.set(pkg, byId.get(packageKey(pkg.name, pkg.version)));
       }
     }
     return list.map((pkg) => withOrigin(policy.evaluate(pkg, records.get(pkg), feedState), pkg));

@@ -52,7 +52,7 @@ describe('bun.lock', () => {
     expect(by('gh')).toMatchObject({ source: 'git', version: '0.4.0' });
     expect(by('tb')).toMatchObject({ source: 'tarball', resolved: 'https://example.com/tb-1.0.0.tgz' });
     expect(by('tb')?.integrity).toBeUndefined();
-    expect(by('loc')).toMatchObject({ source: 'file', resolved: 'file:../loc' });
+    expect(by('loc')).toMatchObject({ source: 'file', resolved: '../loc' });
     expect(by('w')?.source).toBe('workspace');
     expect(by('l')?.source).toBe('link');
   });

@@ -137,7 +137,7 @@ describe('package-lock.json v3 (written by npm 11)', () => {
     ]);
   });
 
-  test('dedupes the same name@version installed at several paths; a registry-form URL not declared as a spec is registry', () => {
+  test('dedupes the same name@version installed at several paths; a configured registry URL not declared as a spec is registry', () => {
     const lock = {
       lockfileVersion: 3,
       packages: {
@@ -152,7 +152,7 @@ describe('package-lock.json v3 (written by npm 11)', () => {
         'node_modules/e': { version: '1.0.0', resolved: 'github:o/e#abc' },
       },
     };
-    expect(sorted(packagesFromPackageLock(lock, tmp))).toEqual([
+    expect(sorted(packagesFromPackageLock(lock, tmp, undefined, { registries: { default: 'https://registry.example/', scopes: {} } }))).toEqual([
       { name: 'a', version: '1.0.0', source: 'registry', integrity: I.direct },
       { name: 'c', version: '2.0.0', source: 'registry', integrity: I.real },
       { name: 'd', version: '1.0.0', source: 'tarball', resolved: 'https://files.example/d.tgz' },
@@ -180,7 +180,8 @@ describe('pnpm in-memory lockfile (preResolution wantedLockfile shape)', () => {
         '@s/reg@2.0.0': { resolution: { integrity: I.direct, tarball: 'https://npm.corp.example/@s/reg/-/reg-2.0.0.tgz' } },
       },
     };
-    expect(sorted(packagesFromPnpmLockfile(lockfile, tmp))).toEqual([
+    const registries = { default: 'https://registry.npmjs.org/', scopes: { '@s': 'https://npm.corp.example/' } };
+    expect(sorted(packagesFromPnpmLockfile(lockfile, tmp, undefined, { registries }))).toEqual([
       { name: '@s/real', version: '1.0.0', source: 'registry', integrity: I.real, alias: 'aliased' },
       { name: '@s/reg', version: '2.0.0', source: 'registry', integrity: I.direct },
       { name: 'react', version: '17.0.0', source: 'registry', integrity: I.t110 },
@@ -213,7 +214,7 @@ test('an empty in-memory lockfile (pnpm 12 without a wanted lockfile) has no pac
 
 describe('detection', () => {
   test('LOCKFILE_NAMES order and detectLockfile', () => {
-    expect(LOCKFILE_NAMES).toEqual(['pnpm-lock.yaml', 'yarn.lock', 'package-lock.json', 'npm-shrinkwrap.json', 'bun.lock']);
+    expect(LOCKFILE_NAMES).toEqual(['pnpm-lock.yaml', 'yarn.lock', 'npm-shrinkwrap.json', 'package-lock.json', 'bun.lock']);
     expect(detectLockfile(join(FIXTURES, 'pnpm-v9'))).toEqual({ path: join(FIXTURES, 'pnpm-v9', 'pnpm-lock.yaml'), kind: 'pnpm' });
     expect(detectLockfile(join(FIXTURES, 'yarn-berry'))).toEqual({ path: join(FIXTURES, 'yarn-berry', 'yarn.lock'), kind: 'yarn' });
     expect(detectLockfile(join(FIXTURES, 'npm-v3'))).toEqual({ path: join(FIXTURES, 'npm-v3', 'package-lock.json'), kind: 'npm' });

@@ -19,7 +19,8 @@ test('specKind tells registry ranges from other sources', () => {
 test('classify: registry, tarball URL, alias, and dist-less packages', () => {
   const declared = new DeclaredSpecs();
   declared.note({ name: 'root', version: '1.0.0', dependencies: { tarb: 'http://r/t/-/t-1.0.0.tgz', innocent: 'npm:@x/bad@1.0.0', gitdep: 'git+file:///tmp/repo', '@x/local': 'file:./local' } });
-  expect(classify({ name: '@x/good', version: '1.0.0', dist: { integrity: 'sha512-a', tarball: 'http://r/@x/good/-/good-1.0.0.tgz' } }, declared))
+  const registries = { default: 'http://r/', scopes: {} };
+  expect(classify({ name: '@x/good', version: '1.0.0', dist: { integrity: 'sha512-a', tarball: 'http://r/@x/good/-/good-1.0.0.tgz' } }, declared, registries))
     .toEqual({ name: '@x/good', version: '1.0.0', source: 'registry', integrity: 'sha512-a' });
   expect(classify({ name: '@x/t', version: '1.0.0', dist: { integrity: 'sha512-b', tarball: 'http://r/t/-/t-1.0.0.tgz' } }, declared))
     .toEqual({ name: '@x/t', version: '1.0.0', source: 'tarball', integrity: 'sha512-b', resolved: 'http://r/t/-/t-1.0.0.tgz' });

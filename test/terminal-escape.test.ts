@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { formatExplanation } from '../src/cli/explain';
+import { defaultConfig } from '../src/config/defaults';
 import type { Config } from '../src/config/types';
 import { errorText, type LockfileError } from '../src/errors';
 import { fail } from '../src/lockfile/common';
 import type { Guard } from '../src/guard';
-import type { Evaluation } from '../src/policy/evaluate';
+import { Policy, type Evaluation } from '../src/policy/evaluate';
 import { buildReport } from '../src/report/build';
 import { configLine } from '../src/report/config-line';
 import { blockedSummary, formatHuman } from '../src/report/human';
@@ -120,30 +121,29 @@ describe('the CLI on a lockfile with hostile names', () => {
   let project: TestProject | undefined;
   afterEach(() => project?.cleanup());
 
-  test('hostile and malformed names are a blocking source finding, never evaluated, and printed escaped', async () => {
+  test('hostile and malformed names in a lockfile are an error naming the entry, printed escaped', async () => {
     project = await cliProject([], [{ name: 'ok-pkg', version: '1.0.0', integrity: SHA(1) }]);
-    const lock = JSON.parse(packageLock([
-      { name: HOSTILE, version: '1.0.0', integrity: SHA(2) },
-      { name: 'x', version: 'latest; rm -rf /' },
-      { name: '@@@', version: '1.0.0' },
-      { name: 'ok-pkg', version: '1.0.0', integrity: SHA(1) },
-    ])) as { packages: Record<string, unknown> };
-    writeFileSync(join(project.dir, 'package-lock.json'), JSON.stringify(lock));
-    writeFileSync(join(project.dir, '.provenancerc'), `mode: block\nfeed: { source: ./feed, publicKeys: ["${project.publicKey}"] }\nunknown: allow\nexclude: ["*"]\n`);
-
-    const human = await runCli(project.dir, ['check']);
-    expect(human.code).toBe(1);
-    expectSafe(human.stdout);
-    expect(human.stderr).not.toMatch(RAW);
-
-    const json = await runCli(project.dir, ['check', '--format', 'json']);
-    const byName = new Map((JSON.parse(json.stdout) as { packages: PackageResult[] }).packages.map((p) => [p.name, p]));
-    for (const name of [HOSTILE, 'x', '@@@']) {
-      expect(byName.get(name)?.verdict).toBe('block');
-      expect(byName.get(name)?.findings.map((f) => f.rule)).toEqual(['source']);
+    for (const [name, version] of [[HOSTILE, '1.0.0'], ['x', 'latest; rm -rf /'], ['@@@', '1.0.0']] as const) {
+      writeFileSync(join(project.dir, 'package-lock.json'), packageLock([{ name, version, integrity: SHA(2) }, { name: 'ok-pkg', version: '1.0.0', integrity: SHA(1) }]));
+      const r = await runCli(project.dir, ['check']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^provenance-guard: ERR_PG_LOCKFILE_ENTRY: /m);
+      expect(r.stderr).not.toMatch(RAW);
+      expect(r.stderr.split('\n').some((line) => line.startsWith('PASS'))).toBe(false);
     }
-    // `exclude: ["*"]` and `unknown: allow` still let the well-formed package through.
-    expect(byName.get('ok-pkg')?.verdict).toBe('skip');
+  });
+
+  test('a package an adapter hands over with such a name is a blocking source finding, never looked up, excluded or waived', () => {
+    const config = { ...defaultConfig('/p'), mode: 'block' as const, unknown: 'allow' as const, exclude: ['*'] };
+    const policy = new Policy(config);
+    for (const pkg of [{ name: HOSTILE, version: '1.0.0' }, { name: 'x', version: 'latest; rm -rf /' }, { name: '@@@', version: '1.0.0' }]) {
+      const evaluation = policy.evaluate({ ...pkg, source: 'registry' }, undefined);
+      expect(evaluation.verdict).toBe('block');
+      expect(evaluation.findings.map((f) => f.rule)).toEqual(['source']);
+      expect(evaluation.excludedBy).toBeUndefined();
+      if (pkg.name === HOSTILE) expectSafe(formatHuman(buildReport([evaluation]), { color: false }));
+    }
+    expect(policy.evaluate({ name: 'ok', version: '1.0.0', source: 'registry' }, undefined).verdict).toBe('skip');
   });
 
   test('a lockfile error quoting a hostile key is printed escaped with its code', async () => {

@@ -9,7 +9,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isGitSpec, isInside, isRegistryTarballUrl, isSemver } from '../../src/lockfile/common';
+import { isSemver } from '../../src/lockfile/common';
+import { classifySpec, isInside, isRegistryTarball } from '../../src/lockfile/source';
 import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
 import type { ResolvedPackage } from '../../src/types';
 
@@ -29,8 +30,7 @@ export interface IntegritySource {
 
 /** The configured registry (with a trailing slash) a registry tarball URL belongs to, if any. */
 export function registryOf(pkg: BunPackage, registries: readonly string[]): string | undefined {
-  if (!isRegistryTarballUrl(pkg.tarball, pkg.name, pkg.version)) return undefined;
-  return registries.find((r) => pkg.tarball.startsWith(r));
+  return registries.find((r) => isRegistryTarball(pkg.tarball, pkg.name, pkg.version, { default: r, scopes: {} }));
 }
 
 export async function toResolvedPackage(pkg: BunPackage, projectDir: string, registries: readonly string[], integrity: IntegritySource): Promise<ResolvedPackage> {
@@ -43,7 +43,7 @@ export async function toResolvedPackage(pkg: BunPackage, projectDir: string, reg
   }
   if (version.startsWith('workspace:')) return { name, version: '0.0.0', source: 'workspace', resolved: version };
   if (version.startsWith('link:')) return { name, version: '0.0.0', source: isInside(projectDir, version.slice(5)) ? 'workspace' : 'link', resolved: version };
-  if (isGitSpec(version) || isGitSpec(pkg.requestedRange)) return { name, version: '0.0.0', source: 'git', resolved: version };
+  if (classifySpec(version).source === 'git' || classifySpec(pkg.requestedRange).source === 'git') return { name, version: '0.0.0', source: 'git', resolved: version };
   if (/^https?:/.test(version) || /^https?:/.test(tarball)) return { name, version: '0.0.0', source: 'tarball', resolved: tarball || version };
   return { name, version: '0.0.0', source: 'file', resolved: version };
 }

@@ -3,6 +3,9 @@
  * with the manifest, so the source is read from the manifest and from the specifiers that
  * parents declared (readPackage sees every parent before its children).
  */
+import { withTrailingSlash } from '../../src/npmrc';
+import { npmRegistriesFor } from '../../src/lockfile/registries';
+import { classifySpec, urlSource, type Registries, type SourceClass } from '../../src/lockfile/source';
 import type { ResolvedPackage, SourceKind } from '../../src/types';
 
 export interface PnpmManifest {
@@ -17,15 +20,13 @@ export interface PnpmManifest {
 
 const DEP_FIELDS = ['dependencies', 'optionalDependencies', 'devDependencies'] as const;
 
-/** The kind of source a dependency specifier points at; undefined for registry ranges, tags and `npm:` aliases. */
+/**
+ * The kind of source a dependency specifier points at (src/lockfile/source.ts decides);
+ * undefined for registry ranges, tags and `npm:` aliases. `link:` into the project is `workspace`.
+ */
 export function specKind(spec: string): Exclude<SourceKind, 'registry'> | undefined {
-  if (spec.startsWith('workspace:')) return 'workspace';
-  if (spec.startsWith('link:')) return 'link';
-  if (spec.startsWith('file:') || spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('~/')) return 'file';
-  if (/^(git\+|git:|github:|gitlab:|bitbucket:|gist:)/.test(spec) || /\.git(#.*)?$/.test(spec)) return 'git';
-  if (/^https?:/.test(spec)) return /^https?:\/\/(www\.)?(github|gitlab|bitbucket)\.(com|org)\/[^/]+\/[^/]+\/?(#.*)?$/.test(spec) ? 'git' : 'tarball';
-  if (/^[^@/:][^/:]*\/[^/:]+(#.*)?$/.test(spec)) return 'git'; // GitHub shorthand user/repo
-  return undefined;
+  const { source } = classifySpec(spec);
+  return source === 'registry' ? undefined : source;
 }
 
 /** What parents declared, remembered across readPackage calls. */
@@ -51,7 +52,7 @@ export class DeclaredSpecs {
           continue;
         }
         const kind = specKind(spec);
-        if (kind === undefined || kind === 'workspace') continue;
+        if (kind === undefined || spec.startsWith('workspace:')) continue;
         if (kind === 'tarball') this.urls.add(spec);
         let set = this.byKey.get(key);
         if (!set) this.byKey.set(key, (set = new Set()));
@@ -74,7 +75,7 @@ export class DeclaredSpecs {
 
   /** Declared under its own name from git, a file or a tarball URL. */
   isNonRegistry(name: string): boolean {
-    return [...(this.byKey.get(name) ?? [])].some((spec) => specKind(spec) !== 'link');
+    return [...(this.byKey.get(name) ?? [])].some((spec) => !spec.startsWith('link:'));
   }
 
   aliasOf(name: string): string | undefined {
@@ -92,12 +93,36 @@ export class DeclaredSpecs {
   }
 }
 
+/** `dist.tarball`: the registry only when it is the configured registry's URL for name@version. */
+function distSource(tarball: string | undefined, name: string, version: string, declared: DeclaredSpecs, registries: Registries): SourceClass {
+  // No URL: pnpm fetches name@version from the configured registry.
+  if (tarball === undefined) return { source: 'registry' };
+  if (declared.isDeclaredUrl(tarball)) return { source: 'tarball', resolved: tarball };
+  return /^https?:/i.test(tarball) ? urlSource(tarball, name, version, registries) : classifySpec(tarball);
+}
+
+let cachedRegistries: { dir: string; registries: Registries } | undefined;
+
+/** pnpm's registries (the project's .npmrc), read once per directory. */
+function projectRegistries(dir: string = process.cwd()): Registries {
+  if (cachedRegistries?.dir !== dir) cachedRegistries = { dir, registries: npmRegistriesFor(dir) };
+  return cachedRegistries.registries;
+}
+
+/** pnpm's `registries` (`{ default, '@scope': url }`, as hooks receive them) in the guard's shape. */
+export function registriesFromPnpm(registries: Readonly<Record<string, string>> | undefined, dir?: string): Registries {
+  if (!registries?.default) return projectRegistries(dir);
+  const scopes: Record<string, string> = {};
+  for (const [scope, url] of Object.entries(registries)) if (scope.startsWith('@')) scopes[scope] = withTrailingSlash(url);
+  return { default: withTrailingSlash(registries.default), scopes };
+}
+
 /**
- * A manifest from readPackage → the package to check. Registry (and non-default registry)
+ * A manifest from readPackage → the package to check (undefined: nothing to check). Registry (and non-default registry)
  * packages arrive with `dist.integrity`; tarball-URL dependencies too, but their `dist.tarball`
  * is the URL a parent declared. git, `file:` and (pnpm 12) `link:` packages arrive without `dist`.
  */
-export function classify(manifest: PnpmManifest, declared: DeclaredSpecs): ResolvedPackage | undefined {
+export function classify(manifest: PnpmManifest, declared: DeclaredSpecs, registries: Registries = projectRegistries()): ResolvedPackage | undefined {
   const { name, version } = manifest;
   if (typeof name !== 'string' || typeof version !== 'string' || name === '' || version === '') return undefined;
   const alias = declared.aliasOf(name);
@@ -106,14 +131,11 @@ export function classify(manifest: PnpmManifest, declared: DeclaredSpecs): Resol
   if (dist && typeof dist === 'object' && (dist.integrity || dist.tarball)) {
     const integrity = typeof dist.integrity === 'string' ? dist.integrity : undefined;
     const tarball = typeof dist.tarball === 'string' ? dist.tarball : undefined;
-    let source: SourceKind = 'registry';
-    if (tarball?.startsWith('file:')) source = 'file';
-    else if (tarball && declared.isDeclaredUrl(tarball)) source = 'tarball';
-    else if (!integrity) source = 'tarball';
-    return { ...base, source, ...(integrity ? { integrity } : {}), ...(source !== 'registry' && tarball ? { resolved: tarball } : {}) };
+    const kind = distSource(tarball, name, version, declared, registries);
+    return { ...base, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.source !== 'registry' && tarball ? { resolved: tarball } : {}) };
   }
   const spec = declared.specFor(name);
-  const kind = spec ? specKind(spec) : undefined;
-  const source: SourceKind = kind && kind !== 'workspace' ? kind : 'file';
+  const source: SourceKind = spec ? (specKind(spec) ?? 'file') : 'file';
+  if (source === 'workspace') return undefined; // a link into the project: part of the workspace, never checked
   return { ...base, source, ...(spec ? { resolved: spec } : {}) };
 }

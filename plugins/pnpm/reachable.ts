@@ -4,10 +4,11 @@
  * (or `pnpm remove`s) is still in the wanted lockfile when preResolution runs; checking it
  * would make a blocked package impossible to remove.
  */
-const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
+import { isObject as isObj, type JsonObject as Obj } from '../../src/json';
+import { refTarget } from '../../src/lockfile/pnpm';
+import { packageKey } from '../../src/lockfile/source';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
 
 /** `name@version(peer…)` keys of the lockfile's `packages` reachable from the declared dependency names; undefined when unknown. */
 export function reachablePackageKeys(lockfile: Obj, declared: ReadonlySet<string>): Set<string> | undefined {
@@ -20,7 +21,8 @@ export function reachablePackageKeys(lockfile: Obj, declared: ReadonlySet<string
   const visit = (name: string, ref: unknown): void => {
     if (typeof ref !== 'string' || ref.startsWith('link:')) return;
     // A ref is a version (`1.0.0(peer@1)`) or a full depPath (aliases, git, file: `real@…`).
-    const key = ref.includes('@') && !ref.startsWith('file:') && /^(@[^/]+\/)?[^@]+@/.test(ref) && !/^\d/.test(ref) ? ref : `${name}@${ref}`;
+    const target = refTarget(name, ref);
+    const key = target.name === name && !ref.startsWith(`${name}@`) ? packageKey(name, ref) : ref;
     if (seen.has(key)) return;
     seen.add(key);
     queue.push(key);

@@ -7,13 +7,19 @@
  * are recovered from the descriptor → locator resolutions.
  */
 import { structUtils, type Descriptor, type DescriptorHash, type LocatorHash, type Package } from '@yarnpkg/core';
-import { isAbsolute } from 'node:path';
+import { yarnRegistriesFor } from '../../src/lockfile/registries';
+import { classifySpec, packageKey, type Registries } from '../../src/lockfile/source';
+import { npmLocatorVersion, yarnReferenceSource } from '../../src/lockfile/yarn';
 import type { ResolvedPackage, SourceKind } from '../../src/types';
 
 export interface ResolutionView {
   packages: Iterable<Package>;
   descriptors: ReadonlyMap<DescriptorHash, Descriptor>;
   resolutions: ReadonlyMap<DescriptorHash, LocatorHash>;
+  /** The project root (absolute link/portal paths inside it are workspace folders). */
+  projectDir?: string;
+  /** Yarn's npmRegistryServer/npmScopes (default: read from .yarnrc.yml of projectDir or the cwd). */
+  registries?: Registries;
 }
 
 /** `npm:<name>@<range>` descriptors name another package than their own ident: aliases. */
@@ -29,66 +35,45 @@ function aliasesByLocator(view: ResolutionView): Map<LocatorHash, string> {
   return aliases;
 }
 
-/** Drops Yarn's `::locator=…` / `::__archiveUrl=…` bindings from a reference. */
-function stripBindings(reference: string): string {
-  const at = reference.indexOf('::');
-  return at === -1 ? reference : reference.slice(0, at);
-}
-
-const GIT_REFERENCE = /^(?:git\+|git:|github:|gitlab:|bitbucket:|ssh:)|#commit=|\.git(?:#|$)/;
-
 export interface Classified {
-  source: Exclude<SourceKind, 'workspace'> | 'workspace' | 'skip';
+  source: SourceKind | 'skip';
   resolved?: string;
 }
 
-/** What kind of source a locator reference names. `skip`: not a package of its own (virtual). */
-export function classifyReference(reference: string): Classified {
+/**
+ * What kind of source a locator reference or descriptor range names (src/lockfile/source.ts
+ * decides, as for yarn.lock). `skip`: not a package of its own (virtual). A `link:`/`portal:`
+ * into the project is `workspace`, as `provenance-guard check` reads it.
+ */
+export function classifyReference(reference: string, projectDir?: string): Classified {
   if (reference.startsWith('virtual:')) return { source: 'skip' };
-  if (reference.startsWith('workspace:')) return { source: 'workspace' };
-  if (reference.startsWith('npm:') || reference.startsWith('jsr:')) return { source: 'registry' };
-  const plain = stripBindings(reference);
-  if (GIT_REFERENCE.test(plain)) return { source: 'git', resolved: plain };
-  if (/^https?:/.test(plain)) return { source: 'tarball', resolved: plain };
-  if (plain.startsWith('link:') || plain.startsWith('portal:')) {
-    const path = plain.slice(plain.indexOf(':') + 1);
-    // A link into the project itself is a local package like a workspace; one leaving it is a source.
-    if (!isAbsolute(path) && !path.split('/').includes('..')) return { source: 'workspace' };
-    return { source: 'link', resolved: plain };
-  }
-  // file:, exec: and anything a third-party resolver invents: code from outside the registry.
-  return { source: 'file', resolved: plain };
+  return classifySpec(reference, projectDir === undefined ? {} : { projectDir });
 }
 
-/** `patch:name@npm%3A1.0.0#…` → the patched package's own locator reference. */
-function unpatch(reference: string): string {
-  let current = reference;
-  while (current.startsWith('patch:')) {
-    const hash = current.indexOf('#');
-    const inner = decodeURIComponent(current.slice('patch:'.length, hash === -1 ? undefined : hash));
-    const locator = structUtils.tryParseLocator(inner, true);
-    if (!locator) break;
-    current = locator.reference;
-  }
-  return current;
+/** One Yarn package → the package to check; undefined for workspaces and virtual packages. */
+function resolvedPackage(pkg: Package, view: ResolutionView, registries: Registries): ResolvedPackage | undefined {
+  if (structUtils.isVirtualLocator(pkg)) return undefined;
+  const name = structUtils.stringifyIdent(pkg);
+  // Yarn fetches the version an `npm:` locator names, whatever a lockfile's `version:` says.
+  const version = npmLocatorVersion(pkg.reference) ?? pkg.version ?? '0.0.0';
+  const kind = yarnReferenceSource({ name, reference: pkg.reference }, version, view.projectDir ?? process.cwd(), registries);
+  if (kind.source === 'workspace') return undefined;
+  const resolved: ResolvedPackage = { name, version: kind.source === 'registry' ? version : (pkg.version ?? '0.0.0'), source: kind.source };
+  if (kind.resolved !== undefined) resolved.resolved = kind.resolved;
+  return resolved;
 }
 
 export function resolvedPackages(view: ResolutionView): ResolvedPackage[] {
   const aliases = aliasesByLocator(view);
+  const registries = view.registries ?? yarnRegistriesFor(view.projectDir ?? process.cwd());
   const seen = new Set<string>();
   const out: ResolvedPackage[] = [];
   for (const pkg of view.packages) {
-    if (structUtils.isVirtualLocator(pkg)) continue;
-    const reference = unpatch(pkg.reference);
-    const kind = classifyReference(reference);
-    if (kind.source === 'skip' || kind.source === 'workspace') continue;
-    const name = structUtils.stringifyIdent(pkg);
-    const version = pkg.version ?? (kind.source === 'registry' ? reference.slice(reference.indexOf(':') + 1) : '0.0.0');
-    const key = `${name}@${version}|${kind.source}|${kind.resolved ?? ''}`;
+    const resolved = resolvedPackage(pkg, view, registries);
+    if (!resolved) continue;
+    const key = `${packageKey(resolved.name, resolved.version)}|${resolved.source}|${resolved.resolved ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const resolved: ResolvedPackage = { name, version, source: kind.source };
-    if (kind.resolved !== undefined) resolved.resolved = kind.resolved;
     const alias = aliases.get(pkg.locatorHash);
     if (alias !== undefined) resolved.alias = alias;
     out.push(resolved);

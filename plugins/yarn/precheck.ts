@@ -44,17 +44,11 @@ function versionDependent(patterns: readonly string[], name: string): boolean {
   });
 }
 
-const GITHUB_SHORTHAND = /^(?:github:)?[\w.-]+\/[\w.-]+(?:#.*)?$/;
-
 export async function reduceDependency(dependency: Descriptor, project: Project): Promise<Descriptor> {
   const check = active.get(project);
   if (!check) return dependency;
-  let range = dependency.range;
-  if (range.startsWith('patch:')) {
-    const inner = structUtils.tryParseDescriptor(decodeURIComponent(range.slice(6, range.indexOf('#') === -1 ? undefined : range.indexOf('#'))), true);
-    if (inner) range = inner.range;
-  }
-  const kind = GITHUB_SHORTHAND.test(range) ? { source: 'git' as const, resolved: range } : classifyReference(range);
+  const range = dependency.range;
+  const kind = classifyReference(range, project.cwd);
   if (kind.source === 'registry' || kind.source === 'workspace' || kind.source === 'skip') return dependency;
   // Pinned by yarn.lock: resolving it fetches nothing; it is checked with its version later.
   if (project.storedResolutions.has(dependency.descriptorHash)) return dependency;

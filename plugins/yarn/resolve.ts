@@ -62,7 +62,7 @@ export async function lockfileGraph(project: Project, covers = lockfileCovers(pr
       }
     }
   }
-  return resolvedPackages({ packages: project.originalPackages.values(), descriptors: project.storedDescriptors, resolutions: project.storedResolutions });
+  return resolvedPackages({ packages: project.originalPackages.values(), descriptors: project.storedDescriptors, resolutions: project.storedResolutions, projectDir: project.cwd });
 }
 
 /** Every package the install would put in node_modules, as Yarn resolves it. */
@@ -84,5 +84,6 @@ export async function resolveProject(project: Project, options: { lockfileOnly: 
     packages: project.storedPackages.values(),
     descriptors: project.storedDescriptors,
     resolutions: project.storedResolutions,
+    projectDir: project.cwd,
   });
 }

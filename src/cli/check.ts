@@ -1,7 +1,10 @@
-import { relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createGuard } from '../guard';
 import { LockfileError } from '../errors';
-import { detectLockfile, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
+import { isObject } from '../json';
+import { detectLockfiles, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
+import type { ResolvedPackage } from '../types';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
 import { formatHuman, shouldColor } from '../report/human';
@@ -19,12 +22,52 @@ export const GUARD_FLAGS = {
   lockfile: { type: 'string' },
 } as const;
 
-/** The lockfile named by --lockfile, or the one found in the project directory. */
+/** The lockfile named by --lockfile, or the first one found in the project directory. */
 export function locateLockfile(cwd: string, flag: string | undefined): string {
-  if (flag) return resolve(cwd, flag);
-  const found = detectLockfile(cwd);
-  if (!found) throw new LockfileError(`no lockfile in ${cwd} (looked for ${LOCKFILE_NAMES.join(', ')}); pass --lockfile PATH`, { code: 'ERR_PG_LOCKFILE_NOT_FOUND' });
-  return found.path;
+  return locateLockfiles(cwd, flag)[0]!;
+}
+
+/** The lockfile named by --lockfile, or every lockfile in the project directory. */
+export function locateLockfiles(cwd: string, flag: string | undefined): string[] {
+  if (flag) return [resolve(cwd, flag)];
+  const found = detectLockfiles(cwd);
+  if (found.length === 0) throw new LockfileError(`no lockfile in ${cwd} (looked for ${LOCKFILE_NAMES.join(', ')}); pass --lockfile PATH`, { code: 'ERR_PG_LOCKFILE_NOT_FOUND' });
+  return found.map((f) => f.path);
+}
+
+/** Dependencies the project's package.json declares (an empty lockfile beside them is a decoy). */
+function declaresDependencies(dir: string): boolean {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!isObject(manifest)) return false;
+  return ['dependencies', 'devDependencies', 'optionalDependencies'].some((field) => {
+    const deps = manifest[field];
+    return isObject(deps) && Object.keys(deps).length > 0;
+  });
+}
+
+/**
+ * The union of every lockfile's packages (SPEC CLI: a decoy lockfile never hides another).
+ * A lockfile that cannot be read, or that lists nothing while package.json declares
+ * dependencies, is an error naming it.
+ */
+export function readProjectLockfiles(lockfiles: readonly string[], env: NodeJS.ProcessEnv): ResolvedPackage[] {
+  const packages: ResolvedPackage[] = [];
+  for (const lockfile of lockfiles) {
+    const found = readLockfile(lockfile, undefined, { env });
+    if (found.length === 0 && declaresDependencies(dirname(lockfile))) {
+      throw new LockfileError(`${lockfile}: lists no packages while package.json declares dependencies (an empty lockfile is not checked as a pass)`, {
+        file: lockfile,
+        code: 'ERR_PG_LOCKFILE_EMPTY',
+      });
+    }
+    packages.push(...found);
+  }
+  return packages;
 }
 
 export function guardOptions(ctx: CliContext, values: { config?: string; feed?: string; offline?: boolean; online?: boolean }) {
@@ -42,16 +85,16 @@ export function guardOptions(ctx: CliContext, values: { config?: string; feed?: 
 export async function checkCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('check', argv, { ...GUARD_FLAGS, format: { type: 'string' }, verbose: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
   const format = oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human');
-  const lockfile = locateLockfile(ctx.cwd, values.lockfile);
-  const packages = readLockfile(lockfile);
-  if (format === 'human') attachDependencyPaths(packages, lockfile);
+  const lockfiles = locateLockfiles(ctx.cwd, values.lockfile);
+  const packages = readProjectLockfiles(lockfiles, ctx.env);
+  if (format === 'human') for (const lockfile of lockfiles) attachDependencyPaths(packages, lockfile);
   const guard = await createGuard(guardOptions(ctx, values));
   try {
     const report = await guard.check(packages);
     // Which config governs the run: the first line of human output, a stderr line otherwise.
     (format === 'human' ? ctx.stdout : ctx.stderr).write(`${configLine(guard.config)}\n`);
     if (format === 'json') ctx.stdout.write(formatJson(report));
-    else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfile) || lockfile }));
+    else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfiles[0]!) || lockfiles[0]! }));
     else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env), verbose: values.verbose === true }));
     return exitCodeOf(report);
   } finally {

@@ -3,7 +3,7 @@ import { createColors } from 'picocolors';
 import semver from 'semver';
 import { createGuard, type Guard } from '../guard';
 import { UsageError } from '../errors';
-import { detectLockfile, readLockfile } from '../lockfile/index';
+import { detectLockfiles, readLockfile } from '../lockfile/index';
 import type { Evaluation } from '../policy/evaluate';
 import { configLine } from '../report/config-line';
 import { escapeControl } from '../report/escape';
@@ -30,9 +30,9 @@ export function parseSpec(spec: string): { name: string; version: string } {
 
 /** The package as the lockfile has it (integrity, source), or a registry package when it is not there. */
 function findPackage(ctx: CliContext, lockfileFlag: string | undefined, name: string, version: string): { pkg: ResolvedPackage; lockfile?: string } {
-  const lockfile = lockfileFlag ? locateLockfile(ctx.cwd, lockfileFlag) : detectLockfile(ctx.cwd)?.path;
-  if (lockfile && existsSync(lockfile)) {
-    const hit = readLockfile(lockfile).find((p) => p.name === name && p.version === version && p.source !== 'workspace');
+  const lockfiles = lockfileFlag ? [locateLockfile(ctx.cwd, lockfileFlag)] : detectLockfiles(ctx.cwd).map((found) => found.path);
+  for (const lockfile of lockfiles.filter((path) => existsSync(path))) {
+    const hit = readLockfile(lockfile, undefined, { env: ctx.env }).find((p) => p.name === name && p.version === version && p.source !== 'workspace');
     if (hit) return { pkg: hit, lockfile };
   }
   return { pkg: { name, version, source: 'registry' } };

@@ -209,9 +209,7 @@ export async function getJson(url: string, options: RequestOptions): Promise<unk
 }
 
 /** Type guards for untrusted JSON. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isObject as isRecord } from '../json';
 
 export function stringOf(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;

@@ -2,6 +2,9 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import semver from 'semver';
 import { RecordsError } from '../errors';
+import { isObject } from '../json';
+import { packageNameProblem } from '../package-name';
+import { parseSri } from '../policy/integrity';
 import { nestedDeeperThan, TOO_DEEP } from '../nesting';
 import type { FeedRecord } from '../types';
 
@@ -10,45 +13,14 @@ export const RECORD_ORIGIN: unique symbol = Symbol.for('provenance-guard.recordO
 
 const REPOSITORY_STATUSES = new Set(['claimed', 'attested', 'mismatch']);
 const REBUILD_VERDICTS = new Set(['reproducible', 'not-reproducible', 'unknown']);
-const DIGEST_BYTES: Record<string, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * npm name rules as validate-npm-package-name applies them to existing packages (old
- * packages may have capitals or be longer than 214 characters, so those are allowed).
- */
-export function packageNameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string') return 'name must be a string';
-  if (name.length === 0) return 'name is empty';
-  if (name.trim() !== name) return `name ${JSON.stringify(name)} has leading or trailing spaces`;
-  if (name.startsWith('.') || name.startsWith('_')) return `name ${JSON.stringify(name)} starts with "." or "_"`;
-  if (name.toLowerCase() === 'node_modules' || name.toLowerCase() === 'favicon.ico') return `name ${JSON.stringify(name)} is reserved`;
-  const scoped = /^@([^/]+)\/([^/]+)$/.exec(name);
-  const parts = scoped ? [scoped[1]!, scoped[2]!] : [name];
-  if (!scoped && name.includes('/')) return `name ${JSON.stringify(name)} is not a valid npm package name`;
-  for (const part of parts) {
-    if (part.startsWith('.') || part.startsWith('_') || encodeURIComponent(part) !== part) {
-      return `name ${JSON.stringify(name)} is not a valid npm package name`;
-    }
-  }
-  return undefined;
-}
+export { packageNameProblem } from '../package-name';
 
 export function integrityProblem(integrity: unknown): string | undefined {
   if (typeof integrity !== 'string') return 'integrity must be a string';
-  const hashes = integrity.trim().split(/\s+/);
-  if (hashes.length === 0 || hashes[0] === '') return 'integrity is empty';
-  for (const hash of hashes) {
-    const match = /^([a-z0-9]+)-([A-Za-z0-9+/]+={0,2})(\?[\x21-\x7e]*)?$/.exec(hash);
-    const bytes = match ? DIGEST_BYTES[match[1]!] : undefined;
-    if (!match || bytes === undefined || Buffer.from(match[2]!, 'base64').length !== bytes) {
-      return `integrity ${JSON.stringify(integrity.length > 120 ? integrity.slice(0, 120) + '…' : integrity)} is not a valid SRI string (sha1/sha256/sha384/sha512)`;
-    }
-  }
-  return undefined;
+  if (integrity.trim() === '') return 'integrity is empty';
+  if (parseSri(integrity)) return undefined;
+  return `integrity ${JSON.stringify(integrity.length > 120 ? integrity.slice(0, 120) + '…' : integrity)} is not a valid SRI string (sha1/sha256/sha384/sha512)`;
 }
 
 function scoreProblem(value: unknown, min: number, what: string): string | undefined {

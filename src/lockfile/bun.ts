@@ -8,8 +8,9 @@
  * The name decided here is the resolution's (the real package), never the install path's.
  */
 import { parseDocument } from 'yaml';
-import type { ResolvedPackage, SourceKind } from '../types';
-import { dedupe, fail, isGitSpec, isInside, isObject, isRegistryTarballUrl, isSemver, lineColumn, make, splitNameAt, str } from './common';
+import type { ResolvedPackage } from '../types';
+import { dedupe, fail, isObject, isSemver, lineColumn, make, splitNameAt, str } from './common';
+import { classifySpec, DEFAULT_REGISTRIES, urlSource, type Registries, type SourceClass } from './source';
 
 /** The JSON text of a JSONC document: comments removed, trailing commas dropped (strings untouched). */
 export function stripJsonc(text: string): string {
@@ -61,19 +62,13 @@ export function parseBunLockText(text: string, file?: string): unknown {
   }
 }
 
-function sourceOf(name: string, resolution: string, registryUrl: string | undefined, lockfileDir: string): { source: SourceKind; resolved?: string } {
+/** The one classifier (source.ts) decides; a registry entry's URL must be the configured registry's. */
+function sourceOf(name: string, resolution: string, registryUrl: string | undefined, lockfileDir: string, registries: Registries): SourceClass {
   if (isSemver(resolution)) {
     if (registryUrl === undefined || registryUrl === '') return { source: 'registry' };
-    return isRegistryTarballUrl(registryUrl, name, resolution) ? { source: 'registry' } : { source: 'tarball', resolved: registryUrl };
+    return urlSource(registryUrl, name, resolution, registries);
   }
-  if (resolution.startsWith('workspace:')) return { source: 'workspace', resolved: resolution };
-  if (isGitSpec(resolution)) return { source: 'git', resolved: resolution };
-  if (/^https?:/.test(resolution)) return { source: 'tarball', resolved: resolution };
-  if (resolution.startsWith('link:')) {
-    const inside = isInside(lockfileDir, resolution.slice('link:'.length));
-    return { source: inside ? 'workspace' : 'link', resolved: resolution };
-  }
-  return { source: 'file', resolved: resolution };
+  return classifySpec(resolution, { projectDir: lockfileDir });
 }
 
 /** The version a non-registry entry carries in its metadata, if any. */
@@ -82,7 +77,7 @@ function metaVersion(entry: unknown[]): string | undefined {
   return undefined;
 }
 
-export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file?: string): ResolvedPackage[] {
+export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file?: string, options: { registries?: Registries } = {}): ResolvedPackage[] {
   if (!isObject(lockfile)) return fail(file, 'expected a JSON object at the top level');
   const version = lockfile.lockfileVersion;
   if (typeof version !== 'number' || version < 0 || version > 2) return fail(file, `unsupported bun.lock lockfileVersion ${JSON.stringify(version)} (supported: 0, 1, 2)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
@@ -95,7 +90,7 @@ export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file
     if (!split || split.rest === '') return fail(file, `package "${path}" has no name@resolution ("${entry[0]}")`);
     const { name, rest } = split;
     const npm = isSemver(rest);
-    const { source, resolved } = sourceOf(name, rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir);
+    const { source, resolved } = sourceOf(name, rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir, options.registries ?? DEFAULT_REGISTRIES);
     if (npm && entry[1] !== undefined && typeof entry[1] !== 'string') return fail(file, `package "${path}": the tarball URL must be a string`);
     const integrity = npm ? str(entry[3]) : undefined;
     const alias = aliasOf(path, name);

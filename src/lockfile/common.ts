@@ -1,15 +1,15 @@
 /** Helpers shared by the lockfile readers. */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { LockfileError } from '../errors';
+import { isObject } from '../json';
+import { packageNameProblem } from '../package-name';
 import { escapeControl } from '../report/escape';
 import type { ResolvedPackage } from '../types';
+import { packageKey } from './source';
 
-export type JsonObject = Record<string, unknown>;
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isObject, type JsonObject } from '../json';
+export { isInside, splitNameAt } from './source';
 
 export function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -20,19 +20,6 @@ const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A
 /** A plain semver version (what a registry publishes), not a URL, path or git reference. */
 export function isSemver(version: string): boolean {
   return SEMVER.test(version);
-}
-
-/** Splits `name@rest` where the name may be scoped (`@scope/name@rest`). */
-export function splitNameAt(spec: string): { name: string; rest: string } | undefined {
-  const at = spec.indexOf('@', spec.startsWith('@') ? 1 : 0);
-  if (at <= 0) return undefined;
-  return { name: spec.slice(0, at), rest: spec.slice(at + 1) };
-}
-
-/** True when `target` is `dir` itself or lies below it. */
-export function isInside(dir: string, target: string): boolean {
-  const rel = relative(resolve(dir), resolve(dir, target));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 /** name/version of a local folder's package.json, when it can be read. */
@@ -51,32 +38,11 @@ export function readLocalManifest(dir: string): { name?: string; version?: strin
   }
 }
 
-/** A registry tarball URL: `<registry>/<name>/-/<basename>-<version>.tgz`. */
-export function isRegistryTarballUrl(url: string, name: string, version: string): boolean {
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(new URL(url).pathname);
-  } catch {
-    return false;
-  }
-  const base = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
-  return pathname.endsWith(`/${name}/-/${base}-${version}.tgz`);
-}
-
-export function isGitSpec(spec: string): boolean {
-  return /^(git\+|git:|git@|ssh:|github:|gitlab:|bitbucket:|gist:)/.test(spec) || /\.git(#|$)/.test(spec) || spec.includes('#commit=');
-}
-
-/** Hosted-git tarballs (pnpm resolves hosted git dependencies to these). */
-export function isHostedGitTarball(url: string): boolean {
-  return /^https:\/\/(codeload\.github\.com|gitlab\.com\/[^?#]+\/-\/archive|bitbucket\.org\/[^?#]+\/get)\//.test(url);
-}
-
 /** Keeps the first package per name@version@source@resolved; fills a missing alias/integrity from later ones. */
 export function dedupe(packages: ResolvedPackage[]): ResolvedPackage[] {
   const seen = new Map<string, ResolvedPackage>();
   for (const pkg of packages) {
-    const key = `${pkg.name}@${pkg.version}\0${pkg.source}\0${pkg.resolved ?? ''}`;
+    const key = `${packageKey(pkg.name, pkg.version)}\0${pkg.source}\0${pkg.resolved ?? ''}`;
     const prev = seen.get(key);
     if (!prev) {
       seen.set(key, pkg);
@@ -88,12 +54,30 @@ export function dedupe(packages: ResolvedPackage[]): ResolvedPackage[] {
   return [...seen.values()];
 }
 
-export function make(pkg: ResolvedPackage): ResolvedPackage {
+/**
+ * A checked package: a name that is not a valid npm name, or a registry package whose version
+ * is not a plain semver version, is an error naming the file and the entry (never evaluated).
+ */
+export function make(pkg: ResolvedPackage, where?: { file: string | undefined; entry: string }): ResolvedPackage {
+  if (where) checkEntry(pkg, where.file, where.entry);
   const out: ResolvedPackage = { name: pkg.name, version: pkg.version, source: pkg.source };
   if (pkg.integrity !== undefined) out.integrity = pkg.integrity;
   if (pkg.resolved !== undefined) out.resolved = pkg.resolved;
   if (pkg.alias !== undefined && pkg.alias !== pkg.name) out.alias = pkg.alias;
   return out;
+}
+
+function checkEntry(pkg: ResolvedPackage, file: string | undefined, entry: string): void {
+  if (pkg.source === 'workspace') return;
+  const nameProblem = packageNameProblem(pkg.name);
+  if (nameProblem) failEntry(file, entry, nameProblem);
+  if (pkg.alias !== undefined && packageNameProblem(pkg.alias)) failEntry(file, entry, `alias ${JSON.stringify(pkg.alias)} is not a valid npm package name`);
+  if (pkg.source === 'registry' && !isSemver(pkg.version)) failEntry(file, entry, `version ${JSON.stringify(pkg.version)} is not a semver version`);
+}
+
+/** An entry that cannot be trusted: ERR_PG_LOCKFILE_ENTRY, naming the file and the entry. */
+export function failEntry(file: string | undefined, entry: string, problem: string): never {
+  throw new LockfileError(`${file ?? 'lockfile'}: entry ${escapeControl(JSON.stringify(entry))}: ${escapeControl(problem)}`, { code: 'ERR_PG_LOCKFILE_ENTRY', ...(file === undefined ? {} : { file }) });
 }
 
 /**

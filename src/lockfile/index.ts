@@ -9,17 +9,20 @@ import { fail, isObject, lineColumn } from './common';
 import { packagesFromBunLock, parseBunLockText } from './bun';
 import { packagesFromPackageLock } from './npm';
 import { packagesFromPnpmLockfile } from './pnpm';
+import { npmRegistriesFor, yarnRegistriesFor } from './registries';
+import { packageKey, type Registries } from './source';
 import { packagesFromYarnLock } from './yarn';
 
 export { packagesFromBunLock } from './bun';
 export { packagesFromPackageLock } from './npm';
 export { packagesFromPnpmLockfile } from './pnpm';
 export { packageFromYarnResolution, packagesFromYarnLock } from './yarn';
+export { DEFAULT_REGISTRIES, type Registries } from './source';
 
 export type LockfileKind = 'pnpm' | 'yarn' | 'npm' | 'bun';
 
-/** File names looked for, in detection order. */
-export const LOCKFILE_NAMES: readonly string[] = Object.freeze(['pnpm-lock.yaml', 'yarn.lock', 'package-lock.json', 'npm-shrinkwrap.json', 'bun.lock']);
+/** File names looked for; `check` reads every one that exists. */
+export const LOCKFILE_NAMES: readonly string[] = Object.freeze(['pnpm-lock.yaml', 'yarn.lock', 'npm-shrinkwrap.json', 'package-lock.json', 'bun.lock']);
 
 const KIND_BY_NAME: Readonly<Record<string, LockfileKind>> = {
   'pnpm-lock.yaml': 'pnpm',
@@ -29,12 +32,35 @@ const KIND_BY_NAME: Readonly<Record<string, LockfileKind>> = {
   'bun.lock': 'bun',
 };
 
-export function detectLockfile(dir: string): { path: string; kind: LockfileKind } | undefined {
-  for (const name of LOCKFILE_NAMES) {
-    const path = join(dir, name);
-    if (existsSync(path)) return { path, kind: KIND_BY_NAME[name]! };
-  }
-  return undefined;
+export interface DetectedLockfile {
+  path: string;
+  kind: LockfileKind;
+}
+
+/** Every lockfile in `dir` (a decoy beside the real one must not hide it). */
+export function detectLockfiles(dir: string): DetectedLockfile[] {
+  return LOCKFILE_NAMES.map((name) => ({ path: join(dir, name), kind: KIND_BY_NAME[name]! })).filter((found) => existsSync(found.path));
+}
+
+/** The first lockfile in `dir` (for one-package lookups such as `explain`). */
+export function detectLockfile(dir: string): DetectedLockfile | undefined {
+  return detectLockfiles(dir)[0];
+}
+
+export interface ReadLockfileOptions {
+  /**
+   * The registries the package manager is configured with (registry identity, source.ts).
+   * Default: its own settings for the lockfile's directory: .npmrc for npm and pnpm
+   * (https://registry.npmjs.org/ when none), .yarnrc.yml for Yarn.
+   */
+  registries?: Registries;
+  /** Environment the settings are read with (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The registries a package manager of `kind` uses for a project directory. */
+export function configuredRegistries(kind: LockfileKind, dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
+  return kind === 'yarn' ? yarnRegistriesFor(dir, env) : npmRegistriesFor(dir, env);
 }
 
 /**
@@ -43,7 +69,7 @@ export function detectLockfile(dir: string): { path: string; kind: LockfileKind 
  * attacker-writable, and a parsed list taken from it would decide what gets checked (a `[]`
  * entry made `check` pass with 0 packages). Parsing 2,000 packages costs ~55-65 ms.
  */
-export function readLockfile(path: string, kind?: LockfileKind): ResolvedPackage[] {
+export function readLockfile(path: string, kind?: LockfileKind, options: ReadLockfileOptions = {}): ResolvedPackage[] {
   const file = resolve(path);
   const resolvedKind = kind ?? KIND_BY_NAME[basename(file)];
   if (!resolvedKind) return fail(path, `cannot tell the lockfile kind from its name (expected one of ${LOCKFILE_NAMES.join(', ')})`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
@@ -54,19 +80,21 @@ export function readLockfile(path: string, kind?: LockfileKind): ResolvedPackage
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? fail(path, 'no such file', 'ERR_PG_LOCKFILE_NOT_FOUND') : fail(path, `cannot be read (${code ?? (error as Error).message})`, 'ERR_PG_LOCKFILE_UNREADABLE');
   }
-  return parseLockfileText(resolvedKind, text, dirname(file), path);
+  const dir = dirname(file);
+  const registries = options.registries ?? configuredRegistries(resolvedKind, dir, options.env);
+  return parseLockfileText(resolvedKind, text, dir, path, registries);
 }
 
-function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: string): ResolvedPackage[] {
+function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: string, registries: Registries): ResolvedPackage[] {
   switch (kind) {
     case 'pnpm':
-      return packagesFromPnpmText(text, dir, path);
+      return packagesFromPnpmText(text, dir, path, registries);
     case 'yarn':
-      return packagesFromYarnLock(text, dir, path);
+      return packagesFromYarnLock(text, dir, path, { registries });
     case 'npm':
-      return packagesFromPackageLock(parseJsonText(text, path), dir, path);
+      return packagesFromPackageLock(parseJsonText(text, path), dir, path, { registries });
     case 'bun':
-      return packagesFromBunLock(parseBunLockText(text, path), dir, path);
+      return packagesFromBunLock(parseBunLockText(text, path), dir, path, { registries });
   }
 }
 
@@ -75,16 +103,16 @@ function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: 
  * pnpm itself) and the project's lockfile last. The project graph is the last document; from
  * the env document we keep the config dependencies, which pnpm installs and loads.
  */
-function packagesFromPnpmText(text: string, dir: string, file: string): ResolvedPackage[] {
+function packagesFromPnpmText(text: string, dir: string, file: string, registries: Registries): ResolvedPackage[] {
   const documents = parsePnpmYaml(text, file);
   if (documents.length === 0) return fail(file, 'empty file', 'ERR_PG_LOCKFILE_PARSE');
   const project = documents[documents.length - 1];
-  const packages = packagesFromPnpmLockfile(project, dir, file);
-  for (const env of documents.slice(0, -1)) packages.push(...configDependencies(env, dir, file));
+  const packages = packagesFromPnpmLockfile(project, dir, file, { registries });
+  for (const env of documents.slice(0, -1)) packages.push(...configDependencies(env, dir, file, registries));
   return packages;
 }
 
-function configDependencies(env: unknown, dir: string, file: string): ResolvedPackage[] {
+function configDependencies(env: unknown, dir: string, file: string, registries: Registries): ResolvedPackage[] {
   if (!isObject(env) || !isObject(env.importers)) return [];
   const root = env.importers['.'];
   const deps = isObject(root) ? root.configDependencies : undefined;
@@ -92,10 +120,10 @@ function configDependencies(env: unknown, dir: string, file: string): ResolvedPa
   const wanted = new Set<string>();
   for (const [name, value] of Object.entries(deps)) {
     const version = isObject(value) ? value.version : value;
-    if (typeof version === 'string') wanted.add(`${name}@${version.split('+')[0]}`);
+    if (typeof version === 'string') wanted.add(packageKey(name, version.split('+')[0]!));
   }
   const { importers: _ignored, ...rest } = env;
-  return packagesFromPnpmLockfile({ ...rest, importers: {} }, dir, file).filter((p) => wanted.has(`${p.name}@${p.version}`));
+  return packagesFromPnpmLockfile({ ...rest, importers: {} }, dir, file, { registries }).filter((p) => wanted.has(packageKey(p.name, p.version)));
 }
 
 /**

@@ -1,9 +1,36 @@
-/** package-lock.json / npm-shrinkwrap.json, lockfileVersion 2 and 3 (the `packages` map). */
+/**
+ * package-lock.json / npm-shrinkwrap.json, lockfileVersion 2 and 3 (the `packages` map).
+ *
+ * The name that decides is the one npm installs: the entry's path (`node_modules/<name>`).
+ * A `name` field that differs from the path is an alias only when some package declares
+ * that dependency as `npm:<name>@…`; otherwise it is ignored (npm places the tarball at the
+ * path whatever the field says). A `resolved` URL is the registry only when it is the
+ * configured registry's URL for that name@version (source.ts).
+ */
 import { posix } from 'node:path';
-import type { ResolvedPackage, SourceKind } from '../types';
-import { dedupe, fail, isGitSpec, isInside, isObject, isRegistryTarballUrl, make, str, type JsonObject } from './common';
+import type { ResolvedPackage } from '../types';
+import { dedupe, fail, isInside, isObject, make, str, type JsonObject } from './common';
+import { classifySpec, DEFAULT_REGISTRIES, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
+
+export interface NpmReadOptions {
+  registries?: Registries;
+}
+
+/** What the lockfile's packages declare, needed to read the others. */
+interface Context {
+  lockfileDir: string;
+  file: string | undefined;
+  registries: Registries;
+  /** URLs declared as dependency specs: such a dependency stays a tarball whatever its URL. */
+  urlSpecs: Set<string>;
+  /** `installedAs\0real` for every `installedAs: npm:real@…` dependency spec. */
+  aliases: Set<string>;
+  /** Link target folder → the name the link gives it. */
+  linkNames: Map<string, string>;
+  isWorkspace: (folder: string) => boolean;
+}
 
 /** The installed-as name of `…/node_modules/<name>`. */
 function nameFromPath(path: string): string | undefined {
@@ -32,7 +59,8 @@ function rootWorkspaces(root: JsonObject | undefined): string[] {
   return [];
 }
 
-export function packagesFromPackageLock(lockfile: unknown, lockfileDir: string, file?: string): ResolvedPackage[] {
+/** The `packages` map of a supported lockfile version. */
+function packagesMap(lockfile: unknown, file: string | undefined): JsonObject {
   if (!isObject(lockfile)) return fail(file, 'expected a JSON object at the top level');
   const version = lockfile.lockfileVersion;
   if (version === 1 || (version === undefined && isObject(lockfile.dependencies))) {
@@ -41,68 +69,83 @@ export function packagesFromPackageLock(lockfile: unknown, lockfileDir: string, 
   if (version !== 2 && version !== 3) return fail(file, `unsupported package-lock lockfileVersion ${JSON.stringify(version)} (supported: 2, 3)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
   const packages = lockfile.packages;
   if (!isObject(packages)) return fail(file, `lockfileVersion ${version} without a "packages" map`);
-  const root = isObject(packages['']) ? packages[''] : undefined;
-  const isWorkspace = workspaceMatcher(rootWorkspaces(root));
+  return packages;
+}
 
-  // Every URL a package declared as a dependency spec: a tarball URL dependency keeps its
-  // `resolved` even when it has the registry's `/-/` form.
-  const urlSpecs = new Set<string>();
-  for (const entry of Object.values(packages)) {
-    if (!isObject(entry)) continue;
-    for (const field of DEP_FIELDS) {
-      const deps = entry[field];
-      if (!isObject(deps)) continue;
-      for (const spec of Object.values(deps)) if (typeof spec === 'string' && /^https?:/.test(spec)) urlSpecs.add(spec);
+function noteDeclarations(entry: JsonObject, urlSpecs: Set<string>, aliases: Set<string>): void {
+  for (const field of DEP_FIELDS) {
+    const deps = entry[field];
+    if (!isObject(deps)) continue;
+    for (const [depName, spec] of Object.entries(deps)) {
+      if (typeof spec !== 'string') continue;
+      if (/^https?:/.test(spec)) urlSpecs.add(spec);
+      if (spec.startsWith('npm:')) aliases.add(`${depName}\0${splitNameAt(spec.slice(4))?.name ?? spec.slice(4)}`);
     }
   }
+}
 
-  // Names the link entries give their targets (for targets without a `name`).
-  const linkNames = new Map<string, string>();
+function readContext(packages: JsonObject, lockfileDir: string, file: string | undefined, registries: Registries): Context {
+  const root = isObject(packages['']) ? packages[''] : undefined;
+  const context: Context = { lockfileDir, file, registries, urlSpecs: new Set(), aliases: new Set(), linkNames: new Map(), isWorkspace: workspaceMatcher(rootWorkspaces(root)) };
   for (const [path, entry] of Object.entries(packages)) {
-    if (!isObject(entry) || entry.link !== true) continue;
-    const target = str(entry.resolved);
+    if (!isObject(entry)) continue;
+    noteDeclarations(entry, context.urlSpecs, context.aliases);
+    const target = entry.link === true ? str(entry.resolved) : undefined;
     const name = nameFromPath(path);
-    if (target && name && !linkNames.has(target)) linkNames.set(posix.normalize(target), name);
+    if (target && name && !context.linkNames.has(posix.normalize(target))) context.linkNames.set(posix.normalize(target), name);
   }
+  return context;
+}
 
+/** A folder of the project or outside it: a workspace, a `file:` folder, or a link target. */
+function folderPackage(path: string, entry: JsonObject, context: Context): ResolvedPackage {
+  const folder = posix.normalize(path);
+  const name = str(entry.name) ?? context.linkNames.get(folder);
+  if (!name) return fail(context.file, `package "${path}" has no name`);
+  const source = !isInside(context.lockfileDir, folder) ? 'link' : context.isWorkspace(folder) ? 'workspace' : 'file';
+  return make({ name, version: str(entry.version) ?? '0.0.0', source, resolved: folder }, { file: context.file, entry: path });
+}
+
+/** The name npm installs at `installedAs`: the path's, or the real name of a declared alias. */
+function installedName(installedAs: string, entry: JsonObject, context: Context): { name: string; alias?: string } {
+  const claimed = str(entry.name);
+  if (claimed === undefined || claimed === installedAs) return { name: installedAs };
+  if (context.aliases.has(`${installedAs}\0${claimed}`)) return { name: claimed, alias: installedAs };
+  return { name: installedAs };
+}
+
+function installedSource(resolved: string | undefined, name: string, version: string, context: Context): SourceClass {
+  // npm may omit registry URLs (omit-lockfile-registry-resolved): it fetches name@version from the configured registry.
+  if (resolved === undefined) return { source: 'registry' };
+  if (context.urlSpecs.has(resolved)) return { source: 'tarball', resolved };
+  if (/^https?:/i.test(resolved)) return urlSource(resolved, name, version, context.registries, { npm: true });
+  const kind = classifySpec(resolved, { projectDir: context.lockfileDir });
+  // Keep npm's own spelling (`file:…`, `git+ssh://…`) for the report.
+  return kind.source === 'registry' ? { source: 'file', resolved } : { source: kind.source, resolved };
+}
+
+function installedPackage(path: string, installedAs: string, entry: JsonObject, context: Context): ResolvedPackage {
+  const version = str(entry.version);
+  if (!version) return fail(context.file, `package "${path}" has no version`);
+  const { name, alias } = installedName(installedAs, entry, context);
+  const kind = installedSource(str(entry.resolved), name, version, context);
+  const integrity = str(entry.integrity);
+  return make(
+    { name, version, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
+    { file: context.file, entry: path },
+  );
+}
+
+export function packagesFromPackageLock(lockfile: unknown, lockfileDir: string, file?: string, options: NpmReadOptions = {}): ResolvedPackage[] {
+  const packages = packagesMap(lockfile, file);
+  const context = readContext(packages, lockfileDir, file, options.registries ?? DEFAULT_REGISTRIES);
   const out: ResolvedPackage[] = [];
   for (const [path, entry] of Object.entries(packages)) {
     if (path === '') continue;
     if (!isObject(entry)) return fail(file, `package "${path}" must be an object`);
     if (entry.link === true) continue; // a symlink to a folder entry, reported there
     const installedAs = nameFromPath(path);
-    const name = str(entry.name) ?? installedAs ?? linkNames.get(posix.normalize(path));
-    if (!name) return fail(file, `package "${path}" has no name`);
-    const entryVersion = str(entry.version);
-    const integrity = str(entry.integrity);
-    const resolved = str(entry.resolved);
-
-    if (installedAs === undefined) {
-      // A folder of the project or outside it: a workspace, a `file:` folder, or a link target.
-      const folder = posix.normalize(path);
-      const source: SourceKind = !isInside(lockfileDir, folder) ? 'link' : isWorkspace(folder) ? 'workspace' : 'file';
-      out.push(make({ name, version: entryVersion ?? '0.0.0', source, resolved: folder }));
-      continue;
-    }
-    if (!entryVersion) return fail(file, `package "${path}" has no version`);
-    let source: SourceKind = 'registry';
-    let keepResolved = false;
-    if (resolved === undefined) source = 'registry'; // npm may omit registry URLs (omit-lockfile-registry-resolved)
-    else if (isGitSpec(resolved)) source = 'git';
-    else if (resolved.startsWith('file:')) source = 'file';
-    else if (/^https?:/.test(resolved)) source = urlSpecs.has(resolved) || !isRegistryTarballUrl(resolved, name, entryVersion) ? 'tarball' : 'registry';
-    else source = 'file';
-    if (source !== 'registry') keepResolved = true;
-    out.push(
-      make({
-        name,
-        version: entryVersion,
-        source,
-        ...(integrity ? { integrity } : {}),
-        ...(keepResolved && resolved ? { resolved } : {}),
-        ...(installedAs !== name ? { alias: installedAs } : {}),
-      }),
-    );
+    out.push(installedAs === undefined ? folderPackage(path, entry, context) : installedPackage(path, installedAs, entry, context));
   }
   return dedupe(out);
 }

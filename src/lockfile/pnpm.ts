@@ -2,20 +2,46 @@
  * pnpm-lock.yaml v6 (`/name@1.0.0(peer@1.0.0)` keys) and v9 (`name@1.0.0` packages +
  * snapshots), and pnpm's in-memory lockfile (a pnpmfile `preResolution` hook's
  * `wantedLockfile`: v9 shape whose `packages` keys may carry peer suffixes).
+ *
+ * As pnpm itself does, the package name comes from the key (the dependency path), never from
+ * an entry's `name:` field, which is read only for keys that carry no name; the version is the
+ * entry's `version:` or the key's. A tarball URL is the registry only when it is the
+ * configured registry's URL for that name@version (source.ts).
  */
 import { join, posix } from 'node:path';
-import type { ResolvedPackage, SourceKind } from '../types';
-import { dedupe, fail, isHostedGitTarball, isInside, isObject, isSemver, make, readLocalManifest, splitNameAt, str, type JsonObject } from './common';
+import type { ResolvedPackage } from '../types';
+import { dedupe, fail, isInside, isObject, isSemver, make, readLocalManifest, str, type JsonObject } from './common';
+import { npmRegistriesFor } from './registries';
+import { classifySpec, packageKey, registryFor, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
 
-/** `name@version(peer@1)(peer@2)` → name and version without the peer/patch suffix. */
-function parseDepPath(key: string, v6: boolean): { name: string; version: string } | undefined {
-  let path = key;
-  if (v6 && path.startsWith('/')) path = path.slice(1);
-  const split = splitNameAt(path);
-  if (!split) return undefined;
+export interface PnpmReadOptions {
+  /** Default: the npm configuration (.npmrc) of the lockfile's directory, as pnpm reads it. */
+  registries?: Registries;
+}
+
+export interface DepPath {
+  name: string;
+  /** The version (or non-semver reference) without the peer/patch suffix. */
+  version: string;
+}
+
+/**
+ * The one parser of pnpm dependency paths: `name@version(peer@1)(peer@2)`, v6's `/name@version`,
+ * and the refs in `dependencies` maps that name another package (`real@1.0.0`, aliases).
+ */
+export function parseDepPath(key: string): DepPath | undefined {
+  const split = splitNameAt(key.startsWith('/') ? key.slice(1) : key);
+  if (!split || split.rest === '') return undefined;
   return { name: split.name, version: stripPeers(split.rest) };
+}
+
+/** A dependency ref: a version of `depName` (`1.0.0(peer@1)`), or a dependency path naming another package. */
+export function refTarget(depName: string, ref: string): DepPath {
+  const bare = stripPeers(ref);
+  if (/^[a-z+]+:/.test(bare) || !bare.includes('@')) return { name: depName, version: bare };
+  return parseDepPath(bare) ?? { name: depName, version: bare };
 }
 
 function stripPeers(version: string): string {
@@ -23,115 +49,115 @@ function stripPeers(version: string): string {
   return paren === -1 ? version : version.slice(0, paren);
 }
 
-function checkVersion(lockfile: JsonObject, file: string | undefined): boolean {
+function checkVersion(lockfile: JsonObject, file: string | undefined): void {
   const raw = lockfile.lockfileVersion;
   // The in-memory lockfile always carries a version too; a missing one is not a pnpm lockfile.
   if (raw === undefined) fail(file, 'missing lockfileVersion (is this a pnpm-lock.yaml?)', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   const version = String(raw);
-  if (/^6(\.\d+)?$/.test(version)) return true;
-  if (/^9(\.\d+)?$/.test(version)) return false;
-  return fail(file, `unsupported pnpm lockfileVersion ${version} (supported: 6.0, 6.1, 9.0)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
+  if (!/^(6|9)(\.\d+)?$/.test(version)) fail(file, `unsupported pnpm lockfileVersion ${version} (supported: 6.0, 6.1, 9.0)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
 }
 
-export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string, file?: string): ResolvedPackage[] {
-  if (!isObject(lockfile)) return fail(file, 'expected a YAML mapping at the top level');
-  // pnpm 12 hands a preResolution hook `{}` when it has no (or skips its) wanted lockfile.
-  if (Object.keys(lockfile).length === 0) return [];
-  const v6 = checkVersion(lockfile, file);
-  const packages = lockfile.packages ?? {};
-  const importers = lockfile.importers ?? (isObject(lockfile.dependencies) || isObject(lockfile.devDependencies) ? { '.': lockfile } : {});
-  if (!isObject(packages)) return fail(file, '"packages" must be a mapping');
-  if (!isObject(importers)) return fail(file, '"importers" must be a mapping');
+interface Context {
+  lockfileDir: string;
+  file: string | undefined;
+  registries: Registries;
+  /** `real@version` → the alias it is installed under. */
+  aliases: Map<string, string>;
+  /** Registry-shaped packages a project declared by tarball URL (pnpm stores them like registry ones). */
+  urlDeclared: Map<string, string>;
+}
 
-  // Aliases: a dependency whose resolved version is `real@1.0.0` (v6: `/real@1.0.0`).
-  const aliases = new Map<string, string>();
-  // Registry packages that a project declared by tarball URL (pnpm stores them as registry ones).
-  const urlDeclared = new Map<string, string>();
-  // The file format has `{specifier, version}` per dependency; pnpm's in-memory importers keep
-  // `dependencies: {name: version}` next to `specifiers: {name: specifier}`.
-  const noteDeps = (deps: unknown, withSpecifier: boolean, specifiers?: unknown): void => {
-    if (!isObject(deps)) return;
-    for (const [depName, value] of Object.entries(deps)) {
-      const ref = withSpecifier && isObject(value) ? str(value.version) : str(value);
-      if (!ref || ref.startsWith('link:')) continue;
-      const bare = stripPeers(ref);
-      if (!/^[a-z+]+:/.test(bare) && bare.includes('@')) {
-        const target = parseDepPath(bare, true);
-        if (target && target.name !== depName) aliases.set(`${target.name}@${target.version}`, depName);
-      }
-      const specifier = withSpecifier ? (isObject(value) ? str(value.specifier) : isObject(specifiers) ? str(specifiers[depName]) : undefined) : undefined;
-      if (specifier && /^https?:/.test(specifier) && isSemver(bare)) urlDeclared.set(`${depName}@${bare}`, specifier);
-    }
-  };
+/** The file has `{specifier, version}` per dependency; pnpm's in-memory importers keep `specifiers` beside. */
+function noteDeps(context: Context, deps: unknown, specifiers?: unknown): void {
+  if (!isObject(deps)) return;
+  for (const [depName, value] of Object.entries(deps)) {
+    const ref = isObject(value) ? str(value.version) : str(value);
+    if (!ref || ref.startsWith('link:')) continue;
+    const target = refTarget(depName, ref);
+    if (target.name !== depName) context.aliases.set(packageKey(target.name, target.version), depName);
+    const specifier = isObject(value) ? str(value.specifier) : isObject(specifiers) ? str(specifiers[depName]) : undefined;
+    if (specifier && /^https?:/.test(specifier) && isSemver(target.version)) context.urlDeclared.set(packageKey(depName, target.version), specifier);
+  }
+}
+
+function readContext(lockfile: JsonObject, importers: JsonObject, packages: JsonObject, lockfileDir: string, file: string | undefined, registries: Registries): Context {
+  const context: Context = { lockfileDir, file, registries, aliases: new Map(), urlDeclared: new Map() };
   for (const importer of Object.values(importers)) {
     if (!isObject(importer)) continue;
-    for (const field of DEP_FIELDS) noteDeps(importer[field], true, importer.specifiers);
+    for (const field of DEP_FIELDS) noteDeps(context, importer[field], importer.specifiers);
   }
-  const snapshotSources = [packages, isObject(lockfile.snapshots) ? lockfile.snapshots : {}];
-  for (const source of snapshotSources) {
+  for (const source of [packages, isObject(lockfile.snapshots) ? lockfile.snapshots : {}]) {
     for (const entry of Object.values(source)) {
       if (!isObject(entry)) continue;
-      noteDeps(entry.dependencies, false);
-      noteDeps(entry.optionalDependencies, false);
+      // Packages declare no URL specifiers pnpm keeps; their refs only name aliases.
+      noteDeps(context, entry.dependencies, {});
+      noteDeps(context, entry.optionalDependencies, {});
     }
   }
+  return context;
+}
 
-  const out: ResolvedPackage[] = [];
-  for (const [key, entry] of Object.entries(packages)) {
-    if (!isObject(entry)) return fail(file, `package "${key}" must be a mapping`);
-    const parsed = parseDepPath(key, v6);
-    const name = str(entry.name) ?? parsed?.name;
-    if (!name) return fail(file, `cannot read a package name from "${key}"`);
-    const keyVersion = parsed?.version ?? key;
-    const resolution = entry.resolution;
-    if (!isObject(resolution)) return fail(file, `package "${key}" has no resolution`);
-    const integrity = str(resolution.integrity);
-    const tarball = str(resolution.tarball);
-    let source: SourceKind;
-    let resolved: string | undefined;
-    let version = str(entry.version) ?? keyVersion;
-    if (resolution.type === 'git') {
-      const repo = str(resolution.repo);
-      const commit = str(resolution.commit);
-      if (!repo || !commit) return fail(file, `git package "${key}" needs resolution.repo and resolution.commit`);
-      source = 'git';
-      resolved = `${repo}#${commit}`;
-    } else if (resolution.type === 'directory') {
-      const directory = str(resolution.directory);
-      if (!directory) return fail(file, `package "${key}" needs resolution.directory`);
-      source = 'file';
-      resolved = directory;
-      if (!isSemver(version)) version = readLocalManifest(join(lockfileDir, directory)).version ?? version;
-    } else if (resolution.type === 'variations' || resolution.type === 'binary') {
-      // A runtime such as `node@runtime:24.4.1`: platform binaries, not an npm package.
-      const variants = Array.isArray(resolution.variants) ? resolution.variants : [];
-      const first: unknown = variants[0];
-      const url = str(resolution.url) ?? (isObject(first) && isObject(first.resolution) ? str(first.resolution.url) : undefined);
-      source = 'tarball';
-      resolved = url ?? keyVersion;
-    } else if (tarball) {
-      if (tarball.startsWith('file:')) source = 'file';
-      else if (isHostedGitTarball(tarball)) source = 'git';
-      else if (!integrity || !isSemver(keyVersion)) source = 'tarball';
-      else source = 'registry'; // a package from a non-default registry keeps its tarball URL
-      if (source !== 'registry') resolved = tarball;
-    } else if (integrity) {
-      source = 'registry';
-    } else {
-      return fail(file, `package "${key}" has a resolution without integrity, tarball, git or directory`);
-    }
-    const declaredUrl = source === 'registry' ? urlDeclared.get(`${name}@${version}`) : undefined;
-    if (declaredUrl) {
-      source = 'tarball';
-      resolved = declaredUrl;
-    }
-    const alias = aliases.get(`${name}@${keyVersion}`) ?? aliases.get(`${name}@${version}`);
-    out.push(make({ name, version, source, ...(integrity ? { integrity } : {}), ...(resolved ? { resolved } : {}), ...(alias ? { alias } : {}) }));
+/** git, a directory, a runtime binary, a tarball, or the registry (integrity only). */
+function resolutionSource(key: string, name: string, version: string, resolution: JsonObject, context: Context): SourceClass {
+  const tarball = str(resolution.tarball);
+  if (resolution.type === 'git') {
+    const repo = str(resolution.repo);
+    const commit = str(resolution.commit);
+    if (!repo || !commit) return fail(context.file, `git package "${key}" needs resolution.repo and resolution.commit`);
+    return { source: 'git', resolved: `${repo}#${commit}` };
   }
+  if (resolution.type === 'directory') {
+    const directory = str(resolution.directory);
+    if (!directory) return fail(context.file, `package "${key}" needs resolution.directory`);
+    return { source: 'file', resolved: directory };
+  }
+  if (resolution.type === 'variations' || resolution.type === 'binary') {
+    // A runtime such as `node@runtime:24.4.1`: platform binaries, not an npm package.
+    const first: unknown = Array.isArray(resolution.variants) ? resolution.variants[0] : undefined;
+    const url = str(resolution.url) ?? (isObject(first) && isObject(first.resolution) ? str(first.resolution.url) : undefined);
+    return { source: 'tarball', resolved: url ?? version };
+  }
+  if (resolution.type !== undefined) return { source: 'file', resolved: String(resolution.type) };
+  if (tarball === undefined) return { source: 'registry' }; // pnpm fetches name@version from the configured registry
+  if (tarball.startsWith('file:')) return { source: 'file', resolved: tarball };
+  // pnpm resolves a relative tarball path against the package's registry.
+  let url: string;
+  try {
+    url = new URL(tarball, registryFor(name, context.registries)).href;
+  } catch {
+    return { source: 'tarball', resolved: tarball };
+  }
+  const kind = urlSource(url, name, version, context.registries);
+  return kind.source === 'tarball' ? { source: 'tarball', resolved: tarball } : kind;
+}
 
-  // Workspace projects (importers other than the root) and `link:` dependencies.
+function lockfilePackage(key: string, entry: unknown, context: Context): ResolvedPackage {
+  if (!isObject(entry)) return fail(context.file, `package "${key}" must be a mapping`);
+  const parsed = parseDepPath(key);
+  const name = parsed?.name ?? str(entry.name);
+  if (!name) return fail(context.file, `cannot read a package name from "${key}"`);
+  const keyVersion = parsed?.version ?? key;
+  const resolution = entry.resolution;
+  if (!isObject(resolution)) return fail(context.file, `package "${key}" has no resolution`);
+  let version = str(entry.version) ?? keyVersion;
+  let kind = resolutionSource(key, name, version, resolution, context);
+  if (kind.source === 'file' && resolution.type === 'directory' && !isSemver(version)) {
+    version = readLocalManifest(join(context.lockfileDir, kind.resolved!)).version ?? version;
+  }
+  const declaredUrl = kind.source === 'registry' ? context.urlDeclared.get(packageKey(name, version)) : undefined;
+  if (declaredUrl) kind = { source: 'tarball', resolved: declaredUrl };
+  const integrity = str(resolution.integrity);
+  const alias = context.aliases.get(packageKey(name, keyVersion)) ?? context.aliases.get(packageKey(name, version));
+  return make(
+    { name, version, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
+    { file: context.file, entry: key },
+  );
+}
+
+/** `link:` dependencies of the importers: into the project → workspace folders, else link packages. */
+function linkedPackages(importers: JsonObject, context: Context, workspaceNames: Map<string, string>): ResolvedPackage[] {
   const importerIds = new Set(Object.keys(importers).map((id) => posix.normalize(id)));
-  const linkNames = new Map<string, string>();
+  const out: ResolvedPackage[] = [];
   for (const [importerId, importer] of Object.entries(importers)) {
     if (!isObject(importer)) continue;
     for (const field of DEP_FIELDS) {
@@ -140,20 +166,43 @@ export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string,
       for (const [depName, value] of Object.entries(deps)) {
         const ref = isObject(value) ? str(value.version) : str(value);
         if (!ref?.startsWith('link:')) continue;
-        const target = posix.normalize(posix.join(importerId, ref.slice('link:'.length)));
-        if (importerIds.has(target) || isInside(lockfileDir, target)) {
-          if (!linkNames.has(target)) linkNames.set(target, depName);
+        const kind = classifySpec(ref, { projectDir: context.lockfileDir, from: importerId });
+        const target = kind.resolved ?? ref;
+        if (kind.source === 'workspace' || importerIds.has(target) || isInside(context.lockfileDir, target)) {
+          if (!workspaceNames.has(target)) workspaceNames.set(target, depName);
           continue;
         }
-        const manifest = readLocalManifest(join(lockfileDir, target));
-        out.push(make({ name: manifest.name ?? depName, version: manifest.version ?? ref, source: 'link', resolved: target }));
+        const manifest = readLocalManifest(join(context.lockfileDir, target));
+        out.push(make({ name: manifest.name ?? depName, version: manifest.version ?? ref, source: 'link', resolved: target }, { file: context.file, entry: `${importerId}: ${depName}` }));
       }
     }
   }
-  for (const id of new Set([...importerIds, ...linkNames.keys()])) {
+  return out;
+}
+
+/** Workspace projects (importers other than the root) and `link:` dependencies. */
+function localPackages(importers: JsonObject, context: Context): ResolvedPackage[] {
+  const workspaceNames = new Map<string, string>();
+  const out = linkedPackages(importers, context, workspaceNames);
+  for (const id of new Set([...Object.keys(importers).map((i) => posix.normalize(i)), ...workspaceNames.keys()])) {
     if (id === '.') continue;
-    const manifest = readLocalManifest(join(lockfileDir, id));
-    out.push(make({ name: manifest.name ?? linkNames.get(id) ?? id, version: manifest.version ?? '0.0.0', source: 'workspace', resolved: id }));
+    const manifest = readLocalManifest(join(context.lockfileDir, id));
+    out.push(make({ name: manifest.name ?? workspaceNames.get(id) ?? id, version: manifest.version ?? '0.0.0', source: 'workspace', resolved: id }));
   }
+  return out;
+}
+
+export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string, file?: string, options: PnpmReadOptions = {}): ResolvedPackage[] {
+  if (!isObject(lockfile)) return fail(file, 'expected a YAML mapping at the top level');
+  // pnpm 12 hands a preResolution hook `{}` when it has no (or skips its) wanted lockfile.
+  if (Object.keys(lockfile).length === 0) return [];
+  checkVersion(lockfile, file);
+  const packages = lockfile.packages ?? {};
+  const importers = lockfile.importers ?? (isObject(lockfile.dependencies) || isObject(lockfile.devDependencies) ? { '.': lockfile } : {});
+  if (!isObject(packages)) return fail(file, '"packages" must be a mapping');
+  if (!isObject(importers)) return fail(file, '"importers" must be a mapping');
+  const context = readContext(lockfile, importers, packages, lockfileDir, file, options.registries ?? npmRegistriesFor(lockfileDir));
+  const out = Object.entries(packages).map(([key, entry]) => lockfilePackage(key, entry, context));
+  out.push(...localPackages(importers, context));
   return dedupe(out);
 }

@@ -1,9 +1,11 @@
 /** yarn.lock of Yarn Berry (2+), read with Yarn's own syml parser. */
 import { parseSyml } from '@yarnpkg/parsers';
+import { join } from 'node:path';
+import type { ResolvedPackage } from '../types';
+import { dedupe, fail, isObject, make, readLocalManifest, str } from './common';
+import { yarnRegistriesFor } from './registries';
+import { classifySpec, splitBindings, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
-import { join, posix } from 'node:path';
-import type { ResolvedPackage, SourceKind } from '../types';
-import { dedupe, fail, isGitSpec, isInside, isObject, make, readLocalManifest, splitNameAt, str } from './common';
 
 const LEGACY_HEADER = /^(#.*\r?\n)*?#\s+yarn\s+lockfile\s+v1\r?\n/i;
 
@@ -17,52 +19,33 @@ function parseLocator(text: string): Locator | undefined {
   return split && split.rest !== '' ? { name: split.name, reference: split.rest } : undefined;
 }
 
-/** `path::locator=name%40workspace%3A.&hash=…` → the path and its parameters. */
-function splitParams(reference: string): { body: string; params: URLSearchParams } {
-  const at = reference.indexOf('::');
-  if (at === -1) return { body: reference, params: new URLSearchParams() };
-  return { body: reference.slice(0, at), params: new URLSearchParams(reference.slice(at + 2)) };
+export interface YarnReadOptions {
+  /** Default: Yarn's settings (.yarnrc.yml) for the lockfile's directory. */
+  registries?: Registries;
 }
 
-/** Folder of the workspace a `file:`/`portal:`/`link:` path is relative to. */
-function parentDir(params: URLSearchParams): string {
-  const locator = params.get('locator');
-  const parent = locator ? parseLocator(locator) : undefined;
-  if (parent?.reference.startsWith('workspace:')) return parent.reference.slice('workspace:'.length);
-  return '.';
+/** The version an `npm:` locator (possibly patched) fetches: `npm:1.0.0::…` → 1.0.0. */
+export function npmLocatorVersion(reference: string): string | undefined {
+  let current = reference;
+  while (current.startsWith('patch:')) {
+    const hash = current.indexOf('#');
+    const inner = parseLocator(decodeURIComponent(current.slice('patch:'.length, hash === -1 ? undefined : hash)));
+    if (!inner) return undefined;
+    current = inner.reference;
+  }
+  return current.startsWith('npm:') ? splitBindings(current.slice(4)).body : undefined;
 }
 
-interface Classified {
-  name: string;
-  source: SourceKind;
-  resolved?: string;
-}
-
-function classify(locator: Locator, lockfileDir: string): Classified {
-  const { name, reference } = locator;
-  if (reference.startsWith('npm:')) return { name, source: 'registry' };
-  if (reference.startsWith('patch:')) {
-    // patch:inner-locator-urlencoded#patch-path::params → the inner package decides.
-    const hash = reference.indexOf('#');
-    const inner = parseLocator(decodeURIComponent(reference.slice('patch:'.length, hash === -1 ? undefined : hash)));
-    if (inner) return classify(inner, lockfileDir);
-  }
-  if (reference.startsWith('workspace:')) return { name, source: 'workspace', resolved: reference.slice('workspace:'.length) };
-  for (const protocol of ['portal:', 'link:'] as const) {
-    if (!reference.startsWith(protocol)) continue;
-    const { body, params } = splitParams(reference.slice(protocol.length));
-    const path = posix.normalize(posix.join(parentDir(params), body));
-    return { name, source: isInside(lockfileDir, path) ? 'file' : 'link', resolved: path };
-  }
-  if (reference.startsWith('file:')) {
-    const { body, params } = splitParams(reference.slice('file:'.length));
-    const path = body.split('#')[0]!;
-    return { name, source: 'file', resolved: posix.normalize(posix.join(parentDir(params), path)) };
-  }
-  if (isGitSpec(reference)) return { name, source: 'git', resolved: reference };
-  if (/^https?:/.test(reference)) return { name, source: 'tarball', resolved: reference };
-  // Unknown protocols (plugins, exec:) are local or custom code: never the registry.
-  return { name, source: 'file', resolved: reference };
+/**
+ * The source of a locator reference (source.ts decides). An `npm:` locator whose tarball is not
+ * at the registry's usual path carries it as `::__archiveUrl=`: Yarn fetches that URL, so it is
+ * the registry only when it is the configured registry's URL for name@version.
+ */
+export function yarnReferenceSource(locator: Locator, version: string, lockfileDir: string, registries: Registries): SourceClass {
+  const kind = classifySpec(locator.reference, { projectDir: lockfileDir });
+  if (kind.source !== 'registry') return kind;
+  const archiveUrl = splitBindings(locator.reference).params.get('__archiveUrl');
+  return archiveUrl ? urlSource(archiveUrl, locator.name, version, registries) : kind;
 }
 
 /**
@@ -71,12 +54,20 @@ function classify(locator: Locator, lockfileDir: string): Classified {
  * supply the alias. Returns undefined for the project's root workspace, null for a locator
  * that cannot be read.
  */
-export function packageFromYarnResolution(resolution: string, version: string, lockfileDir: string, descriptors: readonly string[] = []): ResolvedPackage | undefined | null {
+export function packageFromYarnResolution(
+  resolution: string,
+  version: string,
+  lockfileDir: string,
+  descriptors: readonly string[] = [],
+  options: YarnReadOptions & { file?: string } = {},
+): ResolvedPackage | undefined | null {
   const locator = parseLocator(resolution);
   if (!locator) return null;
-  const kind = classify(locator, lockfileDir);
+  const registryVersion = npmLocatorVersion(locator.reference);
+  const kind = yarnReferenceSource(locator, registryVersion ?? version, lockfileDir, options.registries ?? yarnRegistriesFor(lockfileDir));
   if (kind.source === 'workspace' && kind.resolved === '.') return undefined; // the project itself
-  let actualVersion = version;
+  // Yarn fetches the version its locator names, whatever the entry's `version:` says.
+  let actualVersion = kind.source === 'registry' && registryVersion !== undefined ? registryVersion : version;
   if (version === '0.0.0-use.local' && kind.resolved !== undefined) {
     // Workspaces and portals/links: Yarn does not record the folder's version.
     actualVersion = readLocalManifest(join(lockfileDir, kind.resolved)).version ?? version;
@@ -85,16 +76,20 @@ export function packageFromYarnResolution(resolution: string, version: string, l
   let alias: string | undefined;
   for (const descriptor of descriptors) {
     const d = parseLocator(descriptor.trim());
-    if (d && d.name !== kind.name) {
+    if (d && d.name !== locator.name) {
       alias = d.name;
       break;
     }
   }
   // The checksum hashes Yarn's cache zip, not the npm tarball: no integrity here.
-  return make({ name: kind.name, version: actualVersion, source: kind.source, ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) });
+  return make(
+    { name: locator.name, version: actualVersion, source: kind.source, ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
+    { file: options.file, entry: resolution },
+  );
 }
 
-export function packagesFromYarnLock(text: string, lockfileDir: string, file?: string): ResolvedPackage[] {
+export function packagesFromYarnLock(text: string, lockfileDir: string, file?: string, options: YarnReadOptions = {}): ResolvedPackage[] {
+  const registries = options.registries ?? yarnRegistriesFor(lockfileDir);
   if (LEGACY_HEADER.test(text)) {
     return fail(file, 'this is a Yarn 1 (classic) lockfile; only Yarn Berry (2+) lockfiles are supported — run it through Yarn 2+ or use its pnpm/npm lockfile', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   }
@@ -117,7 +112,7 @@ export function packagesFromYarnLock(text: string, lockfileDir: string, file?: s
     if (!resolution) return fail(file, `entry "${key}" has no resolution`);
     const version = str(entry.version);
     if (!version) return fail(file, `entry "${key}" has no version`);
-    const pkg = packageFromYarnResolution(resolution, version, lockfileDir, key.split(','));
+    const pkg = packageFromYarnResolution(resolution, version, lockfileDir, key.split(','), { registries, file });
     if (pkg === null) return fail(file, `entry "${key}" has an unreadable resolution "${resolution}"`);
     if (pkg) out.push(pkg);
   }

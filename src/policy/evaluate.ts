@@ -1,6 +1,6 @@
 import semver from 'semver';
 import type { Config, OverrideConfig } from '../config/types';
-import { packageNameProblem } from '../feed/records';
+import { packageNameProblem } from '../package-name';
 import { compilePatterns, parsePackagePattern, type PackagePattern } from '../package-pattern';
 import { WAIVABLE_RULES, type FeedRecord, type Finding, type PackageResult, type ResolvedPackage, type RuleName, type Severity, type Verdict, type WaivableRule } from '../types';
 import { bindIntegrity } from './integrity';
@@ -76,7 +76,7 @@ export class Policy {
     }
     if (this.config.mode === 'off') return evaluation;
 
-    const decisions = pkg.source === 'registry' ? this.registryDecisions(pkg, record) : [sourceDecision(pkg)];
+    const decisions = pkg.source === 'registry' ? this.registryDecisions(pkg, record) : sourceDecisions(pkg, record);
     const findings: Finding[] = [];
     for (const decision of decisions) {
       const severity = this.severityOf(decision);
@@ -235,6 +235,15 @@ export function identityProblem(pkg: ResolvedPackage): string | undefined {
 
 function notInFeed(rule: RuleName): RuleDecision {
   return { rule, outcome: 'missing', message: 'no evidence: this version is not in the verdict feed' };
+}
+
+/**
+ * A non-registry source has no evidence of its own. A tarball URL that names a version the
+ * feed knows must still be that version's bytes: its integrity is bound like a registry one's.
+ */
+function sourceDecisions(pkg: ResolvedPackage, record: FeedRecord | undefined): RuleDecision[] {
+  const bound = pkg.source === 'tarball' && record?.integrity !== undefined ? [integrityDecision(pkg, record.integrity)] : [];
+  return [...bound, sourceDecision(pkg)];
 }
 
 function sourceDecision(pkg: ResolvedPackage): RuleDecision {

@@ -1,0 +1,69 @@
+/**
+ * The registries a package manager is configured with, read from its own settings:
+ * npm and pnpm from .npmrc (`registry=`, `@scope:registry=`, `replace-registry-host=`),
+ * Yarn from .yarnrc.yml (`npmRegistryServer`, `npmScopes`).
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseSyml } from '@yarnpkg/parsers';
+import { isObject } from '../json';
+import { loadNpmConfig, withTrailingSlash, type NpmConfig } from '../npmrc';
+import type { Registries } from './source';
+
+/** Registries of an npm configuration (src/npmrc.ts). */
+export function npmRegistries(config: NpmConfig): Registries {
+  const scopes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config.settings)) {
+    const scope = /^(@[^/:]+):registry$/.exec(key);
+    if (scope && value) scopes[scope[1]!] = withTrailingSlash(value);
+  }
+  const replaceHost = config.settings['replace-registry-host'];
+  return { default: config.registry, scopes, ...(replaceHost ? { replaceHost } : {}) };
+}
+
+/** npm's (and pnpm's) registries for a project directory. */
+export function npmRegistriesFor(dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
+  return npmRegistries(loadNpmConfig({ cwd: dir, env }));
+}
+
+export const YARN_DEFAULT_REGISTRY = 'https://registry.yarnpkg.com/';
+
+function readYarnrc(file: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = parseSyml(readFileSync(file, 'utf8'));
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function applyYarnrc(rc: Record<string, unknown>, into: { default: string; scopes: Record<string, string> }): void {
+  if (typeof rc.npmRegistryServer === 'string' && rc.npmRegistryServer) into.default = withTrailingSlash(rc.npmRegistryServer);
+  if (!isObject(rc.npmScopes)) return;
+  for (const [scope, settings] of Object.entries(rc.npmScopes)) {
+    if (isObject(settings) && typeof settings.npmRegistryServer === 'string') into.scopes[`@${scope.replace(/^@/, '')}`] = withTrailingSlash(settings.npmRegistryServer);
+  }
+}
+
+/** Folders from the filesystem root down to `dir` (Yarn reads a .yarnrc.yml in each, nearest last). */
+function foldersDownTo(dir: string): string[] {
+  const out: string[] = [];
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    out.unshift(current);
+    if (dirname(current) === current) return out;
+  }
+}
+
+/** Yarn Berry's registries for a project directory (home, then each folder down to the project, then YARN_* variables). */
+export function yarnRegistriesFor(dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
+  const into = { default: YARN_DEFAULT_REGISTRY, scopes: {} as Record<string, string> };
+  const name = env.YARN_RC_FILENAME || '.yarnrc.yml';
+  const files = [join(env.HOME || homedir(), name), ...foldersDownTo(dir).map((folder) => join(folder, name))];
+  for (const file of new Set(files)) {
+    const rc = readYarnrc(file);
+    if (rc) applyYarnrc(rc, into);
+  }
+  if (env.YARN_NPM_REGISTRY_SERVER) into.default = withTrailingSlash(env.YARN_NPM_REGISTRY_SERVER);
+  return into;
+}

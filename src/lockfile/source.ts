@@ -1,0 +1,224 @@
+/**
+ * Where a dependency comes from: the one classifier of source kinds and registry identity,
+ * used by the three lockfile readers, the pnpm hook and the Yarn plugin. It reads every
+ * form a package manager writes: npm `resolved` values, pnpm specifiers and resolutions,
+ * Yarn descriptors and locator references (with their `::locator=…` bindings and `patch:`
+ * wrappers). npm-package-arg decides the npm forms (git, URL, path, range).
+ */
+import { isAbsolute, posix, relative, resolve } from 'node:path';
+import npa from 'npm-package-arg';
+import { isValidPackageName } from '../package-name';
+import type { SourceKind } from '../types';
+
+export interface SourceClass {
+  source: SourceKind;
+  /** URL, path (relative to the project root when it can be) or git reference; absent for registry. */
+  resolved?: string;
+}
+
+export interface SpecContext {
+  /** The project root (lockfile directory); absolute paths are inside only when below it. */
+  projectDir?: string;
+  /** Folder, relative to the project root, of the package that declares the spec (default: the root). */
+  from?: string;
+}
+
+/** Registries the user configured, each with a trailing slash. */
+export interface Registries {
+  default: string;
+  /** `@scope` → registry. */
+  scopes: Readonly<Record<string, string>>;
+  /**
+   * npm's `replace-registry-host` (default `npmjs`: registry.npmjs.org; `always`; `never`; or a
+   * host name): lockfile URLs on that host are fetched from the configured registry instead.
+   * Only npm does this; pnpm and Yarn fetch a recorded URL as it is.
+   */
+  replaceHost?: string;
+}
+
+export const PUBLIC_REGISTRY = 'https://registry.npmjs.org/';
+export const DEFAULT_REGISTRIES: Registries = Object.freeze({ default: PUBLIC_REGISTRY, scopes: Object.freeze({}) });
+
+/** One key for a package version everywhere (dedupe, lookups, caches). */
+export function packageKey(name: string, version: string): string {
+  return `${name}@${version}`;
+}
+
+/** Yarn's `body::key=value&…` bindings split off a reference. */
+export function splitBindings(reference: string): { body: string; params: URLSearchParams } {
+  const at = reference.indexOf('::');
+  if (at === -1) return { body: reference, params: new URLSearchParams() };
+  return { body: reference.slice(0, at), params: new URLSearchParams(reference.slice(at + 2)) };
+}
+
+/** Splits `name@rest` where the name may be scoped (`@scope/name@rest`). */
+export function splitNameAt(spec: string): { name: string; rest: string } | undefined {
+  const at = spec.indexOf('@', spec.startsWith('@') ? 1 : 0);
+  if (at <= 0) return undefined;
+  return { name: spec.slice(0, at), rest: spec.slice(at + 1) };
+}
+
+/** The folder a Yarn binding `locator=name@workspace:path` names, else the context's. */
+function bindingFolder(params: URLSearchParams, context: SpecContext): string {
+  const parent = splitNameAt(params.get('locator') ?? '');
+  if (parent?.rest.startsWith('workspace:')) return parent.rest.slice('workspace:'.length) || '.';
+  return context.from ?? '.';
+}
+
+/** True when `target` (absolute, or relative to `dir`) is `dir` itself or lies below it. */
+export function isInside(dir: string, target: string): boolean {
+  const rel = relative(resolve(dir), resolve(dir, target));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** A path relative to the project root (or absolute when it was), and whether it stays inside. */
+function localPath(path: string, folder: string, context: SpecContext): { path: string; inside: boolean } {
+  if (isAbsolute(path)) {
+    if (context.projectDir === undefined || !isInside(context.projectDir, path)) return { path, inside: false };
+    return { path: posix.normalize(relative(resolve(context.projectDir), path).split('\\').join('/') || '.'), inside: true };
+  }
+  const joined = posix.normalize(posix.join(folder, path));
+  return { path: joined, inside: joined !== '..' && !joined.startsWith('../') };
+}
+
+/** `patch:<inner spec, url-encoded>#<patch file>` → the inner spec, which decides the source. */
+function unpatch(spec: string): string {
+  let current = spec;
+  while (current.startsWith('patch:')) {
+    const hash = current.indexOf('#');
+    const inner = splitNameAt(decodeURIComponent(current.slice('patch:'.length, hash === -1 ? undefined : hash)));
+    if (!inner) break;
+    current = inner.rest;
+  }
+  return current;
+}
+
+const HOSTED_GIT_TARBALL = /^https:\/\/(codeload\.github\.com|gitlab\.com\/[^?#]+\/-\/archive|bitbucket\.org\/[^?#]+\/get)\//;
+const YARN_GIT = /#commit=|^(git\+|git:|ssh:|github:|gitlab:|bitbucket:)/;
+
+/** The local protocols of pnpm and Yarn: `workspace:`, `link:`, `portal:`, `file:`. */
+function localSpec(spec: string, context: SpecContext): SourceClass | undefined {
+  const colon = spec.indexOf(':');
+  const protocol = colon === -1 ? '' : spec.slice(0, colon + 1);
+  if (protocol !== 'workspace:' && protocol !== 'link:' && protocol !== 'portal:' && protocol !== 'file:') return undefined;
+  const { body, params } = splitBindings(spec.slice(protocol.length));
+  const folder = bindingFolder(params, context);
+  if (protocol === 'workspace:') {
+    // `workspace:^1.0.0` (a range) or a Yarn locator `workspace:packages/a`.
+    const isPath = body === '.' || body.includes('/') || body.startsWith('.');
+    return isPath ? { source: 'workspace', resolved: posix.normalize(body) } : { source: 'workspace' };
+  }
+  const { path, inside } = localPath(body.split('#')[0]!, folder, context);
+  if (protocol === 'file:') return { source: 'file', resolved: path };
+  // A link into the project itself is part of the workspace; one leaving it is a source of code.
+  return inside ? { source: 'workspace', resolved: path } : { source: 'link', resolved: path };
+}
+
+/** An http(s) URL: a hosted-git archive or repository is git, anything else a tarball (registry identity is decided with urlSource). */
+function urlSpec(url: string): SourceClass {
+  if (HOSTED_GIT_TARBALL.test(url)) return { source: 'git', resolved: url };
+  // Only the hosts hosted-git-info knows can be a repository URL (and npa costs a parse per entry).
+  const gitHost = /^https?:\/\/(www\.)?(github\.com|gitlab\.com|bitbucket\.org|gist\.github\.com)\//i.test(url);
+  return gitHost && npaType(url) === 'git' ? { source: 'git', resolved: url } : { source: 'tarball', resolved: url };
+}
+
+/** npm-package-arg's type of a bare spec, or of a whole `name@spec` argument (`pnpm add left-pad@1.3.0`). */
+function npaType(spec: string): string | undefined {
+  const named = splitNameAt(spec);
+  try {
+    return named && named.rest !== '' && isValidPackageName(named.name) ? npa(spec, '/').type : npa.resolve('x', spec, '/').type;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The source a dependency spec, npm `resolved` value or Yarn locator reference points at.
+ * Ranges, versions, tags, `npm:` and `jsr:` are the registry (a URL may still be the registry:
+ * see urlSource). Unknown protocols (`exec:`, third-party resolvers) are never the registry.
+ */
+export function classifySpec(raw: string, context: SpecContext = {}): SourceClass {
+  const spec = unpatch(raw.trim());
+  if (spec.startsWith('virtual:')) return classifySpec(spec.slice(spec.indexOf('#') + 1), context);
+  if (spec.startsWith('npm:') || spec.startsWith('jsr:') || spec.startsWith('catalog:')) return { source: 'registry' };
+  const local = localSpec(spec, context);
+  if (local) return local;
+  const { body } = splitBindings(spec);
+  if (/^https?:\/\//i.test(body)) return urlSpec(body);
+  if (YARN_GIT.test(body)) return { source: 'git', resolved: body };
+  const type = npaType(body);
+  if (type === 'git') return { source: 'git', resolved: body };
+  if (type === 'remote') return { source: 'tarball', resolved: body };
+  if (type === 'file' || type === 'directory') {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(body) && !body.startsWith('file:')) return { source: 'file', resolved: body };
+    return { source: 'file', resolved: localPath(body.replace(/^file:/, ''), context.from ?? '.', context).path };
+  }
+  if (type === 'range' || type === 'version' || type === 'tag' || type === 'alias') return { source: 'registry' };
+  return { source: 'file', resolved: body };
+}
+
+/** The registry the user configured for `name` (its scope's, else the default). */
+export function registryFor(name: string, registries: Registries): string {
+  if (name.startsWith('@')) {
+    const scoped = registries.scopes[name.slice(0, name.indexOf('/'))];
+    if (scoped) return scoped;
+  }
+  return registries.default;
+}
+
+/** npm's replace-registry-host: the URL npm really fetches for a lockfile's `resolved`. */
+export function npmFetchUrl(url: string, registries: Registries): string {
+  const mode = registries.replaceHost ?? 'npmjs';
+  if (mode === 'never') return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  const host = mode === 'npmjs' ? 'registry.npmjs.org' : mode;
+  if (mode !== 'always' && parsed.host !== host) return url;
+  return new URL(parsed.pathname, registries.default).href;
+}
+
+/** registry.yarnpkg.com serves registry.npmjs.org (Yarn treats them as one registry, so do we). */
+function sameAsNpmjs(url: string): string {
+  return url.replace(/^https:\/\/registry\.yarnpkg\.com(?=$|\/)/i, 'https://registry.npmjs.org');
+}
+
+/**
+ * True when `url` is the tarball the configured registry for `name` serves for name@version:
+ * `<registry><name>/-/<unscoped name>-<version>.tgz` (the scope's slash may be encoded).
+ */
+export function isRegistryTarball(url: string, name: string, version: string, registries: Registries): boolean {
+  let parsed: URL;
+  let registry: URL;
+  try {
+    parsed = new URL(sameAsNpmjs(url));
+    registry = new URL(sameAsNpmjs(registryFor(name, registries)));
+  } catch {
+    return false;
+  }
+  if (parsed.origin !== registry.origin || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') return false;
+  const prefix = registry.pathname.endsWith('/') ? registry.pathname : `${registry.pathname}/`;
+  if (!parsed.pathname.startsWith(prefix)) return false;
+  let rest: string;
+  try {
+    rest = decodeURIComponent(parsed.pathname.slice(prefix.length));
+  } catch {
+    return false;
+  }
+  const base = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
+  return rest === `${name}/-/${base}-${version}.tgz`;
+}
+
+/**
+ * The source of a package recorded with a tarball URL: the registry only when it is the
+ * configured registry's own URL for name@version (after npm's host rewrite when `npm`).
+ */
+export function urlSource(url: string, name: string, version: string, registries: Registries, options: { npm?: boolean } = {}): SourceClass {
+  const kind = classifySpec(url);
+  if (kind.source !== 'tarball') return kind;
+  const fetched = options.npm ? npmFetchUrl(url, registries) : url;
+  return isRegistryTarball(fetched, name, version, registries) ? { source: 'registry' } : { source: 'tarball', resolved: url };
+}

@@ -1,0 +1,26 @@
+/**
+ * npm package name rules, as validate-npm-package-name applies them to existing packages
+ * (old packages may have capitals or be longer than 214 characters, so those are allowed).
+ * One check for feed records and lockfile entries.
+ */
+
+export function packageNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'name must be a string';
+  if (name.length === 0) return 'name is empty';
+  if (name.trim() !== name) return `name ${JSON.stringify(name)} has leading or trailing spaces`;
+  if (name.startsWith('.') || name.startsWith('_')) return `name ${JSON.stringify(name)} starts with "." or "_"`;
+  if (name.toLowerCase() === 'node_modules' || name.toLowerCase() === 'favicon.ico') return `name ${JSON.stringify(name)} is reserved`;
+  const scoped = /^@([^/]+)\/([^/]+)$/.exec(name);
+  const parts = scoped ? [scoped[1]!, scoped[2]!] : [name];
+  if (!scoped && name.includes('/')) return `name ${JSON.stringify(name)} is not a valid npm package name`;
+  for (const part of parts) {
+    if (part.startsWith('.') || part.startsWith('_') || encodeURIComponent(part) !== part) {
+      return `name ${JSON.stringify(name)} is not a valid npm package name`;
+    }
+  }
+  return undefined;
+}
+
+export function isValidPackageName(name: string): boolean {
+  return packageNameProblem(name) === undefined;
+}
