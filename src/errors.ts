@@ -5,7 +5,10 @@
  *
  * Codes are `ERR_PG_<AREA>` for the class default, `ERR_PG_<AREA>_<WHAT>` for a specific
  * problem (e.g. ERR_PG_FEED_ROLLBACK). The pnpm hook and the Yarn plugin print the same code.
+ * The codes in use are listed in README.md ("Error codes").
  */
+import { escapeControl } from './report/escape';
+
 export class GuardError extends Error {
   readonly exitCode: number = 2;
   /** Stable, machine-readable code. */
@@ -63,4 +66,14 @@ export function describeError(error: unknown): { code: string; message: string; 
   if (isGuardError(error)) return { code: error.code, message: error.message, userError: true };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'ERR_PG_INTERNAL', message, userError: false };
+}
+
+/**
+ * An error as every front end prints it: `CODE: message`. Each line of the message is escaped
+ * (messages can quote lockfile keys or registry answers); the line breaks are the message's own.
+ */
+export function errorText(error: unknown, context?: string): string {
+  const { code, message } = describeError(error);
+  const text = message.split('\n').map(escapeControl).join('\n');
+  return `${code}: ${context ? `${context}: ` : ''}${text}`;
 }

@@ -12,8 +12,9 @@ import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/r
 import { resolveFeedSource } from './feed/source';
 import { packageKey } from './lockfile/source';
 import { cacheDir } from './paths';
-import { Policy, type Evaluation, type FeedState } from './policy/evaluate';
+import { identityProblem, Policy, type Evaluation, type FeedState } from './policy/evaluate';
 import { buildReport } from './report/build';
+import { escapeControl } from './report/escape';
 import { summarizeSourceWarnings } from './report/source-failures';
 import type { FeedRecord, Mode, Report, ResolvedPackage } from './types';
 
@@ -72,6 +73,12 @@ function withOrigin(evaluation: Evaluation, pkg: ResolvedPackage): Evaluation {
   return evaluation;
 }
 
+/** Warnings quote registries, feeds and lockfiles: escaped here, for every front end. */
+function warnerOf(options: GuardOptions): (message: string) => void {
+  const sink = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  return (message) => sink(escapeControl(message));
+}
+
 /** What a guard is built from: the resolved config and feed file (see resolveGuardInputs). */
 export interface GuardInputs {
   config: Config;
@@ -99,13 +106,13 @@ export async function resolveGuardInputs(options: GuardOptions): Promise<GuardIn
   if (config.feed.offline) config.online = false;
   const now = options.now ?? new Date();
   const cache = cacheDir(env);
-  const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  const warn = warnerOf(options);
   let feedPath: string | undefined;
   if (config.mode !== 'off') {
     if (config.feed.publicKeys.length === 0) {
       throw new ConfigError(
         `${config.filepath ?? 'config'}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
-        config.filepath ? { file: config.filepath } : {},
+        { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
       );
     }
     if (isRangeSource(config.feed.source)) {
@@ -120,7 +127,7 @@ export async function resolveGuardInputs(options: GuardOptions): Promise<GuardIn
 /** Builds a guard; `inputs` are those of resolveGuardInputs(options) when already resolved. */
 export async function createGuard(options: GuardOptions, inputs?: GuardInputs): Promise<Guard> {
   const env = options.env ?? process.env;
-  const warn = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
+  const warn = warnerOf(options);
   const { config, feedPath, remote, cacheDir: cache, now } = inputs ?? (await resolveGuardInputs(options));
 
   let feed: Feed | undefined;
@@ -137,7 +144,7 @@ export async function createGuard(options: GuardOptions, inputs?: GuardInputs): 
     for (const pkg of packages) if (pkg.source !== 'workspace') unique.set(uniqueKey(pkg), pkg);
     const list = [...unique.values()];
     const records = new Map<ResolvedPackage, FeedRecord | undefined>();
-    const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && policy.excludedBy(pkg) === undefined;
+    const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && identityProblem(pkg) === undefined && policy.excludedBy(pkg) === undefined;
     // A tarball URL claiming a name@version the feed knows must carry that record's bytes.
     const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && semver.valid(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
     const lookedUp = list.filter((pkg) => needsEvidence(pkg) || claimsRecord(pkg));

@@ -105,7 +105,7 @@ describe('decoy lockfiles: check reads every lockfile', () => {
     const result = await check(dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(join(dir, 'pnpm-lock.yaml'));
-    expect(() => readProjectLockfiles([join(dir, 'pnpm-lock.yaml')], { HOME: dir }, undefined)).toThrow(expect.objectContaining({ code: 'ERR_PG_LOCKFILE_EMPTY' }));
+    expect(() => readProjectLockfiles([join(dir, 'pnpm-lock.yaml')], { HOME: dir })).toThrow(expect.objectContaining({ code: 'ERR_PG_LOCKFILE_EMPTY' }));
   });
 
   test('an empty yarn.lock (metadata only) or package-lock.json is a decoy too', async () => {

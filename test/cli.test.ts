@@ -226,6 +226,7 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
     writeFileSync(join(dir, '.provenancerc'), 'mode: [oops\n');
     const r = bin(dir, ['check']);
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ERR_PG_CONFIG_INVALID');
     expect(r.stderr).toContain(join(dir, '.provenancerc'));
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -235,6 +236,7 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
     writeFileSync(join(dir, '.provenancerc'), 'mode: block\nrules: { scorecard: { minScore: ten } }\n');
     const r = bin(dir, ['check']);
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ERR_PG_CONFIG_INVALID');
     expect(r.stderr).toContain('rules.scorecard.minScore');
   });
 
@@ -243,6 +245,7 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
     writeFileSync(join(dir, 'package-lock.json'), '{"lockfileVersion": 3, "packages": ');
     const r = bin(dir, ['check']);
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ERR_PG_LOCKFILE_PARSE');
     expect(r.stderr).toContain('package-lock.json');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -251,7 +254,7 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
     const dir = mkdtempSync(join(tmpdir(), 'pg-cli-'));
     const r = await cli(dir, ['check']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no lockfile');
+    expect(r.stderr).toContain('ERR_PG_LOCKFILE_NOT_FOUND');
   });
 
   test('malformed records file names the line, and leaves no feed behind', async () => {
@@ -259,6 +262,7 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
     writeFileSync(join(dir, 'bad.ndjson'), `${JSON.stringify(RECORDS[0])}\n{"name":"Bad Name!","version":"1.0.0"}\n`);
     const r = bin(dir, ['feed', 'build', '--records', 'bad.ndjson', '--key', 'keys/feed.key', '--out', 'bad-feed']);
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ERR_PG_RECORDS_INVALID');
     expect(r.stderr).toContain('bad.ndjson:2');
     expect(existsSync(join(dir, 'bad-feed', 'provenance.feed')) || existsSync(join(dir, 'bad-feed'))).toBe(false);
   });
@@ -268,7 +272,7 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
     writeFileSync(join(dir, 'k.pub'), 'x');
     const r = await cli(dir, ['feed', 'verify', 'missing-feed', '--public-key', 'k.pub']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${join(dir, 'missing-feed')}: no such feed file or directory`);
+    expect(r.stderr).toContain(`ERR_PG_FEED_NOT_FOUND: ${join(dir, 'missing-feed')}`);
   });
 
   test('usage errors', async () => {

@@ -26,8 +26,8 @@ async function loadError(dir: string, options: { configPath?: string; env?: Node
 }
 
 describe('lookup', () => {
-  test('finds .provenancerc (YAML) from a subdirectory upward', async () => {
-    const dir = project({ '.provenancerc': 'mode: block\nfeed: { publicKeys: [abc] }\n', 'packages/a/index.js': '' });
+  test('finds .provenancerc (YAML) from a subdirectory upward, up to the project root', async () => {
+    const dir = project({ 'package.json': '{"name":"x"}', '.provenancerc': 'mode: block\nfeed: { publicKeys: [abc] }\n', 'packages/a/index.js': '' });
     const config = await loadConfig({ cwd: join(dir, 'packages/a'), env: {} });
     expect(config.mode).toBe('block');
     expect(config.feed.publicKeys).toEqual(['abc']);

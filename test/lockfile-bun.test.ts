@@ -70,7 +70,7 @@ describe('bun.lock', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(LockfileError);
-    expect((error as LockfileError).code).toBe('ERR_PG_LOCKFILE');
+    expect((error as LockfileError).code).toBe('ERR_PG_LOCKFILE_PARSE');
     expect((error as Error).message).toMatch(/bun\.lock: invalid JSONC at line 3/);
     expect(() => packagesFromBunLock({ lockfileVersion: 9, packages: {} }, '/p', 'bun.lock')).toThrow(LockfileError);
     expect(() => packagesFromBunLock({ lockfileVersion: 1, packages: { a: 'a@1.0.0' } }, '/p', 'bun.lock')).toThrow(LockfileError);

@@ -90,9 +90,12 @@ test('warn mode collects warnings and prints them once', async () => {
   await hooks.readPackage(reg('meh'));
   hooks.afterAllResolved({});
   hooks.afterAllResolved({});
-  expect(output.join('')).toContain('meh@1.0.0');
-  expect(output).toHaveLength(1);
-  expect(output[0]!.match(/^WARN +meh@1\.0\.0$/gm)).toHaveLength(1);
+  // One banner line naming the config, then the warnings once.
+  expect(output[0]).toBe('provenance-guard: no config file found in the project (defaults apply), mode warn\n');
+  const warnings = output.slice(1);
+  expect(warnings.join('')).toContain('meh@1.0.0');
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]!.match(/^WARN +meh@1\.0\.0$/gm)).toHaveLength(1);
 });
 
 test('a config error fails closed unless the mode is warn', async () => {
@@ -107,7 +110,7 @@ test('a config error fails closed unless the mode is warn', async () => {
     return { hooks, output };
   };
   const closed = failing(undefined);
-  await expect(closed.hooks.preResolution({ lockfileDir: '/p' })).rejects.toMatchObject({ code: 'ERR_PNPM_PROVENANCE_GUARD', message: expect.stringContaining('.provenancerc: mode') });
+  await expect(closed.hooks.preResolution({ lockfileDir: '/p' })).rejects.toMatchObject({ code: 'ERR_PNPM_PROVENANCE_GUARD', message: expect.stringMatching(/^provenance-guard: ERR_PG_CONFIG: \/p\/\.provenancerc: mode/) });
   const open = failing('warn');
   await open.hooks.preResolution({ lockfileDir: '/p' });
   expect(open.output.join('')).toContain('.provenancerc: mode');

@@ -11,7 +11,8 @@
  * install (used to fail closed on a config or feed error under `mode: block`).
  */
 import type { Guard, GuardOptions } from '../../src/guard';
-import { describeError } from '../../src/errors';
+import { errorText } from '../../src/errors';
+import { configLine } from '../../src/report/config-line';
 import { buildReport } from '../../src/report/build';
 import { escapeControl } from '../../src/report/escape';
 import { blockedSummary } from '../../src/report/human';
@@ -67,18 +68,19 @@ export function createBunScanner(deps: ScannerDependencies): BunScanner {
   async function openGuard(cwd: string, env: NodeJS.ProcessEnv): Promise<Guard | undefined> {
     try {
       const guard = await deps.createGuard({ cwd, env });
+      write(`${configLine(guard.config)}\n`);
       if (guard.config.mode !== 'off') return guard;
       guard.close();
       return undefined;
     } catch (error) {
       const mode = await deps.failureMode({ cwd, env }).catch((): Mode => 'block');
-      const { message } = describeError(error);
+      const message = errorText(error);
       if (mode === 'off') return undefined;
       if (mode === 'warn') {
-        write(`provenance-guard: ${safe(message)}\nprovenance-guard: warn mode: continuing without checking packages\n`);
+        write(`provenance-guard: ${message}\nprovenance-guard: warn mode: continuing without checking packages\n`);
         return undefined;
       }
-      throw new Error(`provenance-guard: ${safe(message)}\nprovenance-guard fails closed in block mode: fix the problem above (or set mode: warn) and retry.`);
+      throw new Error(`provenance-guard: ${message}\nprovenance-guard fails closed in block mode: fix the problem above (or set mode: warn) and retry.`);
     }
   }
 

@@ -40,7 +40,8 @@
 import { relative, resolve, isAbsolute } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Guard, GuardOptions } from '../../src/guard';
-import { isGuardError } from '../../src/errors';
+import { errorText } from '../../src/errors';
+import { configLine } from '../../src/report/config-line';
 import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
 import { classify, DeclaredSpecs, specKind, type PnpmManifest } from './classify';
@@ -170,16 +171,16 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       const dir = cwd ?? deps.cwd?.() ?? process.cwd();
       try {
         const created = await deps.createGuard({ cwd: dir, env });
+        write(`${configLine(created.config)}\n`);
         return created.config.mode === 'off' ? undefined : created;
       } catch (error) {
         const mode = await deps.modeAfterFailure(dir, env).catch(() => undefined);
-        const message = error instanceof Error ? error.message : String(error);
         if (mode === 'off') return undefined;
         if (mode === 'warn') {
-          write(`provenance-guard: ${message}\nprovenance-guard: warn mode: continuing without checking packages\n`);
+          write(`provenance-guard: ${errorText(error)}\nprovenance-guard: warn mode: continuing without checking packages\n`);
           return undefined;
         }
-        throw failClosedError(message, isGuardError(error));
+        throw failClosedError(error);
       }
     })();
     return guardPromise;
@@ -231,12 +232,11 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       try {
         packages = packagesFromPnpmLockfile(used, cwd ?? process.cwd());
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
         if (g.config.mode === 'warn') {
-          write(`provenance-guard: cannot read the lockfile: ${message}\n`);
+          write(`provenance-guard: ${errorText(error, 'cannot read the lockfile')}\n`);
           return;
         }
-        throw failClosedError(`cannot read the lockfile: ${message}`, true);
+        throw failClosedError(error, 'cannot read the lockfile');
       }
       for (const pkg of packages) locked.set(key(pkg.name, pkg.version), locked.get(key(pkg.name, pkg.version)) === true || pkg.source === 'registry');
       for (const result of await g.evaluate(packages)) remember(result);

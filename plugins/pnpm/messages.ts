@@ -1,4 +1,6 @@
 /** What the pnpm hooks print and throw. */
+import { describeError, errorText } from '../../src/errors';
+import { escapeControl } from '../../src/report/escape';
 import { blockedSummary } from '../../src/report/human';
 import { buildReport } from '../../src/report/build';
 import type { PackageResult } from '../../src/types';
@@ -33,17 +35,17 @@ export function blockedError(results: readonly PackageResult[]): HookError {
  */
 export function shortBlockedError(results: readonly PackageResult[]): HookError {
   const SHOWN = 10;
-  const list = results.slice(0, SHOWN).map((r) => `${r.name}@${r.version} [${[...new Set(r.findings.filter((f) => f.severity === 'block').map((f) => f.rule))].join(', ')}]`);
+  const list = results.slice(0, SHOWN).map((r) => `${escapeControl(`${r.name}@${r.version}`)} [${[...new Set(r.findings.filter((f) => f.severity === 'block').map((f) => f.rule))].join(', ')}]`);
   if (results.length > SHOWN) list.push(`and ${results.length - SHOWN} more`);
   return hookError('ERR_PNPM_PROVENANCE_BLOCKED', `provenance-guard blocked ${list.join(', ')} (details and the override to add are above)`, HINT);
 }
 
 /** A config, feed or lockfile problem under `mode: block`: the install fails closed. */
-export function failClosedError(message: string, userError: boolean): HookError {
+export function failClosedError(error: unknown, context?: string): HookError {
   return hookError(
     'ERR_PNPM_PROVENANCE_GUARD',
-    `provenance-guard: ${message}`,
-    userError
+    `provenance-guard: ${errorText(error, context)}`,
+    describeError(error).userError
       ? 'provenance-guard fails closed in block mode: fix the problem above (or set mode: warn) and retry.'
       : 'provenance-guard failed unexpectedly and fails closed in block mode; please report this.',
   );

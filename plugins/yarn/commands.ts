@@ -8,8 +8,9 @@ import { npath, ppath, Filename } from '@yarnpkg/fslib';
 import { Command, Option, UsageError as ClipanionUsageError } from 'clipanion';
 import * as t from 'typanion';
 import { createGuard, type GuardOptions } from '../../src/guard';
-import { isGuardError, LockfileError } from '../../src/errors';
+import { errorText, isGuardError, LockfileError } from '../../src/errors';
 import { exitCodeOf } from '../../src/report/build';
+import { configLine } from '../../src/report/config-line';
 import { formatHuman, shouldColor } from '../../src/report/human';
 import { formatJson } from '../../src/report/json';
 import { formatSarif } from '../../src/report/sarif';
@@ -26,7 +27,7 @@ abstract class GuardCommand extends Command<CommandContext> {
       return await this.run();
     } catch (error) {
       if (isGuardError(error)) {
-        this.context.stderr.write(`provenance-guard: ${error.message}\n`);
+        this.context.stderr.write(`provenance-guard: ${errorText(error)}\n`);
         return 2;
       }
       throw error;
@@ -48,7 +49,7 @@ abstract class GuardCommand extends Command<CommandContext> {
     } catch (error) {
       throw new LockfileError(
         `${lockfile}: missing or out of date for this project (run \`yarn install\`): ${(error as Error).message.split('\n')[0]}`,
-        { file: lockfile },
+        { file: lockfile, code: 'ERR_PG_LOCKFILE_OUT_OF_DATE' },
       );
     }
   }
@@ -76,6 +77,7 @@ export class ProvenanceCheckCommand extends GuardCommand {
     try {
       const report = await guard.check(packages);
       const out = this.context.stdout;
+      (this.format === 'human' ? out : this.context.stderr).write(`${configLine(guard.config)}\n`);
       if (this.format === 'json') out.write(formatJson(report));
       else if (this.format === 'sarif') out.write(formatSarif(report, { lockfile: Filename.lockfile }));
       else out.write(formatHuman(report, { color: this.color }));
@@ -112,6 +114,7 @@ export class ProvenanceExplainCommand extends GuardCommand {
     const guard = await createGuard(options);
     try {
       const evaluation = await explainPackage(guard, pkg);
+      (this.format === 'json' ? this.context.stderr : this.context.stdout).write(`${configLine(guard.config)}\n`);
       if (this.format === 'json') {
         this.context.stdout.write(formatExplanationJson(evaluation, pkg));
       } else {

@@ -24,7 +24,9 @@ import { MessageName, type Project } from '@yarnpkg/core';
 import { npmHttpUtils } from '@yarnpkg/plugin-npm';
 import { structUtils } from '@yarnpkg/core';
 import { createGuard, failureMode, type Guard } from '../../src/guard';
-import { isGuardError } from '../../src/errors';
+import { errorText, isGuardError } from '../../src/errors';
+import { configLine } from '../../src/report/config-line';
+import { escapeControl } from '../../src/report/escape';
 import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
 import { resolveProject } from './resolve';
@@ -56,7 +58,7 @@ export async function addRegistryIntegrity(project: Project, packages: ResolvedP
         })) as { dist?: { integrity?: unknown } };
         if (typeof manifest?.dist?.integrity === 'string') pkg.integrity = manifest.dist.integrity;
       } catch (error) {
-        problems.push(`${pkg.name}@${pkg.version}: could not read its integrity from the registry: ${(error as Error).message}`);
+        problems.push(escapeControl(`${pkg.name}@${pkg.version}: could not read its integrity from the registry: ${(error as Error).message}`));
       }
     }
   };
@@ -89,6 +91,7 @@ export async function validateProject(project: Project, report: ValidationReport
   let guard: Guard | undefined;
   try {
     guard = await createGuard({ ...options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) });
+    process.stderr.write(`${configLine(guard.config)}\n`);
     if (guard.config.mode === 'off') return;
     const precheck = startPrecheck(project, guard);
     let packages: ResolvedPackage[];
@@ -111,9 +114,7 @@ export async function validateProject(project: Project, report: ValidationReport
     reportResult(result, report, guard.config.filepath);
     timing?.('gate total');
   } catch (error) {
-    const message = isGuardError(error)
-      ? error.message
-      : `could not resolve the dependency graph to check it: ${error instanceof Error ? error.message : String(error)}`;
+    const message = errorText(error, isGuardError(error) ? undefined : 'could not resolve the dependency graph to check it');
     const mode = guard ? guard.config.mode : (forcedMode ?? (await failureMode({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env ?? process.env })));
     if (mode === 'off') return;
     // Fail closed: in block mode nothing installs unchecked.

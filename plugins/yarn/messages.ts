@@ -1,20 +1,21 @@
 /** One Yarn report line per blocked or warned package, with the override that would accept it. */
+import { escapeControl, escapeQuoted } from '../../src/report/escape';
 import { suggestedExpiry, waivableRules } from '../../src/report/override-hint';
 import { isWaivableRule, type PackageResult } from '../../src/types';
 
 export function packageMessage(pkg: PackageResult, configFile: string | undefined, overridePackage?: string): string {
-  const label = `${pkg.name}@${pkg.version}`;
+  const label = escapeControl(`${pkg.name}@${pkg.version}`);
   const severity = pkg.verdict === 'block' ? 'block' : 'warn';
   const relevant = pkg.findings.filter((f) => f.severity === severity);
-  const findings = (relevant.length > 0 ? relevant : pkg.findings).map((f) => `${f.rule}: ${f.message}`).join('; ');
+  const findings = (relevant.length > 0 ? relevant : pkg.findings).map((f) => `${f.rule}: ${escapeControl(f.message)}`).join('; ');
   const head = `${label} ${pkg.verdict === 'block' ? 'is blocked' : 'warns'} by the provenance policy: ${findings}`;
   if (pkg.verdict !== 'block') return head;
   const waivable = waivableRules(relevant);
   const notWaivable = [...new Set(relevant.map((f) => f.rule).filter((r) => !isWaivableRule(r)))];
   if (waivable.length === 0) return `${head}. No override can waive ${notWaivable.join(', ')}.`;
-  const where = configFile ?? '.provenancerc';
+  const where = escapeControl(configFile ?? '.provenancerc');
   const override =
-    `{ package: "${overridePackage ?? label}", rules: [${waivable.join(', ')}], reason: "<why this package is acceptable>", expires: ${suggestedExpiry()} }`;
+    `{ package: "${escapeQuoted(overridePackage ?? `${pkg.name}@${pkg.version}`)}", rules: [${waivable.join(', ')}], reason: "<why this package is acceptable>", expires: ${suggestedExpiry()} }`;
   const rest = notWaivable.length > 0 ? ` (${notWaivable.join(', ')} cannot be waived)` : '';
   return `${head}. To accept it, add to overrides in ${where}: ${override}${rest}`;
 }

@@ -16,12 +16,14 @@ export function parseCommand<T extends OptionSpec>(
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(`${command}: ${message}\n\n${usageOf(command)}`);
+    const nodeCode = (error as { code?: unknown }).code;
+    const code = nodeCode === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 'ERR_PG_USAGE_UNKNOWN_OPTION' : nodeCode === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 'ERR_PG_USAGE_UNEXPECTED_ARGUMENT' : 'ERR_PG_USAGE_INVALID_VALUE';
+    throw new UsageError(`${command}: ${message}\n\n${usageOf(command)}`, { code });
   }
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
     const what = count < positionals.min ? `missing ${positionals.names}` : `unexpected argument "${parsed.positionals[positionals.max]}"`;
-    throw new UsageError(`${command}: ${what}\n\n${usageOf(command)}`);
+    throw new UsageError(`${command}: ${what}\n\n${usageOf(command)}`, { code: count < positionals.min ? 'ERR_PG_USAGE_MISSING_ARGUMENT' : 'ERR_PG_USAGE_UNEXPECTED_ARGUMENT' });
   }
   return parsed as never;
 }
@@ -48,5 +50,5 @@ export function fullUsage(): string {
 export function oneOf<T extends string>(command: string, flag: string, value: string | undefined, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if ((choices as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${command}: --${flag} must be one of ${choices.join(', ')} (got "${value}")\n\n${usageOf(command)}`);
+  throw new UsageError(`${command}: --${flag} must be one of ${choices.join(', ')} (got "${value}")\n\n${usageOf(command)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
 }

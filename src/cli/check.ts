@@ -4,12 +4,13 @@ import { createGuard, resolveGuardInputs } from '../guard';
 import { LockfileError } from '../errors';
 import { isObject } from '../json';
 import { configuredRegistries, detectLockfiles, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
+import type { Config } from '../config/types';
 import type { Report, ResolvedPackage } from '../types';
 import { reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
-import { cacheDir } from '../paths';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
 import { formatHuman, shouldColor } from '../report/human';
+import { configLine } from '../report/config-line';
 import { formatJson } from '../report/json';
 import { formatSarif } from '../report/sarif';
 import { oneOf, parseCommand } from './args';
@@ -32,7 +33,7 @@ export function locateLockfile(cwd: string, flag: string | undefined): string {
 export function locateLockfiles(cwd: string, flag: string | undefined): string[] {
   if (flag) return [resolve(cwd, flag)];
   const found = detectLockfiles(cwd);
-  if (found.length === 0) throw new LockfileError(`no lockfile in ${cwd} (looked for ${LOCKFILE_NAMES.join(', ')}); pass --lockfile PATH`);
+  if (found.length === 0) throw new LockfileError(`no lockfile in ${cwd} (looked for ${LOCKFILE_NAMES.join(', ')}); pass --lockfile PATH`, { code: 'ERR_PG_LOCKFILE_NOT_FOUND' });
   return found.map((f) => f.path);
 }
 
@@ -56,10 +57,10 @@ function declaresDependencies(dir: string): boolean {
  * A lockfile that cannot be read, or that lists nothing while package.json declares
  * dependencies, is an error naming it.
  */
-export function readProjectLockfiles(lockfiles: readonly string[], env: NodeJS.ProcessEnv, cache: string | undefined): ResolvedPackage[] {
+export function readProjectLockfiles(lockfiles: readonly string[], env: NodeJS.ProcessEnv): ResolvedPackage[] {
   const packages: ResolvedPackage[] = [];
   for (const lockfile of lockfiles) {
-    const found = readLockfile(lockfile, undefined, { env, ...(cache ? { cacheDir: cache } : {}) });
+    const found = readLockfile(lockfile, undefined, { env });
     if (found.length === 0 && declaresDependencies(dirname(lockfile))) {
       throw new LockfileError(`${lockfile}: lists no packages while package.json declares dependencies (an empty lockfile is not checked as a pass)`, {
         file: lockfile,
@@ -85,7 +86,9 @@ export function guardOptions(ctx: CliContext, values: { config?: string; feed?: 
 
 type Format = 'human' | 'json' | 'sarif';
 
-function render(report: Report, format: Format, lockfiles: readonly string[], verbose: boolean, ctx: CliContext): void {
+function render(report: Report, format: Format, lockfiles: readonly string[], verbose: boolean, config: Config, ctx: CliContext): void {
+  // Which config governs the run: the first line of human output, a stderr line otherwise.
+  (format === 'human' ? ctx.stdout : ctx.stderr).write(`${configLine(config)}\n`);
   if (format === 'json') ctx.stdout.write(formatJson(report));
   else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfiles[0]!) || lockfiles[0]! }));
   else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env), verbose }));
@@ -128,16 +131,16 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const verdict = verdictInputs(lockfiles, format, inputs, ctx.env);
   const reused = verdict && reuseVerdict(verdict);
   if (reused) {
-    render(reused, format, lockfiles, verbose, ctx);
+    render(reused, format, lockfiles, verbose, inputs.config, ctx);
     return exitCodeOf(reused);
   }
-  const packages = readProjectLockfiles(lockfiles, ctx.env, cacheDir(ctx.env));
+  const packages = readProjectLockfiles(lockfiles, ctx.env);
   if (format === 'human') for (const lockfile of lockfiles) attachDependencyPaths(packages, lockfile);
   const guard = await createGuard(options, inputs);
   try {
     const report = await guard.check(packages);
     if (verdict) storeVerdict(verdict, report);
-    render(report, format, lockfiles, verbose, ctx);
+    render(report, format, lockfiles, verbose, guard.config, ctx);
     return exitCodeOf(report);
   } finally {
     guard.close();

@@ -5,6 +5,8 @@ import { createGuard, type Guard } from '../guard';
 import { UsageError } from '../errors';
 import { detectLockfiles, readLockfile } from '../lockfile/index';
 import type { Evaluation } from '../policy/evaluate';
+import { configLine } from '../report/config-line';
+import { escapeControl } from '../report/escape';
 import { shouldColor } from '../report/human';
 import { overrideSnippet } from '../report/override-hint';
 import type { ResolvedPackage } from '../types';
@@ -22,7 +24,7 @@ export function splitExactSpec(spec: string): { name: string; version: string } 
 
 export function parseSpec(spec: string): { name: string; version: string } {
   const parts = splitExactSpec(spec);
-  if (!parts) throw new UsageError(`explain: expected NAME@VERSION with an exact version, got "${spec}"\n\n${usageOf('explain')}`);
+  if (!parts) throw new UsageError(`explain: expected NAME@VERSION with an exact version, got "${spec}"\n\n${usageOf('explain')}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   return parts;
 }
 
@@ -44,43 +46,45 @@ export async function explainPackage(guard: Guard, pkg: ResolvedPackage): Promis
 export function formatExplanation(e: Evaluation, context: { pkg: ResolvedPackage; lockfile?: string; guard: Guard; color: boolean }): string {
   const c = createColors(context.color);
   const verdictColor = e.verdict === 'block' ? c.red : e.verdict === 'warn' ? c.yellow : e.verdict === 'pass' ? c.green : c.dim;
-  const lines = [`${c.bold(`${e.name}@${e.version}`)}  ${verdictColor(c.bold(e.verdict.toUpperCase()))}`, ''];
+  const lines = [`${c.bold(escapeControl(`${e.name}@${e.version}`))}  ${verdictColor(c.bold(e.verdict.toUpperCase()))}`, ''];
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(12)} ${text}`);
+  // Rows of lockfile, feed and config text: escaped whole (they carry no colour of ours).
+  const plain = (label: string, text: string) => row(label, escapeControl(text));
   const { pkg, guard } = context;
 
   lines.push(c.bold('Evidence'));
-  row('source', `${pkg.source}${pkg.resolved ? ` ${pkg.resolved}` : ''}${pkg.alias ? ` (installed as ${pkg.alias})` : ''}${context.lockfile ? ` — from ${context.lockfile}` : ' — not in a lockfile'}`);
-  row('integrity', pkg.integrity ?? 'unknown');
+  plain('source', `${pkg.source}${pkg.resolved ? ` ${pkg.resolved}` : ''}${pkg.alias ? ` (installed as ${pkg.alias})` : ''}${context.lockfile ? ` — from ${context.lockfile}` : ' — not in a lockfile'}`);
+  plain('integrity', pkg.integrity ?? 'unknown');
   if (guard.feed) {
     const h = guard.feed.header;
-    row('feed', `${guard.feed.path} (serial ${h.serial}, generated ${h.generatedAt}, expires ${h.expiresAt})`);
+    plain('feed', `${guard.feed.path} (serial ${h.serial}, generated ${h.generatedAt}, expires ${h.expiresAt})`);
   }
   const r = e.record;
   if (!r) {
-    row('record', e.excludedBy ? 'not looked up' : 'not in the verdict feed');
+    plain('record', e.excludedBy ? 'not looked up' : 'not in the verdict feed');
   } else {
-    row('record', `integrity ${r.integrity ?? 'not recorded'}`);
-    row('repository', r.repository ? `${r.repository.status} ${r.repository.url}${r.repository.commit ? ` at ${r.repository.commit}` : ''}${r.repository.attestedUrl ? ` (attested: ${r.repository.attestedUrl})` : ''}` : 'unknown');
-    row('rebuild', r.rebuild ? `${r.rebuild.verdict}${r.rebuild.source ? ` (${r.rebuild.source})` : ''}` : 'unknown');
+    plain('record', `integrity ${r.integrity ?? 'not recorded'}`);
+    plain('repository', r.repository ? `${r.repository.status} ${r.repository.url}${r.repository.commit ? ` at ${r.repository.commit}` : ''}${r.repository.attestedUrl ? ` (attested: ${r.repository.attestedUrl})` : ''}` : 'unknown');
+    plain('rebuild', r.rebuild ? `${r.rebuild.verdict}${r.rebuild.source ? ` (${r.rebuild.source})` : ''}` : 'unknown');
     if (r.scorecard) {
       const checks = Object.entries(r.scorecard.checks ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-      row('scorecard', `${r.scorecard.score}${r.scorecard.date ? ` (${r.scorecard.date})` : ''}${checks ? `; ${checks}` : ''}`);
-    } else row('scorecard', 'unknown');
+      plain('scorecard', `${r.scorecard.score}${r.scorecard.date ? ` (${r.scorecard.date})` : ''}${checks ? `; ${checks}` : ''}`);
+    } else plain('scorecard', 'unknown');
   }
 
   lines.push('', c.bold('Rules'));
-  if (e.excludedBy) row('exclude', `skipped: matches exclude pattern "${e.excludedBy}"`);
+  if (e.excludedBy) plain('exclude', `skipped: matches exclude pattern "${e.excludedBy}"`);
   else if (guard.config.mode === 'off') row('mode', 'off: nothing is checked');
   for (const d of e.decisions) {
     const mark = d.outcome === 'pass' ? c.green('pass') : d.outcome === 'violation' ? c.red('violation') : d.outcome === 'missing' ? c.yellow('missing') : c.dim('off');
-    row(d.rule, `${mark}: ${d.message}`);
+    row(d.rule, `${mark}: ${escapeControl(d.message)}`);
   }
 
   lines.push('', c.bold('Decision'));
   if (e.findings.length === 0) row('verdict', e.verdict === 'skip' ? 'skip' : 'pass: no rule objects');
-  for (const f of e.findings) row(f.rule, `${f.severity === 'block' ? c.red('block') : c.yellow('warn')}: ${f.message}`);
-  for (const f of e.waived) row(f.rule, c.dim(`waived by an override: ${f.message}`));
-  for (const o of e.appliedOverrides) row('override', `"${o.package}" until ${o.expires}: ${o.reason}`);
+  for (const f of e.findings) row(f.rule, `${f.severity === 'block' ? c.red('block') : c.yellow('warn')}: ${escapeControl(f.message)}`);
+  for (const f of e.waived) row(f.rule, c.dim(`waived by an override: ${escapeControl(f.message)}`));
+  for (const o of e.appliedOverrides) plain('override', `"${o.package}" until ${o.expires}: ${o.reason}`);
   const decidedBy = e.findings.filter((f) => f.severity === e.verdict).map((f) => f.rule);
   if (decidedBy.length > 0) row('decided by', [...new Set(decidedBy)].join(', '));
   const snippet = overrideSnippet(e);
@@ -114,6 +118,7 @@ export async function explainCommand(argv: string[], ctx: CliContext): Promise<n
   const guard = await createGuard(guardOptions(ctx, values));
   try {
     const evaluation = await explainPackage(guard, pkg);
+    (format === 'json' ? ctx.stderr : ctx.stdout).write(`${configLine(guard.config)}\n`);
     if (format === 'json') {
       ctx.stdout.write(formatExplanationJson(evaluation, pkg));
     } else {

@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import { tempPathFor } from '../atomic';
 import { loadConfig } from '../config/load';
 import { parseDuration } from '../config/duration';
-import { FeedError, UsageError } from '../errors';
+import { FeedError, RecordsError, UsageError } from '../errors';
 import { buildFeed } from '../feed/build';
 import type { KeyObject } from 'node:crypto';
 import { generateKeyPair, privateKeyFromEnv, publicKeyOf, readPrivateKey } from '../feed/keys';
@@ -15,6 +15,7 @@ import { mergeFeed } from '../feed/merge';
 import { inShard, parseShard } from '../feed/shard';
 import { verifyFeed } from '../feed/reader';
 import { readFeedState, resetTrust, statePath, RESET_COMMAND } from '../feed/state';
+import { configLine } from '../report/config-line';
 import { escapeControl } from '../report/escape';
 import { readRecordsFile } from '../feed/records';
 import { resolveFeedSource } from '../feed/source';
@@ -26,7 +27,7 @@ import type { CliContext } from './context';
 
 async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed keygen', argv, { 'out-dir': { type: 'string' } }, { min: 0, max: 0, names: '' });
-  if (!values['out-dir']) throw new UsageError(`feed keygen: --out-dir DIR is required\n\n${usageOf('feed keygen')}`);
+  if (!values['out-dir']) throw new UsageError(`feed keygen: --out-dir DIR is required\n\n${usageOf('feed keygen')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   const dir = resolve(ctx.cwd, values['out-dir']);
   // The .gitignore comes first: there is never a moment the key could be committed.
   const ignore = ignorePrivateKey(dir);
@@ -43,7 +44,7 @@ async function keygen(argv: string[], ctx: CliContext): Promise<number> {
 
 /** The signing key from --key or --key-env, loaded (and so checked) before anything is gathered. */
 function signingKey(command: string, values: { key?: string; 'key-env'?: string }, ctx: CliContext): KeyObject | undefined {
-  if (values.key !== undefined && values['key-env'] !== undefined) throw new UsageError(`${command}: give --key or --key-env, not both\n\n${usageOf(command)}`);
+  if (values.key !== undefined && values['key-env'] !== undefined) throw new UsageError(`${command}: give --key or --key-env, not both\n\n${usageOf(command)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   if (values['key-env'] !== undefined) return privateKeyFromEnv(values['key-env'], ctx.env);
   return values.key !== undefined ? readPrivateKey(resolve(ctx.cwd, values.key)) : undefined;
 }
@@ -51,13 +52,14 @@ function signingKey(command: string, values: { key?: string; 'key-env'?: string 
 function parseExpiresIn(command: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseDuration(value);
-  if (ms === undefined) throw new UsageError(`${command}: --expires-in must be a duration such as 12h or 30d, got "${value}"`);
+  if (ms === undefined) throw new UsageError(`${command}: --expires-in must be a duration such as 12h or 30d (at most 36500d), got "${value}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   return ms;
 }
 
 async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined): Promise<FeedRecord[]> {
   if (packages.length === 0) return [];
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(configPath ? { configPath } : {}) });
+  ctx.stderr.write(`${configLine(config)}\n`);
   const { gatherEvidence, createProgressBar } = await import('../evidence/index');
   const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean });
   const result = await gatherEvidence(packages, {
@@ -115,11 +117,11 @@ function checkBuildInputs(values: { records?: string; 'from-lockfile'?: string; 
   const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
   const signing = values.key !== undefined || values['key-env'] !== undefined;
   if (values.shard !== undefined && (values.records !== undefined || signing)) {
-    throw new UsageError(`feed build: --shard gathers records for --from-lockfile or --packages; sign them with \`feed merge\`, not --key\n\n${usageOf('feed build')}`);
+    throw new UsageError(`feed build: --shard gathers records for --from-lockfile or --packages; sign them with \`feed merge\`, not --key\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   }
-  if (inputs.length !== 1) throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`);
-  if (signing !== (values.out !== undefined)) throw new UsageError(`feed build: --key (or --key-env) and --out go together\n\n${usageOf('feed build')}`);
-  if (values.records !== undefined && !signing) throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`);
+  if (inputs.length !== 1) throw new UsageError(`feed build: give exactly one of --records, --from-lockfile or --packages\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  if (signing !== (values.out !== undefined)) throw new UsageError(`feed build: --key (or --key-env) and --out go together\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  if (values.records !== undefined && !signing) throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
 }
 
 /** The packages of this shard (`--shard I/N`), or all of them. */
@@ -140,7 +142,7 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
   let records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
   if (values.records !== undefined) {
     const path = resolve(ctx.cwd, values.records);
-    if (!existsSync(path)) throw new UsageError(`feed build: records file not found: ${path}`);
+    if (!existsSync(path)) throw new RecordsError(`${path}: records file not found`, { file: path, code: 'ERR_PG_RECORDS_NOT_FOUND' });
     records = readRecordsFile(path);
   } else {
     const packages = shardOfPackages(ctx, await packagesToGather(ctx, values), values.shard);
@@ -174,10 +176,10 @@ const UPDATE_FLAGS = {
 
 function checkUpdateInputs(values: { base?: string; records?: string; 'from-lockfile'?: string; packages?: string; key?: string; 'key-env'?: string; out?: string }): void {
   const usage = usageOf('feed update');
-  if (values.base === undefined || values.out === undefined) throw new UsageError(`feed update: --base FEED and --out PATH are required\n\n${usage}`);
+  if (values.base === undefined || values.out === undefined) throw new UsageError(`feed update: --base FEED and --out PATH are required\n\n${usage}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
-  if (inputs.length !== 1) throw new UsageError(`feed update: give exactly one of --from-lockfile, --packages or --records\n\n${usage}`);
-  if (values.key === undefined && values['key-env'] === undefined) throw new UsageError(`feed update: --key FILE or --key-env VAR is required\n\n${usage}`);
+  if (inputs.length !== 1) throw new UsageError(`feed update: give exactly one of --from-lockfile, --packages or --records\n\n${usage}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
+  if (values.key === undefined && values['key-env'] === undefined) throw new UsageError(`feed update: --key FILE or --key-env VAR is required\n\n${usage}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
 }
 
 /** The records to add: the given ones, or those gathered for packages the base lacks. */
@@ -222,18 +224,18 @@ function signingOptions(command: string, values: SigningValues): { serial?: numb
   const out: { serial?: number; expiresIn?: number; now?: Date } = {};
   if (values.serial !== undefined) {
     const serial = Number(values.serial);
-    if (!/^\d+$/.test(values.serial) || !Number.isSafeInteger(serial)) throw new UsageError(`${command}: --serial must be a whole number, got "${values.serial}"`);
+    if (!/^\d+$/.test(values.serial) || !Number.isSafeInteger(serial)) throw new UsageError(`${command}: --serial must be a whole number, got "${values.serial}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
     out.serial = serial;
   }
   if (values['expires-in'] !== undefined) {
     const expiresIn = parseDuration(values['expires-in']);
-    if (expiresIn === undefined) throw new UsageError(`${command}: --expires-in must be a duration such as 12h or 30d, got "${values['expires-in']}"`);
+    if (expiresIn === undefined) throw new UsageError(`${command}: --expires-in must be a duration such as 12h or 30d, got "${values['expires-in']}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
     out.expiresIn = expiresIn;
   }
   if (values['generated-at'] !== undefined) {
     const at = Date.parse(values['generated-at']);
     if (!/^\d{4}-\d{2}-\d{2}T/.test(values['generated-at']) || Number.isNaN(at)) {
-      throw new UsageError(`${command}: --generated-at must be an ISO date-time such as 2026-11-01T00:00:00Z, got "${values['generated-at']}"`);
+      throw new UsageError(`${command}: --generated-at must be an ISO date-time such as 2026-11-01T00:00:00Z, got "${values['generated-at']}"`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
     }
     out.now = new Date(at);
   }
@@ -259,7 +261,7 @@ async function merge(argv: string[], ctx: CliContext): Promise<number> {
   const files = [...(values.records ?? []), ...positionals];
   const privateKey = signingKey('feed merge', values, ctx);
   if (files.length === 0 || privateKey === undefined || values.out === undefined) {
-    throw new UsageError(`feed merge: --records FILE..., --key (or --key-env) and --out are required\n\n${usageOf('feed merge')}`);
+    throw new UsageError(`feed merge: --records FILE..., --key (or --key-env) and --out are required\n\n${usageOf('feed merge')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   }
   const { path, header } = await mergeFeed({
     recordFiles: files.map((f) => resolve(ctx.cwd, f)),
@@ -273,11 +275,11 @@ async function merge(argv: string[], ctx: CliContext): Promise<number> {
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('feed verify', argv, { 'public-key': { type: 'string' } }, { min: 1, max: 1, names: 'PATH' });
-  if (!values['public-key']) throw new UsageError(`feed verify: --public-key FILE is required\n\n${usageOf('feed verify')}`);
+  if (!values['public-key']) throw new UsageError(`feed verify: --public-key FILE is required\n\n${usageOf('feed verify')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   const keyFile = resolve(ctx.cwd, values['public-key']);
-  if (!existsSync(keyFile)) throw new FeedError(`${keyFile}: public key file not found`, { file: keyFile });
+  if (!existsSync(keyFile)) throw new FeedError(`${keyFile}: public key file not found`, { file: keyFile, code: 'ERR_PG_FEED_KEY_NOT_FOUND' });
   const given = resolve(ctx.cwd, positionals[0]!);
-  if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given });
+  if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given, code: 'ERR_PG_FEED_NOT_FOUND' });
   const publicKeys = [readFileSync(keyFile, 'utf8').trim()];
   const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), env: ctx.env, publicKeys });
   const header = verifyFeed(path, publicKeys, { cacheDir: cacheDir(ctx.env) });
@@ -307,10 +309,10 @@ function describeForgotten(entry: unknown): string {
 async function trust(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed trust', argv, { reset: { type: 'boolean' }, key: { type: 'string' }, all: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
   if (!values.reset) {
-    if (values.key !== undefined || values.all) throw new UsageError(`feed trust: --key and --all go with --reset\n\n${usageOf('feed trust')}`);
+    if (values.key !== undefined || values.all) throw new UsageError(`feed trust: --key and --all go with --reset\n\n${usageOf('feed trust')}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
     return showTrust(ctx);
   }
-  if ((values.key === undefined) === !values.all) throw new UsageError(`feed trust --reset: give --key KEYID or --all\n\n${usageOf('feed trust')}`);
+  if ((values.key === undefined) === !values.all) throw new UsageError(`feed trust --reset: give --key KEYID or --all\n\n${usageOf('feed trust')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   const dir = cacheDir(ctx.env);
   const path = statePath(dir);
   if (values.all) {
@@ -321,7 +323,7 @@ async function trust(argv: string[], ctx: CliContext): Promise<number> {
   const keyId = values.key!.trim();
   const forgotten = resetTrust(dir, { keyId });
   if (!(keyId in forgotten)) {
-    throw new UsageError(`feed trust --reset: no accepted serial for key ${JSON.stringify(escapeControl(keyId))} in ${path} (\`provenance-guard feed trust\` lists them)`);
+    throw new UsageError(`feed trust --reset: no accepted serial for key ${JSON.stringify(escapeControl(keyId))} in ${path} (\`provenance-guard feed trust\` lists them)`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   }
   ctx.stderr.write(`Forgot the accepted feed serial of key ${escapeControl(keyId)} (${describeForgotten(forgotten[keyId])}) in ${path}.\n`);
   return 0;

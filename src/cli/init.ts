@@ -62,7 +62,7 @@ function fillExisting(path: string, feed: { source?: string; publicKey?: string 
 export async function initCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('init', argv, FLAGS, { min: 0, max: 0, names: '' });
   const pm = oneOf('init', 'pm', values.pm, ['pnpm', 'yarn', 'bun'] as const, detectPackageManager(ctx.cwd) ?? 'pnpm');
-  if (values.method !== undefined && pm !== 'pnpm') throw new UsageError('init: --method applies to pnpm only');
+  if (values.method !== undefined && pm !== 'pnpm') throw new UsageError('init: --method applies to pnpm only', { code: 'ERR_PG_USAGE_INVALID_VALUE' });
   const method = oneOf('init', 'method', values.method, ['config-dependency', 'pnpmfile'] as const, 'config-dependency');
   const feed = { ...(values.feed !== undefined ? { source: values.feed } : {}), ...(values['public-key'] !== undefined ? { publicKey: publicKeyArg(values['public-key'], ctx.cwd) } : {}) };
 

@@ -1,4 +1,4 @@
-import { isGuardError } from '../errors';
+import { errorText, isGuardError, UsageError } from '../errors';
 import { VERSION } from '../version';
 import { fullUsage } from './args';
 import { helpOf, wantsHelp } from './help';
@@ -39,12 +39,11 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         ctx.stdout.write(`${fullUsage()}\n`);
         return command === undefined ? 2 : 0;
       default:
-        ctx.stderr.write(`provenance-guard: unknown command "${command}"\n\n${fullUsage()}\n`);
-        return 2;
+        throw new UsageError(`unknown command "${command}"\n\n${fullUsage()}`, { code: 'ERR_PG_USAGE_UNKNOWN_COMMAND' });
     }
   } catch (error) {
     if (isGuardError(error)) {
-      ctx.stderr.write(`provenance-guard: ${error.message}\n`);
+      ctx.stderr.write(`provenance-guard: ${errorText(error)}\n`);
       return error.exitCode;
     }
     throw error;

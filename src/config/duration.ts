@@ -7,11 +7,15 @@ const UNITS: Record<string, number> = {
   w: 7 * 86_400_000,
 };
 
-/** Parses `90s`, `15m`, `12h`, `7d`, `2w` (or `1500ms`) into milliseconds; undefined if malformed. */
+/** The longest duration accepted anywhere (100 years): beyond it dates stop being representable. */
+export const MAX_DURATION = 36_500 * 86_400_000;
+
+/** Parses `90s`, `15m`, `12h`, `7d`, `2w` (or `1500ms`) into milliseconds; undefined if malformed or over MAX_DURATION. */
 export function parseDuration(text: string): number | undefined {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
   if (!match) return undefined;
-  return Math.round(Number(match[1]) * UNITS[match[2]!]!);
+  const ms = Math.round(Number(match[1]) * UNITS[match[2]!]!);
+  return Number.isSafeInteger(ms) && ms <= MAX_DURATION ? ms : undefined;
 }
 
 export function formatDuration(ms: number): string {

@@ -3,34 +3,24 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors';
+import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { Mode } from '../types';
 import { defaultConfig } from './defaults';
+import { findConfig } from './discover';
 import type { Config } from './types';
 import { validateConfig } from './validate';
 
 export const MODULE_NAME = 'provenance';
 
-export const SEARCH_PLACES = [
-  'package.json',
-  '.provenancerc',
-  '.provenancerc.json',
-  '.provenancerc.yaml',
-  '.provenancerc.yml',
-  '.provenancerc.js',
-  '.provenancerc.cjs',
-  '.provenancerc.mjs',
-  'provenance.config.js',
-  'provenance.config.cjs',
-  'provenance.config.mjs',
-] as const;
+export { SEARCH_PLACES } from './discover';
 
 /** YAML through the `yaml` library: line/column in errors, and dates stay `YYYY-MM-DD` strings. */
 const loadYaml: Loader = (filepath, content) => {
   try {
     return parseYaml(content, { prettyErrors: true, uniqueKeys: true }) as unknown;
   } catch (error) {
-    const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : String(error);
-    throw new ConfigError(`${filepath}: invalid YAML: ${detail}`, { file: filepath });
+    const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : isStackOverflow(error) ? TOO_DEEP : String(error);
+    throw new ConfigError(`${filepath}: invalid YAML: ${detail}`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
   }
 };
 
@@ -38,14 +28,13 @@ const loadJson: Loader = (filepath, content) => {
   try {
     return JSON.parse(content) as unknown;
   } catch (error) {
-    throw new ConfigError(`${filepath}: invalid JSON: ${(error as Error).message}`, { file: filepath });
+    throw new ConfigError(`${filepath}: invalid JSON: ${(error as Error).message}`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
   }
 };
 
 function explorer() {
   return cosmiconfig(MODULE_NAME, {
-    searchPlaces: [...SEARCH_PLACES],
-    searchStrategy: 'global',
+    searchStrategy: 'none',
     loaders: { ...defaultLoaders, '.yaml': loadYaml, '.yml': loadYaml, '.json': loadJson, noExt: loadYaml },
     cache: false,
   });
@@ -59,54 +48,52 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function wrapLoadError(error: unknown, file: string | undefined): never {
+function wrapLoadError(error: unknown, file: string): never {
   if (error instanceof ConfigError) throw error;
   const message = error instanceof Error ? error.message : String(error);
-  throw new ConfigError(`${file ?? 'config'}: could not be loaded: ${message.split('\n')[0]}`, file ? { file, cause: error } : { cause: error });
+  throw new ConfigError(`${file}: could not be loaded: ${message.split('\n')[0]}`, { file, cause: error, code: 'ERR_PG_CONFIG_INVALID' });
+}
+
+/** The raw config in `filepath`; an empty file (or an empty `package.json#provenance`) is an error. */
+async function readConfigFile(filepath: string): Promise<unknown> {
+  let result: Awaited<ReturnType<ReturnType<typeof explorer>['load']>>;
+  try {
+    result = await explorer().load(filepath);
+  } catch (error) {
+    wrapLoadError(error, filepath);
+  }
+  const raw = result?.config as unknown;
+  if (!result || result.isEmpty || raw === undefined || raw === null) {
+    const where = filepath.endsWith('package.json') ? `${filepath}#${MODULE_NAME}` : filepath;
+    throw new ConfigError(`${where}: the config is empty; write a policy (see .provenancerc.example) or delete the file`, { file: filepath, code: 'ERR_PG_CONFIG_EMPTY' });
+  }
+  return raw;
+}
+
+function locate(options: LoadConfigOptions): string | undefined {
+  if (!options.configPath) return findConfig(options.cwd).filepath;
+  const filepath = resolve(options.cwd, options.configPath);
+  if (!existsSync(filepath) || !statSync(filepath).isFile()) {
+    throw new ConfigError(`${filepath}: config file not found`, { file: filepath, code: 'ERR_PG_CONFIG_NOT_FOUND' });
+  }
+  return filepath;
 }
 
 /** Finds (or loads the given) config, validates it, and applies environment overrides. */
 export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
   const env = options.env ?? process.env;
-  let raw: unknown;
-  let filepath: string | undefined;
-  if (options.configPath) {
-    filepath = resolve(options.cwd, options.configPath);
-    if (!existsSync(filepath) || !statSync(filepath).isFile()) {
-      throw new ConfigError(`${filepath}: config file not found`, { file: filepath });
-    }
-    try {
-      const result = await explorer().load(filepath);
-      raw = result?.config;
-    } catch (error) {
-      wrapLoadError(error, filepath);
-    }
-  } else {
-    try {
-      const result = await explorer().search(options.cwd);
-      raw = result?.config;
-      filepath = result?.filepath;
-    } catch (error) {
-      const file = /(?:Error in|^)\s*(\/[^:\n]+):/.exec(error instanceof Error ? error.message : '')?.[1];
-      wrapLoadError(error, file);
-    }
+  const filepath = locate(options);
+  if (!filepath) return applyEnvironment(defaultConfig(resolve(options.cwd)), env);
+  const raw = await readConfigFile(filepath);
+  const { config, problems } = validateConfig(raw, dirname(filepath));
+  if (problems.length > 0) {
+    const where = filepath.endsWith('package.json') ? `${filepath}#${MODULE_NAME}` : filepath;
+    throw new ConfigError(
+      problems.length === 1 ? `${where}: ${problems[0]}` : `${where}: invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { file: filepath, code: 'ERR_PG_CONFIG_INVALID' },
+    );
   }
-  const rootDir = filepath ? dirname(filepath) : resolve(options.cwd);
-  let config: Config;
-  if (raw === undefined) {
-    config = defaultConfig(rootDir);
-  } else {
-    const { config: validated, problems } = validateConfig(raw, rootDir);
-    if (problems.length > 0) {
-      const where = filepath!.endsWith('package.json') ? `${filepath}#${MODULE_NAME}` : filepath!;
-      throw new ConfigError(
-        problems.length === 1 ? `${where}: ${problems[0]}` : `${where}: invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-        { file: filepath! },
-      );
-    }
-    config = validated;
-  }
-  if (filepath) config.filepath = filepath;
+  config.filepath = filepath;
   return applyEnvironment(config, env);
 }
 
@@ -115,7 +102,7 @@ export function applyEnvironment(config: Config, env: NodeJS.ProcessEnv): Config
   const mode = env.PROVENANCE_GUARD_MODE;
   if (mode !== undefined && mode !== '') {
     if (mode !== 'block' && mode !== 'warn' && mode !== 'off') {
-      throw new ConfigError(`PROVENANCE_GUARD_MODE: expected one of block | warn | off, got ${JSON.stringify(mode)}`);
+      throw new ConfigError(`PROVENANCE_GUARD_MODE: expected one of block | warn | off, got ${JSON.stringify(mode)}`, { code: 'ERR_PG_CONFIG_ENV' });
     }
     config.mode = mode as Mode;
   }
@@ -123,7 +110,7 @@ export function applyEnvironment(config: Config, env: NodeJS.ProcessEnv): Config
   if (offline !== undefined && offline !== '') {
     if (/^(1|true|yes)$/i.test(offline)) config.feed.offline = true;
     else if (/^(0|false|no)$/i.test(offline)) config.feed.offline = false;
-    else throw new ConfigError(`PROVENANCE_GUARD_OFFLINE: expected 1 or 0, got ${JSON.stringify(offline)}`);
+    else throw new ConfigError(`PROVENANCE_GUARD_OFFLINE: expected 1 or 0, got ${JSON.stringify(offline)}`, { code: 'ERR_PG_CONFIG_ENV' });
   }
   return config;
 }

@@ -66,7 +66,7 @@ function stringList(value: unknown, key: string, problems: Problems): string[] |
 function duration(value: unknown, key: string, problems: Problems): number | undefined {
   const ms = typeof value === 'string' ? parseDuration(value) : undefined;
   if (ms === undefined || ms <= 0) {
-    problems.add(key, `expected a duration such as 30m, 12h, 7d or 2w, got ${describe(value)}`);
+    problems.add(key, `expected a duration such as 30m, 12h, 7d or 2w (at most 36500d), got ${describe(value)}`);
     return undefined;
   }
   return ms;

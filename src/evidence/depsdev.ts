@@ -3,7 +3,7 @@
  * deps.dev verified) and GetProject (the OpenSSF Scorecard deps.dev keeps per repository).
  * Shapes: google/deps.dev api/v3/api.proto, JSON in lowerCamel.
  */
-import { arrayOf, getJson, isRecord, stringOf, type RequestOptions } from './http';
+import { arrayOf, getJson, isRecord, MalformedResponseError, stringOf, type RequestOptions } from './http';
 import { normalizeCommit, normalizeRepositoryUrl } from './repository';
 import { scorecardFromChecks, type ScorecardSummary } from './scorecard';
 
@@ -65,13 +65,20 @@ export function parseDepsDevProject(body: unknown): ScorecardSummary | undefined
 }
 
 export async function fetchDepsDevVersion(baseUrl: string | undefined, name: string, version: string, request: RequestOptions): Promise<DepsDevVersion | null> {
-  const body = await getJson(versionUrl(baseUrl, name, version), request);
-  return body === undefined ? null : parseDepsDevVersion(body);
+  const url = versionUrl(baseUrl, name, version);
+  const body = await getJson(url, request);
+  if (body === undefined) return null;
+  // GetVersion always answers with the version's key: anything else (`{}`, another service) is malformed, never "no evidence".
+  if (!isRecord(body) || !isRecord(body.versionKey)) throw new MalformedResponseError(url, 'not a deps.dev GetVersion response (no versionKey)');
+  return parseDepsDevVersion(body);
 }
 
 /** `repositoryUrl` is a normalised https URL; the project id is its host/owner/repo. */
 export async function fetchDepsDevScorecard(baseUrl: string | undefined, repositoryUrl: string, request: RequestOptions): Promise<ScorecardSummary | null> {
   const id = repositoryUrl.replace(/^https:\/\//, '');
-  const body = await getJson(projectUrl(baseUrl, id), request);
-  return body === undefined ? null : (parseDepsDevProject(body) ?? null);
+  const url = projectUrl(baseUrl, id);
+  const body = await getJson(url, request);
+  if (body === undefined) return null;
+  if (!isRecord(body) || !isRecord(body.projectKey)) throw new MalformedResponseError(url, 'not a deps.dev GetProject response (no projectKey)');
+  return parseDepsDevProject(body) ?? null;
 }

@@ -20,6 +20,8 @@ export interface RequestOptions {
   retry: RetryPolicy;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** Told of every failed attempt, retried or not (the circuit breaker counts them). */
+  onAttemptError?: (error: unknown) => void;
 }
 
 /** A response status that is neither success nor 404. */
@@ -59,7 +61,15 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Math.max(0, date - now);
 }
 
-function errorCode(error: unknown): string | undefined {
+/** A source that was given up on: its queued and in-flight lookups end with this. */
+export class SourceDownError extends Error {
+  constructor(readonly source: string) {
+    super(`${source} is down for the rest of this run`);
+    this.name = 'SourceDownError';
+  }
+}
+
+export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return code;
@@ -67,8 +77,26 @@ function errorCode(error: unknown): string | undefined {
   return cause === undefined ? undefined : errorCode(cause);
 }
 
+const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+
+/** A host name that does not resolve: retrying within a run does not make it resolve. */
+export function isDnsFailure(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && DNS_FAILURES.has(code);
+}
+
+/** The host an error names (DNS and connection errors carry it, often on their `cause`). */
+function errorHost(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { hostname, address, port, cause } = error as { hostname?: unknown; address?: unknown; port?: unknown; cause?: unknown };
+  if (typeof hostname === 'string') return hostname;
+  if (typeof address === 'string') return typeof port === 'number' ? `${address}:${port}` : address;
+  return cause === undefined ? undefined : errorHost(cause);
+}
+
 /** Whether a failed attempt is worth another try. */
 export function isRetryable(error: unknown): boolean {
+  if (error instanceof SourceDownError || isDnsFailure(error)) return false;
   if (error instanceof HttpStatusError) return error.status === 429 || error.status >= 500;
   if (error instanceof RequestTimeoutError) return true;
   if (error instanceof MalformedResponseError) return false;
@@ -78,7 +106,7 @@ export function isRetryable(error: unknown): boolean {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number') return status === 429 || status >= 500;
   const code = errorCode(error);
-  if (code && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|UND_ERR_|ERR_SOCKET)/.test(code)) return true;
+  if (code && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|UND_ERR_|ERR_SOCKET)/.test(code)) return true;
   if (error instanceof TypeError && /fetch failed/.test(error.message)) return true;
   return false;
 }
@@ -110,11 +138,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or the retries are spent. */
-export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal): Promise<T> {
+export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal, onAttemptError?: (error: unknown) => void): Promise<T> {
   for (let n = 0; ; n++) {
     try {
       return await attempt();
     } catch (error) {
+      if (!signal?.aborted) onAttemptError?.(error);
       if (n >= policy.retries || !isRetryable(error) || signal?.aborted) throw error;
       const backoff = policy.minDelay * 2 ** n;
       const jitter = Math.random() * policy.minDelay;
@@ -164,6 +193,7 @@ export function getText(url: string, options: RequestOptions): Promise<string | 
     },
     options.retry,
     options.signal,
+    options.onAttemptError,
   );
 }
 
@@ -189,8 +219,11 @@ export function arrayOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-/** A short description of a failure for a warning line. */
+/** A short description of a failure for a warning line, naming the cause (`ENOTFOUND host`). */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const code = errorCode(error);
+  if (!code || message.includes(code)) return message;
+  const host = errorHost(error);
+  return `${message} (${code}${host ? ` ${host}` : ''})`;
 }

@@ -16,7 +16,7 @@ import { cacheDir as defaultCacheDir } from '../paths';
 import type { FeedRecord, RepositoryEvidence, ResolvedPackage } from '../types';
 import { EvidenceCache } from './cache';
 import { fetchDepsDevScorecard, fetchDepsDevVersion, type DepsDevVersion } from './depsdev';
-import { DEFAULT_RETRY, describeError, getJson, getText, type RequestOptions, type RetryPolicy } from './http';
+import { DEFAULT_RETRY, describeError, getJson, getText, isDnsFailure, isRecord, MalformedResponseError, SourceDownError, type RequestOptions, type RetryPolicy } from './http';
 import { createLimiter, type Limiter } from './limit';
 import { authorizationFor, fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from '../npmrc';
 import { loadRebuildKeys, OSS_REBUILD_PUBLIC_KEY, parseRebuildAttestations, rebuildAttestationUrl } from './oss-rebuild';
@@ -59,8 +59,10 @@ export interface GatherResult {
 
 type SourceName = 'registry' | 'provenance' | 'depsDev' | 'scorecard' | 'ossRebuild';
 
-/** Consecutive failures after which a source is skipped for the rest of a run. */
+/** Consecutive failed requests after which a source is skipped for the rest of a run. */
 const BREAKER = 5;
+
+const SOURCE_NAMES: readonly SourceName[] = ['registry', 'provenance', 'depsDev', 'scorecard', 'ossRebuild'];
 
 interface RebuildOutcome {
   reproducible: boolean;
@@ -76,9 +78,13 @@ class Gatherer {
   private readonly npmOptions: Record<string, unknown>;
   private readonly retry: RetryPolicy;
   private readonly cacheRoot: string;
-  /** Consecutive failures per source, and why a source was given up on. */
+  /** Consecutive failed requests per source, and why a source was given up on. */
   private readonly failures = new Map<SourceName, number>();
   private readonly down = new Map<SourceName, string>();
+  /** Aborted when a source goes down: its requests in flight and its retry waits end at once. */
+  private readonly stops = new Map<SourceName, AbortController>(SOURCE_NAMES.map((name) => [name, new AbortController()]));
+  /** Failures already counted per attempt, so a lookup's final error is not counted twice. */
+  private readonly counted = new WeakSet<object>();
   private trust?: Promise<LoadedTrustMaterial>;
   private rebuildKeys?: KeyObject[];
   private pacoteCache?: string;
@@ -102,8 +108,16 @@ class Gatherer {
     this.warnings.push(message);
   }
 
-  private request(): RequestOptions {
-    return { timeout: this.options.sources.timeout, retry: this.retry, ...(this.options.signal ? { signal: this.options.signal } : {}) };
+  /** The run's signal joined with the source's own stop signal. */
+  private signalFor(source: SourceName): AbortSignal {
+    const stop = this.stops.get(source)!.signal;
+    const signal = this.options.signal ? AbortSignal.any([this.options.signal, stop]) : stop;
+    setMaxListeners(0, signal);
+    return signal;
+  }
+
+  private request(source: SourceName): RequestOptions {
+    return { timeout: this.options.sources.timeout, retry: this.retry, signal: this.signalFor(source), onAttemptError: (error) => this.noteFailure(source, error) };
   }
 
   private registryOptions(registry: string): RegistryFetchOptions {
@@ -113,8 +127,34 @@ class Gatherer {
       timeout: this.options.sources.timeout,
       retry: this.retry,
       pacoteCache: (this.pacoteCache ??= mkdtempSync(join(tmpdir(), 'pg-pacote-'))),
-      ...(this.options.signal ? { signal: this.options.signal } : {}),
+      signal: this.signalFor('registry'),
+      onAttemptError: (error) => this.noteFailure('registry', error),
     };
+  }
+
+  /** Runs `task` in the source's queue; a lookup still queued when the source goes down is dropped at once. */
+  private limited<T>(source: SourceName, task: () => Promise<T>): Promise<T> {
+    return this.limits[source](() => (this.down.has(source) ? Promise.reject(new SourceDownError(source)) : task()));
+  }
+
+  /**
+   * Counts a failed request against its source. A host that does not resolve (ENOTFOUND,
+   * EAI_AGAIN) is down at once; otherwise BREAKER failures in a row take the source down.
+   */
+  private noteFailure(source: SourceName, error: unknown): void {
+    if (typeof error === 'object' && error !== null) this.counted.add(error);
+    if (this.down.has(source) || error instanceof SourceDownError || this.options.signal?.aborted) return;
+    const count = (this.failures.get(source) ?? 0) + 1;
+    this.failures.set(source, count);
+    if (isDnsFailure(error)) this.takeDown(source, `cannot resolve the host (${describeError(error)})`);
+    else if (count >= BREAKER) this.takeDown(source, `${count} requests in a row failed (last: ${describeError(error)})`);
+  }
+
+  private takeDown(source: SourceName, why: string): void {
+    if (this.options.sources.onError === 'fail') return; // the failing lookup ends the run instead
+    this.down.set(source, why);
+    this.stops.get(source)!.abort(new SourceDownError(source));
+    this.warn(`${source}: ${why}; skipping ${source} for the rest of this run, its evidence is unknown (to turn it off: sources.${source}.enabled: false)`);
   }
 
   /**
@@ -131,15 +171,10 @@ class Gatherer {
     } catch (error) {
       if (this.options.signal?.aborted) throw error;
       const message = `${source}: ${id}: ${describeError(error)}`;
-      if (this.options.sources.onError === 'fail') throw new EvidenceError(`evidence source failed: ${message}`, { cause: error });
+      if (this.options.sources.onError === 'fail') throw new EvidenceError(`evidence source failed: ${message}`, { cause: error, code: 'ERR_PG_EVIDENCE_SOURCE_FAILED' });
+      // Failures the request layer did not see (a malformed answer, a parse error) count here.
+      if (!(typeof error === 'object' && error !== null && this.counted.has(error))) this.noteFailure(source, error);
       if (this.down.has(source)) return undefined;
-      const count = (this.failures.get(source) ?? 0) + 1;
-      this.failures.set(source, count);
-      if (count >= BREAKER) {
-        this.down.set(source, message);
-        this.warn(`${source}: ${count} lookups in a row failed (last: ${describeError(error)}); skipping ${source} for the rest of this run, its evidence is unknown`);
-        return undefined;
-      }
       this.warn(`${message}; its evidence is unknown`);
       return undefined;
     }
@@ -167,7 +202,7 @@ class Gatherer {
       const key = `${registry}|${pkg.name}`;
       let versions = this.packuments.get(key);
       if (!versions) {
-        versions = this.limits.registry(() => fetchPackageVersions(pkg.name, this.registryOptions(registry)));
+        versions = this.limited('registry', () => fetchPackageVersions(pkg.name, this.registryOptions(registry)));
         this.packuments.set(key, versions);
         versions.catch(() => this.packuments.delete(key));
       }
@@ -208,11 +243,13 @@ class Gatherer {
     const outcome = await this.cache.getOrFetch<ProvenanceOutcome>('provenance', `${url}|${integrity ?? ''}`, async () => {
       // The attestations live on the registry: send the registry credentials npm would.
       const authorization = authorizationFor(url, this.npm);
-      const request = { ...this.request(), ...(authorization ? { headers: { authorization } } : {}) };
-      const document = await this.limits.provenance(() => getJson(url, request));
+      const request = { ...this.request('provenance'), ...(authorization ? { headers: { authorization } } : {}) };
+      const document = await this.limited('provenance', () => getJson(url, request));
       if (document === undefined) {
         return { warnings: advertised ? [`provenance: ${id}: the registry advertises provenance but ${url} has none`] : [] };
       }
+      // A 200 that is not {attestations: [...]} is a malformed answer, not "no provenance": never cached.
+      if (!isRecord(document) || !Array.isArray(document.attestations)) throw new MalformedResponseError(url, 'not an {attestations: [...]} document');
       const trust = await this.trustMaterial();
       return evaluateAttestations(document, { name: pkg.name, version: pkg.version, ...(integrity ? { integrity } : {}) }, trust.material);
     });
@@ -223,8 +260,9 @@ class Gatherer {
   private async rebuild(pkg: ResolvedPackage, id: string, registry: string, integrity: string | undefined): Promise<boolean> {
     const url = rebuildAttestationUrl(this.options.sources.ossRebuild.url, pkg.name, pkg.version);
     const outcome = await this.cache.getOrFetch<RebuildOutcome>('oss-rebuild', `${url}|${integrity ?? ''}`, async () => {
-      const body = await this.limits.ossRebuild(() => getText(url, this.request()));
+      const body = await this.limited('ossRebuild', () => getText(url, this.request('ossRebuild')));
       if (body === undefined) return { reproducible: false, warnings: [] };
+      if (!hasDsseLine(body)) throw new MalformedResponseError(url, 'not DSSE envelopes, one JSON object per line');
       this.rebuildKeys ??= loadRebuildKeys(this.options.rebuildPublicKeys ?? [OSS_REBUILD_PUBLIC_KEY]);
       const parsed = parseRebuildAttestations(body, this.rebuildKeys, id);
       const warnings = [...parsed.warnings];
@@ -244,7 +282,7 @@ class Gatherer {
             warnings.push(`oss-rebuild: ${id}: no integrity to check the rebuilt artifact against`);
             break;
           }
-          sha256 ??= await this.limits.registry(() => fetchTarballSha256(pkg.name, pkg.version, integrity, this.registryOptions(registry)));
+          sha256 ??= await this.limited('registry', () => fetchTarballSha256(pkg.name, pkg.version, integrity, this.registryOptions(registry)));
           if (claim.digest.sha256 === sha256) return { reproducible: true, warnings };
         }
       }
@@ -260,7 +298,7 @@ class Gatherer {
     if (s.scorecard.enabled) {
       const found = await this.guarded('scorecard', repositoryUrl, () =>
         this.cache.getOrFetch('scorecard', `${s.scorecard.url ?? ''}|${repositoryUrl}`, () =>
-          this.limits.scorecard(() => fetchScorecard(s.scorecard.url, repositoryUrl, this.request())),
+          this.limited('scorecard', () => fetchScorecard(s.scorecard.url, repositoryUrl, this.request('scorecard'))),
         ),
       );
       if (found) return found;
@@ -268,7 +306,7 @@ class Gatherer {
     if (s.depsDev.enabled) {
       const found = await this.guarded('depsDev', repositoryUrl, () =>
         this.cache.getOrFetch('depsdev-project', `${s.depsDev.url ?? ''}|${repositoryUrl}`, () =>
-          this.limits.depsDev(() => fetchDepsDevScorecard(s.depsDev.url, repositoryUrl, this.request())),
+          this.limited('depsDev', () => fetchDepsDevScorecard(s.depsDev.url, repositoryUrl, this.request('depsDev'))),
         ),
       );
       if (found) return found;
@@ -296,7 +334,7 @@ class Gatherer {
       s.depsDev.enabled
         ? this.guarded('depsDev', id, () =>
             this.cache.getOrFetch<DepsDevVersion | null>('depsdev-version', `${s.depsDev.url ?? ''}|${id}`, () =>
-              this.limits.depsDev(() => fetchDepsDevVersion(s.depsDev.url, pkg.name, pkg.version, this.request())),
+              this.limited('depsDev', () => fetchDepsDevVersion(s.depsDev.url, pkg.name, pkg.version, this.request('depsDev'))),
             ),
           )
         : undefined,
@@ -314,6 +352,18 @@ class Gatherer {
     }
     return record;
   }
+}
+
+/** Whether any line of a JSON-lines body is a DSSE envelope (an HTML page or `{}` is not). */
+function hasDsseLine(body: string): boolean {
+  return body.split('\n').some((line) => {
+    try {
+      const value: unknown = JSON.parse(line);
+      return isRecord(value) && typeof value.payload === 'string' && Array.isArray(value.signatures);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**

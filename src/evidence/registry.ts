@@ -2,7 +2,7 @@
  * Registry source: the full packument through pacote (so .npmrc registries, scopes and
  * auth behave as in npm), reduced to the fields the evidence needs for one version.
  */
-import { isRecord, stringOf, withRetry, type RetryPolicy } from './http';
+import { isRecord, MalformedResponseError, stringOf, withRetry, type RetryPolicy } from './http';
 import { normalizeCommit, normalizeRepository, type NormalizedRepository } from './repository';
 
 export interface RegistryVersionInfo {
@@ -28,6 +28,8 @@ export interface RegistryFetchOptions {
   /** pacote's HTTP cache (cacache); a per-run temp dir — our own cache keeps only the evidence. */
   pacoteCache?: string;
   signal?: AbortSignal;
+  /** Told of every failed attempt (the circuit breaker counts them). */
+  onAttemptError?: (error: unknown) => void;
 }
 
 /** Thrown when the package exists but the version does not. */
@@ -109,12 +111,12 @@ export async function fetchPackageVersions(name: string, options: RegistryFetchO
     options.signal,
   );
   if (packument === undefined) return undefined;
+  // A 200 that is not a packument (`{}`, an error page's JSON) is no answer: never cached as "no versions".
+  if (!isRecord(packument) || !isRecord(packument.versions)) throw new MalformedResponseError(`${options.registry} ${name}`, 'not a packument (no versions)');
   const versions: PackageVersions = new Map();
-  if (isRecord(packument) && isRecord(packument.versions)) {
-    for (const version of Object.keys(packument.versions)) {
-      const info = versionInfoFromPackument(packument, version, options.registry);
-      if (info) versions.set(version, info);
-    }
+  for (const version of Object.keys(packument.versions)) {
+    const info = versionInfoFromPackument(packument, version, options.registry);
+    if (info) versions.set(version, info);
   }
   return versions;
 }

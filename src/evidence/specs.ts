@@ -19,11 +19,11 @@ export function parsePackageSpecs(list: readonly string[]): ResolvedPackage[] {
       try {
         parsed = npa(spec);
       } catch (error) {
-        throw new UsageError(`invalid package spec "${spec}": ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+        throw new UsageError(`invalid package spec "${spec}": ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
       }
       const version = parsed.rawSpec ? semver.valid(parsed.rawSpec) : null;
       if (parsed.type !== 'version' || !parsed.name || !version) {
-        throw new UsageError(`invalid package spec "${spec}": expected name@version with an exact version (e.g. left-pad@1.3.0)`);
+        throw new UsageError(`invalid package spec "${spec}": expected name@version with an exact version (e.g. left-pad@1.3.0)`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
       }
       const key = `${parsed.name}@${version}`;
       if (seen.has(key)) continue;

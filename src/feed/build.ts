@@ -1,4 +1,5 @@
 import { createHash, sign, type KeyObject } from 'node:crypto';
+import { nestedDeeperThan, TOO_DEEP } from '../nesting';
 import {
   appendFileSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
@@ -154,7 +155,7 @@ function sortedPartition(partitions: Partitions, p: number, buckets: number, see
   let last: Entry | undefined;
   for (const e of entries) {
     seen.count++;
-    if (last && last.key === e.key) throw new RecordsError(`${describe(e, seen.count)}: duplicate record for ${e.key} (first at ${describe(last, seen.count - 1)})`);
+    if (last && last.key === e.key) throw new RecordsError(`${describe(e, seen.count)}: duplicate record for ${e.key} (first at ${describe(last, seen.count - 1)})`, { code: 'ERR_PG_RECORDS_DUPLICATE' });
     last = e;
   }
   return entries;
@@ -210,12 +211,15 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
   const privateKey = options.privateKey ?? readPrivateKey(options.privateKeyPath ?? '');
   const now = options.now ?? new Date();
   const expiresIn = options.expiresIn ?? 30 * DAY;
-  if (!(expiresIn > 0) || !Number.isFinite(expiresIn)) throw new FeedError(`feed expiry must be positive, got ${expiresIn} ms`);
+  const expiresAt = new Date(now.getTime() + expiresIn);
+  if (!(expiresIn > 0) || !Number.isFinite(expiresAt.getTime())) {
+    throw new FeedError(`feed expiry must be a positive duration that gives a valid date, got ${expiresIn} ms`, { code: 'ERR_PG_FEED_EXPIRY_RANGE' });
+  }
   const previous = previousSerial(path);
   const serial = options.serial ?? Math.max((previous ?? 0) + 1, Math.floor(now.getTime() / 1000));
-  if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`);
+  if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`, { code: 'ERR_PG_FEED_SERIAL_INVALID' });
   const schema = options.schema ?? SCHEMA;
-  if (!READABLE_SCHEMAS.includes(schema)) throw new FeedError(`feed schema must be one of ${READABLE_SCHEMAS.join(', ')}, got ${schema}`);
+  if (!READABLE_SCHEMAS.includes(schema)) throw new FeedError(`feed schema must be one of ${READABLE_SCHEMAS.join(', ')}, got ${schema}`, { code: 'ERR_PG_FEED_SCHEMA' });
 
   const partitions = new Partitions();
   let tmp: string | undefined;
@@ -226,8 +230,8 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
       position++;
       const origin = recordOrigin(record);
       if (origin === undefined) {
-        const problem = validateRecord(record);
-        if (problem) throw new RecordsError(`record #${position}: ${problem}`);
+        const problem = nestedDeeperThan(record) ? `record ${TOO_DEEP}` : validateRecord(record);
+        if (problem) throw new RecordsError(`record #${position}: ${problem}`, { code: 'ERR_PG_RECORDS_INVALID' });
       }
       const { name, version, ...rest } = record;
       const key = recordKey(name, version);
@@ -246,7 +250,7 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
       schema,
       serial,
       generatedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + expiresIn).toISOString(),
+      expiresAt: expiresAt.toISOString(),
       records: count,
       keyId: keyIdOf(privateKey),
       buckets,

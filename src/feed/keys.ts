@@ -26,7 +26,7 @@ export function generateKeyPair(outDir: string): GeneratedKeyPair {
   const privateKeyPath = join(dir, 'feed.key');
   const publicKeyPath = join(dir, 'feed.pub');
   for (const path of [privateKeyPath, publicKeyPath]) {
-    if (existsSync(path)) throw new FeedError(`${path} already exists; refusing to overwrite a key`, { file: path });
+    if (existsSync(path)) throw new FeedError(`${path} already exists; refusing to overwrite a key`, { file: path, code: 'ERR_PG_FEED_KEY_EXISTS' });
   }
   mkdirSync(dir, { recursive: true });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -36,7 +36,7 @@ export function generateKeyPair(outDir: string): GeneratedKeyPair {
   try {
     fd = openSync(privateKeyPath, 'wx', 0o600);
   } catch (error) {
-    throw new FeedError(`cannot write ${privateKeyPath}: ${(error as Error).message}`, { file: privateKeyPath, cause: error });
+    throw new FeedError(`cannot write ${privateKeyPath}: ${(error as Error).message}`, { file: privateKeyPath, cause: error, code: 'ERR_PG_FEED_KEY_WRITE' });
   }
   try {
     writeSync(fd, pem);
@@ -56,13 +56,13 @@ export function parsePublicKey(text: string): KeyObject {
     try {
       key = createPublicKey(trimmed);
     } catch (error) {
-      throw new FeedError(`not a valid PEM public key: ${(error as Error).message}`, { cause: error });
+      throw new FeedError(`not a valid PEM public key: ${(error as Error).message}`, { cause: error, code: 'ERR_PG_FEED_KEY_INVALID' });
     }
-    if (key.asymmetricKeyType !== 'ed25519') throw new FeedError(`public key is ${key.asymmetricKeyType ?? 'unknown'}, expected ed25519`);
+    if (key.asymmetricKeyType !== 'ed25519') throw new FeedError(`public key is ${key.asymmetricKeyType ?? 'unknown'}, expected ed25519`, { code: 'ERR_PG_FEED_KEY_INVALID' });
     return key;
   }
   if (!/^[A-Za-z0-9+/]{43}=$/.test(trimmed)) {
-    throw new FeedError(`not an Ed25519 public key (expected base64 of 32 bytes as printed by \`feed keygen\`, or PEM): ${JSON.stringify(trimmed.slice(0, 60))}`);
+    throw new FeedError(`not an Ed25519 public key (expected base64 of 32 bytes as printed by \`feed keygen\`, or PEM): ${JSON.stringify(trimmed.slice(0, 60))}`, { code: 'ERR_PG_FEED_KEY_INVALID' });
   }
   const raw = Buffer.from(trimmed, 'base64');
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });

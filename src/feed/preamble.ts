@@ -29,7 +29,7 @@ export function readPreambleFd(fd: number, path: string): Preamble {
   const size = fstatSync(fd).size;
   const head = Buffer.alloc(Math.min(size, MAX_HEADER_BYTES + MAGIC.length + SIG_LINE_BYTES + 1));
   readSync(fd, head, 0, head.length, 0);
-  const notFeed = (why: string) => new FeedError(`${path} is not a provenance-guard feed (${why})`, { file: path });
+  const notFeed = (why: string) => new FeedError(`${path} is not a provenance-guard feed (${why})`, { file: path, code: 'ERR_PG_FEED_FORMAT' });
   if (head.toString('latin1', 0, MAGIC.length) !== MAGIC) throw notFeed('missing feed magic line');
   const headerEnd = head.indexOf(0x0a, MAGIC.length);
   if (headerEnd < 0) throw notFeed('header line missing or too long');
@@ -68,7 +68,7 @@ export function openFeedFile(path: string): number {
   try {
     return openSync(path, 'r');
   } catch (error) {
-    throw new FeedError(`cannot open feed ${path}: ${(error as Error).message}`, { file: path, cause: error });
+    throw new FeedError(`cannot open feed ${path}: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_FEED_NOT_FOUND' });
   }
 }
 

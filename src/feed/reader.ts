@@ -42,7 +42,7 @@ function readExactly(fd: number, length: number, position: number, path: string,
     try {
       n = readSync(fd, buffer, done, length - done, position + done);
     } catch (error) {
-      throw new FeedError(`cannot read feed ${path}: ${(error as Error).message}`, { file: path, cause: error });
+      throw new FeedError(`cannot read feed ${path}: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_FEED_NOT_FOUND' });
     }
     if (n === 0) throw corrupted(path, 'file is truncated');
     done += n;
@@ -120,7 +120,7 @@ function openChecked(path: string, trust: FeedTrust, cache: string, now: Date): 
   const label = trust.label ?? path;
   const fd = openFeedFile(path);
   try {
-    if (fstatSync(fd).isDirectory()) throw new FeedError(`feed ${label} is a directory, not a feed file`, { file: label });
+    if (fstatSync(fd).isDirectory()) throw new FeedError(`feed ${label} is a directory, not a feed file`, { file: label, code: 'ERR_PG_FEED_NOT_FOUND' });
     const preamble = readPreambleFd(fd, label);
     const { header } = preamble;
     checkSignature(preamble, trust.publicKeys, label);

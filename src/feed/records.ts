@@ -5,6 +5,7 @@ import { RecordsError } from '../errors';
 import { isObject } from '../json';
 import { packageNameProblem } from '../package-name';
 import { parseSri } from '../policy/integrity';
+import { nestedDeeperThan, TOO_DEEP } from '../nesting';
 import type { FeedRecord } from '../types';
 
 /** Where a record came from ("FILE:LINE"), attached by readRecordsFile for build errors. */
@@ -93,7 +94,7 @@ export async function* readRecordsFile(path: string): AsyncIterable<FeedRecord> 
   try {
     await opened;
   } catch (error) {
-    throw new RecordsError(`${path}: cannot read records file: ${(error as Error).message}`, { file: path, cause: error });
+    throw new RecordsError(`${path}: cannot read records file: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_RECORDS_NOT_FOUND' });
   }
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNumber = 0;
@@ -106,10 +107,10 @@ export async function* readRecordsFile(path: string): AsyncIterable<FeedRecord> 
       try {
         value = JSON.parse(line);
       } catch (error) {
-        throw new RecordsError(`${path}:${lineNumber}: invalid JSON: ${(error as Error).message}`, { file: path });
+        throw new RecordsError(`${path}:${lineNumber}: invalid JSON: ${(error as Error).message}`, { file: path, code: 'ERR_PG_RECORDS_PARSE' });
       }
-      const problem = validateRecord(value);
-      if (problem) throw new RecordsError(`${path}:${lineNumber}: ${problem}`, { file: path });
+      const problem = nestedDeeperThan(value) ? `record ${TOO_DEEP}` : validateRecord(value);
+      if (problem) throw new RecordsError(`${path}:${lineNumber}: ${problem}`, { file: path, code: 'ERR_PG_RECORDS_INVALID' });
       Object.defineProperty(value, RECORD_ORIGIN, { value: `${path}:${lineNumber}`, enumerable: false });
       yield value as FeedRecord;
     }

@@ -74,13 +74,13 @@ function secureTransport(url: URL): boolean {
 
 function classify(source: string, rootDir: string, env: NodeJS.ProcessEnv): SourceKind {
   const trimmed = source.trim();
-  if (trimmed === '') throw new FeedError('feed.source is empty');
+  if (trimmed === '') throw new FeedError('feed.source is empty', { code: 'ERR_PG_FEED_SOURCE_INVALID' });
   if (/^https?:\/\//i.test(trimmed)) {
     let url: URL;
     try {
       url = new URL(trimmed);
     } catch {
-      throw new FeedError(`feed source ${JSON.stringify(trimmed)} is not a valid URL`);
+      throw new FeedError(`feed source ${JSON.stringify(trimmed)} is not a valid URL`, { code: 'ERR_PG_FEED_SOURCE_INVALID' });
     }
     if (!secureTransport(url)) {
       throw new FeedError(`feed source ${trimmed} uses plain http; use https (http is only allowed for 127.0.0.1)`, { code: 'ERR_PG_FEED_INSECURE' });
@@ -102,11 +102,11 @@ function resolvePath(path: string): string {
   try {
     stat = statSync(path);
   } catch {
-    throw new FeedError(`feed not found: ${path}`, { file: path });
+    throw new FeedError(`feed not found: ${path}`, { file: path, code: 'ERR_PG_FEED_NOT_FOUND' });
   }
   if (!stat.isDirectory()) return path;
   const file = join(path, FEED_FILE_NAME);
-  if (!existsSync(file)) throw new FeedError(`feed directory ${path} has no ${FEED_FILE_NAME}`, { file: path });
+  if (!existsSync(file)) throw new FeedError(`feed directory ${path} has no ${FEED_FILE_NAME}`, { file: path, code: 'ERR_PG_FEED_NOT_FOUND' });
   return file;
 }
 
@@ -161,7 +161,7 @@ async function fetchFeed(url: URL, headers: Record<string, string>, signal: Abor
     if (![301, 302, 303, 307, 308].includes(response.status)) return response;
     await response.body?.cancel();
     const location = response.headers.get('location');
-    if (!location) throw new FeedError(`GET ${current.href} answered ${response.status} without a Location`);
+    if (!location) throw new FeedError(`GET ${current.href} answered ${response.status} without a Location`, { code: 'ERR_PG_FEED_DOWNLOAD' });
     const next = new URL(location, current);
     const downgrade = current.protocol === 'https:' && next.protocol !== 'https:';
     if (downgrade || !secureTransport(next)) {
@@ -169,7 +169,7 @@ async function fetchFeed(url: URL, headers: Record<string, string>, signal: Abor
     }
     current = next;
   }
-  throw new FeedError(`GET ${url.href}: more than ${MAX_REDIRECTS} redirects`);
+  throw new FeedError(`GET ${url.href}: more than ${MAX_REDIRECTS} redirects`, { code: 'ERR_PG_FEED_DOWNLOAD' });
 }
 
 async function download(url: URL, tmp: string, meta: CacheMeta | undefined, cached: string | undefined, timeoutMs: number): Promise<Response | 'not-modified'> {
@@ -184,12 +184,12 @@ async function download(url: URL, tmp: string, meta: CacheMeta | undefined, cach
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    throw new FeedError(`GET ${url.href} answered ${response.status} ${response.statusText}`);
+    throw new FeedError(`GET ${url.href} answered ${response.status} ${response.statusText}`, { code: 'ERR_PG_FEED_DOWNLOAD' });
   }
   try {
     await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(tmp, { flags: 'wx' }));
   } catch (error) {
-    if (signal.aborted) throw new FeedError(`GET ${url.href} did not complete within ${timeoutMs / 1000} s`, { cause: error });
+    if (signal.aborted) throw new FeedError(`GET ${url.href} did not complete within ${timeoutMs / 1000} s`, { cause: error, code: 'ERR_PG_FEED_DOWNLOAD' });
     throw error;
   }
   return response;
@@ -203,7 +203,7 @@ async function resolveUrl(url: URL, offline: boolean, trust: Candidate): Promise
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
     if (cached) return cached;
-    throw new FeedError(`offline, and no cached copy of the feed from ${what} (run once online to fetch it)`);
+    throw new FeedError(`offline, and no cached copy of the feed from ${what} (run once online to fetch it)`, { code: 'ERR_PG_FEED_OFFLINE' });
   }
   mkdirSync(target.dir, { recursive: true });
   sweepStaleTemps(target.dir);
@@ -222,8 +222,8 @@ async function resolveUrl(url: URL, offline: boolean, trust: Candidate): Promise
   } catch (error) {
     if (cached) return fallback(cached, meta, what, error, trust.warn);
     if (error instanceof FeedError) throw error;
-    if ((error as Error).name === 'TimeoutError') throw new FeedError(`cannot download the feed from ${what}: no answer within ${trust.timeoutMs / 1000} s`, { cause: error });
-    throw new FeedError(`cannot download the feed from ${what}: ${reason(error)}`, { cause: error });
+    if ((error as Error).name === 'TimeoutError') throw new FeedError(`cannot download the feed from ${what}: no answer within ${trust.timeoutMs / 1000} s`, { cause: error, code: 'ERR_PG_FEED_DOWNLOAD' });
+    throw new FeedError(`cannot download the feed from ${what}: ${reason(error)}`, { cause: error, code: 'ERR_PG_FEED_DOWNLOAD' });
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -267,11 +267,11 @@ function parseNpmSpec(spec: string): npa.Result {
   try {
     parsed = npa(spec);
   } catch (error) {
-    throw new FeedError(`feed source ${JSON.stringify(spec)} is not a path, an https URL or an npm package spec: ${(error as Error).message}`);
+    throw new FeedError(`feed source ${JSON.stringify(spec)} is not a path, an https URL or an npm package spec: ${(error as Error).message}`, { code: 'ERR_PG_FEED_SOURCE_INVALID' });
   }
   // Only registry packages: git and remote specs could run `prepare` scripts when fetched.
   if (!['version', 'range', 'tag'].includes(parsed.type ?? '')) {
-    throw new FeedError(`feed source ${JSON.stringify(spec)} is a ${parsed.type} spec; only registry package specs (name@range) are supported`);
+    throw new FeedError(`feed source ${JSON.stringify(spec)} is a ${parsed.type} spec; only registry package specs (name@range) are supported`, { code: 'ERR_PG_FEED_SOURCE_INVALID' });
   }
   return parsed;
 }
@@ -280,7 +280,7 @@ function parseNpmSpec(spec: string): npa.Result {
 async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FeedError(`${what} did not answer within ${ms / 1000} s`)), ms);
+    timer = setTimeout(() => reject(new FeedError(`${what} did not answer within ${ms / 1000} s`, { code: 'ERR_PG_FEED_DOWNLOAD' })), ms);
   });
   try {
     return await Promise.race([promise, deadline]);
@@ -316,7 +316,7 @@ async function fetchNpm(t: NpmTarget, trust: Candidate): Promise<string> {
       const extractDir = join(workDir, 'package');
       await api.extract(`${manifest.name}@${manifest.version}`, extractDir, { ...options, integrity: manifest._integrity, resolved: manifest._resolved });
       const file = join(extractDir, FEED_FILE_NAME);
-      if (!existsSync(file)) throw new FeedError(`${manifest.name}@${manifest.version} has no ${FEED_FILE_NAME} in its package root`);
+      if (!existsSync(file)) throw new FeedError(`${manifest.name}@${manifest.version} has no ${FEED_FILE_NAME} in its package root`, { code: 'ERR_PG_FEED_NOT_FOUND' });
       install(file, t.target.feed, `${FEED_FILE_NAME} of ${manifest.name}@${manifest.version}`, trust);
       const fresh: CacheMeta = { source: t.spec, version: manifest.version, fetchedAt: trust.now.toISOString() };
       if (manifest._integrity) fresh.integrity = manifest._integrity;
@@ -342,7 +342,7 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, env: 
   if (offline) {
     if (cached) return cached;
     const why = installed.skipped.length > 0 ? `; ${installed.skipped.join('; ')}` : '';
-    throw new FeedError(`offline, and no installed or cached copy of the feed from ${what} (run once online to fetch it)${why}`);
+    throw new FeedError(`offline, and no installed or cached copy of the feed from ${what} (run once online to fetch it)${why}`, { code: 'ERR_PG_FEED_OFFLINE' });
   }
   const options: Record<string, unknown> = { ...fetchOptions(npm), registry: npm.registry, preferOnline: true };
   try {
@@ -350,7 +350,7 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, env: 
   } catch (error) {
     if (cached) return fallback(cached, meta, what, error, trust.warn);
     if (error instanceof FeedError) throw error;
-    throw new FeedError(`cannot fetch the feed from ${what}: ${reason(error)}`, { cause: error });
+    throw new FeedError(`cannot fetch the feed from ${what}: ${reason(error)}`, { cause: error, code: 'ERR_PG_FEED_DOWNLOAD' });
   }
 }
 

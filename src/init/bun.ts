@@ -45,7 +45,7 @@ export function withScanner(text: string, file: string, force: boolean): string 
     const current = match[2]!.replace(/\s*#.*$/, '').trim();
     const ours = [BUN_SCANNER, `${BUN_SCANNER}/bun`].flatMap((name) => [JSON.stringify(name), `'${name}'`]);
     if (!ours.includes(current) && !force) {
-      throw new ConfigError(`${file}: [install.security] scanner is already ${current}; Bun runs one scanner (use --force to replace it)`, { file });
+      throw new ConfigError(`${file}: [install.security] scanner is already ${current}; Bun runs one scanner (use --force to replace it)`, { file, code: 'ERR_PG_INIT_CONFLICT' });
     }
     lines[i] = entry;
     return lines.join('\n');
@@ -56,13 +56,13 @@ export function withScanner(text: string, file: string, force: boolean): string 
 
 function addDevDependency(projectDir: string): boolean {
   const file = join(projectDir, 'package.json');
-  if (!existsSync(file)) throw new ConfigError(`${file}: no package.json; run \`bun init\` first`, { file });
+  if (!existsSync(file)) throw new ConfigError(`${file}: no package.json; run \`bun init\` first`, { file, code: 'ERR_PG_INIT_NO_PROJECT' });
   const text = readFileSync(file, 'utf8');
   let manifest: Record<string, unknown>;
   try {
     manifest = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`${file}: invalid JSON (${(error as Error).message})`, { file });
+    throw new ConfigError(`${file}: invalid JSON (${(error as Error).message})`, { file, code: 'ERR_PG_CONFIG_INVALID' });
   }
   const declared = ['dependencies', 'devDependencies', 'optionalDependencies'].some((field) => {
     const deps = manifest[field];

@@ -57,7 +57,7 @@ function addConfigDependency(projectDir: string, options: InitPnpmOptions): Init
   const path = join(projectDir, 'pnpm-workspace.yaml');
   const doc = readYamlMapping(path);
   const existing = doc.get('configDependencies');
-  if (existing !== undefined && existing !== null && !isMap(existing)) throw new ConfigError(`${path}: configDependencies: expected a mapping`, { file: path });
+  if (existing !== undefined && existing !== null && !isMap(existing)) throw new ConfigError(`${path}: configDependencies: expected a mapping`, { file: path, code: 'ERR_PG_CONFIG_INVALID' });
   const version = options.version ?? VERSION;
   const pin = options.integrity ? `${version}+${options.integrity}` : version;
   const before = doc.getIn(['configDependencies', CONFIG_DEPENDENCY_NAME]);
@@ -99,7 +99,7 @@ function writeShim(projectDir: string): InitPnpmResult {
     if (current.includes("require('provenance-guard/pnpmfile')")) return { changed: [], notes };
     throw new ConfigError(
       `${path} already exists; merge the hooks by hand: const guard = require('provenance-guard/pnpmfile'); call guard.hooks.readPackage / preResolution from yours (or use --method config-dependency, which needs no pnpmfile)`,
-      { file: path },
+      { file: path, code: 'ERR_PG_INIT_CONFLICT' },
     );
   }
   writeFileSync(path, PNPMFILE_SHIM);

@@ -21,7 +21,7 @@ export function findBundle(from: string = __dirname): string {
     if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) break;
   }
-  throw new GuardError(`cannot find the Yarn plugin bundle (${BUNDLE}); run \`npm run build\` in provenance-guard`);
+  throw new GuardError(`cannot find the Yarn plugin bundle (${BUNDLE}); run \`npm run build\` in provenance-guard`, { code: 'ERR_PG_INIT_BUNDLE_MISSING' });
 }
 
 export interface InitYarnOptions {
@@ -43,7 +43,7 @@ export function initYarn(projectDir: string, options: InitYarnOptions = {}): voi
     plugins = new YAMLSeq();
     doc.set('plugins', plugins);
   }
-  if (!isSeq(plugins)) throw new ConfigError(`${rcPath}: plugins: expected a list`, { file: rcPath });
+  if (!isSeq(plugins)) throw new ConfigError(`${rcPath}: plugins: expected a list`, { file: rcPath, code: 'ERR_PG_CONFIG_INVALID' });
   // Replace an earlier entry for this plugin (re-running init upgrades it).
   plugins.items = plugins.items.filter((item) => {
     const path = isMap(item) ? item.get('path') : (item as { value?: unknown } | null)?.value;

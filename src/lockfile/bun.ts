@@ -58,7 +58,7 @@ export function parseBunLockText(text: string, file?: string): unknown {
     // blanked in place, so lines and columns are the file's.
     const located = position ? lineColumn(json, Number(position[1])) : yamlErrorPosition(json);
     const where = located ? ` at line ${located.line}, column ${located.column}` : '';
-    return fail(file, `invalid JSONC${where}: ${message.replace(/ in JSON at position \d+.*$/, '').split('\n')[0]}`);
+    return fail(file, `invalid JSONC${where}: ${message.replace(/ in JSON at position \d+.*$/, '').split('\n')[0]}`, 'ERR_PG_LOCKFILE_PARSE');
   }
 }
 
@@ -80,7 +80,7 @@ function metaVersion(entry: unknown[]): string | undefined {
 export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file?: string, options: { registries?: Registries } = {}): ResolvedPackage[] {
   if (!isObject(lockfile)) return fail(file, 'expected a JSON object at the top level');
   const version = lockfile.lockfileVersion;
-  if (typeof version !== 'number' || version < 0 || version > 2) return fail(file, `unsupported bun.lock lockfileVersion ${JSON.stringify(version)} (supported: 0, 1, 2)`);
+  if (typeof version !== 'number' || version < 0 || version > 2) return fail(file, `unsupported bun.lock lockfileVersion ${JSON.stringify(version)} (supported: 0, 1, 2)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
   const packages = lockfile.packages ?? {};
   if (!isObject(packages)) return fail(file, '"packages" must be an object');
   const out: ResolvedPackage[] = [];

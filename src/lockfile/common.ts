@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LockfileError } from '../errors';
 import { isObject } from '../json';
 import { packageNameProblem } from '../package-name';
+import { escapeControl } from '../report/escape';
 import type { ResolvedPackage } from '../types';
 import { packageKey } from './source';
 
@@ -76,11 +77,16 @@ function checkEntry(pkg: ResolvedPackage, file: string | undefined, entry: strin
 
 /** An entry that cannot be trusted: ERR_PG_LOCKFILE_ENTRY, naming the file and the entry. */
 export function failEntry(file: string | undefined, entry: string, problem: string): never {
-  throw new LockfileError(`${file ?? 'lockfile'}: entry ${JSON.stringify(entry)}: ${problem}`, { code: 'ERR_PG_LOCKFILE_ENTRY', ...(file === undefined ? {} : { file }) });
+  throw new LockfileError(`${file ?? 'lockfile'}: entry ${escapeControl(JSON.stringify(entry))}: ${escapeControl(problem)}`, { code: 'ERR_PG_LOCKFILE_ENTRY', ...(file === undefined ? {} : { file }) });
 }
 
-export function fail(file: string | undefined, problem: string): never {
-  throw new LockfileError(`${file ?? 'lockfile'}: ${problem}`, file === undefined ? {} : { file });
+/**
+ * Throws the LockfileError for a problem in `file`. Problems quote lockfile keys, so control
+ * characters in them are escaped here. The default code is ERR_PG_LOCKFILE_INVALID (content the
+ * reader cannot use); parse, version and not-found problems pass their own.
+ */
+export function fail(file: string | undefined, problem: string, code = 'ERR_PG_LOCKFILE_INVALID'): never {
+  throw new LockfileError(`${file ?? 'lockfile'}: ${escapeControl(problem)}`, file === undefined ? { code } : { file, code });
 }
 
 /** 1-based line and column of a character offset. */

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
 import { parseAllDocuments } from 'yaml';
+import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { ResolvedPackage } from '../types';
-import { lockfileCacheKey, readCachedPackages, writeCachedPackages } from './cache';
 import { fail, isObject, lineColumn } from './common';
 import { packagesFromBunLock, parseBunLockText } from './bun';
 import { packagesFromPackageLock } from './npm';
@@ -48,8 +48,6 @@ export function detectLockfile(dir: string): DetectedLockfile | undefined {
 }
 
 export interface ReadLockfileOptions {
-  /** Cache the parsed result here, keyed by the lockfile's content (see cache.ts). */
-  cacheDir?: string;
   /**
    * The registries the package manager is configured with (registry identity, source.ts).
    * Default: its own settings for the lockfile's directory: .npmrc for npm and pnpm
@@ -66,25 +64,26 @@ export function configuredRegistries(kind: LockfileKind, dir: string, env: NodeJ
   return kind === 'bun' ? bunRegistriesFor(dir, env) : npmRegistriesFor(dir, env);
 }
 
+/**
+ * Parses a lockfile, every time. There is deliberately no on-disk cache of parsed lockfiles:
+ * the cache directory is restored from pull-request jobs on CI, so whatever it holds is
+ * attacker-writable, and a parsed list taken from it would decide what gets checked (a `[]`
+ * entry made `check` pass with 0 packages). Parsing 2,000 packages costs ~55-65 ms.
+ */
 export function readLockfile(path: string, kind?: LockfileKind, options: ReadLockfileOptions = {}): ResolvedPackage[] {
   const file = resolve(path);
   const resolvedKind = kind ?? KIND_BY_NAME[basename(file)];
-  if (!resolvedKind) return fail(path, `cannot tell the lockfile kind from its name (expected one of ${LOCKFILE_NAMES.join(', ')})`);
+  if (!resolvedKind) return fail(path, `cannot tell the lockfile kind from its name (expected one of ${LOCKFILE_NAMES.join(', ')})`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return fail(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`);
+    return code === 'ENOENT' ? fail(path, 'no such file', 'ERR_PG_LOCKFILE_NOT_FOUND') : fail(path, `cannot be read (${code ?? (error as Error).message})`, 'ERR_PG_LOCKFILE_UNREADABLE');
   }
   const dir = dirname(file);
   const registries = options.registries ?? configuredRegistries(resolvedKind, dir, options.env);
-  const key = options.cacheDir ? lockfileCacheKey(resolvedKind, dir, JSON.stringify(registries), text) : undefined;
-  const cached = key ? readCachedPackages(options.cacheDir!, key) : undefined;
-  if (cached) return cached;
-  const packages = parseLockfileText(resolvedKind, text, dir, path, registries);
-  if (key) writeCachedPackages(options.cacheDir!, key, packages);
-  return packages;
+  return parseLockfileText(resolvedKind, text, dir, path, registries);
 }
 
 function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: string, registries: Registries): ResolvedPackage[] {
@@ -107,7 +106,7 @@ function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: 
  */
 function packagesFromPnpmText(text: string, dir: string, file: string, registries: Registries): ResolvedPackage[] {
   const documents = parsePnpmYaml(text, file);
-  if (documents.length === 0) return fail(file, 'empty file');
+  if (documents.length === 0) return fail(file, 'empty file', 'ERR_PG_LOCKFILE_PARSE');
   const project = documents[documents.length - 1];
   const packages = packagesFromPnpmLockfile(project, dir, file, { registries });
   for (const env of documents.slice(0, -1)) packages.push(...configDependencies(env, dir, file, registries));
@@ -142,17 +141,28 @@ function parsePnpmYaml(text: string, file: string): unknown[] {
   } catch {
     // fall through to the reference parser
   }
-  const documents = parseAllDocuments(text);
+  let documents: ReturnType<typeof parseAllDocuments>;
+  try {
+    documents = parseAllDocuments(text);
+  } catch (error) {
+    if (isStackOverflow(error)) return fail(file, `invalid YAML: ${TOO_DEEP}`, 'ERR_PG_LOCKFILE_PARSE');
+    throw error;
+  }
   const list = Array.isArray(documents) ? documents : [documents];
   for (const doc of list) {
     const error = doc.errors[0];
     if (error) {
       const pos = error.linePos?.[0];
       const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-      return fail(file, `invalid YAML${where}: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+      return fail(file, `invalid YAML${where}: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, 'ERR_PG_LOCKFILE_PARSE');
     }
   }
-  return list.map((doc) => doc.toJS() as unknown);
+  try {
+    return list.map((doc) => doc.toJS() as unknown);
+  } catch (error) {
+    if (isStackOverflow(error)) return fail(file, `invalid YAML: ${TOO_DEEP}`, 'ERR_PG_LOCKFILE_PARSE');
+    throw error;
+  }
 }
 
 function parseJsonText(text: string, file: string): unknown {
@@ -166,6 +176,6 @@ function parseJsonText(text: string, file: string): unknown {
       const { line, column } = lineColumn(text, Number(position[1]));
       where = ` at line ${line}, column ${column}`;
     }
-    return fail(file, `invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
+    return fail(file, `invalid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`, 'ERR_PG_LOCKFILE_PARSE');
   }
 }

@@ -64,9 +64,9 @@ function packagesMap(lockfile: unknown, file: string | undefined): JsonObject {
   if (!isObject(lockfile)) return fail(file, 'expected a JSON object at the top level');
   const version = lockfile.lockfileVersion;
   if (version === 1 || (version === undefined && isObject(lockfile.dependencies))) {
-    return fail(file, 'lockfileVersion 1 (npm 6 and older) is not supported; run `npm install --package-lock-only` with npm 7+ to upgrade it to version 3');
+    return fail(file, 'lockfileVersion 1 (npm 6 and older) is not supported; run `npm install --package-lock-only` with npm 7+ to upgrade it to version 3', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   }
-  if (version !== 2 && version !== 3) return fail(file, `unsupported package-lock lockfileVersion ${JSON.stringify(version)} (supported: 2, 3)`);
+  if (version !== 2 && version !== 3) return fail(file, `unsupported package-lock lockfileVersion ${JSON.stringify(version)} (supported: 2, 3)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
   const packages = lockfile.packages;
   if (!isObject(packages)) return fail(file, `lockfileVersion ${version} without a "packages" map`);
   return packages;

@@ -52,9 +52,9 @@ function stripPeers(version: string): string {
 function checkVersion(lockfile: JsonObject, file: string | undefined): void {
   const raw = lockfile.lockfileVersion;
   // The in-memory lockfile always carries a version too; a missing one is not a pnpm lockfile.
-  if (raw === undefined) fail(file, 'missing lockfileVersion (is this a pnpm-lock.yaml?)');
+  if (raw === undefined) fail(file, 'missing lockfileVersion (is this a pnpm-lock.yaml?)', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   const version = String(raw);
-  if (!/^(6|9)(\.\d+)?$/.test(version)) fail(file, `unsupported pnpm lockfileVersion ${version} (supported: 6.0, 6.1, 9.0)`);
+  if (!/^(6|9)(\.\d+)?$/.test(version)) fail(file, `unsupported pnpm lockfileVersion ${version} (supported: 6.0, 6.1, 9.0)`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
 }
 
 interface Context {

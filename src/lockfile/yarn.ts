@@ -5,6 +5,7 @@ import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, make, readLocalManifest, str } from './common';
 import { yarnRegistriesFor } from './registries';
 import { classifySpec, splitBindings, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
+import { isStackOverflow, TOO_DEEP } from '../nesting';
 
 const LEGACY_HEADER = /^(#.*\r?\n)*?#\s+yarn\s+lockfile\s+v1\r?\n/i;
 
@@ -90,17 +91,18 @@ export function packageFromYarnResolution(
 export function packagesFromYarnLock(text: string, lockfileDir: string, file?: string, options: YarnReadOptions = {}): ResolvedPackage[] {
   const registries = options.registries ?? yarnRegistriesFor(lockfileDir);
   if (LEGACY_HEADER.test(text)) {
-    return fail(file, 'this is a Yarn 1 (classic) lockfile; only Yarn Berry (2+) lockfiles are supported — run it through Yarn 2+ or use its pnpm/npm lockfile');
+    return fail(file, 'this is a Yarn 1 (classic) lockfile; only Yarn Berry (2+) lockfiles are supported — run it through Yarn 2+ or use its pnpm/npm lockfile', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   }
   let parsed: Record<string, unknown>;
   try {
     parsed = parseSyml(text);
   } catch (error) {
-    return fail(file, `invalid yarn.lock syntax: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`);
+    if (isStackOverflow(error)) return fail(file, `invalid yarn.lock syntax: ${TOO_DEEP}`, 'ERR_PG_LOCKFILE_PARSE');
+    return fail(file, `invalid yarn.lock syntax: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`, 'ERR_PG_LOCKFILE_PARSE');
   }
   if (Object.keys(parsed).length === 0) return [];
   if (!isObject(parsed.__metadata)) {
-    return fail(file, 'no __metadata section: not a Yarn Berry lockfile (Yarn 1 lockfiles are not supported)');
+    return fail(file, 'no __metadata section: not a Yarn Berry lockfile (Yarn 1 lockfiles are not supported)', 'ERR_PG_LOCKFILE_UNSUPPORTED');
   }
   const out: ResolvedPackage[] = [];
   for (const [key, entry] of Object.entries(parsed)) {

@@ -3,10 +3,10 @@
  * the report printed the way the install hooks print it, and whether the install may go on.
  */
 import { createGuard, failureMode } from '../guard';
-import { describeError, isGuardError } from '../errors';
+import { errorText, isGuardError } from '../errors';
 import { readLockfile } from '../lockfile/index';
-import { cacheDir } from '../paths';
 import { buildReport } from '../report/build';
+import { configLine } from '../report/config-line';
 import { escapeControl } from '../report/escape';
 import { blockedSummary } from '../report/human';
 
@@ -32,8 +32,9 @@ export async function gateLockfile(lockfile: string, what: string, ctx: GateCont
     return setupFailure(error, ctx);
   }
   try {
+    ctx.write(`${configLine(guard.config)}\n`);
     if (guard.config.mode === 'off') return { allowed: true, checked: 0 };
-    const packages = readLockfile(lockfile, 'npm', { cacheDir: cacheDir(ctx.env) });
+    const packages = readLockfile(lockfile, 'npm');
     const report = buildReport(await guard.evaluate(packages));
     const warned = blockedSummary(report, { severity: 'warn' });
     if (warned) ctx.write(safe(warned) + '\n');
@@ -49,7 +50,7 @@ export async function gateLockfile(lockfile: string, what: string, ctx: GateCont
     return { allowed: true, checked: report.summary.packages };
   } catch (error) {
     if (!isGuardError(error)) throw error;
-    ctx.write(`provenance-guard: ${safe(describeError(error).message)}\n`);
+    ctx.write(`provenance-guard: ${errorText(error)}\n`);
     return guard.config.mode === 'warn' ? { allowed: true, checked: 0 } : { allowed: false, exitCode: 2 };
   } finally {
     guard.close();
@@ -59,7 +60,7 @@ export async function gateLockfile(lockfile: string, what: string, ctx: GateCont
 async function setupFailure(error: unknown, ctx: GateContext): Promise<GateOutcome> {
   if (!isGuardError(error)) throw error;
   const mode = await failureMode({ cwd: ctx.cwd, env: ctx.env });
-  ctx.write(`provenance-guard: ${safe(describeError(error).message)}\n`);
+  ctx.write(`provenance-guard: ${errorText(error)}\n`);
   if (mode === 'off') return { allowed: true, checked: 0 };
   if (mode === 'warn') {
     ctx.write('provenance-guard: warn mode: continuing without checking packages\n');

@@ -1,4 +1,6 @@
+import semver from 'semver';
 import type { Config, OverrideConfig } from '../config/types';
+import { packageNameProblem } from '../package-name';
 import { compilePatterns, parsePackagePattern, type PackagePattern } from '../package-pattern';
 import { WAIVABLE_RULES, type FeedRecord, type Finding, type PackageResult, type ResolvedPackage, type RuleName, type Severity, type Verdict, type WaivableRule } from '../types';
 import { bindIntegrity } from './integrity';
@@ -61,6 +63,12 @@ export class Policy {
     const base = { name: pkg.name, version: pkg.version };
     const evaluation: Evaluation = { ...base, verdict: 'skip', findings: [], decisions: [], waived: [], appliedOverrides: [], expiredOverrides: [] };
     if (record) evaluation.record = record;
+    const malformed = this.config.mode === 'off' ? undefined : identityProblem(pkg);
+    if (malformed) {
+      // Never looked up, excluded or waived by name: a lockfile entry nobody could have published.
+      const decision: RuleDecision = { rule: 'source', outcome: 'violation', message: `${malformed}: not a package from any registry` };
+      return { ...evaluation, decisions: [decision], findings: [{ rule: 'source', severity: this.severityOf(decision)!, message: decision.message }], verdict: this.config.mode === 'block' ? 'block' : 'warn' };
+    }
     const excludedBy = this.excludedBy(pkg);
     if (excludedBy !== undefined) {
       evaluation.excludedBy = excludedBy;
@@ -214,6 +222,15 @@ function integrityDecision(pkg: ResolvedPackage, expected: string): RuleDecision
     case 'unbound':
       return { rule: 'integrity', outcome: 'violation', message: `integrity cannot be bound to the feed's record: ${binding.reason}` };
   }
+}
+
+/** Why a package's name (or, from the registry, its version) cannot be a published one. */
+export function identityProblem(pkg: ResolvedPackage): string | undefined {
+  if (pkg.source === 'workspace') return undefined;
+  const nameProblem = packageNameProblem(pkg.name);
+  if (nameProblem) return nameProblem;
+  if (pkg.source === 'registry' && (semver.parse(pkg.version) === null || !/^[0-9A-Za-z.+-]+$/.test(pkg.version))) return `version ${JSON.stringify(pkg.version)} is not a valid semver version`;
+  return undefined;
 }
 
 function notInFeed(rule: RuleName): RuleDecision {

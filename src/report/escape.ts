@@ -20,3 +20,8 @@ function escapeChar(ch: string): string {
 export function escapeControl(text: string): string {
   return text.replace(UNSAFE, escapeChar);
 }
+
+/** `text` as the inside of a YAML (or JSON-like) double-quoted string: quotes, backslashes and control characters escaped. */
+export function escapeQuoted(text: string): string {
+  return escapeControl(text.replace(/[\\"]/g, '\\$&'));
+}

@@ -1,3 +1,4 @@
+import { escapeQuoted } from './escape';
 import { isWaivableRule, type Finding, type PackageResult, type WaivableRule } from '../types';
 
 /** The rules of these findings an override could waive, each once (integrity and feed problems cannot be). */
@@ -15,7 +16,7 @@ export function overrideSnippet(pkg: PackageResult, now: Date = new Date()): str
   const rules = waivableRules(pkg.findings);
   if (rules.length === 0) return undefined;
   return [
-    `  - package: "${pkg.name}@${pkg.version}"`,
+    `  - package: "${escapeQuoted(`${pkg.name}@${pkg.version}`)}"`,
     `    rules: [${rules.join(', ')}]`,
     `    reason: "<why this is acceptable>"`,
     `    expires: ${suggestedExpiry(now)}`,

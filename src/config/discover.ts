@@ -1,0 +1,89 @@
+/**
+ * Which config file governs a run. The search goes from the project directory upward and stops
+ * at the project's root, the way pnpm and Yarn bound a project: the workspace root (a directory
+ * with pnpm-workspace.yaml, or a package.json with `workspaces`), else the nearest directory with
+ * a package.json; a repository root (.git) is never crossed. Nothing above that root, in the home
+ * directory or in $XDG_CONFIG_HOME is read unless passed with --config. Two config files in one
+ * directory are an error: neither silently wins.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../errors';
+
+/** Every place a config can live in one directory; package.json counts only with a `provenance` key. */
+export const SEARCH_PLACES = [
+  'package.json',
+  '.provenancerc',
+  '.provenancerc.json',
+  '.provenancerc.yaml',
+  '.provenancerc.yml',
+  '.provenancerc.js',
+  '.provenancerc.cjs',
+  '.provenancerc.mjs',
+  'provenance.config.js',
+  'provenance.config.cjs',
+  'provenance.config.mjs',
+] as const;
+
+export interface ConfigSearch {
+  /** The config file found, undefined when there is none. */
+  filepath: string | undefined;
+  /** The directories searched, nearest first (the last one is the project root). */
+  searched: string[];
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readManifest(path: string): Record<string, unknown> | undefined {
+  if (!isFile(path)) return undefined;
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch (error) {
+    throw new ConfigError(`${path}: invalid JSON, so it cannot be told whether it holds a provenance config: ${(error as Error).message}`, { file: path, code: 'ERR_PG_CONFIG_INVALID' });
+  }
+}
+
+function isWorkspaceRoot(dir: string): boolean {
+  return isFile(join(dir, 'pnpm-workspace.yaml')) || readManifest(join(dir, 'package.json'))?.workspaces !== undefined;
+}
+
+/** `start` and its ancestors up to the project root (inclusive), nearest first. */
+export function projectDirectories(start: string): string[] {
+  const dirs: string[] = [];
+  let nearestPackage = -1;
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    dirs.push(dir);
+    if (isWorkspaceRoot(dir)) return dirs;
+    if (nearestPackage < 0 && isFile(join(dir, 'package.json'))) nearestPackage = dirs.length - 1;
+    if (existsSync(join(dir, '.git')) || dirname(dir) === dir) break;
+  }
+  return dirs.slice(0, nearestPackage >= 0 ? nearestPackage + 1 : 1);
+}
+
+/** The config files in one directory. */
+function configsIn(dir: string): string[] {
+  return SEARCH_PLACES.map((name) => join(dir, name)).filter((path) =>
+    path.endsWith('package.json') ? readManifest(path)?.provenance !== undefined : isFile(path),
+  );
+}
+
+/** Finds the one config file that governs `cwd`, or none. */
+export function findConfig(cwd: string): ConfigSearch {
+  const searched: string[] = [];
+  for (const dir of projectDirectories(cwd)) {
+    searched.push(dir);
+    const found = configsIn(dir);
+    if (found.length > 1) {
+      throw new ConfigError(`${found.join(' and ')}: more than one provenance config in ${dir}; keep one`, { file: found[0]!, code: 'ERR_PG_CONFIG_AMBIGUOUS' });
+    }
+    if (found.length === 1) return { filepath: found[0], searched };
+  }
+  return { filepath: undefined, searched };
+}
