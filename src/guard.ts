@@ -16,6 +16,12 @@ export interface GuardOptions {
   /** Project directory; the config is searched from here upward. */
   cwd: string;
   configPath?: string;
+  /**
+   * Where to look for the config when none is found from `cwd` upward: the project the
+   * package manager was invoked from, when it installs into another directory (`pnpm deploy`,
+   * `yarn dlx`). The invoking project's policy then governs, instead of no policy at all.
+   */
+  fallbackCwds?: readonly string[];
   /** Overrides `feed.source`. */
   feedSource?: string;
   /** Overrides `feed.offline`. */
@@ -44,13 +50,25 @@ export interface Guard {
  * feed): the config's mode when it still loads, else PROVENANCE_GUARD_MODE when that is warn
  * or off, else block: an install is never let through unchecked by default.
  */
-export async function failureMode(options: { cwd: string; configPath?: string; env: NodeJS.ProcessEnv }): Promise<Mode> {
+export async function failureMode(options: { cwd: string; configPath?: string; fallbackCwds?: readonly string[]; env: NodeJS.ProcessEnv }): Promise<Mode> {
   try {
-    return (await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env })).mode;
+    return (await loadGoverningConfig(options)).mode;
   } catch {
     const mode = options.env.PROVENANCE_GUARD_MODE;
     return mode === 'warn' || mode === 'off' ? mode : 'block';
   }
+}
+
+/** The config from `cwd` upward, else the first found from a fallback directory (see GuardOptions.fallbackCwds). */
+export async function loadGoverningConfig(options: { cwd: string; configPath?: string; fallbackCwds?: readonly string[]; env: NodeJS.ProcessEnv }): Promise<Config> {
+  const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env });
+  if (config.filepath || options.configPath) return config;
+  for (const dir of options.fallbackCwds ?? []) {
+    if (dir === options.cwd) continue;
+    const found = await loadConfig({ cwd: dir, env: options.env });
+    if (found.filepath) return found;
+  }
+  return config;
 }
 
 function uniqueKey(pkg: ResolvedPackage): string {
@@ -59,7 +77,7 @@ function uniqueKey(pkg: ResolvedPackage): string {
 
 export async function createGuard(options: GuardOptions): Promise<Guard> {
   const env = options.env ?? process.env;
-  const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env });
+  const config = await loadGoverningConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), ...(options.fallbackCwds ? { fallbackCwds: options.fallbackCwds } : {}), env });
   if (options.feedSource !== undefined) {
     config.feed.source = options.feedSource;
     config.rootDir = options.cwd;
