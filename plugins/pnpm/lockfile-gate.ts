@@ -1,0 +1,62 @@
+/**
+ * Checks the packages of a pnpm lockfile an install will use, in one batch: from preResolution
+ * (the wanted lockfile pnpm hands over) and from updateConfig (the lockfile on disk, for the
+ * commands no other hook reaches).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { Guard } from '../../src/guard';
+import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
+import type { ResolvedPackage } from '../../src/types';
+import type { PnpmLockfileLike } from './hooks';
+import { failClosedError } from './messages';
+import { reachablePackageKeys } from './reachable';
+
+export interface LockfileScope {
+  /** Dependency names the projects still declare (a package being removed stays removable). */
+  declared: ReadonlySet<string>;
+  /** Importer ids of a filtered install; undefined: every importer. */
+  importers?: ReadonlySet<string>;
+}
+
+/** The lockfile restricted to the packages reachable in scope (all of it when the walk matches nothing: fail safe). */
+export function usedPart(lockfile: PnpmLockfileLike, scope: LockfileScope | undefined): PnpmLockfileLike {
+  const entries = lockfile.packages ?? {};
+  if (!scope) return lockfile;
+  const reachable = reachablePackageKeys(lockfile, scope.declared, scope.importers);
+  const kept = reachable ? Object.entries(entries).filter(([k]) => reachable.has(k)) : [];
+  if (kept.length > 0) return { ...lockfile, packages: Object.fromEntries(kept) };
+  // A filtered install whose projects depend on nothing: nothing to check.
+  if (scope.importers && reachable?.size === 0) return { ...lockfile, packages: {} };
+  return lockfile;
+}
+
+/** The lockfile's packages; an unreadable one fails closed (block) or is reported (warn). */
+export function lockedPackages(guard: Guard, lockfile: PnpmLockfileLike, dir: string, write: (text: string) => void, file?: string): ResolvedPackage[] | undefined {
+  try {
+    return packagesFromPnpmLockfile(lockfile, dir, file);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (guard.config.mode === 'warn') {
+      write(`provenance-guard: cannot read the lockfile: ${message}\n`);
+      return undefined;
+    }
+    throw failClosedError(`cannot read the lockfile: ${message}`, true);
+  }
+}
+
+/** The lockfile that describes what is on disk: node_modules/.pnpm/lock.yaml, else pnpm-lock.yaml. */
+export function readDiskLockfile(lockfileDir: string): { lockfile: PnpmLockfileLike; file: string } | undefined {
+  for (const file of [join(lockfileDir, 'node_modules/.pnpm/lock.yaml'), join(lockfileDir, 'pnpm-lock.yaml')]) {
+    if (!existsSync(file)) continue;
+    try {
+      const parsed: unknown = parse(readFileSync(file, 'utf8'));
+      if (parsed && typeof parsed === 'object') return { lockfile: parsed as PnpmLockfileLike, file };
+    } catch (error) {
+      throw failClosedError(`${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}`, true);
+    }
+  }
+  return undefined;
+}
+
