@@ -218,7 +218,7 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
       const lockfileDir = config.lockfileDir ?? config.workspaceDir ?? config.dir ?? dir();
       cwd = lockfileDir;
       const g = await guard();
-      const found = g ? readDiskLockfile(lockfileDir) : undefined;
+      const found = g ? readDiskLockfile(lockfileDir, command) : undefined;
       if (!g || !found) return config;
       const packages = lockedPackages(g, found.lockfile, lockfileDir, write, found.file);
       if (packages) await checkBatch(g, packages);

@@ -46,9 +46,14 @@ export function lockedPackages(guard: Guard, lockfile: PnpmLockfileLike, dir: st
   }
 }
 
-/** The lockfile that describes what is on disk: node_modules/.pnpm/lock.yaml, else pnpm-lock.yaml. */
-export function readDiskLockfile(lockfileDir: string): { lockfile: PnpmLockfileLike; file: string } | undefined {
-  for (const file of [join(lockfileDir, 'node_modules/.pnpm/lock.yaml'), join(lockfileDir, 'pnpm-lock.yaml')]) {
+/**
+ * The lockfile a command works from: `fetch` installs pnpm-lock.yaml; `rebuild` runs the scripts
+ * of what is installed, described by node_modules/.pnpm/lock.yaml (else pnpm-lock.yaml).
+ */
+export function readDiskLockfile(lockfileDir: string, command: string): { lockfile: PnpmLockfileLike; file: string } | undefined {
+  const wanted = join(lockfileDir, 'pnpm-lock.yaml');
+  const files = command === 'fetch' ? [wanted] : [join(lockfileDir, 'node_modules/.pnpm/lock.yaml'), wanted];
+  for (const file of files) {
     if (!existsSync(file)) continue;
     try {
       const parsed: unknown = parse(readFileSync(file, 'utf8'));
