@@ -15,9 +15,10 @@ import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
 import { commandOf, filtersOf } from '../plugins/pnpm/invocation';
 import { selectedProjectNames } from '../plugins/pnpm/selection';
-import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
+import { createPnpmProject, ensurePnpmBundle, runCommand, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
+const CLI = join(__dirname, '..', 'dist/cli.cjs');
 const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad'];
 let registry: TestRegistry;
 let markers: string;
@@ -154,6 +155,16 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect((await q.pnpm(['install'])).code).toBe(0);
     const ok = await q.pnpm(['rebuild']);
     expect(ok.code, ok.output).toBe(0);
+  });
+
+  test('--ignore-pnpmfile switches the hooks off (documented); provenance-guard check is the backstop', async () => {
+    const p = workspace(version, { a: { '@pg-fixture/good': '1.0.0' }, b: { '@pg-fixture/bad': '1.0.0' } });
+    const r = await p.pnpm(['install', '--ignore-pnpmfile']);
+    expect(r.code, r.output).toBe(0);
+    expect(p.ran()).toContain('@pg-fixture/bad@1.0.0');
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    expect(check.code, check.output).toBe(1);
+    expect(check.stdout).toContain('"@pg-fixture/bad"');
   });
 });
 
