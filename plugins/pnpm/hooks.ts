@@ -162,41 +162,62 @@ class ScopedBlocks {
   }
 }
 
-export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
-  const env = deps.env ?? process.env;
-  const write = deps.write ?? ((text: string) => void process.stderr.write(text));
-  const invocation = deps.invocation ?? deps.argv ?? pnpmArgv();
-  const argv = deps.argv ?? process.argv.slice(2);
-  let cwd: string | undefined;
-  const dir = () => cwd ?? deps.cwd?.() ?? process.cwd();
-  let resolutionStarted = false;
-  let scoped: ScopedBlocks | undefined;
-  const view = new WorkspaceView(addedByCommand(argv));
-  const verdicts = new VerdictLog(write, deps.detailsOnStderr ?? inHookChild());
-  process.once('exit', () => verdicts.flushWarnings());
-  const loadGuard: GuardLoader = createGuardLoader({ createGuard: deps.createGuard, modeAfterFailure: deps.modeAfterFailure, env, write, invokedFrom: deps.cwd?.() ?? process.cwd() });
-  const guard = () => loadGuard(dir());
-  const evaluate = createEvaluator(guard);
+/** One pnpm process's hook state: what was seen, what was decided. Each hook is a method. */
+class HookSession implements PnpmHooks {
+  private readonly write: (text: string) => void;
+  private readonly invocation: readonly string[];
+  private readonly argv: readonly string[];
+  private readonly view: WorkspaceView;
+  private readonly verdicts: VerdictLog;
+  private readonly loadGuard: GuardLoader;
+  private readonly evaluate: (pkg: ResolvedPackage) => Promise<PackageResult | undefined>;
+  private cwd: string | undefined;
+  private resolutionStarted = false;
+  private scoped: ScopedBlocks | undefined;
 
-  /** The filtered install's importer ids (read from each importer's package.json name). */
-  function lockfileScope(lockfile: PnpmLockfileLike): LockfileScope {
+  constructor(private readonly deps: HookDependencies) {
+    const env = deps.env ?? process.env;
+    this.write = deps.write ?? ((text: string) => void process.stderr.write(text));
+    this.invocation = deps.invocation ?? deps.argv ?? pnpmArgv();
+    this.argv = deps.argv ?? process.argv.slice(2);
+    this.view = new WorkspaceView(addedByCommand(this.argv));
+    this.verdicts = new VerdictLog(this.write, deps.detailsOnStderr ?? inHookChild());
+    process.once('exit', () => this.verdicts.flushWarnings());
+    this.loadGuard = createGuardLoader({ createGuard: deps.createGuard, modeAfterFailure: deps.modeAfterFailure, env, write: this.write, invokedFrom: deps.cwd?.() ?? process.cwd() });
+    this.evaluate = createEvaluator(() => this.guard());
+  }
+
+  private dir(): string {
+    return this.cwd ?? this.deps.cwd?.() ?? process.cwd();
+  }
+
+  private guard(): Promise<Guard | undefined> {
+    return this.loadGuard(this.dir());
+  }
+
+  private selected(): Set<string> | undefined {
+    return selectedProjectNames(filtersOf(this.invocation), this.view.projectManifests.keys());
+  }
+
+  /** What of the lockfile this install uses: the projects' current dependencies, and a filtered install's importers. */
+  private lockfileScope(lockfile: PnpmLockfileLike): LockfileScope {
     // Only what the projects still depend on: a package being removed must stay removable.
-    for (const name of removedByCommand(argv)) view.projectDeps.delete(name);
-    const selected = selectedProjectNames(filtersOf(invocation), view.projectManifests.keys());
-    if (!selected) return { declared: view.projectDeps };
-    const importers = new Set<string>();
+    for (const name of removedByCommand(this.argv)) this.view.projectDeps.delete(name);
+    const selected = this.selected();
+    if (!selected) return { declared: this.view.projectDeps };
     const ids = lockfile.importers && typeof lockfile.importers === 'object' ? Object.keys(lockfile.importers) : [];
-    for (const id of ids) if (selected.has(importerName(dir(), id) ?? '')) importers.add(id);
-    return { declared: view.projectDeps, importers };
+    return { declared: this.view.projectDeps, importers: new Set(ids.filter((id) => selected.has(importerName(this.dir(), id) ?? ''))) };
   }
 
-  async function checkBatch(g: Guard, packages: readonly ResolvedPackage[]): Promise<void> {
-    for (const result of await g.evaluate(packages)) verdicts.remember(result);
-    verdicts.flushWarnings();
-    if (verdicts.hasBlocks) throw verdicts.failure();
+  private async checkBatch(g: Guard, packages: readonly ResolvedPackage[]): Promise<void> {
+    for (const result of await g.evaluate(packages)) this.verdicts.remember(result);
+    this.verdicts.flushWarnings();
+    if (this.verdicts.hasBlocks) throw this.verdicts.failure();
   }
 
-  async function blockOrHold(result: PackageResult, manifest: PnpmManifest, alias?: string): Promise<void> {
+  /** Remembers a readPackage result; outside a filtered install's scope a block is held, not thrown. */
+  private async blockOrHold(result: PackageResult, manifest: PnpmManifest, alias?: string): Promise<void> {
+    const { scoped, verdicts } = this;
     if (scoped && !scoped.scope.includes(result.name, result.version, alias)) {
       if (result.verdict === 'block') scoped.hold(result);
       else verdicts.remember(result);
@@ -211,53 +232,61 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
     }
   }
 
-  return {
-    async updateConfig(config) {
-      const command = commandOf(invocation);
-      if (!command || !UNHOOKED_COMMANDS.has(command)) return config;
-      const lockfileDir = config.lockfileDir ?? config.workspaceDir ?? config.dir ?? dir();
-      cwd = lockfileDir;
-      const g = await guard();
-      const found = g ? readDiskLockfile(lockfileDir, command) : undefined;
-      if (!g || !found) return config;
-      const packages = lockedPackages(g, found.lockfile, lockfileDir, write, found.file);
-      if (packages) await checkBatch(g, packages);
-      return config;
-    },
+  async updateConfig<T extends PnpmConfigLike>(config: T): Promise<T> {
+    const command = commandOf(this.invocation);
+    if (!command || !UNHOOKED_COMMANDS.has(command)) return config;
+    const lockfileDir = config.lockfileDir ?? config.workspaceDir ?? config.dir ?? this.dir();
+    this.cwd = lockfileDir;
+    const g = await this.guard();
+    const found = g ? readDiskLockfile(lockfileDir, command) : undefined;
+    if (!g || !found) return config;
+    const packages = lockedPackages(g, found.lockfile, lockfileDir, this.write, found.file);
+    if (packages) await this.checkBatch(g, packages);
+    return config;
+  }
 
-    async preResolution(context) {
-      resolutionStarted = true;
-      if (context.lockfileDir) cwd = context.lockfileDir;
-      const selected = selectedProjectNames(filtersOf(invocation), view.projectManifests.keys());
-      if (selected) scoped = new ScopedBlocks(new InstallScope(selected, view.projectManifests));
-      const lockfile = context.wantedLockfile;
-      const g = await guard(); // config/feed errors fail here, before anything is resolved
-      if (!g || !lockfile?.packages || Object.keys(lockfile.packages).length === 0) return;
-      const packages = lockedPackages(g, usedPart(lockfile, lockfileScope(lockfile)), dir(), write);
-      if (!packages) return;
-      view.noteLocked(packages);
-      await checkBatch(g, packages);
-    },
+  async preResolution(context: PreResolutionContext): Promise<void> {
+    this.resolutionStarted = true;
+    if (context.lockfileDir) this.cwd = context.lockfileDir;
+    const selected = this.selected();
+    if (selected) this.scoped = new ScopedBlocks(new InstallScope(selected, this.view.projectManifests));
+    const lockfile = context.wantedLockfile;
+    const g = await this.guard(); // config/feed errors fail here, before anything is resolved
+    if (!g || !lockfile?.packages || Object.keys(lockfile.packages).length === 0) return;
+    const packages = lockedPackages(g, usedPart(lockfile, this.lockfileScope(lockfile)), this.dir(), this.write);
+    if (!packages) return;
+    this.view.noteLocked(packages);
+    await this.checkBatch(g, packages);
+  }
 
-    async readPackage(manifest) {
-      if (!resolutionStarted) {
-        // The projects' own manifests (root, workspace packages) come before preResolution.
-        view.noteProject(manifest);
-        return manifest;
-      }
-      view.declared.note(manifest);
-      const pkg = classify(manifest, view.declared);
-      if (!pkg || view.alreadyCovered(manifest, pkg, dir())) return manifest;
-      const result = await evaluate(pkg);
-      if (result) await blockOrHold(result, manifest, pkg.alias);
-      else scoped?.scope.grow(manifest);
+  async readPackage(manifest: PnpmManifest): Promise<PnpmManifest> {
+    if (!this.resolutionStarted) {
+      // The projects' own manifests (root, workspace packages) come before preResolution.
+      this.view.noteProject(manifest);
       return manifest;
-    },
+    }
+    this.view.declared.note(manifest);
+    const pkg = classify(manifest, this.view.declared);
+    if (!pkg || this.view.alreadyCovered(manifest, pkg, this.dir())) return manifest;
+    const result = await this.evaluate(pkg);
+    if (result) await this.blockOrHold(result, manifest, pkg.alias);
+    else this.scoped?.scope.grow(manifest);
+    return manifest;
+  }
 
-    afterAllResolved(lockfile) {
-      verdicts.flushWarnings();
-      return lockfile;
-    },
+  afterAllResolved<T>(lockfile: T): T {
+    this.verdicts.flushWarnings();
+    return lockfile;
+  }
+}
+
+export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
+  const session = new HookSession(deps);
+  return {
+    updateConfig: (config) => session.updateConfig(config),
+    readPackage: (manifest) => session.readPackage(manifest),
+    preResolution: (context) => session.preResolution(context),
+    afterAllResolved: (lockfile) => session.afterAllResolved(lockfile),
   };
 }
 
