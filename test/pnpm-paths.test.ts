@@ -15,7 +15,9 @@ import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
 import { commandOf, filtersOf } from '../plugins/pnpm/invocation';
 import { selectedProjectNames } from '../plugins/pnpm/selection';
-import { createPnpmProject, ensurePnpmBundle, runCommand, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
+import { createPnpmProject, ensurePnpmBundle, PNPM_CONFIG_DEPENDENCY_DIR, runCommand, type PnpmHook, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
+import { initPnpm } from '../src/init/pnpm';
+import { readFileSync } from 'node:fs';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
 const CLI = join(__dirname, '..', 'dist/cli.cjs');
@@ -23,6 +25,7 @@ const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad'];
 let registry: TestRegistry;
 let markers: string;
 let rc: string;
+let configDependency: Promise<PublishedPackage> | undefined;
 const temps: string[] = [];
 
 beforeAll(async () => {
@@ -49,9 +52,9 @@ afterAll(async () => {
 });
 
 /** A workspace: ws-a uses the good package, ws-b the bad one (or ws-a both, for deploy). */
-function workspace(version: PnpmVersion, deps: { a: Record<string, string>; b: Record<string, string> }): PnpmProject {
+function workspace(version: PnpmVersion, deps: { a: Record<string, string>; b: Record<string, string> }, hook?: PnpmHook): PnpmProject {
   const p = createPnpmProject({
-    version, registryUrl: registry.url, markers, provenancerc: rc, allowBuilds: FIXTURES,
+    version, registryUrl: registry.url, markers, provenancerc: rc, allowBuilds: FIXTURES, ...(hook ? { hook } : {}),
     workspace: { packages: ['packages/*'], sideEffectsCache: false, injectWorkspacePackages: true },
   });
   temps.push(join(p.dir, '..'));
@@ -154,6 +157,32 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const q = workspace(version, { a: { '@pg-fixture/good': '1.0.0' }, b: {} });
     expect((await q.pnpm(['install'])).code).toBe(0);
     const ok = await q.pnpm(['rebuild']);
+    expect(ok.code, ok.output).toBe(0);
+  });
+
+  test('as the config dependency pnpm-plugin-provenance-guard, fetch and rebuild are gated too', async () => {
+    configDependency ??= (async () => {
+      const { name, version: v, ...rest } = JSON.parse(readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'package.json'), 'utf8')) as { name: string; version: string };
+      return registry.publish({ name, version: v, manifest: rest, files: { 'pnpmfile.cjs': readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'pnpmfile.cjs'), 'utf8') } });
+    })();
+    const pub = await configDependency;
+    const p = workspace(version, { a: { '@pg-fixture/good': '1.0.0' }, b: { '@pg-fixture/bad': '1.0.0' } }, { kind: 'none' });
+    // pnpm 10 needs the integrity pinned in pnpm-workspace.yaml; 12 pins it in the lockfile.
+    initPnpm(p.dir, { method: 'config-dependency', version: pub.version, ...(version === '10' ? { integrity: pub.integrity } : {}) });
+    expect((await p.pnpm(['install', '--lockfile-only'], OFF)).code).toBe(0);
+    expectRefused(p, await p.pnpm(['fetch']));
+    expect(p.ran()).toEqual([]);
+    expect((await p.pnpm(['install'], OFF)).code).toBe(0);
+    p.clearMarkers();
+    const rebuild = await p.pnpm(['rebuild']);
+    expect(rebuild.code, rebuild.output).not.toBe(0);
+    expect(p.ran()).toEqual([]);
+
+    // Passing packages fetch (pnpm 12 writes the config dependency's env document first in pnpm-lock.yaml).
+    const q = workspace(version, { a: { '@pg-fixture/good': '1.0.0' }, b: {} }, { kind: 'none' });
+    initPnpm(q.dir, { method: 'config-dependency', version: pub.version, ...(version === '10' ? { integrity: pub.integrity } : {}) });
+    expect((await q.pnpm(['install', '--lockfile-only'])).code).toBe(0);
+    const ok = await q.pnpm(['fetch']);
     expect(ok.code, ok.output).toBe(0);
   });
 

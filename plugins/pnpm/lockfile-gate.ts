@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { Guard } from '../../src/guard';
 import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { ResolvedPackage } from '../../src/types';
@@ -56,7 +56,11 @@ export function readDiskLockfile(lockfileDir: string, command: string): { lockfi
   for (const file of files) {
     if (!existsSync(file)) continue;
     try {
-      const parsed: unknown = parse(readFileSync(file, 'utf8'));
+      // pnpm 11+ with config dependencies writes an env document first; the project graph is the last one.
+      const documents = parseAllDocuments(readFileSync(file, 'utf8'));
+      const last = Array.isArray(documents) ? documents[documents.length - 1] : documents;
+      if (!last || last.errors.length > 0) throw new Error(last?.errors[0]?.message ?? 'empty file');
+      const parsed: unknown = last.toJS();
       if (parsed && typeof parsed === 'object') return { lockfile: parsed as PnpmLockfileLike, file };
     } catch (error) {
       throw failClosedError(`${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}`, true);
