@@ -22,6 +22,12 @@ export interface GuardOptions {
   /** Project directory; the config is searched from here upward. */
   cwd: string;
   configPath?: string;
+  /**
+   * Where to look for the config when none is found from `cwd` upward: the project the
+   * package manager was invoked from, when it installs into another directory (`pnpm deploy`,
+   * `yarn dlx`). The invoking project's policy then governs, instead of no policy at all.
+   */
+  fallbackCwds?: readonly string[];
   /** Overrides `feed.source`. */
   feedSource?: string;
   /** Overrides `feed.offline`. */
@@ -51,15 +57,27 @@ export interface Guard {
  * `mode:` the broken file still declares (warn means warn, even with a typo further down);
  * else block: an install is never let through unchecked by default.
  */
-export async function failureMode(options: { cwd: string; configPath?: string; env: NodeJS.ProcessEnv }): Promise<Mode> {
+export async function failureMode(options: { cwd: string; configPath?: string; fallbackCwds?: readonly string[]; env: NodeJS.ProcessEnv }): Promise<Mode> {
   try {
-    return (await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env })).mode;
+    return (await loadGoverningConfig(options)).mode;
   } catch (error) {
     const mode = options.env.PROVENANCE_GUARD_MODE;
     if (mode === 'block' || mode === 'warn' || mode === 'off') return mode;
     const file = error instanceof GuardError ? error.file : undefined;
     return (file !== undefined ? declaredMode(file) : undefined) ?? 'block';
   }
+}
+
+/** The config from `cwd` upward, else the first found from a fallback directory (see GuardOptions.fallbackCwds). */
+export async function loadGoverningConfig(options: { cwd: string; configPath?: string; fallbackCwds?: readonly string[]; env: NodeJS.ProcessEnv }): Promise<Config> {
+  const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env });
+  if (config.filepath || options.configPath) return config;
+  for (const dir of options.fallbackCwds ?? []) {
+    if (dir === options.cwd) continue;
+    const found = await loadConfig({ cwd: dir, env: options.env });
+    if (found.filepath) return found;
+  }
+  return config;
 }
 
 function uniqueKey(pkg: ResolvedPackage): string {
@@ -96,7 +114,7 @@ export interface GuardInputs {
  */
 export async function resolveGuardInputs(options: GuardOptions): Promise<GuardInputs> {
   const env = options.env ?? process.env;
-  const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env });
+  const config = await loadGoverningConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), ...(options.fallbackCwds ? { fallbackCwds: options.fallbackCwds } : {}), env });
   if (options.feedSource !== undefined) {
     config.feed.source = options.feedSource;
     config.rootDir = options.cwd;

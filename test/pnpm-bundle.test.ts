@@ -24,7 +24,7 @@ test('the bundle requires nothing but node builtins', () => {
 test('the bundle loads outside any node_modules and exports the hooks', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pg-bundle-'));
   const out = execFileSync(process.execPath, ['-e', `const m = require(${JSON.stringify(PNPM_BUNDLE)}); console.log(Object.keys(m.hooks).sort().join(','))`], { cwd: dir, encoding: 'utf8' });
-  expect(out.trim()).toBe('afterAllResolved,preResolution,readPackage');
+  expect(out.trim()).toBe('afterAllResolved,preResolution,readPackage,updateConfig');
 });
 
 test('the config dependency is publishable: the bundle as pnpmfile.cjs, no dependencies or scripts, our version', () => {

@@ -195,3 +195,55 @@ test('a lockfile whose keys the reachability walk cannot match is checked whole 
   expect(checked.flat().map((p) => p.name)).toEqual(['bad']);
   expect(error?.message).toContain('bad@1.0.0');
 });
+
+test('a filtered install refuses only what the selected projects reach; a held block is refused once a package in scope needs it', async () => {
+  const { hooks, checked } = fakeGuard({ bad: 'block' }, 'block', { invocation: ['install', '--filter', 'ws-a'] });
+  await hooks.readPackage({ name: 'root', version: '0.0.0' });
+  await hooks.readPackage({ name: 'ws-a', version: '1.0.0', dependencies: { good: '^1.0.0' } });
+  await hooks.readPackage({ name: 'ws-b', version: '1.0.0', dependencies: { bad: '^1.0.0' } });
+  await hooks.preResolution({ lockfileDir: '/nowhere' });
+  await hooks.readPackage(reg('bad')); // only ws-b uses it: resolved, never linked
+  await hooks.readPackage({ ...reg('good'), dependencies: { helper: '^2.0.0' } });
+  expect(checked.flat().map((p) => p.name).sort()).toEqual(['bad', 'good']);
+  // A package ws-a reaches turns out to depend on the blocked one: refused now.
+  const error = await hooks.readPackage({ ...reg('helper', '2.0.0'), dependencies: { bad: '1.0.0' } }).then(() => undefined, (e: Error) => e);
+  expect(error?.message).toContain('bad@1.0.0');
+});
+
+test('a filtered frozen install checks the selected importers\' packages (and the projects they link to)', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'pg-hooks-filter-'));
+  for (const [id, name] of [['packages/a', 'ws-a'], ['packages/b', 'ws-b'], ['packages/c', 'ws-c']]) {
+    mkdirSync(join(dir, id!), { recursive: true });
+    writeFileSync(join(dir, id!, 'package.json'), JSON.stringify({ name }));
+  }
+  const lockfile = {
+    lockfileVersion: '9.0',
+    importers: {
+      'packages/a': { dependencies: { good: { specifier: '1.0.0', version: '1.0.0' }, 'ws-c': { specifier: 'workspace:*', version: 'link:../c' } } },
+      'packages/b': { dependencies: { bad: { specifier: '1.0.0', version: '1.0.0' } } },
+      'packages/c': { dependencies: { other: { specifier: '1.0.0', version: '1.0.0' } } },
+    },
+    packages: { 'good@1.0.0': { resolution: { integrity: 'sha512-g' } }, 'bad@1.0.0': { resolution: { integrity: 'sha512-b' } }, 'other@1.0.0': { resolution: { integrity: 'sha512-o' } } },
+  };
+  try {
+    const run = async (filter: string) => {
+      const { hooks, checked } = fakeGuard({ bad: 'block' }, 'block', { invocation: ['install', '--frozen-lockfile', '--filter', filter] });
+      for (const [name, deps] of [['ws-a', { good: '1.0.0', 'ws-c': 'workspace:*' }], ['ws-b', { bad: '1.0.0' }], ['ws-c', { other: '1.0.0' }]] as const) {
+        await hooks.readPackage({ name, version: '1.0.0', dependencies: deps });
+      }
+      const error = await hooks.preResolution({ lockfileDir: dir, wantedLockfile: lockfile }).then(() => undefined, (e: Error) => e);
+      return { names: checked.flat().filter((p) => p.source !== 'workspace').map((p) => p.name).sort(), error };
+    };
+    expect(await run('ws-a')).toEqual({ names: ['good', 'other'], error: undefined });
+    const b = await run('ws-b');
+    expect(b.names).toEqual(['bad']);
+    expect(b.error?.message).toContain('bad@1.0.0');
+    // A selector this does not interpret checks the whole workspace.
+    expect((await run('...ws-a')).names).toEqual(['bad', 'good', 'other']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -301,9 +301,12 @@ describe('install gate', () => {
     expect(p.ran()).toEqual([]);
   });
 
-  test('the registry integrity is compared only in online mode', async () => {
+  test('the integrity is compared offline (the fetched bytes) and online (also the registry metadata)', async () => {
     const p = project({ '@pg-fixture/tampered': '^1.0.0' });
-    expect((await p.yarn(['install'])).code).toBe(0);
+    const offline = await p.yarn(['install']);
+    expect(offline.code, offline.output).not.toBe(0);
+    expect(offline.output).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity:/);
+    expect(p.ran()).toEqual([]);
 
     const q = project({ '@pg-fixture/tampered': '^1.0.0' }, { rcExtra: 'online: true' });
     const r = await q.yarn(['install']);

@@ -32,21 +32,32 @@
  *   console.log in pnpm 12).
  * - Config dependencies: pnpm 10 loads node_modules/.pnpm-config/<name>/pnpmfile.cjs, pnpm 12
  *   the copy in its store; both before resolution, also on a fresh clone.
+ * - `updateConfig` runs for every command, on 10 and 12 (12: in its own child process), and
+ *   throwing there fails the command. It gates the commands no other hook reaches: pnpm 12
+ *   `fetch` (links and runs postinstall without calling any other hook) and pnpm 10 `rebuild`
+ *   (re-runs the scripts of what is installed). The lockfile on disk is checked there.
+ * - A filtered install (`--filter`) links only the selected projects' dependencies, though
+ *   pnpm resolves (and shows readPackage) the whole workspace: only what the selected projects
+ *   reach is refused (selection.ts).
+ * - `pnpm deploy DIR` installs with DIR as the lockfile directory: no config is found there,
+ *   so the invoking directory's config governs (guard-loader.ts).
  * No network in hooks unless the config sets `online` (the guard decides), except refreshing an
  * https or not-installed npm-package feed.source (bounded to 20 s, FEED_DOWNLOAD_TIMEOUT_MS); the guard is
  * created lazily, once per process, and each package is evaluated once (LRU by
  * name@version+integrity).
  */
-import { relative, resolve, isAbsolute } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Guard, GuardOptions } from '../../src/guard';
-import { errorText } from '../../src/errors';
-import { configLine } from '../../src/report/config-line';
-import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
-import { classify, DeclaredSpecs, specKind, type PnpmManifest } from './classify';
-import { blockedError, failClosedError, shortBlockedError, summary } from './messages';
-import { reachablePackageKeys } from './reachable';
+import { classify, type PnpmManifest } from './classify';
+import { createGuardLoader, type GuardLoader } from './guard-loader';
+import { commandOf, filtersOf, inHookChild, pnpmArgv, UNHOOKED_COMMANDS } from './invocation';
+import { lockedPackages, readDiskLockfile, usedPart, type LockfileScope } from './lockfile-gate';
+import { InstallScope, selectedProjectNames } from './selection';
+import { VerdictLog } from './verdicts';
+import { WorkspaceView } from './workspace-view';
 
 export interface PnpmLockfileLike {
   packages?: Record<string, unknown>;
@@ -60,10 +71,18 @@ export interface PreResolutionContext {
   registries?: Record<string, string>;
 }
 
+/** The part of pnpm's config updateConfig reads. */
+export interface PnpmConfigLike {
+  lockfileDir?: string;
+  workspaceDir?: string;
+  dir?: string;
+  [field: string]: unknown;
+}
+
 export interface HookDependencies {
   createGuard: (options: GuardOptions) => Promise<Guard>;
   /** Reads the mode when createGuard fails, to decide between failing closed and warning. */
-  modeAfterFailure: (cwd: string, env: NodeJS.ProcessEnv) => Promise<Mode | undefined>;
+  modeAfterFailure: (cwd: string, env: NodeJS.ProcessEnv, fallbackCwds?: readonly string[]) => Promise<Mode | undefined>;
   env?: NodeJS.ProcessEnv;
   write?: (text: string) => void;
   cwd?: () => string;
@@ -71,6 +90,8 @@ export interface HookDependencies {
   detailsOnStderr?: boolean;
   /** The package manager's arguments (pnpm 10 runs hooks in its own process; pnpm 12 in a child without them). */
   argv?: readonly string[];
+  /** pnpm's whole command line, also in pnpm 12's hook child (default: invocation.ts). */
+  invocation?: readonly string[];
 }
 
 const REMOVE_COMMANDS = new Set(['remove', 'rm', 'uninstall', 'un', 'uni']);
@@ -96,195 +117,186 @@ export function removedByCommand(argv: readonly string[]): string[] {
 }
 
 export interface PnpmHooks {
+  updateConfig<T extends PnpmConfigLike>(config: T): Promise<T>;
   readPackage(manifest: PnpmManifest, context?: unknown): Promise<PnpmManifest>;
   preResolution(context: PreResolutionContext): Promise<void>;
   afterAllResolved<T>(lockfile: T): T;
 }
 
-const key = (name: string, version: string) => `${name}@${version}`;
-
-/** JSON with sorted keys, to compare manifests whatever order pnpm serialized them in. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
-}
-
-function isInsideDir(dir: string, target: string): boolean {
-  const rel = relative(dir, target);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
-export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
-  const env = deps.env ?? process.env;
-  const write = deps.write ?? ((text: string) => void process.stderr.write(text));
-  let cwd: string | undefined;
-  let guardPromise: Promise<Guard | undefined> | undefined;
-  let resolutionStarted = false;
-  /** The workspace's own projects (read before preResolution): name@version → their manifest, canonical JSON. */
-  const projects = new Map<string, string>();
-  /** Dependency names the projects declare now. */
-  const projectDeps = new Set<string>();
-  /** name@version seen with `dist` in this process (checked as the registry package it is). */
-  const seenWithDist = new Set<string>();
-  /** name@version of lockfile entries (checked in preResolution), and whether they are registry ones. */
-  const locked = new Map<string, boolean>();
-  const declared = new DeclaredSpecs();
+/** Evaluates each package once per process (LRU by name@version+integrity+source). */
+function createEvaluator(guard: () => Promise<Guard | undefined>) {
   const results = new LRUCache<string, Promise<PackageResult | undefined>>({ max: 50_000 });
-  const blocked = new Map<string, PackageResult>();
-  const pendingWarnings = new Map<string, PackageResult>();
-  const warned = new Set<string>();
-  // `pnpm add <git/url/file spec>` on pnpm 10: the spec is not in the manifests readPackage saw.
-  let addingNonRegistry = false;
-  for (const spec of addedByCommand(deps.argv ?? process.argv.slice(2))) {
-    const bare = spec.replace(/^(@[^/@]+\/)?[^@/:]+@(?=\S*[:/])/, '');
-    const kind = specKind(bare);
-    if (kind === undefined || kind === 'workspace') continue;
-    addingNonRegistry = true;
-    declared.noteUnnamed(bare);
-  }
-  // pnpm 12 runs hooks in `node -e <protocol>` with stdout as the protocol channel.
-  const detailsOnStderr = deps.detailsOnStderr ?? (process.argv.length === 1 && process.execArgv.includes('-e'));
-
-  let detailsPrinted = 0;
-  function blockedFailure(): Error {
-    const list = [...blocked.values()];
-    if (!detailsOnStderr) return blockedError(list);
-    // Concurrent readPackage calls may all fail: print the details once per new finding.
-    if (list.length > detailsPrinted) {
-      detailsPrinted = list.length;
-      write(summary(list, 'block') + '\n');
-    }
-    return shortBlockedError(list);
-  }
-
-  function flushWarnings(): void {
-    if (pendingWarnings.size === 0) return;
-    const text = summary([...pendingWarnings.values()], 'warn');
-    pendingWarnings.clear();
-    if (text) write(text + '\n');
-  }
-  process.once('exit', flushWarnings);
-
-  function guard(): Promise<Guard | undefined> {
-    guardPromise ??= (async () => {
-      const dir = cwd ?? deps.cwd?.() ?? process.cwd();
-      try {
-        const created = await deps.createGuard({ cwd: dir, env });
-        write(`${configLine(created.config)}\n`);
-        return created.config.mode === 'off' ? undefined : created;
-      } catch (error) {
-        const mode = await deps.modeAfterFailure(dir, env).catch(() => undefined);
-        if (mode === 'off') return undefined;
-        if (mode === 'warn') {
-          write(`provenance-guard: ${errorText(error)}\nprovenance-guard: warn mode: continuing without checking packages\n`);
-          return undefined;
-        }
-        throw failClosedError(error);
-      }
-    })();
-    return guardPromise;
-  }
-
-  function remember(result: PackageResult): void {
-    const id = key(result.name, result.version);
-    if (result.verdict === 'block') blocked.set(id, result);
-    else if (result.verdict === 'warn' && !warned.has(id)) {
-      warned.add(id);
-      pendingWarnings.set(id, result);
-    }
-  }
-
-  async function evaluate(pkg: ResolvedPackage): Promise<PackageResult | undefined> {
+  return (pkg: ResolvedPackage): Promise<PackageResult | undefined> => {
     const cacheKey = `${pkg.name}@${pkg.version}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
     let pending = results.get(cacheKey);
     if (!pending) {
       pending = (async () => {
         const g = await guard();
-        if (!g) return undefined;
         // evaluate(), not check(): no report to build and sort for one package.
-        return (await g.evaluate([pkg]))[0];
+        return g ? (await g.evaluate([pkg]))[0] : undefined;
       })();
       results.set(cacheKey, pending);
     }
     return pending;
+  };
+}
+
+/**
+ * A filtered install's scope: blocked packages read outside it are held back, and become
+ * errors when a package in scope turns out to depend on them.
+ */
+class ScopedBlocks {
+  private readonly held = new Map<string, PackageResult[]>();
+  constructor(readonly scope: InstallScope) {}
+
+  hold(result: PackageResult): void {
+    const list = this.held.get(result.name) ?? [];
+    list.push(result);
+    this.held.set(result.name, list);
   }
 
-  return {
-    async preResolution(context) {
-      resolutionStarted = true;
-      if (context.lockfileDir) cwd = context.lockfileDir;
-      const lockfile = context.wantedLockfile;
-      const entries = lockfile?.packages;
-      if (!lockfile || !entries || Object.keys(entries).length === 0) {
-        await guard(); // config/feed errors fail here, before anything is resolved
-        return;
-      }
-      const g = await guard();
-      if (!g) return;
-      // Only what the projects still depend on: a package being removed must stay removable.
-      for (const name of removedByCommand(deps.argv ?? process.argv.slice(2))) projectDeps.delete(name);
-      const reachable = reachablePackageKeys(lockfile, projectDeps);
-      const kept = reachable ? Object.entries(entries).filter(([k]) => reachable.has(k)) : [];
-      // Fail safe: when nothing matched (a lockfile shape the walk does not know), check it all.
-      const used = kept.length > 0 ? { ...lockfile, packages: Object.fromEntries(kept) } : lockfile;
-      let packages: ResolvedPackage[];
-      try {
-        packages = packagesFromPnpmLockfile(used, cwd ?? process.cwd());
-      } catch (error) {
-        if (g.config.mode === 'warn') {
-          write(`provenance-guard: ${errorText(error, 'cannot read the lockfile')}\n`);
-          return;
-        }
-        throw failClosedError(error, 'cannot read the lockfile');
-      }
-      for (const pkg of packages) locked.set(key(pkg.name, pkg.version), locked.get(key(pkg.name, pkg.version)) === true || pkg.source === 'registry');
-      for (const result of await g.evaluate(packages)) remember(result);
-      flushWarnings();
-      if (blocked.size > 0) throw blockedFailure();
-    },
+  /** Held results that the names just reached make part of the install. */
+  release(names: readonly string[]): PackageResult[] {
+    const out: PackageResult[] = [];
+    for (const name of names) for (const result of this.held.get(name) ?? []) if (this.scope.includes(result.name, result.version)) out.push(result);
+    return out;
+  }
+}
 
-    async readPackage(manifest) {
-      if (!resolutionStarted) {
-        // The projects' own manifests (root, workspace packages) come before preResolution.
-        if (!manifest.dist && typeof manifest.name === 'string' && typeof manifest.version === 'string') projects.set(key(manifest.name, manifest.version), canonical(manifest));
-        for (const field of ['dependencies', 'devDependencies', 'optionalDependencies'] as const) {
-          const deps = manifest[field];
-          if (deps && typeof deps === 'object') for (const name of Object.keys(deps)) projectDeps.add(name);
-        }
-        declared.note(manifest);
-        return manifest;
-      }
-      declared.note(manifest);
-      const pkg = classify(manifest, declared);
-      if (!pkg) return manifest;
-      const id = key(pkg.name, pkg.version);
-      // A project read again (pnpm 12) is skipped; a git or file package posing as one (same
-      // name@version, another manifest or declared from a non-registry source) is not.
-      if (!manifest.dist && projects.get(id) === canonical(manifest) && !declared.isNonRegistry(pkg.name)) return manifest;
-      // Read again without `dist`: pnpm 10 does so for resolved and locked registry packages
-      // (`add`, `remove`), pnpm 12 for locked `file:` ones; all were checked already. Unless a
-      // git/file/tarball source could be posing as that name@version: declared under the name,
-      // or being added by this very command (pnpm 10 shows the manifest from before `add`).
-      if (!manifest.dist && locked.has(id) && locked.get(id) === false) return manifest;
-      if (!manifest.dist && (seenWithDist.has(id) || locked.get(id) === true) && !declared.isNonRegistry(pkg.name) && !addingNonRegistry) return manifest;
-      // pnpm 12 shows `link:` targets; one inside the project is part of the workspace (as the lockfile reader counts it).
-      if (pkg.source === 'link' && pkg.resolved && isInsideDir(cwd ?? process.cwd(), resolve(cwd ?? process.cwd(), pkg.resolved.slice('link:'.length)))) return manifest;
-      if (manifest.dist) seenWithDist.add(id);
-      const result = await evaluate(pkg);
-      if (!result) return manifest;
-      remember(result);
-      if (result.verdict === 'block') {
-        // Let evaluations already in flight finish so one error lists every blocked package.
-        await new Promise((resolve) => setImmediate(resolve));
-        throw blockedFailure();
-      }
+/** One pnpm process's hook state: what was seen, what was decided. Each hook is a method. */
+class HookSession implements PnpmHooks {
+  private readonly write: (text: string) => void;
+  private readonly invocation: readonly string[];
+  private readonly argv: readonly string[];
+  private readonly view: WorkspaceView;
+  private readonly verdicts: VerdictLog;
+  private readonly loadGuard: GuardLoader;
+  private readonly evaluate: (pkg: ResolvedPackage) => Promise<PackageResult | undefined>;
+  private cwd: string | undefined;
+  private resolutionStarted = false;
+  private scoped: ScopedBlocks | undefined;
+
+  constructor(private readonly deps: HookDependencies) {
+    const env = deps.env ?? process.env;
+    this.write = deps.write ?? ((text: string) => void process.stderr.write(text));
+    this.invocation = deps.invocation ?? deps.argv ?? pnpmArgv();
+    this.argv = deps.argv ?? process.argv.slice(2);
+    this.view = new WorkspaceView(addedByCommand(this.argv));
+    this.verdicts = new VerdictLog(this.write, deps.detailsOnStderr ?? inHookChild());
+    process.once('exit', () => this.verdicts.flushWarnings());
+    this.loadGuard = createGuardLoader({ createGuard: deps.createGuard, modeAfterFailure: deps.modeAfterFailure, env, write: this.write, invokedFrom: deps.cwd?.() ?? process.cwd() });
+    this.evaluate = createEvaluator(() => this.guard());
+  }
+
+  private dir(): string {
+    return this.cwd ?? this.deps.cwd?.() ?? process.cwd();
+  }
+
+  private guard(): Promise<Guard | undefined> {
+    return this.loadGuard(this.dir());
+  }
+
+  private selected(): Set<string> | undefined {
+    return selectedProjectNames(filtersOf(this.invocation), this.view.projectManifests.keys());
+  }
+
+  /** What of the lockfile this install uses: the projects' current dependencies, and a filtered install's importers. */
+  private lockfileScope(lockfile: PnpmLockfileLike): LockfileScope {
+    // Only what the projects still depend on: a package being removed must stay removable.
+    for (const name of removedByCommand(this.argv)) this.view.projectDeps.delete(name);
+    const selected = this.selected();
+    if (!selected) return { declared: this.view.projectDeps };
+    const ids = lockfile.importers && typeof lockfile.importers === 'object' ? Object.keys(lockfile.importers) : [];
+    return { declared: this.view.projectDeps, importers: new Set(ids.filter((id) => selected.has(importerName(this.dir(), id) ?? ''))) };
+  }
+
+  private async checkBatch(g: Guard, packages: readonly ResolvedPackage[]): Promise<void> {
+    for (const result of await g.evaluate(packages)) this.verdicts.remember(result);
+    this.verdicts.flushWarnings();
+    if (this.verdicts.hasBlocks) throw this.verdicts.failure();
+  }
+
+  /** Remembers a readPackage result; outside a filtered install's scope a block is held, not thrown. */
+  private async blockOrHold(result: PackageResult, manifest: PnpmManifest, alias?: string): Promise<void> {
+    const { scoped, verdicts } = this;
+    if (scoped && !scoped.scope.includes(result.name, result.version, alias)) {
+      if (result.verdict === 'block') scoped.hold(result);
+      else verdicts.remember(result);
+      return;
+    }
+    verdicts.remember(result);
+    if (scoped) for (const reached of scoped.release(scoped.scope.grow(manifest))) verdicts.remember(reached);
+    if (verdicts.hasBlocks) {
+      // Let evaluations already in flight finish so one error lists every blocked package.
+      await new Promise((resolve) => setImmediate(resolve));
+      throw verdicts.failure();
+    }
+  }
+
+  async updateConfig<T extends PnpmConfigLike>(config: T): Promise<T> {
+    const command = commandOf(this.invocation);
+    if (!command || !UNHOOKED_COMMANDS.has(command)) return config;
+    const lockfileDir = config.lockfileDir ?? config.workspaceDir ?? config.dir ?? this.dir();
+    this.cwd = lockfileDir;
+    const g = await this.guard();
+    const found = g ? readDiskLockfile(lockfileDir, command) : undefined;
+    if (!g || !found) return config;
+    const packages = lockedPackages(g, found.lockfile, lockfileDir, this.write, found.file);
+    if (packages) await this.checkBatch(g, packages);
+    return config;
+  }
+
+  async preResolution(context: PreResolutionContext): Promise<void> {
+    this.resolutionStarted = true;
+    if (context.lockfileDir) this.cwd = context.lockfileDir;
+    const selected = this.selected();
+    if (selected) this.scoped = new ScopedBlocks(new InstallScope(selected, this.view.projectManifests));
+    const lockfile = context.wantedLockfile;
+    const g = await this.guard(); // config/feed errors fail here, before anything is resolved
+    if (!g || !lockfile?.packages || Object.keys(lockfile.packages).length === 0) return;
+    const packages = lockedPackages(g, usedPart(lockfile, this.lockfileScope(lockfile)), this.dir(), this.write);
+    if (!packages) return;
+    this.view.noteLocked(packages);
+    await this.checkBatch(g, packages);
+  }
+
+  async readPackage(manifest: PnpmManifest): Promise<PnpmManifest> {
+    if (!this.resolutionStarted) {
+      // The projects' own manifests (root, workspace packages) come before preResolution.
+      this.view.noteProject(manifest);
       return manifest;
-    },
+    }
+    this.view.declared.note(manifest);
+    const pkg = classify(manifest, this.view.declared);
+    if (!pkg || this.view.alreadyCovered(manifest, pkg, this.dir())) return manifest;
+    const result = await this.evaluate(pkg);
+    if (result) await this.blockOrHold(result, manifest, pkg.alias);
+    else this.scoped?.scope.grow(manifest);
+    return manifest;
+  }
 
-    afterAllResolved(lockfile) {
-      flushWarnings();
-      return lockfile;
-    },
+  afterAllResolved<T>(lockfile: T): T {
+    this.verdicts.flushWarnings();
+    return lockfile;
+  }
+}
+
+export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
+  const session = new HookSession(deps);
+  return {
+    updateConfig: (config) => session.updateConfig(config),
+    readPackage: (manifest) => session.readPackage(manifest),
+    preResolution: (context) => session.preResolution(context),
+    afterAllResolved: (lockfile) => session.afterAllResolved(lockfile),
   };
+}
+
+/** The `name` in an importer's package.json, if readable. */
+function importerName(lockfileDir: string, id: string): string | undefined {
+  try {
+    const manifest: unknown = JSON.parse(readFileSync(join(lockfileDir, id, 'package.json'), 'utf8'));
+    return manifest && typeof manifest === 'object' && typeof (manifest as { name?: unknown }).name === 'string' ? (manifest as { name: string }).name : undefined;
+  } catch {
+    return undefined;
+  }
 }

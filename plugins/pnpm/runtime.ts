@@ -4,5 +4,5 @@ import { createPnpmHooks } from './hooks';
 
 export const hooks = createPnpmHooks({
   createGuard,
-  modeAfterFailure: (cwd, env) => failureMode({ cwd, env }),
+  modeAfterFailure: (cwd, env, fallbackCwds) => failureMode({ cwd, env, ...(fallbackCwds ? { fallbackCwds } : {}) }),
 });

@@ -23,7 +23,11 @@
 import { MessageName, type Project } from '@yarnpkg/core';
 import { npmHttpUtils } from '@yarnpkg/plugin-npm';
 import { structUtils } from '@yarnpkg/core';
+import { join } from 'node:path';
 import { createGuard, failureMode, type Guard } from '../../src/guard';
+import { cacheDir } from '../../src/paths';
+import type { Evaluation } from '../../src/policy/evaluate';
+import { buildReport } from '../../src/report/build';
 import { errorText, isGuardError } from '../../src/errors';
 import { configLine } from '../../src/report/config-line';
 import { escapeControl } from '../../src/report/escape';
@@ -31,7 +35,9 @@ import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
 import { resolveProject } from './resolve';
 import { packageMessage } from './messages';
-import { guardSetup } from './settings';
+import { guardFetches, type FetchPolicy } from './fetch-guard';
+import { guardSetup, type GuardSetup } from './settings';
+import { verifiedArchives } from './verified-archives';
 
 export interface ValidationReport {
   reportWarning: (name: MessageName, text: string) => void;
@@ -82,45 +88,79 @@ export function reportResult(result: Report, report: ValidationReport, configFil
 }
 
 
+/** What the fetcher must compare each registry tarball with: the feed records the gate looked up. */
+function fetchPolicy(guard: Guard, evaluations: readonly Evaluation[], env: NodeJS.ProcessEnv): FetchPolicy {
+  const byId = new Map<string, Evaluation>();
+  for (const evaluation of evaluations) if (evaluation.record) byId.set(`${evaluation.name}@${evaluation.version}`, evaluation);
+  return {
+    async expectation(name, version) {
+      // A package the gate did not see (it should not happen) is looked up now, never skipped.
+      const evaluation = byId.get(`${name}@${version}`) ?? (await guard.evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
+      const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
+      return integrity ? { integrity, block: guard.config.mode === 'block' } : undefined;
+    },
+    archives: verifiedArchives(join(cacheDir(env), 'yarn-archives')),
+    configFile: guard.config.filepath,
+  };
+}
+
+/** The graph the install will use, or the blocked non-registry packages stopped before Yarn fetched them. */
+async function resolveForGate(project: Project, guard: Guard): Promise<{ packages: ResolvedPackage[] } | { blocked: Report; names: ReadonlyMap<PackageResult, string> }> {
+  const precheck = startPrecheck(project, guard);
+  try {
+    return { packages: await resolveProject(project, { lockfileOnly: false }) };
+  } catch (error) {
+    if (precheck.blocked.length === 0) throw error;
+    const blocked = precheck.blocked;
+    return { blocked: { summary: { packages: blocked.length, pass: 0, warn: 0, block: blocked.length, skip: 0 }, packages: blocked }, names: precheck.names };
+  } finally {
+    endPrecheck(project);
+  }
+}
+
+/** Reports a failure to set up or run the gate: an error in block mode (fail closed), a warning in warn mode. */
+async function reportFailure(error: unknown, guard: Guard | undefined, setup: GuardSetup, report: ValidationReport): Promise<void> {
+  const { options, forcedMode } = setup;
+  const message = errorText(error, isGuardError(error) ? undefined : 'could not resolve the dependency graph to check it');
+  const mode = guard ? guard.config.mode : (forcedMode ?? (await failureMode({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), ...(options.fallbackCwds ? { fallbackCwds: options.fallbackCwds } : {}), env: options.env ?? process.env })));
+  if (mode === 'off') return;
+  if (mode === 'block') report.reportError(MessageName.UNNAMED, `provenance-guard: ${message}`);
+  else report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message} (mode warn: installing unchecked)`);
+}
+
 export async function validateProject(project: Project, report: ValidationReport): Promise<void> {
   const started = performance.now();
   // PROVENANCE_GUARD_TIMING=1: one stderr line with the gate's own cost (used by the bench).
   const timing = process.env.PROVENANCE_GUARD_TIMING === '1' ? (what: string) => process.stderr.write(`provenance-guard timing: ${what} ${(performance.now() - started).toFixed(1)} ms\n`) : undefined;
-  const { options, forcedMode } = guardSetup(project, project.configuration, project.cwd);
-  if (forcedMode === 'off') return;
+  const setup = guardSetup(project, project.configuration, project.cwd);
+  if (setup.forcedMode === 'off') return;
   let guard: Guard | undefined;
+  let keepOpen = false;
   try {
-    guard = await createGuard({ ...options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) });
+    guard = await createGuard({ ...setup.options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) });
     process.stderr.write(`${configLine(guard.config)}\n`);
     if (guard.config.mode === 'off') return;
-    const precheck = startPrecheck(project, guard);
-    let packages: ResolvedPackage[];
-    try {
-      packages = await resolveProject(project, { lockfileOnly: false });
-    } catch (error) {
-      if (precheck.blocked.length === 0) throw error;
-      // A non-registry dependency the policy blocks by name alone: stopped before Yarn fetched it.
-      const blocked = precheck.blocked;
-      reportResult({ summary: { packages: blocked.length, pass: 0, warn: 0, block: blocked.length, skip: 0 }, packages: blocked }, report, guard.config.filepath, precheck.names);
+    const resolved = await resolveForGate(project, guard);
+    if ('blocked' in resolved) {
+      reportResult(resolved.blocked, report, guard.config.filepath, resolved.names);
       return;
-    } finally {
-      endPrecheck(project);
     }
+    const { packages } = resolved;
     if (guard.config.online && !guard.config.feed.offline) {
       for (const problem of await addRegistryIntegrity(project, packages)) report.reportWarning(MessageName.UNNAMED, problem);
     }
     timing?.(`graph of ${packages.length} packages`);
-    const result = await guard.check(packages);
-    reportResult(result, report, guard.config.filepath);
+    const evaluations = await guard.evaluate(packages);
+    reportResult(buildReport(evaluations), report, guard.config.filepath);
+    // The fetch step compares each tarball with the feed (fetch-guard.ts); the feed stays open for it.
+    guardFetches(project.configuration, fetchPolicy(guard, evaluations, setup.options.env ?? process.env));
+    keepOpen = true;
+    const opened = guard;
+    process.once('exit', () => opened.close());
     timing?.('gate total');
   } catch (error) {
-    const message = errorText(error, isGuardError(error) ? undefined : 'could not resolve the dependency graph to check it');
-    const mode = guard ? guard.config.mode : (forcedMode ?? (await failureMode({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env ?? process.env })));
-    if (mode === 'off') return;
-    // Fail closed: in block mode nothing installs unchecked.
-    if (mode === 'block') report.reportError(MessageName.UNNAMED, `provenance-guard: ${message}`);
-    else report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message} (mode warn: installing unchecked)`);
+    await reportFailure(error, guard, setup, report);
   } finally {
-    guard?.close();
+    if (!keepOpen) guard?.close();
   }
 }

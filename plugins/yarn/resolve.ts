@@ -62,7 +62,17 @@ export async function lockfileGraph(project: Project, covers = lockfileCovers(pr
       }
     }
   }
-  return resolvedPackages({ packages: project.originalPackages.values(), descriptors: project.storedDescriptors, resolutions: project.storedResolutions, projectDir: project.cwd });
+  return fetchChecked(resolvedPackages({ packages: project.originalPackages.values(), descriptors: project.storedDescriptors, resolutions: project.storedResolutions, projectDir: project.cwd }));
+}
+
+/**
+ * Registry packages are fetched through the plugin's GuardedFetcher (fetch-guard.ts), which
+ * compares the downloaded bytes with the feed's sha512 before Yarn uses them: yarn.lock has no
+ * npm integrity to bind them to beforehand.
+ */
+function fetchChecked(packages: ResolvedPackage[]): ResolvedPackage[] {
+  for (const pkg of packages) if (pkg.source === 'registry') pkg.integrityCheckedOnFetch = true;
+  return packages;
 }
 
 /** Every package the install would put in node_modules, as Yarn resolves it. */
@@ -80,10 +90,10 @@ export async function resolveProject(project: Project, options: { lockfileOnly: 
     const cache = await Cache.find(project.configuration);
     await project.resolveEverything({ report, cache });
   }
-  return resolvedPackages({
+  return fetchChecked(resolvedPackages({
     packages: project.storedPackages.values(),
     descriptors: project.storedDescriptors,
     resolutions: project.storedResolutions,
     projectDir: project.cwd,
-  });
+  }));
 }

@@ -45,6 +45,9 @@ export function guardSetup(project: Project | null, config: Configuration, cwd: 
   if (!env.PROVENANCE_GUARD_MODE && settingMode) env.PROVENANCE_GUARD_MODE = settingMode;
   const options: GuardOptions = {
     cwd: project ? npath.fromPortablePath(project.cwd) : cwd,
+    // `yarn dlx` installs into a temporary project from the same process: the directory Yarn
+    // was invoked from is the project whose policy governs.
+    fallbackCwds: [process.cwd()],
     env,
     ...extra,
   };

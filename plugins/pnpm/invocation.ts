@@ -1,0 +1,57 @@
+/**
+ * The pnpm command line the hooks run under. pnpm 10 runs the hooks in its own process
+ * (process.argv); pnpm 12 in a child `node -e` process with no arguments, whose parent is the
+ * pnpm binary: its arguments are read from /proc/<ppid>/cmdline (Linux), else `ps`.
+ * Measured on 10.34.9 and 12.21.0 (test/pnpm-paths.test.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Whether this process is pnpm 12's hook child (`node -e <protocol>`, stdout is its channel). */
+export function inHookChild(): boolean {
+  return process.argv.length === 1 && process.execArgv.includes('-e');
+}
+
+function parentArgv(): string[] {
+  try {
+    return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '').slice(1);
+  } catch {
+    try {
+      return execFileSync('ps', ['-o', 'args=', '-p', String(process.ppid)], { encoding: 'utf8' }).trim().split(/\s+/).slice(1);
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** pnpm's arguments (without the executable). */
+export function pnpmArgv(): string[] {
+  return inHookChild() ? parentArgv() : process.argv.slice(2);
+}
+
+/** Commands that install or run packages without calling preResolution on some pnpm version (pnpm 12 `fetch`, pnpm 10 `rebuild`). */
+export const UNHOOKED_COMMANDS: ReadonlySet<string> = new Set(['fetch', 'rebuild', 'rb']);
+
+/** Options that take a value as the next argument. */
+const WITH_VALUE = new Set(['--filter', '-F', '--filter-prod', '--dir', '-C', '--reporter', '--loglevel', '--store-dir', '--config-dir', '--workspace-dir']);
+
+/** The command (`install`, `fetch`, `rebuild`…), or undefined for plain `pnpm`. */
+export function commandOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (WITH_VALUE.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/** Every `--filter`/`-F`/`--filter-prod` selector, in order. */
+export function filtersOf(argv: readonly string[]): string[] {
+  const filters: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if ((arg === '--filter' || arg === '-F' || arg === '--filter-prod') && i + 1 < argv.length) filters.push(argv[++i]!);
+    else if (arg.startsWith('--filter=') || arg.startsWith('--filter-prod=')) filters.push(arg.slice(arg.indexOf('=') + 1));
+  }
+  return filters;
+}

@@ -1,0 +1,71 @@
+/**
+ * Checks the packages of a pnpm lockfile an install will use, in one batch: from preResolution
+ * (the wanted lockfile pnpm hands over) and from updateConfig (the lockfile on disk, for the
+ * commands no other hook reaches).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { Guard } from '../../src/guard';
+import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
+import type { ResolvedPackage } from '../../src/types';
+import type { PnpmLockfileLike } from './hooks';
+import { errorText, LockfileError } from '../../src/errors';
+import { failClosedError } from './messages';
+import { reachablePackageKeys } from './reachable';
+
+export interface LockfileScope {
+  /** Dependency names the projects still declare (a package being removed stays removable). */
+  declared: ReadonlySet<string>;
+  /** Importer ids of a filtered install; undefined: every importer. */
+  importers?: ReadonlySet<string>;
+}
+
+/** The lockfile restricted to the packages reachable in scope (all of it when the walk matches nothing: fail safe). */
+export function usedPart(lockfile: PnpmLockfileLike, scope: LockfileScope | undefined): PnpmLockfileLike {
+  const entries = lockfile.packages ?? {};
+  if (!scope) return lockfile;
+  const reachable = reachablePackageKeys(lockfile, scope.declared, scope.importers);
+  const kept = reachable ? Object.entries(entries).filter(([k]) => reachable.has(k)) : [];
+  if (kept.length > 0) return { ...lockfile, packages: Object.fromEntries(kept) };
+  // A filtered install whose projects depend on nothing: nothing to check.
+  if (scope.importers && reachable?.size === 0) return { ...lockfile, packages: {} };
+  return lockfile;
+}
+
+/** The lockfile's packages; an unreadable one fails closed (block) or is reported (warn). */
+export function lockedPackages(guard: Guard, lockfile: PnpmLockfileLike, dir: string, write: (text: string) => void, file?: string): ResolvedPackage[] | undefined {
+  try {
+    return packagesFromPnpmLockfile(lockfile, dir, file);
+  } catch (error) {
+    if (guard.config.mode === 'warn') {
+      write(`provenance-guard: ${errorText(error, 'cannot read the lockfile')}\n`);
+      return undefined;
+    }
+    throw failClosedError(error, 'cannot read the lockfile');
+  }
+}
+
+/**
+ * The lockfile a command works from: `fetch` installs pnpm-lock.yaml; `rebuild` runs the scripts
+ * of what is installed, described by node_modules/.pnpm/lock.yaml (else pnpm-lock.yaml).
+ */
+export function readDiskLockfile(lockfileDir: string, command: string): { lockfile: PnpmLockfileLike; file: string } | undefined {
+  const wanted = join(lockfileDir, 'pnpm-lock.yaml');
+  const files = command === 'fetch' ? [wanted] : [join(lockfileDir, 'node_modules/.pnpm/lock.yaml'), wanted];
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    try {
+      // pnpm 11+ with config dependencies writes an env document first; the project graph is the last one.
+      const documents = parseAllDocuments(readFileSync(file, 'utf8'));
+      const last = Array.isArray(documents) ? documents[documents.length - 1] : documents;
+      if (!last || last.errors.length > 0) throw new Error(last?.errors[0]?.message ?? 'empty file');
+      const parsed: unknown = last.toJS();
+      if (parsed && typeof parsed === 'object') return { lockfile: parsed as PnpmLockfileLike, file };
+    } catch (error) {
+      throw failClosedError(new LockfileError(`${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}`, { file, code: 'ERR_PG_LOCKFILE_PARSE' }));
+    }
+  }
+  return undefined;
+}
+

@@ -1,0 +1,86 @@
+/**
+ * What the hooks have seen of the workspace in this process, and from it whether a manifest
+ * readPackage receives still needs checking (see hooks.ts for what pnpm 10 and 12 show it).
+ */
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { ResolvedPackage } from '../../src/types';
+import { DeclaredSpecs, specKind, type PnpmManifest } from './classify';
+import type { ProjectManifest } from './selection';
+
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
+const key = (name: string, version: string) => `${name}@${version}`;
+
+/** JSON with sorted keys, to compare manifests whatever order pnpm serialized them in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+function isInsideDir(dir: string, target: string): boolean {
+  const rel = relative(dir, target);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+export class WorkspaceView {
+  readonly declared = new DeclaredSpecs();
+  /** The workspace's own projects (read before preResolution): name@version → canonical manifest. */
+  private readonly projects = new Map<string, string>();
+  /** The projects' manifests by name (for a filtered install's scope). */
+  readonly projectManifests = new Map<string, ProjectManifest>();
+  /** Dependency names the projects declare now. */
+  readonly projectDeps = new Set<string>();
+  /** name@version seen with `dist` in this process (checked as the registry package it is). */
+  private readonly seenWithDist = new Set<string>();
+  /** name@version of lockfile entries (checked in preResolution), and whether they are registry ones. */
+  private readonly locked = new Map<string, boolean>();
+  /** `pnpm add <git/url/file spec>` on pnpm 10: the spec is not in the manifests readPackage saw. */
+  private addingNonRegistry = false;
+
+  constructor(added: readonly string[]) {
+    for (const spec of added) {
+      const bare = spec.replace(/^(@[^/@]+\/)?[^@/:]+@(?=\S*[:/])/, '');
+      const kind = specKind(bare);
+      if (kind === undefined || kind === 'workspace') continue;
+      this.addingNonRegistry = true;
+      this.declared.noteUnnamed(bare);
+    }
+  }
+
+  /** A project's own manifest (root, workspace package), read before preResolution. */
+  noteProject(manifest: PnpmManifest): void {
+    if (!manifest.dist && typeof manifest.name === 'string' && typeof manifest.version === 'string') {
+      this.projects.set(key(manifest.name, manifest.version), canonical(manifest));
+    }
+    if (typeof manifest.name === 'string') this.projectManifests.set(manifest.name, manifest as ProjectManifest);
+    for (const field of DEP_FIELDS) {
+      const deps = manifest[field];
+      if (deps && typeof deps === 'object') for (const name of Object.keys(deps)) this.projectDeps.add(name);
+    }
+    this.declared.note(manifest);
+  }
+
+  noteLocked(packages: readonly ResolvedPackage[]): void {
+    for (const pkg of packages) {
+      const id = key(pkg.name, pkg.version);
+      this.locked.set(id, this.locked.get(id) === true || pkg.source === 'registry');
+    }
+  }
+
+  /** Whether a manifest readPackage received during resolution was checked already or is part of the workspace. */
+  alreadyCovered(manifest: PnpmManifest, pkg: ResolvedPackage, cwd: string): boolean {
+    const id = key(pkg.name, pkg.version);
+    const posing = this.declared.isNonRegistry(pkg.name);
+    // A project read again (pnpm 12) is skipped; a git or file package posing as one is not.
+    if (!manifest.dist && this.projects.get(id) === canonical(manifest) && !posing) return true;
+    // Read again without `dist`: pnpm 10 for resolved and locked registry packages (`add`,
+    // `remove`), pnpm 12 for locked `file:` ones; all were checked already. Unless a
+    // git/file/tarball source could be posing as that name@version.
+    if (!manifest.dist && this.locked.get(id) === false) return true;
+    if (!manifest.dist && (this.seenWithDist.has(id) || this.locked.get(id) === true) && !posing && !this.addingNonRegistry) return true;
+    // pnpm 12 shows `link:` targets; one inside the project is part of the workspace (as the lockfile reader counts it).
+    if (pkg.source === 'link' && pkg.resolved && isInsideDir(cwd, resolve(cwd, pkg.resolved.slice('link:'.length)))) return true;
+    if (manifest.dist) this.seenWithDist.add(id);
+    return false;
+  }
+}

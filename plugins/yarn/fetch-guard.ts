@@ -1,0 +1,172 @@
+/**
+ * Binds what Yarn downloads to the feed (SPEC "Verdicts": integrity is bound, never assumed).
+ * yarn.lock's checksum hashes Yarn's cache zip, not npm's tarball integrity, so offline the
+ * gate has nothing to compare with the feed's sha512 before the install. Here every registry
+ * package (`npm:` semver locators: plugin-npm's NpmSemverFetcher and NpmHttpFetcher) is
+ * fetched through a wrapper of Yarn's fetcher that downloads the tarball exactly as
+ * plugin-npm does (same URL, Yarn's own HTTP layer, registry and auth settings), hashes the
+ * bytes, and compares them with the record's sha512 before converting them to the zip Yarn
+ * stores: a mismatch throws inside the cache loader, so nothing reaches Yarn's cache,
+ * node_modules or .pnp.cjs, and no script runs (block mode; a warning under warn).
+ *
+ * A warm cache never reaches a loader. An archive found in Yarn's cache is used only when the
+ * guard's own record (verified-archives.ts) says it was built from a verified tarball;
+ * otherwise the tarball is downloaded again, verified, converted the way Yarn converts it
+ * (deterministic: the same bytes give the same zip, which is what yarn.lock checksums rely
+ * on), and the cached archive must be that zip. A Yarn cache restored from a pull-request
+ * job is therefore never trusted on its own; offline, an unrecorded archive fails closed.
+ */
+import { hashUtils, MessageName, type Configuration, ReportError, structUtils, tgzUtils, type Fetcher, type FetchOptions, type FetchResult, type Locator, type MinimalFetchOptions } from '@yarnpkg/core';
+import { npath, xfs } from '@yarnpkg/fslib';
+import { npmHttpUtils, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
+import semver from 'semver';
+import { bindIntegrity, sha512Integrity } from '../../src/policy/integrity';
+import type { PackageResult } from '../../src/types';
+import { packageMessage } from './messages';
+import { archiveHash, type VerifiedArchives } from './verified-archives';
+
+export interface FetchExpectation {
+  /** The feed record's integrity the downloaded bytes must match. */
+  integrity: string;
+  /** block mode: a mismatch fails the install; otherwise it is a warning. */
+  block: boolean;
+}
+
+export interface FetchPolicy {
+  /** What the tarball of a registry package must hash to; undefined when nothing is expected (not in the feed, excluded). */
+  expectation(name: string, version: string): Promise<FetchExpectation | undefined>;
+  archives: VerifiedArchives;
+  configFile: string | undefined;
+}
+
+/** A registry package as plugin-npm's fetchers handle it: `npm:<semver>` (optionally `::__archiveUrl=…`). */
+export function isRegistryLocator(locator: Locator): boolean {
+  if (!locator.reference.startsWith('npm:')) return false;
+  const { selector } = structUtils.parseRange(locator.reference);
+  return semver.valid(selector) !== null;
+}
+
+function nameVersion(locator: Locator): { name: string; version: string } {
+  return { name: structUtils.stringifyIdent(locator), version: structUtils.parseRange(locator.reference).selector };
+}
+
+/** The tarball, from the URL plugin-npm would use. */
+async function download(locator: Locator, opts: FetchOptions): Promise<Buffer> {
+  const request = { customErrorMessage: npmHttpUtils.customPackageError, configuration: opts.project.configuration, ident: locator };
+  const { params } = structUtils.parseRange(locator.reference);
+  if (params && typeof params.__archiveUrl === 'string') return (await npmHttpUtils.get(params.__archiveUrl, request)) as Buffer;
+  const url = NpmSemverFetcher.getLocatorUrl(locator);
+  try {
+    return (await npmHttpUtils.get(url, request)) as Buffer;
+  } catch {
+    return (await npmHttpUtils.get(url.replace(/%2f/g, '/'), request)) as Buffer;
+  }
+}
+
+function integrityResult(locator: Locator, message: string, block: boolean): PackageResult {
+  const { name, version } = nameVersion(locator);
+  return { name, version, verdict: block ? 'block' : 'warn', findings: [{ rule: 'integrity', severity: block ? 'block' : 'warn', message }] };
+}
+
+export class GuardedFetcher implements Fetcher {
+  constructor(private readonly inner: Fetcher, private readonly policy: FetchPolicy) {}
+
+  supports(locator: Locator, opts: MinimalFetchOptions): boolean {
+    return this.inner.supports(locator, opts);
+  }
+
+  getLocalPath(locator: Locator, opts: FetchOptions) {
+    return this.inner.getLocalPath(locator, opts);
+  }
+
+  async fetch(locator: Locator, opts: FetchOptions): Promise<FetchResult> {
+    if (!isRegistryLocator(locator)) return this.inner.fetch(locator, opts);
+    const { name, version } = nameVersion(locator);
+    const expected = await this.policy.expectation(name, version);
+    if (!expected) return this.inner.fetch(locator, opts);
+    let loaded = false;
+    const [packageFs, releaseFs, checksum] = await opts.cache.fetchPackageFromCache(locator, opts.checksums.get(locator.locatorHash) ?? null, {
+      onHit: () => opts.report.reportCacheHit(locator),
+      onMiss: () => opts.report.reportCacheMiss(locator, `${structUtils.prettyLocator(opts.project.configuration, locator)} can't be found in the cache and will be fetched from the remote registry`),
+      loader: async () => {
+        const zip = await this.verifiedZip(locator, opts, expected);
+        loaded = true;
+        return zip;
+      },
+      ...opts.cacheOptions,
+    });
+    try {
+      if (loaded) {
+        if (checksum) this.policy.archives.add(checksum, `${name}@${version}`, expected.integrity);
+      } else {
+        await this.checkCachedArchive(locator, opts, expected, checksum);
+      }
+    } catch (error) {
+      releaseFs();
+      throw error;
+    }
+    return { packageFs, releaseFs, prefixPath: structUtils.getIdentVendorPath(locator), checksum };
+  }
+
+  /** Downloads the tarball, compares its sha512 with the feed's, and converts it to Yarn's zip. */
+  private async verifiedZip(locator: Locator, opts: FetchOptions, expected: FetchExpectation) {
+    const bytes = await download(locator, opts);
+    this.bind(locator, opts, sha512Integrity(bytes), expected);
+    return tgzUtils.convertToZip(bytes, { configuration: opts.project.configuration, prefixPath: structUtils.getIdentVendorPath(locator), stripComponents: 1 });
+  }
+
+  private bind(locator: Locator, opts: FetchOptions, actual: string, expected: FetchExpectation): void {
+    const binding = bindIntegrity(actual, expected.integrity);
+    if (binding.outcome === 'bound') return;
+    const message = binding.outcome === 'mismatch'
+      ? `the downloaded tarball's integrity ${actual} does not match the feed's ${expected.integrity}: the tarball is not the one the evidence is about`
+      : `the downloaded tarball cannot be bound to the feed's record: ${binding.reason}`;
+    this.fail(locator, opts, message, expected.block);
+  }
+
+  private fail(locator: Locator, opts: FetchOptions, message: string, block: boolean): void {
+    const text = packageMessage(integrityResult(locator, message, block), this.policy.configFile);
+    if (block) throw new ReportError(MessageName.UNNAMED, text);
+    opts.report.reportWarning(MessageName.UNNAMED, text);
+  }
+
+  /** A cache hit: trusted only when recorded as verified, else rebuilt from a verified download and compared. */
+  private async checkCachedArchive(locator: Locator, opts: FetchOptions, expected: FetchExpectation, checksum: string | null): Promise<void> {
+    const { name, version } = nameVersion(locator);
+    const id = `${name}@${version}`;
+    if (checksum && this.policy.archives.has(checksum, id, expected.integrity)) return;
+    let zip;
+    try {
+      zip = await this.verifiedZip(locator, opts, expected);
+    } catch (error) {
+      if (error instanceof ReportError) throw error;
+      this.fail(locator, opts, `the archive in Yarn's cache was not verified on this machine and the tarball could not be downloaded to verify it: ${(error as Error).message}`, expected.block);
+      return;
+    }
+    const path = zip.getRealPath();
+    zip.saveAndClose();
+    const rebuilt = await hashUtils.checksumFile(path).finally(() => xfs.removePromise(path));
+    if (checksum === null || archiveHash(checksum) !== rebuilt) {
+      this.fail(locator, opts, `the archive in Yarn's cache (${npath.fromPortablePath(opts.cache.cwd)}) is not the one built from the verified tarball: it was not fetched from this registry tarball`, expected.block);
+      return;
+    }
+    this.policy.archives.add(checksum, id, expected.integrity);
+  }
+}
+
+const policies = new WeakMap<Configuration, FetchPolicy>();
+
+/**
+ * Routes every fetch of this configuration through GuardedFetcher with the latest policy.
+ * Yarn builds its fetcher from the plugins in load order, built-ins first (a plugin's own
+ * `fetchers` would come after plugin-npm's and never be asked), so the wrapper goes around
+ * the whole fetcher instead; validateProject runs before Yarn builds the install's fetcher.
+ */
+export function guardFetches(configuration: Configuration, policy: FetchPolicy): void {
+  const wrapped = policies.has(configuration);
+  policies.set(configuration, policy);
+  if (wrapped) return;
+  const make = configuration.makeFetcher.bind(configuration);
+  // Yarn types makeFetcher as returning its MultiFetcher; every caller only uses the Fetcher interface.
+  configuration.makeFetcher = () => new GuardedFetcher(make(), policies.get(configuration)!) as unknown as ReturnType<Configuration['makeFetcher']>;
+}

@@ -1,0 +1,36 @@
+/**
+ * The archives of Yarn's cache this machine has seen built from a tarball whose sha512 was the
+ * feed's (plugins/yarn/fetch-guard.ts). Kept in the guard's own cache directory, never in
+ * Yarn's cache folder: a Yarn cache restored in CI may come from a pull-request job and is
+ * attacker-controlled, so an archive found there is trusted only when this record says so
+ * (the same trust the accepted feed serials, kept beside it, already rely on).
+ * One empty file per (archive checksum, name@version, expected integrity): no parsing, safe
+ * under concurrent installs.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../src/atomic';
+
+export interface VerifiedArchives {
+  has(checksum: string, id: string, integrity: string): boolean;
+  add(checksum: string, id: string, integrity: string): void;
+}
+
+/** The hash part of Yarn's `cacheKey/hash` checksum (the cache key names Yarn's zip settings). */
+export function archiveHash(checksum: string): string {
+  const slash = checksum.lastIndexOf('/');
+  return slash === -1 ? checksum : checksum.slice(slash + 1);
+}
+
+export function verifiedArchives(dir: string): VerifiedArchives {
+  const path = (checksum: string, id: string, integrity: string) =>
+    join(dir, createHash('sha256').update(`${archiveHash(checksum)}\u0000${id}\u0000${integrity}`).digest('hex'));
+  return {
+    has: (checksum, id, integrity) => existsSync(path(checksum, id, integrity)),
+    add(checksum, id, integrity) {
+      mkdirSync(dir, { recursive: true });
+      writeFileAtomic(path(checksum, id, integrity), '');
+    },
+  };
+}

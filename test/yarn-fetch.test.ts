@@ -1,0 +1,153 @@
+/**
+ * Issue 8 for Yarn 4.18.1 against a real verdaccio: the bytes Yarn fetches are bound to the
+ * feed's sha512 offline (item 2), also when Yarn's cache is warm or was planted by an attacker,
+ * and `yarn dlx` from a block-mode project is governed by that project's policy (item 6).
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { FeedRecord } from '../src/types';
+import { buildTestFeed, makeKeys } from './helpers/feed-fixtures';
+import { startRegistry, type TestRegistry } from './helpers/registry';
+import { assertFreshBundle, cachedArchives, createYarnProject, markerScript, type YarnProject } from './helpers/yarn';
+
+let registry: TestRegistry;
+/** A second registry serving other bytes under the same name@version (a mirror, or a PR job's registry). */
+let impostor: TestRegistry;
+let rc: string;
+const root = mkdtempSync(join(tmpdir(), 'pg-yarn-fetch-'));
+const GOOD = { repository: { url: 'https://github.com/pg-fixture/good', commit: 'a'.repeat(40), status: 'claimed' }, rebuild: { verdict: 'reproducible', source: 'oss-rebuild' }, scorecard: { score: 8 } } as const;
+
+beforeAll(async () => {
+  assertFreshBundle();
+  [registry, impostor] = await Promise.all([startRegistry(), startRegistry()]);
+  const stray = join(root, 'stray-markers');
+  const records: FeedRecord[] = [];
+  for (const name of ['@pg-fixture/good', '@pg-fixture/tampered']) {
+    const pkg = await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) });
+    // The feed attests other bytes for `tampered` than the registry serves.
+    const integrity = name === '@pg-fixture/tampered' ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : pkg.integrity;
+    records.push({ name, version: '1.0.0', integrity, ...GOOD } as FeedRecord);
+  }
+  await impostor.publish({ name: '@pg-fixture/good', version: '1.0.0', scripts: markerScript('evil', stray), files: { 'evil.js': 'pwned' } });
+  const keys = makeKeys(join(root, 'keys'));
+  const feed = await buildTestFeed(keys, records, join(root, 'verdicts.feed'));
+  rc = ['mode: block', 'feed:', `  source: ${feed}`, `  publicKeys: ["${keys.publicKey}"]`, '  maxAge: 30d', '  offline: true', 'rules:', '  repository: { require: claimed, allowedHosts: [github.com] }', 'unknown: block', ''].join('\n');
+});
+
+afterAll(async () => {
+  await Promise.all([registry?.close(), impostor?.close()]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+function project(dependencies: Record<string, string>, options: { linker?: 'pnp' | 'node-modules'; plugin?: boolean; cacheFolder?: string; registryUrl?: string } = {}): YarnProject {
+  return createYarnProject({
+    registryUrl: options.registryUrl ?? registry.url,
+    dependencies,
+    provenancerc: rc,
+    root,
+    ...(options.linker ? { nodeLinker: options.linker } : {}),
+    ...(options.plugin === false ? { plugin: false } : {}),
+    ...(options.cacheFolder ? { cacheFolder: options.cacheFolder } : {}),
+  });
+}
+
+const cacheOf = (p: YarnProject) => join(p.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache');
+const text = (output: string) => output.replace(/\s+/g, ' ');
+
+function expectNothingOf(p: YarnProject, name: string): void {
+  expect(p.installed(name)).toBe(false);
+  expect(p.ran()).toEqual([]);
+  expect(existsSync(join(p.dir, '.pnp.cjs'))).toBe(false);
+  expect(existsSync(join(p.dir, 'node_modules', name))).toBe(false);
+}
+
+describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
+  test.each(['node-modules', 'pnp'] as const)('%s: a tarball whose sha512 is not the feed\'s never reaches the cache, the linker or a script', async (linker) => {
+    const p = project({ '@pg-fixture/good': '^1.0.0', '@pg-fixture/tampered': '^1.0.0' }, { linker });
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity sha512-\S+ does not match the feed's/);
+    expect(r.output).toContain('No override can waive integrity');
+    expectNothingOf(p, '@pg-fixture/tampered');
+    expect(cachedArchives(p).filter((f) => f.includes('tampered'))).toEqual([]);
+
+    // Passing packages are not refused: the same project without the tampered one installs and runs.
+    p.writePackageJson({ '@pg-fixture/good': '^1.0.0' });
+    const ok = await p.yarn(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture_good']);
+    expect(existsSync(join(p.dir, linker === 'pnp' ? '.pnp.cjs' : 'node_modules/@pg-fixture/good/package.json'))).toBe(true);
+  });
+
+  test('warn mode: the mismatch is a warning and the install goes on', async () => {
+    const p = project({ '@pg-fixture/tampered': '^1.0.0' });
+    const r = await p.yarn(['install'], { PROVENANCE_GUARD_MODE: 'warn' });
+    expect(r.code, r.output).toBe(0);
+    expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 warns by the provenance policy: integrity: the downloaded tarball's integrity/);
+  });
+
+  test('a warm cache filled without the guard is verified again before it is used', async () => {
+    const unguarded = project({ '@pg-fixture/good': '^1.0.0', '@pg-fixture/tampered': '^1.0.0' }, { plugin: false });
+    expect((await unguarded.yarn(['install'])).code).toBe(0);
+    const lock = unguarded.lockfile();
+    for (const linker of ['node-modules', 'pnp'] as const) {
+      const p = project({ '@pg-fixture/good': '^1.0.0', '@pg-fixture/tampered': '^1.0.0' }, { cacheFolder: cacheOf(unguarded), linker });
+      writeFileSync(join(p.dir, 'yarn.lock'), lock);
+      const r = await p.yarn(['install', '--immutable']);
+      expect(r.code, r.output).not.toBe(0);
+      expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity/);
+      expectNothingOf(p, '@pg-fixture/tampered');
+      expect(p.lockfile()).toBe(lock);
+    }
+    // An archive Yarn built from the attested bytes is accepted (the rebuilt zip is identical).
+    const q = project({ '@pg-fixture/good': '^1.0.0' }, { cacheFolder: cacheOf(unguarded) });
+    const r = await q.yarn(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(q.ran()).toEqual(['@pg-fixture_good']);
+  });
+
+  test('a planted cache (a PR job\'s cache with its own yarn.lock checksum) is refused; the verified record is the guard\'s own', async () => {
+    // The attacker's job installed other bytes under @pg-fixture/good@1.0.0 and left its cache and lockfile.
+    const attacker = project({ '@pg-fixture/good': '1.0.0' }, { plugin: false, registryUrl: impostor.url });
+    expect((await attacker.yarn(['install'])).code).toBe(0);
+    const plantedLock = attacker.lockfile();
+    const planted = cachedArchives(attacker);
+    expect(planted.length).toBe(1);
+
+    const p = project({ '@pg-fixture/good': '1.0.0' }, { cacheFolder: cacheOf(attacker) });
+    writeFileSync(join(p.dir, 'yarn.lock'), plantedLock);
+    const r = await p.yarn(['install', '--immutable']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toMatch(/@pg-fixture\/good@1\.0\.0 is blocked by the provenance policy: integrity: the archive in Yarn's cache .* is not the one built from the verified tarball/);
+    expectNothingOf(p, '@pg-fixture/good');
+    expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
+
+    // A verified fetch records the archive outside Yarn's cache; the next install trusts that cache entry offline.
+    const fresh = project({ '@pg-fixture/good': '1.0.0' });
+    expect((await fresh.yarn(['install'])).code).toBe(0);
+    const records = join(fresh.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives');
+    expect(readdirSync(records).length).toBe(1);
+    rmSync(join(fresh.dir, 'node_modules'), { recursive: true, force: true });
+    const again = await fresh.yarn(['install', '--immutable'], { YARN_ENABLE_OFFLINE_MODE: '1', YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9' });
+    expect(again.code, again.output).toBe(0);
+    // Without the record (a new machine restoring that cache), offline cannot verify it: fail closed.
+    rmSync(records, { recursive: true, force: true });
+    rmSync(join(fresh.dir, 'node_modules'), { recursive: true, force: true });
+    const unverified = await fresh.yarn(['install', '--immutable'], { YARN_ENABLE_OFFLINE_MODE: '1', YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9' });
+    expect(unverified.code, unverified.output).not.toBe(0);
+    expect(text(unverified.output)).toContain("the archive in Yarn's cache was not verified on this machine");
+  });
+});
+
+describe('Yarn: yarn dlx from a block-mode project', () => {
+  test('the temporary project is governed by the invoking project\'s policy', async () => {
+    const p = project({});
+    const r = await p.yarn(['dlx', '-p', '@pg-fixture/tampered', 'node', '-e', '1']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toContain('@pg-fixture/tampered@1.0.0 is blocked by the provenance policy');
+    expect(r.output).not.toContain('installing unchecked');
+    expect(p.ran()).toEqual([]);
+  });
+});
