@@ -30,8 +30,9 @@ export const USAGE: Record<string, string> = {
   explain: 'provenance-guard explain NAME@VERSION [--lockfile PATH] [--config PATH] [--feed SRC] [--offline] [--online] [--format human|json]',
   'feed keygen': 'provenance-guard feed keygen --out-dir DIR',
   'feed build':
-    'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key DIR/feed.key --out PATH] [--records-out FILE.ndjson] [--serial N] [--expires-in 30d] [--config PATH]',
+    'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--verify-source] [--key DIR/feed.key --out PATH] [--records-out FILE.ndjson] [--serial N] [--expires-in 30d] [--config PATH]',
   'feed verify': 'provenance-guard feed verify PATH --public-key FILE',
+  verify: 'provenance-guard verify NAME@VERSION [NAME@VERSION…] [--format human|json] [--rebuild] [--config PATH]',
   init: 'provenance-guard init [--pm pnpm|yarn] [--method config-dependency|pnpmfile] [--force]',
 };
 

@@ -16,6 +16,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         return await (await import('./explain')).explainCommand(rest, ctx);
       case 'feed':
         return await (await import('./feed')).feedCommand(rest, ctx);
+      case 'verify':
+        return await (await import('./verify')).verifyCommand(rest, ctx);
       case 'init':
         return await (await import('./init')).initCommand(rest, ctx);
       case '--version':

