@@ -21,8 +21,8 @@ const targets = [
   // The CLI and library keep their heavy, rarely used network dependencies (pacote,
   // sigstore) external: they are npm dependencies of this package, loaded only by the
   // live-evidence commands.
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini'] },
-  { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini'] },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'] },
+  { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'] },
   // Yarn plugin bundle: `module.exports = { name, factory(require) }`; the iife runs inside the
   // factory, so Yarn's own modules (and node builtins) come from the factory's require, never
   // a top-level require.

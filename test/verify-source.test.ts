@@ -222,3 +222,44 @@ describe('provenance-guard verify', () => {
     expect(existsSync(join(markers, 'submodule'))).toBe(false);
   });
 });
+
+describe('feed build --verify-source and rule contents', () => {
+  test('records carry contents, and check blocks the diverged package under rules.contents', async () => {
+    const dir = mkdtempSync(join(work, 'feed-'));
+    const inject = published[`${S}/sm-inject`]!;
+    const plain = published[`${S}/sm-plain`]!;
+    const built = published[`${S}/sm-built`]!;
+    const keys = await cli(['feed', 'keygen', '--out-dir', 'keys'], dir);
+    const rc = (require: string) =>
+      `mode: block\nunknown: allow\nfeed:\n  source: ./feed\n  publicKeys: ["${keys.stdout.trim()}"]\nrules:\n  repository: off\n  contents: { require: ${require} }\n` +
+      `sources:\n  registry: { url: "${registry.url}" }\n  provenance: off\n  depsDev: off\n  scorecard: off\n  ossRebuild: off\n`;
+    writeFileSync(join(dir, '.provenancerc'), rc('built'));
+    const lock = { name: 'app', lockfileVersion: 3, packages: { '': { name: 'app', dependencies: Object.fromEntries([inject, plain, built].map((p) => [p.name, p.version])) } } as Record<string, unknown> };
+    for (const p of [inject, plain, built]) lock.packages[`node_modules/${p.name}`] = { version: p.version, integrity: p.integrity };
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
+
+    const feed = await cli(['feed', 'build', '--from-lockfile', 'package-lock.json', '--verify-source', '--records-out', 'records.ndjson', '--key', 'keys/feed.key', '--out', 'feed'], dir);
+    expect(feed.code).toBe(0);
+    const records = require('node:fs').readFileSync(join(dir, 'records.ndjson'), 'utf8').trim().split('\n').map((l: string) => JSON.parse(l));
+    const byName = Object.fromEntries(records.map((r: { name: string }) => [r.name, r]));
+    expect(byName[inject.name].contents).toMatchObject({ verdict: 'diverged', files: { added: ['install.js'] } });
+    expect(byName[plain.name].contents.verdict).toBe('match');
+    expect(byName[built.name].contents.verdict).toBe('built');
+
+    const check = await cli(['check', '--format', 'json'], dir);
+    expect(check.code).toBe(1);
+    const report = JSON.parse(check.stdout);
+    const verdicts = Object.fromEntries(report.packages.map((p: { name: string; verdict: string }) => [p.name, p.verdict]));
+    expect(verdicts).toEqual({ [inject.name]: 'block', [plain.name]: 'pass', [built.name]: 'pass' });
+    const finding = report.packages.find((p: { name: string }) => p.name === inject.name).findings[0];
+    expect(finding).toMatchObject({ rule: 'contents', severity: 'block' });
+    expect(finding.message).toContain('install.js');
+
+    // require: match also blocks build output; explain shows the verdict and its files.
+    writeFileSync(join(dir, '.provenancerc'), rc('match'));
+    const strict = JSON.parse((await cli(['check', '--format', 'json'], dir)).stdout);
+    expect(strict.packages.find((p: { name: string }) => p.name === built.name).verdict).toBe('block');
+    const explain = await cli(['explain', `${inject.name}@${inject.version}`], dir);
+    expect(explain.stdout).toMatch(/contents\s+diverged at [0-9a-f]{40} \(gitHead\); 1 identical, 0 generated, modified: package.json, added: install.js/);
+  });
+});

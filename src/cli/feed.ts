@@ -12,6 +12,8 @@ import { readRecordsFile } from '../feed/records';
 import { resolveFeedSource } from '../feed/source';
 import { readLockfile } from '../lockfile/index';
 import { cacheDir } from '../paths';
+import type { SourcesConfig } from '../config/types';
+import { escapeControl } from '../report/escape';
 import type { FeedRecord, ResolvedPackage } from '../types';
 import { parseCommand, usageOf } from './args';
 import type { CliContext } from './context';
@@ -25,10 +27,11 @@ async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   return 0;
 }
 
-async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined): Promise<FeedRecord[]> {
+async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined, verifySource: boolean): Promise<FeedRecord[]> {
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(configPath ? { configPath } : {}) });
   const { gatherEvidence, createProgressBar } = await import('../evidence/index');
-  const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean });
+  const stderr = ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean };
+  const progress = createProgressBar(stderr);
   const result = await gatherEvidence(packages, {
     sources: config.sources,
     cacheDir: cacheDir(ctx.env),
@@ -37,7 +40,42 @@ async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], confi
     ...(progress ? { onProgress: progress } : {}),
   });
   for (const warning of result.warnings) ctx.stderr.write(`provenance-guard: ${warning}\n`);
+  if (verifySource) await addSourceMatch(ctx, result.records, packages, config.sources);
   return result.records;
+}
+
+/**
+ * `--verify-source`: each record gets the `contents` verdict of its tarball — the one with the
+ * record's integrity (the lockfile's when it has one). A package that cannot be verified keeps
+ * no `contents` (= unknown) and is reported.
+ */
+async function addSourceMatch(ctx: CliContext, records: FeedRecord[], packages: ResolvedPackage[], sources: SourcesConfig): Promise<void> {
+  const { verifySources } = await import('../verify/index');
+  const { createProgressBar } = await import('../evidence/progress');
+  const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean }, 100, 'verify');
+  const lockIntegrity = new Map(packages.map((p) => [`${p.name}@${p.version}`, p.integrity]));
+  const targets: ResolvedPackage[] = records.map((r) => {
+    const integrity = lockIntegrity.get(`${r.name}@${r.version}`) ?? r.integrity;
+    return { name: r.name, version: r.version, source: 'registry', ...(integrity ? { integrity } : {}) };
+  });
+  const outcomes = await verifySources(targets, {
+    cacheDir: cacheDir(ctx.env),
+    env: ctx.env,
+    cwd: ctx.cwd,
+    ...(sources.registry.url ? { registry: sources.registry.url } : {}),
+    timeout: sources.timeout,
+    concurrency: sources.concurrency,
+    ...(progress ? { onProgress: progress } : {}),
+  });
+  outcomes.forEach((outcome, i) => {
+    const record = records[i]!;
+    if (!outcome.ok) {
+      ctx.stderr.write(`provenance-guard: verify-source: ${escapeControl(outcome.error.message)}; its contents are unknown\n`);
+      return;
+    }
+    record.contents = outcome.result.contents;
+    if (!record.repository && outcome.result.repository) record.repository = outcome.result.repository;
+  });
 }
 
 async function writeRecords(records: Iterable<FeedRecord>, out: string | undefined, ctx: CliContext): Promise<void> {
@@ -72,6 +110,7 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
       serial: { type: 'string' },
       'expires-in': { type: 'string' },
       config: { type: 'string' },
+      'verify-source': { type: 'boolean' },
     },
     { min: 0, max: 0, names: '' },
   );
@@ -81,6 +120,9 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
   }
   if ((values.key === undefined) !== (values.out === undefined)) {
     throw new UsageError(`feed build: --key and --out go together\n\n${usageOf('feed build')}`);
+  }
+  if (values.records !== undefined && values['verify-source']) {
+    throw new UsageError(`feed build: --verify-source needs --from-lockfile or --packages (records given with --records are signed as they are)\n\n${usageOf('feed build')}`);
   }
   if (values.records !== undefined && values.key === undefined) {
     throw new UsageError(`feed build: --records needs --key and --out\n\n${usageOf('feed build')}`);
@@ -109,7 +151,7 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
       const { parsePackageSpecs } = await import('../evidence/index');
       packages = parsePackageSpecs(values.packages!.split(/[\s,]+/).filter(Boolean));
     }
-    const gathered = await gatherRecords(ctx, packages, values.config);
+    const gathered = await gatherRecords(ctx, packages, values.config, values['verify-source'] === true);
     if (values['records-out'] !== undefined || values.key === undefined) await writeRecords(gathered, values['records-out'] && resolve(ctx.cwd, values['records-out']), ctx);
     records = gathered;
   }

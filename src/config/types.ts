@@ -22,6 +22,11 @@ export interface RebuildRuleConfig {
   require: 'reproducible' | 'off';
 }
 
+/** Source match (SPEC "Source match"): `diverged` always violates; `built` violates `match`. */
+export interface ContentsRuleConfig {
+  require: 'match' | 'built' | 'off';
+}
+
 export interface ScorecardRuleConfig {
   /** Minimum aggregate score 0–10; undefined = no aggregate minimum. */
   minScore?: number;
@@ -34,6 +39,7 @@ export interface RulesConfig {
   rebuild: RebuildRuleConfig;
   /** null when the rule is off. */
   scorecard: ScorecardRuleConfig | null;
+  contents: ContentsRuleConfig;
 }
 
 export interface OverrideConfig {
