@@ -74,13 +74,16 @@ export function runGit(args: readonly string[], options: GitRunOptions): Promise
       cwd: options.cwd,
       env: safeGitEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group, so a timeout also ends git-remote-https and ssh under it.
+      detached: true,
     });
     const out: Buffer[] = [];
     let err = '';
     let killedFor: string | undefined;
     const kill = (why: string) => {
       killedFor ??= why;
-      child.kill('SIGKILL');
+      killGroup(child.pid);
+      reject(new GitError(`git ${args[0]} ${why}`, err));
     };
     const timer = setTimeout(() => kill(`timed out after ${Math.round(options.timeout / 1000)} s`), options.timeout);
     const onAbort = () => kill('aborted');
@@ -103,6 +106,16 @@ export function runGit(args: readonly string[], options: GitRunOptions): Promise
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** SIGKILL to a detached child's whole process group. */
+export function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 function lastLine(text: string): string {

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NpmConfig } from '../npmrc';
+import { killGroup } from './git';
 import { compareManifests } from './manifest';
 import { materialise } from './packlist';
 import { listTarball, type TarballFiles } from './tarball';
@@ -39,14 +40,17 @@ interface Run {
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeout: number): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-8_000);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    const timer = setTimeout(() => {
+      killGroup(child.pid);
+      resolve({ code: -1, output: `${output}\ntimed out after ${Math.round(timeout / 1000)} s` });
+    }, timeout);
     child.on('error', (error) => {
       clearTimeout(timer);
       resolve({ code: -1, output: error.message });
