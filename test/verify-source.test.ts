@@ -105,6 +105,18 @@ beforeAll(async () => {
   const { commit: monoCommit } = await fixture('pg-fixture/mono', monoSource, { 'package.json': manifestText(monoA), 'index.js': 'module.exports = "a";\n' });
   published[monoB.name] = await publishFiles(registry.url, { files: { 'package.json': manifestText(monoB), 'index.js': 'module.exports = "b";\n' }, metadata: { gitHead: monoCommit } });
 
+  const probe = [
+    "const fs = require('fs'); const http = require('http');",
+    "const out = { home: process.env.HOME, secrets: Object.keys(process.env).filter((k) => /token|auth|password/i.test(k)) };",
+    "const done = () => fs.writeFileSync(process.argv[2], JSON.stringify(out));",
+    "const req = http.get(process.argv[3], () => { out.network = true; done(); });",
+    "req.on('error', (e) => { out.network = false; out.error = e.code; done(); });",
+    "req.setTimeout(15000, () => req.destroy(new Error('timeout')));",
+  ].join('\n');
+  // prepack reports what the build could reach: a server that answers at once (the git server).
+  const rebuild = { name: `${S}/sm-rebuild`, version: '1.0.0', main: 'index.js', files: ['index.js'], scripts: { prepack: `node probe.js ${join(markers, 'probe.json')} ${git.url}/pg-fixture/plain/info/refs` }, repository: repo('pg-fixture/rebuild') };
+  await fixture('pg-fixture/rebuild', { 'package.json': manifestText(rebuild), 'index.js': '1\n', 'probe.js': probe }, { 'package.json': manifestText(rebuild), 'index.js': '1\n' });
+
   const hostile = { name: `${S}/sm-hostile`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/hostile') };
   await fixture(
     'pg-fixture/hostile',
@@ -196,7 +208,7 @@ describe('provenance-guard verify', () => {
     const { code, doc } = await verifyJson(`${S}/sm-hostile`);
     expect(code).toBe(0);
     expect(doc.packages[0]!.contents.verdict).toBe('match');
-    expect(readdirSync(markers).filter((f) => f !== 'hooks')).toEqual([]);
+    expect(readdirSync(markers).filter((f) => f !== 'hooks' && f !== 'probe.json')).toEqual([]);
   });
 
   test('a second run is served from the verdict cache without touching git', async () => {
@@ -220,6 +232,26 @@ describe('provenance-guard verify', () => {
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout).packages[0].error.code).toBe('ERR_PG_EVIDENCE_NOT_FOUND');
     expect(existsSync(join(markers, 'submodule'))).toBe(false);
+  });
+});
+
+describe('verify --rebuild', () => {
+  test('builds from the commit without network or credentials, packs, and compares', async () => {
+    const r = await runCli(work, ['verify', `${S}/sm-rebuild@1.0.0`, `${S}/sm-inject@1.0.0`, '--rebuild', '--format', 'json'], { ...env(), NPM_TOKEN: 'secret', [`npm_config_//127.0.0.1:${registry.port}/:_authToken`]: 'secret' });
+    const doc = JSON.parse(r.stdout);
+    const [rebuilt, inject] = doc.packages;
+    expect(rebuilt.contents.verdict).toBe('match');
+    expect(rebuilt.rebuild).toMatchObject({ verdict: 'reproducible', source: 'provenance-guard', files: [] });
+    expect(inject.rebuild).toMatchObject({ verdict: 'not-reproducible', source: 'provenance-guard' });
+    expect(inject.rebuild.files).toEqual(expect.arrayContaining(['install.js (not in the rebuild)', 'package.json']));
+    expect(r.code).toBe(1);
+    const seen = JSON.parse(require('node:fs').readFileSync(join(markers, 'probe.json'), 'utf8'));
+    expect(seen.secrets).toEqual([]);
+    expect(seen.home).not.toBe(work);
+    // Namespaces work as root here: the build had no network at all.
+    expect(seen.network).toBe(false);
+    expect(seen.error).not.toBe('timeout');
+    expect(rebuilt.rebuild.reason).not.toContain('NOT isolated');
   });
 });
 
