@@ -65,6 +65,7 @@ async function addSourceMatch(ctx: CliContext, records: FeedRecord[], packages: 
     ...(sources.registry.url ? { registry: sources.registry.url } : {}),
     timeout: sources.timeout,
     concurrency: sources.concurrency,
+    registryTtl: sources.cacheTtl,
     ...(progress ? { onProgress: progress } : {}),
   });
   outcomes.forEach((outcome, i) => {

@@ -92,6 +92,7 @@ export async function verifyCommand(argv: string[], ctx: CliContext): Promise<nu
     ...(config.sources.registry.url ? { registry: config.sources.registry.url } : {}),
     timeout: config.sources.timeout,
     concurrency: config.sources.concurrency,
+    registryTtl: config.sources.cacheTtl,
     ...(values.rebuild ? { rebuild: true } : {}),
     ...(progress ? { onProgress: progress } : {}),
   });

@@ -58,6 +58,8 @@ export interface SourceMatchOptions {
   rebuild?: boolean;
   /** false: never read or write the verdict cache. */
   useCache?: boolean;
+  /** How long registry data stays cached (sources.cacheTtl), shared with `feed build`; default 1 day. */
+  registryTtl?: number;
 }
 
 export type SourceMatchOutcome = { ok: true; result: SourceMatchResult } | { ok: false; name: string; version: string; error: EvidenceError };
@@ -74,6 +76,7 @@ export class SourceVerifier {
   private readonly npm: NpmConfig;
   private readonly npmOptions: Record<string, unknown>;
   private readonly verdicts: EvidenceCache;
+  private readonly registryCache: EvidenceCache;
   private readonly repos: RepoCache;
   private readonly limit: Limiter;
   private readonly gitLimit: Limiter;
@@ -84,6 +87,7 @@ export class SourceVerifier {
     this.npm = loadNpmConfig({ cwd: options.cwd, env: options.env });
     this.npmOptions = fetchOptions(this.npm);
     this.verdicts = new EvidenceCache(options.useCache === false ? undefined : options.cacheDir, options.useCache === false ? 0 : VERDICT_TTL);
+    this.registryCache = new EvidenceCache(options.useCache === false ? undefined : options.cacheDir, options.useCache === false ? 0 : (options.registryTtl ?? 86_400_000));
     const git = { env: options.env, timeout: options.gitTimeout ?? 120_000 };
     this.repos = new RepoCache(join(options.cacheDir, 'source-match', 'git'), git);
     this.limit = createLimiter(options.concurrency);
@@ -106,19 +110,25 @@ export class SourceVerifier {
   /** The version's registry data; an EvidenceError when it cannot be read or does not exist. */
   private async locate(pkg: ResolvedPackage): Promise<Located> {
     const registry = registryFor(pkg.name, this.npm, this.options.registry);
-    const key = `${registry}|${pkg.name}`;
-    let versions = this.packuments.get(key);
-    if (!versions) {
-      versions = fetchPackageVersions(pkg.name, this.registryOptions(registry));
-      this.packuments.set(key, versions);
-    }
-    let all: PackageVersions | undefined;
+    let info: RegistryVersionInfo | null;
     try {
-      all = await versions;
+      // The same cache entries as the registry source of `feed build` (namespace and key).
+      info = await this.registryCache.getOrFetch<RegistryVersionInfo | null>('registry', `${registry}|${pkg.name}@${pkg.version}`, async () => {
+        const key = `${registry}|${pkg.name}`;
+        let versions = this.packuments.get(key);
+        if (!versions) {
+          versions = fetchPackageVersions(pkg.name, this.registryOptions(registry));
+          this.packuments.set(key, versions);
+        }
+        const all = await versions;
+        const found = all?.get(pkg.version);
+        if (!found) throw new EvidenceError(`${pkg.name}@${pkg.version} is not in the registry ${registry}`, { code: 'ERR_PG_EVIDENCE_NOT_FOUND' });
+        return found;
+      });
     } catch (error) {
+      if (error instanceof EvidenceError) throw error;
       throw new EvidenceError(`${pkg.name}: cannot read the packument from ${registry}: ${describeError(error)}`, { cause: error, code: 'ERR_PG_EVIDENCE_REGISTRY' });
     }
-    const info = all?.get(pkg.version);
     if (!info) throw new EvidenceError(`${pkg.name}@${pkg.version} is not in the registry ${registry}`, { code: 'ERR_PG_EVIDENCE_NOT_FOUND' });
     // The tarball judged is the one the caller will install: its integrity wins over the registry's.
     const integrity = pkg.integrity ?? info.integrity;
