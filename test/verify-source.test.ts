@@ -93,6 +93,7 @@ beforeAll(async () => {
 
   const monoA = { name: `${S}/sm-mono-a`, version: '1.0.0', main: 'index.js', repository: { ...repo('pg-fixture/mono'), directory: 'packages/a' } };
   const monoB = { name: `${S}/sm-mono-b`, version: '1.0.0', main: 'index.js', repository: 'https://github.com/pg-fixture/mono/tree/main/packages/b' };
+  const monoC = { name: `${S}/sm-mono-c`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/mono') };
   const monoSource = {
     'package.json': manifestText({ name: 'mono', private: true, workspaces: ['packages/*'] }),
     '.gitignore': '*.log\n',
@@ -101,9 +102,14 @@ beforeAll(async () => {
     'packages/a/debug.log': 'ignored by the root .gitignore\n',
     'packages/b/package.json': manifestText(monoB),
     'packages/b/index.js': 'module.exports = "b";\n',
+    'packages/c/package.json': manifestText(monoC),
+    'packages/c/index.js': 'module.exports = "c";\n',
   };
   const { commit: monoCommit } = await fixture('pg-fixture/mono', monoSource, { 'package.json': manifestText(monoA), 'index.js': 'module.exports = "a";\n' });
   published[monoB.name] = await publishFiles(registry.url, { files: { 'package.json': manifestText(monoB), 'index.js': 'module.exports = "b";\n' }, metadata: { gitHead: monoCommit } });
+  published[monoC.name] = await publishFiles(registry.url, { files: { 'package.json': manifestText(monoC), 'index.js': 'module.exports = "c";\n' }, metadata: { gitHead: monoCommit } });
+  const stranger = { name: `${S}/sm-stranger`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/mono') };
+  published[stranger.name] = await publishFiles(registry.url, { files: { 'package.json': manifestText(stranger), 'index.js': '1\n' }, metadata: { gitHead: monoCommit } });
 
   const probe = [
     "const fs = require('fs'); const http = require('http');",
@@ -204,6 +210,15 @@ describe('provenance-guard verify', () => {
     expect(doc.packages[1]!.contents).toMatchObject({ verdict: 'match', files: { identical: 2 } });
   });
 
+  test('without repository.directory the package is found by name; a repository that does not hold it is inconclusive', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-mono-c`, `${S}/sm-stranger`);
+    expect(code).toBe(0);
+    expect(doc.packages[0]!.contents).toMatchObject({ verdict: 'match', files: { identical: 2 } });
+    expect(doc.packages[0]!.contents.reason).toContain('packages/c/');
+    expect(doc.packages[1]!.contents.verdict).toBe('inconclusive');
+    expect(doc.packages[1]!.contents.reason).toMatch(/holds package mono, not @pg-fixture\/sm-stranger/);
+  });
+
   test('hooks, filter drivers, LFS, submodules and symlinks of a repository never run or resolve', async () => {
     const { code, doc } = await verifyJson(`${S}/sm-hostile`);
     expect(code).toBe(0);
@@ -228,6 +243,9 @@ describe('provenance-guard verify', () => {
     expect(r.stdout).toContain('modified: lib/index.js');
     const bad = await cli(['verify', 'left-pad@^1']);
     expect(bad.code).toBe(2);
+    expect((await cli(['verify'])).code).toBe(2);
+    writeFileSync(join(work, 'empty.ndjson'), '');
+    expect((await cli(['feed', 'build', '--records', 'empty.ndjson', '--verify-source', '--key', 'k', '--out', 'o'])).code).toBe(2);
     const missing = await cli(['verify', `${S}/sm-plain@9.9.9`, '--format', 'json']);
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout).packages[0].error.code).toBe('ERR_PG_EVIDENCE_NOT_FOUND');

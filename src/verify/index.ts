@@ -20,7 +20,8 @@ import { GitError, listRemoteTags } from './git';
 import { expectedFiles } from './packlist';
 import { RepoCache } from './repo-cache';
 import { fetchTarball, listTarball } from './tarball';
-import { readCommitTree } from './tree';
+import { findPackageDirectory, readCommitTree } from './tree';
+import { parseManifest } from './manifest';
 
 /** Bumped whenever the comparison changes, so cached verdicts of an older logic are not reused. */
 const CACHE_NAMESPACE = 'source-match-v1';
@@ -156,12 +157,17 @@ export class SourceVerifier {
     if ('reason' in found) return { contents: { verdict: 'inconclusive', reason: found.reason } };
     const at = { commit: found.commit, commitFrom: found.from };
     try {
-      const tree = await readCommitTree(found.dir, found.commit, { env: this.options.env, ...(repo.directory ? { directory: repo.directory } : {}) });
-      const prefix = repo.directory ? `${repo.directory}/` : '';
-      if (!tree.files.has(`${prefix}package.json`)) {
-        return { contents: { verdict: 'inconclusive', ...at, reason: `${prefix || 'the repository root '}has no package.json at ${found.commit.slice(0, 12)}${repo.directory ? '' : ' (a monorepo package without repository.directory?)'}` } };
+      const directory = repo.directory ?? (await findPackageDirectory(found.dir, found.commit, pkg.name, this.options.env)) ?? undefined;
+      const tree = await readCommitTree(found.dir, found.commit, { env: this.options.env, ...(directory ? { directory } : {}) });
+      const prefix = directory ? `${directory}/` : '';
+      const sourceManifest = tree.files.get(`${prefix}package.json`);
+      const sourceName = sourceManifest ? parseManifest(sourceManifest.content)?.name : undefined;
+      if (sourceName !== pkg.name) {
+        const where = `${prefix || 'the repository root '}`;
+        const what = sourceManifest ? `holds ${typeof sourceName === 'string' ? `package ${sourceName}` : 'no package name'}, not ${pkg.name}` : 'has no package.json';
+        return { contents: { verdict: 'inconclusive', ...at, reason: `${where}${what} at ${found.commit.slice(0, 12)}${directory ? '' : ', and no other directory holds it'}` } };
       }
-      const expected = await expectedFiles(tree.files.values(), repo.directory);
+      const expected = await expectedFiles(tree.files.values(), directory);
       const source = new Map<string, Buffer>();
       for (const [path, file] of tree.files) if (path.startsWith(prefix)) source.set(path.slice(prefix.length), file.content);
       const data = await fetchTarball(pkg.name, pkg.version, located.integrity, this.registryOptions(located.registry)).catch((error: unknown) => {
@@ -170,9 +176,10 @@ export class SourceVerifier {
       const tarball = await listTarball(data);
       if (!tarball.has('package.json')) return { contents: { verdict: 'inconclusive', ...at, reason: 'the tarball has no package.json' } };
       const contents = compareContents({ tarball, source, expected, commit: found.commit, commitFrom: found.from });
+      if (directory && !repo.directory) contents.reason = `${contents.reason ?? ''} (package found in ${directory}/)`.trim();
       if (!this.options.rebuild) return { contents };
       const { rebuildFromSource } = await import('./rebuild');
-      const rebuild = await rebuildFromSource({ files: tree.files.values(), directory: repo.directory, published: tarball, registry: located.registry, env: this.options.env, npm: this.npm });
+      const rebuild = await rebuildFromSource({ files: tree.files.values(), directory, published: tarball, registry: located.registry, env: this.options.env, npm: this.npm });
       return { contents, rebuild };
     } catch (error) {
       if (error instanceof EvidenceError) throw error;

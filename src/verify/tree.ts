@@ -173,3 +173,46 @@ export async function readCommitTree(repoDir: string, commit: string, options: R
   }
   return tree;
 }
+
+function manifestName(content: Buffer): string | undefined {
+  try {
+    const value: unknown = JSON.parse(content.toString('utf8'));
+    return typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string' ? (value as { name: string }).name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The directory of the package called `name` in `commit`, for a manifest that names no
+ * `repository.directory`: the root when its package.json has that name, else the shallowest
+ * directory whose package.json has it (node_modules skipped). Undefined when none or several do.
+ */
+export async function findPackageDirectory(repoDir: string, commit: string, name: string, env: NodeJS.ProcessEnv, maxTrees = 20_000): Promise<string | undefined> {
+  const reader = new ObjectReader(repoDir, env);
+  try {
+    const commitBody = (await reader.readVerified(commit, 'commit')).toString('utf8');
+    const rootTree = /^tree ([0-9a-f]{40})$/m.exec(commitBody)?.[1];
+    if (!rootTree) return undefined;
+    let level: Array<{ id: string; path: string }> = [{ id: rootTree, path: '' }];
+    let trees = 0;
+    while (level.length > 0 && trees < maxTrees) {
+      const found: string[] = [];
+      const next: Array<{ id: string; path: string }> = [];
+      for (const { id, path } of level) {
+        if (++trees > maxTrees) break;
+        for (const entry of parseTree(await reader.readVerified(id, 'tree'))) {
+          if (unsafeName(entry.name)) continue;
+          const child = path ? `${path}/${entry.name}` : entry.name;
+          if (entry.mode === '40000' && entry.name !== 'node_modules') next.push({ id: entry.id, path: child });
+          else if (entry.name === 'package.json' && entry.mode.startsWith('100') && manifestName(await reader.readVerified(entry.id, 'blob')) === name) found.push(path);
+        }
+      }
+      if (found.length > 0) return found.length === 1 ? found[0] : undefined;
+      level = next;
+    }
+    return undefined;
+  } finally {
+    reader.close();
+  }
+}
