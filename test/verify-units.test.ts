@@ -16,7 +16,9 @@ import { findVersionTag, tagCandidates } from '../src/verify/commit';
 import { classify, compareContents } from '../src/verify/compare';
 import { listRemoteTags, parseLsRemote } from '../src/verify/git';
 import { compareManifests } from '../src/verify/manifest';
+import { listTarball, tarballPath } from '../src/verify/tarball';
 import { readCommitTree } from '../src/verify/tree';
+import { pack } from './helpers/tarball';
 
 const temps: string[] = [];
 const temp = (prefix: string) => {
@@ -111,6 +113,18 @@ describe('classification', () => {
     const r = compareContents(input({ 'package.json': manifest, 'big.bin': 'real bytes' }, { 'package.json': manifest, 'big.bin': 'version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 10\n' }));
     expect(r.verdict).toBe('inconclusive');
     expect(r.reason).toContain('big.bin');
+  });
+});
+
+describe('tarball paths', () => {
+  test('npm strips the first component; traversal and empty paths are dropped', async () => {
+    expect(tarballPath('package/lib/a.js')).toBe('lib/a.js');
+    expect(tarballPath('other-root/./a.js')).toBe('a.js');
+    expect(tarballPath('/package/a.js')).toBe('a.js');
+    expect(tarballPath('package/../../etc/passwd')).toBeUndefined();
+    expect(tarballPath('package/')).toBeUndefined();
+    const files = await listTarball(await pack({ 'package.json': '{}', 'lib/a.js': 'a' }));
+    expect([...files.keys()].sort()).toEqual(['lib/a.js', 'package.json']);
   });
 });
 

@@ -16,7 +16,6 @@ export function verifyJson(outcomes: readonly SourceMatchOutcome[]): string {
       ? {
           name: o.result.name,
           version: o.result.version,
-          ...(o.result.integrity ? { integrity: o.result.integrity } : {}),
           ...(o.result.repository ? { repository: o.result.repository } : {}),
           contents: o.result.contents,
           ...(o.result.rebuild ? { rebuild: o.result.rebuild } : {}),

@@ -142,7 +142,9 @@ export class SourceVerifier {
     const located = await this.locate(pkg);
     const repository = repositoryEvidence(located.info);
     const base = { name: pkg.name, version: pkg.version, integrity: located.integrity, ...(repository ? { repository } : {}) };
-    const key = `${pkg.name}@${pkg.version}|${located.integrity}|${this.options.rebuild ? 'rebuild' : ''}`;
+    // Bound to the bytes (integrity) and to the mapping they were compared against.
+    const mapping = [repository?.url ?? '', repository?.directory ?? '', located.info.commit ?? ''].join('|');
+    const key = `${pkg.name}@${pkg.version}|${located.integrity}|${mapping}|${this.options.rebuild ? 'rebuild' : ''}`;
     const cached = (await this.verdicts.get(CACHE_NAMESPACE, key))?.value as Omit<SourceMatchResult, 'name' | 'version' | 'integrity' | 'repository'> | undefined;
     if (cached?.contents) return { ...base, ...cached };
     const outcome = await this.compute(pkg, located);

@@ -12,7 +12,8 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 /** Normalises a tar path the way npm extracts it; undefined for anything unsafe or not a file path. */
 export function tarballPath(raw: string): string | undefined {
-  const parts = raw.replace(/\\/g, '/').split('/').slice(1).filter((p) => p !== '' && p !== '.');
+  // node-tar drops leading slashes before npm strips the first component (`package/`).
+  const parts = raw.replace(/\\/g, '/').replace(/^\/+/, '').split('/').slice(1).filter((p) => p !== '' && p !== '.');
   if (parts.length === 0 || parts.some((p) => p === '..')) return undefined;
   return parts.join('/');
 }
