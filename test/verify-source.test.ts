@@ -85,6 +85,10 @@ beforeAll(async () => {
   const tagged2 = { name: `${S}/sm-tag2`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/tag2') };
   await fixture('pg-fixture/tag2', { 'package.json': manifestText(tagged2), 'index.js': '1\n' }, { 'package.json': manifestText(tagged2), 'index.js': '1\n' }, { gitHead: false, tags: ['sm-tag2-v1.0.0'] });
 
+  const badHead = { name: `${S}/sm-badhead`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/badhead') };
+  git.createRepo({ slug: 'pg-fixture/badhead', files: { 'package.json': manifestText(badHead), 'index.js': '1\n' }, tags: ['v1.0.0'] });
+  published[badHead.name] = await publishFiles(registry.url, { files: { 'package.json': manifestText(badHead), 'index.js': '1\n' }, metadata: { gitHead: 'f'.repeat(40) } });
+
   const noTag = { name: `${S}/sm-notag`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/notag') };
   await fixture('pg-fixture/notag', { 'package.json': manifestText(noTag), 'index.js': '1\n' }, { 'package.json': manifestText(noTag), 'index.js': '1\n' }, { gitHead: false, tags: ['v0.9.0'] });
 
@@ -189,6 +193,13 @@ describe('provenance-guard verify', () => {
     expect(code).toBe(0);
     expect(doc.packages[0]!.contents).toMatchObject({ verdict: 'match', commitFrom: 'tag:v2.0.0' });
     expect(doc.packages[1]!.contents).toMatchObject({ verdict: 'match', commitFrom: 'tag:sm-tag2-v1.0.0' });
+  });
+
+  test('a gitHead the remote does not have falls back to the version tag, and says so', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-badhead`);
+    expect(code).toBe(0);
+    expect(doc.packages[0]!.contents).toMatchObject({ verdict: 'match', commitFrom: 'tag:v1.0.0' });
+    expect(doc.packages[0]!.contents.reason).toMatch(/gitHead ffffffffffff cannot be fetched/);
   });
 
   test('no repository, or no commit, is inconclusive with the reason; no repository is status none', async () => {

@@ -179,6 +179,7 @@ export class SourceVerifier {
       if (!tarball.has('package.json')) return { contents: { verdict: 'inconclusive', ...at, reason: 'the tarball has no package.json' } };
       const contents = compareContents({ tarball, source, expected, commit: found.commit, commitFrom: found.from });
       if (directory && !repo.directory) contents.reason = `${contents.reason ?? ''} (package found in ${directory}/)`.trim();
+      if (found.note) contents.reason = `${contents.reason ?? ''} (${found.note}; ${found.from} used instead)`.trim();
       if (!this.options.rebuild) return { contents };
       const { rebuildFromSource } = await import('./rebuild');
       const rebuild = await rebuildFromSource({ files: tree.files.values(), directory, published: tarball, registry: located.registry, env: this.options.env, npm: this.npm });
@@ -190,7 +191,7 @@ export class SourceVerifier {
   }
 
   /** The commit (gitHead, else a version tag confirmed by ls-remote) fetched into the repository cache. */
-  private async fetchCommit(pkg: ResolvedPackage, url: string, gitHead: string | undefined): Promise<({ commit: string; from: string; dir: string }) | { reason: string }> {
+  private async fetchCommit(pkg: ResolvedPackage, url: string, gitHead: string | undefined): Promise<{ commit: string; from: string; dir: string; note?: string } | { reason: string }> {
     const problems: string[] = [];
     if (gitHead) {
       const fetched = await this.tryFetch(url, gitHead);
@@ -200,7 +201,7 @@ export class SourceVerifier {
     const tag = await this.tagCommit(pkg, url);
     if ('reason' in tag) return { reason: [...problems, tag.reason].join('; ') };
     const fetched = await this.tryFetch(url, tag.commit);
-    if (typeof fetched === 'string') return { commit: tag.commit, from: tag.from, dir: fetched };
+    if (typeof fetched === 'string') return { commit: tag.commit, from: tag.from, dir: fetched, ...(problems.length ? { note: problems.join('; ') } : {}) };
     return { reason: [...problems, `${tag.from} (${tag.commit.slice(0, 12)}) cannot be fetched from ${url} (${fetched.reason})`].join('; ') };
   }
 
