@@ -18,23 +18,23 @@ export class RepoCache {
     private readonly git: Omit<GitRunOptions, 'cwd' | 'input'>,
   ) {}
 
-  /** The bare repository for `url`, created empty on first use. */
-  private async repoFor(url: string): Promise<string> {
+  /** The bare repository for `url`, created empty on first use (`created`: nothing in it yet). */
+  private async repoFor(url: string): Promise<{ dir: string; created: boolean }> {
     const dir = join(this.root, createHash('sha256').update(url).digest('hex').slice(0, 32) + '.git');
-    if (existsSync(join(dir, 'HEAD'))) return dir;
+    if (existsSync(join(dir, 'HEAD'))) return { dir, created: false };
     mkdirSync(this.root, { recursive: true });
     const tmp = tempPathFor(dir);
     try {
+      // gc.auto=0 is passed on every call (SAFE_GIT_CONFIG): nothing prunes the fetched commits.
       await runGit(['init', '--bare', '--quiet', tmp], this.git);
-      await runGit(['config', 'gc.auto', '0'], { ...this.git, cwd: tmp });
       renameSync(tmp, dir);
     } catch (error) {
       rmSync(tmp, { recursive: true, force: true });
       // Another process created it meanwhile: use theirs.
-      if (existsSync(join(dir, 'HEAD'))) return dir;
+      if (existsSync(join(dir, 'HEAD'))) return { dir, created: false };
       throw error;
     }
-    return dir;
+    return { dir, created: true };
   }
 
   private serial<T>(key: string, task: () => Promise<T>): Promise<T> {
@@ -53,9 +53,9 @@ export class RepoCache {
    */
   ensureCommit(url: string, commit: string): Promise<{ dir: string; fetched: boolean }> {
     return this.serial(url, async () => {
-      const dir = await this.repoFor(url);
+      const { dir, created } = await this.repoFor(url);
       const opts = { ...this.git, cwd: dir };
-      if (await this.hasCommit(dir, commit)) return { dir, fetched: false };
+      if (!created && (await this.hasCommit(dir, commit))) return { dir, fetched: false };
       await runGit(['fetch', '--quiet', '--depth=1', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--', url, `+${commit}:refs/pg/${commit}`], opts);
       return { dir, fetched: true };
     });
