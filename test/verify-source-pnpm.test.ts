@@ -1,7 +1,7 @@
 /**
  * The whole path with a real install: a tarball with an install script that is in no
  * repository, a feed built with `feed build --verify-source` from the local git server and
- * verdaccio, and real pnpm 10 with the guard's pnpmfile: the diverged package is blocked under
+ * verdaccio, and real pnpm 10 and 12 with the guard's pnpmfile: the diverged package is blocked under
  * rules.contents before anything of it lands in node_modules or runs.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
 import { startGitServer, type GitServer } from './helpers/git-server';
-import { createPnpmProject, ensurePnpmBundle, markerDir } from './helpers/pm';
+import { createPnpmProject, ensurePnpmBundle, markerDir, PNPM_VERSIONS } from './helpers/pm';
 import { manifestText, publishFiles } from './helpers/publish-files';
 import { startRegistry, type TestRegistry } from './helpers/registry';
 
@@ -56,8 +56,8 @@ afterAll(async () => {
 const rc = () =>
   [`mode: block`, 'feed:', `  source: ${JSON.stringify(feed)}`, `  publicKeys: [${JSON.stringify(publicKey)}]`, '  offline: true', 'rules:', '  repository: off', '  contents: { require: built }', 'unknown: allow', ''].join('\n');
 
-test('pnpm 10: a package diverged from its source is blocked at install under rules.contents; a matching one installs', async () => {
-  const blocked = createPnpmProject({ version: '10', registryUrl: registry.url, markers, dependencies: { [INJECTED]: '1.0.0', [CLEAN]: '1.0.0' }, allowBuilds: [INJECTED], provenancerc: rc(), workspace: { sideEffectsCache: false } });
+test.each(PNPM_VERSIONS)('pnpm %s: a package diverged from its source is blocked at install under rules.contents; a matching one installs', async (version) => {
+  const blocked = createPnpmProject({ version, registryUrl: registry.url, markers, dependencies: { [INJECTED]: '1.0.0', [CLEAN]: '1.0.0' }, allowBuilds: [INJECTED], provenancerc: rc(), workspace: { sideEffectsCache: false } });
   const r = await blocked.pnpm(['install']);
   expect(r.code, r.output).not.toBe(0);
   expect(r.output.replace(/\s+/g, ' ')).toContain('[contents]');
@@ -65,7 +65,7 @@ test('pnpm 10: a package diverged from its source is blocked at install under ru
   expect(blocked.ran()).toEqual([]);
   expect(blocked.lockfile()).toBeUndefined();
 
-  const ok = createPnpmProject({ version: '10', registryUrl: registry.url, markers, dependencies: { [CLEAN]: '1.0.0' }, provenancerc: rc() });
+  const ok = createPnpmProject({ version, registryUrl: registry.url, markers, dependencies: { [CLEAN]: '1.0.0' }, provenancerc: rc() });
   const installed = await ok.pnpm(['install']);
   expect(installed.code, installed.output).toBe(0);
   expect(ok.installed(CLEAN).length).toBeGreaterThan(0);
