@@ -148,7 +148,8 @@ export class SourceVerifier {
     const cached = (await this.verdicts.get(CACHE_NAMESPACE, key))?.value as Omit<SourceMatchResult, 'name' | 'version' | 'integrity' | 'repository'> | undefined;
     if (cached?.contents) return { ...base, ...cached };
     const outcome = await this.compute(pkg, located);
-    if (outcome.contents.verdict !== 'inconclusive') await this.verdicts.set(CACHE_NAMESPACE, key, outcome);
+    // An inconclusive verdict or a failed build may be transient (network, a tag pushed later): never cached.
+    if (outcome.contents.verdict !== 'inconclusive' && outcome.rebuild?.verdict !== 'unknown') await this.verdicts.set(CACHE_NAMESPACE, key, outcome);
     return { ...base, ...outcome };
   }
 
@@ -165,7 +166,7 @@ export class SourceVerifier {
       const sourceManifest = tree.files.get(`${prefix}package.json`);
       const sourceName = sourceManifest ? parseManifest(sourceManifest.content)?.name : undefined;
       if (sourceName !== pkg.name) {
-        const where = `${prefix || 'the repository root '}`;
+        const where = prefix ? `${prefix} ` : 'the repository root ';
         const what = sourceManifest ? `holds ${typeof sourceName === 'string' ? `package ${sourceName}` : 'no package name'}, not ${pkg.name}` : 'has no package.json';
         return { contents: { verdict: 'inconclusive', ...at, reason: `${where}${what} at ${found.commit.slice(0, 12)}${directory ? '' : ', and no other directory holds it'}` } };
       }
