@@ -6,11 +6,11 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
 import { startGitServer, type GitServer } from './helpers/git-server';
-import { createPnpmProject, ensurePnpmBundle, markerDir, PNPM_VERSIONS } from './helpers/pm';
+import { createPnpmProject, ensurePnpmBundle, markerDir, PNPM_VERSIONS, type PnpmProject } from './helpers/pm';
 import { manifestText, publishFiles } from './helpers/publish-files';
 import { startRegistry, type TestRegistry } from './helpers/registry';
 
@@ -57,16 +57,26 @@ const rc = () =>
   [`mode: block`, 'feed:', `  source: ${JSON.stringify(feed)}`, `  publicKeys: [${JSON.stringify(publicKey)}]`, '  offline: true', 'rules:', '  repository: off', '  contents: { require: built }', 'unknown: allow', ''].join('\n');
 
 test.each(PNPM_VERSIONS)('pnpm %s: a package diverged from its source is blocked at install under rules.contents; a matching one installs', async (version) => {
-  const blocked = createPnpmProject({ version, registryUrl: registry.url, markers, dependencies: { [INJECTED]: '1.0.0', [CLEAN]: '1.0.0' }, allowBuilds: [INJECTED], provenancerc: rc(), workspace: { sideEffectsCache: false } });
-  const r = await blocked.pnpm(['install']);
-  expect(r.code, r.output).not.toBe(0);
-  expect(r.output.replace(/\s+/g, ' ')).toContain('[contents]');
-  expect(blocked.installed(INJECTED)).toEqual([]);
-  expect(blocked.ran()).toEqual([]);
-  expect(blocked.lockfile()).toBeUndefined();
+  const projects: PnpmProject[] = [];
+  const project = (dependencies: Record<string, string>) => {
+    const p = createPnpmProject({ version, registryUrl: registry.url, markers, dependencies, allowBuilds: [INJECTED], provenancerc: rc(), workspace: { sideEffectsCache: false } });
+    projects.push(p);
+    return p;
+  };
+  try {
+    const blocked = project({ [INJECTED]: '1.0.0', [CLEAN]: '1.0.0' });
+    const r = await blocked.pnpm(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output.replace(/\s+/g, ' ')).toContain('[contents]');
+    expect(blocked.installed(INJECTED)).toEqual([]);
+    expect(blocked.ran()).toEqual([]);
+    expect(blocked.lockfile()).toBeUndefined();
 
-  const ok = createPnpmProject({ version, registryUrl: registry.url, markers, dependencies: { [CLEAN]: '1.0.0' }, provenancerc: rc() });
-  const installed = await ok.pnpm(['install']);
-  expect(installed.code, installed.output).toBe(0);
-  expect(ok.installed(CLEAN).length).toBeGreaterThan(0);
+    const ok = project({ [CLEAN]: '1.0.0' });
+    const installed = await ok.pnpm(['install']);
+    expect(installed.code, installed.output).toBe(0);
+    expect(ok.installed(CLEAN).length).toBeGreaterThan(0);
+  } finally {
+    for (const p of projects) rmSync(dirname(p.dir), { recursive: true, force: true });
+  }
 });
