@@ -248,7 +248,7 @@ describe('provenance-guard verify', () => {
   });
 
   test('human output names the verdict and the deciding files; bad specs are usage errors', async () => {
-    const r = await cli(['verify', `${S}/sm-modified@1.0.0`]);
+    const r = await cli(['verify', `${S}/sm-modified@1.0.0`, `${S}/sm-built@1.0.0`]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('DIVERGED');
     expect(r.stdout).toContain('modified: lib/index.js');
