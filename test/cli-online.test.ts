@@ -67,7 +67,7 @@ describe('feed build --from-lockfile', () => {
     expect(good.integrity).toBe(withRepo.integrity);
     expect(good.repository).toMatchObject({ url: 'https://github.com/pg-fixture/online-good', status: 'claimed' });
     expect(good.scorecard.score).toBe(7.3);
-    expect(records.find((r) => r.name === noRepo.name).repository).toBeUndefined();
+    expect(records.find((r) => r.name === noRepo.name).repository).toEqual({ status: 'none' });
 
     const check = await cli(dir, ['check', '--format', 'json']);
     expect(check.code).toBe(1);

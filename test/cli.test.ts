@@ -301,7 +301,7 @@ describe('explain', () => {
     const json = JSON.parse(good.stdout);
     expect(json.verdict).toBe('pass');
     expect(json.record.repository.status).toBe('attested');
-    expect(json.decisions.map((d: { rule: string }) => d.rule)).toEqual(['integrity', 'repository', 'rebuild', 'scorecard', 'scorecard']);
+    expect(json.decisions.map((d: { rule: string }) => d.rule)).toEqual(['integrity', 'repository', 'rebuild', 'scorecard', 'scorecard', 'contents']);
   });
 });
 

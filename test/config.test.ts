@@ -77,7 +77,7 @@ describe('lookup', () => {
     const dir = project({ '.provenancerc': example });
     const config = await loadConfig({ cwd: dir, env: {} });
     expect(config.mode).toBe('warn');
-    for (const key of ['mode', 'feed:', 'source:', 'publicKeys:', 'maxAge:', 'onStale:', 'offline:', 'rules:', 'repository:', 'allowedHosts', 'rebuild:', 'scorecard:', 'unknown:', 'exclude:', 'overrides:', 'sources:', 'online:']) {
+    for (const key of ['mode', 'feed:', 'source:', 'publicKeys:', 'maxAge:', 'onStale:', 'offline:', 'rules:', 'repository:', 'allowedHosts', 'rebuild:', 'scorecard:', 'contents:', 'unknown:', 'exclude:', 'overrides:', 'sources:', 'online:']) {
       expect(example).toContain(key);
     }
   });
@@ -97,6 +97,7 @@ rules:
   repository: { require: claimed, allowedHosts: [github.com, gitlab.com] }
   rebuild:    { require: reproducible }
   scorecard:  { minScore: 5, checks: { Dangerous-Workflow: 10 } }
+  contents:   { require: built }
 unknown: warn
 exclude: ["@acme/*"]
 overrides:
@@ -111,6 +112,7 @@ overrides:
       repository: { require: 'claimed', allowedHosts: ['github.com', 'gitlab.com'] },
       rebuild: { require: 'reproducible' },
       scorecard: { minScore: 5, checks: { 'Dangerous-Workflow': 10 } },
+      contents: { require: 'built' },
     });
     expect(c.exclude).toEqual(['@acme/*']);
     expect(c.overrides).toEqual([{ package: 'left-pad@^1.3.0', rules: ['scorecard'], reason: 'vendored copy reviewed by security', expires: '2027-03-31' }]);
@@ -121,6 +123,8 @@ describe('invalid config names the file, the key and the problem', () => {
   test.each([
     ['mode: strict', 'mode', 'block | warn | off'],
     ['modee: block', 'modee', 'unknown key'],
+    ['rules: { contents: { require: rebuilt } }', 'rules.contents.require', 'match | built | off'],
+    ['rules: { contents: { required: match } }', 'rules.contents.required', 'unknown key'],
     ['feed: { maxAge: soon }', 'feed.maxAge', 'duration'],
     ['feed: { onStale: maybe }', 'feed.onStale', 'allow | warn | block'],
     ['feed: { publicKeys: abc }', 'feed.publicKeys', 'list'],

@@ -99,7 +99,7 @@ describe('registry source', () => {
       { name: 'pg-short', version: '1.0.0', integrity: INTEGRITY, repository: { url: 'https://github.com/user/short', commit: head, status: 'claimed' } },
       { name: 'pg-object', version: '1.0.0', integrity: INTEGRITY, repository: { url: 'https://github.com/mono/repo', status: 'claimed', directory: 'packages/object' } },
       { name: 'pg-github', version: '1.0.0', integrity: INTEGRITY, repository: { url: 'https://github.com/user/gh', status: 'claimed' } },
-      { name: 'pg-none', version: '1.0.0', integrity: INTEGRITY },
+      { name: 'pg-none', version: '1.0.0', integrity: INTEGRITY, repository: { status: 'none' } },
       { name: 'pg-tag', version: '1.0.0', integrity: INTEGRITY, repository: { url: 'https://gitlab.com/grp/tag', status: 'claimed' } },
     ]);
   });

@@ -36,6 +36,10 @@ describe('validateRecord', () => {
     expect(validateRecord({ ...base, integrity: 'sha512-' + Buffer.alloc(64).toString('base64') + ' sha1-' + Buffer.alloc(20).toString('base64') })).toBeUndefined();
     expect(validateRecord({ ...base, whatever: [1], repository: { url: 'u', status: 'attested', extra: 1 } })).toBeUndefined();
     expect(validateRecord({ ...base, scorecard: { score: 0, checks: { A: -1, B: 10 } } })).toBeUndefined();
+    expect(validateRecord({ ...base, repository: { status: 'none' } })).toBeUndefined();
+    const files = { identical: 12, generated: 3, modified: ['lib/index.js'], added: ['install.js'] };
+    expect(validateRecord({ ...base, contents: { verdict: 'diverged', commit: 'a'.repeat(40), commitFrom: 'gitHead', files, reason: 'r' } })).toBeUndefined();
+    expect(validateRecord({ ...base, contents: { verdict: 'inconclusive', reason: 'no repository' } })).toBeUndefined();
   });
 
   it.each([
@@ -56,10 +60,16 @@ describe('validateRecord', () => {
     [{ ...base, integrity: 'sha512-abc' }, /not a valid SRI string/],
     [{ ...base, integrity: 'md5-' + Buffer.alloc(16).toString('base64') }, /not a valid SRI string/],
     [{ ...base, integrity: '' }, /integrity is empty/],
-    [{ ...base, repository: { url: 'u', status: 'verified' } }, /repository\.status must be claimed, attested or mismatch/],
+    [{ ...base, repository: { url: 'u', status: 'verified' } }, /repository\.status must be claimed, attested, mismatch or none/],
     [{ ...base, repository: { status: 'claimed' } }, /repository\.url/],
     [{ ...base, repository: { url: 'u', status: 'claimed', commit: 'xyz' } }, /repository\.commit/],
     [{ ...base, rebuild: { verdict: 'yes' } }, /rebuild\.verdict must be/],
+    [{ ...base, repository: { url: 'https://github.com/o/r', status: 'none' } }, /repository\.url must be absent/],
+    [{ ...base, contents: 'match' }, /contents must be an object/],
+    [{ ...base, contents: { verdict: 'ok' } }, /contents\.verdict must be match, built, diverged or inconclusive/],
+    [{ ...base, contents: { verdict: 'match', commit: 'abc' } }, /contents\.commit/],
+    [{ ...base, contents: { verdict: 'diverged', files: { identical: 1, generated: 0, modified: 'a.js', added: [] } } }, /contents\.files\.modified/],
+    [{ ...base, contents: { verdict: 'built', files: { identical: -1, generated: 0, modified: [], added: [] } } }, /contents\.files\.identical/],
     [{ ...base, scorecard: { score: 11 } }, /scorecard\.score must be a number from 0 to 10/],
     [{ ...base, scorecard: { score: -1 } }, /scorecard\.score/],
     [{ ...base, scorecard: { score: 5, checks: { Maintained: -2 } } }, /scorecard\.checks\.Maintained must be a number from -1 to 10/],

@@ -9,7 +9,7 @@ import { configLine } from '../report/config-line';
 import { escapeControl } from '../report/escape';
 import { shouldColor } from '../report/human';
 import { overrideSnippet } from '../report/override-hint';
-import type { ResolvedPackage } from '../types';
+import type { ContentsEvidence, FeedRecord, ResolvedPackage } from '../types';
 import { oneOf, parseCommand, usageOf } from './args';
 import { GUARD_FLAGS, guardOptions, locateLockfile } from './check';
 import type { CliContext } from './context';
@@ -43,6 +43,22 @@ export async function explainPackage(guard: Guard, pkg: ResolvedPackage): Promis
   return evaluation!;
 }
 
+function repositoryText(repo: FeedRecord['repository']): string {
+  if (!repo) return 'unknown';
+  if (repo.status === 'none' || repo.url === undefined) return 'none: the manifest names no source repository';
+  const dir = repo.directory ? ` (directory ${repo.directory})` : '';
+  return `${repo.status} ${repo.url}${dir}${repo.commit ? ` at ${repo.commit}` : ''}${repo.attestedUrl ? ` (attested: ${repo.attestedUrl})` : ''}`;
+}
+
+/** The source match verdict with the files that decide it. */
+function contentsText(contents: ContentsEvidence | undefined): string {
+  if (!contents) return 'unknown (no source match verdict)';
+  const at = contents.commit ? ` at ${contents.commit}${contents.commitFrom ? ` (${contents.commitFrom})` : ''}` : '';
+  const f = contents.files;
+  const files = f ? `; ${f.identical} identical, ${f.generated} generated${f.modified.length ? `, modified: ${f.modified.join(', ')}` : ''}${f.added.length ? `, added: ${f.added.join(', ')}` : ''}` : '';
+  return `${contents.verdict}${at}${files}${contents.reason ? ` — ${contents.reason}` : ''}`;
+}
+
 export function formatExplanation(e: Evaluation, context: { pkg: ResolvedPackage; lockfile?: string; guard: Guard; color: boolean }): string {
   const c = createColors(context.color);
   const verdictColor = e.verdict === 'block' ? c.red : e.verdict === 'warn' ? c.yellow : e.verdict === 'pass' ? c.green : c.dim;
@@ -64,8 +80,9 @@ export function formatExplanation(e: Evaluation, context: { pkg: ResolvedPackage
     plain('record', e.excludedBy ? 'not looked up' : 'not in the verdict feed');
   } else {
     plain('record', `integrity ${r.integrity ?? 'not recorded'}`);
-    plain('repository', r.repository ? `${r.repository.status} ${r.repository.url}${r.repository.commit ? ` at ${r.repository.commit}` : ''}${r.repository.attestedUrl ? ` (attested: ${r.repository.attestedUrl})` : ''}` : 'unknown');
+    plain('repository', repositoryText(r.repository));
     plain('rebuild', r.rebuild ? `${r.rebuild.verdict}${r.rebuild.source ? ` (${r.rebuild.source})` : ''}` : 'unknown');
+    plain('contents', contentsText(r.contents));
     if (r.scorecard) {
       const checks = Object.entries(r.scorecard.checks ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
       plain('scorecard', `${r.scorecard.score}${r.scorecard.date ? ` (${r.scorecard.date})` : ''}${checks ? `; ${checks}` : ''}`);

@@ -21,6 +21,7 @@ import { readRecordsFile } from '../feed/records';
 import { resolveFeedSource } from '../feed/source';
 import { readLockfile } from '../lockfile/index';
 import { cacheDir } from '../paths';
+import type { SourcesConfig } from '../config/types';
 import type { FeedRecord, ResolvedPackage } from '../types';
 import { parseCommand, usageOf } from './args';
 import type { CliContext } from './context';
@@ -56,7 +57,7 @@ function parseExpiresIn(command: string, value: string | undefined): number | un
   return ms;
 }
 
-async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined): Promise<FeedRecord[]> {
+async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], configPath: string | undefined, verifySource = false): Promise<FeedRecord[]> {
   if (packages.length === 0) return [];
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(configPath ? { configPath } : {}) });
   ctx.stderr.write(`${configLine(config)}\n`);
@@ -70,7 +71,43 @@ async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], confi
     onProgress: progress,
   });
   for (const line of summarizeSourceWarnings(result.warnings)) ctx.stderr.write(`${line}\n`);
+  if (verifySource) await addSourceMatch(ctx, result.records, packages, config.sources);
   return result.records;
+}
+
+/**
+ * `--verify-source`: each record gets the `contents` verdict of its tarball — the one with the
+ * record's integrity (the lockfile's when it has one). A package that cannot be verified keeps
+ * no `contents` (= unknown) and is reported.
+ */
+async function addSourceMatch(ctx: CliContext, records: FeedRecord[], packages: ResolvedPackage[], sources: SourcesConfig): Promise<void> {
+  const { verifySources } = await import('../verify/index');
+  const { createProgressBar } = await import('../evidence/progress');
+  const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean }, 100, 'verify');
+  const lockIntegrity = new Map(packages.map((p) => [`${p.name}@${p.version}`, p.integrity]));
+  const targets: ResolvedPackage[] = records.map((r) => {
+    const integrity = lockIntegrity.get(`${r.name}@${r.version}`) ?? r.integrity;
+    return { name: r.name, version: r.version, source: 'registry', ...(integrity ? { integrity } : {}) };
+  });
+  const outcomes = await verifySources(targets, {
+    cacheDir: cacheDir(ctx.env),
+    env: ctx.env,
+    cwd: ctx.cwd,
+    ...(sources.registry.url ? { registry: sources.registry.url } : {}),
+    timeout: sources.timeout,
+    concurrency: sources.concurrency,
+    registryTtl: sources.cacheTtl,
+    ...(progress ? { onProgress: progress } : {}),
+  });
+  outcomes.forEach((outcome, i) => {
+    const record = records[i]!;
+    if (!outcome.ok) {
+      ctx.stderr.write(`provenance-guard: verify-source: ${escapeControl(outcome.error.message)}; its contents are unknown\n`);
+      return;
+    }
+    record.contents = outcome.result.contents;
+    if (!record.repository && outcome.result.repository) record.repository = outcome.result.repository;
+  });
 }
 
 /** The packages named by --from-lockfile or --packages. */
@@ -111,10 +148,14 @@ const BUILD_FLAGS = {
   'generated-at': { type: 'string' },
   shard: { type: 'string' },
   config: { type: 'string' },
+  'verify-source': { type: 'boolean' },
 } as const;
 
-function checkBuildInputs(values: { records?: string; 'from-lockfile'?: string; packages?: string; key?: string; 'key-env'?: string; out?: string; shard?: string }): void {
+function checkBuildInputs(values: { records?: string; 'from-lockfile'?: string; packages?: string; key?: string; 'key-env'?: string; out?: string; shard?: string; 'verify-source'?: boolean }): void {
   const inputs = [values.records, values['from-lockfile'], values.packages].filter((v) => v !== undefined);
+  if (values.records !== undefined && values['verify-source']) {
+    throw new UsageError(`feed build: --verify-source needs --from-lockfile or --packages (records given with --records are signed as they are)\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_CONFLICT' });
+  }
   const signing = values.key !== undefined || values['key-env'] !== undefined;
   if (values.shard !== undefined && (values.records !== undefined || signing)) {
     throw new UsageError(`feed build: --shard gathers records for --from-lockfile or --packages; sign them with \`feed merge\`, not --key\n\n${usageOf('feed build')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
@@ -146,7 +187,7 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
     records = readRecordsFile(path);
   } else {
     const packages = shardOfPackages(ctx, await packagesToGather(ctx, values), values.shard);
-    const gathered = await gatherRecords(ctx, packages, values.config);
+    const gathered = await gatherRecords(ctx, packages, values.config, values['verify-source'] === true);
     if (values['records-out'] !== undefined || privateKey === undefined) await writeRecords(gathered, values['records-out'] && resolve(ctx.cwd, values['records-out']), ctx);
     records = gathered;
   }

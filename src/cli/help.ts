@@ -36,7 +36,7 @@ export const HELP: Record<string, CommandHelp> = {
   },
   'feed build': {
     usage:
-      'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key FILE | --key-env VAR] [--out PATH] [--records-out FILE.ndjson] [--shard I/N] [--serial N] [--generated-at ISO] [--expires-in 30d] [--config PATH]',
+      'provenance-guard feed build (--records FILE.ndjson | --from-lockfile PATH | --packages NAME@VERSION,...) [--key FILE | --key-env VAR] [--out PATH] [--records-out FILE.ndjson] [--verify-source] [--shard I/N] [--serial N] [--generated-at ISO] [--expires-in 30d] [--config PATH]',
     summary: 'Build and sign a feed from records, or gather the records live from the registry and evidence services.',
     flags: [
       ['--records FILE.ndjson', 'records to sign, one JSON object a line'],
@@ -47,6 +47,7 @@ export const HELP: Record<string, CommandHelp> = {
       ['--out PATH', 'where to write the signed feed (a file, or a directory for DIR/provenance.feed)'],
       ['--records-out FILE', 'also write the gathered records (without --key: records only)'],
       ['--serial N', 'the serial to sign with (default: higher than the feed at --out, and than now in seconds)'],
+      ['--verify-source', 'also compare each tarball with its repository at the mapped commit and record `contents` (see verify)'],
       ['--shard I/N', 'gather only the I-th of N deterministic shards of the packages (records only; sign with `feed merge`)'],
       ['--generated-at ISO', 'the generation time to sign (default now; with --serial, makes the bytes reproducible)'],
       ['--expires-in DURATION', 'how long the feed stays valid (default 30d)'],
@@ -87,6 +88,15 @@ export const HELP: Record<string, CommandHelp> = {
     usage: 'provenance-guard feed verify PATH --public-key FILE',
     summary: 'Verify a feed file or directory: signature, expiry, every byte. Exit 0 ok, 2 not trusted.',
     flags: [['--public-key FILE', 'the public key (feed.pub) to verify against']],
+  },
+  verify: {
+    usage: 'provenance-guard verify NAME@VERSION [NAME@VERSION…] [--format human|json] [--rebuild] [--config PATH]',
+    summary: 'Compare each published tarball with its source repository at the mapped commit (source match); exit 0 nothing diverged, 1 something diverged, 2 error.',
+    flags: [
+      ['--format human|json', 'output format (default human)'],
+      ['--rebuild', 'also build the package from that commit in isolation and compare the packed result (a rebuild verdict)'],
+      ['--config PATH', 'policy file whose `sources:` configure the registry'],
+    ],
   },
   'feed trust': {
     usage: 'provenance-guard feed trust [--reset (--key KEYID | --all)]',

@@ -26,6 +26,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         return await (await import('./npm')).npmCommand(rest, ctx);
       case 'npx':
         return await (await import('./npm')).npxCommand(rest, ctx);
+      case 'verify':
+        return await (await import('./verify')).verifyCommand(rest, ctx);
       case 'init':
         return await (await import('./init')).initCommand(rest, ctx);
       case '--version':

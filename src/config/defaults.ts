@@ -18,6 +18,7 @@ export function defaultConfig(rootDir: string): Config {
       repository: { require: 'claimed', allowedHosts: [] },
       rebuild: { require: 'off' },
       scorecard: null,
+      contents: { require: 'off' },
     },
     unknown: 'warn',
     exclude: [],

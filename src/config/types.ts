@@ -24,6 +24,11 @@ export interface RebuildRuleConfig {
   require: 'reproducible' | 'off';
 }
 
+/** Source match (SPEC "Source match"): `diverged` always violates; `built` violates `match`. */
+export interface ContentsRuleConfig {
+  require: 'match' | 'built' | 'off';
+}
+
 export interface ScorecardRuleConfig {
   /** Minimum aggregate score 0–10; undefined = no aggregate minimum. */
   minScore?: number;
@@ -36,6 +41,7 @@ export interface RulesConfig {
   rebuild: RebuildRuleConfig;
   /** null when the rule is off. */
   scorecard: ScorecardRuleConfig | null;
+  contents: ContentsRuleConfig;
 }
 
 export interface OverrideConfig {

@@ -129,7 +129,7 @@ function validateRules(raw: unknown, config: Config, problems: Problems): void {
     problems.add('rules', `expected an object, got ${describe(raw)}`);
     return;
   }
-  checkKeys(raw, ['repository', 'rebuild', 'scorecard'], 'rules', problems);
+  checkKeys(raw, ['repository', 'rebuild', 'scorecard', 'contents'], 'rules', problems);
   const rules = config.rules;
 
   const repo = raw.repository;
@@ -158,6 +158,17 @@ function validateRules(raw: unknown, config: Config, problems: Problems): void {
     }
   } else if (rebuild !== undefined) {
     problems.add('rules.rebuild', `expected an object or off, got ${describe(rebuild)}`);
+  }
+
+  const contents = raw.contents;
+  if (contents === 'off' || contents === false) rules.contents.require = 'off';
+  else if (isPlain(contents)) {
+    checkKeys(contents, ['require'], 'rules.contents', problems);
+    if (contents.require !== undefined) {
+      rules.contents.require = oneOf(contents.require, ['match', 'built', 'off'] as const, 'rules.contents.require', problems) ?? rules.contents.require;
+    }
+  } else if (contents !== undefined) {
+    problems.add('rules.contents', `expected an object or off, got ${describe(contents)}`);
   }
 
   const scorecard = raw.scorecard;

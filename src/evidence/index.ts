@@ -393,6 +393,8 @@ export function combineRepository(
     return withExtras({ url: attested.url, ...(commit ? { commit } : {}), status: 'attested' });
   }
   if (claimedUrl) return withExtras({ url: claimedUrl, ...(info?.commit ? { commit: info.commit } : {}), status: 'claimed' });
+  // The manifest was read and names none: known to have no mapping (not the same as unknown).
+  if (info?.noRepository) return { status: 'none' };
   return undefined;
 }
 

@@ -9,6 +9,8 @@ export interface RegistryVersionInfo {
   /** Registry the packument came from (trailing slash). */
   registry: string;
   repository?: NormalizedRepository;
+  /** The manifest was read and names no usable repository (neither `repository` nor `repositories[0]`). */
+  noRepository?: true;
   /** `gitHead` when it is a full commit id. */
   commit?: string;
   integrity?: string;
@@ -59,8 +61,9 @@ export function versionInfoFromPackument(packument: unknown, version: string, re
   const manifest = packument.versions[version];
   if (!isRecord(manifest)) return undefined;
   const info: RegistryVersionInfo = { registry };
-  const repository = normalizeRepository(manifest.repository);
+  const repository = normalizeRepository(manifest.repository, manifest.repositories);
   if (repository) info.repository = repository;
+  else info.noRepository = true;
   const commit = normalizeCommit(manifest.gitHead);
   if (commit) info.commit = commit;
   const dist = isRecord(manifest.dist) ? manifest.dist : {};

@@ -51,18 +51,42 @@ export function normalizeRepositoryUrl(raw: string): string | undefined {
   return `https://${url.hostname.toLowerCase()}${path}`;
 }
 
-/** The manifest's `repository` field (string or `{type, url, directory}`), normalised. */
-export function normalizeRepository(field: unknown): NormalizedRepository | undefined {
-  if (typeof field === 'string') {
-    const url = normalizeRepositoryUrl(field);
-    return url ? { url } : undefined;
-  }
+/**
+ * A browse URL into a directory (`https://host/o/r/tree/<ref>/<dir>`, GitLab's `/-/tree/…`)
+ * names the repository and the package's directory in it.
+ */
+export function splitTreeUrl(raw: string): { url: string; directory?: string } {
+  const match = /^((?:git\+)?https?:\/\/[^/]+\/[^/]+\/[^/]+?)(?:\/-)?\/tree\/[^/]+\/?(.*)$/i.exec(raw.trim());
+  if (!match) return { url: raw };
+  const directory = cleanDirectory(match[2]!);
+  return directory ? { url: match[1]!, directory } : { url: match[1]! };
+}
+
+/** `repository.directory` as a relative `a/b` path; undefined when empty or escaping the repository. */
+export function cleanDirectory(raw: string): string | undefined {
+  const parts = raw.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.some((p) => p === '..')) return undefined;
+  return parts.join('/');
+}
+
+function fromUrlAndDirectory(raw: string, explicitDirectory: string | undefined): NormalizedRepository | undefined {
+  const split = splitTreeUrl(raw);
+  const url = normalizeRepositoryUrl(split.url);
+  if (!url) return undefined;
+  const directory = explicitDirectory !== undefined ? cleanDirectory(explicitDirectory) : split.directory;
+  return directory ? { url, directory } : { url };
+}
+
+/**
+ * The manifest's `repository` field (string or `{type, url, directory}`), normalised; like npm,
+ * the first entry of a legacy `repositories` array when `repository` is absent.
+ */
+export function normalizeRepository(field: unknown, legacy?: unknown): NormalizedRepository | undefined {
+  if (field === undefined && Array.isArray(legacy) && legacy.length > 0) return normalizeRepository(legacy[0]);
+  if (typeof field === 'string') return fromUrlAndDirectory(field, undefined);
   if (isRecord(field)) {
     const raw = stringOf(field.url);
-    const url = raw ? normalizeRepositoryUrl(raw) : undefined;
-    if (!url) return undefined;
-    const directory = stringOf(field.directory);
-    return directory ? { url, directory } : { url };
+    return raw ? fromUrlAndDirectory(raw, stringOf(field.directory)) : undefined;
   }
   return undefined;
 }

@@ -11,7 +11,8 @@ import type { FeedRecord } from '../types';
 /** Where a record came from ("FILE:LINE"), attached by readRecordsFile for build errors. */
 export const RECORD_ORIGIN: unique symbol = Symbol.for('provenance-guard.recordOrigin');
 
-const REPOSITORY_STATUSES = new Set(['claimed', 'attested', 'mismatch']);
+const REPOSITORY_STATUSES = new Set(['claimed', 'attested', 'mismatch', 'none']);
+const CONTENTS_VERDICTS = new Set(['match', 'built', 'diverged', 'inconclusive']);
 const REBUILD_VERDICTS = new Set(['reproducible', 'not-reproducible', 'unknown']);
 
 export { packageNameProblem } from '../package-name';
@@ -26,6 +27,33 @@ export function integrityProblem(integrity: unknown): string | undefined {
 function scoreProblem(value: unknown, min: number, what: string): string | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 10) {
     return `${what} must be a number from ${min} to 10, got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+function stringListProblem(value: unknown, what: string): string | undefined {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return `${what} must be an array of strings`;
+  return undefined;
+}
+
+/** `contents` as `verify` prints it (SPEC "Source match"). */
+export function contentsProblem(contents: unknown): string | undefined {
+  if (!isObject(contents)) return 'contents must be an object';
+  if (typeof contents.verdict !== 'string' || !CONTENTS_VERDICTS.has(contents.verdict)) {
+    return `contents.verdict must be match, built, diverged or inconclusive, got ${JSON.stringify(contents.verdict)}`;
+  }
+  if (contents.commit !== undefined && (typeof contents.commit !== 'string' || !/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(contents.commit))) {
+    return `contents.commit must be a full hex commit id, got ${JSON.stringify(contents.commit)}`;
+  }
+  if (contents.commitFrom !== undefined && typeof contents.commitFrom !== 'string') return 'contents.commitFrom must be a string';
+  if (contents.reason !== undefined && typeof contents.reason !== 'string') return 'contents.reason must be a string';
+  if (contents.files !== undefined) {
+    const files = contents.files;
+    if (!isObject(files)) return 'contents.files must be an object';
+    for (const key of ['identical', 'generated'] as const) {
+      if (!Number.isSafeInteger(files[key]) || (files[key] as number) < 0) return `contents.files.${key} must be a whole number`;
+    }
+    return stringListProblem(files.modified, 'contents.files.modified') ?? stringListProblem(files.added, 'contents.files.added');
   }
   return undefined;
 }
@@ -49,10 +77,12 @@ export function validateRecord(value: unknown): string | undefined {
   if (value.repository !== undefined) {
     const repo = value.repository;
     if (!isObject(repo)) return 'repository must be an object';
-    if (typeof repo.url !== 'string' || repo.url === '') return 'repository.url must be a non-empty string';
     if (typeof repo.status !== 'string' || !REPOSITORY_STATUSES.has(repo.status)) {
-      return `repository.status must be claimed, attested or mismatch, got ${JSON.stringify(repo.status)}`;
+      return `repository.status must be claimed, attested, mismatch or none, got ${JSON.stringify(repo.status)}`;
     }
+    if (repo.status === 'none') {
+      if (repo.url !== undefined) return 'repository.url must be absent when repository.status is none';
+    } else if (typeof repo.url !== 'string' || repo.url === '') return 'repository.url must be a non-empty string';
     if (repo.commit !== undefined && (typeof repo.commit !== 'string' || !/^[0-9a-f]{7,64}$/i.test(repo.commit))) {
       return `repository.commit must be a hex commit id, got ${JSON.stringify(repo.commit)}`;
     }
@@ -66,6 +96,10 @@ export function validateRecord(value: unknown): string | undefined {
       return `rebuild.verdict must be reproducible, not-reproducible or unknown, got ${JSON.stringify(rebuild.verdict)}`;
     }
     if (rebuild.source !== undefined && typeof rebuild.source !== 'string') return 'rebuild.source must be a string';
+  }
+  if (value.contents !== undefined) {
+    const problem = contentsProblem(value.contents);
+    if (problem) return problem;
   }
   if (value.scorecard !== undefined) {
     const scorecard = value.scorecard;

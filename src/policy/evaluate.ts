@@ -115,7 +115,7 @@ export class Policy {
   private registryDecisions(pkg: ResolvedPackage, record: FeedRecord | undefined): RuleDecision[] {
     const decisions: RuleDecision[] = [];
     if (record?.integrity !== undefined) decisions.push(integrityDecision(pkg, record.integrity));
-    decisions.push(this.repositoryDecision(record), this.rebuildDecision(record), ...this.scorecardDecisions(record));
+    decisions.push(this.repositoryDecision(record), this.rebuildDecision(record), ...this.scorecardDecisions(record), this.contentsDecision(record));
     return decisions;
   }
 
@@ -158,6 +158,29 @@ export class Policy {
       return { rule: 'rebuild', outcome: 'violation', message: `the published tarball does not match a rebuild from its source${by}` };
     }
     return { rule: 'rebuild', outcome: 'missing', message: 'no rebuild verdict for this version' };
+  }
+
+  /** Source match: `diverged` always violates, `built` violates `require: match`, inconclusive is missing. */
+  contentsDecision(record: FeedRecord | undefined): RuleDecision {
+    const require = this.config.rules.contents.require;
+    if (require === 'off') return { rule: 'contents', outcome: 'off', message: 'rule is off' };
+    if (!record) return notInFeed('contents');
+    const contents = record.contents;
+    if (!contents) return { rule: 'contents', outcome: 'missing', message: 'no source match verdict for this version' };
+    const at = contents.commit ? ` at ${contents.commit.slice(0, 12)}` : '';
+    const why = contents.reason ? `: ${contents.reason}` : '';
+    switch (contents.verdict) {
+      case 'diverged':
+        return { rule: 'contents', outcome: 'violation', message: `the published tarball diverges from its source${at}${why}` };
+      case 'built':
+        return require === 'match'
+          ? { rule: 'contents', outcome: 'violation', message: `the tarball holds files absent from its source${at} (build output), but rules.contents requires match${why}` }
+          : { rule: 'contents', outcome: 'pass', message: `built from its source${at}${why}` };
+      case 'match':
+        return { rule: 'contents', outcome: 'pass', message: `identical to its source${at}` };
+      default:
+        return { rule: 'contents', outcome: 'missing', message: `source match inconclusive${why}` };
+    }
   }
 
   private scorecardDecisions(record: FeedRecord | undefined): RuleDecision[] {

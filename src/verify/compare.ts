@@ -1,0 +1,125 @@
+/**
+ * Every tarball file classified against the source tree at the commit, and the verdict
+ * (SPEC "Source match"): identical, normalised (package.json after publish-time rewrites, or a
+ * text file whose only difference is CRLF/LF line endings), generated (absent from the source),
+ * modified. `added` are the absent files that decide a `diverged` verdict: run by an
+ * install-time script (or binding.gyp, which npm builds at install on its own).
+ */
+import type { ContentsEvidence } from '../types';
+import { compareManifests, INSTALL_SCRIPTS, parseManifest } from './manifest';
+
+export interface CompareInput {
+  /** Tarball files, path relative to the package root. */
+  tarball: ReadonlyMap<string, Buffer>;
+  /** Source files, path relative to the package directory in the repository. */
+  source: ReadonlyMap<string, Buffer>;
+  /** What npm would pack from the source (relative to the package directory). */
+  expected: readonly string[];
+  commit: string;
+  commitFrom: string;
+}
+
+export interface Classification {
+  identical: string[];
+  normalised: string[];
+  generated: string[];
+  modified: string[];
+  added: string[];
+  /** Source blobs that are Git LFS pointers: their real content was never compared. */
+  lfs: string[];
+  /** Fields of package.json that differ after normalisation. */
+  manifestDifferences: string[];
+  /** Files npm would pack from the source that the tarball does not have. */
+  missing: string[];
+}
+
+const LFS_POINTER = Buffer.from('version https://git-lfs.github.com/spec/v1');
+
+function sameUpToLineEndings(a: Buffer, b: Buffer): boolean {
+  if (a.includes(0) || b.includes(0)) return false;
+  const strip = (x: Buffer) => x.toString('latin1').replace(/\r\n/g, '\n');
+  return strip(a) === strip(b);
+}
+
+/** Tarball files an install-time script of the published package.json runs. */
+export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<string> {
+  const manifest = parseManifest(tarball.get('package.json'));
+  const scripts = manifest && typeof manifest.scripts === 'object' && manifest.scripts !== null ? (manifest.scripts as Record<string, unknown>) : {};
+  const commands = INSTALL_SCRIPTS.map((s) => scripts[s]).filter((c): c is string => typeof c === 'string');
+  const found = new Set<string>();
+  // npm runs `node-gyp rebuild` for a package with binding.gyp and no install/preinstall script.
+  if (tarball.has('binding.gyp') && scripts.install === undefined && scripts.preinstall === undefined) found.add('binding.gyp');
+  for (const command of commands) {
+    for (const token of command.match(/[\w@.+\-/]+/g) ?? []) {
+      const path = token.replace(/^(\.\/)+/, '');
+      for (const candidate of [path, `${path}.js`, `${path}.cjs`, `${path}.mjs`, `${path}/index.js`]) {
+        if (tarball.has(candidate)) found.add(candidate);
+      }
+    }
+  }
+  return found;
+}
+
+export function classify(input: CompareInput): Classification {
+  const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [] };
+  const runAtInstall = installTimeFiles(input.tarball);
+  for (const [path, data] of [...input.tarball].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const source = input.source.get(path);
+    if (source === undefined) {
+      (runAtInstall.has(path) ? out.added : out.generated).push(path);
+    } else if (source.equals(data)) {
+      out.identical.push(path);
+    } else if (path === 'package.json') {
+      const manifest = compareManifests(source, data);
+      out.manifestDifferences = manifest.differences;
+      (manifest.outcome === 'modified' ? out.modified : out.normalised).push(path);
+    } else if (source.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) {
+      out.lfs.push(path);
+    } else if (sameUpToLineEndings(source, data)) {
+      out.normalised.push(path);
+    } else {
+      out.modified.push(path);
+    }
+  }
+  out.missing = input.expected.filter((p) => !input.tarball.has(p));
+  return out;
+}
+
+function list(paths: readonly string[], max = 5): string {
+  return paths.length <= max ? paths.join(', ') : `${paths.slice(0, max).join(', ')} and ${paths.length - max} more`;
+}
+
+function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: string): string {
+  if (verdict === 'diverged') {
+    const parts: string[] = [];
+    if (c.modified.length) parts.push(`modified from the source ${at}: ${list(c.modified)}`);
+    if (c.manifestDifferences.length) parts.push(`package.json differs in ${list(c.manifestDifferences, 8)}`);
+    if (c.added.length) parts.push(`run at install but absent from the source: ${list(c.added)}`);
+    return parts.join('; ');
+  }
+  const same = `${c.identical.length + c.normalised.length} file${c.identical.length + c.normalised.length === 1 ? '' : 's'} identical to the source ${at}`;
+  const note = c.normalised.length ? ` (${list(c.normalised)} after publish-time normalisation)` : '';
+  if (verdict === 'inconclusive') return `${list(c.lfs)} ${c.lfs.length === 1 ? 'is a Git LFS pointer' : 'are Git LFS pointers'} in the source: not compared`;
+  if (verdict === 'built') return `${same}${note}; ${c.generated.length} absent from the source (build output): ${list(c.generated)}`;
+  return `${same}${note}`;
+}
+
+export function verdictOf(c: Classification): ContentsEvidence['verdict'] {
+  if (c.modified.length > 0 || c.added.length > 0) return 'diverged';
+  if (c.lfs.length > 0) return 'inconclusive';
+  return c.generated.length > 0 ? 'built' : 'match';
+}
+
+/** The contents evidence for one comparison. */
+export function compareContents(input: CompareInput): ContentsEvidence {
+  const c = classify(input);
+  const verdict = verdictOf(c);
+  const at = `at ${input.commit.slice(0, 12)}`;
+  return {
+    verdict,
+    commit: input.commit,
+    commitFrom: input.commitFrom,
+    files: { identical: c.identical.length + c.normalised.length, generated: c.generated.length, modified: c.modified, added: c.added },
+    reason: reasonFor(c, verdict, at),
+  };
+}

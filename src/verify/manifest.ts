@@ -1,0 +1,118 @@
+/**
+ * package.json in the tarball compared with the source's, after the rewrites a publisher
+ * makes at publish time: npm's own bookkeeping fields (`_id`, `_resolved`, `gitHead`, …), the
+ * `version` a release tool sets, `publishConfig` fields pnpm and Yarn move to the top level,
+ * `workspace:`/`catalog:` ranges they replace with versions, and fields a publish step drops
+ * that cannot change what an install runs or loads. Anything else that differs is a change.
+ */
+import { isDeepStrictEqual } from 'node:util';
+
+type Manifest = Record<string, unknown>;
+
+/** Fields pnpm (and Yarn) take from `publishConfig` into the published manifest. */
+const PUBLISH_CONFIG_FIELDS = ['bin', 'type', 'imports', 'main', 'module', 'typings', 'types', 'exports', 'browser', 'esnext', 'es2015', 'unpkg', 'umd:main', 'os', 'cpu', 'libc', 'typesVersions'];
+export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'];
+const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies'];
+/** Fields whose removal at publish could change what is installed, loaded or run. */
+const ENTRY_FIELDS = ['main', 'exports', 'module', 'browser', 'imports', 'type', 'bin', 'directories'];
+const PUBLISH_RANGE = /^(workspace|catalog):/;
+
+export interface ManifestComparison {
+  outcome: 'identical' | 'normalised' | 'modified';
+  /** Dotted field names that differ after normalisation (`scripts.postinstall`, `dependencies.x`, `bin`). */
+  differences: string[];
+}
+
+function isObject(value: unknown): value is Manifest {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stripDot(path: unknown): unknown {
+  return typeof path === 'string' ? path.replace(/^(\.\/)+/, '') : path;
+}
+
+function normaliseBin(bin: unknown, name: unknown): unknown {
+  if (typeof bin === 'string' && typeof name === 'string') return { [name.replace(/^@[^/]+\//, '')]: stripDot(bin) };
+  if (!isObject(bin)) return bin;
+  return Object.fromEntries(Object.entries(bin).map(([k, v]) => [k, stripDot(v)]));
+}
+
+/** The fields that can differ between a source package.json and its published copy, removed. */
+function normalise(raw: Manifest, isSource: boolean, published: Manifest): Manifest {
+  const m: Manifest = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key.startsWith('_') || ['gitHead', 'version', 'readme', 'readmeFilename', 'publishConfig'].includes(key)) continue;
+    m[key] = value;
+  }
+  const publishConfig = raw.publishConfig;
+  if (isSource && isObject(publishConfig)) {
+    for (const key of PUBLISH_CONFIG_FIELDS) if (key in publishConfig) m[key] = publishConfig[key];
+  }
+  if ('bin' in m) m.bin = normaliseBin(m.bin, raw.name);
+  if ('main' in m) m.main = stripDot(m.main);
+  if (isSource) {
+    for (const field of DEPENDENCY_FIELDS) {
+      const deps = m[field];
+      const out = published[field];
+      if (!isObject(deps)) continue;
+      m[field] = Object.fromEntries(
+        Object.entries(deps).map(([dep, range]) => [dep, typeof range === 'string' && PUBLISH_RANGE.test(range) && isObject(out) && typeof out[dep] === 'string' ? out[dep] : range]),
+      );
+    }
+  }
+  return m;
+}
+
+/** A field the publisher dropped that cannot change an install (devDependencies, a test script). */
+function harmlessRemoval(field: string): boolean {
+  const top = field.split('.')[0]!;
+  if (top === 'scripts') return !INSTALL_SCRIPTS.includes(field.slice('scripts.'.length));
+  return !DEPENDENCY_FIELDS.includes(top) && !ENTRY_FIELDS.includes(top);
+}
+
+function diffFields(source: Manifest, published: Manifest): string[] {
+  const out: string[] = [];
+  const keys = new Set([...Object.keys(source), ...Object.keys(published)]);
+  for (const key of [...keys].sort()) {
+    const a = source[key];
+    const b = published[key];
+    if (isDeepStrictEqual(a, b)) continue;
+    if ((key === 'scripts' || DEPENDENCY_FIELDS.includes(key)) && isObject(a ?? {}) && isObject(b ?? {})) {
+      const inner = new Set([...Object.keys((a as Manifest | undefined) ?? {}), ...Object.keys((b as Manifest | undefined) ?? {})]);
+      for (const name of [...inner].sort()) {
+        const x = (a as Manifest | undefined)?.[name];
+        const y = (b as Manifest | undefined)?.[name];
+        if (isDeepStrictEqual(x, y)) continue;
+        if (y === undefined && harmlessRemoval(`${key}.${name}`)) continue;
+        out.push(`${key}.${name}`);
+      }
+      continue;
+    }
+    if (b === undefined && harmlessRemoval(key)) continue;
+    out.push(key);
+  }
+  return out;
+}
+
+function parse(buffer: Buffer): Manifest | undefined {
+  try {
+    const value: unknown = JSON.parse(buffer.toString('utf8').replace(/^\uFEFF/, ''));
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function compareManifests(source: Buffer, published: Buffer): ManifestComparison {
+  if (source.equals(published)) return { outcome: 'identical', differences: [] };
+  const a = parse(source);
+  const b = parse(published);
+  if (!a || !b) return { outcome: 'modified', differences: ['(not a JSON object)'] };
+  const differences = diffFields(normalise(a, true, b), normalise(b, false, b));
+  return differences.length === 0 ? { outcome: 'normalised', differences } : { outcome: 'modified', differences };
+}
+
+/** The published manifest, parsed; undefined when it is not a JSON object. */
+export function parseManifest(buffer: Buffer | undefined): Manifest | undefined {
+  return buffer ? parse(buffer) : undefined;
+}
