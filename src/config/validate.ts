@@ -131,72 +131,74 @@ function validateRules(raw: unknown, config: Config, problems: Problems): void {
   }
   checkKeys(raw, ['repository', 'rebuild', 'scorecard', 'contents'], 'rules', problems);
   const rules = config.rules;
+  validateRepositoryRule(raw.repository, rules, problems);
+  rules.rebuild.require = requireOf(raw.rebuild, 'rebuild', ['reproducible', 'off'] as const, problems) ?? rules.rebuild.require;
+  rules.contents.require = requireOf(raw.contents, 'contents', ['match', 'built', 'off'] as const, problems) ?? rules.contents.require;
+  validateScorecardRule(raw.scorecard, rules, problems);
+}
 
-  const repo = raw.repository;
-  if (repo === 'off' || repo === false) rules.repository.require = 'off';
-  else if (isPlain(repo)) {
-    checkKeys(repo, ['require', 'allowedHosts'], 'rules.repository', problems);
-    if (repo.require !== undefined) {
-      rules.repository.require =
-        oneOf(repo.require, ['claimed', 'attested', 'off'] as const, 'rules.repository.require', problems) ?? rules.repository.require;
-    }
-    if (repo.allowedHosts !== undefined) {
-      rules.repository.allowedHosts = (stringList(repo.allowedHosts, 'rules.repository.allowedHosts', problems) ?? []).map((h) =>
-        h.toLowerCase(),
-      );
-    }
-  } else if (repo !== undefined) {
-    problems.add('rules.repository', `expected an object or off, got ${describe(repo)}`);
+/** A rule given as `off` or `{ require: … }` (rebuild, contents): its `require`, undefined when not given. */
+function requireOf<T extends string>(value: unknown, rule: string, allowed: readonly T[], problems: Problems): T | 'off' | undefined {
+  if (value === 'off' || value === false) return 'off';
+  if (isPlain(value)) {
+    checkKeys(value, ['require'], `rules.${rule}`, problems);
+    return value.require === undefined ? undefined : oneOf(value.require, allowed, `rules.${rule}.require`, problems);
   }
+  if (value !== undefined) problems.add(`rules.${rule}`, `expected an object or off, got ${describe(value)}`);
+  return undefined;
+}
 
-  const rebuild = raw.rebuild;
-  if (rebuild === 'off' || rebuild === false) rules.rebuild.require = 'off';
-  else if (isPlain(rebuild)) {
-    checkKeys(rebuild, ['require'], 'rules.rebuild', problems);
-    if (rebuild.require !== undefined) {
-      rules.rebuild.require = oneOf(rebuild.require, ['reproducible', 'off'] as const, 'rules.rebuild.require', problems) ?? rules.rebuild.require;
-    }
-  } else if (rebuild !== undefined) {
-    problems.add('rules.rebuild', `expected an object or off, got ${describe(rebuild)}`);
+function validateRepositoryRule(repo: unknown, rules: Config['rules'], problems: Problems): void {
+  if (repo === 'off' || repo === false) {
+    rules.repository.require = 'off';
+    return;
   }
+  if (!isPlain(repo)) {
+    if (repo !== undefined) problems.add('rules.repository', `expected an object or off, got ${describe(repo)}`);
+    return;
+  }
+  checkKeys(repo, ['require', 'allowedHosts'], 'rules.repository', problems);
+  if (repo.require !== undefined) {
+    rules.repository.require = oneOf(repo.require, ['claimed', 'attested', 'off'] as const, 'rules.repository.require', problems) ?? rules.repository.require;
+  }
+  if (repo.allowedHosts !== undefined) {
+    rules.repository.allowedHosts = (stringList(repo.allowedHosts, 'rules.repository.allowedHosts', problems) ?? []).map((h) => h.toLowerCase());
+  }
+}
 
-  const contents = raw.contents;
-  if (contents === 'off' || contents === false) rules.contents.require = 'off';
-  else if (isPlain(contents)) {
-    checkKeys(contents, ['require'], 'rules.contents', problems);
-    if (contents.require !== undefined) {
-      rules.contents.require = oneOf(contents.require, ['match', 'built', 'off'] as const, 'rules.contents.require', problems) ?? rules.contents.require;
-    }
-  } else if (contents !== undefined) {
-    problems.add('rules.contents', `expected an object or off, got ${describe(contents)}`);
+function scorecardChecks(checks: unknown, problems: Problems): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!isPlain(checks)) {
+    problems.add('rules.scorecard.checks', `expected an object of check name → minimum score, got ${describe(checks)}`);
+    return out;
   }
+  for (const [name, min] of Object.entries(checks)) {
+    const value = numberIn(min, 0, 10, `rules.scorecard.checks.${name}`, problems);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
 
-  const scorecard = raw.scorecard;
-  if (scorecard === 'off' || scorecard === false || scorecard === null) rules.scorecard = null;
-  else if (isPlain(scorecard)) {
-    checkKeys(scorecard, ['minScore', 'checks'], 'rules.scorecard', problems);
-    const rule: ScorecardRuleConfig = { checks: {} };
-    if (scorecard.minScore !== undefined) {
-      const min = numberIn(scorecard.minScore, 0, 10, 'rules.scorecard.minScore', problems);
-      if (min !== undefined) rule.minScore = min;
-    }
-    if (scorecard.checks !== undefined) {
-      if (isPlain(scorecard.checks)) {
-        for (const [name, min] of Object.entries(scorecard.checks)) {
-          const value = numberIn(min, 0, 10, `rules.scorecard.checks.${name}`, problems);
-          if (value !== undefined) rule.checks[name] = value;
-        }
-      } else {
-        problems.add('rules.scorecard.checks', `expected an object of check name → minimum score, got ${describe(scorecard.checks)}`);
-      }
-    }
-    if (rule.minScore === undefined && Object.keys(rule.checks).length === 0 && scorecard.minScore === undefined && scorecard.checks === undefined) {
-      problems.add('rules.scorecard', 'expected minScore and/or checks (or `off` to disable the rule)');
-    }
-    rules.scorecard = rule;
-  } else if (scorecard !== undefined) {
-    problems.add('rules.scorecard', `expected an object or off, got ${describe(scorecard)}`);
+function validateScorecardRule(scorecard: unknown, rules: Config['rules'], problems: Problems): void {
+  if (scorecard === 'off' || scorecard === false || scorecard === null) {
+    rules.scorecard = null;
+    return;
   }
+  if (!isPlain(scorecard)) {
+    if (scorecard !== undefined) problems.add('rules.scorecard', `expected an object or off, got ${describe(scorecard)}`);
+    return;
+  }
+  checkKeys(scorecard, ['minScore', 'checks'], 'rules.scorecard', problems);
+  const rule: ScorecardRuleConfig = { checks: {} };
+  if (scorecard.minScore !== undefined) {
+    const min = numberIn(scorecard.minScore, 0, 10, 'rules.scorecard.minScore', problems);
+    if (min !== undefined) rule.minScore = min;
+  }
+  if (scorecard.checks !== undefined) rule.checks = scorecardChecks(scorecard.checks, problems);
+  if (scorecard.minScore === undefined && scorecard.checks === undefined) {
+    problems.add('rules.scorecard', 'expected minScore and/or checks (or `off` to disable the rule)');
+  }
+  rules.scorecard = rule;
 }
 
 function validatePatterns(raw: unknown, problems: Problems): string[] {

@@ -171,55 +171,44 @@ export function evaluateAttestations(
   if (!digestHex) return { warnings: [`provenance: ${id}: no sha512 integrity to bind the provenance to; not counted as attested`] };
   const purl = npmPurl(pkg.name, pkg.version);
 
-  const { Verifier, toSignedEntity } = require('@sigstore/verify') as typeof import('@sigstore/verify');
-  const { bundleFromJSON } = require('@sigstore/bundle') as typeof import('@sigstore/bundle');
-
   for (const attestation of provenance) {
-    const predicateType = stringOf(attestation.predicateType)!;
-    const bundleJson = attestation.bundle;
-    if (!isRecord(bundleJson)) {
-      warnings.push(`provenance: ${id}: attestation without a bundle`);
-      continue;
-    }
-    const statement = decodeStatement(bundleJson);
-    if (!statement) {
-      warnings.push(`provenance: ${id}: the provenance envelope holds no readable in-toto statement`);
-      continue;
-    }
-    const subject = subjectMatches(statement, purl, digestHex);
-    if (!subject.ok) {
-      warnings.push(`provenance: ${id}: the provenance was signed for ${subject.signedFor}, not for ${purl} with this integrity; not counted as attested`);
-      continue;
-    }
-    if (stringOf(statement.predicateType) !== predicateType) {
-      warnings.push(`provenance: ${id}: the statement's predicate type differs from the advertised ${predicateType}`);
-      continue;
-    }
-    let signer: ReturnType<InstanceType<typeof Verifier>['verify']>;
-    try {
-      const bundle = bundleFromJSON(bundleJson);
-      const verifier = new Verifier(trust, { ctlogThreshold: 1, tlogThreshold: 1 });
-      signer = verifier.verify(toSignedEntity(bundle));
-    } catch (error) {
-      warnings.push(`provenance: ${id}: Sigstore verification failed (${error instanceof Error ? error.message : String(error)}); not counted as attested`);
-      continue;
-    }
-    const fromPredicate = predicateSource(predicateType, statement.predicate);
-    const fromCertificate = certificateSource(signer.identity?.oids);
-    if (!fromCertificate.url) {
-      warnings.push(`provenance: ${id}: the signing certificate names no source repository; not counted as attested`);
-      continue;
-    }
-    if (fromPredicate && !sameRepository(fromPredicate.url, fromCertificate.url)) {
-      warnings.push(`provenance: ${id}: the predicate names ${fromPredicate.url} but the certificate was issued to ${fromCertificate.url}; not counted as attested`);
-      continue;
-    }
-    if (fromPredicate?.commit && fromCertificate.commit && fromPredicate.commit !== fromCertificate.commit) {
-      warnings.push(`provenance: ${id}: the predicate's commit ${fromPredicate.commit} differs from the certificate's ${fromCertificate.commit}; not counted as attested`);
-      continue;
-    }
-    const commit = fromCertificate.commit ?? fromPredicate?.commit;
-    return { attested: commit ? { url: fromCertificate.url, commit } : { url: fromCertificate.url }, warnings };
+    const checked = checkAttestation(attestation, { id, purl, digestHex }, trust);
+    if ('warning' in checked) warnings.push(checked.warning);
+    else return { attested: checked.attested, warnings };
   }
   return { warnings };
+}
+
+type AttestationCheck = { attested: { url: string; commit?: string } } | { warning: string };
+
+/** One SLSA attestation: bound to this package and integrity, Sigstore-verified, one repository named consistently. */
+function checkAttestation(attestation: Record<string, unknown>, target: { id: string; purl: string; digestHex: string }, trust: TrustMaterial): AttestationCheck {
+  const { id, purl, digestHex } = target;
+  const predicateType = stringOf(attestation.predicateType)!;
+  const bundleJson = attestation.bundle;
+  if (!isRecord(bundleJson)) return { warning: `provenance: ${id}: attestation without a bundle` };
+  const statement = decodeStatement(bundleJson);
+  if (!statement) return { warning: `provenance: ${id}: the provenance envelope holds no readable in-toto statement` };
+  const subject = subjectMatches(statement, purl, digestHex);
+  if (!subject.ok) return { warning: `provenance: ${id}: the provenance was signed for ${subject.signedFor}, not for ${purl} with this integrity; not counted as attested` };
+  if (stringOf(statement.predicateType) !== predicateType) return { warning: `provenance: ${id}: the statement's predicate type differs from the advertised ${predicateType}` };
+  const { Verifier, toSignedEntity } = require('@sigstore/verify') as typeof import('@sigstore/verify');
+  const { bundleFromJSON } = require('@sigstore/bundle') as typeof import('@sigstore/bundle');
+  let signer: ReturnType<InstanceType<typeof Verifier>['verify']>;
+  try {
+    signer = new Verifier(trust, { ctlogThreshold: 1, tlogThreshold: 1 }).verify(toSignedEntity(bundleFromJSON(bundleJson)));
+  } catch (error) {
+    return { warning: `provenance: ${id}: Sigstore verification failed (${error instanceof Error ? error.message : String(error)}); not counted as attested` };
+  }
+  const fromPredicate = predicateSource(predicateType, statement.predicate);
+  const fromCertificate = certificateSource(signer.identity?.oids);
+  if (!fromCertificate.url) return { warning: `provenance: ${id}: the signing certificate names no source repository; not counted as attested` };
+  if (fromPredicate && !sameRepository(fromPredicate.url, fromCertificate.url)) {
+    return { warning: `provenance: ${id}: the predicate names ${fromPredicate.url} but the certificate was issued to ${fromCertificate.url}; not counted as attested` };
+  }
+  if (fromPredicate?.commit && fromCertificate.commit && fromPredicate.commit !== fromCertificate.commit) {
+    return { warning: `provenance: ${id}: the predicate's commit ${fromPredicate.commit} differs from the certificate's ${fromCertificate.commit}; not counted as attested` };
+  }
+  const commit = fromCertificate.commit ?? fromPredicate?.commit;
+  return { attested: commit ? { url: fromCertificate.url, commit } : { url: fromCertificate.url } };
 }

@@ -205,10 +205,8 @@ function writeBuckets(partitions: Partitions, file: string, index: Buffer, bucke
   }
 }
 
-/** Builds and signs a feed; the file appears atomically at `out`. */
-export async function buildFeed(options: BuildFeedOptions): Promise<{ path: string; header: FeedHeader }> {
-  const path = resolveOut(options.out);
-  const privateKey = options.privateKey ?? readPrivateKey(options.privateKeyPath ?? '');
+/** Serial, dates and schema of a new feed, checked before any record is read. */
+function signingPlan(options: BuildFeedOptions, path: string): { serial: number; now: Date; expiresAt: Date; schema: number } {
   const now = options.now ?? new Date();
   const expiresIn = options.expiresIn ?? 30 * DAY;
   const expiresAt = new Date(now.getTime() + expiresIn);
@@ -220,25 +218,36 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
   if (!Number.isSafeInteger(serial) || serial < 0) throw new FeedError(`feed serial must be a non-negative integer, got ${serial}`, { code: 'ERR_PG_FEED_SERIAL_INVALID' });
   const schema = options.schema ?? SCHEMA;
   if (!READABLE_SCHEMAS.includes(schema)) throw new FeedError(`feed schema must be one of ${READABLE_SCHEMAS.join(', ')}, got ${schema}`, { code: 'ERR_PG_FEED_SCHEMA' });
+  return { serial, now, expiresAt, schema };
+}
 
+/** Every record validated (unless it carries its origin: already validated by readRecordsFile) and partitioned by hash. */
+async function partitionRecords(records: BuildFeedOptions['records'], partitions: Partitions): Promise<void> {
+  let position = 0;
+  for await (const record of records) {
+    position++;
+    const origin = recordOrigin(record);
+    if (origin === undefined) {
+      const problem = nestedDeeperThan(record) ? `record ${TOO_DEEP}` : validateRecord(record);
+      if (problem) throw new RecordsError(`record #${position}: ${problem}`, { code: 'ERR_PG_RECORDS_INVALID' });
+    }
+    const { name, version, ...rest } = record;
+    const key = recordKey(name, version);
+    const line = JSON.stringify({ name, version, ...rest }) + '\n';
+    partitions.add({ hash: keyHash(key), key, origin: origin ?? `record #${position}`, line });
+  }
+}
+
+/** Builds and signs a feed; the file appears atomically at `out`. */
+export async function buildFeed(options: BuildFeedOptions): Promise<{ path: string; header: FeedHeader }> {
+  const path = resolveOut(options.out);
+  const privateKey = options.privateKey ?? readPrivateKey(options.privateKeyPath ?? '');
+  const { serial, now, expiresAt, schema } = signingPlan(options, path);
   const partitions = new Partitions();
   let tmp: string | undefined;
   let bodyTmp: string | undefined;
   try {
-    let position = 0;
-    for await (const record of options.records) {
-      position++;
-      const origin = recordOrigin(record);
-      if (origin === undefined) {
-        const problem = nestedDeeperThan(record) ? `record ${TOO_DEEP}` : validateRecord(record);
-        if (problem) throw new RecordsError(`record #${position}: ${problem}`, { code: 'ERR_PG_RECORDS_INVALID' });
-      }
-      const { name, version, ...rest } = record;
-      const key = recordKey(name, version);
-      const line = JSON.stringify({ name, version, ...rest }) + '\n';
-      partitions.add({ hash: keyHash(key), key, origin: origin ?? `record #${position}`, line });
-    }
-
+    await partitionRecords(options.records, partitions);
     const count = partitions.count;
     const buckets = bucketCount(count, schema);
     const index = Buffer.alloc(buckets * INDEX_ENTRY_BYTES);
