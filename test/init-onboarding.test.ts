@@ -69,10 +69,13 @@ describe.each(PNPM_VERSIONS)('pnpm %s: init from zero to a meaningful block', (v
     expect(config.rules.scorecard).toBeNull();
     expect(r.stderr).toMatch(/scorecard: off — left off: only 0 of 1 feed records carry an OpenSSF Scorecard/);
 
-    // Quiet: the package the feed knows installs with no warning at all.
+    // Quiet: the package the feed knows installs with no warning at all; the one line said is
+    // which config governs the install.
     const ok = await p.pnpm(['add', `${good.name}@1.0.0`]);
     expect(ok.code, ok.output).toBe(0);
-    expect(ok.output, ok.output).not.toMatch(/provenance-guard(:| warns| blocked)/);
+    const said = ok.output.split('\n').filter((line) => /^provenance-guard|provenance-guard (warns|blocked)/.test(line));
+    expect(said.length, ok.output).toBeGreaterThan(0);
+    for (const line of said) expect(line, ok.output).toMatch(/^provenance-guard: config \S+\.provenancerc, mode warn$/);
     expect(p.ran()).toEqual(['@pg-fixture/ob-good@1.0.0']);
 
     // The policy choice: mode: block. A package the feed has never seen is refused.

@@ -125,7 +125,11 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const verbose = values.verbose === true;
   const lockfiles = locateLockfiles(ctx.cwd, values.lockfile);
   const options = guardOptions(ctx, values);
-  const inputs = await resolveGuardInputs(options);
+  const inputs = await resolveGuardInputs(options).catch((error: unknown) => {
+    // A lockfile problem is reported before a config or feed one, as when nothing is reused.
+    readProjectLockfiles(lockfiles, ctx.env);
+    throw error;
+  });
   // A repeat of a passing check (same lockfiles, config and feed) reuses its report; live
   // evidence (--online) changes on its own, so those runs are never reused.
   const verdict = verdictInputs(lockfiles, format, inputs, ctx.env);
