@@ -135,10 +135,6 @@ async function yarnProject(work, url, feed, markers) {
   if (init.code !== 0) throw new Error(init.output);
   say(init.output.trim());
   blockMode(dir);
-  // yarn.lock carries Yarn's own checksum, not npm's sha512: the plugin binds the feed's integrity
-  // to the registry's, read through Yarn's own registry settings, in online mode.
-  writeFileSync(join(dir, '.provenancerc'), readFileSync(join(dir, '.provenancerc'), 'utf8') + 'online: true              # Yarn: read each package\'s sha512 from the registry to bind it to the feed\n');
-  say('and online: true (Yarn: the plugin reads each package\'s npm integrity from the registry to bind it to the feed)');
   step('yarn add @demo/left-pad  (in the feed: installs)');
   const ok = await run(process.execPath, [YARN, 'add', '@demo/left-pad@1.3.0'], { cwd: dir, env });
   if (ok.code !== 0) throw new Error(ok.output);
