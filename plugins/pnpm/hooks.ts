@@ -51,7 +51,8 @@ import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Guard, GuardOptions } from '../../src/guard';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
-import { classify, type PnpmManifest } from './classify';
+import type { Registries } from '../../src/lockfile/source';
+import { classify, registriesFromPnpm, type PnpmManifest } from './classify';
 import { createGuardLoader, type GuardLoader } from './guard-loader';
 import { commandOf, filtersOf, inHookChild, pnpmArgv, UNHOOKED_COMMANDS } from './invocation';
 import { lockedPackages, readDiskLockfile, usedPart, type LockfileScope } from './lockfile-gate';
@@ -173,6 +174,7 @@ class HookSession implements PnpmHooks {
   private readonly loadGuard: GuardLoader;
   private readonly evaluate: (pkg: ResolvedPackage) => Promise<PackageResult | undefined>;
   private cwd: string | undefined;
+  private registries: Registries | undefined;
   private resolutionStarted = false;
   private scoped: ScopedBlocks | undefined;
 
@@ -186,6 +188,11 @@ class HookSession implements PnpmHooks {
     process.once('exit', () => this.verdicts.flushWarnings());
     this.loadGuard = createGuardLoader({ createGuard: deps.createGuard, modeAfterFailure: deps.modeAfterFailure, env, write: this.write, invokedFrom: deps.cwd?.() ?? process.cwd() });
     this.evaluate = createEvaluator(() => this.guard());
+  }
+
+  /** The registries pnpm reported (preResolution), else the project's .npmrc. */
+  private pnpmRegistries(): Registries {
+    return this.registries ?? registriesFromPnpm(undefined, this.dir());
   }
 
   private dir(): string {
@@ -241,7 +248,7 @@ class HookSession implements PnpmHooks {
     const g = await this.guard();
     const found = g ? readDiskLockfile(lockfileDir, command) : undefined;
     if (!g || !found) return config;
-    const packages = lockedPackages(g, found.lockfile, lockfileDir, this.write, found.file);
+    const packages = lockedPackages(g, found.lockfile, lockfileDir, this.write, { file: found.file, registries: this.pnpmRegistries() });
     if (packages) await this.checkBatch(g, packages);
     return config;
   }
@@ -249,12 +256,14 @@ class HookSession implements PnpmHooks {
   async preResolution(context: PreResolutionContext): Promise<void> {
     this.resolutionStarted = true;
     if (context.lockfileDir) this.cwd = context.lockfileDir;
+    // pnpm's own registries (its .npmrc and pnpm-workspace.yaml settings) decide registry identity.
+    if (context.registries?.default) this.registries = registriesFromPnpm(context.registries, this.dir());
     const selected = this.selected();
     if (selected) this.scoped = new ScopedBlocks(new InstallScope(selected, this.view.projectManifests));
     const lockfile = context.wantedLockfile;
     const g = await this.guard(); // config/feed errors fail here, before anything is resolved
     if (!g || !lockfile?.packages || Object.keys(lockfile.packages).length === 0) return;
-    const packages = lockedPackages(g, usedPart(lockfile, this.lockfileScope(lockfile)), this.dir(), this.write);
+    const packages = lockedPackages(g, usedPart(lockfile, this.lockfileScope(lockfile)), this.dir(), this.write, { registries: this.pnpmRegistries() });
     if (!packages) return;
     this.view.noteLocked(packages);
     await this.checkBatch(g, packages);
@@ -267,7 +276,7 @@ class HookSession implements PnpmHooks {
       return manifest;
     }
     this.view.declared.note(manifest);
-    const pkg = classify(manifest, this.view.declared);
+    const pkg = classify(manifest, this.view.declared, this.pnpmRegistries());
     if (!pkg || this.view.alreadyCovered(manifest, pkg, this.dir())) return manifest;
     const result = await this.evaluate(pkg);
     if (result) await this.blockOrHold(result, manifest, pkg.alias);

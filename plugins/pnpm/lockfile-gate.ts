@@ -11,6 +11,7 @@ import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { ResolvedPackage } from '../../src/types';
 import type { PnpmLockfileLike } from './hooks';
 import { errorText, LockfileError } from '../../src/errors';
+import type { Registries } from '../../src/lockfile/source';
 import { failClosedError } from './messages';
 import { reachablePackageKeys } from './reachable';
 
@@ -34,9 +35,15 @@ export function usedPart(lockfile: PnpmLockfileLike, scope: LockfileScope | unde
 }
 
 /** The lockfile's packages; an unreadable one fails closed (block) or is reported (warn). */
-export function lockedPackages(guard: Guard, lockfile: PnpmLockfileLike, dir: string, write: (text: string) => void, file?: string): ResolvedPackage[] | undefined {
+export function lockedPackages(
+  guard: Guard,
+  lockfile: PnpmLockfileLike,
+  dir: string,
+  write: (text: string) => void,
+  options: { file?: string; registries?: Registries } = {},
+): ResolvedPackage[] | undefined {
   try {
-    return packagesFromPnpmLockfile(lockfile, dir, file);
+    return packagesFromPnpmLockfile(lockfile, dir, options.file, options.registries ? { registries: options.registries } : {});
   } catch (error) {
     if (guard.config.mode === 'warn') {
       write(`provenance-guard: ${errorText(error, 'cannot read the lockfile')}\n`);
