@@ -1,6 +1,6 @@
 // Benchmarks. `npm run bench` builds, then runs every section scripts/bench/*.mjs in name
 // order; each exports `async function run(ctx)` and prints its own lines.
-// `node scripts/bench.mjs feed` runs only the sections whose file name contains "feed".
+// `node scripts/bench.mjs feed` runs only the sections whose name (after the number) starts with "feed".
 // Data lives under .bench/ (gitignored) and is reused between runs when unchanged.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,7 +93,8 @@ const sections = readdirSync(sectionsDir).filter((f) => f.endsWith('.mjs')).sort
 ctx.print(`provenance-guard bench — node ${process.version}, ${TIME ? '/usr/bin/time' : 'resourceUsage'} for peak RSS`);
 let failed = false;
 for (const file of sections) {
-  if (filter && !file.includes(filter)) continue;
+  // `npm` names 40-npm.mjs, not 20-pnpm.mjs: the name after the number prefix must start with the filter.
+  if (filter && !file.replace(/^\d+-/, '').startsWith(filter)) continue;
   ctx.print(`\n== ${file.replace(/\.mjs$/, '')}`);
   try {
     const section = await import(pathToFileURL(join(sectionsDir, file)).href);

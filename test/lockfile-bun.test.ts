@@ -84,3 +84,25 @@ describe('bun.lock', () => {
     expect(readLockfile(join(dir, 'bun.lock')).length).toBe(12);
   });
 });
+
+describe('registry identity of bun.lock entries', () => {
+  const MIRROR_LOCK = `{
+  "lockfileVersion": 1,
+  "workspaces": { "": { "name": "app", "dependencies": { "m": "^1.0.0" } } },
+  "packages": {
+    "m": ["m@1.0.0", "http://127.0.0.1:4873/m/-/m-1.0.0.tgz", {}, "${SRI}"],
+  },
+}
+`;
+
+  test("a tarball from bunfig.toml's registry is the registry; the same URL without that setting is a tarball source", async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pg-bun-registry-'));
+    writeFileSync(join(dir, 'bun.lock'), MIRROR_LOCK);
+    expect(readLockfile(join(dir, 'bun.lock'), undefined, { env: { HOME: dir } })[0]).toMatchObject({ name: 'm', source: 'tarball' });
+    writeFileSync(join(dir, 'bunfig.toml'), '[install]\nregistry = "http://127.0.0.1:4873/"\n');
+    expect(readLockfile(join(dir, 'bun.lock'), undefined, { env: { HOME: dir } })[0]).toMatchObject({ name: 'm', source: 'registry', integrity: SRI });
+    // The Bun scanner takes the integrity Bun verifies against from bun.lock, without asking the registry.
+    const { lockedIntegrities } = await import('../plugins/bun/packages');
+    expect(lockedIntegrities(dir).get('m@1.0.0')).toEqual([{ tarball: 'http://127.0.0.1:4873/m/-/m-1.0.0.tgz', integrity: SRI }]);
+  });
+});

@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSemver } from '../../src/lockfile/common';
+import { bunRegistriesFor } from '../../src/lockfile/registries';
 import { classifySpec, isInside, isRegistryTarball } from '../../src/lockfile/source';
 import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
 import type { ResolvedPackage } from '../../src/types';
@@ -55,7 +56,7 @@ export function lockedIntegrities(projectDir: string): Map<string, { tarball: st
   if (!existsSync(file)) return out;
   const text = readFileSync(file, 'utf8');
   const lock = parseBunLockText(text, file) as { packages?: Record<string, unknown> };
-  const registryEntries = new Set(packagesFromBunLock(lock, projectDir, file).filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
+  const registryEntries = new Set(packagesFromBunLock(lock, projectDir, file, { registries: bunRegistriesFor(projectDir) }).filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
   for (const entry of Object.values(lock.packages ?? {})) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[3] !== 'string') continue;
     if (!registryEntries.has(entry[0])) continue;
