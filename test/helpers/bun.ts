@@ -5,10 +5,10 @@
  * provenance-guard itself is published to the registry (package.json with the `./bun` export
  * and the built scanner bundle), so Bun installs the scanner the way it would from npm.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runCommand, type CommandResult } from './pm';
+import { runCommand, type CommandResult, markerLog } from './pm';
 import type { FixturePackage } from './registry';
 
 const ROOT = resolve(__dirname, '../..');
@@ -87,16 +87,7 @@ export function createBunProject(options: BunProjectOptions): BunProject {
     id,
     env,
     bun: (args, extraEnv = {}) => runCommand(BUN_BIN, args, { cwd: dir, env: { ...env, ...extraEnv } }),
-    ran() {
-      const suffix = `--${id}`;
-      return readdirSync(options.markers)
-        .filter((f) => f.endsWith(suffix))
-        .map((f) => f.slice(0, -suffix.length).replace('+', '/'))
-        .sort();
-    },
-    clearMarkers() {
-      for (const f of readdirSync(options.markers)) if (f.endsWith(`--${id}`)) rmSync(join(options.markers, f));
-    },
+    ...markerLog(options.markers, id),
     installed: (name) => existsSync(join(dir, 'node_modules', name)),
     lockfile() {
       const path = join(dir, 'bun.lock');

@@ -3,10 +3,10 @@
  * built CLI (`provenance-guard npm …` / `npx …`) or directly. Each project has its own HOME,
  * npm cache and user config, and `registry=` in its .npmrc.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runCommand, type CommandResult } from './pm';
+import { runCommand, type CommandResult, markerLog } from './pm';
 
 const ROOT = resolve(__dirname, '../..');
 export const CLI = join(ROOT, 'dist/cli.cjs');
@@ -55,16 +55,7 @@ export function createNpmProject(options: { registryUrl: string; markers: string
     env,
     guard: (args, extraEnv = {}) => runCommand(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...extraEnv } }),
     npm: (args, extraEnv = {}) => runCommand('npm', args, { cwd: dir, env: { ...env, ...extraEnv } }),
-    ran() {
-      const suffix = `--${id}`;
-      return readdirSync(options.markers)
-        .filter((f) => f.endsWith(suffix))
-        .map((f) => f.slice(0, -suffix.length).replace('+', '/'))
-        .sort();
-    },
-    clearMarkers() {
-      for (const f of readdirSync(options.markers)) if (f.endsWith(`--${id}`)) rmSync(join(options.markers, f));
-    },
+    ...markerLog(options.markers, id),
     installed: (name) => existsSync(join(dir, 'node_modules', name)),
     lockfile() {
       const path = join(dir, 'package-lock.json');

@@ -162,16 +162,7 @@ export function createPnpmProject(options: PnpmProjectOptions): PnpmProject {
     id,
     env,
     pnpm: (args, extraEnv = {}) => runCommand(PNPM_BIN[options.version], args, { cwd: dir, env: { ...env, ...extraEnv } }),
-    ran() {
-      const suffix = `--${id}`;
-      return readdirSync(options.markers)
-        .filter((f) => f.endsWith(suffix))
-        .map((f) => f.slice(0, -suffix.length).replace('+', '/'))
-        .sort();
-    },
-    clearMarkers() {
-      for (const f of readdirSync(options.markers)) if (f.endsWith(`--${id}`)) rmSync(join(options.markers, f));
-    },
+    ...markerLog(options.markers, id),
     installed(name) {
       const found: string[] = [];
       const nm = join(dir, 'node_modules');
@@ -197,4 +188,19 @@ export function createPnpmProject(options: PnpmProjectOptions): PnpmProject {
  */
 export function unwrapPnpmOutput(text: string): string {
   return text.replace(/-\s*\n\s*[│├╰─▶ ]*/g, '-').replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
+}
+
+/** The postinstall markers one project's scripts left (`name@version`), and a way to clear them. */
+export function markerLog(markers: string, id: string): { ran(): string[]; clearMarkers(): void } {
+  const suffix = `--${id}`;
+  return {
+    ran: () =>
+      readdirSync(markers)
+        .filter((f) => f.endsWith(suffix))
+        .map((f) => f.slice(0, -suffix.length).replace('+', '/'))
+        .sort(),
+    clearMarkers() {
+      for (const f of readdirSync(markers)) if (f.endsWith(suffix)) rmSync(join(markers, f));
+    },
+  };
 }
