@@ -3,6 +3,7 @@
  * (old packages may have capitals or be longer than 214 characters, so those are allowed).
  * One check for feed records and lockfile entries.
  */
+import semver from 'semver';
 
 export function packageNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string') return 'name must be a string';
@@ -23,4 +24,12 @@ export function packageNameProblem(name: unknown): string | undefined {
 
 export function isValidPackageName(name: string): boolean {
   return packageNameProblem(name) === undefined;
+}
+
+/** `name@1.2.3` (scoped names too) → its parts; undefined unless the version is exact. */
+export function splitExactSpec(spec: string): { name: string; version: string } | undefined {
+  const at = spec.lastIndexOf('@');
+  const name = at > 0 ? spec.slice(0, at) : '';
+  const version = at > 0 ? spec.slice(at + 1) : '';
+  return name && semver.valid(version) ? { name, version } : undefined;
 }

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { formatExplanation } from '../src/cli/explain';
+import { formatExplanation } from '../src/report/explain';
 import { defaultConfig } from '../src/config/defaults';
 import type { Config } from '../src/config/types';
 import { errorText, type LockfileError } from '../src/errors';

@@ -4,7 +4,8 @@
  * Yarn provides (@yarnpkg/*, clipanion, typanion, semver) comes from the factory's require.
  */
 import type { Hooks, Plugin } from '@yarnpkg/core';
-import { ProvenanceCheckCommand, ProvenanceExplainCommand } from './commands';
+import { ProvenanceCheckCommand } from './commands/check';
+import { ProvenanceExplainCommand } from './commands/explain';
 import { validateProject } from './gate';
 import { reduceDependency } from './precheck';
 import { configuration } from './settings';

@@ -9,10 +9,8 @@ import type { Report, ResolvedPackage } from '../types';
 import { reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
-import { formatHuman, shouldColor } from '../report/human';
-import { configLine } from '../report/config-line';
-import { formatJson } from '../report/json';
-import { formatSarif } from '../report/sarif';
+import { shouldColor } from '../report/human';
+import { renderReport, type ReportFormat } from '../report/render';
 import { oneOf, parseCommand } from './args';
 import type { CliContext } from './context';
 
@@ -84,14 +82,11 @@ export function guardOptions(ctx: CliContext, values: { config?: string; feed?: 
   };
 }
 
-type Format = 'human' | 'json' | 'sarif';
+type Format = ReportFormat;
 
 function render(report: Report, format: Format, lockfiles: readonly string[], verbose: boolean, config: Config, ctx: CliContext): void {
-  // Which config governs the run: the first line of human output, a stderr line otherwise.
-  (format === 'human' ? ctx.stdout : ctx.stderr).write(`${configLine(config)}\n`);
-  if (format === 'json') ctx.stdout.write(formatJson(report));
-  else if (format === 'sarif') ctx.stdout.write(formatSarif(report, { lockfile: relative(ctx.cwd, lockfiles[0]!) || lockfiles[0]! }));
-  else ctx.stdout.write(formatHuman(report, { color: shouldColor(ctx.stdout, ctx.env), verbose }));
+  const lockfile = relative(ctx.cwd, lockfiles[0]!) || lockfiles[0]!;
+  renderReport(report, { format, config, lockfile, color: shouldColor(ctx.stdout, ctx.env), verbose }, ctx.stdout, ctx.stderr);
 }
 
 function readLockfileBytes(path: string): Buffer {
