@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { createGuard, resolveGuardInputs } from '../guard';
 import { LockfileError } from '../errors';
 import { isObject } from '../json';
-import { configuredRegistries, detectLockfiles, LOCKFILE_NAMES, readLockfile } from '../lockfile/index';
+import { configuredRegistries, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES, readLockfile, type Registries } from '../lockfile/index';
 import type { Config } from '../config/types';
 import type { Report, ResolvedPackage } from '../types';
 import { reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
@@ -55,10 +55,10 @@ function declaresDependencies(dir: string): boolean {
  * A lockfile that cannot be read, or that lists nothing while package.json declares
  * dependencies, is an error naming it.
  */
-export function readProjectLockfiles(lockfiles: readonly string[], env: NodeJS.ProcessEnv): ResolvedPackage[] {
+export function readProjectLockfiles(lockfiles: readonly string[], env: NodeJS.ProcessEnv, registries = lockfileRegistries(lockfiles, env)): ResolvedPackage[] {
   const packages: ResolvedPackage[] = [];
-  for (const lockfile of lockfiles) {
-    const found = readLockfile(lockfile, undefined, { env });
+  for (const [i, lockfile] of lockfiles.entries()) {
+    const found = readLockfile(lockfile, undefined, { env, registries: registries[i]! });
     if (found.length === 0 && declaresDependencies(dirname(lockfile))) {
       throw new LockfileError(`${lockfile}: lists no packages while package.json declares dependencies (an empty lockfile is not checked as a pass)`, {
         file: lockfile,
@@ -68,6 +68,11 @@ export function readProjectLockfiles(lockfiles: readonly string[], env: NodeJS.P
     packages.push(...found);
   }
   return packages;
+}
+
+/** The registries each lockfile's package manager is configured with (they decide registry identity). */
+function lockfileRegistries(lockfiles: readonly string[], env: NodeJS.ProcessEnv): Registries[] {
+  return lockfiles.map((path) => configuredRegistries(lockfileKindOf(path) ?? 'npm', dirname(path), env));
 }
 
 export function guardOptions(ctx: CliContext, values: { config?: string; feed?: string; offline?: boolean; online?: boolean }) {
@@ -102,11 +107,10 @@ function readLockfileBytes(path: string): Buffer {
  * What a stored verdict of this check depends on besides config and feed: every lockfile's
  * path and bytes, the registries that decide registry identity, and the output format.
  */
-function verdictInputs(lockfiles: readonly string[], format: Format, inputs: Awaited<ReturnType<typeof resolveGuardInputs>>, env: NodeJS.ProcessEnv): VerdictInputs | undefined {
+function verdictInputs(lockfiles: readonly string[], registries: readonly Registries[], format: Format, inputs: Awaited<ReturnType<typeof resolveGuardInputs>>): VerdictInputs | undefined {
   const file = inputs.config.online ? undefined : verdictFileFor(dirname(lockfiles[0]!), 'check');
   if (file === undefined) return undefined;
   const parts = lockfiles.flatMap((path) => [Buffer.from(`${path}\u0000`), readLockfileBytes(path), Buffer.from('\u0000')]);
-  const registries = lockfiles.map((path) => configuredRegistries(path.endsWith('yarn.lock') ? 'yarn' : path.endsWith('bun.lock') ? 'bun' : 'npm', dirname(path), env));
   return {
     file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile: Buffer.concat(parts),
     config: inputs.config, feedPath: inputs.feedPath, cacheDir: inputs.cacheDir, now: inputs.now,
@@ -119,21 +123,22 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const format = oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human');
   const verbose = values.verbose === true;
   const lockfiles = locateLockfiles(ctx.cwd, values.lockfile);
+  const registries = lockfileRegistries(lockfiles, ctx.env);
   const options = guardOptions(ctx, values);
   const inputs = await resolveGuardInputs(options).catch((error: unknown) => {
     // A lockfile problem is reported before a config or feed one, as when nothing is reused.
-    readProjectLockfiles(lockfiles, ctx.env);
+    readProjectLockfiles(lockfiles, ctx.env, registries);
     throw error;
   });
   // A repeat of a passing check (same lockfiles, config and feed) reuses its report; live
   // evidence (--online) changes on its own, so those runs are never reused.
-  const verdict = verdictInputs(lockfiles, format, inputs, ctx.env);
+  const verdict = verdictInputs(lockfiles, registries, format, inputs);
   const reused = verdict && reuseVerdict(verdict);
   if (reused) {
     render(reused, format, lockfiles, verbose, inputs.config, ctx);
     return exitCodeOf(reused);
   }
-  const packages = readProjectLockfiles(lockfiles, ctx.env);
+  const packages = readProjectLockfiles(lockfiles, ctx.env, registries);
   if (format === 'human') for (const lockfile of lockfiles) attachDependencyPaths(packages, lockfile);
   const guard = await createGuard(options, inputs);
   try {

@@ -58,6 +58,11 @@ export interface ReadLockfileOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A lockfile's kind from its file name. */
+export function lockfileKindOf(path: string): LockfileKind | undefined {
+  return KIND_BY_NAME[basename(path)];
+}
+
 /** The registries a package manager of `kind` uses for a project directory. */
 export function configuredRegistries(kind: LockfileKind, dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
   if (kind === 'yarn') return yarnRegistriesFor(dir, env);
@@ -72,7 +77,7 @@ export function configuredRegistries(kind: LockfileKind, dir: string, env: NodeJ
  */
 export function readLockfile(path: string, kind?: LockfileKind, options: ReadLockfileOptions = {}): ResolvedPackage[] {
   const file = resolve(path);
-  const resolvedKind = kind ?? KIND_BY_NAME[basename(file)];
+  const resolvedKind = kind ?? lockfileKindOf(file);
   if (!resolvedKind) return fail(path, `cannot tell the lockfile kind from its name (expected one of ${LOCKFILE_NAMES.join(', ')})`, 'ERR_PG_LOCKFILE_UNSUPPORTED');
   let text: string;
   try {
