@@ -90,6 +90,35 @@ describe('retries', () => {
     ).rejects.toThrow('HTTP 403');
     expect(calls).toBe(1);
   });
+  it('honours Retry-After beyond the backoff, capped at maxDelay', async () => {
+    const twice = (retryAfterMs: number) => {
+      let calls = 0;
+      return withRetry(async () => {
+        if (++calls === 1) throw new HttpStatusError(429, 'u', retryAfterMs);
+        return calls;
+      }, { retries: 1, minDelay: 1, maxDelay: 400 });
+    };
+    let started = Date.now();
+    await expect(twice(250)).resolves.toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    started = Date.now();
+    await expect(twice(60_000)).resolves.toBe(2);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+  it('an abort ends a retry wait at once, and no attempt starts after it', async () => {
+    let calls = 0;
+    const controller = new AbortController();
+    const started = Date.now();
+    const run = withRetry(async () => {
+      calls++;
+      setTimeout(() => controller.abort(new Error('source down')), 10);
+      throw new HttpStatusError(503, 'u');
+    }, { retries: 3, minDelay: 150, maxDelay: 150 }, controller.signal);
+    await expect(run).rejects.toThrow('source down');
+    expect(Date.now() - started).toBeLessThan(140);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // past the backoff the retry timer still has
+    expect(calls).toBe(1);
+  });
   it('limits concurrency', async () => {
     const limit = createLimiter(2);
     let active = 0;

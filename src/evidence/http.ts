@@ -3,13 +3,14 @@
  * 429 (honouring Retry-After), 5xx, timeouts and connection errors, and JSON that is
  * checked before anyone looks at it.
  */
+import promiseRetry from 'promise-retry';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
   retries: number;
-  /** First backoff delay in ms; doubles on each retry. */
+  /** First backoff delay in ms (times a random 1–2 for jitter); doubles on each retry. */
   minDelay: number;
-  /** Upper bound for any delay, Retry-After included. */
+  /** Upper bound for a backoff delay and for the Retry-After honoured. */
   maxDelay: number;
 }
 
@@ -137,20 +138,47 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Runs `attempt` until it succeeds, fails for good, or the retries are spent. */
-export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal, onAttemptError?: (error: unknown) => void): Promise<T> {
-  for (let n = 0; ; n++) {
+/**
+ * The wait before retry `n` (1-based) beyond promise-retry's own backoff (at least
+ * minDelay * 2^(n-1)): what a Retry-After asks for past that, both capped at maxDelay.
+ */
+function retryAfterExtra(error: unknown, n: number, policy: RetryPolicy): number {
+  const asked = retryAfterOf(error);
+  if (asked === undefined) return 0;
+  const backoff = Math.min(policy.minDelay * 2 ** (n - 1), policy.maxDelay);
+  return Math.max(0, Math.min(asked, policy.maxDelay) - backoff);
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (promise-retry's backoff timers cannot be cancelled). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails for good, or the retries are spent (promise-retry:
+ * exponential backoff from minDelay with jitter, Retry-After honoured). An abort ends it at once,
+ * waits included, and no attempt starts after it.
+ */
+export function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal, onAttemptError?: (error: unknown) => void): Promise<T> {
+  const options = { retries: policy.retries, factor: 2, minTimeout: Math.min(policy.minDelay, policy.maxDelay), maxTimeout: policy.maxDelay, randomize: true, unref: true };
+  const retrying = promiseRetry<T>(async (retry, n) => {
+    if (signal?.aborted) throw signal.reason;
     try {
       return await attempt();
     } catch (error) {
       if (!signal?.aborted) onAttemptError?.(error);
-      if (n >= policy.retries || !isRetryable(error) || signal?.aborted) throw error;
-      const backoff = policy.minDelay * 2 ** n;
-      const jitter = Math.random() * policy.minDelay;
-      const wanted = retryAfterOf(error) ?? backoff + jitter;
-      await sleep(Math.min(wanted, policy.maxDelay), signal);
+      if (n > policy.retries || !isRetryable(error) || signal?.aborted) throw error;
+      await sleep(retryAfterExtra(error, n, policy), signal);
+      return retry(error);
     }
-  }
+  }, options);
+  return untilAborted(retrying, signal);
 }
 
 async function fetchOnce(url: string, options: RequestOptions): Promise<Response | undefined> {
