@@ -101,6 +101,7 @@ export function sameSerialError(label: string, keyId: string, serial: number, ac
   );
 }
 
+// Not npm's `lockfile` (the one lock library in the tree, via verdaccio): its lockSync cannot wait between tries (it spins or throws) and it hangs signal-exit handlers on pnpm's process.
 const LOCK_WAIT_MS = 3000;
 const LOCK_STALE_MS = 10_000;
 
