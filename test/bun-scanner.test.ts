@@ -13,6 +13,8 @@ import { withScanner } from '../src/init/bun';
 
 const SRI = 'sha512-' + Buffer.alloc(64, 1).toString('base64');
 const REG = 'https://registry.example/';
+const SCOPED = 'https://scoped.example/acme/';
+const REGS = { default: REG, scopes: { '@acme': SCOPED } };
 
 function result(name: string, verdict: 'pass' | 'warn' | 'block'): PackageResult {
   const severity = verdict === 'block' ? 'block' : 'warn';
@@ -87,27 +89,31 @@ describe('Bun packages → ResolvedPackage', () => {
 
   test('a registry tarball under a configured registry: integrity from bun.lock first, else from the registry', async () => {
     const fromLock = integrity(SRI, 'sha512-other');
-    expect(await toResolvedPackage(pkg('@s/a'), '/p', [REG], fromLock)).toEqual({ name: '@s/a', version: '1.0.0', source: 'registry', integrity: SRI });
+    expect(await toResolvedPackage(pkg('@s/a'), '/p', REGS, fromLock)).toEqual({ name: '@s/a', version: '1.0.0', source: 'registry', integrity: SRI });
     expect(fromLock.asked).toEqual([]);
     const fromRegistry = integrity(undefined, SRI);
-    expect(await toResolvedPackage(pkg('a'), '/p', [REG], fromRegistry)).toMatchObject({ source: 'registry', integrity: SRI });
+    expect(await toResolvedPackage(pkg('a'), '/p', REGS, fromRegistry)).toMatchObject({ source: 'registry', integrity: SRI });
     expect(fromRegistry.asked).toEqual([`a@1.0.0 ${REG}`]);
     // Unreadable: no integrity (rule integrity decides), never an assumed one.
-    expect((await toResolvedPackage(pkg('a'), '/p', [REG], integrity())).integrity).toBeUndefined();
+    expect((await toResolvedPackage(pkg('a'), '/p', REGS, integrity())).integrity).toBeUndefined();
   });
 
   test('a tarball from elsewhere, or not at the registry path of that name@version, is a tarball source', async () => {
-    expect(await toResolvedPackage(pkg('a', 'https://evil.example/a/-/a-1.0.0.tgz'), '/p', [REG], integrity(SRI))).toMatchObject({ source: 'tarball' });
-    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-1.0.0.tgz`), '/p', [REG], integrity(SRI))).toMatchObject({ source: 'tarball' });
-    expect(registryOf(pkg('a', `${REG}a/-/a-1.0.0.tgz`), [REG])).toBe(REG);
+    expect(await toResolvedPackage(pkg('a', 'https://evil.example/a/-/a-1.0.0.tgz'), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
+    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-1.0.0.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
+    expect(registryOf(pkg('a', `${REG}a/-/a-1.0.0.tgz`), REGS)).toBe(REG);
+    // A scope's packages come from its registry (the same rule as `check` over bun.lock), and only they do.
+    expect(registryOf(pkg('@acme/x', `${SCOPED}@acme/x/-/x-1.0.0.tgz`), REGS)).toBe(SCOPED);
+    expect(registryOf(pkg('@acme/x', `${REG}@acme/x/-/x-1.0.0.tgz`), REGS)).toBeUndefined();
+    expect(await toResolvedPackage(pkg('a', `${SCOPED}a/-/a-1.0.0.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
   });
 
   test('non-registry specifiers as Bun 1.4 passes them', async () => {
     const none = integrity();
-    expect(await toResolvedPackage({ name: 'l', version: 'file:../l', requestedRange: 'file:../l', tarball: '' }, '/p', [REG], none)).toMatchObject({ source: 'file' });
-    expect(await toResolvedPackage({ name: 't', version: 'https://x/t.tgz', requestedRange: 'https://x/t.tgz', tarball: 'https://x/t.tgz' }, '/p', [REG], none)).toMatchObject({ source: 'tarball' });
-    expect(await toResolvedPackage({ name: 'g', version: 'github:o/g#abc', requestedRange: 'github:o/g', tarball: 'https://api.github.com/repos/o/g/tarball/abc' }, '/p', [REG], none)).toMatchObject({ source: 'git' });
-    expect(await toResolvedPackage({ name: 'w', version: 'workspace:packages/w', requestedRange: 'workspace:*', tarball: '' }, '/p', [REG], none)).toMatchObject({ source: 'workspace' });
+    expect(await toResolvedPackage({ name: 'l', version: 'file:../l', requestedRange: 'file:../l', tarball: '' }, '/p', REGS, none)).toMatchObject({ source: 'file' });
+    expect(await toResolvedPackage({ name: 't', version: 'https://x/t.tgz', requestedRange: 'https://x/t.tgz', tarball: 'https://x/t.tgz' }, '/p', REGS, none)).toMatchObject({ source: 'tarball' });
+    expect(await toResolvedPackage({ name: 'g', version: 'github:o/g#abc', requestedRange: 'github:o/g', tarball: 'https://api.github.com/repos/o/g/tarball/abc' }, '/p', REGS, none)).toMatchObject({ source: 'git' });
+    expect(await toResolvedPackage({ name: 'w', version: 'workspace:packages/w', requestedRange: 'workspace:*', tarball: '' }, '/p', REGS, none)).toMatchObject({ source: 'workspace' });
   });
 });
 

@@ -1,4 +1,5 @@
 /** bun.lock (Bun's text lockfile, JSONC) → ResolvedPackage[], and its place among the lockfiles `check` reads. */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { detectLockfile, readLockfile } from '../src/lockfile/index';
 import { packagesFromBunLock, parseBunLockText, stripJsonc } from '../src/lockfile/bun';
 import { LockfileError } from '../src/errors';
+import { bunRegistriesFor } from '../src/lockfile/registries';
+import { BUN_BIN } from './helpers/bun';
 
 const SRI = 'sha512-' + Buffer.alloc(64, 7).toString('base64');
 const LOCK = `{
@@ -103,6 +106,21 @@ describe('registry identity of bun.lock entries', () => {
     expect(readLockfile(join(dir, 'bun.lock'), undefined, { env: { HOME: dir } })[0]).toMatchObject({ name: 'm', source: 'registry', integrity: SRI });
     // The Bun scanner takes the integrity Bun verifies against from bun.lock, without asking the registry.
     const { lockedIntegrities } = await import('../plugins/bun/packages');
-    expect(lockedIntegrities(dir).get('m@1.0.0')).toEqual([{ tarball: 'http://127.0.0.1:4873/m/-/m-1.0.0.tgz', integrity: SRI }]);
+    expect(lockedIntegrities(dir, bunRegistriesFor(dir, { HOME: dir })).get('m@1.0.0')).toEqual([{ tarball: 'http://127.0.0.1:4873/m/-/m-1.0.0.tgz', integrity: SRI }]);
+  });
+});
+
+describe("Bun's registries and credentials (one module for check and the scanner)", () => {
+  test('real Bun parses bunfig.toml: its registry and scopes over .npmrc, its token first, else .npmrc credentials', () => {
+    dir = mkdtempSync(join(tmpdir(), 'pg-bun-config-'));
+    writeFileSync(join(dir, 'package.json'), '{"name":"app"}');
+    writeFileSync(join(dir, 'bunfig.toml'), '[install]\nregistry = { url = "http://127.0.0.1:4873", token = "bunfig-token" }\n\n[install.scopes]\nacme = "http://127.0.0.1:4874/acme/"\n');
+    writeFileSync(join(dir, '.npmrc'), 'registry=http://127.0.0.1:9999/\n@npm-only:registry=http://127.0.0.1:4875/\n//127.0.0.1:4874/acme/:_authToken=npmrc-token\n');
+    const script = `const { bunRegistryConfig } = require(${JSON.stringify(join(__dirname, '../src/lockfile/registries.ts'))});
+const c = bunRegistryConfig(${JSON.stringify(dir)}, { HOME: ${JSON.stringify(dir)} });
+console.log(JSON.stringify({ registries: c.registries, auth: ['http://127.0.0.1:4873/', 'http://127.0.0.1:4874/acme/', 'http://127.0.0.1:4876/'].map((u) => c.authorization(u) ?? null) }));`;
+    const out = JSON.parse(execFileSync(BUN_BIN, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir } }));
+    expect(out.registries).toEqual({ default: 'http://127.0.0.1:4873/', scopes: { '@npm-only': 'http://127.0.0.1:4875/', '@acme': 'http://127.0.0.1:4874/acme/' } });
+    expect(out.auth).toEqual(['Bearer bunfig-token', 'Bearer npmrc-token', null]);
   });
 });

@@ -10,8 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSemver } from '../../src/lockfile/common';
-import { bunRegistriesFor } from '../../src/lockfile/registries';
-import { classifySpec, isInside, isRegistryTarball } from '../../src/lockfile/source';
+import { classifySpec, isInside, isRegistryTarball, registryFor, type Registries } from '../../src/lockfile/source';
 import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
 import type { ResolvedPackage } from '../../src/types';
 
@@ -29,12 +28,12 @@ export interface IntegritySource {
   fromRegistry(name: string, version: string, registry: string): Promise<string | undefined>;
 }
 
-/** The configured registry (with a trailing slash) a registry tarball URL belongs to, if any. */
-export function registryOf(pkg: BunPackage, registries: readonly string[]): string | undefined {
-  return registries.find((r) => isRegistryTarball(pkg.tarball, pkg.name, pkg.version, { default: r, scopes: {} }));
+/** The registry (with a trailing slash) a package's tarball URL is the registry tarball of, if it is one. */
+export function registryOf(pkg: BunPackage, registries: Registries): string | undefined {
+  return isRegistryTarball(pkg.tarball, pkg.name, pkg.version, registries) ? registryFor(pkg.name, registries) : undefined;
 }
 
-export async function toResolvedPackage(pkg: BunPackage, projectDir: string, registries: readonly string[], integrity: IntegritySource): Promise<ResolvedPackage> {
+export async function toResolvedPackage(pkg: BunPackage, projectDir: string, registries: Registries, integrity: IntegritySource): Promise<ResolvedPackage> {
   const { name, version, tarball } = pkg;
   if (isSemver(version)) {
     const registry = registryOf(pkg, registries);
@@ -50,13 +49,13 @@ export async function toResolvedPackage(pkg: BunPackage, projectDir: string, reg
 }
 
 /** name@version → { tarball URL as locked ('' for the default registry), integrity } from bun.lock. */
-export function lockedIntegrities(projectDir: string): Map<string, { tarball: string; integrity: string }[]> {
+export function lockedIntegrities(projectDir: string, registries: Registries): Map<string, { tarball: string; integrity: string }[]> {
   const out = new Map<string, { tarball: string; integrity: string }[]>();
   const file = join(projectDir, 'bun.lock');
   if (!existsSync(file)) return out;
   const text = readFileSync(file, 'utf8');
   const lock = parseBunLockText(text, file) as { packages?: Record<string, unknown> };
-  const registryEntries = new Set(packagesFromBunLock(lock, projectDir, file, { registries: bunRegistriesFor(projectDir) }).filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
+  const registryEntries = new Set(packagesFromBunLock(lock, projectDir, file, { registries }).filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
   for (const entry of Object.values(lock.packages ?? {})) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[3] !== 'string') continue;
     if (!registryEntries.has(entry[0])) continue;

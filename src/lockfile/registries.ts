@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
 import { isObject } from '../json';
-import { loadNpmConfig, withTrailingSlash, type NpmConfig } from '../npmrc';
+import { authorizationFor, loadNpmConfig, withTrailingSlash, type NpmConfig } from '../npmrc';
 import type { Registries } from './source';
 
 /** Registries of an npm configuration (src/npmrc.ts). */
@@ -96,16 +96,41 @@ export function bunRegistryUrl(value: unknown): { url: string; token?: string } 
   return undefined;
 }
 
+/** Bun's registries and the credentials it sends them. */
+export interface BunRegistryConfig {
+  registries: Registries;
+  /** The Authorization header for a registry URL: bunfig.toml's `token`, else .npmrc's credentials. */
+  authorization(url: string): string | undefined;
+}
+
 /** Bun's registries for a project directory: bunfig.toml `[install] registry`/`scopes` over the npm configuration. */
-export function bunRegistriesFor(dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
-  const npm = npmRegistriesFor(dir, env);
+export function bunRegistryConfig(dir: string, env: NodeJS.ProcessEnv = process.env): BunRegistryConfig {
+  const npmConfig = loadNpmConfig({ cwd: dir, env });
+  const npm = npmRegistries(npmConfig);
   const install = bunfigInstall(dir);
+  const tokens = new Map<string, string>();
+  const urlOf = (value: unknown): string | undefined => {
+    const found = bunRegistryUrl(value);
+    if (found?.token) tokens.set(found.url, found.token);
+    return found?.url;
+  };
   const scopes: Record<string, string> = { ...npm.scopes };
   if (isObject(install.scopes)) {
     for (const [scope, value] of Object.entries(install.scopes)) {
-      const url = bunRegistryUrl(value);
-      if (url) scopes[`@${scope.replace(/^@/, '')}`] = url.url;
+      const url = urlOf(value);
+      if (url) scopes[`@${scope.replace(/^@/, '')}`] = url;
     }
   }
-  return { default: bunRegistryUrl(install.registry)?.url ?? npm.default, scopes };
+  return {
+    registries: { default: urlOf(install.registry) ?? npm.default, scopes },
+    authorization(url) {
+      const token = tokens.get(url);
+      return token ? `Bearer ${token}` : authorizationFor(url, npmConfig);
+    },
+  };
+}
+
+/** Bun's registries for a project directory (registry identity of bun.lock entries and of the scanner's packages). */
+export function bunRegistriesFor(dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
+  return bunRegistryConfig(dir, env).registries;
 }
