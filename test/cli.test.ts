@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { runCli, type CliResult } from './helpers/cli';
+import { cliProject, packageLock, policy, SHA } from './helpers/cli-project';
 
 const CLI = join(__dirname, '..', 'dist', 'cli.cjs');
-const SHA = (n: number) => 'sha512-' + Buffer.alloc(64, n).toString('base64');
 
 /** Runs the CLI in-process (fast) with a private cache dir. */
 const cli = runCli;
@@ -20,14 +20,6 @@ function bin(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Result {
     env: { PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1', ...env },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function packageLock(packages: { name: string; version: string; integrity?: string; resolved?: string }[]) {
-  const entries: Record<string, unknown> = { '': { name: 'app', version: '1.0.0', dependencies: Object.fromEntries(packages.map((p) => [p.name, p.version])) } };
-  for (const p of packages) {
-    entries[`node_modules/${p.name}`] = { version: p.version, ...(p.integrity ? { integrity: p.integrity } : {}), ...(p.resolved ? { resolved: p.resolved } : {}) };
-  }
-  return JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: entries }, null, 2);
 }
 
 const RECORDS = [
@@ -49,37 +41,17 @@ const RECORDS = [
   },
 ];
 
-const POLICY = (publicKey: string, mode = 'block') => `mode: ${mode}
-feed:
-  source: ./feed
-  publicKeys: ["${publicKey}"]
-rules:
-  repository: { require: claimed, allowedHosts: [github.com] }
-  rebuild: { require: reproducible }
-  scorecard: { minScore: 5, checks: { Dangerous-Workflow: 10 } }
-unknown: warn
-`;
+const SCORECARD = '{ minScore: 5, checks: { Dangerous-Workflow: 10 } }';
+const POLICY = (publicKey: string, mode = 'block') => policy(publicKey, mode, SCORECARD);
 
 /** A project with keys, a signed feed of RECORDS, a lockfile and a policy. */
-async function project(mode = 'block'): Promise<{ dir: string; publicKey: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'pg-cli-'));
-  const keygen = await cli(dir, ['feed', 'keygen', '--out-dir', 'keys']);
-  expect(keygen.code).toBe(0);
-  const publicKey = keygen.stdout.trim();
-  writeFileSync(join(dir, 'records.ndjson'), RECORDS.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const built = await cli(dir, ['feed', 'build', '--records', 'records.ndjson', '--key', 'keys/feed.key', '--out', 'feed']);
-  expect(built.stderr).toContain('2 records');
-  expect(built.code).toBe(0);
-  writeFileSync(
-    join(dir, 'package-lock.json'),
-    packageLock([
-      { name: 'good-pkg', version: '1.0.0', integrity: SHA(1) },
-      { name: 'weak-pkg', version: '2.0.0', integrity: SHA(2) },
-      { name: 'unknown-pkg', version: '0.1.0', integrity: SHA(3) },
-    ]),
-  );
-  writeFileSync(join(dir, '.provenancerc'), POLICY(publicKey, mode));
-  return { dir, publicKey };
+function project(mode = 'block'): Promise<{ dir: string; publicKey: string }> {
+  const lock = [
+    { name: 'good-pkg', version: '1.0.0', integrity: SHA(1) },
+    { name: 'weak-pkg', version: '2.0.0', integrity: SHA(2) },
+    { name: 'unknown-pkg', version: '0.1.0', integrity: SHA(3) },
+  ];
+  return cliProject(RECORDS, lock, mode, SCORECARD);
 }
 
 beforeAll(() => {

@@ -10,22 +10,25 @@ export interface LockEntry {
   name: string;
   version: string;
   integrity?: string;
+  resolved?: string;
 }
 
 export function packageLock(packages: readonly LockEntry[]): string {
   const entries: Record<string, unknown> = { '': { name: 'app', version: '1.0.0', dependencies: Object.fromEntries(packages.map((p) => [p.name, p.version])) } };
-  for (const p of packages) entries[`node_modules/${p.name}`] = { version: p.version, ...(p.integrity ? { integrity: p.integrity } : {}) };
+  for (const p of packages) {
+    entries[`node_modules/${p.name}`] = { version: p.version, ...(p.integrity ? { integrity: p.integrity } : {}), ...(p.resolved ? { resolved: p.resolved } : {}) };
+  }
   return JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: entries }, null, 2);
 }
 
-export const policy = (publicKey: string, mode = 'block'): string => `mode: ${mode}
+export const policy = (publicKey: string, mode = 'block', scorecard = '{ minScore: 5 }'): string => `mode: ${mode}
 feed:
   source: ./feed
   publicKeys: ["${publicKey}"]
 rules:
   repository: { require: claimed, allowedHosts: [github.com] }
   rebuild: { require: reproducible }
-  scorecard: { minScore: 5 }
+  scorecard: ${scorecard}
 unknown: warn
 `;
 
@@ -36,7 +39,7 @@ export interface TestProject {
 }
 
 /** Keys, a feed of `records`, a package-lock.json of `lock` and a .provenancerc in a new temp dir. */
-export async function cliProject(records: readonly object[], lock: readonly LockEntry[], mode = 'block'): Promise<TestProject> {
+export async function cliProject(records: readonly object[], lock: readonly LockEntry[], mode = 'block', scorecard?: string): Promise<TestProject> {
   const dir = mkdtempSync(join(tmpdir(), 'pg-cliproj-'));
   const keygen = await runCli(dir, ['feed', 'keygen', '--out-dir', 'keys']);
   if (keygen.code !== 0) throw new Error(keygen.stderr);
@@ -46,6 +49,6 @@ export async function cliProject(records: readonly object[], lock: readonly Lock
   if (built.code !== 0) throw new Error(built.stderr);
   writeFileSync(join(dir, 'package-lock.json'), packageLock(lock));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
-  writeFileSync(join(dir, '.provenancerc'), policy(publicKey, mode));
+  writeFileSync(join(dir, '.provenancerc'), policy(publicKey, mode, scorecard));
   return { dir, publicKey, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
