@@ -10,11 +10,10 @@ import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sweepStaleTemps } from '../src/atomic';
-import { FeedError } from '../src/errors';
 import { keyId, parsePublicKey } from '../src/feed/keys';
 import { openFeed } from '../src/feed/reader';
 import { FEED_DOWNLOAD_TIMEOUT_MS, resolveFeedSource, type ResolveFeedOptions } from '../src/feed/source';
-import { buildTestFeed, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
+import { buildTestFeed, feedRejection as rejection, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
 import { startFeedServer, type Behaviour, type FeedServer } from './helpers/feed-server';
 
 const made: string[] = [];
@@ -61,16 +60,6 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function options(source: string, cacheDir: string, warnings: string[] = [], extra: Partial<ResolveFeedOptions> = {}): ResolveFeedOptions {
   return { source, rootDir: cacheDir, offline: false, cacheDir, publicKeys: [keys.publicKey], warn: (m) => warnings.push(m), ...extra };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<FeedError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FeedError);
-    return error as FeedError;
-  }
-  throw new Error('expected a FeedError');
 }
 
 /** Every file in the feed slots of a cache (temp files included). */

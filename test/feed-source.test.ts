@@ -1,65 +1,14 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedError } from '../src/errors';
 import { openFeed } from '../src/feed/reader';
 import { resolveFeedSource } from '../src/feed/source';
 import { startRegistry, type TestRegistry } from './helpers/registry';
-import { buildTestFeed, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
+import { buildTestFeed, feedRejection as rejection, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
+import { startFeedServer, type Behaviour } from './helpers/feed-server';
 
-interface FeedServer {
-  url: string;
-  requests: { path: string; headers: IncomingHttpHeaders; status: number }[];
-  body: Buffer;
-  etag: string;
-  status?: number;
-  close(): Promise<void>;
-}
-
-async function serveFeed(body: Buffer): Promise<FeedServer> {
-  const state: FeedServer = { url: '', requests: [], body, etag: '"v1"', close: async () => {} };
-  const server: Server = createServer((req, res) => {
-    const record = (status: number) => state.requests.push({ path: req.url ?? '', headers: req.headers, status });
-    if (state.status) {
-      record(state.status);
-      res.writeHead(state.status).end('nope');
-      return;
-    }
-    if (req.url !== '/feeds/provenance.feed') {
-      record(404);
-      res.writeHead(404).end();
-      return;
-    }
-    if (req.headers['if-none-match'] === state.etag) {
-      record(304);
-      res.writeHead(304).end();
-      return;
-    }
-    record(200);
-    res.writeHead(200, { etag: state.etag, 'last-modified': new Date('2026-11-01T00:00:00Z').toUTCString(), 'content-length': state.body.length });
-    res.end(state.body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
-  return state;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<FeedError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FeedError);
-    return error as FeedError;
-  }
-  throw new Error('expected a FeedError');
-}
+const serve = (body: Buffer, etag: string): Behaviour => ({ kind: 'serve', body, etag, lastModified: new Date('2026-11-01T00:00:00Z').toUTCString() });
+const serveFeed = (body: Buffer) => startFeedServer(serve(body, '"v1"'), { path: '/feeds/provenance.feed' });
 
 describe('feed source: paths', () => {
   it('resolves a file, a directory holding provenance.feed, and relative paths from rootDir', async () => {
@@ -89,6 +38,7 @@ describe('feed source: https (local server)', () => {
 
   it('downloads, revalidates with ETag, updates, and falls back to the last good copy', async () => {
     const server = await serveFeed(feedBytes);
+    const statuses = () => server.seen.map((r) => r.status);
     const cache = tempDir();
     const warnings: string[] = [];
     const options = { source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
@@ -102,37 +52,33 @@ describe('feed source: https (local server)', () => {
 
       // Conditional request: 304, same file.
       expect(await resolveFeedSource(options)).toBe(path);
-      expect(server.requests.map((r) => r.status)).toEqual([200, 304]);
-      expect(server.requests[1]!.headers['if-none-match']).toBe('"v1"');
-      expect(server.requests[1]!.headers['if-modified-since']).toBe(new Date('2026-11-01T00:00:00Z').toUTCString());
+      expect(statuses()).toEqual([200, 304]);
+      expect(server.seen[1]!.headers['if-none-match']).toBe('"v1"');
+      expect(server.seen[1]!.headers['if-modified-since']).toBe(new Date('2026-11-01T00:00:00Z').toUTCString());
 
       // A new version on the server replaces the cached one.
-      server.body = newerBytes;
-      server.etag = '"v2"';
+      server.behaviour = serve(newerBytes, '"v2"');
       expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
-      expect(server.requests.at(-1)!.status).toBe(200);
+      expect(statuses().at(-1)).toBe(200);
 
       // Server errors and garbage keep the last good copy, with a warning.
-      server.status = 500;
+      server.behaviour = { kind: 'status', status: 500 };
       expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
       expect(warnings.at(-1)).toMatch(/could not update the feed from http:\/\/127\.0\.0\.1:\d+\/feeds\/provenance\.feed: GET .* answered 500/);
-      server.status = undefined;
-      server.body = Buffer.from('<html>captive portal</html>');
-      server.etag = '"v3"';
+      server.behaviour = serve(Buffer.from('<html>captive portal</html>'), '"v3"');
       expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
       expect(warnings.at(-1)).toMatch(/is not a provenance-guard feed/);
       expect(readdirSync(join(path, '..')).sort()).toEqual(['meta.json', 'provenance.feed']);
 
       // An older feed on the server does not replace a newer cached copy.
-      server.body = feedBytes;
-      server.etag = '"v0"';
+      server.behaviour = serve(feedBytes, '"v0"');
       expect(readFileSync(await resolveFeedSource(options)).equals(newerBytes)).toBe(true);
       expect(warnings.at(-1)).toMatch(/has serial 10, older than serial 11 already accepted on this machine \(rollback refused.*\[ERR_PG_FEED_ROLLBACK\]; using the last good copy/);
 
       // Offline: the cache only, no request.
-      const before = server.requests.length;
+      const before = server.requests;
       expect(readFileSync(await resolveFeedSource({ ...options, offline: true })).equals(newerBytes)).toBe(true);
-      expect(server.requests.length).toBe(before);
+      expect(server.requests).toBe(before);
     } finally {
       await server.close();
     }
@@ -155,10 +101,10 @@ describe('feed source: https (local server)', () => {
       const cache = tempDir();
       const path = await resolveFeedSource({ source: `${server.url}/feeds/`, rootDir: tempDir(), offline: false, cacheDir: cache, publicKeys: [keys.publicKey] });
       expect(readFileSync(path).equals(feedBytes)).toBe(true);
-      expect(server.requests[0]!.path).toBe('/feeds/provenance.feed');
+      expect(server.seen[0]!.path).toBe('/feeds/provenance.feed');
       const offline = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: true, cacheDir: cache , publicKeys: [keys.publicKey] }));
       expect(offline.message).toMatch(/offline, and no cached copy of the feed from http:\/\/127\.0\.0\.1:\d+\/other\/provenance\.feed/);
-      expect(server.requests).toHaveLength(1);
+      expect(server.requests).toBe(1);
       const missing = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache , publicKeys: [keys.publicKey] }));
       expect(missing.message).toMatch(/answered 404/);
     } finally {

@@ -2,6 +2,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { FeedError } from '../../src/errors';
 import { buildFeed, type BuildFeedOptions } from '../../src/feed/build';
 import { generateKeyPair } from '../../src/feed/keys';
 import type { FeedRecord } from '../../src/types';
@@ -56,4 +58,15 @@ export function flipByte(path: string, offset: number, mask = 0x01): void {
 export function writeNdjson(path: string, lines: (string | object)[]): string {
   writeFileSync(path, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
   return path;
+}
+
+/** The FeedError `promise` rejects with (fails the test when it resolves or throws something else). */
+export async function feedRejection(promise: Promise<unknown>): Promise<FeedError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(FeedError);
+    return error as FeedError;
+  }
+  throw new Error('expected a FeedError');
 }

@@ -1,19 +1,20 @@
 /**
- * A feed server on 127.0.0.1 that misbehaves on demand: serves a body, an error status, a
- * redirect, a body cut mid-way, a body that stalls half-way, or nothing at all. Plain http,
+ * A feed server on 127.0.0.1 that misbehaves on demand: serves a body (with ETag and
+ * Last-Modified validators), an error status, a redirect, a body cut mid-way, a body that stalls
+ * half-way, or nothing at all; it records every request. Plain http,
  * or https with a self-signed certificate made by openssl (trusted through undici's global
  * dispatcher, which Node's fetch uses).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './feed-fixtures';
 
 export type Behaviour =
-  | { kind: 'serve'; body: Buffer; etag?: string }
+  | { kind: 'serve'; body: Buffer; etag?: string; lastModified?: string }
   | { kind: 'status'; status: number }
   | { kind: 'redirect'; location: string }
   /** Announces the whole length, sends half, then drops the connection. */
@@ -23,42 +24,53 @@ export type Behaviour =
   /** Accepts the request and never answers. */
   | { kind: 'hang' };
 
+export interface SeenRequest {
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The status answered; undefined when the server never answered (hang). */
+  status?: number;
+}
+
 export interface FeedServer {
   /** Base URL, no trailing slash. */
   url: string;
   /** The feed's URL. */
   feedUrl: string;
+  /** What the server does from now on (tests switch it between requests). */
   behaviour: Behaviour;
   requests: number;
+  /** Every request, in order. */
+  seen: SeenRequest[];
   close(): Promise<void>;
 }
 
-function answer(behaviour: Behaviour, req: IncomingMessage, res: ServerResponse): void {
+/** Answers as `behaviour` says; returns the status sent. */
+function answer(behaviour: Exclude<Behaviour, { kind: 'hang' }>, req: IncomingMessage, res: ServerResponse): number {
   switch (behaviour.kind) {
-    case 'serve':
+    case 'serve': {
       if (behaviour.etag && req.headers['if-none-match'] === behaviour.etag) {
         res.writeHead(304).end();
-        return;
+        return 304;
       }
-      res.writeHead(200, { 'content-length': behaviour.body.length, ...(behaviour.etag ? { etag: behaviour.etag } : {}) });
+      const validators = { ...(behaviour.etag ? { etag: behaviour.etag } : {}), ...(behaviour.lastModified ? { 'last-modified': behaviour.lastModified } : {}) };
+      res.writeHead(200, { 'content-length': behaviour.body.length, ...validators });
       res.end(behaviour.body);
-      return;
+      return 200;
+    }
     case 'status':
       res.writeHead(behaviour.status).end('nope');
-      return;
+      return behaviour.status;
     case 'redirect':
       res.writeHead(302, { location: behaviour.location }).end();
-      return;
+      return 302;
     case 'cut':
       res.writeHead(200, { 'content-length': behaviour.body.length });
       res.write(behaviour.body.subarray(0, behaviour.body.length >> 1), () => setTimeout(() => res.socket?.destroy(), 50));
-      return;
+      return 200;
     case 'stall':
       res.writeHead(200, { 'content-length': behaviour.body.length });
       res.write(behaviour.body.subarray(0, behaviour.body.length >> 1));
-      return;
-    case 'hang':
-      return;
+      return 200;
   }
 }
 
@@ -80,21 +92,26 @@ async function trustedCertificate(): Promise<{ key: Buffer; cert: Buffer }> {
   return certificate;
 }
 
-export async function startFeedServer(behaviour: Behaviour, options: { https?: boolean } = {}): Promise<FeedServer> {
-  const state: FeedServer = { url: '', feedUrl: '', behaviour, requests: 0, close: async () => {} };
+/** The feed is served at `options.path` (default /provenance.feed); any other path is a 404. */
+export async function startFeedServer(behaviour: Behaviour, options: { https?: boolean; path?: string } = {}): Promise<FeedServer> {
+  const path = options.path ?? '/provenance.feed';
+  const state: FeedServer = { url: '', feedUrl: '', behaviour, requests: 0, seen: [], close: async () => {} };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     state.requests++;
+    const seen: SeenRequest = { path: req.url ?? '', headers: req.headers };
+    state.seen.push(seen);
     if (state.behaviour.kind === 'hang') return;
-    if (req.url !== '/provenance.feed') {
+    if (req.url !== path) {
       res.writeHead(404).end();
+      seen.status = 404;
       return;
     }
-    answer(state.behaviour, req, res);
+    seen.status = answer(state.behaviour, req, res);
   };
   const server: Server = options.https ? createHttpsServer(await trustedCertificate(), handler) : createHttpServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   state.url = `${options.https ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.feedUrl = `${state.url}/provenance.feed`;
+  state.feedUrl = `${state.url}${path}`;
   state.close = () =>
     new Promise<void>((r) => {
       server.closeAllConnections();
