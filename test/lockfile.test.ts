@@ -39,6 +39,26 @@ const LOCAL = 'http://127\\.0\\.0\\.1:\\d+';
 const url = (path: string) => expect.stringMatching(new RegExp(`^${LOCAL}${path.replace(/[.]/g, '\\.')}$`));
 const COMMIT = '[0-9a-f]{40}';
 
+/** The fixture project as pnpm 10 and npm 11 lock it: the same packages; only the git URL's form (`gitResolved`) differs. */
+function fixtureProject(gitResolved: string): ResolvedPackage[] {
+  return [
+    { name: '@pg-fixture/direct', version: '1.0.0', source: 'registry', integrity: I.direct },
+    { name: '@pg-fixture/from-git', version: '1.0.0', source: 'git', resolved: expect.stringMatching(new RegExp(gitResolved)) },
+    { name: '@pg-fixture/local-dir', version: '1.0.0', source: 'file', resolved: 'vendor/local-dir' },
+    { name: '@pg-fixture/local-tgz', version: '1.0.0', source: 'file', integrity: I.localTgz, resolved: 'file:vendor/local-tgz-1.0.0.tgz' },
+    { name: '@pg-fixture/outside', version: '1.0.0', source: 'link', resolved: '../outside' },
+    { name: '@pg-fixture/real', version: '1.2.0', source: 'registry', integrity: I.real, alias: 'aliased' },
+    { name: '@pg-fixture/remote-tgz', version: '1.0.0', source: 'tarball', integrity: I.remote, resolved: url('/pg-fixture-remote-tgz-1.0.0.tgz') },
+    // pnpm stores a dependency declared by the registry's own tarball URL as a registry package;
+    // the importer's URL specifier still marks it as a tarball dependency (npm records the URL).
+    { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'tarball', integrity: I.tarballed, resolved: url('/@pg-fixture/tarballed/-/tarballed-1.0.0.tgz') },
+    { name: '@pg-fixture/transitive', version: '1.0.0', source: 'registry', integrity: I.t100 },
+    { name: '@pg-fixture/transitive', version: '1.1.0', source: 'registry', integrity: I.t110 },
+    { name: '@pg-fixture/with-peer', version: '1.0.0', source: 'registry', integrity: I.peer },
+    { name: '@pg-fixture/ws-a', version: '1.0.0', source: 'workspace', resolved: 'packages/ws-a' },
+  ];
+}
+
 test('fixture integrities are real sha512 SRI strings, distinct per tarball', () => {
   for (const value of Object.values(I)) expect(value).toMatch(SRI);
   expect(new Set(Object.values(I)).size).toBe(Object.keys(I).length);
@@ -47,22 +67,7 @@ test('fixture integrities are real sha512 SRI strings, distinct per tarball', ()
 describe('pnpm-lock.yaml v9 (written by pnpm 10)', () => {
   const packages = () => readLockfile(join(FIXTURES, 'pnpm-v9', 'pnpm-lock.yaml'));
   test('exact package set', () => {
-    expect(sorted(packages())).toEqual([
-      { name: '@pg-fixture/direct', version: '1.0.0', source: 'registry', integrity: I.direct },
-      { name: '@pg-fixture/from-git', version: '1.0.0', source: 'git', resolved: expect.stringMatching(new RegExp(`^${LOCAL}/from-git\\.git#${COMMIT}$`)) },
-      { name: '@pg-fixture/local-dir', version: '1.0.0', source: 'file', resolved: 'vendor/local-dir' },
-      { name: '@pg-fixture/local-tgz', version: '1.0.0', source: 'file', integrity: I.localTgz, resolved: 'file:vendor/local-tgz-1.0.0.tgz' },
-      { name: '@pg-fixture/outside', version: '1.0.0', source: 'link', resolved: '../outside' },
-      { name: '@pg-fixture/real', version: '1.2.0', source: 'registry', integrity: I.real, alias: 'aliased' },
-      { name: '@pg-fixture/remote-tgz', version: '1.0.0', source: 'tarball', integrity: I.remote, resolved: url('/pg-fixture-remote-tgz-1.0.0.tgz') },
-      // pnpm stores a dependency declared by the registry's own tarball URL as a registry package;
-      // the importer's URL specifier still marks it as a tarball dependency.
-      { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'tarball', integrity: I.tarballed, resolved: url('/@pg-fixture/tarballed/-/tarballed-1.0.0.tgz') },
-      { name: '@pg-fixture/transitive', version: '1.0.0', source: 'registry', integrity: I.t100 },
-      { name: '@pg-fixture/transitive', version: '1.1.0', source: 'registry', integrity: I.t110 },
-      { name: '@pg-fixture/with-peer', version: '1.0.0', source: 'registry', integrity: I.peer },
-      { name: '@pg-fixture/ws-a', version: '1.0.0', source: 'workspace', resolved: 'packages/ws-a' },
-    ]);
+    expect(sorted(packages())).toEqual(fixtureProject(`^${LOCAL}/from-git\\.git#${COMMIT}$`));
   });
   test('never reports the root project', () => {
     expect(packages().some((p) => p.name === 'lockfile-fixture')).toBe(false);
@@ -121,20 +126,7 @@ test('yarn: the patch: entry and the plain npm: entry of the same package are on
 
 describe('package-lock.json v3 (written by npm 11)', () => {
   test('exact package set', () => {
-    expect(sorted(readLockfile(join(FIXTURES, 'npm-v3', 'package-lock.json')))).toEqual([
-      { name: '@pg-fixture/direct', version: '1.0.0', source: 'registry', integrity: I.direct },
-      { name: '@pg-fixture/from-git', version: '1.0.0', source: 'git', resolved: expect.stringMatching(new RegExp(`^git\\+${LOCAL}/from-git\\.git#${COMMIT}$`)) },
-      { name: '@pg-fixture/local-dir', version: '1.0.0', source: 'file', resolved: 'vendor/local-dir' },
-      { name: '@pg-fixture/local-tgz', version: '1.0.0', source: 'file', integrity: I.localTgz, resolved: 'file:vendor/local-tgz-1.0.0.tgz' },
-      { name: '@pg-fixture/outside', version: '1.0.0', source: 'link', resolved: '../outside' },
-      { name: '@pg-fixture/real', version: '1.2.0', source: 'registry', integrity: I.real, alias: 'aliased' },
-      { name: '@pg-fixture/remote-tgz', version: '1.0.0', source: 'tarball', integrity: I.remote, resolved: url('/pg-fixture-remote-tgz-1.0.0.tgz') },
-      { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'tarball', integrity: I.tarballed, resolved: url('/@pg-fixture/tarballed/-/tarballed-1.0.0.tgz') },
-      { name: '@pg-fixture/transitive', version: '1.0.0', source: 'registry', integrity: I.t100 },
-      { name: '@pg-fixture/transitive', version: '1.1.0', source: 'registry', integrity: I.t110 },
-      { name: '@pg-fixture/with-peer', version: '1.0.0', source: 'registry', integrity: I.peer },
-      { name: '@pg-fixture/ws-a', version: '1.0.0', source: 'workspace', resolved: 'packages/ws-a' },
-    ]);
+    expect(sorted(readLockfile(join(FIXTURES, 'npm-v3', 'package-lock.json')))).toEqual(fixtureProject(`^git\\+${LOCAL}/from-git\\.git#${COMMIT}$`));
   });
 
   test('dedupes the same name@version installed at several paths; a configured registry URL not declared as a spec is registry', () => {
