@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config/load';
 import { projectDirectories } from '../src/config/discover';
 import { ConfigError } from '../src/errors';
 import { runCli } from './helpers/cli';
+import { rejected } from './helpers/errors';
 import { cliProject, SHA, type TestProject } from './helpers/cli-project';
 
 const dirs: string[] = [];
@@ -32,13 +33,7 @@ function tree(files: Record<string, string>): string {
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).code;
-  }
-  throw new Error('expected a ConfigError');
+  return (await rejected(ConfigError, promise)).code;
 }
 
 test("a parent directory's config above the project root does not govern the project", async () => {

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { rejected } from './helpers/errors';
 import { loadConfig } from '../src/config/load';
 import { validateConfig } from '../src/config/validate';
 import { ConfigError } from '../src/errors';
@@ -15,14 +16,8 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
-async function loadError(dir: string, options: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConfigError> {
-  try {
-    await loadConfig({ cwd: dir, env: options.env ?? {}, ...(options.configPath ? { configPath: options.configPath } : {}) });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
+function loadError(dir: string, options: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConfigError> {
+  return rejected(ConfigError, loadConfig({ cwd: dir, env: options.env ?? {}, ...(options.configPath ? { configPath: options.configPath } : {}) }));
 }
 
 describe('lookup', () => {

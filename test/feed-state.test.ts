@@ -12,6 +12,7 @@ import { ConfigError, FeedError } from '../src/errors';
 import { keyId, parsePublicKey } from '../src/feed/keys';
 import { FEED_CLOCK_SKEW_MS, openFeed, verifyFeed } from '../src/feed/reader';
 import { runCli } from './helpers/cli';
+import { thrown } from './helpers/errors';
 import { buildTestFeed, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
 
 const made: string[] = [];
@@ -28,16 +29,6 @@ afterEach(() => {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function feedError(fn: () => unknown): FeedError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(FeedError);
-    return error as FeedError;
-  }
-  throw new Error('expected a FeedError');
-}
-
 const open = (path: string, k: TestKeys, cacheDir: string, extra: { minSerial?: number; now?: Date } = {}) =>
   openFeed(path, { publicKeys: [k.publicKey], cacheDir, ...extra }).close();
 
@@ -48,7 +39,7 @@ describe('the state file fails closed', () => {
     const cache = dir();
     for (const text of ['{"serials": ', '', 'null', '[]', '{"version":1}', '{"version":2,"serials":{}}', '{"version":1,"serials":[]}']) {
       writeFileSync(join(cache, 'feed-state.json'), text);
-      const error = feedError(() => open(feed, k, cache));
+      const error = thrown(FeedError, () => open(feed, k, cache));
       expect(error.code, text).toBe('ERR_PG_FEED_STATE');
       expect(error.file).toBe(join(cache, 'feed-state.json'));
       expect(error.message).toContain(join(cache, 'feed-state.json'));
@@ -73,13 +64,13 @@ describe('the state file fails closed', () => {
     ];
     for (const entry of entries) {
       writeFileSync(join(cache, 'feed-state.json'), JSON.stringify({ version: 1, serials: { [id]: entry } }));
-      const error = feedError(() => open(feed, k, cache));
+      const error = thrown(FeedError, () => open(feed, k, cache));
       expect(error.code, JSON.stringify(entry)).toBe('ERR_PG_FEED_STATE');
       expect(error.message).toContain(`provenance-guard feed trust --reset --key ${id}`);
     }
     // Another key's broken entry fails closed too: the file as a whole is not trusted.
     writeFileSync(join(cache, 'feed-state.json'), JSON.stringify({ version: 1, serials: { other: { serial: 'x' } } }));
-    expect(feedError(() => open(feed, k, cache)).code).toBe('ERR_PG_FEED_STATE');
+    expect(thrown(FeedError, () => open(feed, k, cache)).code).toBe('ERR_PG_FEED_STATE');
   });
 
   it('accepts an entry written before content hashes were kept, and adds the hash', async () => {
@@ -92,7 +83,7 @@ describe('the state file fails closed', () => {
     open(feed, k, cache);
     const state = JSON.parse(readFileSync(join(cache, 'feed-state.json'), 'utf8'));
     expect(state.serials[id]).toMatchObject({ serial: 5, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect(feedError(() => open(other, k, cache)).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
+    expect(thrown(FeedError, () => open(other, k, cache)).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
   });
 });
 
@@ -116,10 +107,10 @@ describe('one serial, one content', () => {
     const first = await buildTestFeed(k, sampleRecords(5), join(dir(), 'a.feed'), { serial: 50 });
     const second = await buildTestFeed(k, sampleRecords(6), join(dir(), 'b.feed'), { serial: 50 });
     open(first, k, cache);
-    const error = feedError(() => open(second, k, cache));
+    const error = thrown(FeedError, () => open(second, k, cache));
     expect(error.code).toBe('ERR_PG_FEED_SERIAL_REUSED');
     expect(error.message).toMatch(/has serial 50, like the feed accepted on this machine .* but other content/);
-    expect(feedError(() => verifyFeed(second, [k.publicKey], { cacheDir: cache })).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
+    expect(thrown(FeedError, () => verifyFeed(second, [k.publicKey], { cacheDir: cache })).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
     open(first, k, cache);
     // A copy of the same feed elsewhere is the same content.
     const copy = join(dir(), 'copy.feed');
@@ -136,11 +127,11 @@ describe('a feed from the future', () => {
     const now = new Date();
     const ahead = await buildTestFeed(k, sampleRecords(3), join(dir(), 'ahead.feed'), { now: new Date(now.getTime() + 3_600_000), serial: 7 });
     const cache = dir();
-    const error = feedError(() => open(ahead, k, cache));
+    const error = thrown(FeedError, () => open(ahead, k, cache));
     expect(error.code).toBe('ERR_PG_FEED_FUTURE');
     expect(error.message).toMatch(/was generated at .* in the future/);
     expect(existsSync(join(cache, 'feed-state.json'))).toBe(false);
-    expect(feedError(() => verifyFeed(ahead, [k.publicKey], { cacheDir: cache })).code).toBe('ERR_PG_FEED_FUTURE');
+    expect(thrown(FeedError, () => verifyFeed(ahead, [k.publicKey], { cacheDir: cache })).code).toBe('ERR_PG_FEED_FUTURE');
     const skewed = await buildTestFeed(k, sampleRecords(3), join(dir(), 'skew.feed'), { now: new Date(now.getTime() + 4 * 60_000), serial: 8 });
     open(skewed, k, cache);
     // The same feed, once its time has come, opens.
@@ -153,11 +144,11 @@ describe('feed.minSerial', () => {
     const k = keys();
     const old = await buildTestFeed(k, sampleRecords(3), join(dir(), 'old.feed'), { serial: 100 });
     const cache = dir();
-    const error = feedError(() => open(old, k, cache, { minSerial: 101 }));
+    const error = thrown(FeedError, () => open(old, k, cache, { minSerial: 101 }));
     expect(error.code).toBe('ERR_PG_FEED_ROLLBACK');
     expect(error.message).toMatch(/serial 100, lower than feed\.minSerial 101/);
     expect(existsSync(join(cache, 'feed-state.json'))).toBe(false);
-    expect(feedError(() => verifyFeed(old, [k.publicKey], { cacheDir: cache, minSerial: 101 })).code).toBe('ERR_PG_FEED_ROLLBACK');
+    expect(thrown(FeedError, () => verifyFeed(old, [k.publicKey], { cacheDir: cache, minSerial: 101 })).code).toBe('ERR_PG_FEED_ROLLBACK');
     open(old, k, cache, { minSerial: 100 });
   });
 
@@ -228,7 +219,7 @@ describe('provenance-guard feed trust', () => {
     const otherFeed = await buildTestFeed(other, sampleRecords(2), join(project, 'other.feed'), { serial: 3 });
     open(newer, k, cache);
     open(otherFeed, other, cache);
-    expect(feedError(() => open(older, k, cache)).code).toBe('ERR_PG_FEED_ROLLBACK');
+    expect(thrown(FeedError, () => open(older, k, cache)).code).toBe('ERR_PG_FEED_ROLLBACK');
     const reset = await runCli(project, ['feed', 'trust', '--reset', '--key', id]);
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stderr).toContain(`Forgot the accepted feed serial of key ${id} (serial 11`);
@@ -245,7 +236,7 @@ describe('provenance-guard feed trust', () => {
     const { project, k, older, cache, id } = await setup();
     mkdirSync(cache, { recursive: true });
     writeFileSync(join(cache, 'feed-state.json'), JSON.stringify({ version: 1, serials: { [id]: { serial: '9300' } } }));
-    expect(feedError(() => open(older, k, cache)).code).toBe('ERR_PG_FEED_STATE');
+    expect(thrown(FeedError, () => open(older, k, cache)).code).toBe('ERR_PG_FEED_STATE');
     expect((await runCli(project, ['feed', 'trust', '--reset', '--key', id])).code).toBe(0);
     open(older, k, cache);
     writeFileSync(join(cache, 'feed-state.json'), '{"serials": ');

@@ -2,11 +2,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
 import { FeedError } from '../../src/errors';
 import { buildFeed, type BuildFeedOptions } from '../../src/feed/build';
 import { generateKeyPair } from '../../src/feed/keys';
 import type { FeedRecord } from '../../src/types';
+import { rejected } from './errors';
 
 export function tempDir(prefix = 'pg-feed-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -61,12 +61,6 @@ export function writeNdjson(path: string, lines: (string | object)[]): string {
 }
 
 /** The FeedError `promise` rejects with (fails the test when it resolves or throws something else). */
-export async function feedRejection(promise: Promise<unknown>): Promise<FeedError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FeedError);
-    return error as FeedError;
-  }
-  throw new Error('expected a FeedError');
+export function feedRejection(promise: Promise<unknown>): Promise<FeedError> {
+  return rejected(FeedError, promise);
 }
