@@ -3,28 +3,20 @@
  * leave a cached non-answer: against local fault servers (a port that accepts connections
  * and never answers, a host under .invalid, HTML and `{}` answering 200).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourcesConfig } from '../src/config/types';
-import { gatherEvidence, type GatherOptions } from '../src/evidence/index';
+import type { GatherOptions } from '../src/evidence/index';
 import { isRetryable } from '../src/evidence/http';
 import { rebuildAttestationUrl } from '../src/evidence/oss-rebuild';
 import type { ResolvedPackage } from '../src/types';
+import { evidenceHarness, registryOnly } from './helpers/evidence-gather';
 import { manifest, packument, sriSha512, startEvidenceServer, type EvidenceServer } from './helpers/evidence-servers';
 
 let server: EvidenceServer;
 let blackHole: { url: string; connections: number; close(): Promise<void> };
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'pg-evfault-'));
-  dirs.push(d);
-  return d;
-};
-let home: string;
-let project: string;
+const harness = evidenceHarness('pg-evfault-');
+const { tmp } = harness;
 
 /** Accepts every connection and never says a word. */
 async function startBlackHole(): Promise<typeof blackHole> {
@@ -52,31 +44,14 @@ async function startBlackHole(): Promise<typeof blackHole> {
 beforeAll(async () => {
   server = await startEvidenceServer();
   blackHole = await startBlackHole();
-  home = tmp();
-  project = tmp();
-  writeFileSync(join(project, 'package.json'), '{}');
 });
 afterAll(async () => {
   await server.close();
   await blackHole.close();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-const off = { enabled: false };
-function sources(over: Partial<SourcesConfig>): SourcesConfig {
-  return { registry: { enabled: true, url: server.url }, provenance: off, depsDev: off, scorecard: off, ossRebuild: off, timeout: 400, concurrency: 4, cacheTtl: 0, onError: 'warn', ...over };
-}
-
 function gather(packages: ResolvedPackage[], over: Partial<SourcesConfig>, extra: Partial<GatherOptions> = {}) {
-  return gatherEvidence(packages, {
-    sources: sources(over),
-    cacheDir: tmp(),
-    npmrc: { cwd: project },
-    env: { HOME: home, npm_config_globalconfig: join(home, 'no-global-npmrc') },
-    retry: { retries: 3, minDelay: 300, maxDelay: 2000 },
-    trustedRoot: 'bundled',
-    ...extra,
-  });
+  return harness.gather(packages, registryOnly(server.url, { timeout: 400, ...over }), { retry: { retries: 3, minDelay: 300, maxDelay: 2000 }, ...extra });
 }
 
 const INTEGRITY = sriSha512(Buffer.from('fixture'));

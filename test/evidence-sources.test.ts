@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourcesConfig } from '../src/config/types';
 import { EvidenceError } from '../src/errors';
-import { gatherEvidence, type GatherOptions } from '../src/evidence/index';
+import type { GatherOptions } from '../src/evidence/index';
 import type { ResolvedPackage } from '../src/types';
 import {
   artifactEquivalenceStatement,
@@ -22,58 +21,30 @@ import {
   startEvidenceServer,
   type EvidenceServer,
 } from './helpers/evidence-servers';
+import { evidenceHarness, registryOnly } from './helpers/evidence-gather';
 import { pack } from './helpers/tarball';
 
 const SIGSTORE_COMMIT = '8a2ee2fd20dda58ffa4a8d808a65cb1e04711c03';
 const SIGSTORE_REPO = 'https://github.com/sigstore/sigstore-js';
 
 let server: EvidenceServer;
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'pg-evidence-'));
-  dirs.push(d);
-  return d;
-}
-let home: string;
-let project: string;
+const harness = evidenceHarness('pg-evidence-');
+const { tmp, home } = harness;
 
 beforeAll(async () => {
   server = await startEvidenceServer();
-  home = tmp();
-  project = tmp();
-  writeFileSync(join(project, 'package.json'), '{}');
 });
 afterAll(async () => {
   await server.close();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
 const off = { enabled: false };
 function sources(over: Partial<SourcesConfig> = {}): SourcesConfig {
-  return {
-    registry: { enabled: true, url: server.url },
-    provenance: off,
-    depsDev: off,
-    scorecard: off,
-    ossRebuild: off,
-    timeout: 2000,
-    concurrency: 4,
-    cacheTtl: 0,
-    onError: 'warn',
-    ...over,
-  };
+  return registryOnly(server.url, over);
 }
 
 function gather(packages: ResolvedPackage[], over: Partial<SourcesConfig> = {}, extra: Partial<GatherOptions> = {}) {
-  return gatherEvidence(packages, {
-    sources: sources(over),
-    cacheDir: tmp(),
-    npmrc: { cwd: project },
-    env: { HOME: home, npm_config_globalconfig: join(home, 'no-global-npmrc') },
-    retry: { retries: 2, minDelay: 10, maxDelay: 2000 },
-    trustedRoot: 'bundled',
-    ...extra,
-  });
+  return harness.gather(packages, sources(over), { retry: { retries: 2, minDelay: 10, maxDelay: 2000 }, ...extra });
 }
 
 function reg(name: string, version = '1.0.0', integrity?: string): ResolvedPackage {
