@@ -2,26 +2,20 @@
  * What a crafted lockfile must not talk `check` out of (issue 8 items 3–5, SPEC Verdicts and
  * CLI): registry identity, decoy lockfiles, the installed name, malformed entries.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { readProjectLockfiles } from '../src/cli/check';
 import { LockfileError } from '../src/errors';
 import { packagesFromPackageLock, packagesFromPnpmLockfile, packagesFromYarnLock } from '../src/lockfile/index';
 import type { Registries } from '../src/lockfile/source';
 import { runCli } from './helpers/cli';
+import { tempDirs } from './helpers/temp';
 
 const SHA = (n: number) => 'sha512-' + Buffer.alloc(64, n).toString('base64');
 const SHA1_OTHER = 'sha1-' + Buffer.alloc(20, 9).toString('base64');
 const REG: Registries = { default: 'https://registry.npmjs.org/', scopes: {} };
-const dirs: string[] = [];
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirs();
 
 const RECORDS = [
   { name: 'good-pkg', version: '1.0.0', integrity: SHA(1), repository: { url: 'https://github.com/acme/good', commit: 'a'.repeat(40), status: 'attested' }, rebuild: { verdict: 'reproducible' }, scorecard: { score: 9 } },

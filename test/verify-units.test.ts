@@ -1,11 +1,11 @@
 /** Source match pieces on their own: repository mapping, commit tags, package.json rules, classification, git safety, policy. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { validateConfig } from '../src/config/validate';
 import { combineRepository } from '../src/evidence/index';
 import { versionInfoFromPackument } from '../src/evidence/registry';
@@ -19,14 +19,9 @@ import { compareManifests } from '../src/verify/manifest';
 import { listTarball, tarballPath } from '../src/verify/tarball';
 import { readCommitTree } from '../src/verify/tree';
 import { pack } from './helpers/tarball';
+import { tempDirs } from './helpers/temp';
 
-const temps: string[] = [];
-const temp = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-};
-afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = tempDirs();
 
 describe('repository mapping', () => {
   test('legacy repositories[0], /tree/<ref>/<dir> URLs keep the directory, an explicit directory wins', () => {

@@ -3,13 +3,12 @@
  * that hold no npm configuration of this machine's, a fresh cache per call, and every temp dir
  * removed after the test file.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
 import type { SourcesConfig } from '../../src/config/types';
 import { gatherEvidence, type GatherOptions } from '../../src/evidence/index';
 import type { ResolvedPackage } from '../../src/types';
+import { tempDirs } from './temp';
 
 const OFF = { enabled: false };
 
@@ -28,13 +27,8 @@ export interface EvidenceHarness {
 
 /** Call at the top of a test file: registers the clean-up of its temp dirs. */
 export function evidenceHarness(prefix: string): EvidenceHarness {
-  const dirs: string[] = [];
-  const tmp = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(dir);
-    return dir;
-  };
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const temp = tempDirs(prefix);
+  const tmp = (): string => temp();
   const home = tmp();
   const project = tmp();
   writeFileSync(join(project, 'package.json'), '{}');
