@@ -9,11 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildFeed } from '../src/feed/build';
+import { cloneWithUnguardedLockfile, createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import { generateKeyPair } from '../src/feed/keys';
-import type { FeedRecord } from '../src/types';
-import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import { initPnpm } from '../src/init/pnpm';
+import { fixtureFeed, fixturePolicy, type FixturePolicyOptions } from './helpers/install-fixtures';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
 const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad', '@pg-fixture/parent', '@pg-fixture/mid', '@pg-fixture/tarb', '@pg-fixture/gitdep', '@pg-fixture/other'];
@@ -26,15 +25,6 @@ let gitUrl: string;
 let posingGitUrl: string;
 let tarballUrl: string;
 const published = new Map<string, PublishedPackage>();
-
-const good = (p: PublishedPackage): FeedRecord => ({
-  name: p.name,
-  version: p.version,
-  integrity: p.integrity,
-  repository: { url: `https://github.com/pg-fixture/${p.name.split('/')[1]}`, commit: 'a'.repeat(40), status: 'attested' },
-  rebuild: { verdict: 'reproducible', source: 'oss-rebuild' },
-  scorecard: { score: 8.1, date: '2026-11-01', checks: { 'Dangerous-Workflow': 10 } },
-});
 
 beforeAll(async () => {
   const [reg] = await Promise.all([startRegistry(), ensurePnpmBundle()]);
@@ -61,33 +51,12 @@ beforeAll(async () => {
   for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', 'init']]) execFileSync('git', args, { cwd: posing, env: gitEnv });
   posingGitUrl = `git+file://${posing}`;
 
-  const keysDir = mkdtempSync(join(tmpdir(), 'pg-keys-'));
-  const keys = generateKeyPair(keysDir);
-  publicKey = keys.publicKey;
-  const records = [...published.values()].map((p) =>
-    p.name === '@pg-fixture/bad' ? { ...good(p), rebuild: { verdict: 'not-reproducible' as const, source: 'oss-rebuild' } } : good(p),
-  );
-  feedPath = (await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(keysDir, 'provenance.feed') })).path;
+  ({ feedPath, publicKey } = await fixtureFeed(published.values()));
 }, 120_000);
 afterAll(async () => registry?.close());
 
-function rc(extra: { mode?: string; overrides?: string; publicKey?: string } = {}): string {
-  return [
-    `mode: ${extra.mode ?? 'block'}`,
-    'feed:',
-    `  source: ${JSON.stringify(feedPath)}`,
-    `  publicKeys: [${JSON.stringify(extra.publicKey ?? publicKey)}]`,
-    '  maxAge: 30d',
-    '  onStale: block',
-    '  offline: true',
-    'rules:',
-    '  repository: { require: claimed, allowedHosts: [github.com] }',
-    '  rebuild: { require: reproducible }',
-    '  scorecard: { minScore: 5 }',
-    'unknown: block',
-    ...(extra.overrides ? ['overrides:', extra.overrides] : []),
-    '',
-  ].join('\n');
+function rc(extra: FixturePolicyOptions = {}): string {
+  return fixturePolicy({ feedPath, publicKey }, extra);
 }
 
 function project(version: PnpmVersion, dependencies: Record<string, string>, options: Partial<PnpmProjectOptions> & { rc?: string } = {}): PnpmProject {
@@ -158,12 +127,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
   test('--frozen-lockfile with a committed lockfile, then --offline from the warm store', async () => {
     const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' });
     // The lockfile was committed by someone without the policy (same pnpmfile, so the checksum matches).
-    const seeded = await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' });
-    expect(seeded.code, seeded.output).toBe(0);
-    const lock = p.lockfile();
-    expect(lock).toContain('@pg-fixture/bad@1.0.0');
-    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
-    p.clearMarkers();
+    const lock = await cloneWithUnguardedLockfile(p, (env) => p.pnpm(['install'], env), '@pg-fixture/bad@1.0.0');
 
     const frozen = await p.pnpm(['install', '--frozen-lockfile']);
     expectBlocked(p, frozen, '@pg-fixture/bad', 'rebuild', lock);

@@ -20,11 +20,12 @@ export interface FixtureWorld {
   feedPath: string;
   publicKey: string;
   published: Map<string, PublishedPackage>;
-  rc(extra?: { mode?: string; unknown?: string }): string;
+  rc(extra?: FixturePolicyOptions): string;
   close(): Promise<void>;
 }
 
-function goodRecord(p: PublishedPackage): FeedRecord {
+/** The record of a fixture that passes every rule. */
+export function goodRecord(p: PublishedPackage): FeedRecord {
   return {
     name: p.name,
     version: p.version,
@@ -33,6 +34,51 @@ function goodRecord(p: PublishedPackage): FeedRecord {
     rebuild: { verdict: 'reproducible', source: 'oss-rebuild' },
     scorecard: { score: 8.1, date: '2026-11-01', checks: { 'Dangerous-Workflow': 10 } },
   };
+}
+
+export interface FixtureFeed {
+  feedPath: string;
+  publicKey: string;
+  keysDir: string;
+}
+
+/** A signed feed of the published fixtures: every one passes but @pg-fixture/bad (not reproducible). */
+export async function fixtureFeed(published: Iterable<PublishedPackage>): Promise<FixtureFeed> {
+  const keysDir = mkdtempSync(join(tmpdir(), 'pg-keys-'));
+  const keys = generateKeyPair(keysDir);
+  const records = [...published].map((p) =>
+    p.name === '@pg-fixture/bad' ? { ...goodRecord(p), rebuild: { verdict: 'not-reproducible' as const, source: 'oss-rebuild' } } : goodRecord(p),
+  );
+  const feedPath = (await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(keysDir, 'provenance.feed') })).path;
+  return { feedPath, publicKey: keys.publicKey, keysDir };
+}
+
+export interface FixturePolicyOptions {
+  mode?: string;
+  unknown?: string;
+  /** YAML lines under `overrides:`. */
+  overrides?: string;
+  publicKey?: string;
+}
+
+/** The install tests' .provenancerc: the fixture feed, offline, every rule on. */
+export function fixturePolicy(feed: Pick<FixtureFeed, 'feedPath' | 'publicKey'>, options: FixturePolicyOptions = {}): string {
+  return [
+    `mode: ${options.mode ?? 'block'}`,
+    'feed:',
+    `  source: ${JSON.stringify(feed.feedPath)}`,
+    `  publicKeys: [${JSON.stringify(options.publicKey ?? feed.publicKey)}]`,
+    '  maxAge: 30d',
+    '  onStale: block',
+    '  offline: true',
+    'rules:',
+    '  repository: { require: claimed, allowedHosts: [github.com] }',
+    '  rebuild: { require: reproducible }',
+    '  scorecard: { minScore: 5 }',
+    `unknown: ${options.unknown ?? 'block'}`,
+    ...(options.overrides ? ['overrides:', options.overrides] : []),
+    '',
+  ].join('\n');
 }
 
 /** `extra` packages (e.g. provenance-guard itself) are published without a marker and get good records. */
@@ -52,41 +98,19 @@ export async function createFixtureWorld(extra: FixturePackage[] = []): Promise<
   await pub(fixture(markers, { name: '@pg-fixture/badtool', version: '1.0.0', dependencies: { '@pg-fixture/bad': '^1.0.0' }, manifest: { bin: { 'pg-badtool': 'cli.js' } }, files: { 'cli.js': '#!/usr/bin/env node\nconsole.log("pg-badtool ran");\n' } }));
   for (const pkg of extra) await pub(pkg);
 
-  const keysDir = mkdtempSync(join(tmpdir(), 'pg-keys-'));
-  const keys = generateKeyPair(keysDir);
-  const records = [...published.values()].map((p) =>
-    p.name === '@pg-fixture/bad' ? { ...goodRecord(p), rebuild: { verdict: 'not-reproducible' as const, source: 'oss-rebuild' } } : goodRecord(p),
-  );
-  const feedPath = (await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(keysDir, 'provenance.feed') })).path;
-
-  const rc = (options: { mode?: string; unknown?: string } = {}) =>
-    [
-      `mode: ${options.mode ?? 'block'}`,
-      'feed:',
-      `  source: ${JSON.stringify(feedPath)}`,
-      `  publicKeys: [${JSON.stringify(keys.publicKey)}]`,
-      '  maxAge: 30d',
-      '  onStale: block',
-      '  offline: true',
-      'rules:',
-      '  repository: { require: claimed, allowedHosts: [github.com] }',
-      '  rebuild: { require: reproducible }',
-      '  scorecard: { minScore: 5 }',
-      `unknown: ${options.unknown ?? 'block'}`,
-      '',
-    ].join('\n');
+  const feed = await fixtureFeed(published.values());
 
   return {
     registry,
     markers,
-    feedPath,
-    publicKey: keys.publicKey,
+    feedPath: feed.feedPath,
+    publicKey: feed.publicKey,
     published,
-    rc,
+    rc: (options) => fixturePolicy(feed, options),
     async close() {
       await registry.close();
       rmSync(markers, { recursive: true, force: true });
-      rmSync(keysDir, { recursive: true, force: true });
+      rmSync(feed.keysDir, { recursive: true, force: true });
     },
   };
 }
