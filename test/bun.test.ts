@@ -4,15 +4,14 @@
  * postinstall leaves a marker. A refused install must leave no files of the blocked package, no
  * marker, package.json and bun.lock unchanged, and name each blocked name@version.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { initBun } from '../src/init/bun';
 import { VERSION } from '../src/version';
 import { BUN_BIN, createBunProject, scannerPackage, type BunProject } from './helpers/bun';
 import { runCli } from './helpers/cli';
 import { createFixtureWorld, FIXTURE_NAMES, type FixtureWorld } from './helpers/install-fixtures';
-import { runCommand, type CommandResult } from './helpers/pm';
+import { cloneWithUnguardedLockfile, runCommand, type CommandResult } from './helpers/pm';
 
 let world: FixtureWorld;
 const projects: BunProject[] = [];
@@ -94,12 +93,7 @@ describe('bun install with provenance-guard/bun', () => {
 
   test('--frozen-lockfile with a committed bun.lock holding a blocked package; check reads bun.lock', async () => {
     const p = project({ '@pg-fixture/good': '1.0.0', '@pg-fixture/mid': '1.0.0' });
-    const seeded = await p.bun(['install'], { PROVENANCE_GUARD_MODE: 'off' });
-    expect(seeded.code, seeded.output).toBe(0);
-    const before = { lock: p.lockfile(), manifest: p.packageJson() };
-    expect(before.lock).toContain('@pg-fixture/bad@1.0.0');
-    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
-    p.clearMarkers();
+    const before = { lock: await cloneWithUnguardedLockfile(p, (env) => p.bun(['install'], env), '@pg-fixture/bad@1.0.0'), manifest: p.packageJson() };
     const frozen = await p.bun(['install', '--frozen-lockfile']);
     expectRefused(p, frozen, ['@pg-fixture/bad@1.0.0'], before);
     expect(p.installed('@pg-fixture/good')).toBe(false);

@@ -9,15 +9,14 @@
  */
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
-import { createPnpmProject, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
+import { buildPnpmBundleFromSources, cloneWithUnguardedLockfile, createPnpmProject, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
-const ROOT = resolve(__dirname, '..');
 const FEED_PACKAGE = '@pg-fixture/provenance-feed';
 const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad'];
 
@@ -26,27 +25,6 @@ let markers: string;
 let bundle: string;
 let publicKey: string;
 let feedPackage: PublishedPackage;
-
-/**
- * The hook bundle built from the current sources into a temp dir (plugins/pnpm/dist may be
- * stale and is shared with other tests): the same esbuild options and lazy-module plugin as
- * buildPnpmBundle, without its step that lays out dist/config-dependency.
- */
-async function buildBundle(out: string): Promise<string> {
-  type Build = { onEnd: (cb: () => void) => void } & Record<string, unknown>;
-  type Plugin = { name: string; setup: (build: Build) => void };
-  const { pnpmBundlePlugin } = (await import(join(ROOT, 'plugins/pnpm/esbuild.mjs'))) as { pnpmBundlePlugin: Plugin };
-  const lazyOnly: Plugin = { name: 'pg-lazy-only', setup: (build) => pnpmBundlePlugin.setup({ ...build, onEnd: () => {} }) };
-  const { build } = await import('esbuild');
-  await build({
-    absWorkingDir: ROOT,
-    bundle: true, platform: 'node', target: 'node20.19', format: 'cjs', logLevel: 'warning', legalComments: 'none',
-    external: ['typescript'],
-    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: out,
-    plugins: [lazyOnly as unknown as import('esbuild').Plugin],
-  });
-  return out;
-}
 
 const record = (p: PublishedPackage, verdict: 'reproducible' | 'not-reproducible'): FeedRecord => ({
   name: p.name,
@@ -59,7 +37,7 @@ const record = (p: PublishedPackage, verdict: 'reproducible' | 'not-reproducible
 
 beforeAll(async () => {
   const work = mkdtempSync(join(tmpdir(), 'pg-feed-cfgdep-'));
-  const [reg, built] = await Promise.all([startRegistry(), buildBundle(join(work, 'pnpmfile.cjs'))]);
+  const [reg, built] = await Promise.all([startRegistry(), buildPnpmBundleFromSources(join(work, 'pnpmfile.cjs'))]);
   registry = reg;
   bundle = built;
   markers = markerDir();
@@ -147,12 +125,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s: feed.source from a config dependency, off
   test('a fresh clone whose lockfile holds a blocked package fails before anything is linked', async () => {
     const p = project(version, { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' });
     // The lockfile as committed by someone who bypassed the guard.
-    const bypass = await p.pnpm(['install'], { PROVENANCE_GUARD_MODE: 'off' });
-    expect(bypass.code, bypass.output).toBe(0);
-    const lock = p.lockfile();
-    expect(lock).toContain('@pg-fixture/bad@1.0.0');
-    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
-    p.clearMarkers();
+    const lock = await cloneWithUnguardedLockfile(p, (env) => p.pnpm(['install'], env), '@pg-fixture/bad@1.0.0');
 
     const r = await p.pnpm(['install', '--frozen-lockfile']);
     expect(r.code, r.output).not.toBe(0);

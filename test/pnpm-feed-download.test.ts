@@ -7,15 +7,14 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
-import { createPnpmProject, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
+import { buildPnpmBundleFromSources, createPnpmProject, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
 import { startRegistry, type TestRegistry } from './helpers/registry';
 import { startFeedServer, type FeedServer } from './helpers/feed-server';
 
-const ROOT = resolve(__dirname, '..');
 
 let registry: TestRegistry;
 let server: FeedServer;
@@ -26,26 +25,9 @@ let feedBytes: Buffer;
 let work: string;
 const parents: string[] = [];
 
-/** The hook bundle from the current sources, as test/pnpm-feed-config-dep.test.ts builds it. */
-async function buildBundle(out: string): Promise<string> {
-  type Build = { onEnd: (cb: () => void) => void } & Record<string, unknown>;
-  type Plugin = { name: string; setup: (build: Build) => void };
-  const { pnpmBundlePlugin } = (await import(join(ROOT, 'plugins/pnpm/esbuild.mjs'))) as { pnpmBundlePlugin: Plugin };
-  const lazyOnly: Plugin = { name: 'pg-lazy-only', setup: (build) => pnpmBundlePlugin.setup({ ...build, onEnd: () => {} }) };
-  const { build } = await import('esbuild');
-  await build({
-    absWorkingDir: ROOT,
-    bundle: true, platform: 'node', target: 'node20.19', format: 'cjs', logLevel: 'warning', legalComments: 'none',
-    external: ['typescript'],
-    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: out,
-    plugins: [lazyOnly as unknown as import('esbuild').Plugin],
-  });
-  return out;
-}
-
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'pg-pnpm-feed-dl-'));
-  const [reg, built] = await Promise.all([startRegistry(), buildBundle(join(work, 'pnpmfile.cjs'))]);
+  const [reg, built] = await Promise.all([startRegistry(), buildPnpmBundleFromSources(join(work, 'pnpmfile.cjs'))]);
   registry = reg;
   bundle = built;
   markers = markerDir();

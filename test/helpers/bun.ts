@@ -5,10 +5,9 @@
  * provenance-guard itself is published to the registry (package.json with the `./bun` export
  * and the built scanner bundle), so Bun installs the scanner the way it would from npm.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runCommand, type CommandResult, markerLog } from './pm';
+import { projectFiles, projectLayout, runCommand, type CommandResult, type ProjectFiles } from './pm';
 import type { FixturePackage } from './registry';
 
 const ROOT = resolve(__dirname, '../..');
@@ -39,28 +38,18 @@ export interface BunProjectOptions {
   env?: Record<string, string>;
 }
 
-export interface BunProject {
+export interface BunProject extends ProjectFiles {
   dir: string;
   id: string;
   env: Record<string, string>;
   bun(args: readonly string[], extraEnv?: Record<string, string>): Promise<CommandResult>;
-  ran(): string[];
-  clearMarkers(): void;
   installed(name: string): boolean;
-  lockfile(): string | undefined;
-  packageJson(): string;
-  writeProvenancerc(content: string): void;
   cleanup(): void;
 }
 
-let counter = 0;
-
 export function createBunProject(options: BunProjectOptions): BunProject {
-  const parent = mkdtempSync(join(tmpdir(), 'pg-bun-'));
-  const dir = join(parent, 'project');
-  mkdirSync(dir, { recursive: true });
-  const id = `b${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
-  const home = join(parent, 'home');
+  const layout = projectLayout('pg-bun-');
+  const { parent, dir, home, id } = layout;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
@@ -87,14 +76,8 @@ export function createBunProject(options: BunProjectOptions): BunProject {
     id,
     env,
     bun: (args, extraEnv = {}) => runCommand(BUN_BIN, args, { cwd: dir, env: { ...env, ...extraEnv } }),
-    ...markerLog(options.markers, id),
+    ...projectFiles(layout, options.markers, 'bun.lock'),
     installed: (name) => existsSync(join(dir, 'node_modules', name)),
-    lockfile() {
-      const path = join(dir, 'bun.lock');
-      return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-    },
-    packageJson: () => readFileSync(join(dir, 'package.json'), 'utf8'),
-    writeProvenancerc: (content) => writeFileSync(join(dir, '.provenancerc'), content),
     cleanup: () => rmSync(parent, { recursive: true, force: true }),
   };
 }

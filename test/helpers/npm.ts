@@ -3,36 +3,26 @@
  * built CLI (`provenance-guard npm …` / `npx …`) or directly. Each project has its own HOME,
  * npm cache and user config, and `registry=` in its .npmrc.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runCommand, type CommandResult, markerLog } from './pm';
+import { projectFiles, projectLayout, runCommand, type CommandResult, type ProjectFiles } from './pm';
 
 const ROOT = resolve(__dirname, '../..');
 export const CLI = join(ROOT, 'dist/cli.cjs');
 
-export interface NpmProject {
+export interface NpmProject extends ProjectFiles {
   dir: string;
   env: Record<string, string>;
   /** `provenance-guard <args>` (args start with `npm` or `npx`). */
   guard(args: readonly string[], extraEnv?: Record<string, string>): Promise<CommandResult>;
   npm(args: readonly string[], extraEnv?: Record<string, string>): Promise<CommandResult>;
-  ran(): string[];
-  clearMarkers(): void;
   installed(name: string): boolean;
-  lockfile(): string | undefined;
-  packageJson(): string;
   cleanup(): void;
 }
 
-let counter = 0;
-
 export function createNpmProject(options: { registryUrl: string; markers: string; dependencies?: Record<string, string>; provenancerc?: string }): NpmProject {
-  const parent = mkdtempSync(join(tmpdir(), 'pg-npm-'));
-  const dir = join(parent, 'project');
-  mkdirSync(dir, { recursive: true });
-  const id = `n${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
-  const home = join(parent, 'home');
+  const layout = projectLayout('pg-npm-');
+  const { parent, dir, home, id } = layout;
   mkdirSync(home, { recursive: true });
   writeFileSync(join(home, '.npmrc'), '');
   const env: Record<string, string> = {
@@ -55,13 +45,8 @@ export function createNpmProject(options: { registryUrl: string; markers: string
     env,
     guard: (args, extraEnv = {}) => runCommand(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...extraEnv } }),
     npm: (args, extraEnv = {}) => runCommand('npm', args, { cwd: dir, env: { ...env, ...extraEnv } }),
-    ...markerLog(options.markers, id),
+    ...projectFiles(layout, options.markers, 'package-lock.json'),
     installed: (name) => existsSync(join(dir, 'node_modules', name)),
-    lockfile() {
-      const path = join(dir, 'package-lock.json');
-      return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-    },
-    packageJson: () => readFileSync(join(dir, 'package.json'), 'utf8'),
     cleanup: () => rmSync(parent, { recursive: true, force: true }),
   };
 }

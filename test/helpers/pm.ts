@@ -56,6 +56,87 @@ export async function ensurePnpmBundle(): Promise<string> {
   return PNPM_BUNDLE;
 }
 
+/**
+ * The hook bundle built from the current sources into `out` (plugins/pnpm/dist may be stale and is
+ * shared with other tests): the same esbuild options and lazy-module plugin as scripts/build.mjs,
+ * without the step that lays out dist/config-dependency.
+ */
+export async function buildPnpmBundleFromSources(out: string): Promise<string> {
+  type Build = { onEnd: (cb: () => void) => void } & Record<string, unknown>;
+  type Plugin = { name: string; setup: (build: Build) => void };
+  const { pnpmBundlePlugin } = (await import(join(ROOT, 'plugins/pnpm/esbuild.mjs'))) as { pnpmBundlePlugin: Plugin };
+  const lazyOnly: Plugin = { name: 'pg-lazy-only', setup: (build) => pnpmBundlePlugin.setup({ ...build, onEnd: () => {} }) };
+  const { build } = await import('esbuild');
+  await build({
+    absWorkingDir: ROOT,
+    bundle: true, platform: 'node', target: 'node20.19', format: 'cjs', logLevel: 'warning', legalComments: 'none',
+    external: ['typescript'],
+    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: out,
+    plugins: [lazyOnly as unknown as import('esbuild').Plugin],
+  });
+  return out;
+}
+
+/**
+ * A fresh clone of a project whose lockfile was committed by someone who installed with the guard
+ * off: installs with PROVENANCE_GUARD_MODE=off, checks that the lockfile holds `mustHold`, then
+ * removes node_modules and the markers. Returns the lockfile text.
+ */
+export async function cloneWithUnguardedLockfile(
+  project: ProjectFiles & { dir: string },
+  install: (env: Record<string, string>) => Promise<CommandResult>,
+  mustHold: string,
+): Promise<string> {
+  const seeded = await install({ PROVENANCE_GUARD_MODE: 'off' });
+  if (seeded.code !== 0) throw new Error(`the unguarded install failed (${seeded.code}):\n${seeded.output}`);
+  const lock = project.lockfile();
+  if (!lock?.includes(mustHold)) throw new Error(`the unguarded lockfile does not hold ${mustHold}:\n${lock}`);
+  rmSync(join(project.dir, 'node_modules'), { recursive: true, force: true });
+  project.clearMarkers();
+  return lock;
+}
+
+/** A test project's folders, <parent>/project and <parent>/home, and the id its postinstall markers carry. */
+export interface ProjectLayout {
+  parent: string;
+  dir: string;
+  home: string;
+  id: string;
+}
+
+let projects = 0;
+
+/** Lays out a project in `parent` (made by the caller, or a new temp dir named `prefix`…). */
+export function projectLayout(prefix: string, parent = mkdtempSync(join(tmpdir(), prefix))): ProjectLayout {
+  const dir = join(parent, 'project');
+  mkdirSync(dir, { recursive: true });
+  const id = `${prefix.replace(/^pg-/, '').charAt(0)}${process.pid}-${++projects}-${Math.random().toString(36).slice(2, 8)}`;
+  return { parent, dir, home: join(parent, 'home'), id };
+}
+
+/** What every package manager's test project reads and writes besides the install itself. */
+export interface ProjectFiles {
+  /** Markers written by this project's postinstall scripts (`name@version`). */
+  ran(): string[];
+  clearMarkers(): void;
+  lockfile(): string | undefined;
+  packageJson(): string;
+  writeProvenancerc(content: string): void;
+}
+
+export function projectFiles(layout: ProjectLayout, markers: string, lockfileName: string): ProjectFiles {
+  const { dir } = layout;
+  return {
+    ...markerLog(markers, layout.id),
+    lockfile() {
+      const path = join(dir, lockfileName);
+      return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    },
+    packageJson: () => readFileSync(join(dir, 'package.json'), 'utf8'),
+    writeProvenancerc: (content) => writeFileSync(join(dir, '.provenancerc'), content),
+  };
+}
+
 /** A dir whose fixtures' postinstall scripts leave markers in; absolute, so scripts can reach it from anywhere. */
 export function markerDir(): string {
   return mkdtempSync(join(tmpdir(), 'pg-markers-'));
@@ -101,30 +182,19 @@ export interface PnpmProjectOptions {
   env?: Record<string, string>;
 }
 
-export interface PnpmProject {
+export interface PnpmProject extends ProjectFiles {
   dir: string;
   id: string;
   env: Record<string, string>;
   pnpm(args: readonly string[], extraEnv?: Record<string, string>): Promise<CommandResult>;
-  /** Markers written by this project's postinstall scripts (`name@version`). */
-  ran(): string[];
-  clearMarkers(): void;
   /** Files pnpm placed for a package: node_modules/<name> (or an alias dir) and node_modules/.pnpm/<name>@* entries. */
   installed(name: string): string[];
-  lockfile(): string | undefined;
-  packageJson(): string;
-  writeProvenancerc(content: string): void;
   writeWorkspace(extra?: Record<string, unknown>): void;
 }
 
-let counter = 0;
-
 export function createPnpmProject(options: PnpmProjectOptions): PnpmProject {
-  const parent = options.parent ?? mkdtempSync(join(tmpdir(), `pg-pnpm${options.version}-`));
-  const dir = join(parent, 'project');
-  mkdirSync(dir, { recursive: true });
-  const id = `p${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
-  const home = join(parent, 'home');
+  const layout = projectLayout(`pg-pnpm${options.version}-`, options.parent);
+  const { parent, dir, home, id } = layout;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
@@ -162,7 +232,7 @@ export function createPnpmProject(options: PnpmProjectOptions): PnpmProject {
     id,
     env,
     pnpm: (args, extraEnv = {}) => runCommand(PNPM_BIN[options.version], args, { cwd: dir, env: { ...env, ...extraEnv } }),
-    ...markerLog(options.markers, id),
+    ...projectFiles(layout, options.markers, 'pnpm-lock.yaml'),
     installed(name) {
       const found: string[] = [];
       const nm = join(dir, 'node_modules');
@@ -172,12 +242,6 @@ export function createPnpmProject(options: PnpmProjectOptions): PnpmProject {
       if (existsSync(virtual)) for (const entry of readdirSync(virtual)) if (entry.startsWith(prefix)) found.push(join('node_modules/.pnpm', entry));
       return found;
     },
-    lockfile() {
-      const path = join(dir, 'pnpm-lock.yaml');
-      return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-    },
-    packageJson: () => readFileSync(join(dir, 'package.json'), 'utf8'),
-    writeProvenancerc: (content) => writeFileSync(join(dir, '.provenancerc'), content),
     writeWorkspace,
   };
 }
