@@ -22,7 +22,7 @@ import { FeedError } from '../errors';
 import { INDEX_ENTRY_BYTES, MAGIC, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
 import { readPreamble, type Preamble } from './preamble';
 import { PageStore, prefetchTree } from './remote-tree';
-import { fetchFeed } from './source';
+import { rangeGet } from './range-http';
 import type { PageSource } from './tree-reader';
 
 export const RANGE_SUFFIX = '#range';
@@ -66,25 +66,20 @@ class RangeClient {
   constructor(private readonly url: string, public etag: string | undefined) {}
 
   async get(start: number, end: number, conditional?: string): Promise<{ status: number; body: Buffer; etag: string | undefined; total: number | undefined }> {
-    const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
     if (conditional) headers['if-none-match'] = conditional;
     else if (this.etag) headers['if-range'] = this.etag;
-    let response: Response;
     this.requests++;
-    try {
-      response = await fetchFeed(new URL(this.url), headers, AbortSignal.timeout(TIMEOUT_MS));
-    } catch (error) {
-      if (error instanceof FeedError) throw error;
-      throw new FeedError(`cannot read the feed from ${this.url}: ${(error as Error).message}`, { cause: error });
-    }
-    if (response.status === 304) return { status: 304, body: Buffer.alloc(0), etag: this.etag, total: undefined };
-    const body = Buffer.from(await response.arrayBuffer());
+    const answer = await rangeGet(new URL(this.url), headers, TIMEOUT_MS, end - start);
+    if (answer.status === 304) return { status: 304, body: Buffer.alloc(0), etag: this.etag, total: undefined };
+    const body = answer.body;
     this.bytesFetched += body.length;
-    if (response.status !== 206) {
-      throw new FeedError(`GET ${this.url} (bytes ${start}-${end - 1}) answered ${response.status}: a #range feed source needs a server that answers range requests (206) and a feed that does not change while it is read`);
+    if (answer.status !== 206) {
+      throw new FeedError(`GET ${this.url} (bytes ${start}-${end - 1}) answered ${answer.status}: a #range feed source needs a server that answers range requests (206) and a feed that does not change while it is read`);
     }
-    const total = Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1]);
-    return { status: 206, body, etag: response.headers.get('etag') ?? undefined, total: Number.isFinite(total) ? total : undefined };
+    const total = Number(/\/(\d+)$/.exec(answer.headers['content-range'] ?? '')?.[1]);
+    const etag = answer.headers.etag;
+    return { status: 206, body, etag, total: Number.isFinite(total) ? total : undefined };
   }
 }
 

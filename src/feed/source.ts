@@ -154,7 +154,7 @@ function install(file: string, target: string, what: string, trust: Candidate): 
 }
 
 /** fetch, following redirects by hand: never from https (or a loopback http) to plain http. */
-export async function fetchFeed(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+async function fetchFeed(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const response = await fetch(current, { headers, redirect: 'manual', signal });
