@@ -6,9 +6,9 @@
  * SHA-256: a cached page is read again only if it still hashes to that name, so a tampered cache
  * entry is dropped and fetched again, never used. Pages unchanged between two feeds are reused.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tempPathFor } from '../atomic';
 import { FeedError } from '../errors';
 import type { Preamble } from './preamble';
 import { pathPosition, sha256Of, type PageRef } from './tree';
@@ -52,11 +52,22 @@ export class PageStore implements PageSource {
     return bytes;
   }
 
-  /** Keeps bytes already checked against ref's hash. */
+  /**
+   * Keeps bytes already checked against ref's hash: written aside, then renamed into place. No
+   * fsync (thousands of pages a check): a page torn by a crash fails its hash and is fetched again.
+   */
   put(ref: PageRef, bytes: Buffer): void {
     const hex = ref.sha256.toString('hex');
-    mkdirSync(join(this.dir, hex.slice(0, 2)), { recursive: true });
-    writeFileAtomic(this.file(hex), bytes);
+    const file = this.file(hex);
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = tempPathFor(file);
+    try {
+      writeFileSync(tmp, bytes, { flag: 'wx' });
+      renameSync(tmp, file);
+    } catch (error) {
+      rmSync(tmp, { force: true });
+      throw new FeedError(`cannot write the page cache ${file}: ${(error as Error).message}`, { file, cause: error });
+    }
     this.memory.set(hex, bytes);
   }
 
