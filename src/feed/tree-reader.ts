@@ -8,7 +8,7 @@ import type { FeedRecord } from '../types';
 import { FeedError } from '../errors';
 import { bucketOfHash, decodeBucket, keyHash, recordKey, recordLinePrefix } from './format';
 import type { LayoutHeader } from './preamble';
-import { MAX_BUCKET_BYTES, childCount, decodePage, levelSizes, pageBytes, pathPosition, sha256Of, type PageRef } from './tree';
+import { MAX_BUCKET_BYTES, childCount, childOf, levelSizes, pageBytes, pageProblem, pathPosition, sha256Of, type PageRef } from './tree';
 
 /** Where pages come from: returns the bytes stored at ref (the caller verifies them). */
 export interface PageSource {
@@ -35,7 +35,7 @@ export function treeShape(header: LayoutHeader): { sizes: number[]; root: PageRe
 const PAGE_CACHE_ENTRIES = 8192;
 
 export class TreeReader {
-  private readonly pages = new LRUCache<string, PageRef[]>({ max: PAGE_CACHE_ENTRIES });
+  private readonly pages = new LRUCache<string, Buffer>({ max: PAGE_CACHE_ENTRIES });
   readonly sizes: number[];
   readonly root: PageRef;
 
@@ -57,25 +57,33 @@ export class TreeReader {
     return bytes;
   }
 
-  /** The children of an index page, verified and position-checked. */
-  children(ref: PageRef): PageRef[] {
+  /** An index page, verified against its parent's hash and checked to be the page of its place. */
+  page(ref: PageRef): Buffer {
     const key = `${ref.level}/${ref.position}`;
     const cached = this.pages.get(key);
     if (cached) return cached;
     const count = childCount(ref.position, this.sizes[ref.level - 1]!, this.header.fanout!);
     if (ref.length !== pageBytes(count)) throw corrupted(this.label, `index page ${key} has the wrong length`);
-    const children = decodePage(this.verified(ref), ref.level, ref.position, count, this.header.fanout!);
-    if (typeof children === 'string') throw corrupted(this.label, children);
-    this.pages.set(key, children);
-    return children;
+    const page = this.verified(ref);
+    const problem = pageProblem(page, ref.level, ref.position, count);
+    if (problem) throw corrupted(this.label, problem);
+    this.pages.set(key, page);
+    return page;
+  }
+
+  /** The children of an index page, verified and position-checked. */
+  children(ref: PageRef): PageRef[] {
+    const page = this.page(ref);
+    const count = childCount(ref.position, this.sizes[ref.level - 1]!, this.header.fanout!);
+    return Array.from({ length: count }, (_, i) => childOf(page, ref.level, ref.position, i, this.header.fanout!));
   }
 
   /** The path's page at `level` (root = sizes.length - 1, bucket = 0). */
   refAt(bucket: number, level: number): PageRef {
+    const fanout = this.header.fanout!;
     let ref = this.root;
     for (let l = this.root.level; l > level; l--) {
-      const child = pathPosition(bucket, l - 1, this.header.fanout!);
-      ref = this.children(ref)[child - ref.position * this.header.fanout!]!;
+      ref = childOf(this.page(ref), ref.level, ref.position, pathPosition(bucket, l - 1, fanout) - ref.position * fanout, fanout);
     }
     return ref;
   }
@@ -152,6 +160,9 @@ function checkTiling(reader: TreeReader, refs: PageRef[], end: number): void {
   if (last.offset + last.length !== end) throw corrupted(reader.label, `index level ${last.level} does not end where the next starts`);
 }
 
+/** A JSON string literal's value (JSON.parse only when it holds an escape). */
+const unquote = (literal: string): string => (literal.includes('\\') ? (JSON.parse(literal) as string) : literal.slice(1, -1));
+
 const LINE_KEY = /^\{"name":("(?:[^"\\]|\\.)*"),"version":("(?:[^"\\]|\\.)*")[,}]/;
 
 /** Checks every record line of a decoded bucket: its key maps to this bucket, keys strictly ascending. */
@@ -162,7 +173,7 @@ export function checkBucketRecords(reader: TreeReader, bucket: number, text: Buf
     if (line === '') continue;
     const match = LINE_KEY.exec(line);
     if (!match) throw corrupted(reader.label, `bucket ${bucket} holds a line that is not a record`);
-    const key = recordKey(JSON.parse(match[1]!) as string, JSON.parse(match[2]!) as string);
+    const key = recordKey(unquote(match[1]!), unquote(match[2]!));
     if (bucketOfHash(keyHash(key), reader.header.buckets) !== bucket) throw corrupted(reader.label, `record ${key} is in bucket ${bucket}, not the bucket its key maps to`);
     if (last !== undefined && !(last < key)) throw corrupted(reader.label, `bucket ${bucket} is not in name@version order`);
     last = key;

@@ -67,24 +67,28 @@ export function encodePage(level: number, position: number, firstChild: number, 
   return page;
 }
 
-/**
- * The children of a verified index page, or a reason it is not the page expected at
- * (level, position) with `count` children.
- */
-export function decodePage(page: Buffer, level: number, position: number, count: number, fanout: number): PageRef[] | string {
+/** Why a verified page is not the page expected at (level, position) with `count` children, if it is not. */
+export function pageProblem(page: Buffer, level: number, position: number, count: number): string | undefined {
   if (page.length !== pageBytes(count)) return `page ${level}/${position} has ${page.length} bytes, expected ${pageBytes(count)}`;
   if (page[0] !== PAGE_TAG || page[1] !== level || page.readUInt32BE(4) !== position || page.readUInt16BE(2) !== count) {
     return `page ${level}/${position} is not the page of that place in the tree`;
   }
+  return undefined;
+}
+
+/** Child i of a checked page at (level, position): its offset follows from the lengths before it. */
+export function childOf(page: Buffer, level: number, position: number, i: number, fanout: number): PageRef {
   let offset = page.readUIntBE(8, 6);
-  const children: PageRef[] = [];
-  for (let i = 0; i < count; i++) {
-    const at = PAGE_HEAD_BYTES + i * CHILD_BYTES;
-    const length = page.readUInt32BE(at);
-    children.push({ level: level - 1, position: position * fanout + i, offset, length, sha256: page.subarray(at + 4, at + 4 + 32) });
-    offset += length;
-  }
-  return children;
+  for (let j = 0; j < i; j++) offset += page.readUInt32BE(PAGE_HEAD_BYTES + j * CHILD_BYTES);
+  const at = PAGE_HEAD_BYTES + i * CHILD_BYTES;
+  return { level: level - 1, position: position * fanout + i, offset, length: page.readUInt32BE(at), sha256: page.subarray(at + 4, at + 4 + 32) };
+}
+
+/** Every child of a checked page, or a reason it is not the page expected there. */
+export function decodePage(page: Buffer, level: number, position: number, count: number, fanout: number): PageRef[] | string {
+  const problem = pageProblem(page, level, position, count);
+  if (problem) return problem;
+  return Array.from({ length: count }, (_, i) => childOf(page, level, position, i, fanout));
 }
 
 export function sha256Of(bytes: Buffer): Buffer {
