@@ -232,6 +232,27 @@ function localPages(opened: OpenedFeed, label: string): PageSource {
   return { read: (ref) => readExactly(opened.fd, ref.length, start + ref.offset, label) };
 }
 
+/** For `feed verify`, which reads the buckets in file order: 8 MB reads instead of one per bucket. */
+function sequentialPages(opened: OpenedFeed, label: string): PageSource {
+  const start = opened.preamble.bodyStart;
+  const end = start + opened.preamble.header.bodyBytes;
+  let window: Buffer = Buffer.alloc(0);
+  let windowStart = 0;
+  return {
+    read(ref) {
+      const at = start + ref.offset;
+      // Index pages are read apart (and kept by the reader's cache: not as views of a window).
+      if (ref.level > 0) return readExactly(opened.fd, ref.length, at, label);
+      if (at < windowStart || at + ref.length > windowStart + window.length) {
+        const length = Math.max(ref.length, Math.min(FULL_PASS_CHUNK, end - at));
+        window = readExactly(opened.fd, length, at, label);
+        windowStart = at;
+      }
+      return window.subarray(at - windowStart, at - windowStart + ref.length);
+    },
+  };
+}
+
 /** A schema 3 feed: lookups walk the hash tree (see tree-reader.ts). */
 function treeFeed(opened: OpenedFeed, path: string, pages: PageSource | undefined): Feed {
   let tree: TreeReader;
@@ -300,7 +321,7 @@ export function verifyFeed(
   if (options.label !== undefined) trust.label = options.label;
   const opened = openChecked(path, trust, cache, options.now ?? new Date());
   try {
-    if (opened.preamble.header.schema === 3) verifyTree(new TreeReader(opened.preamble.header, localPages(opened, trust.label ?? path), trust.label ?? path));
+    if (opened.preamble.header.schema === 3) verifyTree(new TreeReader(opened.preamble.header, sequentialPages(opened, trust.label ?? path), trust.label ?? path));
     else fullPass(opened, trust.label ?? path);
     return { ...opened.preamble.header, sha256: opened.sha256 };
   } finally {
