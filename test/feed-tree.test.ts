@@ -11,7 +11,7 @@ import { MAGIC, SIG_PREFIX, bucketOfHash, encodeBucket, keyHash, recordKey } fro
 import { keyId, readPrivateKey } from '../src/feed/keys';
 import { readPreamble } from '../src/feed/preamble';
 import { openFeed, verifyFeed } from '../src/feed/reader';
-import { FANOUT, levelSizes } from '../src/feed/tree';
+import { FANOUT, encodePage, levelSizes, sha256Of } from '../src/feed/tree';
 import { TreeReader } from '../src/feed/tree-reader';
 import { TreeWriter } from '../src/feed/tree-writer';
 import type { FeedRecord } from '../src/types';
@@ -199,5 +199,41 @@ describe('schema 3: records are bound to their place', () => {
       texts[b] = texts[b]!.replace(original, original.replace(/}\n$/, `,"name":"evil-${victim.name.replace(/^@scope\//, '')}"}\n`));
     });
     expectCorrupt(() => open(path, keys).lookup(victim.name, victim.version), /holds a record for evil-.* where .* was looked up/);
+  });
+});
+
+describe('schema 3: a page must name its own place', () => {
+  it('refuses a correctly signed index page that says it is another page of its level', async () => {
+    const keys = makeKeys();
+    const records = sampleRecords(60);
+    const buckets = 20; // two level-1 pages (16 + 4 buckets) under the root
+    const texts: string[][] = Array.from({ length: buckets }, () => []);
+    for (const r of [...records].sort((a, b) => (recordKey(a.name, a.version) < recordKey(b.name, b.version) ? -1 : 1))) texts[bucketOf(r, buckets)]!.push(JSON.stringify(r) + '\n');
+    const stored = texts.map((t) => (t.length === 0 ? Buffer.alloc(0) : encodeBucket(3, t.join(''))));
+    const leaves = stored.map((b) => ({ length: b.length, sha256: sha256Of(b) }));
+    const bucketBytes = stored.reduce((n, b) => n + b.length, 0);
+    const firstOf = (i: number) => stored.slice(0, i).reduce((n, b) => n + b.length, 0);
+    const build = (secondPosition: number) => {
+      const p0 = encodePage(1, 0, 0, leaves.slice(0, 16));
+      const p1 = encodePage(1, secondPosition, firstOf(16), leaves.slice(16));
+      const root = encodePage(2, 0, bucketBytes, [p0, p1].map((p) => ({ length: p.length, sha256: sha256Of(p) })));
+      const header = {
+        schema: 3, serial: 9, generatedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), records: records.length,
+        keyId: keyId(readPrivateKey(keys.privateKeyPath)), buckets, fanout: FANOUT, rootSha256: sha256Of(root).toString('hex'), rootLength: root.length, bodyBytes: bucketBytes + p0.length + p1.length + root.length,
+      };
+      const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+      const path = join(tempDir(), 'provenance.feed');
+      writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, readPrivateKey(keys.privateKeyPath)).toString('base64')}\n`), ...stored, p0, p1, root]));
+      return path;
+    };
+    const good = build(1);
+    const feed = open(good, keys);
+    for (const r of records) expect(feed.lookup(r.name, r.version)).toEqual(r);
+    feed.close();
+    expect(verify(good, keys).records).toBe(records.length);
+    const lying = build(0);
+    const inSecond = records.find((r) => bucketOf(r, buckets) >= 16)!;
+    expectCorrupt(() => open(lying, keys).lookup(inSecond.name, inSecond.version), /page 1\/1 is not the page of that place in the tree/);
+    expectCorrupt(() => verify(lying, keys), /not the page of that place/);
   });
 });
