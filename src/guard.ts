@@ -151,7 +151,7 @@ export async function createGuard(options: GuardOptions, inputs?: GuardInputs): 
   let feed: Feed | undefined;
   let feedState: FeedState = { stale: false };
   if (feedPath !== undefined) {
-    feed = openFeed(feedPath, { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, cacheDir: cache, now });
+    feed = openFeed(feedPath, { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, cacheDir: cache, now, ...(remote?.pages ? { pages: remote.pages } : {}) });
     const generated = Date.parse(feed.header.generatedAt);
     feedState = { stale: Number.isFinite(generated) && now.getTime() - generated > config.feed.maxAge, generatedAt: feed.header.generatedAt };
   }

@@ -60,7 +60,9 @@ function poisonBuckets(dir: string): void {
   const path = join(dir, 'feed');
   const data = readFileSync(path);
   const { bodyStart, header } = readPreamble(path);
-  for (let b = 0; b < header.buckets; b++) {
+  // Schema 3: these few records fill one bucket, and buckets start the body.
+  if (header.schema === 3 && header.buckets === 1) data[bodyStart + 2] ^= 0x01;
+  for (let b = 0; b < header.buckets && header.schema !== 3; b++) {
     const entry = data.toString('latin1', bodyStart + b * INDEX_ENTRY_BYTES, bodyStart + (b + 1) * INDEX_ENTRY_BYTES);
     if (parseInt(entry.slice(12, 20), 16) > 0) data[bodyStart + header.buckets * INDEX_ENTRY_BYTES + parseInt(entry.slice(0, 12), 16) + 2] ^= 0x01;
   }

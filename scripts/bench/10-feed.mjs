@@ -1,92 +1,83 @@
-// Feed section: 1,000,000-record feed build, full verify, a cold-process check of a
-// 2,000-package pnpm-lock.yaml (v9) against it (first open of a new feed, then repeats), and a
-// repeat check of an installed project (verdict reused) beside a bare `node -e 0`, and the check
-// against the same feed served from 127.0.0.1 as an https-style `#range` source (bytes transferred).
-// BENCH_FEED_RECORDS=10000000 measures 10M records (about 1.4 GB of feed).
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Feed section: signed feeds of 1,000,000 and 10,000,000 generated records (BENCH_FEED_SIZES,
+// comma-separated), built once and cached under .bench/feed-N keyed by the generator and format
+// (BENCH_FEED_REBUILD=1 builds again), then, side by side: size and bytes a record, the shape of the
+// hash tree, a cold-process first `check` of a 2,000-package pnpm-lock.yaml (empty cache: first
+// open of the feed) beside a bare `node -e 0`, a repeat check, the same check against the feed
+// served from 127.0.0.1 as a `#range` source (cold and warm: bytes on the socket and requests), and
+// the growth by size with the extrapolation to 50,000,000 records.
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { median } from './lib/stats.mjs';
+import { GENERATOR_VERSION, VERSIONS_PER_NAME, integrityOf, nameOf, prng, versionOf } from './lib/feed-records.mjs';
 
-const RECORDS = Number(process.env.BENCH_FEED_RECORDS ?? 1_000_000);
+const SIZES = (process.env.BENCH_FEED_SIZES ?? '1000000,10000000').split(',').map(Number);
 const LOCK_PACKAGES = 2_000;
-const VERSIONS_PER_NAME = 4;
-const GENERATOR_VERSION = 1;
-const WORDS = ['core', 'util', 'parse', 'react', 'plugin', 'loader', 'config', 'string', 'array', 'stream', 'http', 'fs', 'path',
-  'color', 'date', 'json', 'yaml', 'glob', 'cli', 'test', 'mock', 'lint', 'format', 'types', 'eslint', 'babel', 'vite', 'rollup',
-  'webpack', 'postcss', 'node', 'async', 'promise', 'event', 'emitter', 'buffer', 'crypto', 'hash', 'cache', 'store', 'query'];
-const CHECKS = ['Binary-Artifacts', 'Branch-Protection', 'CI-Tests', 'Code-Review', 'Dangerous-Workflow', 'Dependency-Update-Tool',
-  'Fuzzing', 'License', 'Maintained', 'Packaging', 'Pinned-Dependencies', 'SAST', 'Security-Policy', 'Signed-Releases', 'Token-Permissions', 'Vulnerabilities'];
+const FORMAT = 'schema3-b16-f16';
+const TARGET = 50_000_000;
+const RUNS = Number(process.env.BENCH_FEED_RUNS ?? 3);
 
-/** mulberry32: a small deterministic PRNG, so every run generates the same data. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function nameOf(n) {
-  const word = WORDS[n % WORDS.length];
-  const word2 = WORDS[(n * 7 + 3) % WORDS.length];
-  return n % 7 === 0 ? `@scope-${n % 3000}/${word}-${word2}-${n}` : `${word}-${word2}-${n}`;
-}
-
-function versionOf(n, k) {
-  const major = (n % 5) + (k === VERSIONS_PER_NAME - 1 ? 1 : 0);
-  return k === 2 && n % 11 === 0 ? `${major}.${k}.0-beta.${n % 4}` : `${major}.${k}.${(n * 7 + k) % 20}`;
-}
-
-function integrityOf(name, version) {
-  return 'sha512-' + createHash('sha512').update(`${name}@${version}`).digest('base64');
-}
-
-function record(n, k, rand) {
-  const name = nameOf(n);
-  const version = versionOf(n, k);
-  const rec = { name, version, integrity: integrityOf(name, version) };
-  const repoUrl = `https://github.com/org-${n % 5000}/${name.replace(/^@[^/]+\//, '')}`;
-  const r = rand();
-  if (r < 0.85) {
-    const status = r < 0.6 ? 'claimed' : r < 0.82 ? 'attested' : 'mismatch';
-    rec.repository = { url: repoUrl, commit: createHash('sha1').update(`${n}:${k}`).digest('hex'), status };
-    if (status === 'mismatch') rec.repository.attestedUrl = `https://github.com/fork-${n % 97}/${name.replace(/^@[^/]+\//, '')}`;
-  }
-  if (rand() < 0.4) {
-    const v = rand();
-    rec.rebuild = { verdict: v < 0.7 ? 'reproducible' : v < 0.85 ? 'not-reproducible' : 'unknown', source: v < 0.5 ? 'oss-rebuild' : 'oss-reproducible' };
-  }
-  if (rand() < 0.6) {
-    const checks = {};
-    for (const check of CHECKS) if (rand() < 0.6) checks[check] = Math.floor(rand() * 12) - 1;
-    rec.scorecard = { score: Math.round(rand() * 100) / 10, date: '2026-11-01', checks };
-  }
-  return rec;
-}
-
-async function generateRecords(path) {
+// Records generated in-process (no 4 GB NDJSON file at 10M); marked as already validated (they are
+// valid by construction), so the build time is the feed code's: partition, sort, DEFLATE, tree, sign.
+const GEN_BUILD = `
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildFeed } from './src/feed/build';
+import { generateKeyPair } from './src/feed/keys';
+import { RECORD_ORIGIN } from './src/feed/records';
+// @ts-ignore
+import { record, prng, VERSIONS_PER_NAME } from './scripts/bench/lib/feed-records.mjs';
+const [count, keyDir, out] = process.argv.slice(2);
+async function* records() {
   const rand = prng(42);
-  const out = createWriteStream(path);
-  let batch = [];
-  for (let i = 0; i < RECORDS; i++) {
-    batch.push(JSON.stringify(record(Math.floor(i / VERSIONS_PER_NAME), i % VERSIONS_PER_NAME, rand)));
-    if (batch.length === 5000) {
-      if (!out.write(batch.join('\n') + '\n')) await new Promise((r) => out.once('drain', r));
-      batch = [];
-    }
+  for (let i = 0; i < Number(count); i++) {
+    const r = record(Math.floor(i / VERSIONS_PER_NAME), i % VERSIONS_PER_NAME, rand);
+    Object.defineProperty(r, RECORD_ORIGIN, { value: 'generated #' + i, enumerable: false });
+    yield r;
   }
-  if (batch.length) out.write(batch.join('\n') + '\n');
-  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
 }
+async function main() {
+  if (!existsSync(join(keyDir!, 'feed.key'))) generateKeyPair(keyDir!);
+  const t = Date.now();
+  const { header } = await buildFeed({ records: records(), privateKeyPath: join(keyDir!, 'feed.key'), out: out! });
+  console.log(JSON.stringify({ ms: Date.now() - t, header }));
+}
+main().catch((e) => { console.error(e); process.exit(2); });
+`;
+
+// The tree's shape and the pages a list of lookups touches, level by level (read through the reader).
+const SHAPE = `
+import { readFileSync } from 'node:fs';
+import { readPreamble } from './src/feed/preamble';
+import { levelSizes } from './src/feed/tree';
+import { TreeReader } from './src/feed/tree-reader';
+import { openFeedFile } from './src/feed/preamble';
+import { openFeed } from './src/feed/reader';
+import { readSync } from 'node:fs';
+const [feedPath, packagesPath, pubPath, cacheDir] = process.argv.slice(2);
+const { header, bodyStart } = readPreamble(feedPath!);
+const fd = openFeedFile(feedPath!);
+const tree = new TreeReader(header, { read: (ref) => { const b = Buffer.alloc(ref.length); readSync(fd, b, 0, ref.length, bodyStart + ref.offset); return b; } }, feedPath!);
+const packages = JSON.parse(readFileSync(packagesPath!, 'utf8')) as [string, string][];
+const sizes = levelSizes(header.buckets, header.fanout!);
+const touched = sizes.map(() => new Map<number, number>());
+for (const [name, version] of packages) {
+  const bucket = tree.bucketOf(name, version);
+  for (let level = 0; level < sizes.length; level++) { const ref = tree.refAt(bucket, level); touched[level]!.set(ref.position, ref.length); }
+}
+// The feed's own cost, in this process: open (signature, header, root) and the 2,000 lookups.
+const t0 = performance.now();
+const feed = openFeed(feedPath!, { publicKeys: [readFileSync(pubPath!, 'utf8')], cacheDir: cacheDir!, recordAcceptance: false });
+let found = 0;
+for (const [name, version] of packages) if (feed.lookup(name, version)) found++;
+feed.close();
+const lookupMs = performance.now() - t0;
+console.log(JSON.stringify({ lookupMs, found, sizes, touched: touched.map((m) => m.size), touchedBytes: touched.map((m) => [...m.values()].reduce((a, b) => a + b, 0)), bodyStart, bodyBytes: header.bodyBytes, rootLength: header.rootLength, records: header.records, fanout: header.fanout }));
+`;
 
 /** 2,000 packages of the feed: mostly one version per name, some names twice, deps between them. */
-function lockfilePackages() {
-  const names = Math.floor(RECORDS / VERSIONS_PER_NAME);
+function lockfilePackages(records) {
+  const names = Math.floor(records / VERSIONS_PER_NAME);
   const picked = [];
   const seen = new Set();
   for (let j = 0; picked.length < LOCK_PACKAGES; j++) {
@@ -145,136 +136,142 @@ function writeLockfile(dir, packages) {
   writeFileSync(join(dir, 'packages.json'), JSON.stringify(packages.map((p) => [p.name, p.version])));
 }
 
-const TOOLS = `
-import { readFileSync } from 'node:fs';
-import { generateKeyPair } from './src/feed/keys';
-import { buildFeed } from './src/feed/build';
-import { verifyFeed } from './src/feed/reader';
-import { readRecordsFile } from './src/feed/records';
-const [cmd, ...args] = process.argv.slice(2);
-async function main() {
-  if (cmd === 'keygen') console.log(generateKeyPair(args[0]!).publicKey);
-  else if (cmd === 'build') console.log(JSON.stringify((await buildFeed({ records: readRecordsFile(args[0]!), privateKeyPath: args[1]!, out: args[2]! })).header));
-  else if (cmd === 'verify') console.log(JSON.stringify(verifyFeed(args[0]!, [readFileSync(args[1]!, 'utf8')])));
-  else throw new Error('unknown command ' + cmd);
-}
-main().catch((e) => { console.error(e.message); process.exit(2); });
-`;
 
-const LOOKUPS = `
-import { readFileSync } from 'node:fs';
-import { openFeed } from './src/feed/reader';
-const [feedPath, pubPath, packagesPath] = process.argv.slice(2);
-const packages = JSON.parse(readFileSync(packagesPath!, 'utf8')) as [string, string][];
-const feed = openFeed(feedPath!, { publicKeys: [readFileSync(pubPath!, 'utf8')] });
-let found = 0;
-for (const [name, version] of packages) if (feed.lookup(name, version)) found++;
-feed.close();
-console.log(JSON.stringify({ lookups: packages.length, found }));
-`;
+/** The feed of `records` records, built once and cached under .bench/feed-N (keyed by generator and format). */
+async function cachedFeed(ctx, records, tool) {
+  const dir = join(ctx.benchDir, `feed-${records}`);
+  const feedPath = join(dir, 'provenance.feed');
+  const stampText = JSON.stringify({ generator: GENERATOR_VERSION, records, versionsPerName: VERSIONS_PER_NAME, format: FORMAT });
+  const stamp = join(dir, 'stamp');
+  if (process.env.BENCH_FEED_REBUILD === '1' || !existsSync(feedPath) || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== stampText) {
+    mkdirSync(dir, { recursive: true });
+    rmSync(stamp, { force: true });
+    const r = await ctx.measure(process.execPath, ['--max-old-space-size=8192', tool, String(records), join(dir, 'keys'), feedPath]);
+    if (r.code !== 0) throw new Error(`feed build failed:\n${r.stderr}`);
+    writeFileSync(join(dir, 'build.json'), r.stdout);
+    writeFileSync(join(dir, 'time.txt'), `${(r.wallMs / 1000).toFixed(2)} ${r.rssKiB}\n`);
+    writeFileSync(stamp, stampText);
+  }
+  const [seconds, rss] = readFileSync(join(dir, 'time.txt'), 'utf8').trim().split(/\s+/).map(Number);
+  const publicKey = readFileSync(join(dir, 'keys', 'feed.pub'), 'utf8').trim();
+  return { dir, feedPath, publicKey, pubPath: join(dir, 'keys', 'feed.pub'), buildSeconds: seconds, buildRssMB: rss / 1024, built: statSync(stamp).mtime.toISOString() };
+}
+
+/** Interleaved runs (load on a shared machine hits both alike): bare node, then the command. */
+async function sideBySide(ctx, args, options, prepare) {
+  const bare = [];
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) {
+    bare.push((await ctx.measure(process.execPath, ['-e', '0'])).wallMs);
+    if (prepare) prepare();
+    const r = await ctx.measure(process.execPath, args, options);
+    if (r.code > 1) throw new Error(`${args.join(' ')} failed:\n${r.stderr}`);
+    runs.push(r);
+  }
+  return { bare: median(bare), wall: median(runs.map((r) => r.wallMs)), rssMB: median(runs.map((r) => r.rssKiB / 1024)), last: runs[runs.length - 1] };
+}
+
+const line = (label, value, goal = '') => `${label.padEnd(58)} ${value}${goal ? `   goal: ${goal}` : ''}`;
+
+async function measureSize(ctx, records, tools) {
+  const feed = await cachedFeed(ctx, records, tools.gen);
+  const size = statSync(feed.feedPath).size;
+  ctx.print(`\n-- ${records.toLocaleString('en')} records (feed built ${feed.built}: ${feed.buildSeconds.toFixed(0)} s, peak RSS ${feed.buildRssMB.toFixed(0)} MB)`);
+  ctx.print(line('feed size', `${(size / 1024 / 1024).toFixed(1)} MB = ${(size / records).toFixed(1)} bytes a record`, '< 150 bytes a record'));
+  const checkDir = join(ctx.benchDir, `check-${records}`);
+  mkdirSync(checkDir, { recursive: true });
+  const packages = lockfilePackages(records);
+  writeLockfile(checkDir, packages);
+  const shape = JSON.parse((await ctx.measure(process.execPath, [tools.shape, feed.feedPath, join(checkDir, 'packages.json'), feed.pubPath, join(ctx.benchDir, 'cache-shape')])).stdout);
+  ctx.print(line('tree (pages a level, buckets first)', `${shape.sizes.join(' / ')}; ${LOCK_PACKAGES} lookups touch ${shape.touched.join(' / ')}`));
+  ctx.print(line(`open + ${LOCK_PACKAGES} lookups in one process (no CLI, no lockfile)`, `${shape.lookupMs.toFixed(0)} ms, ${shape.found} found`));
+  writeFileSync(join(checkDir, '.provenancerc.json'), JSON.stringify({
+    mode: 'warn', feed: { source: feed.feedPath, publicKeys: [feed.publicKey], maxAge: '30d', onStale: 'warn', offline: true }, unknown: 'warn',
+  }, null, 2) + '\n');
+  const cli = join(ctx.root, 'dist', 'cli.cjs');
+  const args = [cli, 'check', '--lockfile', join(checkDir, 'pnpm-lock.yaml'), '--config', join(checkDir, '.provenancerc.json'), '--format', 'json'];
+  rmSync(join(checkDir, 'node_modules'), { recursive: true, force: true });
+  const cache = join(ctx.benchDir, `cache-${records}`);
+  const env = { PROVENANCE_GUARD_CACHE_DIR: cache };
+  // First open of a new feed: an empty cache directory every run.
+  const first = await sideBySide(ctx, args, { env, cwd: checkDir }, () => rmSync(cache, { recursive: true, force: true }));
+  const summary = JSON.parse(first.last.stdout).summary;
+  ctx.print(line(`cold-process check, ${LOCK_PACKAGES} pkgs, first open (median of ${RUNS})`, `${first.wall.toFixed(0)} ms = ${(first.wall / first.bare).toFixed(2)}× node -e 0 (${first.bare.toFixed(0)} ms), RSS ${first.rssMB.toFixed(0)} MB`, records === 1_000_000 ? '< 300 ms at 1M' : ''));
+  ctx.print(`  summary ${JSON.stringify(summary)}`);
+  const again = await sideBySide(ctx, args, { env, cwd: checkDir });
+  ctx.print(line(`repeat check, feed opened before (median of ${RUNS})`, `${again.wall.toFixed(0)} ms = ${(again.wall / again.bare).toFixed(2)}× node -e 0`));
+  const range = await rangeCheck(ctx, cli, checkDir, feed.feedPath, feed.publicKey, size, records);
+  return { records, size, shape, first, again, range, feed, checkDir, args, env };
+}
 
 export async function run(ctx) {
-  const dir = join(ctx.benchDir, 'feed');
-  const checkDir = join(ctx.benchDir, 'check');
-  mkdirSync(dir, { recursive: true });
-  mkdirSync(checkDir, { recursive: true });
-  const recordsPath = join(dir, 'records.ndjson');
-  const stamp = join(dir, 'records.stamp');
-  const stampText = JSON.stringify({ GENERATOR_VERSION, RECORDS, VERSIONS_PER_NAME });
-  if (!existsSync(recordsPath) || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== stampText) {
-    const t = Date.now();
-    await generateRecords(recordsPath);
-    writeFileSync(stamp, stampText);
-    ctx.print(`generated ${RECORDS.toLocaleString('en')} records in ${Date.now() - t} ms → ${recordsPath}`);
+  const tools = { gen: await ctx.bundle('feed-gen-build', GEN_BUILD), shape: await ctx.bundle('feed-shape', SHAPE) };
+  ctx.print(`machine load (1/5/15 min): ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  const results = [];
+  for (const records of SIZES) results.push(await measureSize(ctx, records, tools));
+  growth(ctx, results);
+  const one = results.find((r) => r.records === 1_000_000) ?? results[0];
+  const verify = await ctx.measure(process.execPath, [join(ctx.root, 'dist', 'cli.cjs'), 'feed', 'verify', one.feed.feedPath, '--public-key', one.feed.pubPath], { env: one.env });
+  ctx.print(ctx.formatResult(`feed verify, every byte (${one.records.toLocaleString('en')} records)`, verify));
+  await repeatCheck(ctx, one.args, one.checkDir, one.env);
+  ctx.shared.feed = { feedPath: one.feed.feedPath, publicKey: one.feed.publicKey, pubPath: one.feed.pubPath, lockfileDir: one.checkDir, cacheDir: join(ctx.benchDir, `cache-${one.records}`) };
+  ctx.print(`machine load (1/5/15 min): ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+}
+
+/** Distinct pages n random lookups touch in a level of p pages (expected). */
+const expectedTouched = (p, n) => p * (1 - Math.pow(1 - 1 / p, n));
+const MERGE_GAP = 1024;
+
+function levelSizes(buckets) {
+  const sizes = [buckets];
+  while (sizes.length === 1 || sizes[sizes.length - 1] > 1) sizes.push(Math.ceil(sizes[sizes.length - 1] / 16));
+  return sizes;
+}
+
+/**
+ * The #range reader's work for n random lookups in a feed of `records`, simulated level by level
+ * as remote-tree.ts does it: distinct pages, then near ones (gap ≤ MERGE_GAP) merged into one request.
+ */
+function simulate(records, n, bucketBytes, pageBytes) {
+  const sizes = levelSizes(Math.ceil(records / 16));
+  const rand = prng(99);
+  const buckets = Array.from({ length: n }, () => Math.floor(rand() * sizes[0]));
+  let bytes = 0;
+  let requests = 1; // the head
+  let pages = 0;
+  sizes.forEach((_, level) => {
+    const size = level === 0 ? bucketBytes : pageBytes;
+    const touched = [...new Set(buckets.map((b) => Math.floor(b / 16 ** level)))].sort((a, b) => a - b);
+    pages += touched.length;
+    bytes += touched.length * size;
+    for (let i = 0; i < touched.length; i++) if (i === 0 || (touched[i] - touched[i - 1] - 1) * size > MERGE_GAP) requests++;
+  });
+  return { sizes, pages, bytes, requests };
+}
+
+/**
+ * Growth by size, and the 50M extrapolation: level sizes follow from the format; the pages and
+ * requests of 2,000 lookups are simulated (checked against the counts measured here); bucket and
+ * page sizes and the bytes of HTTP a request costs on the socket are the ones measured here.
+ */
+function growth(ctx, results) {
+  ctx.print('\n-- growth by size, and 50,000,000 records extrapolated');
+  const last = results[results.length - 1];
+  const bucketBytes = last.shape.touchedBytes[0] / last.shape.touched[0];
+  const pageBytes = last.shape.touchedBytes[1] / last.shape.touched[1];
+  const overhead = last.range.cold.overheadPerRequest;
+  for (const r of results) {
+    const sim = simulate(r.records, LOCK_PACKAGES, bucketBytes, pageBytes);
+    ctx.print(`  ${r.records.toLocaleString('en').padStart(11)} records: levels ${r.shape.sizes.join(' / ')}; pages touched ${r.shape.touched.join(' / ')} (simulated ${sim.pages} in all); ` +
+      `#range cold ${(r.range.cold.socket / 1024 / 1024).toFixed(2)} MB on the socket in ${r.range.cold.requests} requests (simulated ${((sim.bytes + sim.requests * overhead) / 1024 / 1024).toFixed(2)} MB in ${sim.requests})`);
   }
-  const packages = lockfilePackages();
-  writeLockfile(checkDir, packages);
-
-  const tools = await ctx.bundle('feed-tools', TOOLS);
-  const lookups = await ctx.bundle('feed-lookups', LOOKUPS);
-  const keysDir = join(dir, 'keys');
-  if (!existsSync(join(keysDir, 'feed.key'))) {
-    const r = await ctx.measure(process.execPath, [tools, 'keygen', keysDir]);
-    if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
-  }
-  const pubPath = join(keysDir, 'feed.pub');
-  const publicKey = readFileSync(pubPath, 'utf8').trim();
-  const feedPath = join(dir, 'provenance.feed');
-  const cache = join(ctx.benchDir, 'cache');
-  rmSync(cache, { recursive: true, force: true });
-  const env = { PROVENANCE_GUARD_CACHE_DIR: cache };
-
-  writeFileSync(join(checkDir, '.provenancerc.json'), JSON.stringify({
-    mode: 'warn',
-    feed: { source: feedPath, publicKeys: [publicKey], maxAge: '30d', onStale: 'warn', offline: true },
-    unknown: 'warn',
-  }, null, 2) + '\n');
-
-  const must = (label, r) => {
-    ctx.print(ctx.formatResult(label, r));
-    if (r.code !== 0) throw new Error(`${label} failed:\n${r.stderr}`);
-    return r;
-  };
-  // The commands measured: the real CLI (dist/cli.cjs); BENCH_USE_CLI=0 switches feed build, feed
-  // verify and the cold check to the bundled feed scripts (to time the feed code alone).
-  const USE_CLI = process.env.BENCH_USE_CLI !== '0';
-  const cli = join(ctx.root, 'dist', 'cli.cjs');
-  const cliCheck = [cli, 'check', '--lockfile', join(checkDir, 'pnpm-lock.yaml'), '--config', join(checkDir, '.provenancerc.json'), '--format', 'json'];
-  const commands = USE_CLI
-    ? {
-        build: [cli, 'feed', 'build', '--records', recordsPath, '--key', join(keysDir, 'feed.key'), '--out', feedPath],
-        verify: [cli, 'feed', 'verify', feedPath, '--public-key', pubPath],
-        lookups: cliCheck,
-      }
-    : {
-        build: [tools, 'build', recordsPath, join(keysDir, 'feed.key'), feedPath],
-        verify: [tools, 'verify', feedPath, pubPath],
-        lookups: [lookups, feedPath, pubPath, join(checkDir, 'packages.json')],
-      };
-  const what = USE_CLI ? 'CLI check --format json' : 'feed lookups';
-
-  // BENCH_FEED_REUSE=1: keep the feed built by a previous run (only the checks are measured).
-  if (process.env.BENCH_FEED_REUSE === '1' && existsSync(feedPath)) ctx.print('feed build skipped (BENCH_FEED_REUSE=1)');
-  else must(`feed build (${RECORDS.toLocaleString('en')} records)`, await ctx.measure(process.execPath, commands.build, { env }));
-  const { size } = await import('node:fs').then((fs) => fs.statSync(feedPath));
-  ctx.print(`  feed file ${(size / 1024 / 1024).toFixed(1)} MB = ${(size / RECORDS).toFixed(0)} bytes a record (goal < 150), records file ${(await import('node:fs').then((fs) => fs.statSync(recordsPath).size) / 1024 / 1024).toFixed(1)} MB`);
-  must('feed verify (every byte)', await ctx.measure(process.execPath, commands.verify, { env }));
-
-  // Exit code 1 (a package blocks) is a normal outcome of `check`.
-  const ok = (r) => (r.code === 1 && USE_CLI ? { ...r, code: 0 } : r);
-  const summary = (r) => {
-    try {
-      const out = JSON.parse(r.stdout);
-      return out.summary ? `summary ${JSON.stringify(out.summary)}` : JSON.stringify(out);
-    } catch {
-      return '(stdout is not one JSON document)';
-    }
-  };
-  // No node_modules: a cold check evaluates everything (an installed project reuses its verdict, below).
-  rmSync(join(checkDir, 'node_modules'), { recursive: true, force: true });
-  const lookupEnv = { ...env, PROVENANCE_GUARD_CACHE_DIR: join(ctx.benchDir, 'cache-fresh') };
-  rmSync(lookupEnv.PROVENANCE_GUARD_CACHE_DIR, { recursive: true, force: true });
-  const first = must(`cold ${what}, ${packages.length} pkgs, first open of the feed`, ok(await ctx.measure(process.execPath, commands.lookups, { env: lookupEnv, cwd: checkDir })));
-  ctx.print(`  ${summary(first)}   goal: first open < 300 ms at 1,000,000 records`);
-  for (let i = 1; i <= 3; i++) {
-    const r = must(`cold ${what}, ${packages.length} pkgs, feed opened before #${i}`, ok(await ctx.measure(process.execPath, commands.lookups, { env, cwd: checkDir })));
-    if (i === 1) ctx.print(`  ${summary(r)}`);
-  }
-  if (!USE_CLI) {
-    if (existsSync(cli)) {
-      for (let i = 1; i <= 2; i++) {
-        const r = await ctx.measure(process.execPath, cliCheck, { env, cwd: checkDir });
-        ctx.print(ctx.formatResult(`cold CLI check --format json, ${packages.length} pkgs #${i}`, r));
-        if (r.code > 1) ctx.print(`  CLI failed: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' | ')}`);
-        else if (i === 1) ctx.print(`  ${summary(r)}`);
-      }
-    } else {
-      ctx.print('  (dist/cli.cjs not built: CLI check not measured)');
-    }
-  }
-  if (USE_CLI) await repeatCheck(ctx, cliCheck, checkDir, env);
-  if (USE_CLI) await rangeCheck(ctx, cli, checkDir, feedPath, publicKey, size);
-  ctx.shared.feed = { feedPath, publicKey, pubPath, lockfileDir: checkDir, cacheDir: cache };
+  const perRecord = last.size / last.records;
+  const sim = simulate(TARGET, LOCK_PACKAGES, bucketBytes, pageBytes);
+  const touched = sim.sizes.map((p) => Math.round(expectedTouched(p, LOCK_PACKAGES)));
+  ctx.print(`  50,000,000 records: levels ${sim.sizes.join(' / ')}; pages touched ≈ ${touched.join(' / ')}`);
+  ctx.print(line('  50M feed size', `${((perRecord * TARGET) / 1024 ** 3).toFixed(2)} GB (${perRecord.toFixed(1)} bytes a record, as measured at ${last.records.toLocaleString('en')})`, '< 150 bytes a record'));
+  ctx.print(line('  50M #range cold, 2,000 pkgs', `${((sim.bytes + sim.requests * overhead) / 1024 / 1024).toFixed(1)} MB = ${(sim.bytes / 1024 / 1024).toFixed(1)} MB of pages (${bucketBytes.toFixed(0)}-byte buckets, ${pageBytes.toFixed(0)}-byte pages) + ${sim.requests} requests × ${overhead.toFixed(0)} bytes of HTTP`, '< 10 MB cold'));
+  ctx.print(line('  50M #range warm', 'one conditional request (304), no body, as at every size measured', 'nothing warm'));
 }
 
 /** A second check of an unchanged, installed project reuses its verdict: timed beside `node -e 0`. */
@@ -300,11 +297,12 @@ async function repeatCheck(ctx, cliCheck, checkDir, env) {
   rmSync(nodeModules, { recursive: true, force: true });
 }
 
-/** Serves one file with range requests and an ETag from 127.0.0.1, counting the bytes sent. */
+/** Serves one file with range requests and an ETag from 127.0.0.1, counting every byte on the sockets. */
 async function rangeServer(path) {
   const size = statSync(path).size;
   const etag = `"${size}-${Math.floor(statSync(path).mtimeMs)}"`;
-  const stats = { bytes: 0, requests: 0 };
+  const stats = { bytes: 0, requests: 0, socketBytes: 0 };
+  const fd = openSync(path, 'r');
   const server = createServer((req, res) => {
     stats.requests++;
     if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end();
@@ -312,34 +310,47 @@ async function rangeServer(path) {
     if (!m) return res.writeHead(416).end();
     const start = Number(m[1]);
     const end = Math.min(Number(m[2]), size - 1);
-    stats.bytes += end - start + 1;
-    res.writeHead(206, { etag, 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${size}` });
-    createReadStream(path, { start, end }).pipe(res);
+    const body = Buffer.alloc(end - start + 1);
+    readSync(fd, body, 0, body.length, start);
+    stats.bytes += body.length;
+    res.writeHead(206, { etag, 'content-length': String(body.length), 'content-range': `bytes ${start}-${end}/${size}` });
+    res.end(body);
   });
+  server.on('connection', (socket) => socket.on('close', () => (stats.socketBytes += socket.bytesRead + socket.bytesWritten)));
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}/provenance.feed`, stats, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
+  return {
+    url: `http://127.0.0.1:${server.address().port}/provenance.feed`,
+    stats,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => { closeSync(fd); r(); }); }),
+  };
 }
 
 /** The same check against the feed served over HTTP with `#range`: cold (empty cache), then warm. */
-async function rangeCheck(ctx, cli, checkDir, feedPath, publicKey, size) {
+async function rangeCheck(ctx, cli, checkDir, feedPath, publicKey, size, records) {
   const server = await rangeServer(feedPath);
-  const dir = join(ctx.benchDir, 'check-range');
+  const dir = join(ctx.benchDir, `check-range-${records}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'pnpm-lock.yaml'), readFileSync(join(checkDir, 'pnpm-lock.yaml')));
   writeFileSync(join(dir, '.provenancerc.json'), JSON.stringify({ mode: 'warn', feed: { source: `${server.url}#range`, publicKeys: [publicKey], maxAge: '30d', onStale: 'warn' }, unknown: 'warn' }, null, 2) + '\n');
-  const env = { PROVENANCE_GUARD_CACHE_DIR: join(ctx.benchDir, 'cache-range') };
+  const env = { PROVENANCE_GUARD_CACHE_DIR: join(ctx.benchDir, `cache-range-${records}`) };
   rmSync(env.PROVENANCE_GUARD_CACHE_DIR, { recursive: true, force: true });
   const args = [cli, 'check', '--lockfile', join(dir, 'pnpm-lock.yaml'), '--config', join(dir, '.provenancerc.json'), '--format', 'json'];
+  const out = {};
   try {
-    for (const label of ['cold (empty cache)', 'warm']) {
+    for (const label of ['cold', 'warm']) {
       const before = { ...server.stats };
       const r = await ctx.measure(process.execPath, args, { env, cwd: dir });
       if (r.code > 1) throw new Error(`#range check failed:\n${r.stderr}`);
-      const mb = (server.stats.bytes - before.bytes) / 1024 / 1024;
-      ctx.print(ctx.formatResult(`#range check from 127.0.0.1, ${label}`, r));
-      ctx.print(`  transferred ${mb.toFixed(2)} MB in ${server.stats.requests - before.requests} requests (feed ${(size / 1024 / 1024).toFixed(0)} MB; goal at 50M records: < 10 MB cold, nothing warm)`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const bytes = server.stats.bytes - before.bytes;
+      const socket = server.stats.socketBytes - before.socketBytes;
+      const requests = server.stats.requests - before.requests;
+      out[label] = { bytes, socket, requests, wallMs: r.wallMs, overheadPerRequest: requests > 0 ? (socket - bytes) / requests : 0 };
+      ctx.print(ctx.formatResult(`#range check from 127.0.0.1, ${label}${label === 'cold' ? ' (empty cache)' : ''}`, r));
+      ctx.print(`  ${(bytes / 1024 / 1024).toFixed(2)} MB of bodies, ${(socket / 1024 / 1024).toFixed(2)} MB on the sockets, ${requests} requests (feed ${(size / 1024 / 1024).toFixed(0)} MB)   goal at 50M: < 10 MB cold, nothing warm`);
     }
   } finally {
     await server.close();
   }
+  return out;
 }

@@ -10,8 +10,10 @@ import type { FeedRecord } from '../types';
 import { tempPathFor } from '../atomic';
 import {
   FEED_FILE_NAME, INDEX_ENTRY_BYTES, MAGIC, READABLE_SCHEMAS, SCHEMA, SIG_PREFIX, bucketCount, bucketOfHash, encodeBucket,
-  encodeIndexEntry, keyHash, recordKey, type FeedHeader,
+  encodeIndexEntry, keyHash, recordKey, type FeedHeader, type FeedLayout,
 } from './format';
+import { FANOUT, TREE_SCHEMA } from './tree';
+import { TreeWriter } from './tree-writer';
 import { keyId as keyIdOf, readPrivateKey } from './keys';
 import { readPreamble } from './preamble';
 import { recordOrigin, validateRecord } from './records';
@@ -147,6 +149,8 @@ function copyInto(fd: number, from: string): void {
 
 type Placed = Entry & { bucket: number };
 
+const byKey = (a: Entry, b: Entry): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
 /** The entries of one partition in file order (bucket, then name@version); refuses duplicates. */
 function sortedPartition(partitions: Partitions, p: number, buckets: number, seen: { count: number }): Placed[] {
   const entries = partitions.take(p) as Placed[];
@@ -161,45 +165,69 @@ function sortedPartition(partitions: Partitions, p: number, buckets: number, see
   return entries;
 }
 
-/** Writes the encoded buckets in order to `file`, filling the index; returns the bytes written. */
-function writeBuckets(partitions: Partitions, file: string, index: Buffer, buckets: number, schema: number): number {
+/** Receives each bucket in order (empty ones included) with its offset in the body. */
+type BucketSink = (bucket: number, offset: number, bytes: Buffer) => void;
+
+/** A sink filling a schema 1/2 flat index. */
+function flatIndexSink(index: Buffer): BucketSink {
+  return (bucket, offset, bytes) => encodeIndexEntry(index, INDEX_ENTRY_BYTES * bucket, offset, bytes.length, createHash('sha256').update(bytes).digest());
+}
+
+/** Writes the encoded buckets in order to `fd`, telling `sink` where each went; returns the bytes written. */
+function writeBuckets(partitions: Partitions, fd: number, buckets: number, schema: number, sink: BucketSink): number {
+  const empty = Buffer.alloc(0);
+  let offset = 0;
+  let nextBucket = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const emit = (bucket: number, bytes: Buffer) => {
+    // An empty bucket is zero bytes in every schema.
+    while (nextBucket < bucket) sink(nextBucket++, offset, empty);
+    sink(nextBucket++, offset, bytes);
+    pending.push(bytes);
+    offset += bytes.length;
+    pendingBytes += bytes.length;
+    if (pendingBytes >= WRITE_CHUNK) {
+      writeAll(fd, Buffer.concat(pending));
+      pending = [];
+      pendingBytes = 0;
+    }
+  };
+  const seen = { count: 0 };
+  let open: { bucket: number; entries: Placed[] } | undefined;
+  // A bucket can span two partitions: its entries are sorted again as a whole.
+  const encoded = (entries: Placed[]) => encodeBucket(schema, entries.sort(byKey).map((e) => e.line).join(''));
+  for (let p = 0; p < PARTITIONS; p++) {
+    for (const e of sortedPartition(partitions, p, buckets, seen)) {
+      if (open && open.bucket !== e.bucket) {
+        emit(open.bucket, encoded(open.entries));
+        open = undefined;
+      }
+      open ??= { bucket: e.bucket, entries: [] };
+      open.entries.push(e);
+    }
+  }
+  if (open) emit(open.bucket, encoded(open.entries));
+  while (nextBucket < buckets) sink(nextBucket++, offset, empty);
+  writeAll(fd, Buffer.concat(pending));
+  if (schema === 1 && offset !== partitions.bodyBytes) throw new Error(`internal: wrote ${offset} bucket bytes, expected ${partitions.bodyBytes}`);
+  return offset;
+}
+
+/** The body after the signature line, written to `file`, and the header fields that pin it. */
+function writeBody(partitions: Partitions, file: string, schema: number): { layout: FeedLayout; index: Buffer } {
+  const buckets = bucketCount(partitions.count, schema);
   const fd = openSync(file, 'wx', 0o600);
   try {
-    // An empty bucket is zero bytes in every schema.
-    const emptyHash = createHash('sha256').digest();
-    let offset = 0;
-    let nextBucket = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const emit = (bucket: number, bytes: Buffer) => {
-      while (nextBucket < bucket) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, emptyHash);
-      encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, bytes.length, createHash('sha256').update(bytes).digest());
-      pending.push(bytes);
-      offset += bytes.length;
-      pendingBytes += bytes.length;
-      if (pendingBytes >= WRITE_CHUNK) {
-        writeAll(fd, Buffer.concat(pending));
-        pending = [];
-        pendingBytes = 0;
-      }
-    };
-    const seen = { count: 0 };
-    let open: { bucket: number; lines: string[] } | undefined;
-    for (let p = 0; p < PARTITIONS; p++) {
-      for (const e of sortedPartition(partitions, p, buckets, seen)) {
-        if (open && open.bucket !== e.bucket) {
-          emit(open.bucket, encodeBucket(schema, open.lines.join('')));
-          open = undefined;
-        }
-        open ??= { bucket: e.bucket, lines: [] };
-        open.lines.push(e.line);
-      }
+    if (schema !== TREE_SCHEMA) {
+      const index = Buffer.alloc(buckets * INDEX_ENTRY_BYTES);
+      const bytes = writeBuckets(partitions, fd, buckets, schema, flatIndexSink(index));
+      return { layout: { buckets, indexSha256: createHash('sha256').update(index).digest('hex'), bodyBytes: index.length + bytes }, index };
     }
-    if (open) emit(open.bucket, encodeBucket(schema, open.lines.join('')));
-    while (nextBucket < buckets) encodeIndexEntry(index, INDEX_ENTRY_BYTES * nextBucket++, offset, 0, emptyHash);
-    writeAll(fd, Buffer.concat(pending));
-    if (schema === 1 && offset !== partitions.bodyBytes) throw new Error(`internal: wrote ${offset} bucket bytes, expected ${partitions.bodyBytes}`);
-    return offset;
+    const tree = new TreeWriter(buckets);
+    const bytes = writeBuckets(partitions, fd, buckets, schema, (bucket, _offset, data) => tree.leaf(bucket, data));
+    const root = tree.finish(bytes, (page) => writeAll(fd, page));
+    return { layout: { buckets, fanout: FANOUT, rootSha256: root.sha256, rootLength: root.length, bodyBytes: root.end }, index: Buffer.alloc(0) };
   } finally {
     closeSync(fd);
   }
@@ -248,23 +276,18 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
   let bodyTmp: string | undefined;
   try {
     await partitionRecords(options.records, partitions);
-    const count = partitions.count;
-    const buckets = bucketCount(count, schema);
-    const index = Buffer.alloc(buckets * INDEX_ENTRY_BYTES);
     mkdirSync(dirname(path), { recursive: true });
     tmp = tempPathFor(path);
     bodyTmp = tempPathFor(path);
-    const bodyBytes = writeBuckets(partitions, bodyTmp, index, buckets, schema);
-    const header: FeedHeader & { buckets: number; indexSha256: string; bodyBytes: number } = {
+    const { layout, index } = writeBody(partitions, bodyTmp, schema);
+    const header: FeedHeader & FeedLayout = {
       schema,
       serial,
       generatedAt: now.toISOString(),
       expiresAt: expiresAt.toISOString(),
-      records: count,
+      records: partitions.count,
       keyId: keyIdOf(privateKey),
-      buckets,
-      indexSha256: createHash('sha256').update(index).digest('hex'),
-      bodyBytes: index.length + bodyBytes,
+      ...layout,
     };
     const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
     const signature = sign(null, signed, privateKey).toString('base64');

@@ -24,6 +24,13 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+const isSha256 = (value: unknown): boolean => typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
+
+/** Schema 3 pins its body with a root page, the others with a flat index hash. */
+function pinsBody(h: Partial<LayoutHeader>): boolean {
+  return h.schema === 3 ? isSha256(h.rootSha256) && isCount(h.rootLength) && isCount(h.fanout) : isSha256(h.indexSha256);
+}
+
 /** Reads and checks the shape of the magic, header and signature lines (not the signature). */
 export function readPreambleFd(fd: number, path: string): Preamble {
   const size = fstatSync(fd).size;
@@ -44,7 +51,7 @@ export function readPreambleFd(fd: number, path: string): Preamble {
   if (typeof h.schema !== 'number') throw notFeed('header has no schema');
   if (
     !isCount(h.serial) || !isIso(h.generatedAt) || !isIso(h.expiresAt) || !isCount(h.records) || typeof h.keyId !== 'string' ||
-    !isCount(h.buckets) || h.buckets < 1 || typeof h.indexSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(h.indexSha256) || !isCount(h.bodyBytes)
+    !isCount(h.buckets) || h.buckets < 1 || !isCount(h.bodyBytes) || !pinsBody(h)
   ) {
     throw notFeed('header is incomplete');
   }

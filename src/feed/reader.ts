@@ -8,6 +8,7 @@ import {
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
 import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
+import { TreeReader, verifyTree, type PageSource } from './tree-reader';
 import { acceptedFeed, recordSerial, sameSerialError, statePath, RESET_COMMAND } from './state';
 
 export type { FeedHeader } from './format';
@@ -20,6 +21,11 @@ export interface OpenFeedOptions {
   recordAcceptance?: boolean;
   /** `feed.minSerial` of the policy. */
   minSerial?: number;
+  /**
+   * Schema 3 read from elsewhere than `path` (a `#range` source's page cache): `path` then holds
+   * only the signed preamble.
+   */
+  pages?: PageSource;
 }
 
 export interface Feed {
@@ -53,6 +59,7 @@ function readExactly(fd: number, length: number, position: number, path: string,
 interface OpenedFeed {
   fd: number;
   preamble: Preamble;
+  /** Schemas 1 and 2: the flat index, checked against header.indexSha256. */
   index: Buffer;
   /** SHA-256 of the signed header and signature (pins every byte): kept per serial against same-serial substitution. */
   sha256: string;
@@ -115,8 +122,8 @@ function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, ca
   }
 }
 
-/** Everything but the buckets: signature, schema, dates, rollback, size, index hash. */
-function openChecked(path: string, trust: FeedTrust, cache: string, now: Date): OpenedFeed {
+/** Everything but the buckets: signature, schema, dates, rollback, size, index hash (schemas 1, 2). */
+function openChecked(path: string, trust: FeedTrust, cache: string, now: Date, preambleOnly = false): OpenedFeed {
   const label = trust.label ?? path;
   const fd = openFeedFile(path);
   try {
@@ -127,7 +134,8 @@ function openChecked(path: string, trust: FeedTrust, cache: string, now: Date): 
     // From here on the header is trusted.
     const sha256 = createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex');
     checkFreshness(header, sha256, trust, cache, now, label);
-    if (preamble.size !== preamble.bodyStart + header.bodyBytes) throw corrupted(label, `size is ${preamble.size} bytes, header says ${preamble.bodyStart + header.bodyBytes}`);
+    if (!preambleOnly && preamble.size !== preamble.bodyStart + header.bodyBytes) throw corrupted(label, `size is ${preamble.size} bytes, header says ${preamble.bodyStart + header.bodyBytes}`);
+    if (header.schema === 3) return { fd, preamble, index: Buffer.alloc(0), sha256 };
     const indexLength = header.buckets * INDEX_ENTRY_BYTES;
     if (indexLength > header.bodyBytes) throw corrupted(label, 'index larger than the file');
     const index = readExactly(fd, indexLength, preamble.bodyStart, label);
@@ -175,7 +183,7 @@ function fullPass(opened: OpenedFeed, path: string): void {
 export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const now = options.now ?? new Date();
   const cache = options.cacheDir ?? defaultCacheDir();
-  const opened = openChecked(path, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}) }, cache, now);
+  const opened = openChecked(path, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}) }, cache, now, options.pages !== undefined);
   const { fd, preamble, index } = opened;
   const header = preamble.header;
   try {
@@ -183,6 +191,11 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
   } catch (error) {
     closeSync(fd);
     throw error;
+  }
+  if (header.schema === 3) return treeFeed(opened, path, options.pages);
+  if (options.pages) {
+    closeSync(fd);
+    throw corrupted(path, `schema ${header.schema} has no index pages`);
   }
   const bucketsStart = preamble.bodyStart + header.buckets * INDEX_ENTRY_BYTES;
   const bucketsBytes = header.bodyBytes - header.buckets * INDEX_ENTRY_BYTES;
@@ -209,6 +222,58 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
       if (closed) return;
       closed = true;
       closeSync(fd);
+    },
+  };
+}
+
+/** Pages of a schema 3 feed read from its own file. */
+function localPages(opened: OpenedFeed, label: string): PageSource {
+  const start = opened.preamble.bodyStart;
+  return { read: (ref) => readExactly(opened.fd, ref.length, start + ref.offset, label) };
+}
+
+/** For `feed verify`, which reads the buckets in file order: 8 MB reads instead of one per bucket. */
+function sequentialPages(opened: OpenedFeed, label: string): PageSource {
+  const start = opened.preamble.bodyStart;
+  const end = start + opened.preamble.header.bodyBytes;
+  let window: Buffer = Buffer.alloc(0);
+  let windowStart = 0;
+  return {
+    read(ref) {
+      const at = start + ref.offset;
+      // Index pages are read apart (and kept by the reader's cache: not as views of a window).
+      if (ref.level > 0) return readExactly(opened.fd, ref.length, at, label);
+      if (at < windowStart || at + ref.length > windowStart + window.length) {
+        const length = Math.max(ref.length, Math.min(FULL_PASS_CHUNK, end - at));
+        window = readExactly(opened.fd, length, at, label);
+        windowStart = at;
+      }
+      return window.subarray(at - windowStart, at - windowStart + ref.length);
+    },
+  };
+}
+
+/** A schema 3 feed: lookups walk the hash tree (see tree-reader.ts). */
+function treeFeed(opened: OpenedFeed, path: string, pages: PageSource | undefined): Feed {
+  let tree: TreeReader;
+  try {
+    tree = new TreeReader(opened.preamble.header, pages ?? localPages(opened, path), path);
+  } catch (error) {
+    closeSync(opened.fd);
+    throw error;
+  }
+  let closed = false;
+  return {
+    path,
+    header: opened.preamble.header,
+    lookup(name, version) {
+      if (closed) throw new Error(`feed ${path} is closed`);
+      return tree.lookup(name, version);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      closeSync(opened.fd);
     },
   };
 }
@@ -256,7 +321,8 @@ export function verifyFeed(
   if (options.label !== undefined) trust.label = options.label;
   const opened = openChecked(path, trust, cache, options.now ?? new Date());
   try {
-    fullPass(opened, trust.label ?? path);
+    if (opened.preamble.header.schema === 3) verifyTree(new TreeReader(opened.preamble.header, sequentialPages(opened, trust.label ?? path), trust.label ?? path));
+    else fullPass(opened, trust.label ?? path);
     return { ...opened.preamble.header, sha256: opened.sha256 };
   } finally {
     closeSync(opened.fd);

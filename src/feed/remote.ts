@@ -1,20 +1,29 @@
 /**
  * A feed read lazily over HTTP range requests: `feed.source: https://host/provenance.feed#range`.
  *
- * The local copy is a sparse file of the feed's full size in the cache directory: the preamble and
- * the index are fetched whole, buckets only when a lookup needs them, each written at its own
- * offset. openFeed() then reads that file with every check it always makes (signature, expiry,
- * rollback, index hash at open, bucket hash at every lookup), so nothing fetched is trusted before
- * the signature chain pins it, and a bucket never fetched (a hole of zeros) can only fail its hash.
- * A later run revalidates the first bytes with If-None-Match and fetches only buckets it lacks.
+ * Schema 3 (remote-tree.ts): the signed preamble is kept in the cache directory; the pages a
+ * check needs are fetched level by level and cached page by page under their SHA-256; openFeed()
+ * verifies the signature and every page against its parent at every read.
+ *
+ * Schemas 1 and 2: the local copy is a sparse file of the feed's full size in the cache
+ * directory: the preamble and the index are fetched whole, buckets only when a lookup needs them,
+ * each written at its own offset. openFeed() then reads that file with every check it always
+ * makes, so nothing fetched is trusted before the signature chain pins it, and a bucket never
+ * fetched (a hole of zeros) can only fail its hash.
+ *
+ * A later run revalidates the first bytes with If-None-Match (a 304: no body) and fetches only
+ * what it lacks. Redirects never go from https to plain http.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../atomic';
 import { FeedError } from '../errors';
-import { INDEX_ENTRY_BYTES, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
+import { INDEX_ENTRY_BYTES, MAGIC, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
 import { readPreamble, type Preamble } from './preamble';
+import { PageStore, prefetchTree } from './remote-tree';
+import { rangeGet } from './range-http';
+import type { PageSource } from './tree-reader';
 
 export const RANGE_SUFFIX = '#range';
 /** First request: enough for the magic, a header line and the signature line. */
@@ -36,6 +45,10 @@ export interface RemoteFeedFile {
   prefetch(packages: readonly { name: string; version: string }[]): Promise<void>;
   /** Bytes received over HTTP so far (bodies only). */
   readonly bytesFetched: number;
+  /** HTTP requests made so far. */
+  readonly requests: number;
+  /** Schema 3: the page cache openFeed() reads pages from (`path` then holds only the preamble). */
+  pages?: PageSource;
 }
 
 interface Meta {
@@ -49,26 +62,24 @@ const KEEP_OLD_COPIES_MS = 10 * 60 * 1000;
 
 class RangeClient {
   bytesFetched = 0;
+  requests = 0;
   constructor(private readonly url: string, public etag: string | undefined) {}
 
   async get(start: number, end: number, conditional?: string): Promise<{ status: number; body: Buffer; etag: string | undefined; total: number | undefined }> {
-    const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
     if (conditional) headers['if-none-match'] = conditional;
     else if (this.etag) headers['if-range'] = this.etag;
-    let response: Response;
-    try {
-      response = await fetch(this.url, { headers, redirect: 'follow', signal: AbortSignal.timeout(TIMEOUT_MS) });
-    } catch (error) {
-      throw new FeedError(`cannot read the feed from ${this.url}: ${(error as Error).message}`, { cause: error });
-    }
-    if (response.status === 304) return { status: 304, body: Buffer.alloc(0), etag: this.etag, total: undefined };
-    const body = Buffer.from(await response.arrayBuffer());
+    this.requests++;
+    const answer = await rangeGet(new URL(this.url), headers, TIMEOUT_MS, end - start);
+    if (answer.status === 304) return { status: 304, body: Buffer.alloc(0), etag: this.etag, total: undefined };
+    const body = answer.body;
     this.bytesFetched += body.length;
-    if (response.status !== 206) {
-      throw new FeedError(`GET ${this.url} (bytes ${start}-${end - 1}) answered ${response.status}: a #range feed source needs a server that answers range requests (206) and a feed that does not change while it is read`);
+    if (answer.status !== 206) {
+      throw new FeedError(`GET ${this.url} (bytes ${start}-${end - 1}) answered ${answer.status}: a #range feed source needs a server that answers range requests (206) and a feed that does not change while it is read`);
     }
-    const total = Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1]);
-    return { status: 206, body, etag: response.headers.get('etag') ?? undefined, total: Number.isFinite(total) ? total : undefined };
+    const total = Number(/\/(\d+)$/.exec(answer.headers['content-range'] ?? '')?.[1]);
+    const etag = answer.headers.etag;
+    return { status: 206, body, etag, total: Number.isFinite(total) ? total : undefined };
   }
 }
 
@@ -138,7 +149,7 @@ async function freshCopy(client: RangeClient, url: string, dir: string, head: { 
 
 function pruneOldCopies(dir: string, keep: string): void {
   for (const name of readdirSync(dir)) {
-    if (!name.startsWith('feed-') || name === keep) continue;
+    if (!/^(feed|head)-/.test(name) || name === keep) continue;
     try {
       if (Date.now() - statSync(join(dir, name)).mtimeMs > KEEP_OLD_COPIES_MS) rmSync(join(dir, name), { force: true });
     } catch {
@@ -163,7 +174,7 @@ export async function openRemoteFeedFile(source: string, options: { cacheDir: st
   }
   const dir = join(options.cacheDir, 'feeds', `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
   const meta = readMeta(dir);
-  const local = join(dir, meta?.file && /^feed-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
+  const local = join(dir, meta?.file && /^(feed|head)-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
   const cached = existsSync(local) && meta?.url === url;
   const client = new RangeClient(url, meta?.etag);
   let path = local;
@@ -177,18 +188,68 @@ export async function openRemoteFeedFile(source: string, options: { cacheDir: st
     }
     if (head.status !== 304) {
       const same = cached && head.etag !== undefined && head.etag === meta?.etag;
-      path = same ? local : await freshCopy(client, url, dir, head);
+      path = same ? local : isTreeHead(head.body) ? treeHeadCopy(url, dir, head) : await freshCopy(client, url, dir, head);
       client.etag = head.etag;
     }
   } else if (!cached) {
     throw new FeedError(`offline, and no cached copy of the feed from ${url} (run once online to fetch it)`);
   }
+  if (basename(path).startsWith('head-')) return treeRemote(client, path, dir, url, options.offline);
   return {
+    get requests() {
+      return client.requests;
+    },
     path,
     get bytesFetched() {
       return client.bytesFetched;
     },
     prefetch: (packages) => prefetch(client, path, readPreamble(path), packages, options.offline, url),
+  };
+}
+
+/** Whether the first bytes of a feed announce schema 3 (checked for real once the signature is). */
+function isTreeHead(body: Buffer): boolean {
+  if (body.toString('latin1', 0, MAGIC.length) !== MAGIC) return false;
+  const end = body.indexOf(0x0a, MAGIC.length);
+  try {
+    return end > 0 && (JSON.parse(body.toString('utf8', MAGIC.length, end)) as { schema?: unknown }).schema === 3;
+  } catch {
+    return false;
+  }
+}
+
+/** Keeps a schema 3 feed's preamble (magic, header, signature) as head-<hash>; its pages go to the page cache. */
+function treeHeadCopy(url: string, dir: string, head: { body: Buffer; etag: string | undefined; total: number | undefined }): string {
+  const tmp = tempPathFor(join(dir, 'head'));
+  let preamble: Preamble;
+  try {
+    writeFileAtomic(tmp, head.body);
+    preamble = readPreamble(tmp);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  if (head.total !== preamble.bodyStart + preamble.header.bodyBytes) {
+    throw new FeedError(`feed ${url} is ${head.total ?? 'of unknown'} bytes, its header says ${preamble.bodyStart + preamble.header.bodyBytes}; refused`, { code: 'ERR_PG_FEED_CORRUPT' });
+  }
+  const path = join(dir, `head-${createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex').slice(0, 32)}`);
+  writeFileAtomic(path, head.body.subarray(0, preamble.bodyStart));
+  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) } satisfies Meta) + '\n');
+  pruneOldCopies(dir, basename(path));
+  return path;
+}
+
+function treeRemote(client: RangeClient, path: string, dir: string, url: string, offline: boolean): RemoteFeedFile {
+  const store = new PageStore(join(dir, 'pages'), url);
+  return {
+    path,
+    pages: store,
+    get bytesFetched() {
+      return client.bytesFetched;
+    },
+    get requests() {
+      return client.requests;
+    },
+    prefetch: (packages) => prefetchTree({ store, client, preamble: readPreamble(path), offline, url }, packages),
   };
 }
 

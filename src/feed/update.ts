@@ -12,7 +12,8 @@ import { FeedError } from '../errors';
 import type { FeedRecord, ResolvedPackage } from '../types';
 import { buildFeed, resolveOut } from './build';
 import { decodeBucket, decodeIndexEntry, INDEX_ENTRY_BYTES, recordKey, type FeedHeader } from './format';
-import { readPreamble } from './preamble';
+import { readPreamble, type LayoutHeader } from './preamble';
+import { TreeReader, treeBuckets } from './tree-reader';
 import { openFeed, verifyFeed } from './reader';
 
 export interface VerifiedBase {
@@ -50,6 +51,10 @@ export function openBase(basePath: string, publicKeys: string[], cacheDir: strin
 /** Every record of a verified feed file, in file order (each bucket decoded as its schema says). */
 export async function* feedRecords(path: string): AsyncGenerator<FeedRecord> {
   const { header, bodyStart } = readPreamble(path);
+  if (header.schema === 3) {
+    yield* treeRecords(path, header, bodyStart);
+    return;
+  }
   const indexLength = header.buckets * INDEX_ENTRY_BYTES;
   const data = await readFile(path);
   const index = data.subarray(bodyStart, bodyStart + indexLength);
@@ -59,6 +64,15 @@ export async function* feedRecords(path: string): AsyncGenerator<FeedRecord> {
     if (!entry) throw new FeedError(`feed ${path}: index entry ${bucket} is malformed`, { file: path, code: 'ERR_PG_FEED_CORRUPT' });
     const text = decodeBucket(header.schema, data.subarray(bucketsStart + entry.offset, bucketsStart + entry.offset + entry.length)).toString('utf8');
     for (const line of text.split('\n')) if (line !== '') yield JSON.parse(line) as FeedRecord;
+  }
+}
+
+/** Every record of a verified schema 3 feed, bucket by bucket (each checked against its page again). */
+async function* treeRecords(path: string, header: LayoutHeader, bodyStart: number): AsyncGenerator<FeedRecord> {
+  const data = await readFile(path);
+  const tree = new TreeReader(header, { read: (ref) => data.subarray(bodyStart + ref.offset, bodyStart + ref.offset + ref.length) }, path);
+  for (const { bytes } of treeBuckets(tree)) {
+    for (const line of decodeBucket(header.schema, bytes).toString('utf8').split('\n')) if (line !== '') yield JSON.parse(line) as FeedRecord;
   }
 }
 
