@@ -22,6 +22,7 @@ export async function run(ctx) {
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
   // A snapshot: a rebuild during the run would change pnpmfileChecksum and break --frozen-lockfile.
   const bundle = join(base, 'pnpmfile.cjs');
+  mkdirSync(base, { recursive: true });
   copyFileSync(built, bundle);
   const { packages, root } = benchTree(SCOPE, PACKAGES);
   const { server, url } = await startVerdaccio(ctx, base);
