@@ -4,6 +4,7 @@
  * parents declared (readPackage sees every parent before its children).
  */
 import { withTrailingSlash } from '../../src/npmrc';
+import { npmRegistriesFor } from '../../src/lockfile/registries';
 import { classifySpec, urlSource, type Registries, type SourceClass } from '../../src/lockfile/source';
 import type { ResolvedPackage, SourceKind } from '../../src/types';
 
@@ -104,12 +105,7 @@ let cachedRegistries: { dir: string; registries: Registries } | undefined;
 
 /** pnpm's registries (the project's .npmrc), read once per directory. */
 function projectRegistries(dir: string = process.cwd()): Registries {
-  if (cachedRegistries?.dir !== dir) {
-    // Loaded on first use: it bundles Yarn's parsers, and pnpm hands preResolution its registries.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { npmRegistriesFor } = require('../../src/lockfile/registries') as typeof import('../../src/lockfile/registries');
-    cachedRegistries = { dir, registries: npmRegistriesFor(dir) };
-  }
+  if (cachedRegistries?.dir !== dir) cachedRegistries = { dir, registries: npmRegistriesFor(dir) };
   return cachedRegistries.registries;
 }
 
