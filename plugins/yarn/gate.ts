@@ -40,6 +40,7 @@ import { packageMessage } from './messages';
 import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
 import { verifiedArchives } from './verified-archives';
+import { timedFetchCheck } from './timing';
 import { gateVerdictInputs, reuseGate, storeGate, type FetchExpectations } from './verdict-reuse';
 
 export interface ValidationReport {
@@ -107,10 +108,8 @@ function fetchPolicy(config: Config, expectations: FetchExpectations, guard: () 
   return {
     async expectation(name, version) {
       const id = `${name}@${version}`;
-      if (expectations.has(id)) {
-        const integrity = expectations.get(id);
-        return integrity ? { integrity, block } : undefined;
-      }
+      const known = timedFetchCheck(() => (expectations.has(id) ? { integrity: expectations.get(id) } : undefined));
+      if (known) return known.integrity ? { integrity: known.integrity, block } : undefined;
       // A package the gate did not see (it should not happen) is looked up now, never skipped.
       const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
       const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
