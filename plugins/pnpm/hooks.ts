@@ -283,8 +283,7 @@ class HookSession implements PnpmHooks {
       return;
     }
     const scope = this.lockfileScope(lockfile);
-    const used = usedPart(lockfile, scope);
-    const verdict = inputs && batchVerdictInputs(inputs, { dir: this.dir(), used, scope, registries: this.pnpmRegistries() });
+    const verdict = inputs && batchVerdictInputs(inputs, { dir: this.dir(), lockfile, scope, registries: this.pnpmRegistries() });
     const reused = verdict && reuseBatch(verdict);
     if (reused) {
       if (this.timing) this.write(`provenance-guard timing: lockfile verdict reused (${reused.locked.length} packages)\n`);
@@ -295,7 +294,7 @@ class HookSession implements PnpmHooks {
     }
     const g = await this.guard();
     if (!g) return;
-    const packages = lockedPackages(g, used, this.dir(), this.write, { registries: this.pnpmRegistries() });
+    const packages = lockedPackages(g, usedPart(lockfile, scope), this.dir(), this.write, { registries: this.pnpmRegistries() });
     if (!packages) return;
     this.view.noteLocked(packages);
     const results = await g.evaluate(packages);

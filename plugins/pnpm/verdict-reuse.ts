@@ -6,9 +6,9 @@
  *
  * Why reusing is as safe as recomputing: the batch result is a function of exactly what the
  * key hashes, and nothing else —
- * - the part of the wanted lockfile the install uses (usedPart: the importers selected by
- *   `--filter` and the dependencies the projects still declare are already applied to it,
- *   and are hashed again explicitly), as the object pnpm handed over, not the file on disk;
+ * - the wanted lockfile, as the object pnpm handed over (not the file on disk), and what
+ *   selects the part of it the install uses (usedPart): the importers a `--filter` selects and
+ *   the dependency names the projects still declare;
  * - the lockfile directory (file:/link: paths are resolved against it) and pnpm's registries
  *   (they decide which tarball URLs are the registry);
  * - the resolved config, the feed's signed preamble (serial, dates, index hash pinning every
@@ -28,8 +28,8 @@ import type { LockfileScope } from './lockfile-gate';
 export interface LockfileBatch {
   /** The lockfile directory pnpm reported. */
   dir: string;
-  /** The part of the wanted lockfile the install uses (usedPart). */
-  used: unknown;
+  /** The wanted lockfile as pnpm handed it over (what the install uses is usedPart of it and `scope`). */
+  lockfile: unknown;
   scope: LockfileScope;
   registries: Registries;
 }
@@ -42,12 +42,12 @@ export function pnpmVerdictFile(dir: string): string {
 /** The store's inputs for this batch; undefined when it must always be checked (live evidence changes on its own). */
 export function batchVerdictInputs(inputs: GuardInputs, batch: LockfileBatch): VerdictInputs | undefined {
   if (inputs.config.online) return undefined;
-  const { dir, used, scope, registries } = batch;
+  const { dir, lockfile, scope, registries } = batch;
   return {
     file: pnpmVerdictFile(dir),
     scope: 'pnpm',
     lockfilePath: join(dir, 'pnpm-lock.yaml'),
-    lockfile: JSON.stringify(used),
+    lockfile: JSON.stringify(lockfile),
     config: inputs.config,
     feedPath: inputs.feedPath,
     cacheDir: inputs.cacheDir,
