@@ -91,7 +91,6 @@ export function reportResult(result: Report, report: ValidationReport, configFil
   }
 }
 
-
 /** What the fetcher must compare each registry tarball with: the feed records the gate looked up (see verdict-reuse.ts). */
 function fetchExpectations(packages: readonly ResolvedPackage[], evaluations: readonly Evaluation[]): FetchExpectations {
   const expectations: FetchExpectations = new Map();
@@ -200,7 +199,12 @@ class GateRun {
 export async function validateProject(project: Project, report: ValidationReport): Promise<void> {
   const started = performance.now();
   // PROVENANCE_GUARD_TIMING=1: one stderr line with the gate's own cost (used by the bench).
-  const timing = process.env.PROVENANCE_GUARD_TIMING === '1' ? (what: string) => process.stderr.write(`provenance-guard timing: ${what} ${(performance.now() - started).toFixed(1)} ms\n`) : undefined;
+  const cpu = process.cpuUsage();
+  const cpuMs = () => {
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1000;
+  };
+  const timing = process.env.PROVENANCE_GUARD_TIMING === '1' ? (what: string) => process.stderr.write(`provenance-guard timing: ${what} ${(performance.now() - started).toFixed(1)} ms, cpu ${cpuMs().toFixed(1)} ms\n`) : undefined;
   const setup = guardSetup(project, project.configuration, project.cwd);
   if (setup.forcedMode === 'off') return;
   const options: GuardOptions = { ...setup.options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) };

@@ -127,7 +127,8 @@ export async function run(ctx) {
             times[kind].push(result.wallMs);
             const output = `${result.stdout}${result.stderr}`;
             const line = [...output.matchAll(/provenance-guard timing: hooks ([\d.]+) ms in \d+ calls, process uptime ([\d.]+) ms/g)].pop();
-            if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]), reused: /lockfile verdict reused/.test(output) });
+            const cpu = [...output.matchAll(/provenance-guard timing: hooks .*, cpu in hooks ([\d.]+) ms/g)].pop();
+            if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]), reused: /lockfile verdict reused/.test(output), ...(cpu ? { cpu: Number(cpu[1]) } : {}) });
           }
         }
         const plain = median(times.plain);
@@ -144,6 +145,8 @@ export async function run(ctx) {
           ctx.print(`  time inside the hooks (median): ${hooks.toFixed(1)} ms, lockfile verdict reused in ${reused}/${inHooks.length} runs`
             + (scenario === 'uptodate' ? ` (goal with reuse: < 20 ms: ${reused > 0 && hooks < 20 ? 'met' : 'NOT met'})` : ' (no node_modules: no stored verdict)')
             + (version === '10' ? '' : `; hook process uptime at exit (node startup + load + hooks): ${median(inHooks.map((t) => t.uptime)).toFixed(0)} ms`));
+          const cpus = inHooks.filter((t) => t.cpu !== undefined).map((t) => t.cpu);
+          if (cpus.length > 0) ctx.print(`  CPU time inside the hooks (median): ${median(cpus).toFixed(1)} ms (on a loaded machine wall time mostly measures the wait for a core)`);
         }
         if (scenario === 'uptodate') await withoutReuse(ctx, bins[version], projects.guard, env, version);
         ctx.shared[`pnpm${version}-${scenario}`] = { plain, guard, ratio: guard / plain };
