@@ -2,21 +2,17 @@
  * The pipeline in one place: config → feed (signed evidence) → policy → report.
  * The CLI and the package-manager adapters all go through createGuard().
  */
-import semver from 'semver';
 import { loadConfig } from './config/load';
 import type { Config } from './config/types';
 import { declaredMode } from './config/declared-mode';
 import { ConfigError, GuardError } from './errors';
-import { openFeed, type Feed } from './feed/reader';
 import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/remote';
 import { resolveFeedSource } from './feed/source';
-import { packageKey } from './lockfile/source';
 import { cacheDir } from './paths';
-import { identityProblem, Policy, type Evaluation, type FeedState } from './policy/evaluate';
-import { buildReport } from './report/build';
+import type { Feed } from './feed/reader';
+import type { Evaluation } from './policy/evaluate';
+import type { Mode, Report, ResolvedPackage } from './types';
 import { escapeControl } from './report/escape';
-import { summarizeSourceWarnings } from './report/source-failures';
-import type { FeedRecord, Mode, Report, ResolvedPackage } from './types';
 
 export interface GuardOptions {
   /** Project directory; the config is searched from here upward. */
@@ -80,17 +76,6 @@ export async function loadGoverningConfig(options: { cwd: string; configPath?: s
   return config;
 }
 
-function uniqueKey(pkg: ResolvedPackage): string {
-  return `${packageKey(pkg.name, pkg.version)}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
-}
-
-/** The alias the user wrote and the path that brought the package in, for the report. */
-function withOrigin(evaluation: Evaluation, pkg: ResolvedPackage): Evaluation {
-  if (pkg.alias !== undefined && pkg.alias !== pkg.name) evaluation.alias = pkg.alias;
-  if (pkg.via !== undefined && pkg.via.length > 0) evaluation.via = pkg.via;
-  return evaluation;
-}
-
 /** Warnings quote registries, feeds and lockfiles: escaped here, for every front end. */
 function warnerOf(options: GuardOptions): (message: string) => void {
   const sink = options.warn ?? ((message: string) => process.stderr.write(`provenance-guard: ${message}\n`));
@@ -142,57 +127,13 @@ export async function resolveGuardInputs(options: GuardOptions): Promise<GuardIn
   return { config, feedPath, cacheDir: cache, now };
 }
 
-/** Builds a guard; `inputs` are those of resolveGuardInputs(options) when already resolved. */
+/**
+ * Builds a guard; `inputs` are those of resolveGuardInputs(options) when already resolved.
+ * The feed reader and the policy load here, on first use: a hook that reuses a stored verdict
+ * (src/verdict-store.ts) needs only resolveGuardInputs.
+ */
 export async function createGuard(options: GuardOptions, inputs?: GuardInputs): Promise<Guard> {
-  const env = options.env ?? process.env;
-  const warn = warnerOf(options);
-  const { config, feedPath, remote, cacheDir: cache, now } = inputs ?? (await resolveGuardInputs(options));
-
-  let feed: Feed | undefined;
-  let feedState: FeedState = { stale: false };
-  if (feedPath !== undefined) {
-    feed = openFeed(feedPath, { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, cacheDir: cache, now, ...(remote?.pages ? { pages: remote.pages } : {}) });
-    const generated = Date.parse(feed.header.generatedAt);
-    feedState = { stale: Number.isFinite(generated) && now.getTime() - generated > config.feed.maxAge, generatedAt: feed.header.generatedAt };
-  }
-  const policy = new Policy(config, now);
-
-  async function evaluate(packages: readonly ResolvedPackage[]): Promise<Evaluation[]> {
-    const unique = new Map<string, ResolvedPackage>();
-    for (const pkg of packages) if (pkg.source !== 'workspace') unique.set(uniqueKey(pkg), pkg);
-    const list = [...unique.values()];
-    const records = new Map<ResolvedPackage, FeedRecord | undefined>();
-    const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && identityProblem(pkg) === undefined && policy.excludedBy(pkg) === undefined;
-    // A tarball URL claiming a name@version the feed knows must carry that record's bytes.
-    const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && semver.valid(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
-    const lookedUp = list.filter((pkg) => needsEvidence(pkg) || claimsRecord(pkg));
-    if (feed && remote) await remote.prefetch(lookedUp);
-    for (const pkg of lookedUp) if (feed) records.set(pkg, feed.lookup(pkg.name, pkg.version));
-
-    if (config.online) {
-      const missing = list.filter((pkg) => needsEvidence(pkg) && records.get(pkg) === undefined);
-      if (missing.length > 0) {
-        // Loaded lazily: only `--online` runs pay for the network stack.
-        const { gatherEvidence } = await import('./evidence/index');
-        const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd }, env });
-        // One line per failed source, with the setting that turns it off.
-        for (const line of summarizeSourceWarnings(gathered.warnings)) warn(line.replace(/^provenance-guard: /, ''));
-        const byId = new Map(gathered.records.map((r) => [packageKey(r.name, r.version), r]));
-        for (const pkg of missing) records.set(pkg, byId.get(packageKey(pkg.name, pkg.version)));
-      }
-    }
-    return list.map((pkg) => withOrigin(policy.evaluate(pkg, records.get(pkg), feedState), pkg));
-  }
-
-  return {
-    config,
-    feed,
-    evaluate,
-    async check(packages) {
-      return buildReport(await evaluate(packages));
-    },
-    close() {
-      feed?.close();
-    },
-  };
+  const resolved = inputs ?? (await resolveGuardInputs(options));
+  const { buildGuard } = await import('./guard-build');
+  return buildGuard(options, resolved, warnerOf(options));
 }

@@ -53,7 +53,15 @@ interface StoredVerdict {
   storedAt: string;
   validUntil: string;
   report: Report;
+  /** What the adapter needs besides the report to stand in for its work (covered by the MAC). */
+  attachment?: unknown;
   mac: string;
+}
+
+/** A reused verdict: the stored report and what the adapter attached to it. */
+export interface ReusedVerdict {
+  report: Report;
+  attachment: unknown;
 }
 
 /** node_modules/.provenance-guard/<scope>-verdict.json of the project, when node_modules exists. */
@@ -145,6 +153,11 @@ function readStored(file: string): StoredVerdict | undefined {
  * foreign, stale or malformed verdict; errors of the inputs themselves (an unreadable feed) do.
  */
 export function reuseVerdict(inputs: VerdictInputs): Report | undefined {
+  return reuseStoredVerdict(inputs)?.report;
+}
+
+/** Like reuseVerdict, with the attachment storeVerdict was given. */
+export function reuseStoredVerdict(inputs: VerdictInputs): ReusedVerdict | undefined {
   if (!existsSync(inputs.file)) return undefined;
   const stored = readStored(inputs.file);
   const key = secret(inputs.cacheDir, false);
@@ -162,11 +175,11 @@ export function reuseVerdict(inputs: VerdictInputs): Report | undefined {
     if (accepted !== undefined && current.feedSerial.serial < accepted) return undefined;
   }
   if (stored.report.summary.block !== 0) return undefined;
-  return stored.report;
+  return { report: stored.report, attachment: stored.attachment };
 }
 
 /** Stores a report with nothing blocked; anything else removes the stored verdict. Best effort. */
-export function storeVerdict(inputs: VerdictInputs, report: Report): void {
+export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?: unknown): void {
   try {
     if (report.summary.block !== 0) {
       forgetVerdict(inputs.file);
@@ -181,12 +194,23 @@ export function storeVerdict(inputs: VerdictInputs, report: Report): void {
       storedAt: inputs.now.toISOString(),
       validUntil: new Date(current.validUntil).toISOString(),
       report,
+      ...(attachment !== undefined ? { attachment } : {}),
     };
     writeFileAtomic(inputs.file, JSON.stringify({ ...body, mac: macOf(key, body) }));
   } catch {
     // Only an optimisation: the next run checks everything again.
     forgetVerdict(inputs.file);
   }
+}
+
+/**
+ * storeVerdict for an install hook: the directory the verdict lives in (node_modules) may not
+ * exist yet when the hook runs before the first install; then it is stored when the process
+ * ends, if the package manager created it. A block is never stored (the stored one is removed).
+ */
+export function storeInstallVerdict(inputs: VerdictInputs, report: Report, attachment?: unknown): void {
+  storeVerdict(inputs, report, attachment);
+  if (report.summary.block === 0 && !existsSync(dirname(dirname(inputs.file)))) process.once('exit', () => storeVerdict(inputs, report, attachment));
 }
 
 export function forgetVerdict(file: string): void {

@@ -19,6 +19,7 @@ export interface PnpmManifest {
 }
 
 const DEP_FIELDS = ['dependencies', 'optionalDependencies', 'devDependencies'] as const;
+const PLAIN_RANGE = /^[\^~]?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 /**
  * The kind of source a dependency specifier points at (src/lockfile/source.ts decides);
@@ -51,6 +52,8 @@ export class DeclaredSpecs {
           if (real && real !== key) this.aliases.set(real, key);
           continue;
         }
+        // A plain version or caret/tilde range (most of any manifest) is a registry range: no need to classify it.
+        if (PLAIN_RANGE.test(spec)) continue;
         const kind = specKind(spec);
         if (kind === undefined || spec.startsWith('workspace:')) continue;
         if (kind === 'tarball') this.urls.add(spec);

@@ -4,15 +4,20 @@
  * The config is looked up from the lockfile directory; when none is found there (pnpm deploy
  * installs into a directory outside the project), from the directory pnpm was invoked from:
  * the invoking project's policy governs, never "no policy".
+ *
+ * Two stages, so a reused verdict (verdict-reuse.ts) needs only the first: the inputs (config
+ * loaded, feed source resolved to a local file, nothing opened), then the guard built from them.
  */
-import type { Guard, GuardOptions } from '../../src/guard';
+import type { Guard, GuardInputs, GuardOptions } from '../../src/guard';
 import { errorText } from '../../src/errors';
 import { configLine } from '../../src/report/config-line';
 import type { Mode } from '../../src/types';
 import { failClosedError } from './messages';
 
 export interface GuardLoaderDependencies {
-  createGuard: (options: GuardOptions) => Promise<Guard>;
+  createGuard: (options: GuardOptions, inputs?: GuardInputs) => Promise<Guard>;
+  /** Resolves what createGuard would build from, without opening the feed (absent: no verdict reuse). */
+  resolveInputs?: (options: GuardOptions) => Promise<GuardInputs>;
   /** Reads the mode when createGuard fails, to decide between failing closed and warning. */
   modeAfterFailure: (cwd: string, env: NodeJS.ProcessEnv, fallbackCwds: readonly string[]) => Promise<Mode | undefined>;
   env: NodeJS.ProcessEnv;
@@ -24,23 +29,60 @@ export interface GuardLoaderDependencies {
 /** Returns the guard, undefined under `mode: off` or after a warn-mode setup failure. */
 export type GuardLoader = (cwd: string) => Promise<Guard | undefined>;
 
+export interface GuardStages {
+  /** The resolved inputs; undefined under `mode: off`, after a warn-mode setup failure, or without resolveInputs. */
+  inputs: (cwd: string) => Promise<GuardInputs | undefined>;
+  guard: GuardLoader;
+}
+
 export function createGuardLoader(deps: GuardLoaderDependencies): GuardLoader {
-  let pending: Promise<Guard | undefined> | undefined;
-  const load = async (dir: string): Promise<Guard | undefined> => {
-    const fallbackCwds = [deps.invokedFrom];
+  return createGuardStages(deps).guard;
+}
+
+export function createGuardStages(deps: GuardLoaderDependencies): GuardStages {
+  let pendingInputs: Promise<GuardInputs | undefined> | undefined;
+  let pendingGuard: Promise<Guard | undefined> | undefined;
+  let announced = false;
+  const options = (dir: string): GuardOptions => ({ cwd: dir, fallbackCwds: [deps.invokedFrom], env: deps.env });
+  const announce = (config: Guard['config']) => {
+    if (!announced) deps.write(`${configLine(config)}\n`);
+    announced = true;
+  };
+  const failed = async (dir: string, error: unknown): Promise<undefined> => {
+    const mode = await deps.modeAfterFailure(dir, deps.env, [deps.invokedFrom]).catch(() => undefined);
+    if (mode === 'off') return undefined;
+    if (mode === 'warn') {
+      deps.write(`provenance-guard: ${errorText(error)}\nprovenance-guard: warn mode: continuing without checking packages\n`);
+      return undefined;
+    }
+    throw failClosedError(error);
+  };
+  const loadInputs = async (dir: string): Promise<GuardInputs | undefined> => {
+    if (!deps.resolveInputs) return undefined;
     try {
-      const created = await deps.createGuard({ cwd: dir, fallbackCwds, env: deps.env });
-      deps.write(`${configLine(created.config)}\n`);
-      return created.config.mode === 'off' ? undefined : created;
+      const inputs = await deps.resolveInputs(options(dir));
+      announce(inputs.config);
+      return inputs.config.mode === 'off' ? undefined : inputs;
     } catch (error) {
-      const mode = await deps.modeAfterFailure(dir, deps.env, fallbackCwds).catch(() => undefined);
-      if (mode === 'off') return undefined;
-      if (mode === 'warn') {
-        deps.write(`provenance-guard: ${errorText(error)}\nprovenance-guard: warn mode: continuing without checking packages\n`);
-        return undefined;
-      }
-      throw failClosedError(error);
+      return failed(dir, error);
     }
   };
-  return (cwd) => (pending ??= load(cwd));
+  const loadGuard = async (dir: string): Promise<Guard | undefined> => {
+    let inputs: GuardInputs | undefined;
+    if (deps.resolveInputs) {
+      inputs = await (pendingInputs ??= loadInputs(dir));
+      if (!inputs) return undefined;
+    }
+    try {
+      const created = await deps.createGuard(options(dir), inputs);
+      announce(created.config);
+      return created.config.mode === 'off' ? undefined : created;
+    } catch (error) {
+      return failed(dir, error);
+    }
+  };
+  return {
+    inputs: (cwd) => (pendingInputs ??= loadInputs(cwd)),
+    guard: (cwd) => (pendingGuard ??= loadGuard(cwd)),
+  };
 }

@@ -49,15 +49,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import type { Guard, GuardOptions } from '../../src/guard';
+import type { Guard, GuardInputs, GuardOptions } from '../../src/guard';
+import { buildReport } from '../../src/report/build';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
 import type { Registries } from '../../src/lockfile/source';
 import { classify, registriesFromPnpm, type PnpmManifest } from './classify';
-import { createGuardLoader, type GuardLoader } from './guard-loader';
+import { createGuardStages, type GuardStages } from './guard-loader';
 import { commandOf, filtersOf, inHookChild, pnpmArgv, UNHOOKED_COMMANDS } from './invocation';
 import { lockedPackages, readDiskLockfile, usedPart, type LockfileScope } from './lockfile-gate';
 import { InstallScope, selectedProjectNames } from './selection';
 import { VerdictLog } from './verdicts';
+import { batchVerdictInputs, reuseBatch, storeBatch } from './verdict-reuse';
 import { WorkspaceView } from './workspace-view';
 
 export interface PnpmLockfileLike {
@@ -81,7 +83,9 @@ export interface PnpmConfigLike {
 }
 
 export interface HookDependencies {
-  createGuard: (options: GuardOptions) => Promise<Guard>;
+  createGuard: (options: GuardOptions, inputs?: GuardInputs) => Promise<Guard>;
+  /** Resolves the config and feed file without opening the feed; given, preResolution reuses a stored passing verdict (verdict-reuse.ts). */
+  resolveInputs?: (options: GuardOptions) => Promise<GuardInputs>;
   /** Reads the mode when createGuard fails, to decide between failing closed and warning. */
   modeAfterFailure: (cwd: string, env: NodeJS.ProcessEnv, fallbackCwds?: readonly string[]) => Promise<Mode | undefined>;
   env?: NodeJS.ProcessEnv;
@@ -171,11 +175,12 @@ class HookSession implements PnpmHooks {
   private readonly argv: readonly string[];
   private readonly view: WorkspaceView;
   private readonly verdicts: VerdictLog;
-  private readonly loadGuard: GuardLoader;
+  private readonly stages: GuardStages;
   private readonly evaluate: (pkg: ResolvedPackage) => Promise<PackageResult | undefined>;
   private cwd: string | undefined;
   private registries: Registries | undefined;
   private resolutionStarted = false;
+  private readonly timing: boolean;
   private scoped: ScopedBlocks | undefined;
 
   constructor(private readonly deps: HookDependencies) {
@@ -186,7 +191,11 @@ class HookSession implements PnpmHooks {
     this.view = new WorkspaceView(addedByCommand(this.argv));
     this.verdicts = new VerdictLog(this.write, deps.detailsOnStderr ?? inHookChild());
     process.once('exit', () => this.verdicts.flushWarnings());
-    this.loadGuard = createGuardLoader({ createGuard: deps.createGuard, modeAfterFailure: deps.modeAfterFailure, env, write: this.write, invokedFrom: deps.cwd?.() ?? process.cwd() });
+    this.stages = createGuardStages({
+      createGuard: deps.createGuard, ...(deps.resolveInputs ? { resolveInputs: deps.resolveInputs } : {}),
+      modeAfterFailure: deps.modeAfterFailure, env, write: this.write, invokedFrom: deps.cwd?.() ?? process.cwd(),
+    });
+    this.timing = env.PROVENANCE_GUARD_TIMING === '1';
     this.evaluate = createEvaluator(() => this.guard());
   }
 
@@ -200,7 +209,7 @@ class HookSession implements PnpmHooks {
   }
 
   private guard(): Promise<Guard | undefined> {
-    return this.loadGuard(this.dir());
+    return this.stages.guard(this.dir());
   }
 
   private selected(): Set<string> | undefined {
@@ -218,7 +227,11 @@ class HookSession implements PnpmHooks {
   }
 
   private async checkBatch(g: Guard, packages: readonly ResolvedPackage[]): Promise<void> {
-    for (const result of await g.evaluate(packages)) this.verdicts.remember(result);
+    this.checkResults(await g.evaluate(packages));
+  }
+
+  private checkResults(results: readonly PackageResult[]): void {
+    for (const result of results) this.verdicts.remember(result);
     this.verdicts.flushWarnings();
     if (this.verdicts.hasBlocks) throw this.verdicts.failure();
   }
@@ -261,12 +274,32 @@ class HookSession implements PnpmHooks {
     const selected = this.selected();
     if (selected) this.scoped = new ScopedBlocks(new InstallScope(selected, this.view.projectManifests));
     const lockfile = context.wantedLockfile;
-    const g = await this.guard(); // config/feed errors fail here, before anything is resolved
-    if (!g || !lockfile?.packages || Object.keys(lockfile.packages).length === 0) return;
-    const packages = lockedPackages(g, usedPart(lockfile, this.lockfileScope(lockfile)), this.dir(), this.write, { registries: this.pnpmRegistries() });
+    // Config errors fail here, before anything is resolved (feed errors too, unless a verdict is reused).
+    const inputs = this.deps.resolveInputs ? await this.stages.inputs(this.dir()) : undefined;
+    if (this.deps.resolveInputs && !inputs) return;
+    const hasPackages = lockfile?.packages !== undefined && Object.keys(lockfile.packages).length > 0;
+    if (!lockfile || !hasPackages) {
+      await this.guard();
+      return;
+    }
+    const scope = this.lockfileScope(lockfile);
+    const verdict = inputs && batchVerdictInputs(inputs, { dir: this.dir(), lockfile, scope, registries: this.pnpmRegistries() });
+    const reused = verdict && reuseBatch(verdict);
+    if (reused) {
+      if (this.timing) this.write(`provenance-guard timing: lockfile verdict reused (${reused.locked.length} packages)\n`);
+      this.view.noteLocked(reused.locked);
+      for (const result of reused.report.packages) this.verdicts.remember(result);
+      this.verdicts.flushWarnings();
+      return;
+    }
+    const g = await this.guard();
+    if (!g) return;
+    const packages = lockedPackages(g, usedPart(lockfile, scope), this.dir(), this.write, { registries: this.pnpmRegistries() });
     if (!packages) return;
     this.view.noteLocked(packages);
-    await this.checkBatch(g, packages);
+    const results = await g.evaluate(packages);
+    if (verdict) storeBatch(verdict, buildReport(results), packages);
+    this.checkResults(results);
   }
 
   async readPackage(manifest: PnpmManifest): Promise<PnpmManifest> {

@@ -14,19 +14,24 @@ const impl = (): PnpmHooks => (loaded ??= (require('./runtime') as typeof import
 // PROVENANCE_GUARD_TIMING=1: a stderr line with the time spent in the hooks so far
 // (used by the bench; pnpm 12's hook process also reports its uptime, node startup included).
 let inHooks = 0;
+let cpuInHooks = 0;
 let calls = 0;
 let reported = 0;
 const timing = process.env.PROVENANCE_GUARD_TIMING === '1';
 const report = (): void => {
   if (calls === reported) return;
   reported = calls;
-  process.stderr.write(`provenance-guard timing: hooks ${inHooks.toFixed(1)} ms in ${calls} calls, process uptime ${performance.now().toFixed(1)} ms\n`);
+  // CPU time (this process, all threads) beside wall time: on a loaded machine wall time mostly measures the wait for a core.
+  process.stderr.write(`provenance-guard timing: hooks ${inHooks.toFixed(1)} ms in ${calls} calls, process uptime ${performance.now().toFixed(1)} ms, cpu in hooks ${cpuInHooks.toFixed(1)} ms\n`);
 };
 const timed = <T>(run: () => Promise<T>, last: boolean): Promise<T> => {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   calls++;
   return run().finally(() => {
     inHooks += performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    cpuInHooks += (used.user + used.system) / 1000;
     // pnpm 12 may end its hook process without an 'exit' event: report after preResolution too.
     if (last) report();
   });

@@ -23,6 +23,7 @@ import semver from 'semver';
 import { bindIntegrity, sha512Integrity } from '../../src/policy/integrity';
 import type { PackageResult } from '../../src/types';
 import { packageMessage } from './messages';
+import { timedFetchCheck } from './timing';
 import { archiveHash, type VerifiedArchives } from './verified-archives';
 
 export interface FetchExpectation {
@@ -134,7 +135,7 @@ export class GuardedFetcher implements Fetcher {
   private async checkCachedArchive(locator: Locator, opts: FetchOptions, expected: FetchExpectation, checksum: string | null): Promise<void> {
     const { name, version } = nameVersion(locator);
     const id = `${name}@${version}`;
-    if (checksum && this.policy.archives.has(checksum, id, expected.integrity)) return;
+    if (checksum && timedFetchCheck(() => this.policy.archives.has(checksum, id, expected.integrity))) return;
     let zip;
     try {
       zip = await this.verifiedZip(locator, opts, expected);

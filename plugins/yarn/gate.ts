@@ -24,7 +24,9 @@ import { MessageName, type Project } from '@yarnpkg/core';
 import { npmHttpUtils } from '@yarnpkg/plugin-npm';
 import { structUtils } from '@yarnpkg/core';
 import { join } from 'node:path';
-import { createGuard, failureMode, type Guard } from '../../src/guard';
+import { createGuard, failureMode, resolveGuardInputs, type Guard, type GuardInputs, type GuardOptions } from '../../src/guard';
+import type { Config } from '../../src/config/types';
+import type { VerdictInputs } from '../../src/verdict-store';
 import { cacheDir } from '../../src/paths';
 import type { Evaluation } from '../../src/policy/evaluate';
 import { buildReport } from '../../src/report/build';
@@ -33,11 +35,13 @@ import { configLine } from '../../src/report/config-line';
 import { escapeControl } from '../../src/report/escape';
 import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
-import { resolveProject } from './resolve';
+import { lockfileGraph, resolveProject } from './resolve';
 import { packageMessage } from './messages';
 import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
 import { verifiedArchives } from './verified-archives';
+import { timedFetchCheck } from './timing';
+import { gateVerdictInputs, reuseGate, storeGate, type FetchExpectations } from './verdict-reuse';
 
 export interface ValidationReport {
   reportWarning: (name: MessageName, text: string) => void;
@@ -87,20 +91,31 @@ export function reportResult(result: Report, report: ValidationReport, configFil
   }
 }
 
+/** What the fetcher must compare each registry tarball with: the feed records the gate looked up (see verdict-reuse.ts). */
+function fetchExpectations(packages: readonly ResolvedPackage[], evaluations: readonly Evaluation[]): FetchExpectations {
+  const expectations: FetchExpectations = new Map();
+  // A registry package was looked up: without a record (or excluded) there is nothing to compare.
+  for (const pkg of packages) if (pkg.source === 'registry') expectations.set(`${pkg.name}@${pkg.version}`, null);
+  for (const evaluation of evaluations) {
+    if (evaluation.record) expectations.set(`${evaluation.name}@${evaluation.version}`, evaluation.verdict === 'skip' ? null : (evaluation.record.integrity ?? null));
+  }
+  return expectations;
+}
 
-/** What the fetcher must compare each registry tarball with: the feed records the gate looked up. */
-function fetchPolicy(guard: Guard, evaluations: readonly Evaluation[], env: NodeJS.ProcessEnv): FetchPolicy {
-  const byId = new Map<string, Evaluation>();
-  for (const evaluation of evaluations) if (evaluation.record) byId.set(`${evaluation.name}@${evaluation.version}`, evaluation);
+function fetchPolicy(config: Config, expectations: FetchExpectations, guard: () => Promise<Guard>, env: NodeJS.ProcessEnv): FetchPolicy {
+  const block = config.mode === 'block';
   return {
     async expectation(name, version) {
+      const id = `${name}@${version}`;
+      const known = timedFetchCheck(() => (expectations.has(id) ? { integrity: expectations.get(id) } : undefined));
+      if (known) return known.integrity ? { integrity: known.integrity, block } : undefined;
       // A package the gate did not see (it should not happen) is looked up now, never skipped.
-      const evaluation = byId.get(`${name}@${version}`) ?? (await guard.evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
+      const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
       const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
-      return integrity ? { integrity, block: guard.config.mode === 'block' } : undefined;
+      return integrity ? { integrity, block } : undefined;
     },
     archives: verifiedArchives(join(cacheDir(env), 'yarn-archives')),
-    configFile: guard.config.filepath,
+    configFile: config.filepath,
   };
 }
 
@@ -119,48 +134,91 @@ async function resolveForGate(project: Project, guard: Guard): Promise<{ package
 }
 
 /** Reports a failure to set up or run the gate: an error in block mode (fail closed), a warning in warn mode. */
-async function reportFailure(error: unknown, guard: Guard | undefined, setup: GuardSetup, report: ValidationReport): Promise<void> {
+async function reportFailure(error: unknown, config: Config | undefined, setup: GuardSetup, report: ValidationReport): Promise<void> {
   const { options, forcedMode } = setup;
   const message = errorText(error, isGuardError(error) ? undefined : 'could not resolve the dependency graph to check it');
-  const mode = guard ? guard.config.mode : (forcedMode ?? (await failureMode({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), ...(options.fallbackCwds ? { fallbackCwds: options.fallbackCwds } : {}), env: options.env ?? process.env })));
+  const mode = config ? config.mode : (forcedMode ?? (await failureMode({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), ...(options.fallbackCwds ? { fallbackCwds: options.fallbackCwds } : {}), env: options.env ?? process.env })));
   if (mode === 'off') return;
   if (mode === 'block') report.reportError(MessageName.UNNAMED, `provenance-guard: ${message}`);
   else report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message} (mode warn: installing unchecked)`);
 }
 
-export async function validateProject(project: Project, report: ValidationReport): Promise<void> {
-  const started = performance.now();
-  // PROVENANCE_GUARD_TIMING=1: one stderr line with the gate's own cost (used by the bench).
-  const timing = process.env.PROVENANCE_GUARD_TIMING === '1' ? (what: string) => process.stderr.write(`provenance-guard timing: ${what} ${(performance.now() - started).toFixed(1)} ms\n`) : undefined;
-  const setup = guardSetup(project, project.configuration, project.cwd);
-  if (setup.forcedMode === 'off') return;
-  let guard: Guard | undefined;
-  let keepOpen = false;
-  try {
-    guard = await createGuard({ ...setup.options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) });
-    process.stderr.write(`${configLine(guard.config)}\n`);
-    if (guard.config.mode === 'off') return;
-    const resolved = await resolveForGate(project, guard);
+/** One gate run: the guard is built only when no stored verdict answers (and closed when the process ends). */
+class GateRun {
+  private created: Promise<Guard> | undefined;
+
+  constructor(readonly project: Project, readonly options: GuardOptions, readonly inputs: GuardInputs, readonly report: ValidationReport) {}
+
+  guard(): Promise<Guard> {
+    if (!this.created) {
+      this.created = createGuard(this.options, this.inputs);
+      this.created.then((guard) => process.once('exit', () => guard.close()), () => undefined);
+    }
+    return this.created;
+  }
+
+  /** Hands the fetch step what each registry tarball must hash to (fetch-guard.ts). */
+  guardFetches(expectations: FetchExpectations): void {
+    guardFetches(this.project.configuration, fetchPolicy(this.inputs.config, expectations, () => this.guard(), this.options.env ?? process.env));
+  }
+
+  /** The stored verdict of this graph, reported as if checked now (warnings too); false when there is none. */
+  reuse(verdict: VerdictInputs | undefined, timing?: (what: string) => void): boolean {
+    const reused = verdict && reuseGate(verdict);
+    if (!reused) return false;
+    reportResult(reused.report, this.report, this.inputs.config.filepath);
+    this.guardFetches(reused.expectations);
+    timing?.(`verdict reused (${reused.report.summary.packages} packages), gate total`);
+    return true;
+  }
+
+  /** Checks the graph (resolving it when yarn.lock does not cover the manifests); stores a passing result of a lockfile graph. */
+  async check(graph: ResolvedPackage[] | undefined, verdict: VerdictInputs | undefined, timing?: (what: string) => void): Promise<void> {
+    const guard = await this.guard();
+    const resolved = graph ? { packages: graph } : await resolveForGate(this.project, guard);
     if ('blocked' in resolved) {
-      reportResult(resolved.blocked, report, guard.config.filepath, resolved.names);
+      reportResult(resolved.blocked, this.report, guard.config.filepath, resolved.names);
       return;
     }
     const { packages } = resolved;
     if (guard.config.online && !guard.config.feed.offline) {
-      for (const problem of await addRegistryIntegrity(project, packages)) report.reportWarning(MessageName.UNNAMED, problem);
+      for (const problem of await addRegistryIntegrity(this.project, packages)) this.report.reportWarning(MessageName.UNNAMED, problem);
     }
     timing?.(`graph of ${packages.length} packages`);
     const evaluations = await guard.evaluate(packages);
-    reportResult(buildReport(evaluations), report, guard.config.filepath);
-    // The fetch step compares each tarball with the feed (fetch-guard.ts); the feed stays open for it.
-    guardFetches(project.configuration, fetchPolicy(guard, evaluations, setup.options.env ?? process.env));
-    keepOpen = true;
-    const opened = guard;
-    process.once('exit', () => opened.close());
+    const result = buildReport(evaluations);
+    reportResult(result, this.report, guard.config.filepath);
+    const expectations = fetchExpectations(packages, evaluations);
+    if (verdict) storeGate(verdict, result, expectations);
+    // The fetch step compares each tarball with the feed (fetch-guard.ts).
+    this.guardFetches(expectations);
     timing?.('gate total');
+  }
+}
+
+export async function validateProject(project: Project, report: ValidationReport): Promise<void> {
+  const started = performance.now();
+  // PROVENANCE_GUARD_TIMING=1: one stderr line with the gate's own cost (used by the bench).
+  const cpu = process.cpuUsage();
+  const cpuMs = () => {
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1000;
+  };
+  const timing = process.env.PROVENANCE_GUARD_TIMING === '1' ? (what: string) => process.stderr.write(`provenance-guard timing: ${what} ${(performance.now() - started).toFixed(1)} ms, cpu ${cpuMs().toFixed(1)} ms\n`) : undefined;
+  const setup = guardSetup(project, project.configuration, project.cwd);
+  if (setup.forcedMode === 'off') return;
+  const options: GuardOptions = { ...setup.options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) };
+  let inputs: GuardInputs | undefined;
+  try {
+    inputs = await resolveGuardInputs(options);
+    process.stderr.write(`${configLine(inputs.config)}\n`);
+    if (inputs.config.mode === 'off') return;
+    const run = new GateRun(project, options, inputs, report);
+    // yarn.lock covers the manifests (a warm `--immutable`): the graph needs no resolution, and a stored verdict may answer.
+    const graph = await lockfileGraph(project);
+    const verdict = graph && gateVerdictInputs(project, inputs, graph);
+    if (!run.reuse(verdict, timing)) await run.check(graph, verdict, timing);
   } catch (error) {
-    await reportFailure(error, guard, setup, report);
-  } finally {
-    if (!keepOpen) guard?.close();
+    await reportFailure(error, inputs?.config, setup, report);
   }
 }

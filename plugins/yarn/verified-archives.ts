@@ -8,7 +8,7 @@
  * under concurrent installs.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/atomic';
 
@@ -24,13 +24,27 @@ export function archiveHash(checksum: string): string {
 }
 
 export function verifiedArchives(dir: string): VerifiedArchives {
-  const path = (checksum: string, id: string, integrity: string) =>
-    join(dir, createHash('sha256').update(`${archiveHash(checksum)}\u0000${id}\u0000${integrity}`).digest('hex'));
+  const name = (checksum: string, id: string, integrity: string) => createHash('sha256').update(`${archiveHash(checksum)}\u0000${id}\u0000${integrity}`).digest('hex');
+  // One directory listing instead of a stat per archive (a warm install asks for every package).
+  // A record written meanwhile by another install is not seen: that archive is verified again.
+  let listed: Set<string> | undefined;
+  const records = (): Set<string> => {
+    if (!listed) {
+      try {
+        listed = new Set(readdirSync(dir));
+      } catch {
+        listed = new Set();
+      }
+    }
+    return listed;
+  };
   return {
-    has: (checksum, id, integrity) => existsSync(path(checksum, id, integrity)),
+    has: (checksum, id, integrity) => records().has(name(checksum, id, integrity)),
     add(checksum, id, integrity) {
+      const file = name(checksum, id, integrity);
       mkdirSync(dir, { recursive: true });
-      writeFileAtomic(path(checksum, id, integrity), '');
+      writeFileAtomic(join(dir, file), '');
+      records().add(file);
     },
   };
 }

@@ -4,6 +4,7 @@
 // Prints medians and the ratio. BENCH_PNPM_RUNS, BENCH_PNPM_VERSIONS=10,12, BENCH_PNPM_PACKAGES.
 // The registry is a local verdaccio (storage kept under .bench/pnpm/ between runs).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { buildBenchFeed } from './lib/feed.mjs';
 import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
@@ -12,16 +13,57 @@ import { benchTree } from './lib/tree.mjs';
 
 const PACKAGES = Number(process.env.BENCH_PNPM_PACKAGES ?? 1000);
 const RUNS = Number(process.env.BENCH_PNPM_RUNS ?? 5);
+const CHECK_RUNS = Number(process.env.BENCH_CHECK_RUNS ?? 9);
 const VERSIONS = (process.env.BENCH_PNPM_VERSIONS ?? '10,12').split(',');
 const GENERATOR_VERSION = 1;
 const SCOPE = '@pg-bench-pnpm';
 
+/** The same up-to-date install with the stored verdict removed before each run: the hooks' time without reuse. */
+async function withoutReuse(ctx, bin, dir, env, version) {
+  const hooks = [];
+  for (let i = 0; i < RUNS; i++) {
+    rmSync(join(dir, 'node_modules/.provenance-guard'), { recursive: true, force: true });
+    const result = await ctx.measure(bin, ['install', '--frozen-lockfile'], { cwd: dir, env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
+    const line = [...`${result.stdout}${result.stderr}`.matchAll(/provenance-guard timing: hooks ([\d.]+) ms/g)].pop();
+    if (result.code !== 0 || !line) throw new Error(`pnpm ${version} guard install without reuse failed:\n${result.stdout.slice(-2000)}${result.stderr.slice(-2000)}`);
+    hooks.push(Number(line[1]));
+  }
+  ctx.print(`  without reuse (stored verdict removed before each run): time inside the hooks ${median(hooks).toFixed(1)} ms (median of ${RUNS})`);
+}
+
+/**
+ * Issue 14: a repeat `check` with nothing changed (its verdict reused from node_modules) within
+ * 1.3 × a bare `node -e 0`; medians of interleaved runs, with the load average beside them.
+ */
+async function repeatCheck(ctx, dir) {
+  const cli = join(ctx.root, 'dist/cli.cjs');
+  const env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, '..', 'check-cache'), NO_COLOR: '1' };
+  const first = await ctx.measure(process.execPath, [cli, 'check'], { cwd: dir, env });
+  if (first.code !== 0) throw new Error(`check failed (${first.code}):\n${first.stdout.slice(-1500)}${first.stderr.slice(-1500)}`);
+  const times = { bare: [], check: [] };
+  for (let round = 0; round < CHECK_RUNS; round++) {
+    for (const kind of round % 2 === 0 ? ['bare', 'check'] : ['check', 'bare']) {
+      const result = kind === 'bare' ? await ctx.measure(process.execPath, ['-e', '0'], { cwd: dir }) : await ctx.measure(process.execPath, [cli, 'check'], { cwd: dir, env });
+      if (result.code !== 0) throw new Error(`${kind} failed:\n${result.stderr.slice(-1500)}`);
+      times[kind].push(result.wallMs);
+    }
+  }
+  const bare = median(times.bare);
+  const check = median(times.check);
+  ctx.print(`repeat check of ${PACKAGES} pkgs, nothing changed (verdict reused): ${check.toFixed(0)} ms vs node -e 0 ${bare.toFixed(0)} ms = ${(check / bare).toFixed(2)}x `
+    + `(goal <= 1.3x: ${check / bare <= 1.3 ? 'met' : 'NOT met'}; medians of ${CHECK_RUNS} interleaved; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  ctx.print(`  runs node -e 0: ${times.bare.map((t) => t.toFixed(0)).join(' ')} | check: ${times.check.map((t) => t.toFixed(0)).join(' ')}`);
+  ctx.shared.repeatCheck = { bare, check, ratio: check / bare };
+}
+
 export async function run(ctx) {
+  ctx.print(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const base = join(ctx.benchDir, 'pnpm');
   const built = join(ctx.root, 'plugins/pnpm/dist/pnpmfile.cjs');
   if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
   // A snapshot: a rebuild during the run would change pnpmfileChecksum and break --frozen-lockfile.
   const bundle = join(base, 'pnpmfile.cjs');
+  mkdirSync(base, { recursive: true });
   copyFileSync(built, bundle);
   const { packages, root } = benchTree(SCOPE, PACKAGES);
   const { server, url } = await startVerdaccio(ctx, base);
@@ -83,8 +125,10 @@ export async function run(ctx) {
             if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
             if (round < 0) continue;
             times[kind].push(result.wallMs);
-            const line = [...`${result.stdout}${result.stderr}`.matchAll(/provenance-guard timing: hooks ([\d.]+) ms in \d+ calls, process uptime ([\d.]+) ms/g)].pop();
-            if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]) });
+            const output = `${result.stdout}${result.stderr}`;
+            const line = [...output.matchAll(/provenance-guard timing: hooks ([\d.]+) ms in \d+ calls, process uptime ([\d.]+) ms/g)].pop();
+            const cpu = [...output.matchAll(/provenance-guard timing: hooks .*, cpu in hooks ([\d.]+) ms/g)].pop();
+            if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]), reused: /lockfile verdict reused/.test(output), ...(cpu ? { cpu: Number(cpu[1]) } : {}) });
           }
         }
         const plain = median(times.plain);
@@ -96,11 +140,18 @@ export async function run(ctx) {
         const noopMedian = median(times.noop);
         ctx.print(`  a no-op pnpmfile alone: ${noopMedian.toFixed(0)} ms (+${(noopMedian - plain).toFixed(0)} ms); the guard beyond it: +${(guard - noopMedian).toFixed(0)} ms`);
         if (inHooks.length > 0) {
-          ctx.print(`  time inside the hooks (median): ${median(inHooks.map((t) => t.hooks)).toFixed(0)} ms`
+          const hooks = median(inHooks.map((t) => t.hooks));
+          const reused = inHooks.filter((t) => t.reused).length;
+          ctx.print(`  time inside the hooks (median): ${hooks.toFixed(1)} ms, lockfile verdict reused in ${reused}/${inHooks.length} runs`
+            + (scenario === 'uptodate' ? ` (goal with reuse: < 20 ms: ${reused > 0 && hooks < 20 ? 'met' : 'NOT met'})` : ' (no node_modules: no stored verdict)')
             + (version === '10' ? '' : `; hook process uptime at exit (node startup + load + hooks): ${median(inHooks.map((t) => t.uptime)).toFixed(0)} ms`));
+          const cpus = inHooks.filter((t) => t.cpu !== undefined).map((t) => t.cpu);
+          if (cpus.length > 0) ctx.print(`  CPU time inside the hooks (median): ${median(cpus).toFixed(1)} ms (on a loaded machine wall time mostly measures the wait for a core)`);
         }
+        if (scenario === 'uptodate') await withoutReuse(ctx, bins[version], projects.guard, env, version);
         ctx.shared[`pnpm${version}-${scenario}`] = { plain, guard, ratio: guard / plain };
       }
+      if (version === VERSIONS[0]) await repeatCheck(ctx, projects.guard);
     }
   } finally {
     await stopVerdaccio(server);

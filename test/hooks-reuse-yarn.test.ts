@@ -1,0 +1,164 @@
+/**
+ * Verdict reuse in the Yarn gate (issue 14, "repeat work is free"), with real Yarn 4 against
+ * verdaccio: a warm `yarn install --immutable` answers the gate from
+ * node_modules/.provenance-guard/yarn-verdict.json (seen through PROVENANCE_GUARD_TIMING=1);
+ * a changed lockfile graph, policy, feed or secret is checked again; the fetch step still binds
+ * every tarball to the feed's sha512 and re-verifies a planted cache archive; a blocked package
+ * is blocked on every run with nothing installed, run or stored.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { FeedRecord } from '../src/types';
+import { buildTestFeed, makeKeys, type TestKeys } from './helpers/feed-fixtures';
+import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
+import { assertFreshBundle, cachedArchives, createYarnProject, markerScript, type YarnProject } from './helpers/yarn';
+
+const GOOD = '@pg-fixture/yr-good';
+const BAD = '@pg-fixture/yr-bad';
+const REUSED = /provenance-guard timing: verdict reused/;
+
+let registry: TestRegistry;
+/** Serves other bytes under GOOD@1.0.0 (a pull request job's registry). */
+let impostor: TestRegistry;
+let keys: TestKeys;
+let serial = 100;
+const root = mkdtempSync(join(tmpdir(), 'pg-yarn-reuse-'));
+const published = new Map<string, PublishedPackage>();
+
+beforeAll(async () => {
+  assertFreshBundle();
+  [registry, impostor] = await Promise.all([startRegistry(), startRegistry()]);
+  const stray = join(root, 'stray-markers');
+  for (const name of [GOOD, BAD]) published.set(name, await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) }));
+  await impostor.publish({ name: GOOD, version: '1.0.0', scripts: markerScript('evil', stray), files: { 'evil.js': 'pwned' } });
+  keys = makeKeys(join(root, 'keys'));
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([registry?.close(), impostor?.close()]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function writeFeed(path: string, weak: readonly string[]): Promise<void> {
+  const records = [...published.values()].map((p): FeedRecord => ({
+    name: p.name, version: p.version, integrity: p.integrity,
+    repository: { url: `https://github.com/pg-fixture/${p.name.split('/')[1]}`, commit: 'a'.repeat(40), status: 'claimed' },
+    rebuild: { verdict: weak.includes(p.name) ? 'not-reproducible' : 'reproducible', source: 'oss-rebuild' },
+    scorecard: { score: 8 },
+  }));
+  await buildTestFeed(keys, records, path, { serial: ++serial });
+}
+
+function rc(feed: string, mode: 'block' | 'warn'): string {
+  return [`mode: ${mode}`, 'feed:', `  source: ${feed}`, `  publicKeys: ["${keys.publicKey}"]`, '  maxAge: 30d', '  offline: true', 'rules:',
+    '  repository: { require: claimed, allowedHosts: [github.com] }', '  rebuild: { require: reproducible }', 'unknown: block', ''].join('\n');
+}
+
+async function setUp(dependencies: Record<string, string>, mode: 'block' | 'warn' = 'block', options: { cacheFolder?: string } = {}) {
+  const feed = join(mkdtempSync(join(root, 'feed-')), 'provenance.feed');
+  await writeFeed(feed, [BAD]);
+  const p = createYarnProject({ registryUrl: registry.url, dependencies, provenancerc: rc(feed, mode), root, ...options });
+  return { p, feed, store: join(p.dir, 'node_modules/.provenance-guard/yarn-verdict.json') };
+}
+
+const timed = { PROVENANCE_GUARD_TIMING: '1' };
+const text = (output: string) => output.replace(/\s+/g, ' ');
+const immutable = (p: YarnProject, env: Record<string, string> = {}) => p.yarn(['install', '--immutable'], { ...timed, ...env });
+
+/** The first install resolves and creates node_modules; the verdict is stored then (at exit) or by the next one. */
+async function installAndStore(p: YarnProject, store: string): Promise<void> {
+  const first = await p.yarn(['install'], timed);
+  expect(first.code, first.output).toBe(0);
+  if (!existsSync(store)) expect((await immutable(p)).code).toBe(0);
+  expect(existsSync(store)).toBe(true);
+}
+
+describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', () => {
+  test('reused when nothing changed; a changed yarn.lock, policy or feed is checked again', async () => {
+    const { p, feed, store } = await setUp({ [GOOD]: '^1.0.0' });
+    await installAndStore(p, store);
+    const warm = await immutable(p);
+    expect(warm.code, warm.output).toBe(0);
+    expect(warm.output).toMatch(REUSED);
+
+    // A new feed in which `good` is not reproducible any more: blocked at once.
+    await writeFeed(feed, [BAD, GOOD]);
+    const newFeed = await immutable(p);
+    expect(newFeed.code).not.toBe(0);
+    expect(newFeed.output).not.toMatch(REUSED);
+    expect(text(newFeed.output)).toContain(`${GOOD}@1.0.0 is blocked by the provenance policy`);
+    expect(existsSync(store)).toBe(false);
+    await writeFeed(feed, [BAD]);
+    expect((await immutable(p)).code).toBe(0);
+    expect((await immutable(p)).output).toMatch(REUSED);
+
+    // The policy: warn → block is a new key (the same graph, checked again).
+    writeFileSync(join(p.dir, '.provenancerc'), rc(feed, 'block').replace('unknown: block', 'unknown: warn'));
+    const newPolicy = await immutable(p);
+    expect(newPolicy.code, newPolicy.output).toBe(0);
+    expect(newPolicy.output).not.toMatch(REUSED);
+
+    // yarn.lock gains `bad` (resolved with the plugin off): blocked on every run, nothing installed or run, nothing stored.
+    p.writePackageJson({ [GOOD]: '^1.0.0', [BAD]: '^1.0.0' });
+    expect((await p.yarn(['install', '--mode=update-lockfile'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
+    for (let run = 0; run < 2; run++) {
+      const r = await immutable(p);
+      expect(r.code).not.toBe(0);
+      expect(r.output).not.toMatch(REUSED);
+      expect(text(r.output)).toContain(`${BAD}@1.0.0 is blocked by the provenance policy`);
+      expect(p.installed(BAD)).toBe(false);
+      expect(p.ran().filter((m) => m.includes('yr-bad'))).toEqual([]);
+      expect(existsSync(store)).toBe(false);
+    }
+  }, 300_000);
+
+  test('a tampered store, or one authenticated with another secret, is not used', async () => {
+    const { p, store } = await setUp({ [GOOD]: '^1.0.0' });
+    await installAndStore(p, store);
+    const stored = JSON.parse(readFileSync(store, 'utf8')) as { attachment: [string, string | null][] };
+    // Another expected integrity for good: the MAC no longer matches, so the store is ignored.
+    writeFileSync(store, JSON.stringify({ ...stored, attachment: stored.attachment.map(([id]) => [id, null]) }));
+    const tampered = await immutable(p);
+    expect(tampered.code, tampered.output).toBe(0);
+    expect(tampered.output).not.toMatch(REUSED);
+    expect((await immutable(p)).output).toMatch(REUSED);
+    const other = await immutable(p, { PROVENANCE_GUARD_CACHE_DIR: join(p.dir, '..', `${p.dir.split('/').pop()}-other-cache`) });
+    expect(other.code, other.output).toBe(0);
+    expect(other.output).not.toMatch(REUSED);
+  }, 300_000);
+
+  test('warn means warn: a reused verdict prints its warnings again', async () => {
+    const { p, store } = await setUp({ [GOOD]: '^1.0.0', [BAD]: '^1.0.0' }, 'warn');
+    await installAndStore(p, store);
+    const warm = await immutable(p);
+    expect(warm.code, warm.output).toBe(0);
+    expect(warm.output).toMatch(REUSED);
+    expect(text(warm.output)).toContain(`${BAD}@1.0.0 warns by the provenance policy`);
+  }, 300_000);
+
+  test('with a reused verdict, a cache archive this machine did not verify is still re-verified (a planted PR cache)', async () => {
+    // The attacker's job installed other bytes under good@1.0.0 and left its cache and yarn.lock.
+    const attacker = createYarnProject({ registryUrl: impostor.url, dependencies: { [GOOD]: '1.0.0' }, plugin: false, root });
+    expect((await attacker.yarn(['install'])).code).toBe(0);
+    const attackerCache = join(attacker.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache');
+    expect(cachedArchives(attacker).length).toBe(1);
+
+    // Our project: a verdict stored from an honest install with its own cache…
+    const { p, store } = await setUp({ [GOOD]: '1.0.0' });
+    await installAndStore(p, store);
+    expect((await immutable(p)).output).toMatch(REUSED);
+    // …then the planted cache and its yarn.lock are restored: the same graph (good@1.0.0), so the verdict is reused.
+    writeFileSync(join(p.dir, 'yarn.lock'), attacker.lockfile());
+    writeFileSync(join(p.dir, '.yarnrc.yml'), readFileSync(join(p.dir, '.yarnrc.yml'), 'utf8').replace(/cacheFolder: .*/, `cacheFolder: "${attackerCache}"`));
+    const r = await immutable(p);
+    expect(r.output).toMatch(REUSED);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toMatch(/yr-good@1\.0\.0 is blocked by the provenance policy: integrity: the archive in Yarn's cache .* is not the one built from the verified tarball/);
+    expect(readFileSync(join(p.dir, 'node_modules', GOOD, 'package.json'), 'utf8')).not.toContain('evil');
+    expect(existsSync(join(p.dir, 'node_modules', GOOD, 'evil.js'))).toBe(false);
+    expect(p.ran()).not.toContain('evil');
+    expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
+  }, 300_000);
+});
