@@ -3,6 +3,7 @@
 // self-contained: nothing of ours is required from node_modules at run time.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { deferredModules } from './esbuild-deferred.mjs';
 
 const common = {
   bundle: true,
@@ -23,7 +24,8 @@ const targets = [
   // live-evidence commands.
   // Every install and CI run starts the CLI: whitespace/syntax minification cuts its load time
   // by about a third (names are kept, so stack traces still read).
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'], minifyWhitespace: true, minifySyntax: true },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'], minifyWhitespace: true, minifySyntax: true,
+    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig)$/)] },
   { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'] },
   // Yarn plugin bundle: `module.exports = { name, factory(require) }`; the iife runs inside the
   // factory, so Yarn's own modules (and node builtins) come from the factory's require, never

@@ -7,42 +7,23 @@
 //    in plugins/pnpm/dist/config-dependency/ (package.json + pnpmfile.cjs), ready to publish.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { deferredModules } from '../../scripts/esbuild-deferred.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 export const CONFIG_DEPENDENCY_NAME = 'pnpm-plugin-provenance-guard';
 const LAZY = /^(pacote|sigstore|@sigstore\/.*|typescript)$/;
 // Bundled, but initialised on first use: Yarn's parsers (for .yarnrc.yml, which a pnpm install
-// rarely reads) cost several milliseconds of module initialisation on every hook process.
-const DEFERRED = /^@yarnpkg\/parsers$/;
-const requireHere = createRequire(import.meta.url);
+// rarely reads) and cosmiconfig (only for JavaScript configs) cost several milliseconds of module
+// initialisation in every hook process.
+const DEFERRED = /^(@yarnpkg\/parsers|cosmiconfig)$/;
 
 export const pnpmBundlePlugin = {
   name: 'provenance-guard-pnpm',
   setup(build) {
     build.onResolve({ filter: LAZY }, (args) => ({ path: args.path, namespace: 'pg-lazy' }));
-    build.onResolve({ filter: DEFERRED }, (args) => ({ path: args.path, namespace: 'pg-deferred' }));
-    build.onLoad({ filter: /.*/, namespace: 'pg-deferred' }, (args) => {
-      const real = requireHere.resolve(args.path, { paths: [root] });
-      // esbuild's __toESM copies the export names as getters: they are known here, the module loads on the first read.
-      const names = Object.keys(requireHere(real));
-      return {
-        loader: 'js',
-        resolveDir: root,
-        contents: `
-let loaded;
-const load = () => (loaded ??= require(${JSON.stringify(real)}));
-const names = ${JSON.stringify(names)};
-module.exports = new Proxy({}, {
-  get: (_, key) => (key === '__esModule' ? true : load()[key]),
-  ownKeys: () => names,
-  getOwnPropertyDescriptor: (_, key) => (names.includes(key) ? { enumerable: true, configurable: true } : undefined),
-});
-`,
-      };
-    });
+    deferredModules(DEFERRED).setup(build);
     build.onLoad({ filter: /.*/, namespace: 'pg-lazy' }, (args) => ({
       loader: 'js',
       contents: `

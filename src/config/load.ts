@@ -1,6 +1,6 @@
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
@@ -54,11 +54,28 @@ function wrapLoadError(error: unknown, file: string): never {
   throw new ConfigError(`${file}: could not be loaded: ${message.split('\n')[0]}`, { file, cause: error, code: 'ERR_PG_CONFIG_INVALID' });
 }
 
+/** The loaders of our own formats, by extension ('' for `.provenancerc`). */
+const OWN_LOADERS: Record<string, Loader> = { '.json': loadJson, '.yaml': loadYaml, '.yml': loadYaml, '': loadYaml };
+
+type LoadResult = Awaited<ReturnType<ReturnType<typeof explorer>['load']>>;
+
+/**
+ * JSON and YAML configs are read here, as cosmiconfig would with these loaders; cosmiconfig
+ * (several milliseconds to initialise on every run) loads only JavaScript configs and package.json.
+ */
+async function loadFile(filepath: string): Promise<LoadResult> {
+  const own = basename(filepath) === 'package.json' ? undefined : OWN_LOADERS[extname(filepath)];
+  if (!own) return explorer().load(filepath);
+  const content = readFileSync(filepath, 'utf8');
+  if (content.trim() === '') return { config: undefined, filepath, isEmpty: true };
+  return { config: (await own(filepath, content)) as unknown, filepath };
+}
+
 /** The raw config in `filepath`; an empty file (or an empty `package.json#provenance`) is an error. */
 async function readConfigFile(filepath: string): Promise<unknown> {
-  let result: Awaited<ReturnType<ReturnType<typeof explorer>['load']>>;
+  let result: LoadResult;
   try {
-    result = await explorer().load(filepath);
+    result = await loadFile(filepath);
   } catch (error) {
     wrapLoadError(error, filepath);
   }

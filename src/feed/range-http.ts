@@ -4,13 +4,31 @@
  * headers to each). Redirects are followed by hand and never from https (or loopback http) to
  * plain http; a body larger than the range asked for is cut off, not buffered.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { FeedError } from '../errors';
 
 const MAX_REDIRECTS = 5;
 const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
-const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
+
+interface Transport {
+  module: Pick<typeof http, 'request'>;
+  agent: http.Agent;
+}
+
+// Loaded on first use: every `check` imports this module, few read a `#range` feed, and
+// node:http(s) cost a noticeable part of a repeat check's start.
+let transports: { 'http:': Transport; 'https:': Transport } | undefined;
+function transportFor(url: URL): Transport {
+  if (!transports) {
+    const plain = require('node:http') as typeof http;
+    const secured = require('node:https') as typeof import('node:https');
+    transports = {
+      'http:': { module: plain, agent: new plain.Agent({ keepAlive: true, maxSockets: 8 }) },
+      'https:': { module: secured, agent: new secured.Agent({ keepAlive: true, maxSockets: 8 }) },
+    };
+  }
+  return transports[url.protocol === 'https:' ? 'https:' : 'http:'];
+}
 
 export interface RangeAnswer {
   status: number;
@@ -23,9 +41,9 @@ function secure(url: URL): boolean {
 }
 
 function once(url: URL, headers: Record<string, string>, timeoutMs: number, maxBody: number): Promise<RangeAnswer> {
-  const transport = url.protocol === 'https:' ? https : http;
+  const transport = transportFor(url);
   return new Promise((resolve, reject) => {
-    const request = transport.request(url, { headers, agent: url.protocol === 'https:' ? agents.https : agents.http, timeout: timeoutMs }, (response) => {
+    const request = transport.module.request(url, { headers, agent: transport.agent, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
