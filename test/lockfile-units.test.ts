@@ -66,8 +66,9 @@ describe('common helpers', () => {
   });
   test('readLocalManifest: name and version when they are non-empty strings, else nothing', () => {
     expect(readLocalManifest(dir('m1', { 'package.json': '{"name":"a","version":"1.0.0"}' }))).toEqual({ name: 'a', version: '1.0.0' });
-    expect(readLocalManifest(dir('m2', { 'package.json': '{"name":"","version":2}' }))).toEqual({});
-    expect(readLocalManifest(dir('m3', { 'package.json': '{"version":"2.0.0"}' }))).toEqual({ version: '2.0.0' });
+    expect(readLocalManifest(dir('m2', { 'package.json': '{"name":"","version":2}' }))).toStrictEqual({});
+    expect(readLocalManifest(dir('m3', { 'package.json': '{"version":"2.0.0"}' }))).toStrictEqual({ version: '2.0.0' });
+    expect(readLocalManifest(dir('m6', { 'package.json': '{"name":"n"}' }))).toStrictEqual({ name: 'n' });
     expect(readLocalManifest(dir('m4', { 'package.json': '["a"]' }))).toEqual({});
     expect(readLocalManifest(dir('m5', { 'package.json': '{' }))).toEqual({});
     expect(readLocalManifest(join(tmp, 'absent'))).toEqual({});
@@ -76,6 +77,7 @@ describe('common helpers', () => {
     const a: ResolvedPackage = { name: 'a', version: '1.0.0', source: 'registry' };
     const merged = dedupe([{ ...a }, { ...a, alias: 'x', integrity: SHA_A }, { ...a, alias: 'y', integrity: SHA_B }]);
     expect(merged).toEqual([{ ...a, alias: 'x', integrity: SHA_A }]);
+    expect(dedupe([{ ...a }, { ...a }])).toStrictEqual([a]);
     const distinct = dedupe([{ ...a }, { ...a, source: 'tarball', resolved: 'https://x/a.tgz' }, { ...a, source: 'tarball', resolved: 'https://y/a.tgz' }, { ...a, version: '1.0.1' }]);
     expect(distinct).toHaveLength(4);
   });
@@ -83,6 +85,7 @@ describe('common helpers', () => {
     const full = { name: 'a', version: '1.0.0', source: 'tarball', integrity: SHA_A, resolved: 'https://x/a.tgz', alias: 'b', extra: 1 } as ResolvedPackage;
     expect(make(full)).toStrictEqual({ name: 'a', version: '1.0.0', source: 'tarball', integrity: SHA_A, resolved: 'https://x/a.tgz', alias: 'b' });
     expect(make({ name: 'a', version: '1.0.0', source: 'registry', alias: 'a' })).toStrictEqual({ name: 'a', version: '1.0.0', source: 'registry' });
+    expect(make({ name: 'a', version: '1.0.0', source: 'registry' })).toStrictEqual({ name: 'a', version: '1.0.0', source: 'registry' });
   });
   test('make checks an entry only when told where it is from; workspace entries are never checked', () => {
     expect(make({ name: 'Bad Name', version: 'x', source: 'registry' }).name).toBe('Bad Name');
