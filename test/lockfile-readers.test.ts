@@ -39,6 +39,9 @@ describe('bun.lock', () => {
     expect(stripJsonc('[1,')).toBe('[1,');
     expect(stripJsonc('["a\\\\", // c\n1]')).toBe('["a\\\\",     \n1]');
     expect(stripJsonc('"unterminated')).toBe('"unterminated');
+    expect(stripJsonc('[1] // last line')).toBe('[1]             ');
+    expect(stripJsonc('[1*2, 3/4]')).toBe('[1*2, 3/4]');
+    expect(stripJsonc('[1 /*/ x */]')).toBe('[1         ]');
   });
 
   test('a parse error is located by JSON.parse\'s position or, without one, by the YAML parser', () => {
@@ -48,6 +51,9 @@ describe('bun.lock', () => {
     expect(e.message).not.toContain('position');
     expect(thrown(() => parseBunLockText('', 'bun.lock')).message).toMatch(/^bun\.lock: invalid JSONC: Unexpected end of JSON input$/);
     expect(parseBunLockText('{"a": [1,], /* x */ "b": 2,\n}')).toEqual({ a: [1], b: 2 });
+    // Errors JSON.parse gives with a position: one digit and several.
+    expect(thrown(() => parseBunLockText('{"a" 1}', 'bun.lock')).message).toBe("bun.lock: invalid JSONC at line 1, column 6: Expected ':' after property name");
+    expect(thrown(() => parseBunLockText('{\n  "a": 1\n  "b": 2\n}', 'bun.lock')).message).toBe("bun.lock: invalid JSONC at line 3, column 3: Expected ',' or '}' after property value");
   });
 
   test('versions 0, 1 and 2 are read; anything else is unsupported', () => {
@@ -71,7 +77,7 @@ describe('bun.lock', () => {
   });
 
   test('registry entries: default registry when the URL is empty or absent, integrity from the fourth element', () => {
-    expect(bun({ a: ['a@1.0.0', '', {}, SHA] })).toEqual([{ name: 'a', version: '1.0.0', source: 'registry', integrity: SHA }]);
+    expect(bun({ a: ['a@1.0.0', '', {}, SHA] })).toStrictEqual([{ name: 'a', version: '1.0.0', source: 'registry', integrity: SHA }]);
     expect(bun({ a: ['a@1.0.0'] })).toEqual([{ name: 'a', version: '1.0.0', source: 'registry' }]);
     expect(bun({ a: ['a@1.0.0', 'https://registry.npmjs.org/a/-/a-1.0.0.tgz', {}, ''] })).toEqual([{ name: 'a', version: '1.0.0', source: 'registry' }]);
     expect(bun({ a: ['a@1.0.0', 'https://mirror.example/a/-/a-1.0.0.tgz', {}, SHA] })).toEqual([
@@ -82,6 +88,9 @@ describe('bun.lock', () => {
   test('non-registry entries: version from their metadata (else 0.0.0), never an integrity', () => {
     expect(bun({ g: ['g@github:o/g#abc', { dependencies: {} }, { version: '2.1.0' }, SHA] })).toEqual([{ name: 'g', version: '2.1.0', source: 'git', resolved: 'github:o/g#abc' }]);
     expect(bun({ g: ['g@github:o/g#abc', { version: 3 }, 'tag'] })).toEqual([{ name: 'g', version: '0.0.0', source: 'git', resolved: 'github:o/g#abc' }]);
+    expect(packagesFromBunLock({ lockfileVersion: 1, packages: { v: ['v@file:/p/vendor/v', { version: '1.0.0' }] } }, '/p', 'bun.lock', { registries: REG })).toEqual([
+      { name: 'v', version: '1.0.0', source: 'file', resolved: 'vendor/v' },
+    ]);
     expect(bun({ t: ['t@https://files.example/t.tgz', SHA] })).toEqual([{ name: 't', version: '0.0.0', source: 'tarball', resolved: 'https://files.example/t.tgz' }]);
   });
 
