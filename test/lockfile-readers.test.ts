@@ -347,3 +347,31 @@ describe('yarn.lock', () => {
     expect(packageFromYarnResolution('a@npm:1.0.0', '1.0.0', '/p', ['a@npm:^1', 'nonsense'], { registries: REG })?.alias).toBeUndefined();
   });
 });
+
+describe('yarn.lock: what decides version, source and registry', () => {
+  const mirror: Registries = { default: 'https://mirror.example/npm/', scopes: {} };
+  const archive = (url: string) => `a@npm:1.0.0::__archiveUrl=${encodeURIComponent(url)}`;
+
+  test('a locator without a reference is unreadable; a syntax error keeps the parser\'s words', () => {
+    expect(packageFromYarnResolution('a@', '1.0.0', '/p', [], { registries: REG })).toBeNull();
+    const e = thrown(() => packagesFromYarnLock('__metadata:\n  version: 8\n\n"a@npm:^1":\n  version: 1.0.0\n resolution: "a@npm:1.0.0"\n', '/p', 'yarn.lock', { registries: REG }));
+    expect(e.message).toBe('yarn.lock: invalid yarn.lock syntax: bad indentation of a mapping entry at line 6, column 2');
+  });
+
+  test('the archive URL is judged for the version the locator names, with the registries given', () => {
+    expect(packageFromYarnResolution(archive('https://mirror.example/npm/a/-/a-1.0.0.tgz'), '9.9.9', '/p', [], { registries: mirror })).toEqual({ name: 'a', version: '1.0.0', source: 'registry' });
+    const text = ['__metadata:', '  version: 8', '', '"a@npm:^1":', '  version: 1.0.0', `  resolution: "${archive('https://mirror.example/npm/a/-/a-1.0.0.tgz')}"`, ''].join('\n');
+    expect(packagesFromYarnLock(text, '/p', 'yarn.lock', { registries: mirror })).toEqual([{ name: 'a', version: '1.0.0', source: 'registry' }]);
+  });
+
+  test('an absolute file: locator inside the project is reported relative to it', () => {
+    expect(packageFromYarnResolution('x@file:/p/vendor/x', '1.0.0', '/p', [], { registries: REG })).toEqual({ name: 'x', version: '1.0.0', source: 'file', resolved: 'vendor/x' });
+  });
+
+  test('an entry with a bad name is refused naming the file and the resolution', () => {
+    const text = ['__metadata:', '  version: 8', '', '"Bad Name@npm:^1":', '  version: 1.0.0', '  resolution: "Bad Name@npm:1.0.0"', ''].join('\n');
+    const e = thrown(() => packagesFromYarnLock(text, '/p', 'yarn.lock', { registries: REG }));
+    expect([e.code, e.file]).toEqual(['ERR_PG_LOCKFILE_ENTRY', 'yarn.lock']);
+    expect(e.message).toBe('yarn.lock: entry "Bad Name@npm:1.0.0": name "Bad Name" is not a valid npm package name');
+  });
+});
