@@ -375,3 +375,34 @@ describe('yarn.lock: what decides version, source and registry', () => {
     expect(e.message).toBe('yarn.lock: entry "Bad Name@npm:1.0.0": name "Bad Name" is not a valid npm package name');
   });
 });
+
+describe('package-lock.json: more shapes', () => {
+  const read = (packages: Record<string, unknown>, registries: Registries = REG) => packagesFromPackageLock({ lockfileVersion: 3, packages }, '/p', 'package-lock.json', { registries });
+
+  test('workspace globs match literally (a dot is a dot); non-string globs are ignored; no root entry is no workspaces', () => {
+    expect(read({ '': { workspaces: ['packages/a.b', 7] }, 'packages/a.b': { name: 'w' } })[0]!.source).toBe('workspace');
+    expect(read({ 'packages/a': { name: 'w' } })[0]!.source).toBe('file');
+  });
+
+  test('an http: URL declared as a spec stays a tarball too', () => {
+    const url = 'http://registry.npmjs.org/a/-/a-1.0.0.tgz';
+    expect(read({ '': { dependencies: { a: url } }, 'node_modules/a': { version: '1.0.0', resolved: url } })).toEqual([{ name: 'a', version: '1.0.0', source: 'tarball', resolved: url }]);
+  });
+
+  test('npm fetches registry.npmjs.org URLs from the configured registry (replace-registry-host)', () => {
+    const mirror: Registries = { default: 'https://mirror.example/', scopes: {} };
+    expect(read({ 'node_modules/a': { version: '1.0.0', resolved: 'https://registry.npmjs.org/a/-/a-1.0.0.tgz' } }, mirror)).toEqual([{ name: 'a', version: '1.0.0', source: 'registry' }]);
+  });
+
+  test('only a link entry names the folder it points at', () => {
+    const e = thrown(() => read({ 'node_modules/a': { version: '1.0.0', resolved: 'vendor/a' }, 'vendor/a': {} }));
+    expect(e.message).toBe('package-lock.json: package "vendor/a" has no name');
+  });
+
+  test('bad entries are refused naming the file and the entry path', () => {
+    const folder = thrown(() => read({ 'vendor/a': { name: 'Bad Name' } }));
+    expect([folder.message, folder.file]).toEqual(['package-lock.json: entry "vendor/a": name "Bad Name" is not a valid npm package name', 'package-lock.json']);
+    const installed = thrown(() => read({ 'node_modules/a': { version: '1.0' } }));
+    expect([installed.message, installed.file]).toEqual(['package-lock.json: entry "node_modules/a": version "1.0" is not a semver version', 'package-lock.json']);
+  });
+});
