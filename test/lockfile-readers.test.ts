@@ -364,6 +364,11 @@ describe('yarn.lock: what decides version, source and registry', () => {
     expect(packagesFromYarnLock(text, '/p', 'yarn.lock', { registries: mirror })).toEqual([{ name: 'a', version: '1.0.0', source: 'registry' }]);
   });
 
+  test('nesting too deep for the parser is a parse error, not a crash', () => {
+    const e = thrown(() => packagesFromYarnLock(`__metadata:\n  version: 8\na: ${'['.repeat(100_000)}`, '/p', 'yarn.lock', { registries: REG }));
+    expect([e.message, e.code]).toEqual(['yarn.lock: invalid yarn.lock syntax: nests more than 64 levels deep', 'ERR_PG_LOCKFILE_PARSE']);
+  });
+
   test('an absolute file: locator inside the project is reported relative to it', () => {
     expect(packageFromYarnResolution('x@file:/p/vendor/x', '1.0.0', '/p', [], { registries: REG })).toEqual({ name: 'x', version: '1.0.0', source: 'file', resolved: 'vendor/x' });
   });
