@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { LockfileError } from '../src/errors';
 import { dedupe, fail, failEntry, isSemver, lineColumn, make, readLocalManifest, str } from '../src/lockfile/common';
 import { configuredRegistries, detectLockfiles, lockfileKindOf, readLockfile } from '../src/lockfile/index';
-import { bunfigInstall, bunRegistriesFor, bunRegistryUrl, yarnRegistriesFor } from '../src/lockfile/registries';
+import { bunfigInstall, bunRegistriesFor, bunRegistryUrl, npmRegistries, yarnRegistriesFor } from '../src/lockfile/registries';
 import type { ResolvedPackage } from '../src/types';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-lockfile-units-'));
@@ -266,5 +266,41 @@ describe('registries', () => {
     expect(yarnRegistriesFor(project, { HOME: home, YARN_RC_FILENAME: 'custom.yml' }).default).toBe('http://custom.example/');
     dir('yarn-home/work/project', { '.yarnrc.yml': 'npmRegistryServer: [\n' });
     expect(yarnRegistriesFor(project, { HOME: home }).default).toBe('http://work.example/');
+  });
+});
+
+describe('registries: the less common settings', () => {
+  test('npmRegistries: only `@scope:registry` keys are scope registries', () => {
+    const config = { registry: 'https://r.example/', settings: { 'x@corp:registry': 'http://a.example', '@corp:registry-old': 'http://b.example', '@ok:registry': 'http://ok.example' }, files: [] };
+    expect(npmRegistries(config)).toEqual({ default: 'https://r.example/', scopes: { '@ok': 'http://ok.example/' } });
+  });
+  test('bunfig outside Bun: registry = "…" with or without spaces, at the start of a line only', () => {
+    expect(bunfigInstall(dir('bunfig-tight', { 'bunfig.toml': '[install]\nregistry="https://r.example/"\n' }))).toEqual({ registry: 'https://r.example/' });
+    expect(bunfigInstall(dir('bunfig-prefixed', { 'bunfig.toml': '[install]\nmyregistry = "https://r.example/"\n' }))).toEqual({});
+  });
+  test('bunRegistryUrl objects: http or https at the start of the url', () => {
+    expect(bunRegistryUrl({ url: 'http://r.example' })).toEqual({ url: 'http://r.example/' });
+    expect(bunRegistryUrl({ url: 'see https://r.example' })).toBeUndefined();
+  });
+  test('inside Bun: bunfig.toml is read with Bun.TOML, scopes included', () => {
+    const d = dir('bunfig-bun', { 'bunfig.toml': '# parsed by the stub\n' });
+    const bun = globalThis as { Bun?: unknown };
+    const install = { registry: 'https://bun.example', scopes: { corp: 'https://corp.example', '@other': { url: 'https://o.example', token: 't' }, bad: 'ftp://x' } };
+    try {
+      bun.Bun = { TOML: { parse: () => ({ install }) } };
+      expect(bunfigInstall(d)).toBe(install);
+      expect(bunRegistriesFor(d, { HOME: join(tmp, 'no-home') })).toEqual({ default: 'https://bun.example/', scopes: { '@corp': 'https://corp.example/', '@other': 'https://o.example/' } });
+      bun.Bun = { TOML: { parse: () => ({}) } };
+      expect(bunfigInstall(d)).toEqual({});
+    } finally {
+      delete bun.Bun;
+    }
+  });
+  test('.yarnrc.yml: a registry that is not a string is ignored; HOME decides the home file', () => {
+    const home = dir('yarn-home2', { '.yarnrc.yml': 'npmScopes:\n  h:\n    npmRegistryServer: "http://h.example"\n' });
+    const project = dir('yarn-odd', {
+      '.yarnrc.yml': 'npmRegistryServer:\n  nested: x\nnpmScopes:\n  c:\n    npmRegistryServer:\n      x: 1\n  d:\n    npmAuthToken: t\n',
+    });
+    expect(yarnRegistriesFor(project, { HOME: home })).toEqual({ default: 'https://registry.yarnpkg.com/', scopes: { '@h': 'http://h.example/' } });
   });
 });
