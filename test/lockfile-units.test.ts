@@ -304,3 +304,26 @@ describe('registries: the less common settings', () => {
     expect(yarnRegistriesFor(project, { HOME: home })).toEqual({ default: 'https://registry.yarnpkg.com/', scopes: { '@h': 'http://h.example/' } });
   });
 });
+
+describe('readLockfile hands the registries to every reader; JSON and YAML errors in full', () => {
+  const mirror = { default: 'https://mirror.example/', scopes: {} };
+  const at = (name: string) => `https://mirror.example/${name}/-/${name}-1.0.0.tgz`;
+  test('yarn.lock and pnpm-lock.yaml (both documents) are read with the registries given', () => {
+    const yarn = join(dir('rl-yarn', { 'yarn.lock': ['__metadata:', '  version: 8', '', '"a@npm:^1":', '  version: 1.0.0', `  resolution: "a@npm:1.0.0::__archiveUrl=${encodeURIComponent(at('a'))}"`, ''].join('\n') }), 'yarn.lock');
+    expect(readLockfile(yarn, undefined, { registries: mirror })).toEqual([{ name: 'a', version: '1.0.0', source: 'registry' }]);
+    const env = ["lockfileVersion: '9.0'", 'importers:', '  .:', '    configDependencies:', '      c:', '        specifier: 1.0.0', '        version: 1.0.0', '      noversion:', '        specifier: 1.0.0', 'packages:', '  c@1.0.0:', `    resolution: {tarball: '${at('c')}'}`, '  noversion@1.0.0:', `    resolution: {tarball: '${at('noversion')}'}`].join('\n');
+    const project = ["lockfileVersion: '9.0' # not a document marker ---", 'packages:', '  b@1.0.0:', `    resolution: {tarball: '${at('b')}'}`, ''].join('\n');
+    const pnpm = join(dir('rl-pnpm', { 'pnpm-lock.yaml': `---\n${env}\n---\n${project}` }), 'pnpm-lock.yaml');
+    expect(readLockfile(pnpm, undefined, { registries: mirror })).toEqual([
+      { name: 'b', version: '1.0.0', source: 'registry' },
+      { name: 'c', version: '1.0.0', source: 'registry' },
+    ]);
+  });
+  test('package-lock.json: an error without a position has no line; with one, line and column and no position', () => {
+    const empty = join(dir('rl-json-empty', { 'package-lock.json': '' }), 'package-lock.json');
+    expect(thrown(() => readLockfile(empty, undefined, { registries: REG })).message).toBe(`${empty}: invalid JSON: Unexpected end of JSON input`);
+    const bad = join(dir('rl-json-bad', { 'package-lock.json': '{"a" 1}' }), 'package-lock.json');
+    expect(thrown(() => readLockfile(bad, undefined, { registries: REG })).message).toBe(`${bad}: invalid JSON at line 1, column 6: Expected ':' after property name`);
+  });
+});
+
