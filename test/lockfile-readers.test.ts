@@ -411,3 +411,28 @@ describe('package-lock.json: more shapes', () => {
     expect([installed.message, installed.file]).toEqual(['package-lock.json: entry "node_modules/a": version "1.0" is not a semver version', 'package-lock.json']);
   });
 });
+
+describe('pnpm lockfile: refs, versions, links and entry errors', () => {
+  const pnpm = (lockfile: Record<string, unknown>) => packagesFromPnpmLockfile({ lockfileVersion: '9.0', ...lockfile }, '/p', 'pnpm-lock.yaml', { registries: REG });
+  test('a ref naming another package may carry a URL version; a later minor lockfile version is read', () => {
+    expect(refTarget('alias', 'real@https:x')).toEqual({ name: 'real', version: 'https:x' });
+    expect(packagesFromPnpmLockfile({ lockfileVersion: '9.10' }, '/p', 'f', { registries: REG })).toEqual([]);
+  });
+  test('entries with a bad name are refused naming the file and the key or the importer and dependency', () => {
+    const key = thrown(() => pnpm({ packages: { 'Bad Name@1.0.0': { resolution: { integrity: SHA } } } }));
+    expect([key.message, key.file]).toEqual(['pnpm-lock.yaml: entry "Bad Name@1.0.0": name "Bad Name" is not a valid npm package name', 'pnpm-lock.yaml']);
+    const link = thrown(() => pnpm({ importers: { '.': { dependencies: { 'Bad Name': 'link:../out' } } } }));
+    expect([link.message, link.file]).toEqual(['pnpm-lock.yaml: entry ".: Bad Name": name "Bad Name" is not a valid npm package name', 'pnpm-lock.yaml']);
+  });
+  test('links resolve from the importer that declares them; a workspace folder keeps the first name that links it; a dependency without version is skipped', () => {
+    const importers = {
+      '.': { dependencies: { a: 'link:packages/x', nover: { specifier: '^1' } } },
+      'packages/app': { dependencies: { b: 'link:../x', lib: 'link:../lib' } },
+    };
+    expect(pnpm({ importers })).toEqual([
+      { name: 'packages/app', version: '0.0.0', source: 'workspace', resolved: 'packages/app' },
+      { name: 'a', version: '0.0.0', source: 'workspace', resolved: 'packages/x' },
+      { name: 'lib', version: '0.0.0', source: 'workspace', resolved: 'packages/lib' },
+    ]);
+  });
+});
