@@ -11,6 +11,7 @@ import { LockfileError } from '../src/errors';
 import { dedupe, fail, failEntry, isSemver, lineColumn, make, readLocalManifest, str } from '../src/lockfile/common';
 import { configuredRegistries, detectLockfiles, lockfileKindOf, readLockfile } from '../src/lockfile/index';
 import { bunfigInstall, bunRegistriesFor, bunRegistryUrl, npmRegistries, yarnRegistriesFor } from '../src/lockfile/registries';
+import { classifySpec, isRegistryTarball, npmFetchUrl, type Registries } from '../src/lockfile/source';
 import type { ResolvedPackage } from '../src/types';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-lockfile-units-'));
@@ -327,3 +328,43 @@ describe('readLockfile hands the registries to every reader; JSON and YAML error
   });
 });
 
+
+describe('source classifier: exact classes and registry identity edges', () => {
+  test.each([
+    ['./vendor/x', { source: 'file', resolved: 'vendor/x' }],
+    ['file:../x.tgz', { source: 'file', resolved: '../x.tgz' }],
+    ['exec:./gen.js', { source: 'file', resolved: 'exec:./gen.js' }],
+    ['workspace:packages/a', { source: 'workspace', resolved: 'packages/a' }],
+    ['workspace:.', { source: 'workspace', resolved: '.' }],
+    ['workspace:./a', { source: 'workspace', resolved: 'a' }],
+    ['workspace:^1.0.0', { source: 'workspace' }],
+    ['link:..', { source: 'link', resolved: '..' }],
+    ['link:.', { source: 'workspace', resolved: '.' }],
+    ['virtual:0123abcd#npm:1.0.0', { source: 'registry' }],
+    ['catalog:', { source: 'registry' }],
+    ['  ^1.0.0  ', { source: 'registry' }],
+    ['patch:x@npm%3A1.0.0', { source: 'registry' }],
+    ['https://github.com/u/r', { source: 'git', resolved: 'https://github.com/u/r' }],
+    ['http://github.com/u/r.tgz/x/y', { source: 'tarball', resolved: 'http://github.com/u/r.tgz/x/y' }],
+    ['https://example.org/github.com/u/r', { source: 'tarball', resolved: 'https://example.org/github.com/u/r' }],
+  ] as const)('%j → %j', (spec, expected) => {
+    expect(classifySpec(spec)).toStrictEqual(expected);
+  });
+  const REG2: Registries = { default: 'https://r.example/npm', scopes: { '@corp': 'https://corp.example/' } };
+  test('a registry tarball URL carries no hash, user or password, and lies under the registry path', () => {
+    const ok = 'https://registry.npmjs.org/a/-/a-1.0.0.tgz';
+    expect(isRegistryTarball(ok, 'a', '1.0.0', REG)).toBe(true);
+    for (const bad of [`${ok}#x`, 'https://u@registry.npmjs.org/a/-/a-1.0.0.tgz', 'https://:p@registry.npmjs.org/a/-/a-1.0.0.tgz']) expect(isRegistryTarball(bad, 'a', '1.0.0', REG)).toBe(false);
+    expect(isRegistryTarball('https://r.example/npm/a/-/a-1.0.0.tgz', 'a', '1.0.0', REG2)).toBe(true);
+    expect(isRegistryTarball('https://r.example/npma/-/a-1.0.0.tgz', 'a', '1.0.0', REG2)).toBe(false);
+    expect(isRegistryTarball('https://r.example/abc/a/-/a-1.0.0.tgz', 'a', '1.0.0', { default: 'https://r.example/npm/', scopes: {} })).toBe(false);
+    // A scope without its own registry uses the default one.
+    expect(isRegistryTarball('https://r.example/npm/@other/x/-/x-1.0.0.tgz', '@other/x', '1.0.0', REG2)).toBe(true);
+  });
+  test('replace-registry-host names the host whose URLs npm fetches from the configured registry', () => {
+    const regs: Registries = { default: 'https://mirror.example/', scopes: {}, replaceHost: 'old.example' };
+    expect(npmFetchUrl('https://old.example/a/-/a-1.0.0.tgz', regs)).toBe('https://mirror.example/a/-/a-1.0.0.tgz');
+    expect(npmFetchUrl('https://registry.npmjs.org/a/-/a-1.0.0.tgz', regs)).toBe('https://registry.npmjs.org/a/-/a-1.0.0.tgz');
+    expect(npmFetchUrl('not a url', { ...regs, replaceHost: 'always' })).toBe('not a url');
+  });
+});
