@@ -1,11 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
-// The unit tests that cover src/policy, src/feed and src/lockfile, without the real-install
-// suites (pnpm, Yarn, npm): `npm run mutate` runs them once per mutant.
+// `npm run mutate` runs these once per mutant (only the tests that cover it): the in-process unit
+// suites that import src/policy, src/lockfile and src/feed. No real installs, no CLI child
+// processes (a child runs dist/, never the mutated source), no slow download suites.
+// One folder at a time: `npx stryker run --mutate 'src/lockfile/**/*.ts' --testFiles <its files>`.
+const policy = [
+  'test/integrity.test.ts',
+  'test/policy.test.ts',
+  'test/policy-boundaries.test.ts',
+  'test/policy-messages.test.ts',
+  'test/terminal-escape.test.ts',
+  'test/verify-units.test.ts',
+  'test/verdict-store.test.ts',
+  'test/feed-remote.test.ts',
+];
+const lockfile = [
+  'test/lockfile.test.ts',
+  'test/lockfile-*.test.ts',
+  'test/source.test.ts',
+  'test/check-trust.test.ts',
+  'test/pnpm-hooks.test.ts',
+  'test/pnpm-classify.test.ts',
+  'test/bun-scanner.test.ts',
+  'test/yarn.locators.test.ts',
+];
+const feed = ['test/feed*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/pnpm*.test.ts', 'test/yarn*.test.ts', 'test/npm*.test.ts', 'test/bun*.test.ts', 'test/demo*.test.ts', 'test/registry.smoke.test.ts', 'test/lockfile-perf.test.ts', 'test/lockfile-pnpm-hook.test.ts', 'test/cli*.test.ts', 'test/init*.test.ts', 'test/verify*.test.ts', 'node_modules/**'],
+    include: [...policy, ...lockfile, ...feed],
+    exclude: ['test/lockfile-perf.test.ts', 'test/lockfile-pnpm-hook.test.ts', 'test/feed-download.test.ts', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

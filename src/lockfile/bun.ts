@@ -90,8 +90,8 @@ export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file
     if (!split || split.rest === '') return fail(file, `package "${path}" has no name@resolution ("${entry[0]}")`);
     const { name, rest } = split;
     const npm = isSemver(rest);
-    const { source, resolved } = sourceOf(name, rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir, options.registries ?? DEFAULT_REGISTRIES);
     if (npm && entry[1] !== undefined && typeof entry[1] !== 'string') return fail(file, `package "${path}": the tarball URL must be a string`);
+    const { source, resolved } = sourceOf(name, rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir, options.registries ?? DEFAULT_REGISTRIES);
     const integrity = npm ? str(entry[3]) : undefined;
     const alias = aliasOf(path, name);
     out.push(

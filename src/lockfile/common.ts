@@ -93,7 +93,8 @@ export function fail(file: string | undefined, problem: string, code = 'ERR_PG_L
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
+  // Past the end charCodeAt is NaN, never a newline: no length check needed.
+  for (let i = 0; i < offset; i++) {
     if (text.charCodeAt(i) === 10) {
       line++;
       lineStart = i + 1;

@@ -13,5 +13,5 @@ export function repositoryHost(url: string): string | undefined {
   // Shorthands (`github:owner/repo`, `owner/repo`) and scp-like `git@host:owner/repo`.
   const hosted = hostedGitInfo.fromUrl(url);
   if (hosted?.domain) return hosted.domain.toLowerCase();
-  return /^(?:[\w.-]+@)?([\w.-]+\.[\w-]+):(?!\/\/)/.exec(url)?.[1]?.toLowerCase();
+  return /^(?:[\w.-]+@)?([\w.-]+\.[\w-]+):(?!\/\/)/.exec(url)?.[1]!.toLowerCase();
 }
