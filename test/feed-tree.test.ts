@@ -15,17 +15,11 @@ import { FANOUT, encodePage, levelSizes, sha256Of } from '../src/feed/tree';
 import { TreeReader } from '../src/feed/tree-reader';
 import { TreeWriter } from '../src/feed/tree-writer';
 import type { FeedRecord } from '../src/types';
+import { thrown } from './helpers/errors';
 import { buildTestFeed, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
 
 function expectCorrupt(fn: () => unknown, message: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(FeedError);
-  expect((thrown as FeedError).message).toMatch(message);
+  expect(thrown(FeedError, fn).message).toMatch(message);
 }
 
 /** The page refs of a feed file, read through the reader itself (pages verified). */

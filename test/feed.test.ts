@@ -11,18 +11,13 @@ import { openFeed, verifyFeed } from '../src/feed/reader';
 import { readPreamble } from '../src/feed/preamble';
 import { cacheDir } from '../src/paths';
 import type { FeedRecord } from '../src/types';
+import { thrown } from './helpers/errors';
 import { buildTestFeed, flipByte, makeKeys, sampleRecords, tempDir } from './helpers/feed-fixtures';
 
 function expectFeedError(fn: () => unknown, pattern: RegExp, code?: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(FeedError);
-  expect((thrown as Error).message).toMatch(pattern);
-  if (code) expect((thrown as FeedError).code).toBe(code);
+  const error = thrown(FeedError, fn);
+  expect(error.message).toMatch(pattern);
+  if (code) expect(error.code).toBe(code);
 }
 
 describe('cacheDir', () => {

@@ -4,11 +4,11 @@ import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import type { FeedRecord } from '../types';
 import {
-  INDEX_ENTRY_BYTES, READABLE_SCHEMAS, bucketOfHash, decodeBucket, decodeIndexEntry, keyHash, recordKey, recordLinePrefix, type FeedHeader,
+  INDEX_ENTRY_BYTES, READABLE_SCHEMAS, bucketOfHash, decodeBucket, decodeIndexEntry, keyHash, recordKey, type FeedHeader,
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
 import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
-import { TreeReader, verifyTree, type PageSource } from './tree-reader';
+import { findLine, TreeReader, verifyTree, type PageSource } from './tree-reader';
 import { acceptedFeed, recordSerial, sameSerialError, statePath, RESET_COMMAND } from './state';
 
 export type { FeedHeader } from './format';
@@ -211,7 +211,7 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
     if (scratch.length < entry.length) scratch = Buffer.allocUnsafe(entry.length);
     const bytes = readExactly(fd, entry.length, bucketsStart + entry.offset, path, scratch.subarray(0, entry.length));
     if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw corrupted(path, `bucket ${bucket} does not match its hash`);
-    return findRecord(decoded(header.schema, bytes, bucket, path), name, version, bucket, path);
+    return findLine(decoded(header.schema, bytes, bucket, path), name, version, bucket, path);
   }
 
   return {
@@ -285,25 +285,6 @@ function decoded(schema: number, bytes: Buffer, bucket: number, path: string): B
   } catch {
     throw corrupted(path, `bucket ${bucket} does not decode`);
   }
-}
-
-function findRecord(bytes: Buffer, name: string, version: string, bucket: number, path: string): FeedRecord | undefined {
-  const prefix = Buffer.from(recordLinePrefix(name, version));
-  // Native search for the record's first bytes; a hit must start a line and end the version.
-  for (let at = bytes.indexOf(prefix); at >= 0; at = bytes.indexOf(prefix, at + 1)) {
-    if (at > 0 && bytes[at - 1] !== 0x0a) continue;
-    const next = bytes[at + prefix.length];
-    if (next !== 0x2c && next !== 0x7d) continue;
-    const end = bytes.indexOf(0x0a, at);
-    let record: unknown;
-    try {
-      record = JSON.parse(bytes.toString('utf8', at, end < 0 ? bytes.length : end));
-    } catch {
-      throw corrupted(path, `bucket ${bucket} holds a record that is not JSON`);
-    }
-    return record as FeedRecord;
-  }
-  return undefined;
 }
 
 /**
