@@ -368,3 +368,67 @@ describe('source classifier: exact classes and registry identity edges', () => {
     expect(npmFetchUrl('not a url', { ...regs, replaceHost: 'always' })).toBe('not a url');
   });
 });
+
+describe('classifySpec and isRegistryTarball: the inputs no other test reached', () => {
+  test('a Yarn locator= binding that is not a workspace leaves the path relative to the importer', () => {
+    expect(classifySpec('file:./x.tgz::locator=app%40npm%3A1.0.0', { from: 'packages/a' })).toEqual({ source: 'file', resolved: 'packages/a/x.tgz' });
+    expect(classifySpec('file:./x.tgz::locator=app%40workspace%3Apackages%2Fb', { from: 'packages/a' })).toEqual({ source: 'file', resolved: 'packages/b/x.tgz' });
+    expect(classifySpec('file:./x.tgz::locator=app%40workspace%3A', { from: 'packages/a' })).toEqual({ source: 'file', resolved: 'x.tgz' });
+  });
+  test('an absolute link or portal with no project folder is outside, with its path', () => {
+    expect(classifySpec('link:/opt/shared/x')).toEqual({ source: 'link', resolved: '/opt/shared/x' });
+    expect(classifySpec('portal:/opt/shared/x')).toEqual({ source: 'link', resolved: '/opt/shared/x' });
+  });
+  test('a patch: spec whose inner part names no package is not unwrapped (and does not crash)', () => {
+    expect(classifySpec('patch:nonsense#p.patch')).toEqual({ source: 'file', resolved: 'patch:nonsense#p.patch' });
+  });
+  test('name@ with an empty spec is unreadable for npm-package-arg, so never the registry', () => {
+    expect(classifySpec('foo@')).toEqual({ source: 'file', resolved: 'foo@' });
+    expect(classifySpec('@scope/foo@')).toEqual({ source: 'file', resolved: '@scope/foo@' });
+  });
+  test('a named catalog is the registry', () => {
+    expect(classifySpec('catalog:default')).toEqual({ source: 'registry' });
+    expect(classifySpec('catalog:react18')).toEqual({ source: 'registry' });
+  });
+  test('a bare relative tarball path is a file relative to the importer', () => {
+    expect(classifySpec('./x.tgz', { from: 'packages/a' })).toEqual({ source: 'file', resolved: 'packages/a/x.tgz' });
+    expect(classifySpec('../x.tgz', { from: 'packages/a' })).toEqual({ source: 'file', resolved: 'packages/x.tgz' });
+  });
+  test('an unparsable tarball or registry URL is not the registry', () => {
+    expect(isRegistryTarball('not a url', 'a', '1.0.0', REG)).toBe(false);
+    expect(isRegistryTarball('https://registry.npmjs.org/a/-/a-1.0.0.tgz', 'a', '1.0.0', { default: 'not a url', scopes: {} })).toBe(false);
+  });
+  test('a tarball path with a broken %-escape is not the registry', () => {
+    expect(isRegistryTarball('https://registry.npmjs.org/a/-/a-1.0.0%E0%A4%A.tgz', 'a', '1.0.0', REG)).toBe(false);
+    expect(isRegistryTarball('https://registry.npmjs.org/a/-/a-1.0.0%2Etgz', 'a', '1.0.0', REG)).toBe(true);
+  });
+  test('registry.yarnpkg.com is npmjs only at the start of a URL, with or without a path', () => {
+    expect(isRegistryTarball('https://registry.npmjs.org/a/-/a-1.0.0.tgz', 'a', '1.0.0', { default: 'https://registry.yarnpkg.com', scopes: {} })).toBe(true);
+    const mirror = { default: 'https://mirror.example/https://registry.npmjs.org/', scopes: {} };
+    expect(isRegistryTarball('https://mirror.example/https://registry.npmjs.org/a/-/a-1.0.0.tgz', 'a', '1.0.0', mirror)).toBe(true);
+    expect(isRegistryTarball('https://mirror.example/https://registry.yarnpkg.com/a/-/a-1.0.0.tgz', 'a', '1.0.0', mirror)).toBe(false);
+  });
+});
+
+describe('pnpm-lock.yaml nested past the stack: a parse error naming the file', () => {
+  const DEEP = 100_000;
+  test.each([
+    ['unclosed', `lockfileVersion: '9.0'\nx: ${'['.repeat(DEEP)}\n`],
+    ['closed', `lockfileVersion: '9.0'\nx: ${'['.repeat(DEEP)}${']'.repeat(DEEP)}\n`],
+  ])('%s brackets', (_name, text) => {
+    const d = dir(`deep-pnpm-${_name}`, { 'pnpm-lock.yaml': text });
+    const error = thrown(() => readLockfile(join(d, 'pnpm-lock.yaml')));
+    expect([error.message, error.code]).toEqual([`${join(d, 'pnpm-lock.yaml')}: invalid YAML: nests more than 64 levels deep`, 'ERR_PG_LOCKFILE_PARSE']);
+  });
+});
+
+test('a pnpm-lock.yaml alias bomb that js-yaml refuses (an !!int tag) is a parse error naming the file, not a ReferenceError', () => {
+  let text = `lockfileVersion: !!int 9\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n`;
+  for (let i = 1; i < 8; i++) text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+  const d = dir('alias-bomb', { 'pnpm-lock.yaml': text });
+  const error = thrown(() => readLockfile(join(d, 'pnpm-lock.yaml')));
+  expect([error.message, error.code]).toEqual([
+    `${join(d, 'pnpm-lock.yaml')}: invalid YAML: Excessive alias count indicates a resource exhaustion attack`,
+    'ERR_PG_LOCKFILE_PARSE',
+  ]);
+});

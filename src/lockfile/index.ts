@@ -166,6 +166,8 @@ function parsePnpmYaml(text: string, file: string): unknown[] {
     return list.map((doc) => doc.toJS() as unknown);
   } catch (error) {
     if (isStackOverflow(error)) return fail(file, `invalid YAML: ${TOO_DEEP}`, 'ERR_PG_LOCKFILE_PARSE');
+    // yaml refuses to expand an alias bomb ("billion laughs") with a ReferenceError.
+    if (error instanceof ReferenceError) return fail(file, `invalid YAML: ${error.message}`, 'ERR_PG_LOCKFILE_PARSE');
     throw error;
   }
 }
