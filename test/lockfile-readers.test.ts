@@ -10,19 +10,12 @@ import { packagesFromPackageLock } from '../src/lockfile/npm';
 import { packagesFromPnpmLockfile, parseDepPath, refTarget } from '../src/lockfile/pnpm';
 import { npmLocatorVersion, packageFromYarnResolution, packagesFromYarnLock } from '../src/lockfile/yarn';
 import type { Registries } from '../src/lockfile/source';
+import { thrown as thrownAs } from './helpers/errors';
 
 const SHA = 'sha512-' + Buffer.alloc(64, 3).toString('base64');
 const REG: Registries = { default: 'https://registry.npmjs.org/', scopes: {} };
 
-function thrown(fn: () => unknown): LockfileError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LockfileError);
-    return e as LockfileError;
-  }
-  throw new Error('expected a LockfileError');
-}
+const thrown = (fn: () => unknown): LockfileError => thrownAs(LockfileError, fn);
 
 describe('bun.lock', () => {
   const bun = (packages: unknown, lockfileVersion: unknown = 1) => packagesFromBunLock({ lockfileVersion, packages }, '/p', 'bun.lock', { registries: REG });

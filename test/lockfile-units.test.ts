@@ -13,6 +13,7 @@ import { configuredRegistries, detectLockfiles, lockfileKindOf, readLockfile } f
 import { bunfigInstall, bunRegistriesFor, bunRegistryUrl, npmRegistries, yarnRegistriesFor } from '../src/lockfile/registries';
 import { classifySpec, isRegistryTarball, npmFetchUrl, type Registries } from '../src/lockfile/source';
 import type { ResolvedPackage } from '../src/types';
+import { thrown as thrownAs } from './helpers/errors';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-lockfile-units-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,15 +31,7 @@ function dir(name: string, files: Record<string, string> = {}): string {
   return d;
 }
 
-function thrown(fn: () => unknown): LockfileError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LockfileError);
-    return e as LockfileError;
-  }
-  throw new Error('expected a LockfileError');
-}
+const thrown = (fn: () => unknown): LockfileError => thrownAs(LockfileError, fn);
 
 describe('isSemver: only a plain version a registry publishes', () => {
   test.each(['0.0.0', '1.2.3', '10.20.30', '1.0.0-rc.1', '1.0.0-x-y.0', '1.0.0+build.7', '1.0.0-beta.2+exp.sha.5114f85'])('%s is', (v) => {

@@ -30,7 +30,7 @@ export interface BuildFeedOptions {
   /** Milliseconds until the feed expires; default 30 days. */
   expiresIn?: number;
   now?: Date;
-  /** The schema to write (default: the current one, 2); 1 is the uncompressed layout. */
+  /** The schema to write (default: the current one, 3); 1 is the uncompressed layout. */
   schema?: number;
 }
 
