@@ -42,7 +42,7 @@ const verify = (path: string, keys: TestKeys) => verifyFeed(path, [keys.publicKe
 const bucketOf = (r: { name: string; version: string }, buckets: number) => bucketOfHash(keyHash(recordKey(r.name, r.version)), buckets);
 
 /** Signs a schema 3 feed made of these bucket texts, as a buggy or hostile publisher could. */
-function signedTree(keys: TestKeys, texts: string[], records: number, path: string): string {
+function signedTree(keys: TestKeys, texts: string[], records: number, path: string, patch: (header: Record<string, unknown>) => unknown = (h) => h): string {
   const writer = new TreeWriter(texts.length);
   const buckets = texts.map((text) => (text === '' ? Buffer.alloc(0) : encodeBucket(3, text)));
   buckets.forEach((bytes, i) => writer.leaf(i, bytes));
@@ -53,11 +53,53 @@ function signedTree(keys: TestKeys, texts: string[], records: number, path: stri
     schema: 3, serial: 5, generatedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
     records, keyId: keyId(readPrivateKey(keys.privateKeyPath)), buckets: texts.length, fanout: FANOUT, rootSha256: root.sha256, rootLength: root.length, bodyBytes: root.end,
   };
-  const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+  const signed = Buffer.from(MAGIC + JSON.stringify(patch(header)) + '\n');
   const signature = sign(null, signed, readPrivateKey(keys.privateKeyPath)).toString('base64');
   writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${signature}\n`), ...buckets, ...pages]));
   return path;
 }
+
+describe('schema 3: a header is checked field by field, even when its signature holds', () => {
+  const without = (key: string) => (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== key));
+  const withValue = (key: string, value: unknown) => (h: Record<string, unknown>) => ({ ...h, [key]: value });
+  const cases: [string, (h: Record<string, unknown>) => unknown, RegExp][] = [
+    ['an array', () => [1], /header is not an object/],
+    ['null', () => null, /header is not an object/],
+    ['no schema', without('schema'), /header has no schema/],
+    ['a string schema', withValue('schema', '3'), /header has no schema/],
+    ...(['serial', 'records', 'buckets', 'bodyBytes', 'rootLength', 'fanout'] as const).flatMap((key): [string, (h: Record<string, unknown>) => unknown, RegExp][] => [
+      [`no ${key}`, without(key), /header is incomplete/],
+      [`a negative ${key}`, withValue(key, -1), /header is incomplete/],
+      [`a fractional ${key}`, withValue(key, 1.5), /header is incomplete/],
+      [`a string ${key}`, withValue(key, '5'), /header is incomplete/],
+    ]),
+    ['no generatedAt', without('generatedAt'), /header is incomplete/],
+    ['a generatedAt that is no date', withValue('generatedAt', 'yesterday'), /header is incomplete/],
+    ['no expiresAt', without('expiresAt'), /header is incomplete/],
+    ['an expiresAt that is no date', withValue('expiresAt', 'soon'), /header is incomplete/],
+    ['a numeric keyId', withValue('keyId', 5), /header is incomplete/],
+    ['zero buckets', withValue('buckets', 0), /header is incomplete/],
+    ['no rootSha256', without('rootSha256'), /header is incomplete/],
+    ['a short rootSha256', withValue('rootSha256', 'ab'.repeat(31)), /header is incomplete/],
+    ['an upper-case rootSha256', withValue('rootSha256', 'AB'.repeat(32)), /header is incomplete/],
+  ];
+  it.each(cases)('%s is refused as no feed (ERR_PG_FEED_FORMAT), before any record is read', (_label, patch, message) => {
+    const keys = makeKeys();
+    const path = signedTree(keys, ['{"name":"a","version":"1.0.0"}\n'], 1, join(tempDir(), 'provenance.feed'), patch);
+    const error = thrown(FeedError, () => readPreamble(path));
+    expect(error.message).toMatch(message);
+    expect(error.code).toBe('ERR_PG_FEED_FORMAT');
+    expect(thrown(FeedError, () => open(path, keys)).code).toBe('ERR_PG_FEED_FORMAT');
+  });
+
+  it('the same feed with its header untouched opens (the cases above fail for their field alone)', () => {
+    const keys = makeKeys();
+    const path = signedTree(keys, ['{"name":"a","version":"1.0.0"}\n'], 1, join(tempDir(), 'provenance.feed'));
+    const feed = open(path, keys);
+    expect(feed.lookup('a', '1.0.0')).toEqual({ name: 'a', version: '1.0.0' });
+    feed.close();
+  });
+});
 
 describe('schema 3: a hash tree index', () => {
   it('reads only the pages on one path: depth + 1 small reads, no whole-index pass', async () => {
