@@ -64,15 +64,19 @@ export interface ReusedVerdict {
   attachment: unknown;
 }
 
-/** node_modules/.provenance-guard/<scope>-verdict.json of the project, when node_modules exists. */
+/** node_modules/.provenance-guard/<scope>-verdict.json of the project, whether node_modules exists yet or not. */
+export function installVerdictFile(projectDir: string, scope: string): string {
+  return join(projectDir, 'node_modules', '.provenance-guard', `${scope}-verdict.json`);
+}
+
+/** installVerdictFile, when node_modules exists. */
 export function verdictFileFor(projectDir: string, scope: string): string | undefined {
-  const nodeModules = join(projectDir, 'node_modules');
   try {
-    if (!statSync(nodeModules).isDirectory()) return undefined;
+    if (!statSync(join(projectDir, 'node_modules')).isDirectory()) return undefined;
   } catch {
     return undefined;
   }
-  return join(nodeModules, '.provenance-guard', `${scope}-verdict.json`);
+  return installVerdictFile(projectDir, scope);
 }
 
 interface Probe {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { GuardInputs } from '../../src/guard';
 import type { Registries } from '../../src/lockfile/source';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { installVerdictFile, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 import type { LockfileScope } from './lockfile-gate';
 
 export interface LockfileBatch {
@@ -36,7 +36,7 @@ export interface LockfileBatch {
 
 /** The verdict file of the pnpm hook: beside the install it describes. */
 export function pnpmVerdictFile(dir: string): string {
-  return join(dir, 'node_modules', '.provenance-guard', 'pnpm-verdict.json');
+  return installVerdictFile(dir, 'pnpm');
 }
 
 /** The store's inputs for this batch; undefined when it must always be checked (live evidence changes on its own). */

@@ -27,15 +27,14 @@ import type { Project } from '@yarnpkg/core';
 import { npath } from '@yarnpkg/fslib';
 import type { GuardInputs } from '../../src/guard';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { installVerdictFile, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 
 /** name@version → the integrity the fetched tarball must have (null: nothing to compare, e.g. not in the feed). */
 export type FetchExpectations = Map<string, string | null>;
 
 /** Beside the install: node_modules/.provenance-guard, or .yarn/provenance-guard under Plug'n'Play. */
 function verdictFile(projectDir: string): string {
-  const nodeModules = join(projectDir, 'node_modules');
-  if (existsSync(nodeModules) || !existsSync(join(projectDir, '.pnp.cjs'))) return join(nodeModules, '.provenance-guard', 'yarn-verdict.json');
+  if (existsSync(join(projectDir, 'node_modules')) || !existsSync(join(projectDir, '.pnp.cjs'))) return installVerdictFile(projectDir, 'yarn');
   return join(projectDir, '.yarn', 'provenance-guard', 'yarn-verdict.json');
 }
 
