@@ -18,14 +18,27 @@ const common = {
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
+const cliExternal = [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'];
+
+/** Packages the executable loads on first use from a file of their own in dist/. */
+const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs' };
+
 const targets = [
   // The CLI and library keep their heavy, rarely used network dependencies (pacote,
   // sigstore) external: they are npm dependencies of this package, loaded only by the
   // live-evidence commands.
   // Every install and CI run starts the CLI: whitespace/syntax minification cuts its load time
   // by about a third (names are kept, so stack traces still read).
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'], minifyWhitespace: true, minifySyntax: true,
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.cjs', external: cliExternal, minifyWhitespace: true, minifySyntax: true,
     plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig)$/)] },
+  // The executable: answers a repeat `check` from its stored verdict (src/cli/entry.ts), else
+  // loads dist/cli-main.cjs. What it needs only for other configurations (YAML, Yarn settings, JS
+  // configs, the verified-page cache) initialises on first use.
+  { entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...cliExternal.filter((name) => name !== 'ini'), './cli-main.cjs'], minifyWhitespace: true, minifySyntax: true,
+    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|lru-cache|semver|npm-package-arg|hosted-git-info|node:zlib)$/, { requireAs: (name) => (CLI_CHUNKS[name] ? `./${CLI_CHUNKS[name]}` : name) })] },
+  // yaml and Yarn's parsers for the executable, each in one file beside it (from node_modules they
+  // would be ~50 files each).
+  ...Object.entries(CLI_CHUNKS).map(([name, file]) => ({ stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `dist/${file}`, minifyWhitespace: true, minifySyntax: true })),
   { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'] },
   // Yarn plugin bundle: `module.exports = { name, factory(require) }`; the iife runs inside the
   // factory, so Yarn's own modules (and node builtins) come from the factory's require, never

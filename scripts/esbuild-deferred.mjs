@@ -1,6 +1,10 @@
-// esbuild plugin: modules matching `pattern` are bundled, but initialised on first use. Used
-// where a bundle starts on every install or `check` and the module is rarely needed there (Yarn's
-// parsers, with js-yaml, cost several milliseconds of initialisation in each process).
+// esbuild plugin: modules matching `pattern` initialise on first use. Used where a bundle starts
+// on every install or `check` and the module is rarely needed there (Yarn's parsers, with js-yaml,
+// cost several milliseconds of initialisation in each process).
+//
+// By default the module is bundled. With `requireAs(name)` it is not: the stub requires what
+// requireAs returns (the package from node_modules, or a sibling file of the bundle) on first use,
+// so the bundle does not even parse it (the CLI's small entry, src/cli/entry.ts).
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,26 +12,33 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const requireHere = createRequire(import.meta.url);
 
-export function deferredModules(pattern) {
+export function deferredModules(pattern, { requireAs } = {}) {
   return {
     name: 'provenance-guard-deferred',
     setup(build) {
       build.onResolve({ filter: pattern }, (args) => ({ path: args.path, namespace: 'pg-deferred' }));
+      build.onResolve({ filter: /.*/, namespace: 'pg-deferred' }, (args) => (requireAs ? { path: args.path, external: true } : undefined));
       build.onLoad({ filter: /.*/, namespace: 'pg-deferred' }, (args) => {
-        const real = requireHere.resolve(args.path, { paths: [root] });
-        // esbuild's __toESM copies the export names as getters: they are known here, the module loads on the first read.
-        const names = Object.keys(requireHere(real));
+        const resolved = requireHere.resolve(args.path, { paths: [root] });
+        // The module's shape is known here (export names, whether it is a function or an ES
+        // module), so esbuild's __toESM reads nothing from it: it loads on the first real use.
+        const real = requireHere(resolved);
+        const names = Object.keys(real);
+        const callable = typeof real === 'function';
         return {
           loader: 'js',
           resolveDir: root,
           contents: `
 let loaded;
-const load = () => (loaded ??= require(${JSON.stringify(real)}));
+const load = () => (loaded ??= require(${JSON.stringify(requireAs ? requireAs(args.path) : resolved)}));
 const names = ${JSON.stringify(names)};
-module.exports = new Proxy({}, {
-  get: (_, key) => (key === '__esModule' ? true : load()[key]),
-  ownKeys: () => names,
-  getOwnPropertyDescriptor: (_, key) => (names.includes(key) ? { enumerable: true, configurable: true } : undefined),
+const target = ${callable ? 'function () {}' : '{}'};
+module.exports = new Proxy(target, {
+  get: (_, key) => (key === '__esModule' ? ${JSON.stringify(real.__esModule === true)} : load()[key]),
+  apply: (_, self, args) => Reflect.apply(load(), self, args),
+  construct: (_, args) => Reflect.construct(load(), args),
+  ownKeys: () => (${callable} ? [...names, 'prototype'] : names),
+  getOwnPropertyDescriptor: (_, key) => (key === 'prototype' && ${callable} ? Reflect.getOwnPropertyDescriptor(target, key) : names.includes(key) ? { enumerable: true, configurable: true } : undefined),
 });
 `,
         };

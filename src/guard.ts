@@ -3,11 +3,12 @@
  * The CLI and the package-manager adapters all go through createGuard().
  */
 import { loadConfig } from './config/load';
+import type { ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
 import { declaredMode } from './config/declared-mode';
 import { ConfigError, GuardError } from './errors';
 import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/remote';
-import { resolveFeedSource } from './feed/source';
+import { isLocalFeedSource, resolveFeedSource } from './feed/source';
 import { cacheDir } from './paths';
 import type { Feed } from './feed/reader';
 import type { Evaluation } from './policy/evaluate';
@@ -34,6 +35,8 @@ export interface GuardOptions {
   now?: Date;
   /** Where warnings from live evidence go (default: stderr). */
   warn?: (message: string) => void;
+  /** The config remembered by a stored verdict (see storedConfigMemo): spares parsing an unchanged file. */
+  configMemo?: ConfigMemo;
 }
 
 export interface Guard {
@@ -65,12 +68,13 @@ export async function failureMode(options: { cwd: string; configPath?: string; f
 }
 
 /** The config from `cwd` upward, else the first found from a fallback directory (see GuardOptions.fallbackCwds). */
-export async function loadGoverningConfig(options: { cwd: string; configPath?: string; fallbackCwds?: readonly string[]; env: NodeJS.ProcessEnv }): Promise<Config> {
-  const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env });
+export async function loadGoverningConfig(options: { cwd: string; configPath?: string; fallbackCwds?: readonly string[]; env: NodeJS.ProcessEnv; memo?: ConfigMemo }): Promise<Config> {
+  const memo = options.memo ? { memo: options.memo } : {};
+  const config = await loadConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), env: options.env, ...memo });
   if (config.filepath || options.configPath) return config;
   for (const dir of options.fallbackCwds ?? []) {
     if (dir === options.cwd) continue;
-    const found = await loadConfig({ cwd: dir, env: options.env });
+    const found = await loadConfig({ cwd: dir, env: options.env, ...memo });
     if (found.filepath) return found;
   }
   return config;
@@ -98,8 +102,28 @@ export interface GuardInputs {
  * file (fetching it if needed), without opening the feed: what a verdict reuse needs to know.
  */
 export async function resolveGuardInputs(options: GuardOptions): Promise<GuardInputs> {
+  return resolveFeed(options, await configFor(options));
+}
+
+/**
+ * resolveGuardInputs when the feed is a file on this machine; undefined when resolving it would
+ * fetch or refresh a remote feed (a repeat `check` then leaves it to the full command).
+ */
+export async function resolveLocalGuardInputs(options: GuardOptions): Promise<GuardInputs | undefined> {
+  const config = await configFor(options);
+  if (config.mode !== 'off' && (isRangeSource(config.feed.source) || !isLocalFeedSource(config.feed.source, config.rootDir, options.env ?? process.env))) return undefined;
+  return resolveFeed(options, config);
+}
+
+/** The governing config with the options' overrides (feed source, offline, online) applied. */
+async function configFor(options: GuardOptions): Promise<Config> {
   const env = options.env ?? process.env;
-  const config = await loadGoverningConfig({ cwd: options.cwd, ...(options.configPath ? { configPath: options.configPath } : {}), ...(options.fallbackCwds ? { fallbackCwds: options.fallbackCwds } : {}), env });
+  const config = await loadGoverningConfig({
+    cwd: options.cwd, env,
+    ...(options.configPath ? { configPath: options.configPath } : {}),
+    ...(options.fallbackCwds ? { fallbackCwds: options.fallbackCwds } : {}),
+    ...(options.configMemo ? { memo: options.configMemo } : {}),
+  });
   if (options.feedSource !== undefined) {
     config.feed.source = options.feedSource;
     config.rootDir = options.cwd;
@@ -107,23 +131,26 @@ export async function resolveGuardInputs(options: GuardOptions): Promise<GuardIn
   if (options.offline !== undefined) config.feed.offline = options.offline;
   if (options.online !== undefined) config.online = options.online;
   if (config.feed.offline) config.online = false;
+  return config;
+}
+
+/** The config's feed as a local file (fetched if needed); none under `mode: off`. */
+async function resolveFeed(options: GuardOptions, config: Config): Promise<GuardInputs> {
+  const env = options.env ?? process.env;
   const now = options.now ?? new Date();
   const cache = cacheDir(env);
-  const warn = warnerOf(options);
-  let feedPath: string | undefined;
-  if (config.mode !== 'off') {
-    if (config.feed.publicKeys.length === 0) {
-      throw new ConfigError(
-        `${config.filepath ?? 'config'}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
-        { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
-      );
-    }
-    if (isRangeSource(config.feed.source)) {
-      const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, offline: config.feed.offline });
-      return { config, feedPath: remote.path, remote, cacheDir: cache, now };
-    }
-    feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn, publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });
+  if (config.mode === 'off') return { config, feedPath: undefined, cacheDir: cache, now };
+  if (config.feed.publicKeys.length === 0) {
+    throw new ConfigError(
+      `${config.filepath ?? 'config'}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
+      { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
+    );
   }
+  if (isRangeSource(config.feed.source)) {
+    const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, offline: config.feed.offline });
+    return { config, feedPath: remote.path, remote, cacheDir: cache, now };
+  }
+  const feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn: warnerOf(options), publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });
   return { config, feedPath, cacheDir: cache, now };
 }
 

@@ -19,13 +19,14 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic';
+import { configMemoOf, isConfigMemo, type ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
 import { readPreamble } from './feed/preamble';
 import { acceptedFeed } from './feed/state';
 import type { Report } from './types';
 import { VERSION } from './version';
 
-const STORE_VERSION = 1;
+const STORE_VERSION = 2;
 const SECRET_FILE = 'verdict.key';
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -35,8 +36,8 @@ export interface VerdictInputs {
   /** Who checks: 'check', 'pnpm', 'yarn'; a verdict of one is never reused by another. */
   scope: string;
   lockfilePath: string;
-  /** The lockfile bytes as checked. */
-  lockfile: string | Uint8Array;
+  /** The lockfile bytes as checked (several files: their parts, in order). */
+  lockfile: string | Uint8Array | readonly Uint8Array[];
   config: Config;
   /** The resolved feed file; undefined under `mode: off`. */
   feedPath: string | undefined;
@@ -47,15 +48,25 @@ export interface VerdictInputs {
   extra?: string;
 }
 
-interface StoredVerdict {
+/**
+ * The stored file, three parts: the MAC (hex) and a newline; the head (JSON, one line) and a
+ * newline; the body (JSON: the report and the attachment). The MAC covers the head and body
+ * bytes as stored, so a reuse checks it without re-serialising the report, and reads the body
+ * only after the head matched.
+ */
+interface StoredHead {
   version: number;
   key: string;
   storedAt: string;
   validUntil: string;
+  /** The config file as validated for this verdict (config/memo.ts), when it was YAML or JSON. */
+  config?: ConfigMemo;
+}
+
+interface StoredBody {
   report: Report;
   /** What the adapter needs besides the report to stand in for its work (covered by the MAC). */
   attachment?: unknown;
-  mac: string;
 }
 
 /** A reused verdict: the stored report and what the adapter attached to it. */
@@ -91,7 +102,12 @@ function probe(inputs: VerdictInputs): Probe {
   const part = (text: string | Uint8Array) => hash.update(String(typeof text === 'string' ? Buffer.byteLength(text) : text.length)).update(':').update(text);
   part(`pg-verdict/${STORE_VERSION}/${VERSION}/${inputs.scope}`);
   part(inputs.lockfilePath);
-  part(inputs.lockfile);
+  if (Array.isArray(inputs.lockfile)) {
+    part(String(inputs.lockfile.length));
+    for (const chunk of inputs.lockfile as readonly Uint8Array[]) part(chunk);
+  } else {
+    part(inputs.lockfile as string | Uint8Array);
+  }
   part(JSON.stringify(config));
   part(now.toISOString().slice(0, 10));
   part(inputs.extra ?? '');
@@ -138,18 +154,48 @@ function secret(cacheDir: string, create: boolean): Buffer | undefined {
   }
 }
 
-function macOf(key: Buffer, body: Omit<StoredVerdict, 'mac'>): string {
-  return createHmac('sha256', key).update(JSON.stringify(body)).digest('hex');
+function macOf(key: Buffer, signed: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(signed).digest();
 }
 
-function readStored(file: string): StoredVerdict | undefined {
+function isHead(value: unknown): value is StoredHead {
+  const head = value as StoredHead | null;
+  return typeof head === 'object' && head !== null && head.version === STORE_VERSION && typeof head.key === 'string' && typeof head.storedAt === 'string' && typeof head.validUntil === 'string';
+}
+
+/** The stored file's parts, when it has the shape of a verdict of this version. */
+function readStored(file: string): { mac: Buffer; signed: Buffer; head: StoredHead; body: Buffer } | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as StoredVerdict;
-    if (parsed && parsed.version === STORE_VERSION && typeof parsed.key === 'string' && typeof parsed.mac === 'string') return parsed;
+    const raw = readFileSync(file);
+    const macEnd = raw.indexOf(0x0a);
+    const headEnd = raw.indexOf(0x0a, macEnd + 1);
+    if (macEnd !== 64 || headEnd < 0) return undefined;
+    const head: unknown = JSON.parse(raw.toString('utf8', macEnd + 1, headEnd));
+    if (!isHead(head)) return undefined;
+    return { mac: Buffer.from(raw.toString('latin1', 0, macEnd), 'hex'), signed: raw.subarray(macEnd + 1), head, body: raw.subarray(headEnd + 1) };
   } catch {
-    // missing or unreadable: nothing to reuse
+    // missing, unreadable or not ours: nothing to reuse
+    return undefined;
   }
-  return undefined;
+}
+
+/** The stored file's parts when its MAC verifies under this user's secret. */
+function readAuthentic(file: string, cacheDir: string): ReturnType<typeof readStored> {
+  if (!existsSync(file)) return undefined;
+  const stored = readStored(file);
+  const key = secret(cacheDir, false);
+  if (!stored || !key) return undefined;
+  const expected = macOf(key, stored.signed);
+  return stored.mac.length === expected.length && timingSafeEqual(stored.mac, expected) ? stored : undefined;
+}
+
+/**
+ * The config a stored verdict remembers (config/memo.ts), from an authentic verdict file only;
+ * loadConfig uses it when the config file is unchanged. undefined when there is none.
+ */
+export function storedConfigMemo(file: string | undefined, cacheDir: string): ConfigMemo | undefined {
+  const memo = file === undefined ? undefined : readAuthentic(file, cacheDir)?.head.config;
+  return isConfigMemo(memo) ? memo : undefined;
 }
 
 /**
@@ -162,24 +208,28 @@ export function reuseVerdict(inputs: VerdictInputs): Report | undefined {
 
 /** Like reuseVerdict, with the attachment storeVerdict was given. */
 export function reuseStoredVerdict(inputs: VerdictInputs): ReusedVerdict | undefined {
-  if (!existsSync(inputs.file)) return undefined;
-  const stored = readStored(inputs.file);
-  const key = secret(inputs.cacheDir, false);
-  if (!stored || !key) return undefined;
-  const { mac, ...body } = stored;
-  const expected = Buffer.from(macOf(key, body), 'hex');
-  const given = Buffer.from(mac, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  const stored = readAuthentic(inputs.file, inputs.cacheDir);
+  if (!stored) return undefined;
+  const { head } = stored;
   const now = inputs.now.getTime();
   const current = probe(inputs);
-  if (stored.key !== current.key) return undefined;
-  if (!(now < Date.parse(stored.validUntil) && now >= Date.parse(stored.storedAt) - 60_000)) return undefined;
+  if (head.key !== current.key) return undefined;
+  if (!(now < Date.parse(head.validUntil) && now >= Date.parse(head.storedAt) - 60_000)) return undefined;
   if (current.feedSerial) {
     const accepted = acceptedFeed(inputs.cacheDir, current.feedSerial.keyId)?.serial;
     if (accepted !== undefined && current.feedSerial.serial < accepted) return undefined;
   }
-  if (stored.report.summary.block !== 0) return undefined;
-  return { report: stored.report, attachment: stored.attachment };
+  let body: StoredBody;
+  try {
+    body = JSON.parse(stored.body.toString('utf8')) as StoredBody;
+  } catch {
+    return undefined;
+  }
+  if (body?.report?.summary?.block !== 0) return undefined;
+  // The config file was edited without changing the config (a comment): remember the new bytes.
+  const memo = configMemoOf(inputs.config);
+  if (memo && (memo.file !== head.config?.file || memo.sha256 !== head.config?.sha256)) storeVerdict(inputs, body.report, body.attachment);
+  return { report: body.report, attachment: body.attachment };
 }
 
 /** Stores a report with nothing blocked; anything else removes the stored verdict. Best effort. */
@@ -192,15 +242,11 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
     const key = secret(inputs.cacheDir, true);
     if (!key || !existsSync(dirname(dirname(inputs.file)))) return;
     const current = probe(inputs);
-    const body: Omit<StoredVerdict, 'mac'> = {
-      version: STORE_VERSION,
-      key: current.key,
-      storedAt: inputs.now.toISOString(),
-      validUntil: new Date(current.validUntil).toISOString(),
-      report,
-      ...(attachment !== undefined ? { attachment } : {}),
-    };
-    writeFileAtomic(inputs.file, JSON.stringify({ ...body, mac: macOf(key, body) }));
+    const memo = configMemoOf(inputs.config);
+    const head: StoredHead = { version: STORE_VERSION, key: current.key, storedAt: inputs.now.toISOString(), validUntil: new Date(current.validUntil).toISOString(), ...(memo ? { config: memo } : {}) };
+    const body: StoredBody = { report, ...(attachment !== undefined ? { attachment } : {}) };
+    const signed = Buffer.from(`${JSON.stringify(head)}\n${JSON.stringify(body)}`);
+    writeFileAtomic(inputs.file, Buffer.concat([Buffer.from(`${macOf(key, signed).toString('hex')}\n`), signed]));
   } catch {
     // Only an optimisation: the next run checks everything again.
     forgetVerdict(inputs.file);

@@ -117,9 +117,11 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
   test('a tampered store, or one authenticated with another secret, is not used', async () => {
     const { p, store } = await setUp({ [GOOD]: '^1.0.0' });
     await installAndStore(p, store);
-    const stored = JSON.parse(readFileSync(store, 'utf8')) as { attachment: [string, string | null][] };
+    const stored = readFileSync(store, 'utf8');
+    const edited = stored.replace(/("attachment":\[\["(?:[^"\\]|\\.)*",)"[^"]*"/, '$1null');
+    expect(edited).not.toBe(stored);
     // Another expected integrity for good: the MAC no longer matches, so the store is ignored.
-    writeFileSync(store, JSON.stringify({ ...stored, attachment: stored.attachment.map(([id]) => [id, null]) }));
+    writeFileSync(store, edited);
     const tampered = await immutable(p);
     expect(tampered.code, tampered.output).toBe(0);
     expect(tampered.output).not.toMatch(REUSED);

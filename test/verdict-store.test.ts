@@ -188,8 +188,19 @@ describe('reuseVerdict / storeVerdict', () => {
     expect(existsSync(inputs.file)).toBe(false);
     // A stored file edited to hold a block under a valid-looking envelope is not returned.
     storeVerdict(inputs, pass);
-    const stored = JSON.parse(readFileSync(inputs.file, 'utf8'));
-    writeFileSync(inputs.file, JSON.stringify({ ...stored, report: block }));
+    const stored = readFileSync(inputs.file, 'utf8');
+    expect(stored).toContain('"block":0');
+    writeFileSync(inputs.file, stored.replace('"block":0', '"block":1'));
     expect(reuseVerdict(inputs)).toBeUndefined();
+    // Nor one whose head was edited (another key or a later end), nor one cut short.
+    storeVerdict(inputs, pass);
+    const fresh = readFileSync(inputs.file, 'utf8');
+    expect(reuseVerdict(inputs)).toEqual(pass);
+    writeFileSync(inputs.file, fresh.replace(/"validUntil":"[^"]+"/, '"validUntil":"2999-01-01T00:00:00.000Z"'));
+    expect(reuseVerdict(inputs)).toBeUndefined();
+    writeFileSync(inputs.file, fresh.slice(0, -10));
+    expect(reuseVerdict(inputs)).toBeUndefined();
+    writeFileSync(inputs.file, fresh);
+    expect(reuseVerdict(inputs)).toEqual(pass);
   });
 });

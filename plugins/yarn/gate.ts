@@ -41,7 +41,7 @@ import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
 import { verifiedArchives } from './verified-archives';
 import { timedFetchCheck } from './timing';
-import { gateVerdictInputs, reuseGate, storeGate, type FetchExpectations } from './verdict-reuse';
+import { gateConfigMemo, gateVerdictInputs, reuseGate, storeGate, type FetchExpectations } from './verdict-reuse';
 
 export interface ValidationReport {
   reportWarning: (name: MessageName, text: string) => void;
@@ -207,7 +207,7 @@ export async function validateProject(project: Project, report: ValidationReport
   const timing = process.env.PROVENANCE_GUARD_TIMING === '1' ? (what: string) => process.stderr.write(`provenance-guard timing: ${what} ${(performance.now() - started).toFixed(1)} ms, cpu ${cpuMs().toFixed(1)} ms\n`) : undefined;
   const setup = guardSetup(project, project.configuration, project.cwd);
   if (setup.forcedMode === 'off') return;
-  const options: GuardOptions = { ...setup.options, warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) };
+  const options: GuardOptions = { ...setup.options, ...gateConfigMemo(project, setup.options.env ?? process.env), warn: (message) => report.reportWarning(MessageName.UNNAMED, `provenance-guard: ${message}`) };
   let inputs: GuardInputs | undefined;
   try {
     inputs = await resolveGuardInputs(options);

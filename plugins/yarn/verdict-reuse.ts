@@ -27,7 +27,9 @@ import type { Project } from '@yarnpkg/core';
 import { npath } from '@yarnpkg/fslib';
 import type { GuardInputs } from '../../src/guard';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { installVerdictFile, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import type { ConfigMemo } from '../../src/config/memo';
+import { cacheDir } from '../../src/paths';
+import { installVerdictFile, reuseStoredVerdict, storedConfigMemo, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 
 /** name@version → the integrity the fetched tarball must have (null: nothing to compare, e.g. not in the feed). */
 export type FetchExpectations = Map<string, string | null>;
@@ -36,6 +38,12 @@ export type FetchExpectations = Map<string, string | null>;
 function verdictFile(projectDir: string): string {
   if (existsSync(join(projectDir, 'node_modules')) || !existsSync(join(projectDir, '.pnp.cjs'))) return installVerdictFile(projectDir, 'yarn');
   return join(projectDir, '.yarn', 'provenance-guard', 'yarn-verdict.json');
+}
+
+/** What the gate's stored verdict remembers of the config (an unchanged file is not parsed again). */
+export function gateConfigMemo(project: Project, env: NodeJS.ProcessEnv): { configMemo?: ConfigMemo } {
+  const memo = storedConfigMemo(verdictFile(npath.fromPortablePath(project.cwd)), cacheDir(env));
+  return memo ? { configMemo: memo } : {};
 }
 
 /** The store's inputs for this graph; undefined when it must always be checked (live evidence changes on its own). */

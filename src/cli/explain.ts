@@ -8,7 +8,7 @@ import type { ResolvedPackage } from '../types';
 import { splitExactSpec } from '../package-name';
 import { explainPackage, formatExplanation, formatExplanationJson } from '../report/explain';
 import { oneOf, parseCommand, usageOf } from './args';
-import { GUARD_FLAGS, guardOptions, locateLockfile } from './check';
+import { GUARD_FLAGS, guardOptions, locateLockfiles } from './check-reuse';
 import type { CliContext } from './context';
 
 export function parseSpec(spec: string): { name: string; version: string } {
@@ -19,7 +19,7 @@ export function parseSpec(spec: string): { name: string; version: string } {
 
 /** The package as the lockfile has it (integrity, source), or a registry package when it is not there. */
 function findPackage(ctx: CliContext, lockfileFlag: string | undefined, name: string, version: string): { pkg: ResolvedPackage; lockfile?: string } {
-  const lockfiles = lockfileFlag ? [locateLockfile(ctx.cwd, lockfileFlag)] : detectLockfiles(ctx.cwd).map((found) => found.path);
+  const lockfiles = lockfileFlag ? locateLockfiles(ctx.cwd, lockfileFlag) : detectLockfiles(ctx.cwd).map((found) => found.path);
   for (const lockfile of lockfiles.filter((path) => existsSync(path))) {
     const hit = readLockfile(lockfile, undefined, { env: ctx.env }).find((p) => p.name === name && p.version === version && p.source !== 'workspace');
     if (hit) return { pkg: hit, lockfile };

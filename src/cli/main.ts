@@ -2,7 +2,7 @@ import { errorText, isGuardError, UsageError } from '../errors';
 import { VERSION } from '../version';
 import { fullUsage } from './args';
 import { helpOf, wantsHelp } from './help';
-import type { CliContext } from './context';
+import { exitWith, processContext, type CliContext } from './context';
 
 // Commands are imported on demand: every install and CI run pays the start-up cost.
 
@@ -60,14 +60,4 @@ function helpFor(command: string, rest: string[]): string | undefined {
   return ['Usage: provenance-guard feed keygen|build|update|verify …', '', ...['keygen', 'build', 'update', 'verify'].map((s) => `  ${helpOf(`feed ${s}`)!.split('\n')[0]!.replace('Usage: ', '')}`), '', '`provenance-guard feed SUBCOMMAND --help` describes its flags.'].join('\n');
 }
 
-if (require.main === module) {
-  run(process.argv.slice(2), { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`provenance-guard: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = 2;
-    },
-  );
-}
+if (require.main === module) exitWith(run(process.argv.slice(2), processContext()));

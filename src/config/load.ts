@@ -7,6 +7,7 @@ import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { Mode } from '../types';
 import { defaultConfig } from './defaults';
 import { findConfig } from './discover';
+import { configFromMemo, rememberConfig, type ConfigMemo } from './memo';
 import type { Config } from './types';
 import { validateConfig } from './validate';
 
@@ -46,6 +47,8 @@ export interface LoadConfigOptions {
   /** An explicit config file: no search. */
   configPath?: string;
   env?: NodeJS.ProcessEnv;
+  /** What a stored verdict remembers of the config file (config/memo.ts): used when the file is unchanged. */
+  memo?: ConfigMemo;
 }
 
 function wrapLoadError(error: unknown, file: string): never {
@@ -63,19 +66,22 @@ type LoadResult = Awaited<ReturnType<ReturnType<typeof explorer>['load']>>;
  * JSON and YAML configs are read here, as cosmiconfig would with these loaders; cosmiconfig
  * (several milliseconds to initialise on every run) loads only JavaScript configs and package.json.
  */
-async function loadFile(filepath: string): Promise<LoadResult> {
-  const own = basename(filepath) === 'package.json' ? undefined : OWN_LOADERS[extname(filepath)];
-  if (!own) return explorer().load(filepath);
-  const content = readFileSync(filepath, 'utf8');
+async function loadFile(filepath: string, content = ownFormat(filepath) ? readFileSync(filepath, 'utf8') : undefined): Promise<LoadResult> {
+  const own = ownFormat(filepath);
+  if (!own || content === undefined) return explorer().load(filepath);
   if (content.trim() === '') return { config: undefined, filepath, isEmpty: true };
   return { config: (await own(filepath, content)) as unknown, filepath };
 }
 
+function ownFormat(filepath: string): Loader | undefined {
+  return basename(filepath) === 'package.json' ? undefined : OWN_LOADERS[extname(filepath)];
+}
+
 /** The raw config in `filepath`; an empty file (or an empty `package.json#provenance`) is an error. */
-async function readConfigFile(filepath: string): Promise<unknown> {
+async function readConfigFile(filepath: string, content?: string): Promise<unknown> {
   let result: LoadResult;
   try {
-    result = await loadFile(filepath);
+    result = await loadFile(filepath, content);
   } catch (error) {
     wrapLoadError(error, filepath);
   }
@@ -101,7 +107,24 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
   const env = options.env ?? process.env;
   const filepath = locate(options);
   if (!filepath) return applyEnvironment(defaultConfig(resolve(options.cwd)), env);
-  const raw = await readConfigFile(filepath);
+  const bytes = ownFormat(filepath) ? readBytes(filepath) : undefined;
+  const remembered = bytes && configFromMemo(options.memo, filepath, bytes);
+  if (remembered) return applyEnvironment(remembered, env);
+  const config = await validatedConfig(filepath, bytes?.toString('utf8'));
+  if (bytes) rememberConfig(config, filepath, bytes);
+  return applyEnvironment(config, env);
+}
+
+function readBytes(filepath: string): Buffer {
+  try {
+    return readFileSync(filepath);
+  } catch (error) {
+    wrapLoadError(error, filepath);
+  }
+}
+
+async function validatedConfig(filepath: string, content: string | undefined): Promise<Config> {
+  const raw = await readConfigFile(filepath, content);
   const { config, problems } = validateConfig(raw, dirname(filepath));
   if (problems.length > 0) {
     const where = filepath.endsWith('package.json') ? `${filepath}#${MODULE_NAME}` : filepath;
@@ -111,7 +134,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
     );
   }
   config.filepath = filepath;
-  return applyEnvironment(config, env);
+  return config;
 }
 
 /** PROVENANCE_GUARD_MODE and PROVENANCE_GUARD_OFFLINE override the file. */

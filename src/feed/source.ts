@@ -97,6 +97,11 @@ function classify(source: string, rootDir: string, env: NodeJS.ProcessEnv): Sour
   return { kind: 'npm', spec: trimmed };
 }
 
+/** Whether `source` names a feed on this machine (a path): resolving it never touches the network. */
+export function isLocalFeedSource(source: string, rootDir: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return classify(source, rootDir, env).kind === 'path';
+}
+
 function resolvePath(path: string): string {
   let stat;
   try {

@@ -1,6 +1,6 @@
 /** Lockfile readers: pnpm-lock.yaml, yarn.lock (Berry) and package-lock.json → ResolvedPackage[]. */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
 import { parseAllDocuments } from 'yaml';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
@@ -9,43 +9,16 @@ import { fail, isObject, lineColumn } from './common';
 import { packagesFromBunLock, parseBunLockText } from './bun';
 import { packagesFromPackageLock } from './npm';
 import { packagesFromPnpmLockfile } from './pnpm';
-import { bunRegistriesFor, npmRegistriesFor, yarnRegistriesFor } from './registries';
 import { packageKey, type Registries } from './source';
 import { packagesFromYarnLock } from './yarn';
+import { configuredRegistries, lockfileKindOf, LOCKFILE_NAMES, type LockfileKind } from './detect';
 
 export { packagesFromBunLock } from './bun';
 export { packagesFromPackageLock } from './npm';
 export { packagesFromPnpmLockfile } from './pnpm';
 export { packageFromYarnResolution, packagesFromYarnLock } from './yarn';
 export { DEFAULT_REGISTRIES, type Registries } from './source';
-
-export type LockfileKind = 'pnpm' | 'yarn' | 'npm' | 'bun';
-
-/** File names looked for; `check` reads every one that exists. */
-export const LOCKFILE_NAMES: readonly string[] = Object.freeze(['pnpm-lock.yaml', 'yarn.lock', 'npm-shrinkwrap.json', 'package-lock.json', 'bun.lock']);
-
-const KIND_BY_NAME: Readonly<Record<string, LockfileKind>> = {
-  'pnpm-lock.yaml': 'pnpm',
-  'yarn.lock': 'yarn',
-  'package-lock.json': 'npm',
-  'npm-shrinkwrap.json': 'npm',
-  'bun.lock': 'bun',
-};
-
-export interface DetectedLockfile {
-  path: string;
-  kind: LockfileKind;
-}
-
-/** Every lockfile in `dir` (a decoy beside the real one must not hide it). */
-export function detectLockfiles(dir: string): DetectedLockfile[] {
-  return LOCKFILE_NAMES.map((name) => ({ path: join(dir, name), kind: KIND_BY_NAME[name]! })).filter((found) => existsSync(found.path));
-}
-
-/** The first lockfile in `dir` (for one-package lookups such as `explain`). */
-export function detectLockfile(dir: string): DetectedLockfile | undefined {
-  return detectLockfiles(dir)[0];
-}
+export { configuredRegistries, detectLockfile, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES, type DetectedLockfile, type LockfileKind } from './detect';
 
 export interface ReadLockfileOptions {
   /**
@@ -56,17 +29,6 @@ export interface ReadLockfileOptions {
   registries?: Registries;
   /** Environment the settings are read with (default process.env). */
   env?: NodeJS.ProcessEnv;
-}
-
-/** A lockfile's kind from its file name. */
-export function lockfileKindOf(path: string): LockfileKind | undefined {
-  return KIND_BY_NAME[basename(path)];
-}
-
-/** The registries a package manager of `kind` uses for a project directory. */
-export function configuredRegistries(kind: LockfileKind, dir: string, env: NodeJS.ProcessEnv = process.env): Registries {
-  if (kind === 'yarn') return yarnRegistriesFor(dir, env);
-  return kind === 'bun' ? bunRegistriesFor(dir, env) : npmRegistriesFor(dir, env);
 }
 
 /**

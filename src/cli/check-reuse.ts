@@ -1,0 +1,126 @@
+/**
+ * What `check` decides before it reads a lockfile's packages, and the answer of a repeat check
+ * from its stored verdict (src/verdict-store.ts). The small executable (entry.ts) and the full
+ * `check` command share this module, so both find the same lockfiles, registries, config and
+ * feed and compute the same key: the executable answers a repeat alone, without loading the
+ * lockfile readers, the feed reader or the policy.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import type { Config } from '../config/types';
+import { LockfileError } from '../errors';
+import { resolveLocalGuardInputs, type GuardInputs, type GuardOptions } from '../guard';
+import { configuredRegistries, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES } from '../lockfile/detect';
+import type { Registries } from '../lockfile/source';
+import { exitCodeOf } from '../report/build';
+import { shouldColor } from '../report/human';
+import { renderReport, type ReportFormat } from '../report/render';
+import type { Report } from '../types';
+import type { ConfigMemo } from '../config/memo';
+import { cacheDir } from '../paths';
+import { reuseVerdict, storedConfigMemo, verdictFileFor, type VerdictInputs } from '../verdict-store';
+import { oneOf, parseCommand } from './args';
+import type { CliContext } from './context';
+
+export const GUARD_FLAGS = {
+  config: { type: 'string' },
+  feed: { type: 'string' },
+  offline: { type: 'boolean' },
+  online: { type: 'boolean' },
+  lockfile: { type: 'string' },
+} as const;
+
+const CHECK_FLAGS = { ...GUARD_FLAGS, format: { type: 'string' }, verbose: { type: 'boolean' } } as const;
+
+export interface CheckArgs {
+  values: { config?: string; feed?: string; offline?: boolean; online?: boolean; lockfile?: string };
+  format: ReportFormat;
+  verbose: boolean;
+}
+
+export function parseCheckArgs(argv: string[]): CheckArgs {
+  const { values } = parseCommand('check', argv, CHECK_FLAGS, { min: 0, max: 0, names: '' });
+  return { values, format: oneOf('check', 'format', values.format, ['human', 'json', 'sarif'] as const, 'human'), verbose: values.verbose === true };
+}
+
+/** The lockfile named by --lockfile, or every lockfile in the project directory. */
+export function locateLockfiles(cwd: string, flag: string | undefined): string[] {
+  if (flag) return [resolve(cwd, flag)];
+  const found = detectLockfiles(cwd);
+  if (found.length === 0) throw new LockfileError(`no lockfile in ${cwd} (looked for ${LOCKFILE_NAMES.join(', ')}); pass --lockfile PATH`, { code: 'ERR_PG_LOCKFILE_NOT_FOUND' });
+  return found.map((f) => f.path);
+}
+
+/** The registries each lockfile's package manager is configured with (they decide registry identity). */
+export function lockfileRegistries(lockfiles: readonly string[], env: NodeJS.ProcessEnv): Registries[] {
+  return lockfiles.map((path) => configuredRegistries(lockfileKindOf(path) ?? 'npm', dirname(path), env));
+}
+
+export function guardOptions(ctx: CliContext, values: CheckArgs['values'], extra: Partial<GuardOptions> = {}): GuardOptions {
+  return {
+    cwd: ctx.cwd,
+    env: ctx.env,
+    ...(values.config ? { configPath: values.config } : {}),
+    ...(values.feed ? { feedSource: values.feed } : {}),
+    ...(values.offline ? { offline: true } : {}),
+    ...(values.online ? { online: true } : {}),
+    warn: (m: string) => ctx.stderr.write(`provenance-guard: ${m}\n`),
+    ...extra,
+  };
+}
+
+/** What the stored verdict of this check remembers of the config (a file unchanged since is not parsed again). */
+export function checkConfigMemo(lockfiles: readonly string[], env: NodeJS.ProcessEnv): { configMemo?: ConfigMemo } {
+  const memo = storedConfigMemo(verdictFileFor(dirname(lockfiles[0]!), 'check'), cacheDir(env));
+  return memo ? { configMemo: memo } : {};
+}
+
+export function render(report: Report, args: CheckArgs, lockfiles: readonly string[], config: Config, ctx: CliContext): void {
+  const lockfile = relative(ctx.cwd, lockfiles[0]!) || lockfiles[0]!;
+  renderReport(report, { format: args.format, config, lockfile, color: shouldColor(ctx.stdout, ctx.env), verbose: args.verbose }, ctx.stdout, ctx.stderr);
+}
+
+export function readLockfileBytes(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LockfileError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`}`, { file: path, code: code === 'ENOENT' ? 'ERR_PG_LOCKFILE_NOT_FOUND' : 'ERR_PG_LOCKFILE_UNREADABLE' });
+  }
+}
+
+/**
+ * What a stored verdict of this check depends on besides config and feed: every lockfile's
+ * path and bytes, the registries that decide registry identity, and the output format.
+ */
+export function verdictInputs(lockfiles: readonly string[], registries: readonly Registries[], format: ReportFormat, inputs: GuardInputs): VerdictInputs | undefined {
+  const file = inputs.config.online ? undefined : verdictFileFor(dirname(lockfiles[0]!), 'check');
+  if (file === undefined) return undefined;
+  const parts = lockfiles.flatMap((path) => [Buffer.from(`${path}\u0000`), readLockfileBytes(path), Buffer.from('\u0000')]);
+  return {
+    file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile: parts,
+    config: inputs.config, feedPath: inputs.feedPath, cacheDir: inputs.cacheDir, now: inputs.now,
+    extra: JSON.stringify({ registries, format }),
+  };
+}
+
+/**
+ * The exit code of a repeat `check` answered from its stored verdict, with the report printed;
+ * undefined, with nothing printed, when the full command must run: no stored verdict for exactly
+ * these inputs, a feed that is not a local file (resolving it may fetch), a warning while setting
+ * up (the full command prints it), or any error (the full command reports it).
+ */
+export async function answerFromVerdict(argv: string[], ctx: CliContext): Promise<number | undefined> {
+  const args = parseCheckArgs(argv);
+  if (args.values.online) return undefined;
+  const lockfiles = locateLockfiles(ctx.cwd, args.values.lockfile);
+  const registries = lockfileRegistries(lockfiles, ctx.env);
+  let warned = false;
+  const inputs = await resolveLocalGuardInputs(guardOptions(ctx, args.values, { warn: () => (warned = true), ...checkConfigMemo(lockfiles, ctx.env) }));
+  if (!inputs || warned) return undefined;
+  const verdict = verdictInputs(lockfiles, registries, args.format, inputs);
+  const reused = verdict && reuseVerdict(verdict);
+  if (!reused) return undefined;
+  render(reused, args, lockfiles, inputs.config, ctx);
+  return exitCodeOf(reused);
+}

@@ -1,0 +1,98 @@
+/**
+ * The executable's fast path (src/cli/entry.ts): a repeat `check` of an unchanged, installed
+ * project is answered from its stored verdict by dist/cli.cjs alone, with the output of the full
+ * command; anything it cannot answer goes to the full CLI (dist/cli-main.cjs).
+ *
+ * "Alone" is checked by running a copy of the executable in a directory with neither
+ * dist/cli-main.cjs, nor its YAML parser (dist/cli-yaml.cjs), nor node_modules: a run it answers
+ * succeeds there, a run it leaves to the full CLI fails there (module not found, exit 2). The YAML
+ * .provenancerc is not parsed again while unchanged: the stored verdict remembers it (config/memo.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cliProject, packageLock, SHA, type TestProject } from './helpers/cli-project';
+import { tempDirs } from './helpers/temp';
+
+const DIST = join(__dirname, '..', 'dist');
+const tempDir = tempDirs('pg-fast-');
+
+const record = (name: string, n: number, score: number) => ({
+  name,
+  version: '1.0.0',
+  integrity: SHA(n),
+  repository: { url: `https://github.com/acme/${name}`, commit: 'a'.repeat(40), status: 'attested' },
+  rebuild: { verdict: 'reproducible', source: 'oss-rebuild' },
+  scorecard: { score, date: '2026-11-01', checks: { 'Dangerous-Workflow': 10 } },
+});
+
+function run(cli: string, cwd: string, args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+let project: TestProject;
+let alone: string;
+const full = (args: string[]) => run(join(DIST, 'cli.cjs'), project.dir, args);
+const small = (args: string[]) => run(alone, project.dir, args);
+
+beforeAll(async () => {
+  project = await cliProject([record('a', 1, 8), record('b', 2, 8), record('c', 3, 2)], [{ name: 'a', version: '1.0.0', integrity: SHA(1) }, { name: 'b', version: '1.0.0', integrity: SHA(2) }]);
+  mkdirSync(join(project.dir, 'node_modules'));
+  const bin = tempDir();
+  copyFileSync(join(DIST, 'cli.cjs'), join(bin, 'cli.cjs'));
+  alone = join(bin, 'cli.cjs');
+}, 60_000);
+afterAll(() => project.cleanup());
+
+describe('dist/cli.cjs answers a repeat check alone', () => {
+  test('same output and exit code as the full command, for each format', () => {
+    for (const format of ['json', 'human', 'sarif']) {
+      const first = full(['check', '--format', format]);
+      expect(first.code, first.stderr).toBe(0);
+      // Without the full CLI or any node_modules: only the fast path can answer.
+      expect(small(['check', '--format', format])).toEqual(first);
+      expect(full(['check', '--format', format])).toEqual(first);
+    }
+  });
+
+  test('a changed lockfile, a tampered store, --online or another command goes to the full CLI', () => {
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+    expect(small(['check', '--format', 'json']).code).toBe(0);
+    const store = join(project.dir, 'node_modules', '.provenance-guard', 'check-verdict.json');
+    const stored = readFileSync(store, 'utf8');
+    writeFileSync(store, stored.replace('"pass":2', '"pass":3'));
+    const tampered = small(['check', '--format', 'json']);
+    expect(tampered.code).toBe(2);
+    expect(tampered.stderr).toMatch(/cli-main\.cjs/);
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+
+    writeFileSync(join(project.dir, 'package-lock.json'), packageLock([{ name: 'a', version: '1.0.0', integrity: SHA(1) }, { name: 'c', version: '1.0.0', integrity: SHA(3) }]));
+    expect(small(['check']).code).toBe(2);
+    const blocked = full(['check']);
+    expect(blocked.code, blocked.stderr).toBe(1);
+    expect(blocked.stdout).toMatch(/c@1\.0\.0/);
+    // A block is never stored: every later run checks again.
+    expect(small(['check']).code).toBe(2);
+    expect(full(['check']).code).toBe(1);
+
+    for (const args of [['check', '--online'], ['explain', 'a@1.0.0'], ['--version']]) expect(small(args).stderr).toMatch(/cli-main\.cjs/);
+  });
+
+  test('a config file changed by one byte is read again (a comment here), then remembered again', () => {
+    writeFileSync(join(project.dir, 'package-lock.json'), packageLock([{ name: 'a', version: '1.0.0', integrity: SHA(1) }]));
+    const first = full(['check', '--format', 'json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(small(['check', '--format', 'json'])).toEqual(first);
+    const rc = join(project.dir, '.provenancerc');
+    writeFileSync(rc, `${readFileSync(rc, 'utf8')}# edited\n`);
+    expect(small(['check', '--format', 'json']).code).toBe(2);
+    expect(full(['check', '--format', 'json'])).toEqual(first);
+    expect(small(['check', '--format', 'json'])).toEqual(first);
+    // A policy change in the file decides at once, however the verdict was stored.
+    writeFileSync(rc, readFileSync(rc, 'utf8').replace('minScore: 5', 'minScore: 9'));
+    const strict = full(['check', '--format', 'json']);
+    expect(strict.code).toBe(1);
+  });
+});
