@@ -181,12 +181,27 @@ function readStored(file: string): { mac: Buffer; signed: Buffer; head: StoredHe
 
 /** The stored file's parts when its MAC verifies under this user's secret. */
 function readAuthentic(file: string, cacheDir: string): ReturnType<typeof readStored> {
-  if (!existsSync(file)) return undefined;
-  const stored = readStored(file);
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    return undefined;
+  }
+  // A run reads its verdict file twice (config memo, then the verdict): once is enough while it is unchanged.
   const key = secret(cacheDir, false);
-  if (!stored || !key) return undefined;
+  const version = `${file}\u0000${key?.toString('hex')}\u0000${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  if (lastAuthentic?.version === version) return lastAuthentic.stored;
+  const stored = readStored(file);
+  const authentic = stored && key && verifies(key, stored) ? stored : undefined;
+  lastAuthentic = { version, stored: authentic };
+  return authentic;
+}
+
+let lastAuthentic: { version: string; stored: ReturnType<typeof readStored> } | undefined;
+
+function verifies(key: Buffer, stored: NonNullable<ReturnType<typeof readStored>>): boolean {
   const expected = macOf(key, stored.signed);
-  return stored.mac.length === expected.length && timingSafeEqual(stored.mac, expected) ? stored : undefined;
+  return stored.mac.length === expected.length && timingSafeEqual(stored.mac, expected);
 }
 
 /**

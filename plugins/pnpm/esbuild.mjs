@@ -14,11 +14,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 export const CONFIG_DEPENDENCY_NAME = 'pnpm-plugin-provenance-guard';
 const LAZY = /^(pacote|sigstore|@sigstore\/.*|typescript)$/;
-// Bundled, but initialised on first use: semver, npm-package-arg, hosted-git-info and lru-cache
-// (their tables cost tens of milliseconds to build, and a reused verdict needs none of them),
+// Bundled, but initialised on first use: semver, npm-package-arg, hosted-git-info, lru-cache and
+// yaml (their tables cost tens of milliseconds to build, and a reused verdict needs none of them:
+// it remembers the parsed config),
 // Yarn's parsers (for .yarnrc.yml, which a pnpm install rarely reads) and cosmiconfig (only for
 // JavaScript configs): module initialisation is paid in every hook process.
-const DEFERRED = /^(@yarnpkg\/parsers|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache)$/;
+const DEFERRED = /^(@yarnpkg\/parsers|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache|yaml)$/;
 
 export const pnpmBundlePlugin = {
   name: 'provenance-guard-pnpm',

@@ -130,8 +130,10 @@ export interface PnpmHooks {
 
 /** Evaluates each package once per process (LRU by name@version+integrity+source). */
 function createEvaluator(guard: () => Promise<Guard | undefined>) {
-  const results = new LRUCache<string, Promise<PackageResult | undefined>>({ max: 50_000 });
+  // Created on first use: a warm install whose lockfile verdict is reused evaluates nothing.
+  let results: LRUCache<string, Promise<PackageResult | undefined>> | undefined;
   return (pkg: ResolvedPackage): Promise<PackageResult | undefined> => {
+    results ??= new LRUCache({ max: 50_000 });
     const cacheKey = `${pkg.name}@${pkg.version}\u0000${pkg.integrity ?? ''}\u0000${pkg.source}\u0000${pkg.resolved ?? ''}`;
     let pending = results.get(cacheKey);
     if (!pending) {

@@ -36,7 +36,11 @@ const timed = <T>(run: () => Promise<T>, last: boolean): Promise<T> => {
     if (last) report();
   });
 };
-if (timing) process.once('exit', report);
+if (timing) {
+  process.once('exit', report);
+  // The first cpuUsage() call initialises it (several ms): not the hooks' cost.
+  process.cpuUsage();
+}
 
 const hooks: PnpmHooks = {
   // Every pnpm command calls updateConfig: only those no other hook gates load the guard.
