@@ -20,6 +20,13 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 const cliExternal = [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'];
 
+/**
+ * Bundled into the Yarn plugin and the Bun scanner, but initialised on first use: a reused verdict
+ * remembers the parsed config (no yaml), and the others build tables at load time that most runs
+ * never use.
+ */
+const RARELY_NEEDED = /^(yaml|npm-package-arg|hosted-git-info|lru-cache|cosmiconfig)$/;
+
 /** Packages the executable loads on first use from a file of their own in dist/. */
 const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs' };
 
@@ -49,7 +56,8 @@ const targets = [
     banner: { js: '/* eslint-disable */\n//prettier-ignore\nmodule.exports = {\nname: "@yarnpkg/plugin-provenance",\nfactory: function (require) {' },
     footer: { js: 'return plugin;\n}\n};' },
     // Installs never gather live evidence: src/evidence is replaced by a stub (see the file).
-    plugins: [{ name: 'yarn-no-evidence', setup(b) { b.onResolve({ filter: /\/evidence\/index$/ }, () => ({ path: new URL('../plugins/yarn/no-evidence.ts', import.meta.url).pathname })); } }],
+    plugins: [{ name: 'yarn-no-evidence', setup(b) { b.onResolve({ filter: /\/evidence\/index$/ }, () => ({ path: new URL('../plugins/yarn/no-evidence.ts', import.meta.url).pathname })); } },
+      deferredModules(RARELY_NEEDED)],
   },
   // pnpm hook bundle (module.exports = { hooks }); its build also lays out the config dependency
   // pnpm-plugin-provenance-guard in plugins/pnpm/dist/config-dependency/.
@@ -62,7 +70,7 @@ const targets = [
   // Everything bundled but the live-evidence stack, which only `online` or an npm-package feed
   // source loads (provenance-guard is installed with its dependencies there). Minified: Bun
   // starts a process and loads it on every install.
-  { entryPoints: ['plugins/bun/index.ts'], outfile: 'plugins/bun/dist/scanner.cjs', minify: true, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*'] },
+  { entryPoints: ['plugins/bun/index.ts'], outfile: 'plugins/bun/dist/scanner.cjs', minify: true, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*'], plugins: [deferredModules(RARELY_NEEDED)] },
 ];
 
 await Promise.all(targets.map((t) => build({ ...common, ...t })));

@@ -278,6 +278,14 @@ export function storeInstallVerdict(inputs: VerdictInputs, report: Report, attac
   if (report.summary.block === 0 && !existsSync(dirname(dirname(inputs.file)))) process.once('exit', () => storeVerdict(inputs, report, attachment));
 }
 
+/**
+ * What an install hook reprints from a reused report: the summary, and the packages that warn or
+ * block (a pass prints nothing). Storing only these keeps a 1,000-package verdict small to read.
+ */
+export function reprintedPart(report: Report): Report {
+  return { ...report, packages: report.packages.filter((pkg) => pkg.verdict !== 'pass') };
+}
+
 export function forgetVerdict(file: string): void {
   try {
     rmSync(file, { force: true });

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { GuardInputs } from '../../src/guard';
 import type { Registries } from '../../src/lockfile/source';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { installVerdictFile, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { installVerdictFile, reprintedPart, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 import type { LockfileScope } from './lockfile-gate';
 
 export interface LockfileBatch {
@@ -77,5 +77,5 @@ export function reuseBatch(verdict: VerdictInputs): { report: Report; locked: Re
  */
 export function storeBatch(verdict: VerdictInputs, report: Report, packages: readonly ResolvedPackage[]): void {
   const locked: LockedEntry[] = packages.map((pkg) => [pkg.name, pkg.version, pkg.source === 'registry']);
-  storeInstallVerdict(verdict, report, locked);
+  storeInstallVerdict(verdict, reprintedPart(report), locked);
 }

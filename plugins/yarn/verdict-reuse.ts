@@ -29,7 +29,7 @@ import type { GuardInputs } from '../../src/guard';
 import type { Report, ResolvedPackage } from '../../src/types';
 import type { ConfigMemo } from '../../src/config/memo';
 import { cacheDir } from '../../src/paths';
-import { installVerdictFile, reuseStoredVerdict, storedConfigMemo, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { installVerdictFile, reprintedPart, reuseStoredVerdict, storedConfigMemo, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 
 /** name@version → the integrity the fetched tarball must have (null: nothing to compare, e.g. not in the feed). */
 export type FetchExpectations = Map<string, string | null>;
@@ -77,5 +77,5 @@ export function reuseGate(verdict: VerdictInputs): { report: Report; expectation
 }
 
 export function storeGate(verdict: VerdictInputs, report: Report, expectations: FetchExpectations): void {
-  storeInstallVerdict(verdict, report, [...expectations]);
+  storeInstallVerdict(verdict, reprintedPart(report), [...expectations]);
 }

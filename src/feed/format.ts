@@ -31,7 +31,7 @@
  *     requests). Fanout 32 (1,166-byte pages) costs ≈ 4.1 MB of index instead of 2.7; fanout 8
  *     (302-byte pages) ≈ 2.0 MB but 8 levels, so more round trips.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export const MAGIC = 'provenance-guard-feed\n';
@@ -76,7 +76,7 @@ export function recordKey(name: string, version: string): string {
 }
 
 export function keyHash(key: string): number {
-  return createHash('sha256').update(key).digest().readUInt32BE(0);
+  return hash('sha256', key, 'buffer').readUInt32BE(0);
 }
 
 /** Monotonic in the hash, so hash-ordered partitions map to contiguous bucket ranges. */

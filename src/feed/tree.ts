@@ -13,7 +13,7 @@
  * after the signature line). The file body is level 0, then level 1, …, then the root: the
  * root's offset is bodyBytes − rootLength.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export const TREE_SCHEMA = 3;
 export const RECORDS_PER_BUCKET_3 = 16;
@@ -91,8 +91,9 @@ export function decodePage(page: Buffer, level: number, position: number, count:
   return Array.from({ length: count }, (_, i) => childOf(page, level, position, i, fanout));
 }
 
+/** One-shot crypto.hash: no Hash object per page (thousands of them in a cold process). */
 export function sha256Of(bytes: Buffer): Buffer {
-  return createHash('sha256').update(bytes).digest();
+  return hash('sha256', bytes, 'buffer');
 }
 
 /** Position of the page at `level` on the path from the root to `bucket`. */
