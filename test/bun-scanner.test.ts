@@ -1,12 +1,15 @@
 /** The Bun scanner's decisions without Bun: levels, TTY handling, failing closed, and how Bun's packages are classified. */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
-import type { Guard } from '../src/guard';
+import type { Guard, GuardInputs } from '../src/guard';
+import { loadConfig } from '../src/config/load';
+import { reuseVerdict } from '../src/verdict-store';
+import { scanVerdictInputs, storeScan } from '../plugins/bun/verdict-reuse';
 import { ConfigError } from '../src/errors';
-import type { Mode, PackageResult, ResolvedPackage } from '../src/types';
+import type { Mode, PackageResult, Report, ResolvedPackage } from '../src/types';
 import { registryOf, toResolvedPackage, type BunPackage, type IntegritySource } from '../plugins/bun/packages';
 import { createBunScanner, type ScannerDependencies } from '../plugins/bun/scanner';
 import { withScanner } from '../src/init/bun';
@@ -148,5 +151,62 @@ describe('provenance-guard init --pm bun (CLI)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('stored scans (plugins/bun/verdict-reuse.ts)', () => {
+  const pass: Report = { summary: { packages: 1, pass: 1, warn: 0, block: 0, skip: 0 }, packages: [{ name: 'a', version: '1.0.0', verdict: 'pass', findings: [] }] };
+
+  async function setUp() {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-bun-store-'));
+    writeFileSync(join(dir, '.provenancerc'), 'mode: block\nfeed:\n  source: ./feed\n  publicKeys: ["k"]\n');
+    writeFileSync(join(dir, 'bun.lock'), `{\n  "lockfileVersion": 1,\n  "workspaces": { "": { "name": "app", "dependencies": { "a": "^1.0.0" } } },\n  "packages": {\n    "a": ["a@1.0.0", "", {}, "${SRI}"],\n  }\n}\n`);
+    mkdirSync(join(dir, 'node_modules'));
+    const env = { HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache') };
+    const config = await loadConfig({ cwd: dir, env });
+    const inputs: GuardInputs = { config, feedPath: undefined, cacheDir: join(dir, '.cache'), now: new Date() };
+    return { dir, env, inputs, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const a = (tarball = 'https://registry.npmjs.org/a/-/a-1.0.0.tgz'): BunPackage => ({ name: 'a', version: '1.0.0', requestedRange: '^1.0.0', tarball });
+  const reuse = (inputs: GuardInputs, packages: BunPackage[], dir: string, env: NodeJS.ProcessEnv) => reuseVerdict(scanVerdictInputs(inputs, packages, dir, env)!);
+
+  test('keyed by the packages as Bun passes them and by bun.lock; stored only when bun.lock pins every registry integrity', async () => {
+    const { dir, env, inputs, cleanup } = await setUp();
+    try {
+      const resolved: ResolvedPackage[] = [{ name: 'a', version: '1.0.0', source: 'registry', integrity: SRI }];
+      storeScan(inputs, [a()], resolved, pass, dir, env);
+      // What is stored is what the scanner prints again: the summary and the packages that warn.
+      expect(reuse(inputs, [a()], dir, env)).toEqual({ ...pass, packages: [] });
+      expect(reuse(inputs, [a('https://registry.npmjs.org/a/-/a-1.0.1.tgz')], dir, env)).toBeUndefined();
+      expect(reuse(inputs, [a(), { ...a(), name: 'b' }], dir, env)).toBeUndefined();
+      writeFileSync(join(dir, 'bun.lock'), readFileSync(join(dir, 'bun.lock'), 'utf8').replace('"a": [', '"a": [ '));
+      expect(reuse(inputs, [a()], dir, env)).toBeUndefined();
+
+      // An integrity read from the registry (bun.lock pins another one, or none): never stored.
+      rmSync(join(dir, 'node_modules', '.provenance-guard'), { recursive: true, force: true });
+      storeScan(inputs, [a()], [{ ...resolved[0]!, integrity: 'sha512-' + Buffer.alloc(64, 9).toString('base64') }], pass, dir, env);
+      expect(existsSync(join(dir, 'node_modules', '.provenance-guard', 'bun-verdict.json'))).toBe(false);
+      storeScan(inputs, [a()], resolved, pass, dir, env);
+      expect(existsSync(join(dir, 'node_modules', '.provenance-guard', 'bun-verdict.json'))).toBe(true);
+      // A block removes what was stored.
+      storeScan(inputs, [a()], resolved, { ...pass, summary: { ...pass.summary, pass: 0, block: 1 }, packages: [{ ...pass.packages[0]!, verdict: 'block' }] }, dir, env);
+      expect(existsSync(join(dir, 'node_modules', '.provenance-guard', 'bun-verdict.json'))).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('the scanner answers from a stored scan without building a guard, and a failing store never fails a scan', async () => {
+    let built = 0;
+    const stored: Report = { summary: { packages: 1, pass: 0, warn: 1, block: 0, skip: 0 }, packages: [result('w', 'warn')] };
+    const { s, output } = scanner({
+      createGuard: async () => (built++, fakeGuard('block', [])),
+      reuse: { reused: async () => ({ report: stored, inputs: { config: { mode: 'warn', filepath: '/p/.provenancerc' } as Guard['config'] } }), store: () => {} },
+    });
+    expect(await s.scan({ packages: [pkg('w')] })).toEqual([]);
+    expect(built).toBe(0);
+    expect(output()).toContain('w@1.0.0');
+    const failing = scanner({ results: [result('a', 'pass')], reuse: { reused: async () => undefined, store: () => { throw new Error('disk full'); } } });
+    expect(await failing.s.scan({ packages: [pkg('a')] })).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@
  * postinstall leaves a marker. A refused install must leave no files of the blocked package, no
  * marker, package.json and bun.lock unchanged, and name each blocked name@version.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { initBun } from '../src/init/bun';
 import { VERSION } from '../src/version';
@@ -103,6 +104,37 @@ describe('bun install with provenance-guard/bun', () => {
     const report = JSON.parse(check.stdout) as { packages: { name: string; verdict: string }[] };
     expect(report.packages.find((x) => x.name === '@pg-fixture/bad')?.verdict).toBe('block');
     expect(report.packages.find((x) => x.name === '@pg-fixture/good')?.verdict).toBe('pass');
+  });
+
+  test('an unchanged frozen install reuses its stored scan; a policy change blocks at once and is never stored', async () => {
+    const p = project({ '@pg-fixture/good': '1.0.0', '@pg-fixture/other': '1.0.0' });
+    const fresh = await p.bun(['install']);
+    expect(fresh.code, fresh.output).toBe(0);
+    const timing = { PROVENANCE_GUARD_TIMING: '1' };
+    const store = join(p.dir, 'node_modules', '.provenance-guard', 'bun-verdict.json');
+    const evaluated = await p.bun(['install', '--frozen-lockfile'], timing);
+    expect(evaluated.code, evaluated.output).toBe(0);
+    expect(evaluated.output).toMatch(/timing: scanner [\d.]+ ms for \d+ packages/);
+    expect(evaluated.output).not.toMatch(/verdict reused/);
+    expect(existsSync(store)).toBe(true);
+    const reused = await p.bun(['install', '--frozen-lockfile'], timing);
+    expect(reused.code, reused.output).toBe(0);
+    expect(reused.output).toMatch(/timing: scanner [\d.]+ ms for \d+ packages.*verdict reused/);
+
+    // The same packages under a policy that refuses their host: blocked at once, nothing stored.
+    const rc = join(p.dir, '.provenancerc');
+    const policy = readFileSync(rc, 'utf8');
+    writeFileSync(rc, policy.replace('allowedHosts: [github.com]', 'allowedHosts: [gitlab.com]'));
+    for (let run = 0; run < 2; run++) {
+      const strict = await p.bun(['install', '--frozen-lockfile'], timing);
+      expect(strict.code, strict.output).not.toBe(0);
+      expect(strict.output).toContain('@pg-fixture/good@1.0.0');
+      expect(strict.output).not.toMatch(/verdict reused/);
+      expect(existsSync(store)).toBe(false);
+    }
+    writeFileSync(rc, policy);
+    expect((await p.bun(['install', '--frozen-lockfile'], timing)).output).not.toMatch(/verdict reused/);
+    expect((await p.bun(['install', '--frozen-lockfile'], timing)).output).toMatch(/verdict reused/);
   });
 
   test('warn mode lets everything through (no TTY) and prints the warnings', async () => {

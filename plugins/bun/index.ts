@@ -1,8 +1,9 @@
 /** The Bun security scanner bundle (`provenance-guard/bun`): `export const scanner`. */
-import { createGuard, failureMode } from '../../src/guard';
+import { createGuard, failureMode, resolveGuardInputs, type GuardInputs } from '../../src/guard';
 import { bunRegistryConfig } from '../../src/lockfile/registries';
 import { lockedIntegrities, registryIntegrity, toResolvedPackage, type BunPackage } from './packages';
 import { createBunScanner } from './scanner';
+import { reusedScan, storeScan } from './verdict-reuse';
 import type { ResolvedPackage } from '../../src/types';
 
 const CONCURRENCY = 8;
@@ -29,5 +30,18 @@ async function resolvePackages(packages: readonly BunPackage[], cwd: string, env
   return out;
 }
 
-export const scanner = createBunScanner({ createGuard, failureMode: (o) => failureMode(o), resolve: resolvePackages });
+// The inputs the guard of this scan was built from: what a stored verdict is keyed by.
+let scanInputs: GuardInputs | undefined;
+
+export const scanner = createBunScanner({
+  createGuard: async (options) => createGuard(options, (scanInputs = await resolveGuardInputs(options))),
+  failureMode: (o) => failureMode(o),
+  resolve: resolvePackages,
+  reuse: {
+    reused: reusedScan,
+    store: (packages, resolved, report, cwd, env) => {
+      if (scanInputs) storeScan(scanInputs, packages, resolved, report, cwd, env);
+    },
+  },
+});
 

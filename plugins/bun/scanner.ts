@@ -40,6 +40,15 @@ export interface ScannerDependencies {
   write?: (text: string) => void;
   /** Whether Bun can prompt about warnings (default: stdin and stdout are terminals). */
   interactive?: () => boolean;
+  /** Stored verdicts (verdict-reuse.ts); absent: every scan evaluates. */
+  reuse?: ScanReuse;
+}
+
+export interface ScanReuse {
+  /** The stored passing report for exactly these packages and the config it was made under, if any. */
+  reused(packages: readonly BunPackage[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ report: Report; inputs: { config: Guard['config'] } } | undefined>;
+  /** Stores (or, for a block, removes) the result of a scan that evaluated. */
+  store(packages: readonly BunPackage[], resolved: readonly ResolvedPackage[], report: Report, cwd: string, env: NodeJS.ProcessEnv): void;
 }
 
 /** Every line escaped: names, versions and messages come from lockfiles, feeds and registries. */
@@ -90,17 +99,29 @@ export function createBunScanner(deps: ScannerDependencies): BunScanner {
       const started = performance.now();
       const cwd = deps.cwd?.() ?? process.cwd();
       const env = deps.env ?? process.env;
+      const timing = (note: string) => {
+        if (env.PROVENANCE_GUARD_TIMING === '1') write(`provenance-guard timing: scanner ${(performance.now() - started).toFixed(1)} ms for ${packages.length} packages, process uptime ${(process.uptime() * 1000).toFixed(0)} ms${note}\n`);
+      };
+      const reused = await deps.reuse?.reused(packages, cwd, env).catch(() => undefined);
+      if (reused) {
+        write(`${configLine(reused.inputs.config)}\n`);
+        timing(', verdict reused');
+        return advisories(reused.report, interactive(), write);
+      }
       const guard = await openGuard(cwd, env);
       if (!guard) return [];
       try {
         const resolved = await deps.resolve(packages, cwd, env);
         const report = buildReport(await guard.evaluate(resolved));
+        try {
+          deps.reuse?.store(packages, resolved, report, cwd, env);
+        } catch {
+          // Storing is only an optimisation: the next scan evaluates again.
+        }
         return advisories(report, interactive(), write);
       } finally {
         guard.close();
-        if (env.PROVENANCE_GUARD_TIMING === '1') {
-          write(`provenance-guard timing: scanner ${(performance.now() - started).toFixed(1)} ms for ${packages.length} packages, process uptime ${(process.uptime() * 1000).toFixed(0)} ms\n`);
-        }
+        timing('');
       }
     },
   };
