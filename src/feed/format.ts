@@ -32,7 +32,8 @@
  *     (302-byte pages) ≈ 2.0 MB but 8 levels, so more round trips.
  */
 import { hash } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
+import { inflateWithDictionary } from './inflate';
 
 export const MAGIC = 'provenance-guard-feed\n';
 /** The schema `feed build` writes. */
@@ -111,9 +112,17 @@ export function encodeBucket(schema: number, text: string): Buffer {
   return schema === 1 ? bytes : deflateRawSync(bytes, { level: 9, dictionary: DICTIONARY });
 }
 
-/** A bucket's NDJSON bytes from its stored bytes; throws on bytes that do not decode. */
+/** The preset dictionary of schemas 2 and 3 (tests compare decoders with it). */
+export function bucketDictionary(): Buffer {
+  return DICTIONARY;
+}
+
+/**
+ * A bucket's NDJSON bytes from its stored bytes; throws on bytes that do not decode. Valid until
+ * the next decodeBucket call (inflate.ts reuses one output buffer): every caller reads them at once.
+ */
 export function decodeBucket(schema: number, stored: Buffer): Buffer {
-  return schema === 1 || stored.length === 0 ? stored : inflateRawSync(stored, { dictionary: DICTIONARY, maxOutputLength: MAX_DECODED_BUCKET_BYTES });
+  return schema === 1 || stored.length === 0 ? stored : inflateWithDictionary(stored, DICTIONARY, MAX_DECODED_BUCKET_BYTES);
 }
 
 /** The first bytes of a record line; the record follows with ',' or ends with '}'. */

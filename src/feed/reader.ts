@@ -226,10 +226,18 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
   };
 }
 
-/** Pages of a schema 3 feed read from its own file. */
+/**
+ * Pages of a schema 3 feed read from its own file. A bucket is read into one reused buffer (it is
+ * hashed and decoded at once, never kept); index pages, which the reader keeps, each get their own.
+ */
 function localPages(opened: OpenedFeed, label: string): PageSource {
   const start = opened.preamble.bodyStart;
-  return { read: (ref) => readExactly(opened.fd, ref.length, start + ref.offset, label) };
+  const bucketBuffer = Buffer.allocUnsafe(64 * 1024);
+  return {
+    read(ref) {
+      return readExactly(opened.fd, ref.length, start + ref.offset, label, ref.level === 0 && ref.length <= bucketBuffer.length ? bucketBuffer.subarray(0, ref.length) : undefined);
+    },
+  };
 }
 
 /** For `feed verify`, which reads the buckets in file order: 8 MB reads instead of one per bucket. */

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { tempPathFor } from '../atomic';
 import { FeedError } from '../errors';
 import type { Preamble } from './preamble';
-import { pathPosition, sha256Of, type PageRef } from './tree';
+import { childOf, pathPosition, sha256Of, type PageRef } from './tree';
 import { TreeReader, type PageSource } from './tree-reader';
 
 /** What fetches byte ranges of the feed (the remote's RangeClient). */
@@ -144,7 +144,7 @@ export async function prefetchTree(t: TreeFetch, packages: readonly { name: stri
       const position = pathPosition(bucket, depth - 1, fanout);
       if (below.has(position)) continue;
       const parent = level.get(pathPosition(bucket, depth, fanout))!;
-      below.set(position, reader.children(parent)[position - parent.position * fanout]!);
+      below.set(position, childOf(reader.page(parent), parent.level, parent.position, position - parent.position * fanout, fanout));
     }
     level = below;
   }

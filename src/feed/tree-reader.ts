@@ -10,7 +10,10 @@ import { bucketOfHash, decodeBucket, keyHash, recordKey, recordLinePrefix } from
 import type { LayoutHeader } from './preamble';
 import { MAX_BUCKET_BYTES, childCount, childOf, levelSizes, pageBytes, pageProblem, pathPosition, sha256Of, type PageRef } from './tree';
 
-/** Where pages come from: returns the bytes stored at ref (the caller verifies them). */
+/**
+ * Where pages come from: returns the bytes stored at ref (the caller verifies them). A bucket's
+ * (level 0) bytes may be overwritten by the next read: the reader hashes and decodes them at once.
+ */
 export interface PageSource {
   read(ref: PageRef): Buffer;
 }
@@ -104,8 +107,8 @@ export class TreeReader {
       throw corrupted(this.label, `bucket ${bucket} does not decode`);
     }
     const record = findLine(text, name, version, bucket, this.label);
-    // Position binding: the record answered is the one asked for, in the bucket its key maps to.
-    if (record && (record.name !== name || record.version !== version || this.bucketOf(record.name, record.version) !== bucket)) {
+    // Binding: the record answered is the one asked for (so it is in the bucket its key maps to).
+    if (record && (record.name !== name || record.version !== version)) {
       throw corrupted(this.label, `bucket ${bucket} holds a record for ${String(record.name)}@${String(record.version)} where ${name}@${version} was looked up`);
     }
     return record;
