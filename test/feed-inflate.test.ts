@@ -3,11 +3,14 @@
  * exactly what zlib.inflateRawSync gives (bytes, and errors) for every input, and must really be
  * in use on Node (else every cold lookup pays ~80 µs of stream construction again).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { bucketDictionary, decodeBucket, encodeBucket } from '../src/feed/format';
 import { inflateWithDictionary, nativeInflateAvailable } from '../src/feed/inflate';
+import { cliProject, SHA } from './helpers/cli-project';
 
 const dictionary = bucketDictionary();
 const reference = (stored: Buffer, max = 16 * 1024 * 1024) => inflateRawSync(stored, { dictionary, maxOutputLength: max });
@@ -69,5 +72,22 @@ describe('inflateWithDictionary', () => {
     const stored = deflateRawSync(Buffer.from('{"other":"dictionary","x":1}\n'), { dictionary: other });
     expect(inflateWithDictionary(stored, other, 1024).toString()).toBe('{"other":"dictionary","x":1}\n');
     expect(nativeInflateAvailable(other)).toBe(true);
+  });
+
+  test('under --pending-deprecation (process.binding would warn, DEP0111) the reference path is used: no warning', async () => {
+    const record = { name: 'a', version: '1.0.0', integrity: SHA(1), repository: { url: 'https://github.com/acme/a', commit: 'a'.repeat(40), status: 'attested' }, rebuild: { verdict: 'reproducible', source: 'oss-rebuild' }, scorecard: { score: 8, date: '2026-11-01', checks: {} } };
+    const project = await cliProject([record], [{ name: 'a', version: '1.0.0', integrity: SHA(1) }]);
+    try {
+      for (const env of [{ NODE_OPTIONS: '--pending-deprecation --throw-deprecation' }, { NODE_PENDING_DEPRECATION: '1' }]) {
+        const r = spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'cli.cjs'), 'check', '--format', 'json'], {
+          cwd: project.dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: project.dir, PROVENANCE_GUARD_CACHE_DIR: join(project.dir, '.cache'), ...env },
+        });
+        expect(r.stderr).not.toMatch(/DEP0111|DeprecationWarning/);
+        expect(r.status, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout).summary.pass).toBe(1);
+      }
+    } finally {
+      project.cleanup();
+    }
   });
 });

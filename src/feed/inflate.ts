@@ -33,7 +33,14 @@ interface Native {
 
 const natives = new Map<Buffer, Native | null>();
 
+/** Under --pending-deprecation Node warns about process.binding (DEP0111): then the reference path is used. */
+function pendingDeprecation(): boolean {
+  const flag = /(^|\s)--pending-deprecation(\s|$)/;
+  return process.env.NODE_PENDING_DEPRECATION === '1' || process.execArgv.some((arg) => flag.test(arg)) || flag.test(process.env.NODE_OPTIONS ?? '');
+}
+
 function zlibBinding(): { Zlib?: new (mode: number) => ZlibHandle } | undefined {
+  if (pendingDeprecation()) return undefined;
   const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
   return typeof binding === 'function' ? (binding.call(process, 'zlib') as { Zlib?: new (mode: number) => ZlibHandle }) : undefined;
 }
