@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { bucketDictionary, decodeBucket, encodeBucket } from '../src/feed/format';
-import { inflateWithDictionary, nativeInflateAvailable } from '../src/feed/inflate';
+import { createInflater, deprecationPending, inflateWithDictionary, knownNode, type ZlibBinding, type ZlibHandle } from '../src/feed/inflate';
 import { cliProject, SHA } from './helpers/cli-project';
 
 const dictionary = bucketDictionary();
@@ -30,7 +30,7 @@ function records(n: number, seed: number): string {
 
 describe('inflateWithDictionary', () => {
   test('Node\'s zlib handle is in use here', () => {
-    expect(nativeInflateAvailable(dictionary)).toBe(true);
+    expect(createInflater(dictionary).native).toBe(true);
   });
 
   test('the same bytes as inflateRawSync, bucket after bucket on one handle, small and large', () => {
@@ -59,6 +59,21 @@ describe('inflateWithDictionary', () => {
     expect(inflateWithDictionary(trailing, dictionary, 16 * 1024 * 1024).equals(reference(trailing))).toBe(true);
   });
 
+  test('buckets come out of the one handle: views of its output buffer, the next call overwrites', () => {
+    const a = encodeBucket(3, records(16, 10));
+    const b = encodeBucket(3, records(16, 11));
+    const first = inflateWithDictionary(a, dictionary, 1 << 24);
+    const copy = Buffer.from(first);
+    const second = inflateWithDictionary(b, dictionary, 1 << 24);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.equals(reference(b))).toBe(true);
+    expect(copy.equals(reference(a))).toBe(true);
+    // At exactly the limit the handle's output is still used.
+    const exact = createInflater(dictionary);
+    const size = reference(a).length;
+    expect(exact.inflate(a, size).buffer).toBe(exact.inflate(b, 1 << 24).buffer);
+  });
+
   test('an output above the limit is refused as inflateRawSync refuses it', () => {
     const stored = encodeBucket(3, records(16, 8));
     const size = reference(stored).length;
@@ -71,7 +86,8 @@ describe('inflateWithDictionary', () => {
     const other = Buffer.from('{"other":"dictionary"}');
     const stored = deflateRawSync(Buffer.from('{"other":"dictionary","x":1}\n'), { dictionary: other });
     expect(inflateWithDictionary(stored, other, 1024).toString()).toBe('{"other":"dictionary","x":1}\n');
-    expect(nativeInflateAvailable(other)).toBe(true);
+    expect(inflateWithDictionary(encodeBucket(3, 'x\n'), dictionary, 1024).toString()).toBe('x\n');
+    expect(createInflater(other).native).toBe(true);
   });
 
   test('under --pending-deprecation (process.binding would warn, DEP0111) the reference path is used: no warning', async () => {
@@ -89,5 +105,109 @@ describe('inflateWithDictionary', () => {
     } finally {
       project.cleanup();
     }
+  });
+});
+
+/** Node's binding, with one method replaced: what another runtime's binding might do. */
+function bindingWith(change: (handle: ZlibHandle) => Partial<ZlibHandle>): ZlibBinding {
+  const real = (process as unknown as { binding(name: string): Required<ZlibBinding> }).binding('zlib');
+  return {
+    Zlib: class {
+      constructor(mode: number) {
+        const handle = new real.Zlib(mode);
+        // The real methods, bound before any is replaced.
+        const original: ZlibHandle = {
+          init: handle.init.bind(handle),
+          reset: handle.reset.bind(handle),
+          writeSync: handle.writeSync.bind(handle),
+          get onerror() {
+            return handle.onerror;
+          },
+        };
+        return Object.assign(handle, change(original));
+      }
+    } as unknown as new (mode: number) => ZlibHandle,
+  };
+}
+
+describe('createInflater: a binding that is not the one expected is not used', () => {
+  const stored = encodeBucket(3, records(16, 9));
+  const expected = reference(stored);
+
+  test('no binding, no Zlib class, a constructor that throws: the reference path', () => {
+    for (const binding of [null, {}, { Zlib: class { constructor() { throw new Error('no'); } } as unknown as ZlibBinding['Zlib'] }]) {
+      const inflater = createInflater(dictionary, binding);
+      expect(inflater.native).toBe(false);
+      expect(inflater.inflate(stored, 1 << 24).equals(expected)).toBe(true);
+    }
+  });
+
+  test('init that fails, reports an error, or a probe that does not come back exactly: not used', () => {
+    const failing = [
+      // (Always initialise the real handle: one never initialised aborts the process when collected.)
+      bindingWith((h) => ({ init: (...args: Parameters<ZlibHandle['init']>) => (h.init(...args), false) })),
+      bindingWith((h) => ({ init: (...args: Parameters<ZlibHandle['init']>) => (h.init(...args), h.onerror?.('failed', -2), true) })),
+      bindingWith((h) => ({ writeSync: (...args: Parameters<ZlibHandle['writeSync']>) => { h.writeSync(...args); args[4][0] ^= 1; } })),
+      bindingWith((h) => ({ writeSync: (...args: Parameters<ZlibHandle['writeSync']>) => { h.writeSync(...args); h.onerror?.('failed', -3); } })),
+    ];
+    for (const binding of failing) {
+      const inflater = createInflater(dictionary, binding);
+      expect(inflater.native).toBe(false);
+      expect(inflater.inflate(stored, 1 << 24).equals(expected)).toBe(true);
+    }
+  });
+
+  test('a handle that fails on one bucket: that bucket goes to the reference, the next uses the handle', () => {
+    let calls = 0;
+    let failNext = false;
+    const inflater = createInflater(dictionary, bindingWith((h) => ({
+      writeSync: (...args: Parameters<ZlibHandle['writeSync']>) => {
+        calls++;
+        if (failNext) throw new Error('binding failure');
+        h.writeSync(...args);
+      },
+    })));
+    expect(inflater.native).toBe(true);
+    const before = calls;
+    failNext = true;
+    expect(inflater.inflate(stored, 1 << 24).equals(expected)).toBe(true);
+    failNext = false;
+    expect(inflater.inflate(stored, 1 << 24).equals(expected)).toBe(true);
+    expect(calls).toBe(before + 2);
+  });
+});
+
+describe('knownNode', () => {
+  test('the binding is used on Node 20, 22 and 24 only (elsewhere its shape is not known)', () => {
+    expect(knownNode()).toBe(true);
+    for (const version of ['20.19.0', '22.11.0', '24.1.0']) expect(knownNode('node', version)).toBe(true);
+    for (const version of ['18.20.0', '21.0.0', '23.1.0', '26.0.0', '2.0.0']) expect(knownNode('node', version)).toBe(false);
+    expect(knownNode('bun', '20.19.0')).toBe(false);
+    expect(knownNode(undefined, '20.19.0')).toBe(false);
+  });
+});
+
+describe('deprecationPending', () => {
+  test('this process under NODE_PENDING_DEPRECATION=1: the binding is not touched', () => {
+    const saved = process.env.NODE_PENDING_DEPRECATION;
+    process.env.NODE_PENDING_DEPRECATION = '1';
+    try {
+      expect(createInflater(dictionary).native).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.NODE_PENDING_DEPRECATION;
+      else process.env.NODE_PENDING_DEPRECATION = saved;
+    }
+    expect(createInflater(dictionary).native).toBe(true);
+  });
+
+  test('--pending-deprecation in the arguments or NODE_OPTIONS, or NODE_PENDING_DEPRECATION=1', () => {
+    expect(deprecationPending({}, [])).toBe(false);
+    expect(deprecationPending({}, ['--pending-deprecation'])).toBe(true);
+    expect(deprecationPending({}, ['--pending-deprecation-other'])).toBe(false);
+    expect(deprecationPending({ NODE_OPTIONS: '--max-old-space-size=100 --pending-deprecation' }, [])).toBe(true);
+    expect(deprecationPending({ NODE_OPTIONS: '--pending-deprecation' }, [])).toBe(true);
+    expect(deprecationPending({ NODE_OPTIONS: '--no-pending-deprecation' }, [])).toBe(false);
+    expect(deprecationPending({ NODE_PENDING_DEPRECATION: '1' }, [])).toBe(true);
+    expect(deprecationPending({ NODE_PENDING_DEPRECATION: '0' }, [])).toBe(false);
   });
 });

@@ -8,16 +8,20 @@
  * by ssh2 — does the same work without the stream: one handle, reset between buckets (a reset
  * applies the dictionary again), one output buffer. It is used when this runtime has it with the
  * shape Node has had since v10 and it decodes a known stream correctly; anything unexpected (no
- * binding, Bun, an error, an output larger than the buffer) falls back to
- * inflateRawSync, whose result and errors are the reference.
+ * binding, Bun, an error, an output larger than the buffer) falls back to inflateRawSync, whose
+ * result and errors are the reference.
  */
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 
-interface ZlibHandle {
+export interface ZlibHandle {
   init(windowBits: number, level: number, memLevel: number, strategy: number, writeState: Uint32Array, processCallback: () => void, dictionary: Buffer): unknown;
   reset(): void;
   writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
   onerror?: (message: string, errno: number) => void;
+}
+
+export interface ZlibBinding {
+  Zlib?: new (mode: number) => ZlibHandle;
 }
 
 /** Output room of the reused handle; a bucket decodes to ~7.5 kB, anything larger takes the fallback. */
@@ -31,23 +35,40 @@ interface Native {
   failed: boolean;
 }
 
-const natives = new Map<Buffer, Native | null>();
+export interface Inflater {
+  /** Whether buckets go through the binding (else every call is inflateRawSync). */
+  readonly native: boolean;
+  /** The stream's bytes; may be a view the next call overwrites (see inflateWithDictionary). */
+  inflate(stored: Buffer, maxOutputLength: number): Buffer;
+}
 
 /** Under --pending-deprecation Node warns about process.binding (DEP0111): then the reference path is used. */
-function pendingDeprecation(): boolean {
+export function deprecationPending(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): boolean {
   const flag = /(^|\s)--pending-deprecation(\s|$)/;
-  return process.env.NODE_PENDING_DEPRECATION === '1' || process.execArgv.some((arg) => flag.test(arg)) || flag.test(process.env.NODE_OPTIONS ?? '');
+  return env.NODE_PENDING_DEPRECATION === '1' || execArgv.some((arg) => flag.test(arg)) || flag.test(env.NODE_OPTIONS ?? '');
 }
 
-function zlibBinding(): { Zlib?: new (mode: number) => ZlibHandle } | undefined {
-  if (pendingDeprecation()) return undefined;
+/**
+ * Node majors whose zlib binding has the shape used here (init with 7 arguments, writeSync with 7):
+ * 20 is tested in CI; 22 and 24 drive their own zlib.js with the same calls. On any other runtime
+ * the reference path is used: the binding CHECKs its arguments and aborts the process on a
+ * mismatch, and a handle never initialised aborts it when collected.
+ */
+const KNOWN_NODE_MAJORS: readonly number[] = [20, 22, 24];
+
+export function knownNode(runtime = process.release?.name, version = process.versions.node): boolean {
+  return runtime === 'node' && KNOWN_NODE_MAJORS.includes(Number(version.split('.')[0]));
+}
+
+function processZlibBinding(): ZlibBinding | null {
+  if (deprecationPending() || !knownNode()) return null;
   const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
-  return typeof binding === 'function' ? (binding.call(process, 'zlib') as { Zlib?: new (mode: number) => ZlibHandle }) : undefined;
+  return typeof binding === 'function' ? (binding.call(process, 'zlib') as ZlibBinding) : null;
 }
 
-function open(dictionary: Buffer): Native | null {
+function open(dictionary: Buffer, binding: ZlibBinding | null): Native | null {
   try {
-    const Zlib = zlibBinding()?.Zlib;
+    const Zlib = binding?.Zlib;
     if (typeof Zlib !== 'function') return null;
     const handle = new Zlib(constants.INFLATERAW);
     const native: Native = { handle, state: new Uint32Array(2), out: Buffer.allocUnsafe(OUT_BYTES), failed: false };
@@ -58,8 +79,7 @@ function open(dictionary: Buffer): Native | null {
     if (ok === false || native.failed) return null;
     // A known stream must come back exactly, or this runtime's binding is not the one described above.
     const probe = Buffer.from(`{"probe":${JSON.stringify(dictionary.subarray(0, 64).toString('latin1'))}}\n`.repeat(3));
-    const decoded = run(native, deflateRawSync(probe, { dictionary }));
-    return decoded?.equals(probe) ? native : null;
+    return run(native, deflateRawSync(probe, { dictionary }))?.equals(probe) ? native : null;
   } catch {
     return null;
   }
@@ -77,27 +97,34 @@ function run(native: Native, stored: Buffer): Buffer | undefined {
   return native.out.subarray(0, native.out.length - availOut);
 }
 
+/** An inflater for streams made with `dictionary`; `binding` is Node's zlib binding, null for none (tests pass others). */
+export function createInflater(dictionary: Buffer, binding: ZlibBinding | null = processZlibBinding()): Inflater {
+  const native = open(dictionary, binding);
+  return {
+    native: native !== null,
+    inflate(stored, maxOutputLength) {
+      if (native) {
+        try {
+          const decoded = run(native, stored);
+          if (decoded && decoded.length <= maxOutputLength) return decoded;
+        } catch {
+          // the reference below decides
+        }
+      }
+      return inflateRawSync(stored, { dictionary, maxOutputLength });
+    },
+  };
+}
+
+const inflaters = new Map<Buffer, Inflater>();
+
 /**
  * The bytes of a raw DEFLATE stream made with `dictionary`; throws as inflateRawSync does on bytes
  * that do not decode. The result may be a view of a buffer the next call overwrites: read it at
  * once and keep only what is copied out of it (a string, a parsed record).
  */
 export function inflateWithDictionary(stored: Buffer, dictionary: Buffer, maxOutputLength: number): Buffer {
-  let native = natives.get(dictionary);
-  if (native === undefined) natives.set(dictionary, (native = open(dictionary)));
-  if (native) {
-    try {
-      const decoded = run(native, stored);
-      if (decoded && decoded.length <= maxOutputLength) return decoded;
-    } catch {
-      // the reference below decides
-    }
-  }
-  return inflateRawSync(stored, { dictionary, maxOutputLength });
-}
-
-/** Whether bucket reads take the binding (for tests: a runtime where they silently would not is slower, never wrong). */
-export function nativeInflateAvailable(dictionary: Buffer): boolean {
-  if (!natives.has(dictionary)) natives.set(dictionary, open(dictionary));
-  return natives.get(dictionary) !== null;
+  let inflater = inflaters.get(dictionary);
+  if (!inflater) inflaters.set(dictionary, (inflater = createInflater(dictionary)));
+  return inflater.inflate(stored, maxOutputLength);
 }
