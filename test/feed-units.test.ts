@@ -1,0 +1,292 @@
+/**
+ * Unit tests of the smaller src/feed modules, one behaviour each, written against the mutants
+ * Stryker left alive (docs/mutation.md): merge, shard, key-ignore, range-http. In-process and
+ * fast: local servers on 127.0.0.1, temp dirs, no installs.
+ */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FeedError, RecordsError, UsageError } from '../src/errors';
+import { gitIgnores, gitWorkTree, ignorePrivateKey } from '../src/feed/key-ignore';
+import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey, readPrivateKey } from '../src/feed/keys';
+import { mergeFeed } from '../src/feed/merge';
+import { openFeed } from '../src/feed/reader';
+import { rangeGet } from '../src/feed/range-http';
+import { inShard, parseShard, shardOf } from '../src/feed/shard';
+import { rejected, thrown } from './helpers/errors';
+import { makeKeys, sampleRecords, writeNdjson } from './helpers/feed-fixtures';
+import { tempDirs } from './helpers/temp';
+
+const temp = tempDirs('pg-feed-units-');
+
+describe('feed merge (mergeFeed)', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const records = sampleRecords(12);
+  const dir = temp();
+  const first = writeNdjson(join(dir, 'a.ndjson'), records.slice(0, 5));
+  const second = writeNdjson(join(dir, 'b.ndjson'), records.slice(5));
+  const signing = { privateKeyPath: keys.privateKeyPath, serial: 7, now: new Date('2026-11-01T00:00:00Z') };
+
+  it('signs the records of every file, in any order, into one feed', async () => {
+    const { path, header } = await mergeFeed({ ...signing, recordFiles: [second, first], out: join(dir, 'merged.feed') });
+    expect(header.records).toBe(12);
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: join(dir, 'cache'), now: signing.now });
+    try {
+      for (const r of records) expect(feed.lookup(r.name, r.version)).toEqual(r);
+    } finally {
+      feed.close();
+    }
+  });
+
+  it('refuses no files, a missing file and a file given twice before anything is read or written (ERR_PG_RECORDS)', async () => {
+    // No key at all: each refusal comes before the key is read.
+    const out = join(dir, 'refused.feed');
+    const none = await rejected(RecordsError, mergeFeed({ recordFiles: [], out }));
+    expect(none.code).toBe('ERR_PG_RECORDS');
+    const missing = await rejected(RecordsError, mergeFeed({ recordFiles: [first, join(dir, 'missing.ndjson')], out }));
+    expect(missing.code).toBe('ERR_PG_RECORDS');
+    expect(missing.file).toBe(join(dir, 'missing.ndjson'));
+    const twice = await rejected(RecordsError, mergeFeed({ recordFiles: [first, second, first], out }));
+    expect(twice.code).toBe('ERR_PG_RECORDS');
+    expect(twice.file).toBe(first);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an empty list with a key is still refused, not signed as an empty feed', async () => {
+    const out = join(dir, 'empty.feed');
+    expect((await rejected(RecordsError, mergeFeed({ ...signing, recordFiles: [], out }))).code).toBe('ERR_PG_RECORDS');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('shards', () => {
+  it('parses I/N within 1 ≤ I ≤ N ≤ 10000, trimmed, and nothing else', () => {
+    expect(parseShard('1/1')).toEqual({ index: 1, count: 1 });
+    expect(parseShard(' 3/3 ')).toEqual({ index: 3, count: 3 });
+    expect(parseShard('10000/10000')).toEqual({ index: 10000, count: 10000 });
+    expect(parseShard('1/10000')).toEqual({ index: 1, count: 10000 });
+    for (const bad of ['0/1', '2/1', '1/0', '1/10001', '10001/10001', 'x1/2', '1/2x', '1/2/3', '-1/2', '1.5/2', '', '/']) {
+      expect(thrown(UsageError, () => parseShard(bad)).code, bad).toBe('ERR_PG_USAGE');
+    }
+  });
+
+  it('numbers shards from 1 to N and spreads a list over all of them', () => {
+    const items = sampleRecords(200).map((r) => ({ name: r.name, version: r.version }));
+    const seen = new Set(items.map((i) => shardOf(i.name, i.version, 4)));
+    expect([...seen].sort()).toEqual([1, 2, 3, 4]);
+    for (const i of items) expect(shardOf(i.name, i.version, 1)).toBe(1);
+    const parts = [1, 2, 3, 4].map((index) => inShard(items, { index, count: 4 }));
+    expect(parts.every((p) => p.length > 20)).toBe(true);
+    expect(parts.flat()).toHaveLength(items.length);
+  });
+});
+
+describe('feed keygen in a git work tree (key-ignore)', () => {
+  const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+
+  it('finds the nearest ancestor holding .git, and none outside a work tree', () => {
+    const root = temp();
+    expect(gitWorkTree(join(root, 'a/b'))).toBeUndefined();
+    mkdirSync(join(root, '.git'));
+    expect(gitWorkTree(join(root, 'a/b'))).toBe(root);
+    expect(gitWorkTree(root)).toBe(root);
+    mkdirSync(join(root, 'a/.git'), { recursive: true });
+    expect(gitWorkTree(join(root, 'a/b/c'))).toBe(join(root, 'a'));
+  });
+
+  it('adds /feed.key once, on its own line, keeping what the .gitignore had', () => {
+    const root = temp();
+    mkdirSync(join(root, '.git'));
+    const keys = join(root, 'keys');
+    const path = ignorePrivateKey(keys)!;
+    expect(path).toBe(join(keys, '.gitignore'));
+    const created = readFileSync(path, 'utf8');
+    expect(created).toMatch(/^# .*\n\/feed\.key\n$/);
+    expect(ignorePrivateKey(keys)).toBe(path);
+    expect(readFileSync(path, 'utf8')).toBe(created);
+    writeFileSync(path, 'a.txt\n');
+    ignorePrivateKey(keys);
+    expect(readFileSync(path, 'utf8')).toMatch(/^a\.txt\n# .*\n\/feed\.key\n$/);
+  });
+
+  it('leaves a .gitignore alone that already names feed.key, /feed.key (CRLF, padded), and ignores lookalikes', () => {
+    const root = temp();
+    mkdirSync(join(root, '.git'));
+    for (const [i, text] of ['x\r\nfeed.key\r\n', '  /feed.key  \n', 'feed.key'].entries()) {
+      const dir = join(root, `k${i}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, '.gitignore'), text);
+      ignorePrivateKey(dir);
+      expect(readFileSync(join(dir, '.gitignore'), 'utf8'), JSON.stringify(text)).toBe(text);
+    }
+    const other = join(root, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, '.gitignore'), 'feed.keys\n#feed.key\n');
+    ignorePrivateKey(other);
+    expect(readFileSync(join(other, '.gitignore'), 'utf8')).toMatch(/^feed\.keys\n#feed\.key\n# .*\n\/feed\.key\n$/);
+  });
+
+  it('asks git whether it ignores a file: yes, no, or cannot say', () => {
+    const root = temp();
+    git(root, ['init', '-q']);
+    writeFileSync(join(root, '.gitignore'), 'secret\n');
+    writeFileSync(join(root, 'secret'), '');
+    writeFileSync(join(root, 'public'), '');
+    expect(gitIgnores(join(root, 'secret'))).toBe(true);
+    expect(gitIgnores(join(root, 'public'))).toBe(false);
+    // Outside any work tree git exits 128: no answer.
+    const plain = temp();
+    writeFileSync(join(plain, 'secret'), '');
+    expect(gitIgnores(join(plain, 'secret'))).toBeUndefined();
+    // A folder that does not exist cannot be git's cwd: no answer either.
+    expect(gitIgnores(join(plain, 'missing/secret'))).toBeUndefined();
+  });
+});
+
+describe('range requests (range-http)', () => {
+  type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+  let handler: Handler = (_req, res) => res.end();
+  const seen: IncomingMessage[] = [];
+  let server: Server;
+  let base = '';
+  const ready = new Promise<void>((resolve) => {
+    server = createServer((req, res) => {
+      seen.push(req);
+      handler(req, res);
+    });
+    server.listen(0, '127.0.0.1', () => {
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      resolve();
+    });
+  });
+  afterAll(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const get = async (path: string, maxBody = 1000, timeoutMs = 5000, headers: Record<string, string> = { range: 'bytes=0-9' }) => {
+    await ready;
+    return rangeGet(new URL(path, base), headers, timeoutMs, maxBody);
+  };
+  const downloadError = async (promise: Promise<unknown>) => (await rejected(FeedError, promise)).code;
+
+  it('sends the headers given and returns status, headers and body', async () => {
+    handler = (req, res) => res.writeHead(206, { 'content-range': 'bytes 0-9/100', etag: '"e"' }).end(`got ${req.headers.range}`);
+    const answer = await get('/f', 1000, 5000, { range: 'bytes=0-9', 'if-range': '"e"' });
+    expect(answer.status).toBe(206);
+    expect(answer.headers.etag).toBe('"e"');
+    expect(answer.body.toString()).toBe('got bytes=0-9');
+    expect(seen.at(-1)!.headers['if-range']).toBe('"e"');
+  });
+
+  it('keeps a body of exactly maxBody bytes, and cuts off a longer one instead of buffering it', async () => {
+    handler = (_req, res) => res.writeHead(200).end(Buffer.alloc(64, 7));
+    expect((await get('/exact', 64)).body).toEqual(Buffer.alloc(64, 7));
+    handler = (_req, res) => {
+      res.writeHead(200);
+      res.write(Buffer.alloc(40, 1));
+      setTimeout(() => res.end(Buffer.alloc(40, 2)), 30);
+    };
+    const cut = await get('/long', 64);
+    expect(cut.status).toBe(200);
+    expect(cut.body).toEqual(Buffer.alloc(40, 1));
+  });
+
+  it('follows 301, 302, 303, 307 and 308 to the target on the same loopback host', async () => {
+    for (const status of [301, 302, 303, 307, 308]) {
+      handler = (req, res) => (req.url === '/from' ? res.writeHead(status, { location: '/to' }).end() : res.writeHead(206).end(req.url));
+      const answer = await get('/from');
+      expect(answer.status, String(status)).toBe(206);
+      expect(answer.body.toString()).toBe('/to');
+    }
+  });
+
+  it('follows at most 5 redirects', async () => {
+    handler = (req, res) => {
+      const n = Number(req.url!.slice(1));
+      if (n < 5) res.writeHead(302, { location: `/${n + 1}` }).end();
+      else res.writeHead(206).end('five');
+    };
+    expect((await get('/0')).body.toString()).toBe('five');
+    handler = (req, res) => res.writeHead(302, { location: `/${Number(req.url!.slice(1)) + 1}` }).end();
+    const before = seen.length;
+    expect(await downloadError(get('/0'))).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(seen.length - before).toBe(6);
+  });
+
+  it('refuses a redirect without a Location, and one to plain http off the loopback', async () => {
+    handler = (_req, res) => res.writeHead(302).end();
+    expect(await downloadError(get('/nowhere'))).toBe('ERR_PG_FEED_DOWNLOAD');
+    const before = seen.length;
+    handler = (_req, res) => res.writeHead(302, { location: 'http://192.0.2.1/f' }).end();
+    expect(await downloadError(get('/away'))).toBe('ERR_PG_FEED_INSECURE');
+    handler = (_req, res) => res.writeHead(307, { location: 'ftp://127.0.0.1/f' }).end();
+    expect(await downloadError(get('/ftp'))).toBe('ERR_PG_FEED_INSECURE');
+    expect(seen.length - before).toBe(2);
+  });
+
+  it('an https URL is fetched over TLS (a plain http server cannot answer it)', async () => {
+    handler = (_req, res) => res.writeHead(206).end('plain');
+    await ready;
+    const tls = new URL(base.replace('http:', 'https:') + '/f');
+    expect(await downloadError(rangeGet(tls, {}, 5000, 100))).toBe('ERR_PG_FEED_DOWNLOAD');
+  });
+
+  it('gives up on a server that does not answer within the timeout, and on a refused connection', async () => {
+    handler = () => {};
+    const started = Date.now();
+    const error = await rejected(FeedError, get('/hang', 100, 300));
+    expect(error.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(await downloadError(rangeGet(new URL('http://127.0.0.1:1/f'), {}, 2000, 100))).toBe('ERR_PG_FEED_DOWNLOAD');
+  });
+});
+
+describe('feed keys (keys.ts)', () => {
+  it('refuses to write over an existing feed.pub too, and writes nothing then', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'feed.pub'), 'mine\n');
+    expect(thrown(FeedError, () => generateKeyPair(dir)).code).toBe('ERR_PG_FEED_KEY_EXISTS');
+    expect(existsSync(join(dir, 'feed.key'))).toBe(false);
+    expect(readFileSync(join(dir, 'feed.pub'), 'utf8')).toBe('mine\n');
+  });
+
+  it('creates the key folder, writes feed.pub as the printed key and a newline; one key, three spellings', () => {
+    const dir = join(temp(), 'a/b');
+    const keys = generateKeyPair(dir);
+    expect(readFileSync(keys.publicKeyPath, 'utf8')).toBe(`${keys.publicKey}\n`);
+    const privateKey = readPrivateKey(keys.privateKeyPath);
+    expect(publicKeyOf(privateKey)).toBe(keys.publicKey);
+    expect(rawPublicKey(privateKey)).toEqual(Buffer.from(keys.publicKey, 'base64'));
+    expect(keyId(privateKey)).toBe(keyId(parsePublicKey(keys.publicKey)));
+    expect(keyId(parsePublicKey(`  ${keys.publicKey}\n`))).toBe(keyId(privateKey));
+  });
+
+  it('takes only base64 of exactly 32 bytes, or an Ed25519 PEM (ERR_PG_FEED_KEY_INVALID)', () => {
+    const { publicKey } = makeKeys(temp());
+    for (const bad of [`x${publicKey}`, `${publicKey}x`, publicKey.slice(1), `${publicKey.slice(0, -1)}A`, `${publicKey} ${publicKey}`]) {
+      expect(thrown(FeedError, () => parsePublicKey(bad)).code, bad).toBe('ERR_PG_FEED_KEY_INVALID');
+    }
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(thrown(FeedError, () => parsePublicKey(rsa)).code).toBe('ERR_PG_FEED_KEY_INVALID');
+    const x25519 = generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(thrown(FeedError, () => parsePublicKey(`\n${x25519}`)).code).toBe('ERR_PG_FEED_KEY_INVALID');
+  });
+
+  it('reads an Ed25519 PEM private key from a file or an environment variable, and nothing else (ERR_PG_FEED_KEY)', () => {
+    const keys = makeKeys(temp());
+    const pem = readFileSync(keys.privateKeyPath, 'utf8');
+    expect(publicKeyOf(privateKeyFromEnv('PG_KEY', { PG_KEY: pem }))).toBe(keys.publicKey);
+    // A CI secret pasted with literal \n escapes.
+    expect(publicKeyOf(privateKeyFromEnv('PG_KEY', { PG_KEY: pem.replace(/\n/g, '\\n') }))).toBe(keys.publicKey);
+    for (const env of [{}, { PG_KEY: '' }, { PG_KEY: ' \n ' }, { PG_KEY: 'not a key' }]) {
+      expect(thrown(FeedError, () => privateKeyFromEnv('PG_KEY', env)).code, JSON.stringify(env)).toBe('ERR_PG_FEED_KEY');
+    }
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    expect(thrown(FeedError, () => parsePrivateKey(ec, 'ec.key')).code).toBe('ERR_PG_FEED_KEY');
+    expect(thrown(FeedError, () => readPrivateKey(join(keys.dir, 'missing.key'))).code).toBe('ERR_PG_FEED_KEY');
+  });
+});
