@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FeedError, RecordsError, UsageError } from '../src/errors';
 import { gitIgnores, gitWorkTree, ignorePrivateKey } from '../src/feed/key-ignore';
 import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey, readPrivateKey } from '../src/feed/keys';
+import { buildFeed } from '../src/feed/build';
 import { mergeFeed } from '../src/feed/merge';
 import { openFeed } from '../src/feed/reader';
 import { rangeGet } from '../src/feed/range-http';
@@ -288,5 +289,35 @@ describe('feed keys (keys.ts)', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     expect(thrown(FeedError, () => parsePrivateKey(ec, 'ec.key')).code).toBe('ERR_PG_FEED_KEY');
     expect(thrown(FeedError, () => readPrivateKey(join(keys.dir, 'missing.key'))).code).toBe('ERR_PG_FEED_KEY');
+  });
+});
+
+describe('feed build past 16 MB of records (partitions spilled to disk)', () => {
+  // Unknown fields are allowed: 1 MB of padding per record spills at the 16th record; the last
+  // two stay in memory.
+  const big = sampleRecords(18).map((r, i) => ({ ...r, note: `${i}:${'x'.repeat(1024 * 1024)}` }));
+
+  it('reads the spilled records back whole, each exactly once', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const dir = temp();
+    const { path, header } = await buildFeed({ records: big, privateKeyPath: keys.privateKeyPath, out: join(dir, 'big.feed'), now: new Date('2026-11-01T00:00:00Z') });
+    expect(header.records).toBe(big.length);
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: join(dir, 'cache'), now: new Date('2026-11-02T00:00:00Z') });
+    try {
+      for (const r of big) expect(feed.lookup(r.name, r.version)).toEqual(r);
+    } finally {
+      feed.close();
+    }
+  });
+
+  it('finds a duplicate among spilled records and names both places', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const dir = temp();
+    const records = [...big, { ...big[3]!, note: 'again' }];
+    const error = await rejected(RecordsError, buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(dir, 'dup.feed') }));
+    expect(error.code).toBe('ERR_PG_RECORDS_DUPLICATE');
+    expect(error.message).toContain('record #19');
+    expect(error.message).toContain('first at record #4');
+    expect(existsSync(join(dir, 'dup.feed'))).toBe(false);
   });
 });
