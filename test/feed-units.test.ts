@@ -5,7 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,9 +18,11 @@ import { buildFeed } from '../src/feed/build';
 import { mergeFeed } from '../src/feed/merge';
 import { openFeed } from '../src/feed/reader';
 import { rangeGet } from '../src/feed/range-http';
+import { isRangeSource, openRemoteFeedFile } from '../src/feed/remote';
 import { inShard, parseShard, shardOf } from '../src/feed/shard';
 import { rejected, thrown } from './helpers/errors';
-import { makeKeys, sampleRecords, writeNdjson } from './helpers/feed-fixtures';
+import { buildTestFeed, makeKeys, sampleRecords, writeNdjson } from './helpers/feed-fixtures';
+import { startRangeServer, type RangeServer } from './helpers/feed-server';
 import { tempDirs } from './helpers/temp';
 
 const temp = tempDirs('pg-feed-units-');
@@ -319,5 +322,117 @@ describe('feed build past 16 MB of records (partitions spilled to disk)', () => 
     expect(error.message).toContain('record #19');
     expect(error.message).toContain('first at record #4');
     expect(existsSync(join(dir, 'dup.feed'))).toBe(false);
+  });
+});
+
+describe('#range feed sources (remote.ts)', () => {
+  const servers: RangeServer[] = [];
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+  });
+  const records = sampleRecords(300);
+  const packages = records.filter((_, i) => i % 30 === 0).map((r) => ({ name: r.name, version: r.version }));
+
+  async function feedServer(schema: number, serial = 5): Promise<{ server: RangeServer; source: string; publicKey: string; keys: ReturnType<typeof makeKeys> }> {
+    const keys = makeKeys(temp('pg-keys-'));
+    const path = await buildTestFeed(keys, records, join(temp(), 'provenance.feed'), { schema, serial });
+    const server = await startRangeServer(readFileSync(path), '"v1"');
+    servers.push(server);
+    return { server, source: `${server.url}/provenance.feed#range`, publicKey: keys.publicKey, keys };
+  }
+  const slotOf = (cacheDir: string, source: string) =>
+    join(cacheDir, 'feeds', `range-${createHash('sha256').update(source.slice(0, -'#range'.length)).digest('hex').slice(0, 24)}`);
+
+  it('is an http(s) URL ending in #range, whatever the case and surrounding blanks', () => {
+    for (const yes of ['https://h/f#range', '  HTTP://h/f#range \n', 'http://127.0.0.1:8/x.feed#range']) expect(isRangeSource(yes), yes).toBe(true);
+    for (const no of ['https://h/f', 'https://h/f#range/x', 'ftp://h/f#range', 'xhttps://h/f#range', 'https:/h/f#range', './f#range']) expect(isRangeSource(no), no).toBe(false);
+  });
+
+  it('refuses plain http off the loopback before any request; loopback names are allowed', async () => {
+    const cacheDir = temp();
+    for (const url of ['http://192.0.2.1/f#range', 'http://127.0.0.1.example/f#range', 'http://localhostx:1/f#range', 'http://example.com/127.0.0.1/f#range']) {
+      const error = await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false }));
+      expect(error.code, url).toBe('ERR_PG_FEED');
+    }
+    // Allowed through, then nothing listens on port 1: a download error.
+    for (const url of ['http://127.0.0.1:1/f#range', 'http://localhost:1/f#range', 'HTTP://[::1]:1/f#range', ' http://127.0.0.1:1/f#range ']) {
+      expect((await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false }))).code, url).toBe('ERR_PG_FEED_DOWNLOAD');
+    }
+  });
+
+  it('offline: refused without a cached copy, answered from one after a first run online', async () => {
+    const { server, source } = await feedServer(3);
+    const cacheDir = temp();
+    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true }))).code).toBe('ERR_PG_FEED');
+    expect(server.requests).toBe(0);
+    const online = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    await online.prefetch(packages);
+    const requests = server.requests;
+    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true });
+    expect(offline.path).toBe(online.path);
+    await offline.prefetch(packages);
+    expect(server.requests).toBe(requests);
+    // A cached copy of another URL is not this one's.
+    writeFileSync(join(slotOf(cacheDir, source), 'meta.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(slotOf(cacheDir, source), 'meta.json'), 'utf8')), url: 'http://127.0.0.1:1/other' }));
+    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true }))).code).toBe('ERR_PG_FEED');
+  });
+
+  it.each([3, 2])('counts the requests and body bytes it makes; a repeat online is one 304 (schema %i)', async (schema) => {
+    const { server, source } = await feedServer(schema);
+    const cacheDir = temp();
+    const first = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    expect(first.requests).toBeGreaterThanOrEqual(1);
+    expect(first.bytesFetched).toBeGreaterThan(100);
+    const before = { requests: first.requests, bytes: first.bytesFetched };
+    await first.prefetch(packages);
+    expect(first.requests).toBeGreaterThan(before.requests);
+    expect(first.bytesFetched).toBeGreaterThan(before.bytes);
+    expect(first.bytesFetched).toBe(server.bytesSent);
+    expect(first.requests).toBe(server.requests);
+    // Near buckets share a request: fewer requests than packages.
+    expect(first.requests - before.requests).toBeLessThan(packages.length);
+    const again = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    expect(again.path).toBe(first.path);
+    expect(again.requests).toBe(1);
+    expect(again.bytesFetched).toBe(0);
+    await again.prefetch(packages);
+    expect(again.requests).toBe(1);
+  });
+
+  it('schema 2: a bucket not cached is refused offline, and fetched online with exactly the bytes asked', async () => {
+    const { server, source } = await feedServer(2);
+    const cacheDir = temp();
+    await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true });
+    const error = await rejected(FeedError, offline.prefetch(packages));
+    expect(error.code).toBe('ERR_PG_FEED');
+    server.rewrite = (_start, data) => data.subarray(1);
+    const short = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    expect((await rejected(FeedError, short.prefetch(packages))).code).toBe('ERR_PG_FEED');
+    server.rewrite = undefined;
+    const online = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    await online.prefetch(packages);
+    await offline.prefetch(packages);
+  });
+
+  it.each([3, 2])('removes copies of older feeds after 10 minutes, and nothing else (schema %i)', async (schema) => {
+    const { server, source, keys } = await feedServer(schema);
+    const cacheDir = temp();
+    await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const dir = slotOf(cacheDir, source);
+    const old = Date.now() / 1000 - 11 * 60;
+    for (const name of ['feed-' + 'a'.repeat(32), 'head-' + 'b'.repeat(32), 'feed-recent', 'keep-me']) writeFileSync(join(dir, name), '');
+    for (const name of ['feed-' + 'a'.repeat(32), 'head-' + 'b'.repeat(32), 'keep-me']) utimesSync(join(dir, name), old, old);
+    const next = await buildTestFeed(keys, records.slice(1), join(temp(), 'provenance.feed'), { schema, serial: 6 });
+    server.body = readFileSync(next);
+    server.etag = '"v2"';
+    const fresh = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const left = readdirSync(dir);
+    expect(left).toContain('feed-recent');
+    expect(left).toContain('keep-me');
+    expect(left).not.toContain('feed-' + 'a'.repeat(32));
+    expect(left).not.toContain('head-' + 'b'.repeat(32));
+    expect(left).toContain(fresh.path.slice(dir.length + 1));
+    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ url: source.slice(0, -'#range'.length), etag: '"v2"', file: fresh.path.slice(dir.length + 1) });
   });
 });
