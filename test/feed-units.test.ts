@@ -19,6 +19,7 @@ import { mergeFeed } from '../src/feed/merge';
 import { openFeed } from '../src/feed/reader';
 import { rangeGet } from '../src/feed/range-http';
 import { isRangeSource, openRemoteFeedFile } from '../src/feed/remote';
+import { acceptedFeed, readFeedState, recordSerial, resetTrust, statePath } from '../src/feed/state';
 import { inShard, parseShard, shardOf } from '../src/feed/shard';
 import { rejected, thrown } from './helpers/errors';
 import { buildTestFeed, makeKeys, sampleRecords, writeNdjson } from './helpers/feed-fixtures';
@@ -434,5 +435,124 @@ describe('#range feed sources (remote.ts)', () => {
     expect(left).not.toContain('head-' + 'b'.repeat(32));
     expect(left).toContain(fresh.path.slice(dir.length + 1));
     expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ url: source.slice(0, -'#range'.length), etag: '"v2"', file: fresh.path.slice(dir.length + 1) });
+  });
+});
+
+describe('feed state (state.ts)', () => {
+  const H = (c: string) => c.repeat(64);
+  const now = new Date('2026-11-01T00:00:00Z');
+  const write = (dir: string, state: unknown) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(statePath(dir), typeof state === 'string' ? state : JSON.stringify(state));
+  };
+  const stateCode = (fn: () => unknown) => thrown(FeedError, fn).code;
+
+  it('reads an absent file as empty, and refuses any entry that is not a whole serial, a date and an optional lowercase sha256', () => {
+    const dir = temp();
+    expect(readFeedState(dir)).toEqual({ version: 1, serials: {} });
+    const good = { serial: 3, acceptedAt: now.toISOString() };
+    for (const entry of [good, { ...good, serial: 0 }, { ...good, sha256: H('a') }]) {
+      write(dir, { version: 1, serials: { k: entry } });
+      expect(readFeedState(dir).serials.k, JSON.stringify(entry)).toEqual(entry);
+    }
+    const bad = [
+      null, [], 'x', { ...good, serial: -1 }, { ...good, serial: 1.5 }, { ...good, serial: '3' }, { ...good, serial: 2 ** 53 },
+      { ...good, acceptedAt: 'never' }, { ...good, acceptedAt: 5 }, { acceptedAt: good.acceptedAt },
+      { ...good, sha256: H('A') }, { ...good, sha256: 'a'.repeat(63) }, { ...good, sha256: ` ${'a'.repeat(64)}` }, { ...good, sha256: `${'a'.repeat(64)}0` }, { ...good, sha256: 7 },
+    ];
+    for (const entry of bad) {
+      write(dir, { version: 1, serials: { k: entry } });
+      expect(stateCode(() => readFeedState(dir)), JSON.stringify(entry)).toBe('ERR_PG_FEED_STATE');
+    }
+    for (const state of [{ version: 2, serials: {} }, { version: 1, serials: [] }, { version: 1 }, [], 'null', '{"version":1,"serials":null}']) {
+      write(dir, state);
+      expect(stateCode(() => readFeedState(dir)), JSON.stringify(state)).toBe('ERR_PG_FEED_STATE');
+    }
+  });
+
+  it('names the reset command for the key when the key id is a plain word, --all otherwise', () => {
+    const dir = temp();
+    write(dir, { version: 1, serials: { 'abc.1-2_x': { serial: -1, acceptedAt: now.toISOString() } } });
+    expect(thrown(FeedError, () => readFeedState(dir)).message).toContain('--reset --key abc.1-2_x');
+    write(dir, { version: 1, serials: { 'a b': { serial: -1, acceptedAt: now.toISOString() } } });
+    const error = thrown(FeedError, () => readFeedState(dir));
+    expect(error.message).toContain('--reset --all');
+    expect(error.message).not.toContain('--reset --key');
+  });
+
+  it('a state path it cannot read or write fails closed (ERR_PG_FEED_STATE)', () => {
+    const dir = temp();
+    mkdirSync(statePath(dir));
+    expect(stateCode(() => readFeedState(dir))).toBe('ERR_PG_FEED_STATE');
+    const file = join(temp(), 'not-a-dir');
+    writeFileSync(file, '');
+    expect(stateCode(() => recordSerial(file, 'k', 1, H('a'), now))).toBe('ERR_PG_FEED_STATE');
+  });
+
+  it('knows only its own keys, not Object.prototype\'s', () => {
+    const dir = temp();
+    write(dir, { version: 1, serials: {} });
+    expect(acceptedFeed(dir, 'toString')).toBeUndefined();
+    expect(acceptedFeed(dir, '__proto__')).toBeUndefined();
+  });
+
+  it('records a higher serial, keeps a higher one, adds a missing hash, and refuses other content for the same serial', () => {
+    const dir = temp();
+    recordSerial(dir, 'k', 5, H('a'), now);
+    expect(acceptedFeed(dir, 'k')).toEqual({ serial: 5, acceptedAt: now.toISOString(), sha256: H('a') });
+    const later = new Date('2026-11-02T00:00:00Z');
+    recordSerial(dir, 'k', 4, H('b'), later);
+    recordSerial(dir, 'k', 5, H('a'), later);
+    expect(acceptedFeed(dir, 'k')).toEqual({ serial: 5, acceptedAt: now.toISOString(), sha256: H('a') });
+    expect(thrown(FeedError, () => recordSerial(dir, 'k', 5, H('b'), later)).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
+    recordSerial(dir, 'k', 6, H('c'), later);
+    expect(acceptedFeed(dir, 'k')).toEqual({ serial: 6, acceptedAt: later.toISOString(), sha256: H('c') });
+    write(dir, { version: 1, serials: { k: { serial: 6, acceptedAt: now.toISOString() }, other: { serial: 1, acceptedAt: now.toISOString() } } });
+    recordSerial(dir, 'k', 6, H('d'), later);
+    expect(readFeedState(dir).serials).toEqual({ k: { serial: 6, acceptedAt: later.toISOString(), sha256: H('d') }, other: { serial: 1, acceptedAt: now.toISOString() } });
+    expect(existsSync(statePath(dir) + '.lock')).toBe(false);
+  });
+
+  it('takes over a lock left by a crashed process (older than 10 s), and removes it after', () => {
+    const dir = temp();
+    const lock = statePath(dir) + '.lock';
+    writeFileSync(lock, '');
+    const old = Date.now() / 1000 - 60;
+    utimesSync(lock, old, old);
+    const started = Date.now();
+    recordSerial(dir, 'k', 1, H('a'), now);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(acceptedFeed(dir, 'k')?.serial).toBe(1);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('resets all keys (even an unreadable file) or one key, returning what it forgot', () => {
+    const dir = temp();
+    expect(resetTrust(dir, { all: true })).toEqual({});
+    expect(resetTrust(dir, { keyId: 'k' })).toEqual({});
+    const a = { serial: 1, acceptedAt: now.toISOString() };
+    const b = { serial: 2, acceptedAt: now.toISOString() };
+    write(dir, { version: 1, serials: { a, b } });
+    expect(resetTrust(dir, { keyId: 'c' })).toEqual({});
+    expect(resetTrust(dir, { keyId: 'toString' })).toEqual({});
+    expect(readFeedState(dir).serials).toEqual({ a, b });
+    expect(resetTrust(dir, { keyId: 'a' })).toEqual({ a });
+    expect(readFeedState(dir)).toEqual({ version: 1, serials: { b } });
+    expect(resetTrust(dir, { all: true })).toEqual({ b });
+    expect(existsSync(statePath(dir))).toBe(false);
+    write(dir, 'not json');
+    expect(stateCode(() => resetTrust(dir, { keyId: 'a' }))).toBe('ERR_PG_FEED_STATE');
+    for (const text of ['[]', '{"serials":[]}', 'null']) {
+      write(dir, text);
+      expect(stateCode(() => resetTrust(dir, { keyId: 'a' })), text).toBe('ERR_PG_FEED_STATE');
+      expect(resetTrust(dir, { all: true }), text).toEqual({});
+    }
+    write(dir, 'not json');
+    expect(resetTrust(dir, { all: true })).toEqual({});
+    expect(existsSync(statePath(dir))).toBe(false);
+    // A wrong-typed entry of the key is forgotten (the repair), the others kept.
+    write(dir, { version: 1, serials: { a: 'broken', b } });
+    expect(resetTrust(dir, { keyId: 'a' })).toEqual({ a: 'broken' });
+    expect(readFeedState(dir)).toEqual({ version: 1, serials: { b } });
   });
 });
