@@ -13,13 +13,17 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeedError, RecordsError, UsageError } from '../src/errors';
 import { gitIgnores, gitWorkTree, ignorePrivateKey } from '../src/feed/key-ignore';
-import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey, readPrivateKey } from '../src/feed/keys';
+import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey } from '../src/feed/keys';
 import { buildFeed } from '../src/feed/build';
 import { mergeFeed } from '../src/feed/merge';
 import { openFeed } from '../src/feed/reader';
 import { rangeGet } from '../src/feed/range-http';
 import { isRangeSource, openRemoteFeedFile } from '../src/feed/remote';
 import { acceptedFeed, readFeedState, recordSerial, resetTrust, statePath } from '../src/feed/state';
+import { feedRecords, newPackages, openBase, updateFeed } from '../src/feed/update';
+import { readPreamble } from '../src/feed/preamble';
+import { readPrivateKey } from '../src/feed/keys';
+import { tmpdir } from 'node:os';
 import { inShard, parseShard, shardOf } from '../src/feed/shard';
 import { rejected, thrown } from './helpers/errors';
 import { buildTestFeed, makeKeys, sampleRecords, writeNdjson } from './helpers/feed-fixtures';
@@ -554,5 +558,111 @@ describe('feed state (state.ts)', () => {
     write(dir, { version: 1, serials: { a: 'broken', b } });
     expect(resetTrust(dir, { keyId: 'a' })).toEqual({ a: 'broken' });
     expect(readFeedState(dir)).toEqual({ version: 1, serials: { b } });
+  });
+});
+
+describe('feed update (update.ts)', () => {
+  const records = sampleRecords(60);
+  const collect = async (path: string) => {
+    const out = [];
+    for await (const r of feedRecords(path)) out.push(r);
+    return out;
+  };
+  const byKey = (a: { name: string; version: string }, b: { name: string; version: string }) => `${a.name}@${a.version}`.localeCompare(`${b.name}@${b.version}`);
+
+  it.each([1, 2, 3])('reads every record of a feed, once (schema %i)', async (schema) => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const path = await buildTestFeed(keys, records, join(temp(), 'f.feed'), { schema });
+    expect((await collect(path)).sort(byKey)).toEqual([...records].sort(byKey));
+  });
+
+  it('refuses a malformed index entry while reading a flat index (ERR_PG_FEED_CORRUPT)', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const path = await buildTestFeed(keys, records, join(temp(), 'f.feed'), { schema: 2 });
+    const { bodyStart } = readPreamble(path);
+    const data = readFileSync(path);
+    data.fill(0x7a, bodyStart, bodyStart + 8);
+    writeFileSync(path, data);
+    expect((await rejected(FeedError, collect(path))).code).toBe('ERR_PG_FEED_CORRUPT');
+  });
+
+  it('opens a verified private copy of the base, and leaves nothing behind when the base does not verify', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const other = makeKeys(temp('pg-keys-'));
+    const basePath = await buildTestFeed(keys, records, join(temp(), 'base.feed'), { serial: 9 });
+    const cacheDir = temp();
+    const bases = () => readdirSync(tmpdir()).filter((n) => n.startsWith('pg-feed-base-')).length;
+    const before = bases();
+    const base = openBase(basePath, [keys.publicKey], cacheDir);
+    expect(base.path).not.toBe(basePath);
+    expect(base.header.serial).toBe(9);
+    expect(base.has(records[0]!.name, records[0]!.version)).toBe(true);
+    expect(base.has('absent', '1.0.0')).toBe(false);
+    expect(bases()).toBe(before + 1);
+    base.dispose();
+    expect(existsSync(base.path)).toBe(false);
+    expect(bases()).toBe(before);
+    // Opening the base records no accepted serial.
+    expect(existsSync(statePath(cacheDir))).toBe(false);
+    expect(thrown(FeedError, () => openBase(basePath, [other.publicKey], cacheDir)).code).toBe('ERR_PG_FEED_KEY');
+    expect(bases()).toBe(before);
+  });
+
+  it('new packages: registry ones the base lacks, each once', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const base = openBase(await buildTestFeed(keys, records, join(temp(), 'base.feed')), [keys.publicKey], temp());
+    try {
+      const pkg = (name: string, version: string, source = 'registry') => ({ name, version, source, integrity: 'sha512-x' }) as never;
+      const known = pkg(records[1]!.name, records[1]!.version);
+      const fresh = pkg('fresh', '1.0.0');
+      expect(newPackages(base, [known, fresh, pkg('fresh', '1.0.0'), pkg('git-dep', '1.0.0', 'git'), pkg('fresh', '1.0.1')])).toEqual([fresh, pkg('fresh', '1.0.1')]);
+    } finally {
+      base.dispose();
+    }
+  });
+
+  it('signs base + added (added replacing the base\'s) with a serial above the base\'s, the feed at --out, and now', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const dir = temp();
+    const future = Math.floor(Date.now() / 1000) + 10_000;
+    const base = openBase(await buildTestFeed(keys, records, join(dir, 'base.feed'), { serial: future }), [keys.publicKey], temp());
+    const privateKey = readPrivateKey(keys.privateKeyPath);
+    try {
+      const replaced = { ...records[2]!, scorecard: { score: 1 } };
+      const added = [replaced, { name: 'fresh', version: '1.0.0' }];
+      const now = new Date('2026-11-01T00:00:00Z');
+      const first = await updateFeed({ base, added, privateKey, out: join(dir, 'out.feed'), now, expiresIn: 60_000 });
+      expect(first.header.serial).toBe(future + 1);
+      expect(first.header.expiresAt).toBe('2026-11-01T00:01:00.000Z');
+      const got = await collect(first.path);
+      expect(got).toHaveLength(records.length + 1);
+      expect(got.find((r) => r.name === replaced.name && r.version === replaced.version)).toEqual(replaced);
+      // A feed already at --out with a higher serial: above it.
+      await buildTestFeed(keys, records, join(dir, 'out.feed'), { serial: future + 50 });
+      expect((await updateFeed({ base, added, privateKey, out: join(dir, 'out.feed'), now })).header.serial).toBe(future + 51);
+      // A later clock wins over both.
+      const later = new Date((future + 1000) * 1000);
+      const third = await updateFeed({ base, added, privateKey, out: join(dir, 'out.feed'), now: later });
+      expect(third.header.serial).toBe(future + 1000);
+      expect(third.header.expiresAt).toBe(new Date(later.getTime() + 30 * 24 * 3600_000).toISOString());
+      // Something unreadable at --out does not count.
+      writeFileSync(join(dir, 'junk.feed'), 'junk');
+      expect((await updateFeed({ base, added, privateKey, out: join(dir, 'junk.feed'), now })).header.serial).toBe(future + 1);
+    } finally {
+      base.dispose();
+    }
+  });
+
+  it('refuses to raise a serial past the largest safe integer', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const dir = temp();
+    const base = openBase(await buildTestFeed(keys, records.slice(0, 3), join(dir, 'base.feed'), { serial: Number.MAX_SAFE_INTEGER }), [keys.publicKey], temp());
+    try {
+      const error = await rejected(FeedError, updateFeed({ base, added: [], privateKey: readPrivateKey(keys.privateKeyPath), out: join(dir, 'out.feed') }));
+      expect(error.code).toBe('ERR_PG_FEED');
+      expect(existsSync(join(dir, 'out.feed'))).toBe(false);
+    } finally {
+      base.dispose();
+    }
   });
 });
