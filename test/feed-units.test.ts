@@ -19,6 +19,8 @@ import { mergeFeed } from '../src/feed/merge';
 import { openFeed } from '../src/feed/reader';
 import { rangeGet } from '../src/feed/range-http';
 import { isRangeSource, openRemoteFeedFile } from '../src/feed/remote';
+import { coalesce, PageStore, prefetchTree } from '../src/feed/remote-tree';
+import { sha256Of, type PageRef } from '../src/feed/tree';
 import { acceptedFeed, readFeedState, recordSerial, resetTrust, statePath } from '../src/feed/state';
 import { feedRecords, newPackages, openBase, updateFeed } from '../src/feed/update';
 import { readPreamble } from '../src/feed/preamble';
@@ -663,6 +665,89 @@ describe('feed update (update.ts)', () => {
       expect(existsSync(join(dir, 'out.feed'))).toBe(false);
     } finally {
       base.dispose();
+    }
+  });
+});
+
+describe('the page cache of a schema 3 #range feed (remote-tree.ts)', () => {
+  const ref = (offset: number, length: number, bytes = Buffer.alloc(length, offset % 251)): PageRef => ({ level: 0, position: offset, offset, length, sha256: sha256Of(bytes) });
+
+  it('merges ranges at most `gap` bytes apart, in offset order, whatever the order given', () => {
+    const a = ref(0, 100);
+    const b = ref(150, 10);
+    const c = ref(1000, 50);
+    const d = ref(1051, 5);
+    expect(coalesce([d, c, b, a], 50).map((r) => [r.start, r.end, r.refs.length])).toEqual([[0, 160, 2], [1000, 1056, 2]]);
+    expect(coalesce([a, b], 49).map((r) => [r.start, r.end])).toEqual([[0, 100], [150, 160]]);
+    // A page inside the previous range does not shrink it.
+    expect(coalesce([ref(0, 100), ref(10, 5)], 0).map((r) => [r.start, r.end])).toEqual([[0, 100]]);
+    // The default gap is 1024 bytes.
+    expect(coalesce([ref(0, 10), ref(1034, 10), ref(2069, 1)])).toHaveLength(2);
+    expect(coalesce([])).toEqual([]);
+  });
+
+  it('keeps verified pages on disk under their hash; drops a file that no longer matches; an empty page needs no file', () => {
+    const dir = temp();
+    const bytes = Buffer.from('a page');
+    const page = ref(0, bytes.length, bytes);
+    const store = new PageStore(dir, 'the feed');
+    expect(store.load(page)).toBeUndefined();
+    expect(thrown(FeedError, () => store.read(page)).code).toBe('ERR_PG_FEED_OFFLINE');
+    store.put(page, bytes);
+    const file = join(dir, page.sha256.toString('hex').slice(0, 2), page.sha256.toString('hex'));
+    expect(readFileSync(file)).toEqual(bytes);
+    expect(store.read(page)).toEqual(bytes);
+    // Another process's store reads the file; a tampered one is removed.
+    expect(new PageStore(dir, 'the feed').load(page)).toEqual(bytes);
+    writeFileSync(file, 'a pagf');
+    expect(new PageStore(dir, 'the feed').load(page)).toBeUndefined();
+    expect(existsSync(file)).toBe(false);
+    writeFileSync(file, 'a page plus');
+    expect(new PageStore(dir, 'the feed').load(page)).toBeUndefined();
+    expect(existsSync(file)).toBe(false);
+    expect(new PageStore(join(dir, 'none'), 'x').load({ ...ref(0, 0), length: 0 })).toEqual(Buffer.alloc(0));
+    // A cache it cannot write to is an error, not a silent miss.
+    const blocked = join(temp(), 'file');
+    writeFileSync(blocked, '');
+    expect(thrown(FeedError, () => new PageStore(blocked, "x").put(page, bytes)).code).toBe("ERR_PG_FEED");
+  });
+
+  it('fetches nothing for no packages, refuses offline, and refuses a short or wrong range', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const path = await buildTestFeed(keys, sampleRecords(400), join(temp(), 'provenance.feed'));
+    const data = readFileSync(path);
+    const preamble = readPreamble(path);
+    let requests = 0;
+    let lie: ((body: Buffer) => Buffer) | undefined;
+    const client = { get: async (start: number, end: number) => {
+      requests++;
+      const body = data.subarray(start, end);
+      return { body: lie ? lie(body) : body };
+    } };
+    const fetchWith = (dir: string, offline = false) => ({ store: new PageStore(dir, 'f'), client, preamble, offline, url: 'https://h/f' });
+    const wanted = sampleRecords(400).filter((_, i) => i % 40 === 0);
+    await prefetchTree(fetchWith(temp()), []);
+    expect(requests).toBe(0);
+    expect((await rejected(FeedError, prefetchTree(fetchWith(temp(), true), wanted))).code).toBe('ERR_PG_FEED_OFFLINE');
+    expect(requests).toBe(0);
+    lie = (body) => body.subarray(1);
+    expect((await rejected(FeedError, prefetchTree(fetchWith(temp()), wanted))).code).toBe('ERR_PG_FEED_DOWNLOAD');
+    lie = (body) => Buffer.from(body).fill(0, 0, 1);
+    expect((await rejected(FeedError, prefetchTree(fetchWith(temp()), wanted))).code).toBe('ERR_PG_FEED_CORRUPT');
+    lie = undefined;
+    const dir = temp();
+    requests = 0;
+    await prefetchTree(fetchWith(dir), wanted);
+    const online = requests;
+    expect(online).toBeGreaterThan(preamble.header.fanout ? 1 : 0);
+    // Everything on those paths is now cached: offline finds every page.
+    await prefetchTree(fetchWith(dir, true), wanted);
+    expect(requests).toBe(online);
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), pages: new PageStore(dir, 'f') });
+    try {
+      for (const r of wanted) expect(feed.lookup(r.name, r.version)).toEqual(r);
+    } finally {
+      feed.close();
     }
   });
 });
