@@ -4,7 +4,7 @@
  * fast: local servers on 127.0.0.1, temp dirs, no installs.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,7 +16,9 @@ import { gitIgnores, gitWorkTree, ignorePrivateKey } from '../src/feed/key-ignor
 import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey } from '../src/feed/keys';
 import { buildFeed } from '../src/feed/build';
 import { mergeFeed } from '../src/feed/merge';
-import { openFeed } from '../src/feed/reader';
+import { openFeed, verifyFeed } from '../src/feed/reader';
+import { bucketCount, bucketOfHash, encodeIndexEntry, INDEX_ENTRY_BYTES, keyHash, MAGIC, recordKey, SIG_PREFIX } from '../src/feed/format';
+import type { FeedRecord } from '../src/types';
 import { rangeGet } from '../src/feed/range-http';
 import { isRangeSource, openRemoteFeedFile } from '../src/feed/remote';
 import { coalesce, PageStore, prefetchTree } from '../src/feed/remote-tree';
@@ -749,5 +751,213 @@ describe('the page cache of a schema 3 #range feed (remote-tree.ts)', () => {
     } finally {
       feed.close();
     }
+  });
+});
+
+describe('feed build: plan, records and layout (build.ts)', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const records = sampleRecords(200);
+  const build = (extra: Record<string, unknown>, rs: Iterable<FeedRecord> | AsyncIterable<FeedRecord> = records.slice(0, 5), out = join(temp(), 'f.feed')) =>
+    buildFeed({ records: rs, privateKeyPath: keys.privateKeyPath, out, ...extra });
+
+  it('refuses an expiry, serial or schema out of range before reading a record (no file written)', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ expiresIn: 0 }, 'ERR_PG_FEED_EXPIRY_RANGE'], [{ expiresIn: -1 }, 'ERR_PG_FEED_EXPIRY_RANGE'], [{ expiresIn: NaN }, 'ERR_PG_FEED_EXPIRY_RANGE'], [{ expiresIn: 1e300 }, 'ERR_PG_FEED_EXPIRY_RANGE'],
+      [{ serial: -1 }, 'ERR_PG_FEED_SERIAL_INVALID'], [{ serial: 1.5 }, 'ERR_PG_FEED_SERIAL_INVALID'], [{ serial: 2 ** 53 }, 'ERR_PG_FEED_SERIAL_INVALID'],
+      [{ schema: 4 }, 'ERR_PG_FEED_SCHEMA'], [{ schema: 0 }, 'ERR_PG_FEED_SCHEMA'],
+    ];
+    for (const [extra, code] of cases) {
+      const out = join(temp(), 'f.feed');
+      let read = 0;
+      const counted = (function* () { for (const r of records.slice(0, 3)) { read++; yield r; } })();
+      expect((await rejected(FeedError, build(extra, counted, out))).code, JSON.stringify(extra)).toBe(code);
+      expect(read).toBe(0);
+      expect(existsSync(out)).toBe(false);
+    }
+    const now = new Date('2026-11-01T00:00:00Z');
+    expect((await build({ serial: 0, expiresIn: 1, now })).header).toMatchObject({ serial: 0, expiresAt: '2026-11-01T00:00:00.001Z' });
+  });
+
+  it('refuses an invalid, a too deeply nested and a duplicate record by position (ERR_PG_RECORDS_*)', async () => {
+    const bad = [records[0]!, { ...records[1]!, version: 'v1' }];
+    expect((await rejected(RecordsError, build({}, bad))).code).toBe('ERR_PG_RECORDS_INVALID');
+    let deep: Record<string, unknown> = {};
+    const nested = { ...records[1]!, extra: deep } as FeedRecord;
+    for (let i = 0; i < 200; i++) deep = (deep.x = {}) as Record<string, unknown>;
+    expect((await rejected(RecordsError, build({}, [records[0]!, nested]))).code).toBe('ERR_PG_RECORDS_INVALID');
+    const dup = await rejected(RecordsError, build({}, [records[0]!, records[1]!, { ...records[0]!, note: 'again' }]));
+    expect(dup.code).toBe('ERR_PG_RECORDS_DUPLICATE');
+    expect(dup.message).toContain('record #3');
+    expect(dup.message).toContain('first at record #1');
+  });
+
+  it.each([1, 2, 3])('writes each bucket\'s records sorted by name@version, whatever the input order (schema %i)', async (schema) => {
+    const { path, header } = await build({ schema }, [...records].reverse());
+    const order: string[] = [];
+    for await (const r of feedRecords(path)) order.push(recordKey(r.name, r.version));
+    const expected = records.map((r) => recordKey(r.name, r.version))
+      .sort((a, b) => bucketOfHash(keyHash(a), (header.buckets as number)) - bucketOfHash(keyHash(b), (header.buckets as number)) || (a < b ? -1 : a > b ? 1 : 0));
+    expect(order).toEqual(expected);
+  });
+
+  it.each([1, 2, 3])('writes the empty buckets before the first and after the last non-empty one (schema %i)', async (schema) => {
+    const n = 100;
+    const buckets = bucketCount(n, schema);
+    expect(buckets).toBeGreaterThan(2);
+    const pool = sampleRecords(2000, 'e');
+    for (const target of [0, buckets - 1]) {
+      const chosen = pool.filter((r) => bucketOfHash(keyHash(recordKey(r.name, r.version)), buckets) === target).slice(0, n);
+      expect(chosen).toHaveLength(n);
+      const { path, header } = await build({ schema }, chosen);
+      expect(header.buckets).toBe(buckets);
+      verifyFeed(path, [keys.publicKey], { cacheDir: temp() });
+      const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp() });
+      try {
+        for (const r of chosen) expect(feed.lookup(r.name, r.version)).toEqual(r);
+        expect(feed.lookup('absent', '1.0.0')).toBeUndefined();
+      } finally {
+        feed.close();
+      }
+    }
+  });
+
+  it('spills to a temp folder while reading past 16 MB, and removes it', async () => {
+    const spills = () => readdirSync(tmpdir()).filter((n) => n.startsWith('pg-feed-build-'));
+    const before = spills().length;
+    const seen: number[] = [];
+    async function* big() {
+      for (const [i, r] of sampleRecords(18, 's').entries()) {
+        seen.push(spills().length);
+        yield { ...r, note: `${i}:${'y'.repeat(1024 * 1024)}` };
+      }
+    }
+    await build({}, big());
+    expect(seen[0]).toBe(before);
+    expect(seen.at(-1)).toBe(before + 1);
+    expect(spills()).toHaveLength(before);
+  });
+
+  it('removes its temp files when the feed cannot be put in place', async () => {
+    const dir = temp();
+    mkdirSync(join(dir, 'provenance.feed', 'in-the-way'), { recursive: true });
+    await expect(build({}, records.slice(0, 3), dir)).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual(['provenance.feed']);
+  });
+});
+
+describe('feed open and verify: flat index checks (reader.ts)', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const privateKey = readPrivateKey(keys.privateKeyPath);
+  const now = new Date('2026-11-02T00:00:00Z');
+  const line = (r: FeedRecord) => Buffer.from(JSON.stringify(r) + '\n');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+  interface Bucket { bytes: Buffer; offset?: number; entry?: string }
+  /** A schema 1 feed signed over exactly these buckets and index entries. */
+  function flatFeed(buckets: Bucket[], options: { extra?: Buffer; header?: Record<string, unknown> } = {}): string {
+    const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
+    let offset = 0;
+    buckets.forEach((b, i) => {
+      if (b.entry !== undefined) index.write(b.entry, i * INDEX_ENTRY_BYTES, 'latin1');
+      else encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, b.offset ?? offset, b.bytes.length, sha(b.bytes));
+      offset += b.bytes.length;
+    });
+    const body = Buffer.concat([index, ...buckets.map((b) => b.bytes), options.extra ?? Buffer.alloc(0)]);
+    const header = {
+      schema: 1, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 2, keyId: keyId(privateKey),
+      buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...options.header,
+    };
+    const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+    const path = join(temp(), 'provenance.feed');
+    writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
+    return path;
+  }
+  const bucketOf = (r: FeedRecord) => bucketOfHash(keyHash(recordKey(r.name, r.version)), 2);
+  // A record for each of the two buckets, in the bucket its hash names, so lookups find them.
+  const pool = sampleRecords(20, 'flat');
+  const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
+  const verify = (path: string, label?: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now, ...(label ? { label } : {}) });
+  const corrupt = (path: string, label?: string) => thrown(FeedError, () => verify(path, label));
+
+  it('verifies a well-formed flat feed, and every built schema 1 and 2 feed', async () => {
+    const good = flatFeed([{ bytes: line(placed[0]!) }, { bytes: line(placed[1]!) }]);
+    expect(verify(good)).toMatchObject({ schema: 1, buckets: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    for (const schema of [1, 2]) {
+      const path = await buildTestFeed(keys, sampleRecords(300), join(temp(), 'f.feed'), { schema, now: new Date('2026-11-01T00:00:00Z') });
+      expect(verify(path).records).toBe(300);
+    }
+  });
+
+  it('verifies and reads buckets larger than its 8 MB read window and 64 KB lookup buffer (schema 1)', async () => {
+    const big = sampleRecords(18, 'w').map((r, i) => ({ ...r, note: `${i}:${'z'.repeat(1024 * 1024)}` }));
+    const path = await buildTestFeed(keys, big, join(temp(), 'f.feed'), { schema: 1, now: new Date('2026-11-01T00:00:00Z') });
+    expect(verify(path).records).toBe(18);
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    try {
+      for (const r of big) expect(feed.lookup(r.name, r.version)).toEqual(r);
+    } finally {
+      feed.close();
+    }
+  });
+
+  it('refuses a bucket not where its entry says, a malformed entry, and bytes after the last bucket (ERR_PG_FEED_CORRUPT, named by path or label)', () => {
+    const empty = Buffer.alloc(0);
+    const misplaced = flatFeed([{ bytes: line(placed[0]!) }, { bytes: empty, offset: 1 }]);
+    expect(corrupt(misplaced).code).toBe('ERR_PG_FEED_CORRUPT');
+    const malformed = flatFeed([{ bytes: line(placed[0]!) }, { bytes: line(placed[1]!), entry: 'z'.repeat(84) + '\n' }]);
+    expect(corrupt(malformed)).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: malformed });
+    expect(corrupt(malformed, 'https://feeds/x')).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: 'https://feeds/x' });
+    // The index itself is signed: it opens, and only a lookup in that bucket fails.
+    const feed = openFeed(malformed, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    try {
+      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
+      expect(thrown(FeedError, () => feed.lookup(placed[1]!.name, placed[1]!.version)).code).toBe('ERR_PG_FEED_CORRUPT');
+    } finally {
+      feed.close();
+    }
+    const trailing = flatFeed([{ bytes: line(placed[0]!) }, { bytes: line(placed[1]!) }], { extra: Buffer.from('{"name":"evil"}\n') });
+    expect(corrupt(trailing).code).toBe('ERR_PG_FEED_CORRUPT');
+  });
+
+  it('refuses a signed header with a schema it cannot read (ERR_PG_FEED_SCHEMA)', () => {
+    const path = flatFeed([{ bytes: line(placed[0]!) }, { bytes: line(placed[1]!) }], { header: { schema: 4 } });
+    expect(corrupt(path).code).toBe('ERR_PG_FEED_SCHEMA');
+    expect(thrown(FeedError, () => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_SCHEMA');
+  });
+
+  it('verify checks the size too; a flat feed has no pages; no key, or a folder, is refused with its code', async () => {
+    const path = await buildTestFeed(keys, sampleRecords(30), join(temp(), 'f.feed'), { schema: 2, now: new Date('2026-11-01T00:00:00Z') });
+    writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.from('\n')]));
+    expect(corrupt(path).code).toBe('ERR_PG_FEED_CORRUPT');
+    const clean = await buildTestFeed(keys, sampleRecords(30), join(temp(), 'f.feed'), { schema: 2, now: new Date('2026-11-01T00:00:00Z') });
+    expect(thrown(FeedError, () => openFeed(clean, { publicKeys: [keys.publicKey], cacheDir: temp(), now, pages: { read: () => Buffer.alloc(0) } })).code).toBe('ERR_PG_FEED_CORRUPT');
+    expect(thrown(FeedError, () => openFeed(clean, { publicKeys: [], cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_KEY');
+    expect(thrown(FeedError, () => verifyFeed(temp(), [keys.publicKey], { cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_NOT_FOUND');
+  });
+
+  it('expires at expiresAt exactly; allows generatedAt exactly 5 minutes ahead, not a millisecond more', async () => {
+    const generatedAt = new Date('2026-11-01T00:00:00Z');
+    const path = await buildTestFeed(keys, sampleRecords(5), join(temp(), 'f.feed'), { now: generatedAt, expiresIn: 3600_000 });
+    const at = (ms: number) => ({ publicKeys: [keys.publicKey], cacheDir: temp(), now: new Date(ms) });
+    expect(thrown(FeedError, () => openFeed(path, at(generatedAt.getTime() + 3600_000))).code).toBe('ERR_PG_FEED_EXPIRED');
+    openFeed(path, at(generatedAt.getTime() + 3600_000 - 1)).close();
+    openFeed(path, at(generatedAt.getTime() - 5 * 60_000)).close();
+    expect(thrown(FeedError, () => openFeed(path, at(generatedAt.getTime() - 5 * 60_000 - 1))).code).toBe('ERR_PG_FEED_FUTURE');
+  });
+
+  it.each([2, 3])('close() twice is harmless; a lookup after close throws (schema %i)', async (schema) => {
+    const path = await buildTestFeed(keys, sampleRecords(5), join(temp(), 'f.feed'), { schema });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp() });
+    feed.close();
+    expect(() => feed.close()).not.toThrow();
+    expect(() => feed.lookup('pkg-1', '1.1.1')).toThrow(/closed/);
+  });
+
+  it('names a corrupt schema 3 feed by its path, or by the label given', async () => {
+    const path = await buildTestFeed(keys, sampleRecords(300), join(temp(), 'f.feed'), { now: new Date('2026-11-01T00:00:00Z') });
+    const data = readFileSync(path);
+    data[readPreamble(path).bodyStart + 5] ^= 0x01;
+    writeFileSync(path, data);
+    expect(corrupt(path)).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
+    expect(corrupt(path, 'npm:feed')).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: 'npm:feed' });
   });
 });
