@@ -307,7 +307,15 @@ describe('feed keys (keys.ts)', () => {
 describe('feed build past 16 MB of records (partitions spilled to disk)', () => {
   // Unknown fields are allowed: 1 MB of padding per record spills at the 16th record; the last
   // two stay in memory.
-  const big = sampleRecords(18).map((r, i) => ({ ...r, note: `${i}:${'x'.repeat(1024 * 1024)}` }));
+  // Three records in each of six partitions (the top 8 bits of the key hash), so a spilled
+  // partition file holds several rows.
+  const byPartition = new Map<number, FeedRecord[]>();
+  for (const r of sampleRecords(3000, 'sp')) {
+    const p = keyHash(recordKey(r.name, r.version)) >>> 24;
+    byPartition.set(p, [...(byPartition.get(p) ?? []), r]);
+  }
+  const big = [...byPartition.values()].filter((rs) => rs.length >= 3).slice(0, 6).flatMap((rs) => rs.slice(0, 3))
+    .map((r, i) => ({ ...r, note: `${i}:${'x'.repeat(1024 * 1024)}` }));
 
   it('reads the spilled records back whole, each exactly once', async () => {
     const keys = makeKeys(temp('pg-keys-'));
