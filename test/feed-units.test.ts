@@ -367,7 +367,7 @@ describe('#range feed sources (remote.ts)', () => {
 
   it('refuses plain http off the loopback before any request; loopback names are allowed', async () => {
     const cacheDir = temp();
-    for (const url of ['http://192.0.2.1/f#range', 'http://127.0.0.1.example/f#range', 'http://localhostx:1/f#range', 'http://example.com/127.0.0.1/f#range']) {
+    for (const url of ['http://192.0.2.1/f#range', 'http://127.0.0.1.example/f#range', 'http://localhostx:1/f#range', 'http://example.com/127.0.0.1/f#range', 'http://evil.example/?http://127.0.0.1:1/f#range']) {
       const error = await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false }));
       expect(error.code, url).toBe('ERR_PG_FEED');
     }
