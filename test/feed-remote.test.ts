@@ -3,8 +3,6 @@
  * from a local server that answers them as static file servers and CDNs do (206, ETag, If-Range,
  * If-None-Match).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
@@ -16,45 +14,7 @@ import { TreeReader } from '../src/feed/tree-reader';
 import { createGuard } from '../src/guard';
 import type { Report, ResolvedPackage } from '../src/types';
 import { buildTestFeed, makeKeys, sampleRecords, tempDir, type TestKeys } from './helpers/feed-fixtures';
-
-interface RangeServer {
-  url: string;
-  body: Buffer;
-  etag: string;
-  ranges: boolean;
-  /** Answers every request with a redirect to this URL. */
-  redirect?: string;
-  /** Bytes served for a range instead of the file's (a server or cache in the middle lying). */
-  rewrite?: (start: number, data: Buffer) => Buffer;
-  requests: number;
-  bytesSent: number;
-  close(): Promise<void>;
-}
-
-async function serve(body: Buffer, etag: string): Promise<RangeServer> {
-  const state = { body, etag, ranges: true, requests: 0, bytesSent: 0 } as RangeServer;
-  const server: Server = createServer((req, res) => {
-    state.requests++;
-    const send = (status: number, data: Buffer, headers: Record<string, string> = {}) => {
-      state.bytesSent += data.length;
-      res.writeHead(status, { etag: state.etag, 'content-length': String(data.length), ...headers });
-      res.end(data);
-    };
-    if (state.redirect) return send(302, Buffer.alloc(0), { location: state.redirect });
-    const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''));
-    if (req.headers['if-none-match'] === state.etag) return send(304, Buffer.alloc(0));
-    const ifRange = req.headers['if-range'];
-    if (!state.ranges || !range || (ifRange !== undefined && ifRange !== state.etag)) return send(200, state.body);
-    const start = Number(range[1]);
-    const end = Math.min(Number(range[2]), state.body.length - 1);
-    const data = state.body.subarray(start, end + 1);
-    return send(206, state.rewrite ? state.rewrite(start, data) : data, { 'content-range': `bytes ${start}-${end}/${state.body.length}` });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
-  return state;
-}
+import { startRangeServer as serve, type RangeServer } from './helpers/feed-server';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FeedRecord } from '../src/types';
 import { buildTestFeed, makeKeys, type TestKeys } from './helpers/feed-fixtures';
-import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
-import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
+import { createPnpmProject, PNPM_VERSIONS, startPnpmFixtureRegistry, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
+import type { PublishedPackage, TestRegistry } from './helpers/registry';
 
 const GOOD = '@pg-fixture/ru-good';
 const OTHER = '@pg-fixture/ru-other';
@@ -24,14 +24,11 @@ let registry: TestRegistry;
 let markers: string;
 let keys: TestKeys;
 let serial = 100;
-const published = new Map<string, PublishedPackage>();
+let published: Map<string, PublishedPackage>;
 const projects: PnpmProject[] = [];
 
 beforeAll(async () => {
-  const [reg] = await Promise.all([startRegistry(), ensurePnpmBundle()]);
-  registry = reg;
-  markers = markerDir();
-  for (const name of [GOOD, OTHER, BAD]) published.set(name, await registry.publish(fixture(markers, { name, version: '1.0.0' })));
+  ({ registry, markers, published } = await startPnpmFixtureRegistry([GOOD, OTHER, BAD]));
   keys = makeKeys();
 }, 120_000);
 

@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
-import { createPnpmProject, ensurePnpmBundle, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
-import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
+import { createPnpmProject, PNPM_VERSIONS, startPnpmFixtureRegistry, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
+import type { PublishedPackage, TestRegistry } from './helpers/registry';
 
 const GOOD = '@pg-fixture/pl-good';
 const EVIL = '@pg-fixture/pl-evil';
@@ -22,14 +22,11 @@ let markers: string;
 let keysDir: string;
 let feedPath: string;
 let publicKey: string;
-const published = new Map<string, PublishedPackage>();
+let published: Map<string, PublishedPackage>;
 const projects: PnpmProject[] = [];
 
 beforeAll(async () => {
-  const [reg] = await Promise.all([startRegistry(), ensurePnpmBundle()]);
-  registry = reg;
-  markers = markerDir();
-  for (const name of [GOOD, EVIL]) published.set(name, await registry.publish(fixture(markers, { name, version: '1.0.0' })));
+  ({ registry, markers, published } = await startPnpmFixtureRegistry([GOOD, EVIL]));
   keysDir = mkdtempSync(join(tmpdir(), 'pg-keys-'));
   const keys = generateKeyPair(keysDir);
   publicKey = keys.publicKey;

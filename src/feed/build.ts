@@ -43,7 +43,8 @@ const WRITE_CHUNK = 1024 * 1024;
 interface Entry {
   hash: number;
   key: string;
-  origin: string | undefined;
+  /** "FILE:LINE" (readRecordsFile) or "record #N": named in a duplicate error. */
+  origin: string;
   line: string;
 }
 
@@ -59,7 +60,7 @@ class Partitions {
   add(entry: Entry): void {
     this.memory[entry.hash >>> 24]!.push(entry);
     const bytes = Buffer.byteLength(entry.line);
-    this.memoryBytes += bytes + entry.key.length + (entry.origin?.length ?? 0) + 64;
+    this.memoryBytes += bytes + entry.key.length + entry.origin.length + 64;
     this.bodyBytes += bytes;
     this.count++;
     if (this.memoryBytes > SPILL_BYTES) this.spill();
@@ -70,7 +71,7 @@ class Partitions {
     for (let p = 0; p < PARTITIONS; p++) {
       const entries = this.memory[p]!;
       if (entries.length === 0) continue;
-      const text = entries.map((e) => `${e.hash}\t${JSON.stringify(e.key)}\t${JSON.stringify(e.origin ?? null)}\t${e.line}`).join('');
+      const text = entries.map((e) => `${e.hash}\t${JSON.stringify(e.key)}\t${JSON.stringify(e.origin)}\t${e.line}`).join('');
       appendFileSync(join(this.spillDir, String(p)), text);
       this.spilled.add(p);
       this.memory[p] = [];
@@ -94,7 +95,7 @@ class Partitions {
         entries.push({
           hash: Number(row.slice(0, t1)),
           key: JSON.parse(row.slice(t1 + 1, t2)) as string,
-          origin: (JSON.parse(row.slice(t2 + 1, t3)) as string | null) ?? undefined,
+          origin: JSON.parse(row.slice(t2 + 1, t3)) as string,
           line: row.slice(t3 + 1),
         });
       }
@@ -107,10 +108,6 @@ class Partitions {
   dispose(): void {
     if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
   }
-}
-
-function describe(entry: Entry, position: number): string {
-  return entry.origin ?? `record #${position}`;
 }
 
 export function resolveOut(out: string): string {
@@ -152,14 +149,13 @@ type Placed = Entry & { bucket: number };
 const byKey = (a: Entry, b: Entry): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** The entries of one partition in file order (bucket, then name@version); refuses duplicates. */
-function sortedPartition(partitions: Partitions, p: number, buckets: number, seen: { count: number }): Placed[] {
+function sortedPartition(partitions: Partitions, p: number, buckets: number): Placed[] {
   const entries = partitions.take(p) as Placed[];
   for (const e of entries) e.bucket = bucketOfHash(e.hash, buckets);
   entries.sort((a, b) => a.bucket - b.bucket || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   let last: Entry | undefined;
   for (const e of entries) {
-    seen.count++;
-    if (last && last.key === e.key) throw new RecordsError(`${describe(e, seen.count)}: duplicate record for ${e.key} (first at ${describe(last, seen.count - 1)})`, { code: 'ERR_PG_RECORDS_DUPLICATE' });
+    if (last && last.key === e.key) throw new RecordsError(`${e.origin}: duplicate record for ${e.key} (first at ${last.origin})`, { code: 'ERR_PG_RECORDS_DUPLICATE' });
     last = e;
   }
   return entries;
@@ -193,12 +189,11 @@ function writeBuckets(partitions: Partitions, fd: number, buckets: number, schem
       pendingBytes = 0;
     }
   };
-  const seen = { count: 0 };
   let open: { bucket: number; entries: Placed[] } | undefined;
   // A bucket can span two partitions: its entries are sorted again as a whole.
   const encoded = (entries: Placed[]) => encodeBucket(schema, entries.sort(byKey).map((e) => e.line).join(''));
   for (let p = 0; p < PARTITIONS; p++) {
-    for (const e of sortedPartition(partitions, p, buckets, seen)) {
+    for (const e of sortedPartition(partitions, p, buckets)) {
       if (open && open.bucket !== e.bucket) {
         emit(open.bucket, encoded(open.entries));
         open = undefined;

@@ -59,14 +59,20 @@ export class PageStore implements PageSource {
   put(ref: PageRef, bytes: Buffer): void {
     const hex = ref.sha256.toString('hex');
     const file = this.file(hex);
-    mkdirSync(dirname(file), { recursive: true });
     const tmp = tempPathFor(file);
+    const failed = (error: unknown) => new FeedError(`cannot write the page cache ${file}: ${(error as Error).message}`, { file, cause: error });
+    try {
+      // A cache folder that cannot be made is a FeedError too, not a raw ENOTDIR.
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (error) {
+      throw failed(error);
+    }
     try {
       writeFileSync(tmp, bytes, { flag: 'wx' });
       renameSync(tmp, file);
     } catch (error) {
       rmSync(tmp, { force: true });
-      throw new FeedError(`cannot write the page cache ${file}: ${(error as Error).message}`, { file, cause: error });
+      throw failed(error);
     }
     this.memory.set(hex, bytes);
   }

@@ -119,3 +119,47 @@ export async function startFeedServer(behaviour: Behaviour, options: { https?: b
     });
   return state;
 }
+
+/**
+ * A static file server for `#range` feed sources, answering as CDNs do: 206 with Content-Range
+ * for `bytes=a-b`, ETag, If-Range, If-None-Match (304); switchable to ignore ranges, redirect,
+ * or rewrite the bytes of a range (a lying cache in the middle).
+ */
+export interface RangeServer {
+  url: string;
+  body: Buffer;
+  etag: string;
+  ranges: boolean;
+  /** Answers every request with a redirect to this URL. */
+  redirect?: string;
+  /** Bytes served for a range instead of the file's (a server or cache in the middle lying). */
+  rewrite?: (start: number, data: Buffer) => Buffer;
+  requests: number;
+  bytesSent: number;
+  close(): Promise<void>;
+}
+
+export async function startRangeServer(body: Buffer, etag: string): Promise<RangeServer> {
+  const state = { body, etag, ranges: true, requests: 0, bytesSent: 0 } as RangeServer;
+  const server: Server = createHttpServer((req, res) => {
+    state.requests++;
+    const send = (status: number, data: Buffer, headers: Record<string, string> = {}) => {
+      state.bytesSent += data.length;
+      res.writeHead(status, { etag: state.etag, 'content-length': String(data.length), ...headers });
+      res.end(data);
+    };
+    if (state.redirect) return send(302, Buffer.alloc(0), { location: state.redirect });
+    const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''));
+    if (req.headers['if-none-match'] === state.etag) return send(304, Buffer.alloc(0));
+    const ifRange = req.headers['if-range'];
+    if (!state.ranges || !range || (ifRange !== undefined && ifRange !== state.etag)) return send(200, state.body);
+    const start = Number(range[1]);
+    const end = Math.min(Number(range[2]), state.body.length - 1);
+    const data = state.body.subarray(start, end + 1);
+    return send(206, state.rewrite ? state.rewrite(start, data) : data, { 'content-range': `bytes ${start}-${end}/${state.body.length}` });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  return state;
+}

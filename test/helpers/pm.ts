@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import type { FixturePackage } from './registry';
+import { startRegistry, type FixturePackage, type PublishedPackage, type TestRegistry } from './registry';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -147,6 +147,28 @@ export function fixture(markers: string, pkg: FixturePackage): FixturePackage {
   const file = `${pkg.name.replace('/', '+')}@${pkg.version}`;
   const script = `node -e "require('fs').writeFileSync(require('path').join(${JSON.stringify(markers).replace(/"/g, "'")}, '${file}--' + process.env.PG_PROJECT_ID), '')"`;
   return { ...pkg, scripts: { postinstall: script, ...pkg.scripts } };
+}
+
+/** A test registry with the pnpm hook bundle built, and each named fixture published at 1.0.0 (its postinstall leaves a marker in `markers`). */
+export interface PnpmFixtureRegistry {
+  registry: TestRegistry;
+  markers: string;
+  published: Map<string, PublishedPackage>;
+}
+
+/** The shared beforeAll of the real-pnpm suites: start the registry and build the bundle at once, then publish `names`. */
+export async function startPnpmFixtureRegistry(names: readonly string[]): Promise<PnpmFixtureRegistry> {
+  const [registry] = await Promise.all([startRegistry(), ensurePnpmBundle()]);
+  const markers = markerDir();
+  const published = new Map<string, PublishedPackage>();
+  try {
+    for (const name of names) published.set(name, await registry.publish(fixture(markers, { name, version: '1.0.0' })));
+  } catch (error) {
+    await registry.close();
+    rmSync(markers, { recursive: true, force: true });
+    throw error;
+  }
+  return { registry, markers, published };
 }
 
 /** The same postinstall, for a package.json written by hand (git fixtures). */
