@@ -23,6 +23,7 @@ import { configMemoOf, isConfigMemo, type ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
 import { readPreamble } from './feed/preamble';
 import { acceptedFeed } from './feed/state';
+import { cacheDir as defaultCacheDir } from './paths';
 import type { Report } from './types';
 import { VERSION } from './version';
 
@@ -211,6 +212,12 @@ function verifies(key: Buffer, stored: NonNullable<ReturnType<typeof readStored>
 export function storedConfigMemo(file: string | undefined, cacheDir: string): ConfigMemo | undefined {
   const memo = file === undefined ? undefined : readAuthentic(file, cacheDir)?.head.config;
   return isConfigMemo(memo) ? memo : undefined;
+}
+
+/** storedConfigMemo of the verdict file `file` as GuardOptions' field (empty when there is none), for `check` and every adapter. */
+export function rememberedConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { configMemo?: ConfigMemo } {
+  const memo = storedConfigMemo(file, defaultCacheDir(env));
+  return memo ? { configMemo: memo } : {};
 }
 
 /**

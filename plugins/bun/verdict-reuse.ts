@@ -17,9 +17,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveLocalGuardInputs, type GuardInputs } from '../../src/guard';
 import { bunRegistryConfig } from '../../src/lockfile/registries';
-import { cacheDir } from '../../src/paths';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { installVerdictFile, reprintedPart, reuseVerdict, storedConfigMemo, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { installVerdictFile, reprintedPart, rememberedConfig, reuseVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 import { lockedIntegrities, type BunPackage } from './packages';
 
 function lockBytes(dir: string): Buffer | undefined {
@@ -53,9 +52,8 @@ export function scanVerdictInputs(inputs: GuardInputs, packages: readonly BunPac
  * scan then does it, and reports it).
  */
 export async function reusedScan(packages: readonly BunPackage[], dir: string, env: NodeJS.ProcessEnv): Promise<{ report: Report; inputs: GuardInputs } | undefined> {
-  const memo = storedConfigMemo(installVerdictFile(dir, 'bun'), cacheDir(env));
   let warned = false;
-  const inputs = await resolveLocalGuardInputs({ cwd: dir, env, warn: () => (warned = true), ...(memo ? { configMemo: memo } : {}) }).catch(() => undefined);
+  const inputs = await resolveLocalGuardInputs({ cwd: dir, env, warn: () => (warned = true), ...rememberedConfig(installVerdictFile(dir, 'bun'), env) }).catch(() => undefined);
   if (!inputs || warned || inputs.config.mode === 'off') return undefined;
   const verdict = scanVerdictInputs(inputs, packages, dir, env);
   const report = verdict && reuseVerdict(verdict);

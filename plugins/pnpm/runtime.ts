@@ -1,14 +1,12 @@
 /** The hooks with their real dependencies; loaded on the first hook call (see pnpmfile.ts). */
 import { createGuard, failureMode, resolveGuardInputs, type GuardOptions } from '../../src/guard';
-import { cacheDir } from '../../src/paths';
-import { storedConfigMemo } from '../../src/verdict-store';
+import { rememberedConfig } from '../../src/verdict-store';
 import { createPnpmHooks } from './hooks';
 import { pnpmVerdictFile } from './verdict-reuse';
 
 /** The config, spared parsing when the stored verdict of this lockfile directory remembers it unchanged (src/config/memo.ts). */
 function resolveInputs(options: GuardOptions) {
-  const memo = storedConfigMemo(pnpmVerdictFile(options.cwd), cacheDir(options.env));
-  return resolveGuardInputs(memo ? { ...options, configMemo: memo } : options);
+  return resolveGuardInputs({ ...options, ...rememberedConfig(pnpmVerdictFile(options.cwd), options.env) });
 }
 
 export const hooks = createPnpmHooks({

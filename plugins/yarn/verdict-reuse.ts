@@ -28,8 +28,7 @@ import { npath } from '@yarnpkg/fslib';
 import type { GuardInputs } from '../../src/guard';
 import type { Report, ResolvedPackage } from '../../src/types';
 import type { ConfigMemo } from '../../src/config/memo';
-import { cacheDir } from '../../src/paths';
-import { installVerdictFile, reprintedPart, reuseStoredVerdict, storedConfigMemo, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { installVerdictFile, rememberedConfig, reprintedPart, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 
 /** name@version → the integrity the fetched tarball must have (null: nothing to compare, e.g. not in the feed). */
 export type FetchExpectations = Map<string, string | null>;
@@ -42,8 +41,7 @@ function verdictFile(projectDir: string): string {
 
 /** What the gate's stored verdict remembers of the config (an unchanged file is not parsed again). */
 export function gateConfigMemo(project: Project, env: NodeJS.ProcessEnv): { configMemo?: ConfigMemo } {
-  const memo = storedConfigMemo(verdictFile(npath.fromPortablePath(project.cwd)), cacheDir(env));
-  return memo ? { configMemo: memo } : {};
+  return rememberedConfig(verdictFile(npath.fromPortablePath(project.cwd)), env);
 }
 
 /** The store's inputs for this graph; undefined when it must always be checked (live evidence changes on its own). */

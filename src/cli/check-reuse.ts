@@ -17,8 +17,7 @@ import { shouldColor } from '../report/human';
 import { renderReport, type ReportFormat } from '../report/render';
 import type { Report } from '../types';
 import type { ConfigMemo } from '../config/memo';
-import { cacheDir } from '../paths';
-import { reuseVerdict, storedConfigMemo, verdictFileFor, type VerdictInputs } from '../verdict-store';
+import { rememberedConfig, reuseVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
 import { oneOf, parseCommand } from './args';
 import type { CliContext } from './context';
 
@@ -71,8 +70,7 @@ export function guardOptions(ctx: CliContext, values: CheckArgs['values'], extra
 
 /** What the stored verdict of this check remembers of the config (a file unchanged since is not parsed again). */
 export function checkConfigMemo(lockfiles: readonly string[], env: NodeJS.ProcessEnv): { configMemo?: ConfigMemo } {
-  const memo = storedConfigMemo(verdictFileFor(dirname(lockfiles[0]!), 'check'), cacheDir(env));
-  return memo ? { configMemo: memo } : {};
+  return rememberedConfig(verdictFileFor(dirname(lockfiles[0]!), 'check'), env);
 }
 
 export function render(report: Report, args: CheckArgs, lockfiles: readonly string[], config: Config, ctx: CliContext): void {
@@ -118,9 +116,18 @@ export async function answerFromVerdict(argv: string[], ctx: CliContext): Promis
   let warned = false;
   const inputs = await resolveLocalGuardInputs(guardOptions(ctx, args.values, { warn: () => (warned = true), ...checkConfigMemo(lockfiles, ctx.env) }));
   if (!inputs || warned) return undefined;
+  return answerFromStore(args, lockfiles, registries, inputs, ctx).code;
+}
+
+/**
+ * What the store of this check is keyed by and, when a stored verdict answers it, the exit code
+ * with the report printed (the full command and the small executable both answer through here).
+ */
+export function answerFromStore(args: CheckArgs, lockfiles: readonly string[], registries: readonly Registries[], inputs: GuardInputs, ctx: CliContext): { verdict?: VerdictInputs; code?: number } {
   const verdict = verdictInputs(lockfiles, registries, args.format, inputs);
-  const reused = verdict && reuseVerdict(verdict);
-  if (!reused) return undefined;
+  if (!verdict) return {};
+  const reused = reuseVerdict(verdict);
+  if (!reused) return { verdict };
   render(reused, args, lockfiles, inputs.config, ctx);
-  return exitCodeOf(reused);
+  return { verdict, code: exitCodeOf(reused) };
 }

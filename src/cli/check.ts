@@ -5,10 +5,10 @@ import { LockfileError } from '../errors';
 import { isObject } from '../json';
 import { readLockfile } from '../lockfile/index';
 import type { ResolvedPackage } from '../types';
-import { reuseVerdict, storeVerdict } from '../verdict-store';
+import { storeVerdict } from '../verdict-store';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
-import { checkConfigMemo, guardOptions, lockfileRegistries, locateLockfiles, parseCheckArgs, render, verdictInputs } from './check-reuse';
+import { answerFromStore, checkConfigMemo, guardOptions, lockfileRegistries, locateLockfiles, parseCheckArgs, render } from './check-reuse';
 import type { CliContext } from './context';
 
 /** Dependencies the project's package.json declares (an empty lockfile beside them is a decoy). */
@@ -58,12 +58,8 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   });
   // A repeat of a passing check (same lockfiles, config and feed) reuses its report; live
   // evidence (--online) changes on its own, so those runs are never reused.
-  const verdict = verdictInputs(lockfiles, registries, args.format, inputs);
-  const reused = verdict && reuseVerdict(verdict);
-  if (reused) {
-    render(reused, args, lockfiles, inputs.config, ctx);
-    return exitCodeOf(reused);
-  }
+  const { verdict, code } = answerFromStore(args, lockfiles, registries, inputs, ctx);
+  if (code !== undefined) return code;
   const packages = readProjectLockfiles(lockfiles, ctx.env, registries);
   if (args.format === 'human') for (const lockfile of lockfiles) attachDependencyPaths(packages, lockfile);
   const guard = await createGuard(options, inputs);
