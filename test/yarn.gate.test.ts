@@ -24,6 +24,7 @@ const LOGGING_PLUGIN = `module.exports = {
       async reduceDependency(dependency) { log({ hook: 'reduceDependency', range: dependency.range }); return dependency; },
       async wrapNetworkRequest(executor, extra) { log({ hook: 'net', target: String(extra.target) }); return executor; },
       async validateProjectAfterInstall() { log({ hook: 'afterInstall' }); },
+      async registerPackageExtensions() { log({ hook: 'packageExtensions' }); },
     } };
   },
 };
@@ -45,7 +46,7 @@ function logged(p: YarnProject): { hook: string; range?: string; target?: string
   }
 }
 
-test('validateProject comes first on every path; reduceDependency sees ranges; a warm cache skips the network', async () => {
+test('validateProject comes first on every path, package extensions next; reduceDependency sees ranges; a warm cache skips the network', async () => {
   const p = createYarnProject({ registryUrl: registry.url, dependencies: { '@pg-fixture/top': '^1.0.0' }, plugin: false, yarnrc: ['plugins:', '  - path: logger.cjs'] });
   writeFileSync(join(p.dir, 'logger.cjs'), LOGGING_PLUGIN);
   const env = { PG_LOG: join(p.dir, '..', 'hooks.log') };
@@ -65,12 +66,15 @@ test('validateProject comes first on every path; reduceDependency sees ranges; a
   expect(fresh.some((e) => e.hook === 'reduceDependency' && /^npm:\d+\.\d+\.\d+$/.test(e.range!))).toBe(false);
   expect(fresh.filter((e) => e.hook === 'net').length).toBeGreaterThan(0);
   expect(fresh.at(-1)!.hook).toBe('afterInstall'); // after postinstall: too late for a gate
+  // Yarn computes its package extensions once, right after validateProject, whatever the hook did
+  // (the gate computes them first and does not count them as its own time).
+  expect(fresh.map((e) => e.hook).filter((h) => h === 'validateProject' || h === 'packageExtensions')).toEqual(['validateProject', 'packageExtensions']);
 
   // --immutable, warm cache, no node_modules: validateProject sees the locked graph, no network at all.
   rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
   expect((await p.yarn(['install', '--immutable'], env)).code).toBe(0);
   const warm = logged(p);
-  expect(warm[0]!.hook).toBe('validateProject');
+  expect(warm.slice(0, 2).map((e) => e.hook)).toEqual(['validateProject', 'packageExtensions']);
   expect(warm[0]!.locked).toEqual(expect.arrayContaining(['top@npm:1.0.0', 'leaf@npm:1.0.0']));
   expect(warm.filter((e) => e.hook === 'net')).toEqual([]);
 });
