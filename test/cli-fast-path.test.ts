@@ -8,7 +8,7 @@
  * succeeds there, a run it leaves to the full CLI fails there (module not found, exit 2). The YAML
  * .provenancerc is not parsed again while unchanged: the stored verdict remembers it (config/memo.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -27,9 +27,20 @@ const record = (name: string, n: number, score: number) => ({
   scorecard: { score, date: '2026-11-01', checks: { 'Dangerous-Workflow': 10 } },
 });
 
+const cliEnv = (cwd: string) => ({ PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1' });
+
 function run(cli: string, cwd: string, args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: cliEnv(cwd) });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A run whose reader has gone before it writes (`provenance-guard check | head -0`). */
+function runPipeClosed(cwd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(DIST, 'cli.cjs'), ...args], { cwd, env: cliEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((done) => child.on('close', (code) => done({ code, stderr })));
 }
 
 let project: TestProject;
@@ -94,5 +105,18 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     writeFileSync(rc, readFileSync(rc, 'utf8').replace('minScore: 5', 'minScore: 9'));
     const strict = full(['check', '--format', 'json']);
     expect(strict.code).toBe(1);
+  });
+
+  test('a reader that goes away gets no stack trace, and the exit code still tells the verdict', async () => {
+    const rc = join(project.dir, '.provenancerc');
+    // Blocked (minScore 9 from the test above), by the full CLI: exit 1 however far the report got.
+    const blocked = await runPipeClosed(project.dir, ['check', '--format', 'json']);
+    expect(blocked).toEqual({ code: 1, stderr: expect.not.stringMatching(/EPIPE|\n\s+at /) });
+    writeFileSync(rc, readFileSync(rc, 'utf8').replace('minScore: 9', 'minScore: 5'));
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+    // Answered from the stored verdict by the small executable.
+    const reused = await runPipeClosed(project.dir, ['check', '--format', 'json']);
+    expect(reused).toEqual({ code: 0, stderr: expect.not.stringMatching(/EPIPE|\n\s+at /) });
+    expect(reused.stderr).toMatch(/provenance-guard: config/);
   });
 });
