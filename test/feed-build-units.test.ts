@@ -3,7 +3,7 @@
  * the key it is signed by, and what is left on disk. Small feeds only; the 16 MB spill is in
  * test/feed-units.test.ts. Written against the mutants Stryker left alive (docs/mutation.md).
  */
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FeedError } from '../src/errors';
@@ -48,6 +48,19 @@ describe('where the feed is written (resolveOut)', () => {
     // Written again over an existing feed: still one file, no temp files left.
     await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(dir, 'a', 'b'), now });
     expect(readdirSync(join(dir, 'a', 'b'))).toEqual(['provenance.feed']);
+  });
+});
+
+describe('file descriptors', () => {
+  it.runIf(existsSync('/proc/self/fd'))('closes every file it opens, after a build and after a refused one', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const dir = temp();
+    await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: dir, now });
+    const before = fds();
+    for (const schema of [1, 3, 3]) await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: dir, now, schema });
+    const duplicate = [...records, { ...records[0]!, note: 'again' }];
+    for (let i = 0; i < 3; i++) await rejected(Error, buildFeed({ records: duplicate, privateKeyPath: keys.privateKeyPath, out: dir, now }));
+    expect(fds()).toBe(before);
   });
 });
 

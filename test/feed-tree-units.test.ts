@@ -5,7 +5,7 @@
  * lookups. Written against the mutants Stryker left alive (docs/mutation.md).
  */
 import { sign } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FeedError } from '../src/errors';
@@ -197,6 +197,8 @@ describe('tree shape from a signed header (treeShape)', () => {
     for (const rootSha256 of [undefined, 5, 'ab'.repeat(31), 'AB'.repeat(32), `${'ab'.repeat(32)}0`, `0${'ab'.repeat(32)}`]) {
       expect(shape({ rootSha256 }), String(rootSha256)).toBe('no root page hash');
     }
+    // A one-element array reads as its string to a regex: refused for its type.
+    expect(shape({ rootSha256: ['ab'.repeat(32)] })).toBe('no root page hash');
     expect(shape({ rootLength: '194' })).toBe('no root page hash');
     expect(shape({ rootLength: undefined })).toBe('no root page hash');
     for (const rootLength of [pageBytes(5) - 36, pageBytes(5) + 36, pageBytes(5) + 1, 0]) expect(shape({ rootLength })).toBe('root page length does not match the tree');
@@ -606,7 +608,8 @@ describe('the preamble: magic, header and signature lines (preamble.ts)', () => 
     expect(readPreamble(file(header({ ...flat, indexSha256: 'ab'.repeat(32) }))).header.schema).toBe(1);
     // A schema 3 header is pinned by its root, not by an index hash.
     notFeed(file(header({ rootSha256: undefined, indexSha256: 'ab'.repeat(32) })), 'header is incomplete');
-    for (const rootSha256 of [`${'ab'.repeat(32)}0`, `0${'ab'.repeat(32)}`]) notFeed(file(header({ rootSha256 })), 'header is incomplete');
+    for (const rootSha256 of [`${'ab'.repeat(32)}0`, `0${'ab'.repeat(32)}`, ['ab'.repeat(32)]]) notFeed(file(header({ rootSha256 })), 'header is incomplete');
+    notFeed(file(header({ ...flat, indexSha256: ['ab'.repeat(32)] })), 'header is incomplete');
   });
 
   it('takes zero as a count: serial, records and body bytes', () => {
@@ -633,6 +636,11 @@ describe('the preamble: magic, header and signature lines (preamble.ts)', () => 
     notFeed(file(header(), (sig) => `${SIG_PREFIX}${sig}`), 'signature line missing');
     notFeed(file(header(), (sig) => `${SIG_PREFIX}${sig} `), 'signature line missing');
     notFeed(file(header(), (sig) => `${SIG_PREFIX}${sig.slice(4)}\n`), 'signature line missing');
+    // A short signature line ending the file.
+    const short = join(temp(), 'short.feed');
+    const head = MAGIC + header() + '\n';
+    writeFileSync(short, `${head}${SIG_PREFIX}${sigOf(Buffer.from(head)).slice(4)}\n`);
+    notFeed(short, 'signature line missing');
     const url = (sig: string) => sig.replace(/\+/g, '-').replace(/\//g, '_');
     // Some signature has a + or / in it: found by signing the header with a padding field.
     let text = header();
@@ -641,6 +649,18 @@ describe('the preamble: magic, header and signature lines (preamble.ts)', () => 
     notFeed(file(header(), (sig) => `${SIG_PREFIX}${sig.slice(0, 85)}===\n`), 'signature line is malformed');
     notFeed(file(header(), (sig) => `${SIG_PREFIX}${sig.slice(0, 86)}=A\n`), 'signature line is malformed');
     notFeed(file(header(), (sig) => `${SIG_PREFIX}${sig.slice(0, 85)}é==\n`), 'signature line is malformed');
+  });
+
+  it.runIf(existsSync('/proc/self/fd'))('closes the file it reads, whether it is a feed or not', () => {
+    const good = file(header());
+    const bad = file('[]');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 20; i++) {
+      readPreamble(good);
+      thrown(FeedError, () => readPreamble(bad));
+    }
+    expect(fds()).toBe(before);
   });
 
   it('a feed that cannot be opened is ERR_PG_FEED_NOT_FOUND, naming the path', () => {
