@@ -3,12 +3,12 @@
  * the key it is signed by, and what is left on disk. Small feeds only; the 16 MB spill is in
  * test/feed-units.test.ts. Written against the mutants Stryker left alive (docs/mutation.md).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FeedError } from '../src/errors';
 import { buildFeed, resolveOut } from '../src/feed/build';
-import { MAGIC } from '../src/feed/format';
+import { MAGIC, recordKey } from '../src/feed/format';
 import { keyId, readPrivateKey } from '../src/feed/keys';
 import { readPreamble } from '../src/feed/preamble';
 import { openFeed, verifyFeed } from '../src/feed/reader';
@@ -16,6 +16,7 @@ import { FANOUT } from '../src/feed/tree';
 import { rejected } from './helpers/errors';
 import { makeKeys, sampleRecords } from './helpers/feed-fixtures';
 import { tempDirs } from './helpers/temp';
+import type { FeedRecord } from '../src/types';
 
 const temp = tempDirs('pg-feed-build-units-');
 const keys = makeKeys(temp('pg-keys-'));
@@ -145,5 +146,91 @@ describe('records (partitionRecords)', () => {
     expect((error as FeedError).code).toBe('ERR_PG_RECORDS_INVALID');
     expect(error.message).toContain('record #5');
     expect(readdirSync(out)).toEqual(['sub']);
+  });
+});
+
+describe('refusals name the value refused', () => {
+  it('names the expiry, the serial, and the schema given beside the schemas it writes', async () => {
+    const build = (extra: Record<string, unknown>) => rejected(FeedError, buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: temp(), now, ...extra }));
+    const expiry = await build({ expiresIn: -5 });
+    expect(expiry.code).toBe('ERR_PG_FEED_EXPIRY_RANGE');
+    expect(expiry.message).toContain('-5');
+    const serial = await build({ serial: 1.5 });
+    expect(serial.code).toBe('ERR_PG_FEED_SERIAL_INVALID');
+    expect(serial.message).toContain('1.5');
+    const schema = await build({ schema: 7 });
+    expect(schema.code).toBe('ERR_PG_FEED_SCHEMA');
+    expect(schema.message).toContain('7');
+    expect(schema.message).toContain('1, 2, 3');
+  });
+});
+
+describe('records past 16 MB wait in temp files (Partitions)', () => {
+  /** The temp folders under `root` and the bytes in their files. */
+  const look = (root: string) => {
+    const folders = readdirSync(root);
+    const bytes = folders.flatMap((f) => readdirSync(join(root, f)).map((n) => statSync(join(root, f, n)).size)).reduce((a, b) => a + b, 0);
+    return { folders: folders.length, bytes };
+  };
+  /** Builds with a private TMPDIR (only this build's spill folder can appear there); seen[k]: that folder after k records were taken. */
+  async function spilling(records: FeedRecord[]): Promise<{ path: string; seen: { folders: number; bytes: number }[]; root: string }> {
+    const root = temp();
+    const out = join(temp(), 'big.feed');
+    const seen: { folders: number; bytes: number }[] = [];
+    async function* counted() {
+      for (const r of records) {
+        seen.push(look(root));
+        yield r;
+      }
+      seen.push(look(root));
+    }
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = root;
+    try {
+      const { path } = await buildFeed({ records: counted(), privateKeyPath: keys.privateKeyPath, out, now });
+      return { path, seen, root };
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+  }
+
+  it('holds records up to 16 MiB as it counts them (line, key, origin and 64 bytes each), and spills past that', async () => {
+    const MiB = 1024 * 1024;
+    const accounted = (r: FeedRecord, position: number) => {
+      const { name, version, ...rest } = r;
+      return Buffer.byteLength(JSON.stringify({ name, version, ...rest }) + '\n') + recordKey(name, version).length + `record #${position}`.length + 64;
+    };
+    const base = sampleRecords(16, 't');
+    const records: FeedRecord[] = base.slice(0, 15).map((r) => ({ ...r, note: 'y'.repeat(MiB - 1000) }));
+    const filler = { ...base[15]!, note: '' };
+    filler.note = 'y'.repeat(16 * MiB - records.reduce((n, r, i) => n + accounted(r, i + 1), 0) - accounted(filler, 16));
+    records.push(filler);
+    expect(records.reduce((n, r, i) => n + accounted(r, i + 1), 0)).toBe(16 * MiB);
+    // One small record more tips it over; counted with any term less (key, origin, 64 bytes) it would not.
+    const small = { name: 'z', version: '1.0.0' } as FeedRecord;
+    records.push(small);
+    const keys17 = records.reduce((n, r) => n + recordKey(r.name, r.version).length, 0);
+    const origins17 = records.reduce((n, _r, i) => n + `record #${i + 1}`.length, 0);
+    expect(accounted(small, 17)).toBeLessThan(Math.min(2 * keys17, 2 * origins17, 2 * 64 * 17));
+    const { seen, root } = await spilling(records);
+    expect(seen[16]).toEqual({ folders: 0, bytes: 0 });
+    expect(seen[17]!.folders).toBe(1);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('moves the records read so far into a temp folder once they pass 16 MB, not before, and removes it after', async () => {
+    const big = sampleRecords(18, 's').map((r, i) => ({ ...r, note: `${i}:${'y'.repeat(1024 * 1024)}` }));
+    const { path, seen, root } = await spilling(big);
+    expect(seen.slice(0, 16)).toEqual(Array.from({ length: 16 }, () => ({ folders: 0, bytes: 0 })));
+    expect(seen[16]!.folders).toBe(1);
+    expect(seen[16]!.bytes).toBeGreaterThan(16 * 1024 * 1024);
+    expect(readdirSync(root)).toEqual([]);
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    try {
+      for (const r of [big[0]!, big[15]!, big[17]!]) expect(feed.lookup(r.name, r.version)).toEqual(r);
+    } finally {
+      feed.close();
+    }
   });
 });
