@@ -152,7 +152,7 @@ const byKey = (a: Entry, b: Entry): number => (a.key < b.key ? -1 : a.key > b.ke
 function sortedPartition(partitions: Partitions, p: number, buckets: number): Placed[] {
   const entries = partitions.take(p) as Placed[];
   for (const e of entries) e.bucket = bucketOfHash(e.hash, buckets);
-  entries.sort((a, b) => a.bucket - b.bucket || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  entries.sort((a, b) => a.bucket - b.bucket || byKey(a, b));
   let last: Entry | undefined;
   for (const e of entries) {
     if (last && last.key === e.key) throw new RecordsError(`${e.origin}: duplicate record for ${e.key} (first at ${last.origin})`, { code: 'ERR_PG_RECORDS_DUPLICATE' });

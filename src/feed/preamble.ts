@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FeedError } from '../errors';
-import { INDEX_ENTRY_BYTES, MAGIC, SIG_LINE_BYTES, SIG_PREFIX, type FeedHeader, type FeedLayout } from './format';
+import { MAGIC, SIG_LINE_BYTES, SIG_PREFIX, type FeedHeader, type FeedLayout } from './format';
 
 const MAX_HEADER_BYTES = 64 * 1024;
 
@@ -86,8 +86,4 @@ export function readPreamble(path: string): Preamble {
   } finally {
     closeSync(fd);
   }
-}
-
-export function indexBytes(header: LayoutHeader): number {
-  return header.buckets * INDEX_ENTRY_BYTES;
 }

@@ -84,13 +84,6 @@ export function childOf(page: Buffer, level: number, position: number, i: number
   return { level: level - 1, position: position * fanout + i, offset, length: page.readUInt32BE(at), sha256: page.subarray(at + 4, at + 4 + 32) };
 }
 
-/** Every child of a checked page, or a reason it is not the page expected there. */
-export function decodePage(page: Buffer, level: number, position: number, count: number, fanout: number): PageRef[] | string {
-  const problem = pageProblem(page, level, position, count);
-  if (problem) return problem;
-  return Array.from({ length: count }, (_, i) => childOf(page, level, position, i, fanout));
-}
-
 /** One-shot crypto.hash: no Hash object per page (thousands of them in a cold process). */
 export function sha256Of(bytes: Buffer): Buffer {
   return hash('sha256', bytes, 'buffer');
