@@ -1,0 +1,335 @@
+/**
+ * Unit tests of the feed's reading side, written against the mutants Stryker left alive
+ * (docs/mutation.md): records.ts (what a record may hold, reading a records file), keys.ts,
+ * format.ts (bucket arithmetic, index entries, bucket encoding) and reader.ts (opening and
+ * verifying a feed). In-process and fast: temp dirs, real keys and signatures, no network.
+ */
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FeedError, RecordsError } from '../src/errors';
+import { buildFeed } from '../src/feed/build';
+import {
+  bucketCount, bucketOfHash, decodeBucket, decodeIndexEntry, encodeBucket, encodeIndexEntry, INDEX_ENTRY_BYTES, keyHash,
+  recordKey, recordLinePrefix,
+} from '../src/feed/format';
+import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey, readPrivateKey } from '../src/feed/keys';
+import { integrityProblem, readRecordsFile, recordOrigin, validateRecord } from '../src/feed/records';
+import type { FeedRecord } from '../src/types';
+import { rejected, thrown } from './helpers/errors';
+import { makeKeys } from './helpers/feed-fixtures';
+import { tempDirs } from './helpers/temp';
+
+const temp = tempDirs('pg-feed-reader-units-');
+const sri512 = (fill = 0) => 'sha512-' + Buffer.alloc(64, fill).toString('base64');
+
+describe('records: what a record may hold (records.ts)', () => {
+  const base = { name: 'left-pad', version: '1.3.0' };
+  const problem = (extra: Record<string, unknown>) => validateRecord({ ...base, ...extra });
+
+  it('integrity: a string, not blank, a valid SRI; a long bad value is cut to 120 characters in the message', () => {
+    for (const bad of [5, null, {}, ['sha512-x']]) expect(integrityProblem(bad), JSON.stringify(bad)).toBe('integrity must be a string');
+    expect(problem({ integrity: 5 })).toBe('integrity must be a string');
+    for (const blank of ['', '   ', '\t\n']) expect(integrityProblem(blank), JSON.stringify(blank)).toBe('integrity is empty');
+    expect(integrityProblem(sri512())).toBeUndefined();
+    expect(integrityProblem(`  ${sri512()}  `)).toBeUndefined();
+    const at120 = 'x'.repeat(120);
+    expect(integrityProblem(at120)).toContain(JSON.stringify(at120));
+    expect(integrityProblem(at120)).not.toContain('…');
+    const long = 'y'.repeat(119) + 'AB' + 'z'.repeat(300);
+    const message = integrityProblem(long)!;
+    expect(message).toContain(JSON.stringify('y'.repeat(119) + 'A…'));
+    expect(message).not.toContain('B');
+    expect(message).toMatch(/not a valid SRI string/);
+  });
+
+  it('scores: finite numbers from 0 (checks: -1) to 10, both ends included; the message names the field and the value', () => {
+    for (const score of [0, 10, 5.5]) expect(problem({ scorecard: { score } }), String(score)).toBeUndefined();
+    for (const score of [-0.01, 10.01, NaN, Infinity, -Infinity, '5', null]) {
+      expect(problem({ scorecard: { score } }), String(score)).toBe(`scorecard.score must be a number from 0 to 10, got ${JSON.stringify(score)}`);
+    }
+    expect(problem({ scorecard: {} })).toMatch(/^scorecard\.score must be a number/);
+    for (const check of [-1, 0, 10]) expect(problem({ scorecard: { score: 1, checks: { Fuzzing: check } } }), String(check)).toBeUndefined();
+    for (const check of [-1.01, 10.5, NaN]) {
+      expect(problem({ scorecard: { score: 1, checks: { SAST: 0, Fuzzing: check } } })).toBe(`scorecard.checks.Fuzzing must be a number from -1 to 10, got ${JSON.stringify(check)}`);
+    }
+  });
+
+  it('scorecard: an object, with an optional string date and an optional object of checks', () => {
+    for (const scorecard of ['x', null, [], 7]) expect(problem({ scorecard }), JSON.stringify(scorecard)).toBe('scorecard must be an object');
+    expect(problem({ scorecard: { score: 1, date: '2026-11-01' } })).toBeUndefined();
+    expect(problem({ scorecard: { score: 1, date: 20261101 } })).toBe('scorecard.date must be a string');
+    for (const checks of ['x', null, [1]]) expect(problem({ scorecard: { score: 1, checks } }), JSON.stringify(checks)).toBe('scorecard.checks must be an object');
+    expect(problem({ scorecard: { score: 1, checks: {} } })).toBeUndefined();
+  });
+
+  it('repository: an object with a known status, a url unless none, a hex commit of 7 to 64 digits, string extras', () => {
+    const repo = (r: Record<string, unknown>) => problem({ repository: r });
+    for (const repository of ['x', null, []]) expect(problem({ repository }), JSON.stringify(repository)).toBe('repository must be an object');
+    for (const status of ['claimed', 'attested', 'mismatch']) expect(repo({ url: 'https://x/y', status }), status).toBeUndefined();
+    expect(repo({ status: 'none' })).toBeUndefined();
+    for (const status of [undefined, 5, 'Claimed', 'verified']) expect(repo({ url: 'u', status }), String(status)).toMatch(/^repository\.status must be claimed, attested, mismatch or none, got /);
+    expect(repo({ url: 'u', status: 'verified' })).toContain('"verified"');
+    for (const url of ['', 'u']) expect(repo({ url, status: 'none' }), url).toBe('repository.url must be absent when repository.status is none');
+    for (const url of ['', 5, undefined, null]) expect(repo({ url, status: 'claimed' }), String(url)).toBe('repository.url must be a non-empty string');
+    for (const commit of ['abcdef1', 'ABCDEF1', 'a'.repeat(40), 'f'.repeat(64)]) expect(repo({ url: 'u', status: 'claimed', commit }), commit).toBeUndefined();
+    for (const commit of ['abcdef', 'a'.repeat(65), 'g'.repeat(40), ` ${'a'.repeat(40)}`, `${'a'.repeat(40)} `, 1234567, null]) {
+      expect(repo({ url: 'u', status: 'claimed', commit }), String(commit)).toBe(`repository.commit must be a hex commit id, got ${JSON.stringify(commit)}`);
+    }
+    expect(repo({ url: 'u', status: 'claimed', attestedUrl: 'https://x', directory: 'packages/a' })).toBeUndefined();
+    expect(repo({ url: 'u', status: 'claimed', attestedUrl: 5 })).toBe('repository.attestedUrl must be a string');
+    expect(repo({ url: 'u', status: 'claimed', directory: 5 })).toBe('repository.directory must be a string');
+  });
+
+  it('rebuild: an object with a known verdict and an optional string source', () => {
+    for (const rebuild of ['x', null, []]) expect(problem({ rebuild }), JSON.stringify(rebuild)).toBe('rebuild must be an object');
+    for (const verdict of ['reproducible', 'not-reproducible', 'unknown']) expect(problem({ rebuild: { verdict } }), verdict).toBeUndefined();
+    for (const verdict of [undefined, 1, 'Reproducible']) expect(problem({ rebuild: { verdict } }), String(verdict)).toMatch(/^rebuild\.verdict must be reproducible, not-reproducible or unknown, got /);
+    expect(problem({ rebuild: { verdict: 'unknown', source: 'oss-rebuild' } })).toBeUndefined();
+    expect(problem({ rebuild: { verdict: 'unknown', source: 5 } })).toBe('rebuild.source must be a string');
+  });
+
+  it('contents: a known verdict, a full commit id (40 or 64 hex), string commitFrom and reason, whole file counts, string lists', () => {
+    const contents = (c: Record<string, unknown>) => problem({ contents: c });
+    for (const c of [null, [], 'match']) expect(problem({ contents: c }), JSON.stringify(c)).toBe('contents must be an object');
+    for (const verdict of ['match', 'built', 'diverged', 'inconclusive']) expect(contents({ verdict }), verdict).toBeUndefined();
+    for (const verdict of [undefined, 2, 'Match']) expect(contents({ verdict }), String(verdict)).toMatch(/^contents\.verdict must be match, built, diverged or inconclusive, got /);
+    for (const commit of ['a'.repeat(40), 'A'.repeat(40), 'b'.repeat(64)]) expect(contents({ verdict: 'match', commit }), commit).toBeUndefined();
+    for (const commit of ['a'.repeat(39), 'a'.repeat(41), 'a'.repeat(52), 'a'.repeat(63), 'a'.repeat(65), `x${'a'.repeat(40)}`, `${'a'.repeat(40)}x`, 5]) {
+      expect(contents({ verdict: 'match', commit }), String(commit)).toBe(`contents.commit must be a full hex commit id, got ${JSON.stringify(commit)}`);
+    }
+    expect(contents({ verdict: 'match', commitFrom: 'gitHead', reason: 'r' })).toBeUndefined();
+    expect(contents({ verdict: 'match', commitFrom: 1 })).toBe('contents.commitFrom must be a string');
+    expect(contents({ verdict: 'match', reason: 1 })).toBe('contents.reason must be a string');
+    const files = { identical: 0, generated: 0, modified: [], added: [] };
+    expect(contents({ verdict: 'built', files })).toBeUndefined();
+    for (const f of ['x', null, [1]]) expect(contents({ verdict: 'built', files: f }), JSON.stringify(f)).toBe('contents.files must be an object');
+    for (const key of ['identical', 'generated']) {
+      for (const n of [-1, 1.5, '1', undefined, 2 ** 53]) {
+        expect(contents({ verdict: 'built', files: { ...files, [key]: n } }), `${key} ${n}`).toBe(`contents.files.${key} must be a whole number`);
+      }
+    }
+    for (const key of ['modified', 'added']) {
+      for (const list of ['a.js', [1], ['a.js', null], undefined]) {
+        expect(contents({ verdict: 'built', files: { ...files, [key]: list } }), `${key} ${JSON.stringify(list)}`).toBe(`contents.files.${key} must be an array of strings`);
+      }
+    }
+    expect(contents({ verdict: 'built', files: { ...files, modified: ['a.js'], added: ['b.js', 'c.js'] } })).toBeUndefined();
+  });
+
+  it('version: a string, valid semver, normalized, build metadata kept', () => {
+    expect(problem({ version: undefined })).toBe('version must be a string');
+    expect(problem({ version: '1.0.0+build.5' })).toBeUndefined();
+    expect(problem({ version: '1.0.0-rc.1+b' })).toBeUndefined();
+    expect(problem({ version: 'v1.0.0' })).toBe('version "v1.0.0" is not normalized (write "1.0.0")');
+    expect(problem({ version: 'v1.0.0+b.2' })).toBe('version "v1.0.0+b.2" is not normalized (write "1.0.0+b.2")');
+    expect(problem({ version: 'x' })).toBe('version "x" is not a valid semver version');
+  });
+});
+
+describe('records: reading a records file (records.ts)', () => {
+  async function collect(path: string): Promise<FeedRecord[]> {
+    const out: FeedRecord[] = [];
+    for await (const r of readRecordsFile(path)) out.push(r);
+    return out;
+  }
+  const write = (text: string) => {
+    const path = join(temp(), 'records.ndjson');
+    writeFileSync(path, text);
+    return path;
+  };
+  const a = { name: 'a', version: '1.0.0' };
+  const b = { name: 'b', version: '2.0.0' };
+
+  it('skips blank and whitespace-only lines; each record knows its FILE:LINE', async () => {
+    const path = write(`\n${JSON.stringify(a)}\n   \n\t\n${JSON.stringify(b)}\n\n`);
+    const records = await collect(path);
+    expect(records).toEqual([a, b]);
+    expect(records.map(recordOrigin)).toEqual([`${path}:2`, `${path}:5`]);
+    expect(recordOrigin({ ...a })).toBeUndefined();
+  });
+
+  it('strips a byte order mark on the first line only', async () => {
+    expect(await collect(write(`\ufeff${JSON.stringify(a)}\n`))).toEqual([a]);
+    const path = write(`${JSON.stringify(a)}\n\ufeff${JSON.stringify(b)}\n`);
+    const error = await rejected(RecordsError, collect(path));
+    expect(error).toMatchObject({ code: 'ERR_PG_RECORDS_PARSE', file: path });
+    expect(error.message.startsWith(`${path}:2: `)).toBe(true);
+  });
+
+  it('refuses bad JSON, an invalid record and one nested too deep, naming FILE:LINE (ERR_PG_RECORDS_PARSE / _INVALID)', async () => {
+    const parse = write(`${JSON.stringify(a)}\n{"name":\n`);
+    const parsed = await rejected(RecordsError, collect(parse));
+    expect(parsed).toMatchObject({ code: 'ERR_PG_RECORDS_PARSE', file: parse });
+    expect(parsed.message).toMatch(new RegExp(`^${parse.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: invalid JSON: `));
+    const invalid = write(`${JSON.stringify(a)}\n\n${JSON.stringify({ ...b, version: 'v2.0.0' })}\n`);
+    const refused = await rejected(RecordsError, collect(invalid));
+    expect(refused).toMatchObject({ code: 'ERR_PG_RECORDS_INVALID', file: invalid });
+    expect(refused.message).toBe(`${invalid}:3: version "v2.0.0" is not normalized (write "2.0.0")`);
+    let deep: unknown = 1;
+    for (let i = 0; i < 70; i++) deep = [deep];
+    const nested = write(`${JSON.stringify({ ...a, extra: deep })}\n`);
+    const tooDeep = await rejected(RecordsError, collect(nested));
+    expect(tooDeep).toMatchObject({ code: 'ERR_PG_RECORDS_INVALID', file: nested });
+    expect(tooDeep.message).toMatch(/:1: record nests more than 64 levels deep$/);
+  });
+
+  it('a missing file, or a folder, is ERR_PG_RECORDS_NOT_FOUND naming it (not an internal error)', async () => {
+    const path = join(temp(), 'missing.ndjson');
+    const error = await rejected(RecordsError, collect(path));
+    expect(error).toMatchObject({ code: 'ERR_PG_RECORDS_NOT_FOUND', file: path });
+    expect(error.message).toContain(path);
+    const folder = temp();
+    const unreadable = await rejected(RecordsError, collect(folder));
+    expect(unreadable).toMatchObject({ code: 'ERR_PG_RECORDS_NOT_FOUND', file: folder });
+    expect(unreadable.message).toContain(folder);
+    expect(unreadable.message).toContain('EISDIR');
+  });
+
+  it('a record read from a file and copied is validated again by feed build (the origin does not travel with a copy)', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const [read] = await collect(write(`${JSON.stringify(a)}\n`));
+    const forged = { ...read!, version: 'v1.0.0' } as FeedRecord;
+    const out = join(temp(), 'f.feed');
+    const error = await rejected(RecordsError, buildFeed({ records: [forged], privateKeyPath: keys.privateKeyPath, out }));
+    expect(error.code).toBe('ERR_PG_RECORDS_INVALID');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('feed keys (keys.ts)', () => {
+  it('writes feed.key readable by its owner only, as an Ed25519 PKCS8 PEM, and returns absolute paths for a relative folder', () => {
+    const dir = join(temp(), 'keys');
+    const keys = generateKeyPair(relative(process.cwd(), dir));
+    expect(keys.privateKeyPath).toBe(join(dir, 'feed.key'));
+    expect(keys.publicKeyPath).toBe(join(dir, 'feed.pub'));
+    expect(statSync(keys.privateKeyPath).mode & 0o777).toBe(0o600);
+    const pem = readFileSync(keys.privateKeyPath, 'utf8');
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(publicKeyOf(parsePrivateKey(pem, 'k'))).toBe(keys.publicKey);
+    expect(Buffer.from(keys.publicKey, 'base64')).toHaveLength(32);
+  });
+
+  it('refuses to write over an existing feed.key (ERR_PG_FEED_KEY_EXISTS, naming it), and a feed.key that appears meanwhile (ERR_PG_FEED_KEY_WRITE)', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'feed.key'), 'mine\n');
+    const exists = thrown(FeedError, () => generateKeyPair(dir));
+    expect(exists).toMatchObject({ code: 'ERR_PG_FEED_KEY_EXISTS', file: join(dir, 'feed.key') });
+    expect(readFileSync(join(dir, 'feed.key'), 'utf8')).toBe('mine\n');
+    expect(existsSync(join(dir, 'feed.pub'))).toBe(false);
+    // A dangling link is not there for existsSync, but 'wx' will not write through it.
+    const racy = temp();
+    symlinkSync(join(racy, 'elsewhere'), join(racy, 'feed.key'));
+    const write = thrown(FeedError, () => generateKeyPair(racy));
+    expect(write).toMatchObject({ code: 'ERR_PG_FEED_KEY_WRITE', file: join(racy, 'feed.key') });
+    expect(readdirSync(racy)).toEqual(['feed.key']);
+  });
+
+  it('the raw public key and key id: the last 32 bytes of the SPKI, and the first 16 hex digits of their SHA-256', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const der = publicKey.export({ type: 'spki', format: 'der' });
+    const raw = der.subarray(der.length - 32);
+    expect(rawPublicKey(publicKey)).toEqual(raw);
+    expect(rawPublicKey(privateKey)).toEqual(raw);
+    expect(publicKeyOf(privateKey)).toBe(raw.toString('base64'));
+    expect(keyId(publicKey)).toBe(createHash('sha256').update(raw).digest('hex').slice(0, 16));
+    expect(keyId(privateKey)).toBe(keyId(publicKey));
+  });
+
+  it('takes an Ed25519 PEM public key with surrounding blanks; refuses a broken PEM (ERR_PG_FEED_KEY_INVALID)', () => {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(keyId(parsePublicKey(`\n  ${pem}\n`))).toBe(keyId(publicKey));
+    expect(keyId(parsePublicKey(rawPublicKey(publicKey).toString('base64')))).toBe(keyId(publicKey));
+    const broken = pem.replace(/\n[A-Za-z0-9+/]{8}/, '\n!!!!!!!!');
+    expect(thrown(FeedError, () => parsePublicKey(broken)).code).toBe('ERR_PG_FEED_KEY_INVALID');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(thrown(FeedError, () => parsePublicKey(rsa)).message).toContain('rsa');
+    expect(thrown(FeedError, () => parsePublicKey('not-a-key')).message).toContain('"not-a-key"');
+  });
+
+  it('a private key that is missing or not Ed25519 is refused naming its file or variable (ERR_PG_FEED_KEY)', () => {
+    const dir = temp();
+    const missing = join(dir, 'missing.key');
+    const notFound = thrown(FeedError, () => readPrivateKey(missing));
+    expect(notFound).toMatchObject({ code: 'ERR_PG_FEED_KEY', file: missing });
+    expect(notFound.message).toContain(missing);
+    const publicPem = join(dir, 'public.pem');
+    writeFileSync(publicPem, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }) as string);
+    const notPrivate = thrown(FeedError, () => readPrivateKey(publicPem));
+    expect(notPrivate.code).toBe('ERR_PG_FEED_KEY');
+    expect(notPrivate.message).toContain(publicPem);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const wrongType = join(dir, 'other.key');
+    writeFileSync(wrongType, ec);
+    const notEd = thrown(FeedError, () => readPrivateKey(wrongType));
+    expect(notEd.code).toBe('ERR_PG_FEED_KEY');
+    expect(notEd.message).toContain(wrongType);
+    expect(notEd.message).toMatch(/\bec\b/);
+    for (const env of [{}, { PG_SECRET: '  ' }, { PG_SECRET: 'garbage' }, { PG_SECRET: ec }]) {
+      const error = thrown(FeedError, () => privateKeyFromEnv('PG_SECRET', env));
+      expect(error.code, JSON.stringify(env)).toBe('ERR_PG_FEED_KEY');
+      expect(error.message, JSON.stringify(env)).toContain('PG_SECRET');
+    }
+  });
+});
+
+describe('feed format: buckets and index entries (format.ts)', () => {
+  it('bucket counts: at least one, then 16 records a bucket for schemas 1 and 3, 32 for schema 2; schema 3 by default', () => {
+    expect([0, 1, 16, 17, 32, 33].map((n) => bucketCount(n, 1))).toEqual([1, 1, 1, 2, 2, 3]);
+    expect([0, 1, 32, 33, 64, 65].map((n) => bucketCount(n, 2))).toEqual([1, 1, 1, 2, 2, 3]);
+    expect([0, 16, 17, 160, 161].map((n) => bucketCount(n, 3))).toEqual([1, 1, 2, 10, 11]);
+    expect(bucketCount(17)).toBe(2);
+  });
+
+  it('a key hashes to the first 4 bytes of its SHA-256; the bucket is that fraction of the bucket count', () => {
+    const key = recordKey('@scope/pkg', '1.0.0');
+    expect(key).toBe('@scope/pkg@1.0.0');
+    expect(keyHash(key)).toBe(createHash('sha256').update(key).digest().readUInt32BE(0));
+    expect(bucketOfHash(0, 10)).toBe(0);
+    expect(bucketOfHash(0xffff_ffff, 10)).toBe(9);
+    expect(bucketOfHash(0x8000_0000, 10)).toBe(5);
+    expect(bucketOfHash(0x7fff_ffff, 10)).toBe(4);
+    expect(bucketOfHash(0x1999_999a, 10)).toBe(1);
+    expect(bucketOfHash(0x1999_9999, 10)).toBe(0);
+  });
+
+  it('a record line starts with its name and version as JSON', () => {
+    expect(recordLinePrefix('a"b', '1.0.0')).toBe('{"name":"a\\"b","version":"1.0.0"');
+    const line = JSON.stringify({ name: 'x', version: '2.0.0', integrity: sri512() });
+    expect(line.startsWith(recordLinePrefix('x', '2.0.0'))).toBe(true);
+  });
+
+  it('index entries: 12 hex offset, 8 hex length, 64 hex SHA-256 and a newline, at their place; anything else is malformed', () => {
+    const sha = createHash('sha256').update('x').digest();
+    const index = Buffer.alloc(3 * INDEX_ENTRY_BYTES);
+    encodeIndexEntry(index, 0, 0, 0, sha);
+    encodeIndexEntry(index, INDEX_ENTRY_BYTES, 0x1234, 0xabcdef, sha);
+    encodeIndexEntry(index, 2 * INDEX_ENTRY_BYTES, 2 ** 47, 2 ** 32 - 1, sha);
+    expect(index.toString('latin1', INDEX_ENTRY_BYTES, 2 * INDEX_ENTRY_BYTES)).toBe(`000000001234${'00abcdef'}${sha.toString('hex')}\n`);
+    expect(decodeIndexEntry(index, 0)).toEqual({ offset: 0, length: 0, sha256: sha.toString('hex') });
+    expect(decodeIndexEntry(index, 1)).toEqual({ offset: 0x1234, length: 0xabcdef, sha256: sha.toString('hex') });
+    expect(decodeIndexEntry(index, 2)).toEqual({ offset: 2 ** 47, length: 2 ** 32 - 1, sha256: sha.toString('hex') });
+    expect(decodeIndexEntry(index, 3)).toBeUndefined();
+    const entry = (text: string) => decodeIndexEntry(Buffer.from(text, 'latin1'), 0);
+    const good = `000000001234${'00abcdef'}${sha.toString('hex')}`;
+    expect(entry(`${good}\n`)).toBeDefined();
+    for (const bad of [good.toUpperCase() + '\n', `${good} `, good + '\r', `${good.slice(1)}\n\n`, `g${good.slice(1)}\n`, `${good.slice(0, -1)}g\n`, `${good.slice(1)}\n`]) {
+      expect(entry(bad), JSON.stringify(bad)).toBeUndefined();
+    }
+  });
+
+  it('bucket bytes: schema 1 as written, schemas 2 and 3 DEFLATE with the dictionary; an empty bucket stays empty', () => {
+    const text = `${JSON.stringify({ name: 'a', version: '1.0.0', integrity: sri512(1) })}\n`;
+    expect(encodeBucket(1, text)).toEqual(Buffer.from(text));
+    expect(decodeBucket(1, Buffer.from(text)).toString()).toBe(text);
+    for (const schema of [2, 3]) {
+      const stored = encodeBucket(schema, text);
+      expect(stored.length).toBeLessThan(Buffer.byteLength(text));
+      expect(Buffer.from(decodeBucket(schema, stored)).toString()).toBe(text);
+      expect(decodeBucket(schema, Buffer.alloc(0))).toHaveLength(0);
+      expect(() => decodeBucket(schema, Buffer.from(text))).toThrow();
+    }
+  });
+});
