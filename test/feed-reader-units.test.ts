@@ -4,21 +4,25 @@
  * format.ts (bucket arithmetic, index entries, bucket encoding) and reader.ts (opening and
  * verifying a feed). In-process and fast: temp dirs, real keys and signatures, no network.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FeedError, RecordsError } from '../src/errors';
 import { buildFeed } from '../src/feed/build';
 import {
-  bucketCount, bucketOfHash, decodeBucket, decodeIndexEntry, encodeBucket, encodeIndexEntry, INDEX_ENTRY_BYTES, keyHash,
-  recordKey, recordLinePrefix,
+  bucketCount, bucketOfHash, decodeBucket, decodeIndexEntry, encodeBucket, encodeIndexEntry, INDEX_ENTRY_BYTES, keyHash, MAGIC,
+  recordKey, recordLinePrefix, SIG_PREFIX,
 } from '../src/feed/format';
 import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey, readPrivateKey } from '../src/feed/keys';
+import { readPreamble } from '../src/feed/preamble';
+import { openFeed, verifyFeed, type Feed, type OpenFeedOptions } from '../src/feed/reader';
 import { integrityProblem, readRecordsFile, recordOrigin, validateRecord } from '../src/feed/records';
+import { acceptedFeed, statePath } from '../src/feed/state';
+import type { PageSource } from '../src/feed/tree-reader';
 import type { FeedRecord } from '../src/types';
 import { rejected, thrown } from './helpers/errors';
-import { makeKeys } from './helpers/feed-fixtures';
+import { buildTestFeed, makeKeys, sampleRecords } from './helpers/feed-fixtures';
 import { tempDirs } from './helpers/temp';
 
 const temp = tempDirs('pg-feed-reader-units-');
@@ -330,6 +334,251 @@ describe('feed format: buckets and index entries (format.ts)', () => {
       expect(Buffer.from(decodeBucket(schema, stored)).toString()).toBe(text);
       expect(decodeBucket(schema, Buffer.alloc(0))).toHaveLength(0);
       expect(() => decodeBucket(schema, Buffer.from(text))).toThrow();
+    }
+  });
+});
+
+describe('feed open and verify (reader.ts)', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const privateKey = readPrivateKey(keys.privateKeyPath);
+  const generatedAt = new Date('2026-11-01T00:00:00Z');
+  const now = new Date('2026-11-02T00:00:00Z');
+  const records = sampleRecords(300, 'rd');
+  const open = (path: string, extra: Partial<OpenFeedOptions> = {}) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now, ...extra });
+  const build = (extra: Record<string, unknown> = {}, rs: FeedRecord[] = records) =>
+    buildTestFeed(keys, rs, join(temp(), 'provenance.feed'), { now: generatedAt, ...extra });
+  /** The same body under a header changed by `change`, signed again with the feed's own key (what only the key holder can do). */
+  function resigned(path: string, change: (header: Record<string, unknown>) => void, body?: Buffer): string {
+    const preamble = readPreamble(path);
+    const header = { ...preamble.header } as Record<string, unknown>;
+    change(header);
+    const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+    const out = join(temp(), 'provenance.feed');
+    writeFileSync(out, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body ?? readFileSync(path).subarray(preamble.bodyStart)]));
+    return out;
+  }
+  const lookupAll = (feed: Feed, rs: FeedRecord[]) => {
+    for (const r of rs) expect(feed.lookup(r.name, r.version), recordKey(r.name, r.version)).toEqual(r);
+  };
+
+  it('feed.minSerial: a feed at the floor opens, one below is a rollback, for open and verify alike (ERR_PG_FEED_ROLLBACK)', async () => {
+    const path = await build({ serial: 7 });
+    open(path, { minSerial: 7 }).close();
+    open(path, { minSerial: 0 }).close();
+    const below = thrown(FeedError, () => open(path, { minSerial: 8 }));
+    expect(below).toMatchObject({ code: 'ERR_PG_FEED_ROLLBACK', file: path });
+    expect(below.message).toContain('8');
+    expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now, minSerial: 7 }).serial).toBe(7);
+    expect(thrown(FeedError, () => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now, minSerial: 8, label: 'https://feeds.example/f' })))
+      .toMatchObject({ code: 'ERR_PG_FEED_ROLLBACK', file: 'https://feeds.example/f' });
+  });
+
+  it('remembers the serial it opened: an older one is refused, the same one reopens, other content under that serial is refused', async () => {
+    const cacheDir = temp();
+    const older = await build({ serial: 4 });
+    const accepted = await build({ serial: 5 });
+    const substitute = await build({ serial: 5 }, records.slice(1));
+    const newer = await build({ serial: 6 });
+    // verify and an open without recordAcceptance remember nothing.
+    verifyFeed(accepted, [keys.publicKey], { cacheDir, now });
+    open(accepted, { cacheDir, recordAcceptance: false }).close();
+    expect(acceptedFeed(cacheDir, keyId(privateKey))).toBeUndefined();
+    open(older, { cacheDir }).close();
+    open(accepted, { cacheDir }).close();
+    expect(acceptedFeed(cacheDir, keyId(privateKey))).toMatchObject({ serial: 5 });
+    const rollback = thrown(FeedError, () => open(older, { cacheDir }));
+    expect(rollback).toMatchObject({ code: 'ERR_PG_FEED_ROLLBACK', file: older });
+    expect(rollback.message).toContain(keyId(privateKey));
+    expect(thrown(FeedError, () => verifyFeed(older, [keys.publicKey], { cacheDir, now })).code).toBe('ERR_PG_FEED_ROLLBACK');
+    open(accepted, { cacheDir }).close();
+    expect(thrown(FeedError, () => open(substitute, { cacheDir }))).toMatchObject({ code: 'ERR_PG_FEED_SERIAL_REUSED', file: substitute });
+    expect(thrown(FeedError, () => verifyFeed(substitute, [keys.publicKey], { cacheDir, now })).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
+    open(newer, { cacheDir }).close();
+    expect(acceptedFeed(cacheDir, keyId(privateKey))).toMatchObject({ serial: 6 });
+  });
+
+  it('a serial remembered without a content hash (an older state file) takes the hash of the feed that has it', async () => {
+    const cacheDir = temp();
+    const path = await build({ serial: 5 });
+    writeFileSync(statePath(cacheDir), JSON.stringify({ version: 1, serials: { [keyId(privateKey)]: { serial: 5, acceptedAt: '2026-11-01T00:00:00.000Z' } } }));
+    const feed = open(path, { cacheDir });
+    feed.close();
+    const { sha256 } = verifyFeed(path, [keys.publicKey], { cacheDir, now });
+    expect(acceptedFeed(cacheDir, keyId(privateKey))).toMatchObject({ serial: 5, sha256 });
+  });
+
+  it('verify returns the header and the SHA-256 of the signed lines and signature', async () => {
+    const path = await build({ serial: 3 });
+    const preamble = readPreamble(path);
+    const result = verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+    expect(result).toEqual({ ...preamble.header, sha256: createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex') });
+    expect(open(path).header).toEqual(preamble.header);
+  });
+
+  it('an acceptance that cannot be written fails the open (ERR_PG_FEED_STATE); without recordAcceptance it opens', async () => {
+    const path = await build();
+    const cacheDir = join(temp(), 'cache');
+    symlinkSync(join(temp(), 'gone', 'deeper'), cacheDir);
+    expect(thrown(FeedError, () => open(path, { cacheDir })).code).toBe('ERR_PG_FEED_STATE');
+    const feed = open(path, { cacheDir, recordAcceptance: false });
+    try {
+      lookupAll(feed, records.slice(0, 3));
+    } finally {
+      feed.close();
+    }
+  });
+
+  it('schema 3 from a page source: the file holds only the signed preamble, the pages come from elsewhere', async () => {
+    const path = await build();
+    const whole = readFileSync(path);
+    const { bodyStart } = readPreamble(path);
+    const head = join(temp(), 'provenance.feed');
+    writeFileSync(head, whole.subarray(0, bodyStart));
+    const reads: number[] = [];
+    const pages: PageSource = { read: (ref) => { reads.push(ref.level); return Buffer.from(whole.subarray(bodyStart + ref.offset, bodyStart + ref.offset + ref.length)); } };
+    const feed = open(head, { pages });
+    try {
+      lookupAll(feed, records.slice(0, 20));
+      expect(feed.lookup('absent', '1.0.0')).toBeUndefined();
+    } finally {
+      feed.close();
+    }
+    expect(reads).toContain(0);
+    // Without the page source the same file is a truncated feed.
+    expect(thrown(FeedError, () => open(head)).code).toBe('ERR_PG_FEED_CORRUPT');
+  });
+
+  it('schema 3 from its own file: many lookups over many index pages, and buckets larger than the 64 KB read buffer', async () => {
+    const many = sampleRecords(400, 'many');
+    const path = await build({}, many);
+    const feed = open(path);
+    try {
+      lookupAll(feed, many);
+      lookupAll(feed, [...many].reverse().slice(0, 200));
+    } finally {
+      feed.close();
+    }
+    // Incompressible notes: each bucket is over 100 KB on disk.
+    const big = sampleRecords(20, 'big').map((r, i) => ({ ...r, note: `${i}:${randomBytes(8 * 1024).toString('base64')}` }));
+    const bigPath = await build({}, big);
+    const bigFeed = open(bigPath);
+    try {
+      lookupAll(bigFeed, big);
+    } finally {
+      bigFeed.close();
+    }
+    expect(verifyFeed(bigPath, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(20);
+  });
+
+  it('a signed schema 3 header whose tree cannot be sound is refused at open (ERR_PG_FEED_CORRUPT)', async () => {
+    const path = await build();
+    const bad = resigned(path, (h) => { h.fanout = 1; });
+    expect(thrown(FeedError, () => open(bad))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: bad });
+    expect(thrown(FeedError, () => verifyFeed(bad, [keys.publicKey], { cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_CORRUPT');
+    const short = resigned(path, (h) => { h.rootLength = (h.rootLength as number) - 1; });
+    expect(thrown(FeedError, () => open(short)).code).toBe('ERR_PG_FEED_CORRUPT');
+  });
+
+  it('a feed signed by another key, or whose signed lines were altered, is refused (ERR_PG_FEED_KEY, ERR_PG_FEED_SIGNATURE)', async () => {
+    const path = await build();
+    const other = makeKeys(temp('pg-keys-'));
+    const wrongKey = thrown(FeedError, () => open(path, { publicKeys: [other.publicKey] }));
+    expect(wrongKey).toMatchObject({ code: 'ERR_PG_FEED_KEY', file: path });
+    expect(wrongKey.message).toContain(keyId(privateKey));
+    expect(wrongKey.message).toContain(keyId(parsePublicKey(other.publicKey)));
+    open(path, { publicKeys: [other.publicKey, keys.publicKey] }).close();
+    const data = readFileSync(path);
+    const at = data.indexOf('"serial":') + '"serial":'.length;
+    data[at] = data[at] === 0x31 ? 0x32 : 0x31;
+    writeFileSync(path, data);
+    expect(thrown(FeedError, () => open(path))).toMatchObject({ code: 'ERR_PG_FEED_SIGNATURE', file: path });
+  });
+});
+
+describe('flat feeds, forged by the key holder (reader.ts, schemas 1 and 2)', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const privateKey = readPrivateKey(keys.privateKeyPath);
+  const now = new Date('2026-11-02T00:00:00Z');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+  interface Bucket { bytes: Buffer; sha?: Buffer }
+  /** A flat feed signed over exactly these buckets (each entry hashing `sha` if given). */
+  function flatFeed(schema: number, buckets: Bucket[], header: Record<string, unknown> = {}): string {
+    const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
+    let offset = 0;
+    buckets.forEach((b, i) => {
+      encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, offset, b.bytes.length, b.sha ?? sha(b.bytes));
+      offset += b.bytes.length;
+    });
+    const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
+    const full = {
+      schema, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 2, keyId: keyId(privateKey),
+      buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...header,
+    };
+    const signed = Buffer.from(MAGIC + JSON.stringify(full) + '\n');
+    const path = join(temp(), 'provenance.feed');
+    writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
+    return path;
+  }
+  const bucketOf = (r: FeedRecord) => bucketOfHash(keyHash(recordKey(r.name, r.version)), 2);
+  const pool = sampleRecords(20, 'forged');
+  const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
+  const text = (r: FeedRecord) => `${JSON.stringify(r)}\n`;
+  const open = (path: string) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+  const verify = (path: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+
+  it('reads a well-formed schema 2 feed by lookup and verify', () => {
+    const path = flatFeed(2, placed.map((r) => ({ bytes: encodeBucket(2, text(r)) })));
+    expect(verify(path).schema).toBe(2);
+    const feed = open(path);
+    try {
+      for (const r of placed) expect(feed.lookup(r.name, r.version)).toEqual(r);
+      expect(feed.lookup('absent', '1.0.0')).toBeUndefined();
+    } finally {
+      feed.close();
+    }
+  });
+
+  it('a bucket whose hash is signed but whose bytes do not inflate is refused at lookup and by verify', () => {
+    const path = flatFeed(2, [{ bytes: encodeBucket(2, text(placed[0]!)) }, { bytes: Buffer.from(text(placed[1]!)) }]);
+    expect(thrown(FeedError, () => verify(path))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
+    const feed = open(path);
+    try {
+      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
+      expect(thrown(FeedError, () => feed.lookup(placed[1]!.name, placed[1]!.version))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
+    } finally {
+      feed.close();
+    }
+  });
+
+  it('a bucket that does not match its index hash is refused at lookup, the other bucket still answers', () => {
+    const path = flatFeed(1, [{ bytes: Buffer.from(text(placed[0]!)) }, { bytes: Buffer.from(text(placed[1]!)), sha: sha(Buffer.from('other')) }]);
+    const feed = open(path);
+    try {
+      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
+      expect(thrown(FeedError, () => feed.lookup(placed[1]!.name, placed[1]!.version))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
+    } finally {
+      feed.close();
+    }
+    expect(thrown(FeedError, () => verify(path)).code).toBe('ERR_PG_FEED_CORRUPT');
+  });
+
+  it('an index that does not match the signed hash, or larger than the body, is refused at open', () => {
+    const buckets = placed.map((r) => ({ bytes: Buffer.from(text(r)) }));
+    const wrongHash = flatFeed(1, buckets, { indexSha256: 'f'.repeat(64) });
+    expect(thrown(FeedError, () => open(wrongHash))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: wrongHash });
+    const tooMany = flatFeed(1, buckets, { buckets: 1000 });
+    expect(thrown(FeedError, () => open(tooMany))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: tooMany });
+  });
+
+  it('an empty bucket answers nothing without a read', () => {
+    const path = flatFeed(2, [{ bytes: encodeBucket(2, text(placed[0]!)) }, { bytes: Buffer.alloc(0) }]);
+    verify(path);
+    const feed = open(path);
+    try {
+      expect(feed.lookup(placed[1]!.name, placed[1]!.version)).toBeUndefined();
+      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
+    } finally {
+      feed.close();
     }
   });
 });
