@@ -5,13 +5,14 @@
  * verifying a feed). In-process and fast: temp dirs, real keys and signatures, no network.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FeedError, RecordsError } from '../src/errors';
 import { buildFeed } from '../src/feed/build';
+import { inflateRawSync } from 'node:zlib';
 import {
-  bucketCount, bucketOfHash, decodeBucket, decodeIndexEntry, encodeBucket, encodeIndexEntry, INDEX_ENTRY_BYTES, keyHash, MAGIC,
+  bucketCount, bucketDictionary, bucketOfHash, decodeBucket, decodeIndexEntry, encodeBucket, encodeIndexEntry, INDEX_ENTRY_BYTES, keyHash, MAGIC,
   recordKey, recordLinePrefix, SIG_PREFIX,
 } from '../src/feed/format';
 import { generateKeyPair, keyId, parsePrivateKey, parsePublicKey, privateKeyFromEnv, publicKeyOf, rawPublicKey, readPrivateKey } from '../src/feed/keys';
@@ -26,6 +27,22 @@ import { buildTestFeed, makeKeys, sampleRecords } from './helpers/feed-fixtures'
 import { tempDirs } from './helpers/temp';
 
 const temp = tempDirs('pg-feed-reader-units-');
+/** Linux: how many descriptors this process holds open on `path` (a leak is one left after the call). */
+const procFds = existsSync('/proc/self/fd');
+function descriptorsOn(path: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+/** Waits (up to 2 s) for asynchronous closes to land, then counts. */
+async function settledDescriptorsOn(path: string): Promise<number> {
+  for (let i = 0; i < 200 && descriptorsOn(path) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return descriptorsOn(path);
+}
 const sri512 = (fill = 0) => 'sha512-' + Buffer.alloc(64, fill).toString('base64');
 
 describe('records: what a record may hold (records.ts)', () => {
@@ -103,6 +120,7 @@ describe('records: what a record may hold (records.ts)', () => {
     for (const commit of ['a'.repeat(39), 'a'.repeat(41), 'a'.repeat(52), 'a'.repeat(63), 'a'.repeat(65), `x${'a'.repeat(40)}`, `${'a'.repeat(40)}x`, 5]) {
       expect(contents({ verdict: 'match', commit }), String(commit)).toBe(`contents.commit must be a full hex commit id, got ${JSON.stringify(commit)}`);
     }
+    expect(contents({ verdict: 'match', commit: ['a'.repeat(40)] })).toMatch(/^contents\.commit must be a full hex commit id/);
     expect(contents({ verdict: 'match', commitFrom: 'gitHead', reason: 'r' })).toBeUndefined();
     expect(contents({ verdict: 'match', commitFrom: 1 })).toBe('contents.commitFrom must be a string');
     expect(contents({ verdict: 'match', reason: 1 })).toBe('contents.reason must be a string');
@@ -120,6 +138,13 @@ describe('records: what a record may hold (records.ts)', () => {
       }
     }
     expect(contents({ verdict: 'built', files: { ...files, modified: ['a.js'], added: ['b.js', 'c.js'] } })).toBeUndefined();
+  });
+
+  it('a valid field does not end the checks: a bad field after a good integrity or contents is still found', () => {
+    const contents = { verdict: 'match', commit: 'a'.repeat(40) };
+    expect(problem({ integrity: sri512(), repository: { status: 'claimed' } })).toBe('repository.url must be a non-empty string');
+    expect(problem({ integrity: sri512(), contents, scorecard: { score: 11 } })).toMatch(/^scorecard\.score must be/);
+    expect(problem({ integrity: sri512(), contents, scorecard: { score: 1 } })).toBeUndefined();
   });
 
   it('version: a string, valid semver, normalized, build metadata kept', () => {
@@ -191,6 +216,18 @@ describe('records: reading a records file (records.ts)', () => {
     expect(unreadable.message).toContain('EISDIR');
   });
 
+  it.skipIf(!procFds)('closes the file when the reader stops early or fails on a line', async () => {
+    const path = write(`${JSON.stringify(a)}\n${JSON.stringify(b)}\n{bad\n`);
+    for await (const r of readRecordsFile(path)) {
+      expect(r).toEqual(a);
+      expect(descriptorsOn(path)).toBe(1);
+      break;
+    }
+    expect(await settledDescriptorsOn(path)).toBe(0);
+    expect((await rejected(RecordsError, collect(path))).code).toBe('ERR_PG_RECORDS_PARSE');
+    expect(await settledDescriptorsOn(path)).toBe(0);
+  });
+
   it('a record read from a file and copied is validated again by feed build (the origin does not travel with a copy)', async () => {
     const keys = makeKeys(temp('pg-keys-'));
     const [read] = await collect(write(`${JSON.stringify(a)}\n`));
@@ -213,6 +250,7 @@ describe('feed keys (keys.ts)', () => {
     expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     expect(publicKeyOf(parsePrivateKey(pem, 'k'))).toBe(keys.publicKey);
     expect(Buffer.from(keys.publicKey, 'base64')).toHaveLength(32);
+    expect(readFileSync(keys.publicKeyPath, 'utf8')).toBe(`${keys.publicKey}\n`);
   });
 
   it('refuses to write over an existing feed.key (ERR_PG_FEED_KEY_EXISTS, naming it), and a feed.key that appears meanwhile (ERR_PG_FEED_KEY_WRITE)', () => {
@@ -220,6 +258,7 @@ describe('feed keys (keys.ts)', () => {
     writeFileSync(join(dir, 'feed.key'), 'mine\n');
     const exists = thrown(FeedError, () => generateKeyPair(dir));
     expect(exists).toMatchObject({ code: 'ERR_PG_FEED_KEY_EXISTS', file: join(dir, 'feed.key') });
+    expect(exists.message).toContain(join(dir, 'feed.key'));
     expect(readFileSync(join(dir, 'feed.key'), 'utf8')).toBe('mine\n');
     expect(existsSync(join(dir, 'feed.pub'))).toBe(false);
     // A dangling link is not there for existsSync, but 'wx' will not write through it.
@@ -227,7 +266,13 @@ describe('feed keys (keys.ts)', () => {
     symlinkSync(join(racy, 'elsewhere'), join(racy, 'feed.key'));
     const write = thrown(FeedError, () => generateKeyPair(racy));
     expect(write).toMatchObject({ code: 'ERR_PG_FEED_KEY_WRITE', file: join(racy, 'feed.key') });
+    expect(write.message).toContain(join(racy, 'feed.key'));
     expect(readdirSync(racy)).toEqual(['feed.key']);
+  });
+
+  it.skipIf(!procFds)('leaves no descriptor open on the key it wrote', () => {
+    const keys = generateKeyPair(temp());
+    expect(descriptorsOn(keys.privateKeyPath)).toBe(0);
   });
 
   it('the raw public key and key id: the last 32 bytes of the SPKI, and the first 16 hex digits of their SHA-256', () => {
@@ -249,8 +294,19 @@ describe('feed keys (keys.ts)', () => {
     const broken = pem.replace(/\n[A-Za-z0-9+/]{8}/, '\n!!!!!!!!');
     expect(thrown(FeedError, () => parsePublicKey(broken)).code).toBe('ERR_PG_FEED_KEY_INVALID');
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
-    expect(thrown(FeedError, () => parsePublicKey(rsa)).message).toContain('rsa');
-    expect(thrown(FeedError, () => parsePublicKey('not-a-key')).message).toContain('"not-a-key"');
+    const notEd = thrown(FeedError, () => parsePublicKey(rsa));
+    expect(notEd.code).toBe('ERR_PG_FEED_KEY_INVALID');
+    expect(notEd.message).toContain('rsa');
+    const printed = rawPublicKey(publicKey).toString('base64');
+    for (const bad of ['not-a-key', `x${printed}`, `${printed}x`, `${printed}\n${printed}`]) {
+      const error = thrown(FeedError, () => parsePublicKey(bad));
+      expect(error.code, bad).toBe('ERR_PG_FEED_KEY_INVALID');
+      expect(error.message, bad).toContain(JSON.stringify(bad.slice(0, 60)));
+    }
+    // A long paste is quoted by its first 60 characters only.
+    const long = thrown(FeedError, () => parsePublicKey('k'.repeat(100))).message;
+    expect(long).toContain(`"${'k'.repeat(60)}"`);
+    expect(long).not.toContain('k'.repeat(61));
   });
 
   it('a private key that is missing or not Ed25519 is refused naming its file or variable (ERR_PG_FEED_KEY)', () => {
@@ -271,6 +327,11 @@ describe('feed keys (keys.ts)', () => {
     expect(notEd.code).toBe('ERR_PG_FEED_KEY');
     expect(notEd.message).toContain(wrongType);
     expect(notEd.message).toMatch(/\bec\b/);
+    const pem = readFileSync(makeKeys(temp('pg-keys-')).privateKeyPath, 'utf8');
+    const expected = publicKeyOf(parsePrivateKey(pem, 'k'));
+    expect(publicKeyOf(privateKeyFromEnv('PG_SECRET', { PG_SECRET: pem }))).toBe(expected);
+    // A CI secret pasted on one line with literal \n escapes.
+    expect(publicKeyOf(privateKeyFromEnv('PG_SECRET', { PG_SECRET: pem.replace(/\n/g, '\\n') }))).toBe(expected);
     for (const env of [{}, { PG_SECRET: '  ' }, { PG_SECRET: 'garbage' }, { PG_SECRET: ec }]) {
       const error = thrown(FeedError, () => privateKeyFromEnv('PG_SECRET', env));
       expect(error.code, JSON.stringify(env)).toBe('ERR_PG_FEED_KEY');
@@ -330,6 +391,9 @@ describe('feed format: buckets and index entries (format.ts)', () => {
     expect(decodeBucket(1, Buffer.from(text)).toString()).toBe(text);
     for (const schema of [2, 3]) {
       const stored = encodeBucket(schema, text);
+      // The preset dictionary is part of the format: the stored bytes need it to inflate.
+      expect(() => inflateRawSync(stored)).toThrow();
+      expect(inflateRawSync(stored, { dictionary: bucketDictionary() }).toString()).toBe(text);
       expect(stored.length).toBeLessThan(Buffer.byteLength(text));
       expect(Buffer.from(decodeBucket(schema, stored)).toString()).toBe(text);
       expect(decodeBucket(schema, Buffer.alloc(0))).toHaveLength(0);
@@ -360,6 +424,26 @@ describe('feed open and verify (reader.ts)', () => {
   const lookupAll = (feed: Feed, rs: FeedRecord[]) => {
     for (const r of rs) expect(feed.lookup(r.name, r.version), recordKey(r.name, r.version)).toEqual(r);
   };
+
+  it.skipIf(!procFds)('holds the feed file open only while a feed is open: not after verify, a refusal or close', async () => {
+    const path = await build({ serial: 2 });
+    for (const schema of [1, 3]) {
+      const p = schema === 3 ? path : await build({ schema, serial: 2 });
+      verifyFeed(p, [keys.publicKey], { cacheDir: temp(), now });
+      expect(descriptorsOn(p)).toBe(0);
+      thrown(FeedError, () => verifyFeed(p, [keys.publicKey], { cacheDir: temp(), now, minSerial: 3 }));
+      expect(descriptorsOn(p)).toBe(0);
+      thrown(FeedError, () => open(p, { publicKeys: [] }));
+      expect(descriptorsOn(p)).toBe(0);
+      const feed = open(p);
+      expect(descriptorsOn(p)).toBe(1);
+      feed.close();
+      expect(descriptorsOn(p)).toBe(0);
+    }
+    const unsound = resigned(path, (h) => { h.fanout = 1; });
+    thrown(FeedError, () => open(unsound));
+    expect(descriptorsOn(unsound)).toBe(0);
+  });
 
   it('feed.minSerial: a feed at the floor opens, one below is a rollback, for open and verify alike (ERR_PG_FEED_ROLLBACK)', async () => {
     const path = await build({ serial: 7 });
