@@ -666,3 +666,121 @@ describe('flat feeds, forged by the key holder (reader.ts, schemas 1 and 2)', ()
     }
   });
 });
+
+describe('feed errors name the feed and what is at fault (reader.ts)', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const privateKey = readPrivateKey(keys.privateKeyPath);
+  const id = keyId(privateKey);
+  const now = new Date('2026-11-02T00:00:00Z');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+  /** The message, without the feed's own path, holds each value as a whole token (not part of a longer word or number). */
+  function names(error: Error, file: string, ...values: (string | number)[]): void {
+    expect(error.message).toContain(file);
+    const rest = error.message.split(file).join(' ');
+    for (const value of values.map(String)) {
+      expect(rest, value).toMatch(new RegExp(`(^|[^0-9A-Za-z])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^0-9A-Za-z]|$)`));
+    }
+  }
+  interface Bucket { bytes: Buffer; sha?: Buffer; offset?: number; length?: number; entry?: string }
+  function flatFeed(schema: number, buckets: Bucket[], header: Record<string, unknown> = {}): string {
+    const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
+    let offset = 0;
+    buckets.forEach((b, i) => {
+      if (b.entry !== undefined) index.write(b.entry, i * INDEX_ENTRY_BYTES, 'latin1');
+      else encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, b.offset ?? offset, b.length ?? b.bytes.length, b.sha ?? sha(b.bytes));
+      offset += b.bytes.length;
+    });
+    const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
+    const full = {
+      schema, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 2, keyId: id,
+      buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...header,
+    };
+    const signed = Buffer.from(MAGIC + JSON.stringify(full) + '\n');
+    const path = join(temp(), 'provenance.feed');
+    writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
+    return path;
+  }
+  const bucketOf = (r: FeedRecord) => bucketOfHash(keyHash(recordKey(r.name, r.version)), 2);
+  const pool = sampleRecords(20, 'named');
+  const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
+  const text = (r: FeedRecord) => Buffer.from(`${JSON.stringify(r)}\n`);
+  const open = (path: string, extra: Partial<OpenFeedOptions> = {}) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now, ...extra });
+  const verify = (path: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+  const lookupError = (path: string, r: FeedRecord) => {
+    const feed = open(path);
+    try {
+      return thrown(FeedError, () => feed.lookup(r.name, r.version));
+    } finally {
+      feed.close();
+    }
+  };
+
+  it('a bad bucket or index entry: the bucket or entry number, at lookup and in verify', () => {
+    const second = placed[1]!;
+    const mismatch = flatFeed(1, [{ bytes: text(placed[0]!) }, { bytes: text(second), sha: sha(Buffer.from('x')) }]);
+    names(lookupError(mismatch, second), mismatch, 1);
+    names(thrown(FeedError, () => verify(mismatch)), mismatch, 1);
+    const malformed = flatFeed(1, [{ bytes: text(placed[0]!) }, { bytes: text(second), entry: 'z'.repeat(84) + '\n' }]);
+    names(lookupError(malformed, second), malformed, 1);
+    names(thrown(FeedError, () => verify(malformed)), malformed, 1);
+    const misplaced = flatFeed(1, [{ bytes: text(placed[0]!) }, { bytes: text(second), offset: 1 }]);
+    names(thrown(FeedError, () => verify(misplaced)), misplaced, 1);
+    const past = flatFeed(1, [{ bytes: text(placed[0]!) }, { bytes: text(second), length: text(second).length + 1 }]);
+    names(thrown(FeedError, () => verify(past)), past, 1);
+    const undecodable = flatFeed(2, [{ bytes: encodeBucket(2, text(placed[0]!).toString()) }, { bytes: text(second) }]);
+    names(lookupError(undecodable, second), undecodable, 1);
+    names(thrown(FeedError, () => verify(undecodable)), undecodable, 1);
+  });
+
+  it('a file of the wrong size: both sizes; a flat feed given pages: its schema', async () => {
+    const path = flatFeed(2, placed.map((r) => ({ bytes: encodeBucket(2, text(r).toString()) })));
+    const size = statSync(path).size;
+    writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.from('xyz')]));
+    names(thrown(FeedError, () => verify(path)), path, size + 3, size);
+    const clean = flatFeed(2, placed.map((r) => ({ bytes: encodeBucket(2, text(r).toString()) })));
+    const paged = thrown(FeedError, () => open(clean, { pages: { read: () => Buffer.alloc(0) } }));
+    expect(paged.code).toBe('ERR_PG_FEED_CORRUPT');
+    names(paged, clean, 2);
+  });
+
+  it('the header: its schema, dates, serials, key and the setting or state that refused it', async () => {
+    const base = placed.map((r) => ({ bytes: text(r) }));
+    const schema = flatFeed(1, base, { schema: 4 });
+    names(thrown(FeedError, () => open(schema)), schema, 4);
+    const expired = flatFeed(1, base, { expiresAt: '2026-11-01T12:00:00.000Z', serial: 41 });
+    const expiredError = thrown(FeedError, () => open(expired));
+    expect(expiredError.code).toBe('ERR_PG_FEED_EXPIRED');
+    names(expiredError, expired, '2026-11-01T12:00:00.000Z', 41);
+    const future = flatFeed(1, base, { generatedAt: '2026-11-02T00:05:00.001Z' });
+    const futureError = thrown(FeedError, () => open(future));
+    expect(futureError.code).toBe('ERR_PG_FEED_FUTURE');
+    names(futureError, future, '2026-11-02T00:05:00.001Z', now.toISOString());
+    const low = flatFeed(1, base, { serial: 41 });
+    names(thrown(FeedError, () => open(low, { minSerial: 42 })), low, 41, 42);
+    const cacheDir = temp();
+    open(flatFeed(1, base, { serial: 43 }), { cacheDir }).close();
+    const rollback = thrown(FeedError, () => open(low, { cacheDir }));
+    expect(rollback.code).toBe('ERR_PG_FEED_ROLLBACK');
+    names(rollback, low, 41, 43, statePath(cacheDir), id);
+    const noKey = thrown(FeedError, () => open(low, { publicKeys: [] }));
+    expect(noKey.code).toBe('ERR_PG_FEED_KEY');
+    names(noKey, low, 'feed.publicKeys');
+    const data = readFileSync(low);
+    data[data.indexOf('"serial":41') + 10] = '2'.charCodeAt(0);
+    writeFileSync(low, data);
+    const signature = thrown(FeedError, () => open(low));
+    expect(signature.code).toBe('ERR_PG_FEED_SIGNATURE');
+    names(signature, low, id);
+    const folder = temp();
+    names(thrown(FeedError, () => open(folder)), folder);
+  });
+
+  it('a lookup after close names the feed', () => {
+    for (const schema of [1, 2]) {
+      const path = flatFeed(schema, placed.map((r) => ({ bytes: schema === 1 ? text(r) : encodeBucket(2, text(r).toString()) })));
+      const feed = open(path);
+      feed.close();
+      expect(() => feed.lookup(placed[0]!.name, placed[0]!.version)).toThrow(path);
+    }
+  });
+});
