@@ -784,3 +784,64 @@ describe('feed errors name the feed and what is at fault (reader.ts)', () => {
     }
   });
 });
+
+describe('feed errors name what is at fault, continued (reader.ts)', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const privateKey = readPrivateKey(keys.privateKeyPath);
+  const now = new Date('2026-11-02T00:00:00Z');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+  const tokens = (message: string) => message.split(/[^0-9A-Za-z]+/);
+  function flatFeed(schema: number, buckets: { bytes: Buffer; length?: number }[], header: Record<string, unknown> = {}): string {
+    const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
+    let offset = 0;
+    buckets.forEach((b, i) => {
+      encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, offset, b.length ?? b.bytes.length, sha(b.bytes));
+      offset += b.bytes.length;
+    });
+    const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
+    const full = {
+      schema, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 0, keyId: keyId(privateKey),
+      buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...header,
+    };
+    const signed = Buffer.from(MAGIC + JSON.stringify(full) + '\n');
+    const path = join(temp(), 'provenance.feed');
+    writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
+    return path;
+  }
+
+  it('a feed of empty buckets only (its index is its whole body) opens, verifies and answers nothing', async () => {
+    for (const schema of [1, 2]) {
+      const built = await buildTestFeed(keys, [], join(temp(), 'provenance.feed'), { schema, now: new Date('2026-11-01T00:00:00Z') });
+      const forged = flatFeed(schema, [{ bytes: Buffer.alloc(0) }, { bytes: Buffer.alloc(0) }]);
+      for (const path of [built, forged]) {
+        expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(0);
+        const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+        try {
+          expect(feed.lookup('a', '1.0.0')).toBeUndefined();
+        } finally {
+          feed.close();
+        }
+      }
+    }
+  });
+
+  it('an index entry running past the end names the entry at lookup; the key list and the readable schemas are each named', () => {
+    const r = sampleRecords(40, 'past').find((x) => bucketOfHash(keyHash(recordKey(x.name, x.version)), 2) === 1)!;
+    const bytes = Buffer.from(`${JSON.stringify(r)}\n`);
+    const past = flatFeed(1, [{ bytes: Buffer.alloc(0) }, { bytes, length: bytes.length + 1 }]);
+    const feed = openFeed(past, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    try {
+      const error = thrown(FeedError, () => feed.lookup(r.name, r.version));
+      expect(error.code).toBe('ERR_PG_FEED_CORRUPT');
+      expect(tokens(error.message.split(past).join(' '))).toContain('1');
+    } finally {
+      feed.close();
+    }
+    const others = [makeKeys(temp('pg-keys-')).publicKey, makeKeys(temp('pg-keys-')).publicKey];
+    const wrongKey = thrown(FeedError, () => openFeed(past, { publicKeys: others, cacheDir: temp(), now }));
+    for (const other of others) expect(tokens(wrongKey.message)).toContain(keyId(parsePublicKey(other)));
+    const schema = thrown(FeedError, () => openFeed(flatFeed(1, [{ bytes: Buffer.alloc(0) }], { schema: 9 }), { publicKeys: [keys.publicKey], cacheDir: temp(), now }));
+    expect(schema.code).toBe('ERR_PG_FEED_SCHEMA');
+    expect(tokens(schema.message)).toEqual(expect.arrayContaining(['9', '1', '2', '3']));
+  });
+});
