@@ -19,6 +19,7 @@ vi.mock('node:fs', async (importOriginal) => {
 const { verifyFeed } = await import('../src/feed/reader');
 const { readPreamble } = await import('../src/feed/preamble');
 const { levelSizes } = await import('../src/feed/tree');
+const format = await import('../src/feed/format');
 const { buildTestFeed, makeKeys, sampleRecords } = await import('./helpers/feed-fixtures');
 const { tempDirs } = await import('./helpers/temp');
 
@@ -56,5 +57,25 @@ describe('feed verify reads through a window, not bucket by bucket', () => {
     expect(header.buckets).toBeGreaterThan(20);
     const indexPages = levelSizes(header.buckets, header.fanout!).slice(1).reduce((a, b) => a + b, 0);
     expect(readsOf(path)).toBe(1 + indexPages + 1);
+  });
+});
+
+describe('feed verify with an empty first bucket', () => {
+  const keys = makeKeys(temp('pg-keys-'));
+  const now = new Date('2026-11-02T00:00:00Z');
+  const { bucketCount, bucketOfHash, keyHash, recordKey } = format;
+
+  it.each([1, 2, 3])('schema %i: the empty bucket costs no read of its own', async (schema) => {
+    const n = 160;
+    const buckets = bucketCount(n, schema);
+    const records = sampleRecords(600, `e${schema}`).filter((r) => bucketOfHash(keyHash(recordKey(r.name, r.version)), buckets) !== 0).slice(0, n);
+    expect(records).toHaveLength(n);
+    const path = await buildTestFeed(keys, records, join(temp(), 'provenance.feed'), { schema, now: new Date('2026-11-01T00:00:00Z') });
+    const { header } = readPreamble(path);
+    expect(header.buckets).toBe(buckets);
+    const indexReads = schema === 3 ? levelSizes(header.buckets, header.fanout!).slice(1).reduce((a, b) => a + b, 0) : 1;
+    counter.reads = 0;
+    expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(n);
+    expect(counter.reads).toBe(1 + indexReads + 1);
   });
 });
