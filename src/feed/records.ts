@@ -148,6 +148,10 @@ export async function* readRecordsFile(path: string): AsyncIterable<FeedRecord> 
       Object.defineProperty(value, RECORD_ORIGIN, { value: `${path}:${lineNumber}`, enumerable: false });
       yield value as FeedRecord;
     }
+  } catch (error) {
+    // A read that fails after the open (a folder: EISDIR) names the file, like a failed open.
+    if (error instanceof RecordsError) throw error;
+    throw new RecordsError(`${path}: cannot read records file: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_RECORDS_NOT_FOUND' });
   } finally {
     lines.close();
     stream.destroy();
