@@ -286,10 +286,12 @@ describe('feed.source as an https (or loopback http) URL', () => {
     const noLocation = await failure(resolveFeedSource(options(`${s.url}/provenance.feed`, temp())));
     expect(noLocation.code).toBe('ERR_PG_FEED_DOWNLOAD');
     expect(noLocation.message).toContain(`${s.url}/provenance.feed`);
-    s.handler = status(302, { location: 'http://feeds.example.com/provenance.feed' });
+    expect(s.seen).toHaveLength(1);
+    // 127.0.0.2 is no loopback name of the allow-list: plain http to it is refused like any other host.
+    s.handler = status(302, { location: 'http://127.0.0.2:9/provenance.feed' });
     const insecure = await failure(resolveFeedSource(options(`${s.url}/provenance.feed`, temp())));
     expect(insecure.code).toBe('ERR_PG_FEED_INSECURE');
-    expect(insecure.message).toContain('http://feeds.example.com/provenance.feed');
+    expect(insecure.message).toContain('http://127.0.0.2:9/provenance.feed');
     expect(s.seen).toHaveLength(2);
   });
 
@@ -400,12 +402,13 @@ describe('feed.source as an https (or loopback http) URL', () => {
     expect(warnings.at(-1)).toContain('[ERR_PG_FEED_ROLLBACK]');
     expect(await again(body(feeds.unpinned))).toBe(path);
     expect(warnings.at(-1)).toContain('[ERR_PG_FEED_KEY]');
-    expect(await again(status(302, { location: 'http://example.com/x' }))).toBe(path);
+    expect(await again(status(302, { location: 'http://127.0.0.2:9/x' }))).toBe(path);
     expect(warnings.at(-1)).toContain('[ERR_PG_FEED_INSECURE]');
     expect(await again(() => {}, { timeoutMs: 200 })).toBe(path);
     expect(warnings.at(-1)).toContain('timeout; using the last good copy');
     expect(readFileSync(path).equals(feeds.good)).toBe(true);
     expect(readdirSync(join(path, '..')).sort()).toEqual(['meta.json', 'provenance.feed']);
+    for (const warning of warnings) expect(warning).not.toMatch(/undefined|null/);
     // Without meta.json the copy was fetched "earlier"; a network error has no code of ours.
     rmSync(join(path, '..', 'meta.json'));
     await s.close();
@@ -414,6 +417,25 @@ describe('feed.source as an https (or loopback http) URL', () => {
     expect(warnings.at(-1)).toContain('(ECONNREFUSED)');
     expect(warnings.at(-1)).not.toContain('[ERR_');
     expect(warnings).toHaveLength(6);
+  });
+
+  it('warns on stderr by default, prefixed with provenance-guard', async () => {
+    const s = await serve(body(feeds.good));
+    const cache = temp();
+    const url = `${s.url}/provenance.feed`;
+    const path = await resolveFeedSource(options(url, cache));
+    s.handler = status(503);
+    const { warn: _w, ...quiet } = options(url, cache);
+    const written: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      expect(await resolveFeedSource(quiet)).toBe(path);
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^provenance-guard: could not update the feed from .*answered 503.*\n$/s);
   });
 
   it('offline: the cached copy without a request, else ERR_PG_FEED_OFFLINE naming the URL', async () => {
@@ -549,6 +571,9 @@ describe('feed.source as an npm package (a registry on 127.0.0.1)', () => {
     rmSync(path);
     expect(readFileSync(await resolveFeedSource(npmOptions(root, spec, cache, { warnings }))).equals(feeds.good)).toBe(true);
     expect(r.counts().tarballs).toBe(4);
+    rmSync(metaPath);
+    expect(await resolveFeedSource(npmOptions(root, spec, cache, { warnings }))).toBe(path);
+    expect(r.counts().tarballs).toBe(5);
     await r.publish(name, '1.1.0', { 'provenance.feed': feeds.newer });
     expect(readFileSync(await resolveFeedSource(npmOptions(root, spec, cache, { warnings }))).equals(feeds.newer)).toBe(true);
     expect(JSON.parse(readFileSync(metaPath, 'utf8')).version).toBe('1.1.0');
@@ -681,6 +706,7 @@ describe('feed.source as an npm package installed in the project', () => {
     const root = temp();
     const config = install(join(root, 'node_modules/.pnpm-config', name), { name, version: '1.0.0' });
     install(join(root, 'node_modules', name), { name, version: '1.0.0' });
+    expect(await resolveFeedSource(offline(root, `${name}@1.0.0`))).toBe(config);
     expect(await resolveFeedSource(offline(root, `${name}@1`))).toBe(config);
   });
 
