@@ -130,8 +130,9 @@ function readMeta(path: string): CacheMeta | undefined {
 }
 
 function reason(error: unknown): string {
-  const e = error as { message?: string; cause?: { code?: string; message?: string } };
-  const cause = e.cause?.code ?? e.cause?.message;
+  const e = error as { message?: string; cause?: { code?: unknown; message?: string } };
+  // A string code (ECONNREFUSED, UND_ERR_SOCKET), not a DOMException's legacy number (23 for a timeout).
+  const cause = (typeof e.cause?.code === 'string' ? e.cause.code : undefined) ?? e.cause?.message;
   return `${e.message ?? String(error)}${cause ? ` (${cause})` : ''}`;
 }
 
