@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FeedError, RecordsError, UsageError } from '../src/errors';
 import { ignorePrivateKey } from '../src/feed/key-ignore';
-import { readPrivateKey } from '../src/feed/keys';
+import { keyId, parsePublicKey, readPrivateKey } from '../src/feed/keys';
+import { recordSerial } from '../src/feed/state';
 import { mergeFeed } from '../src/feed/merge';
 import { readPreamble } from '../src/feed/preamble';
 import { parseShard } from '../src/feed/shard';
@@ -67,6 +68,17 @@ describe('feed keygen outside or inside a git work tree (key-ignore)', () => {
       ignorePrivateKey(root);
       expect(readFileSync(join(root, '.gitignore'), 'utf8'), JSON.stringify(text)).toBe(text);
     }
+  });
+});
+
+describe('feed update checks its base against this machine', () => {
+  it('refuses a base older than the serial the given cache accepted for its key (ERR_PG_FEED_ROLLBACK)', async () => {
+    const keys = makeKeys(temp('pg-keys-'));
+    const basePath = await buildTestFeed(keys, sampleRecords(3), join(temp(), 'base.feed'), { serial: 9 });
+    const cache = temp();
+    recordSerial(cache, keyId(parsePublicKey(keys.publicKey)), 20, 'a'.repeat(64), new Date());
+    expect(thrown(FeedError, () => openBase(basePath, [keys.publicKey], cache)).code).toBe('ERR_PG_FEED_ROLLBACK');
+    openBase(basePath, [keys.publicKey], temp()).dispose();
   });
 });
 
