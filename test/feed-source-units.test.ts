@@ -11,13 +11,13 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FeedError } from '../src/errors';
 import { keyId, parsePublicKey } from '../src/feed/keys';
 import { isLocalFeedSource, resolveFeedSource, type ResolveFeedOptions } from '../src/feed/source';
 import { readFeedState } from '../src/feed/state';
 import { buildTestFeed, makeKeys, sampleRecords, type TestKeys } from './helpers/feed-fixtures';
-import { rejected } from './helpers/errors';
+import { rejected, thrown } from './helpers/errors';
 import { startFeedServer, type FeedServer } from './helpers/feed-server';
 import { pack } from './helpers/tarball';
 import { tempDirs } from './helpers/temp';
@@ -122,10 +122,15 @@ describe('feed.source kinds (isLocalFeedSource)', () => {
   it('refuses an empty source, a URL that does not parse, and plain http to anything but loopback', () => {
     const root = temp();
     for (const source of ['', '   ']) expect(thrownCode(() => isLocalFeedSource(source, root))).toBe('ERR_PG_FEED_SOURCE_INVALID');
-    expect(thrownCode(() => isLocalFeedSource('https://exa mple.com/feed', root))).toBe('ERR_PG_FEED_SOURCE_INVALID');
-    expect(thrownCode(() => isLocalFeedSource('https://[::1/feed', root))).toBe('ERR_PG_FEED_SOURCE_INVALID');
+    // The messages name the setting, or the value refused.
+    expect(thrown(FeedError, () => isLocalFeedSource(' ', root)).message).toContain('feed.source');
+    for (const source of ['https://exa mple.com/feed', 'https://[::1/feed']) {
+      expect(thrownCode(() => isLocalFeedSource(source, root)), source).toBe('ERR_PG_FEED_SOURCE_INVALID');
+      expect(thrown(FeedError, () => isLocalFeedSource(source, root)).message).toContain(JSON.stringify(source));
+    }
     for (const source of ['http://example.com/provenance.feed', 'HTTP://example.com/x', 'http://127.0.0.2/x', 'http://localhost.example.com/x', 'http://[::2]/x']) {
       expect(thrownCode(() => isLocalFeedSource(source, root)), source).toBe('ERR_PG_FEED_INSECURE');
+      expect(thrown(FeedError, () => isLocalFeedSource(source, root)).message).toContain(source);
     }
   });
 });
@@ -348,6 +353,8 @@ describe('feed.source as an https (or loopback http) URL', () => {
     const cut = await failure(resolveFeedSource(options(url, cache)));
     expect(cut.code).toBe('ERR_PG_FEED_DOWNLOAD');
     expect(cut.message).toContain(url);
+    // It did not time out: the message must not say so.
+    expect(cut.message).not.toContain('within');
     expect(readdirSync(slotDir(cache, 'url', url))).toEqual([]);
   });
 
@@ -649,15 +656,25 @@ describe('feed.source as an npm package (a registry on 127.0.0.1)', () => {
     const r = await miniRegistry();
     await r.publish(name, '1.0.0', { 'provenance.feed': feeds.good });
     const root = project(r.url);
-    // Answered well within the deadline: no deadline may fire afterwards (an unhandled rejection fails the run).
-    await resolveFeedSource(npmOptions(root, name, temp(), { timeoutMs: 400 }));
+    // Answered within the deadline: every timer set for it is cleared, none keeps a hook's process alive for a minute.
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    const clear = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      await resolveFeedSource(npmOptions(root, name, temp(), { timeoutMs: 60_007 }));
+      const deadlines = set.mock.results.filter((_, i) => set.mock.calls[i]![1] === 60_007).map((result) => result.value as unknown);
+      expect(deadlines.length).toBeGreaterThan(0);
+      const cleared = new Set(clear.mock.calls.map((call) => call[0] as unknown));
+      for (const timer of deadlines) expect(cleared.has(timer)).toBe(true);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
     r.handler = () => {};
     const started = Date.now();
     const error = await failure(resolveFeedSource(npmOptions(root, name, temp(), { timeoutMs: 300 })));
     expect(Date.now() - started).toBeLessThan(5000);
     expect(error.code).toBe('ERR_PG_FEED_DOWNLOAD');
     expect(error.message).toMatch(/npm package @pg-fixture\/feed .*did not answer within 0\.3 s/);
-    await new Promise((r) => setTimeout(r, 500));
   });
 
   it('uses the .npmrc settings for the registry: a scoped registry and its token', async () => {
@@ -709,6 +726,23 @@ describe('feed.source as an npm package installed in the project', () => {
     return join(dir, 'provenance.feed');
   }
   const offline = (root: string, source: string) => ({ source, rootDir: root, offline: true, cacheDir: temp(), publicKeys: [], env: { HOME: root, npm_config_registry: 'http://127.0.0.1:9/' } });
+
+  it('never takes a copy of another package, whatever its version', async () => {
+    const root = temp();
+    install(join(root, 'node_modules', name), { name: '@pg-fixture/other', version: '1.0.0' });
+    install(join(root, 'node_modules/.pnpm-config', name), { name: 'feed', version: '1.0.0' });
+    expect((await failure(resolveFeedSource(offline(root, `${name}@^1`)))).code).toBe('ERR_PG_FEED_OFFLINE');
+  });
+
+  it('lists every copy skipped for its version, one after the other', async () => {
+    const root = temp();
+    install(join(root, 'node_modules/.pnpm-config', name), { name, version: '2.0.0' });
+    install(join(root, 'node_modules', name), { name, version: '3.0.0' });
+    const error = await failure(resolveFeedSource(offline(root, `${name}@^1`)));
+    expect(error.message).toContain(
+      `; ${join(root, 'node_modules/.pnpm-config', name)} is version 2.0.0, which does not satisfy ^1; ${join(root, 'node_modules', name)} is version 3.0.0, which does not satisfy ^1`,
+    );
+  });
 
   it('prefers the pnpm config dependency when both copies fit', async () => {
     const root = temp();
