@@ -64,6 +64,14 @@ describe('a feed state that cannot be used names the file, the problem and the w
     expect(error.message).toContain(`\`${RESET} --key key-1\``);
   });
 
+  it('a sha256 that is not a string is refused, even one that prints as 64 hex digits', () => {
+    const dir = temp();
+    write(dir, { version: 1, serials: { k: { serial: 1, acceptedAt: now.toISOString(), sha256: [H('a')] } } });
+    const error = thrown(FeedError, () => readFeedState(dir));
+    expect(error.code).toBe('ERR_PG_FEED_STATE');
+    expect(error.message).toContain('sha256');
+  });
+
   it('a state path that cannot be read names it', () => {
     const dir = temp();
     mkdirSync(statePath(dir));
