@@ -110,6 +110,12 @@ describe('feed.source kinds (isLocalFeedSource)', () => {
     }
   });
 
+  it('takes . and .. for paths even from a rootDir that does not exist (yet)', () => {
+    const missing = join(temp(), 'not', 'made');
+    expect(isLocalFeedSource('.', missing)).toBe(true);
+    expect(isLocalFeedSource('..', missing)).toBe(true);
+  });
+
   it('reads the home directory from the environment given, else from process.env', () => {
     const home = temp();
     writeFileSync(join(home, 'here'), 'x');
