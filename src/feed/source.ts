@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import npa from 'npm-package-arg';
@@ -62,8 +62,9 @@ interface CacheMeta {
 
 type SourceKind = { kind: 'path'; path: string } | { kind: 'url'; url: URL } | { kind: 'npm'; spec: string };
 
+/** The pattern covers absolute paths too (POSIX and Windows: a slash, a backslash, or a drive letter and one of them). */
 function looksLikePath(source: string): boolean {
-  return /^(\.{1,2}([/\\]|$)|[/\\~]|[A-Za-z]:[/\\])/.test(source) || isAbsolute(source) || source.endsWith('.feed');
+  return /^(\.{1,2}([/\\]|$)|[/\\~]|[A-Za-z]:[/\\])/.test(source) || source.endsWith('.feed');
 }
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
@@ -129,8 +130,9 @@ function readMeta(path: string): CacheMeta | undefined {
 }
 
 function reason(error: unknown): string {
-  const e = error as { message?: string; cause?: { code?: string; message?: string } };
-  const cause = e.cause?.code ?? e.cause?.message;
+  const e = error as { message?: string; cause?: { code?: unknown; message?: string } };
+  // A string code (ECONNREFUSED, UND_ERR_SOCKET), not a DOMException's legacy number (23 for a timeout).
+  const cause = (typeof e.cause?.code === 'string' ? e.cause.code : undefined) ?? e.cause?.message;
   return `${e.message ?? String(error)}${cause ? ` (${cause})` : ''}`;
 }
 
