@@ -19,7 +19,7 @@ import { closeSync, existsSync, ftruncateSync, linkSync, mkdirSync, openSync, re
 import { basename, join } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../atomic';
 import { FeedError } from '../errors';
-import { INDEX_ENTRY_BYTES, MAGIC, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
+import { INDEX_ENTRY_BYTES, MAGIC, SIG_LINE_BYTES, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
 import { readPreamble, type Preamble } from './preamble';
 import { PageStore, prefetchTree } from './remote-tree';
 import { rangeGet } from './range-http';
@@ -181,8 +181,10 @@ export async function openRemoteFeedFile(source: string, options: { cacheDir: st
   if (!options.offline) {
     mkdirSync(dir, { recursive: true });
     const head = await client.get(0, HEAD_BYTES, cached && meta?.etag ? meta.etag : undefined);
-    if (head.status !== 304 && head.body.indexOf(0x0a, head.body.indexOf(0x0a) + 1) < 0 && head.total !== undefined && head.total > head.body.length) {
-      // A header longer than the first request: fetch the rest of what a header may be.
+    const headerEnd = head.body.indexOf(0x0a, MAGIC.length);
+    const preambleHeld = headerEnd >= 0 && headerEnd + 1 + SIG_LINE_BYTES <= head.body.length;
+    if (head.status !== 304 && !preambleHeld && head.total !== undefined && head.total > head.body.length) {
+      // A header (or its signature line) past the first request: fetch the rest of what a preamble may be.
       const rest = await client.get(head.body.length, Math.min(MAX_HEAD_BYTES, head.total));
       head.body = Buffer.concat([head.body, rest.body]);
     }
