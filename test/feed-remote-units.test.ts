@@ -6,16 +6,22 @@
  */
 import { createHash, sign } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:https';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeedError } from '../src/errors';
-import { INDEX_ENTRY_BYTES, MAGIC, SIG_PREFIX } from '../src/feed/format';
+import { INDEX_ENTRY_BYTES, MAGIC, SIG_PREFIX, bucketOfHash, decodeIndexEntry, keyHash, recordKey } from '../src/feed/format';
 import { readPrivateKey } from '../src/feed/keys';
 import { readPreamble } from '../src/feed/preamble';
+import { rangeGet } from '../src/feed/range-http';
 import { openFeed } from '../src/feed/reader';
 import { openRemoteFeedFile, type RemoteFeedFile } from '../src/feed/remote';
+import { PageStore, prefetchTree } from '../src/feed/remote-tree';
+import { sha256Of, type PageRef } from '../src/feed/tree';
+import { TreeReader } from '../src/feed/tree-reader';
 import type { FeedRecord } from '../src/types';
 import { rejected } from './helpers/errors';
 import { buildTestFeed, makeKeys, sampleRecords, type TestKeys } from './helpers/feed-fixtures';
@@ -50,7 +56,7 @@ interface TestServer {
   close(): Promise<void>;
 }
 
-const servers: Server[] = [];
+const servers: { closeAllConnections(): void; close(callback: () => void): unknown }[] = [];
 afterAll(async () => {
   for (const server of servers) await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
 });
@@ -357,5 +363,290 @@ describe('#range sources: the flat index of schemas 1 and 2 (remote.ts)', () => 
     await lookups(again, list);
     expect(server.seen.slice(before).map((s) => s.range)).toEqual(['bytes=0-4095']);
     expect(JSON.parse(readFileSync(join(slotOf(cacheDir, server.url + '/provenance.feed'), 'meta.json'), 'utf8')).etag).toBe('"v1-again"');
+  });
+});
+
+describe('range requests: connections, TLS and redirects (range-http)', () => {
+  /** A server on 127.0.0.1 (plain or TLS) counting the connections it accepts. */
+  async function listen(server: Server, onConnection = 'connection'): Promise<{ base: string; connections: () => number }> {
+    let connections = 0;
+    server.on(onConnection, () => connections++);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const scheme = onConnection === 'secureConnection' ? 'https' : 'http';
+    return { base: `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
+  }
+  const downloadError = async (promise: Promise<unknown>) => rejected(FeedError, promise);
+
+  it('keeps connections alive between requests, and opens at most 8 at once', async () => {
+    const server = await listen(createServer((req, res) => setTimeout(() => res.writeHead(206).end(req.url), 40)));
+    for (let i = 0; i < 3; i++) expect((await rangeGet(new URL(`/${i}`, server.base), {}, 5000, 100)).body.toString()).toBe(`/${i}`);
+    expect(server.connections()).toBe(1);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rangeGet(new URL(`/p${i}`, server.base), {}, 5000, 100)));
+    expect(answers.map((a) => a.body.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `/p${i}`));
+    expect(server.connections()).toBe(8);
+  });
+
+  it('speaks TLS to an https URL and plain HTTP to an http one (the first bytes on the wire)', async () => {
+    const first: number[] = [];
+    const tcp = createTcpServer((socket: Socket) => socket.once('data', (data: Buffer) => {
+      first.push(data[0]!);
+      socket.destroy();
+    }));
+    servers.push({ closeAllConnections: () => {}, close: (callback) => tcp.close(callback) });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', () => resolve()));
+    const port = (tcp.address() as AddressInfo).port;
+    const tls = await downloadError(rangeGet(new URL(`https://127.0.0.1:${port}/f`), {}, 5000, 100));
+    expect(tls.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(tls.message).toContain(`https://127.0.0.1:${port}/f`);
+    const plain = await downloadError(rangeGet(new URL(`http://127.0.0.1:${port}/f`), {}, 5000, 100));
+    expect(plain.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(first).toEqual([0x16, 'G'.charCodeAt(0)]); // a TLS handshake record, then "GET /f"
+  });
+
+  it('an answer cut mid-body is a download error naming the URL, not a short body', async () => {
+    const server = await listen(createServer((_req, res) => {
+      res.writeHead(206, { 'content-length': '100' });
+      res.write(Buffer.alloc(50), () => setTimeout(() => res.socket?.destroy(), 20));
+    }));
+    const error = await downloadError(rangeGet(new URL('/cut', server.base), {}, 5000, 1000));
+    expect(error.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(error.message).toContain(`${server.base}/cut`);
+  });
+
+  it('names the URL and the status of a redirect without a Location, and the URL given when there are too many', async () => {
+    const server = await listen(createServer((req, res) => {
+      if (req.url === '/nowhere') res.writeHead(307).end();
+      else res.writeHead(302, { location: `/loop${Number(req.url!.slice(5) || 0) + 1}` }).end();
+    }));
+    const nowhere = await downloadError(rangeGet(new URL('/nowhere', server.base), {}, 5000, 100));
+    expect(nowhere.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(nowhere.message).toContain(`${server.base}/nowhere`);
+    expect(nowhere.message).toContain('307');
+    const loop = await downloadError(rangeGet(new URL('/loop0', server.base), {}, 5000, 100));
+    expect(loop.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(loop.message).toContain(`${server.base}/loop0`);
+  });
+
+  describe('over TLS (a self-signed certificate for 127.0.0.1, accepted for these tests only)', () => {
+    let certificate: { key: Buffer; cert: Buffer };
+    const allow = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    afterAll(() => {
+      if (allow === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = allow;
+    });
+    const tlsServer = async (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      if (!certificate) {
+        const dir = temp('pg-cert-');
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'),
+          '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+        certificate = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+      }
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+      return listen(createTlsServer(certificate, handler) as unknown as Server, 'secureConnection');
+    };
+
+    it('follows https to https, and keeps the TLS connection alive', async () => {
+      const server = await tlsServer((req, res) => (req.url === '/from' ? res.writeHead(301, { location: '/to' }).end() : res.writeHead(206).end(`tls ${req.url}`)));
+      const answer = await rangeGet(new URL('/from', server.base), {}, 5000, 100);
+      expect([answer.status, answer.body.toString()]).toEqual([206, 'tls /to']);
+      expect((await rangeGet(new URL('/again', server.base), {}, 5000, 100)).body.toString()).toBe('tls /again');
+      expect(server.connections()).toBe(1);
+    });
+
+    it('never follows https to plain http, not even to the loopback', async () => {
+      const plain = await listen(createServer((_req, res) => res.writeHead(206).end('plain')));
+      const server = await tlsServer((_req, res) => res.writeHead(302, { location: `${plain.base}/f` }).end());
+      const error = await downloadError(rangeGet(new URL('/from', server.base), {}, 5000, 100));
+      expect(error.code).toBe('ERR_PG_FEED_INSECURE');
+      expect(error.message).toContain(`${server.base}/from`);
+      expect(error.message).toContain(`${plain.base}/f`);
+      expect(plain.connections()).toBe(0);
+    });
+  });
+});
+
+/** Records of `list` whose bucket (of `buckets`) passes `keep`, at most one per bucket. */
+function inBuckets(list: FeedRecord[], buckets: number, keep: (bucket: number) => boolean): FeedRecord[] {
+  const seen = new Set<number>();
+  return list.filter((r) => {
+    const bucket = bucketOfHash(keyHash(recordKey(r.name, r.version)), buckets);
+    if (!keep(bucket) || seen.has(bucket)) return false;
+    seen.add(bucket);
+    return true;
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('#range sources: which bucket ranges are fetched (remote.ts, schemas 1 and 2)', () => {
+  const big = sampleRecords(3000, 'big');
+
+  it('asks exactly the missing buckets, buckets at most 2048 bytes apart in one request, 8 requests at a time', async () => {
+    const path = await feedFile(2, { count: 3000, prefix: 'big' });
+    const data = readFileSync(path);
+    const { bodyStart, header } = readPreamble(path);
+    const index = data.subarray(bodyStart, bodyStart + header.buckets * INDEX_ENTRY_BYTES);
+    const bucketsStart = bodyStart + index.length;
+    const entry = (bucket: number) => decodeIndexEntry(index, bucket)!;
+    const server = await startServer(data);
+    const cacheDir = temp();
+    const remote = await open(server.source, cacheDir);
+    // Every 5th bucket: neighbours are more than 2048 bytes apart, each its own request.
+    const spread = inBuckets(big, header.buckets, (b) => b % 5 === 0);
+    expect(spread.length).toBeGreaterThan(16);
+    for (let b = 5; b < header.buckets; b += 5) expect(entry(b).offset - (entry(b - 5).offset + entry(b - 5).length)).toBeGreaterThan(2048);
+    let inFlight = 0;
+    let most = 0;
+    server.intercept = (_req, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // Each answer is held a little, so that requests overlap.
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.end = ((...args: unknown[]) => {
+        setTimeout(() => {
+          inFlight--;
+          end(...args);
+        }, 30);
+        return res;
+      }) as typeof res.end;
+      return false;
+    };
+    const before = server.seen.length;
+    await lookups(remote, spread);
+    const expected = spread.map((r) => entry(bucketOfHash(keyHash(recordKey(r.name, r.version)), header.buckets))).sort((a, b) => a.offset - b.offset);
+    const asked = server.seen.slice(before).map((s) => s.range!);
+    expect([...asked].sort()).toEqual(expected.map((e) => `bytes=${bucketsStart + e.offset}-${bucketsStart + e.offset + e.length - 1}`).sort());
+    expect(most).toBe(8);
+    // Neighbouring buckets (at most 2048 bytes apart): one request for a run of them.
+    const run = inBuckets(big, header.buckets, (b) => b >= 1 && b <= 3);
+    expect(run).toHaveLength(3);
+    const next = server.seen.length;
+    await lookups(remote, run);
+    expect(server.seen.slice(next).map((s) => s.range)).toEqual([`bytes=${bucketsStart + entry(1).offset}-${bucketsStart + entry(3).offset + entry(3).length - 1}`]);
+    // Two buckets with one between them: still one request (the gap is under 2048 bytes).
+    expect(entry(8).offset - (entry(6).offset + entry(6).length)).toBeLessThanOrEqual(2048);
+    const gapped = inBuckets(big, header.buckets, (b) => b === 6 || b === 8);
+    const third = server.seen.length;
+    await lookups(remote, gapped);
+    expect(server.seen.slice(third).map((s) => s.range)).toEqual([`bytes=${bucketsStart + entry(6).offset}-${bucketsStart + entry(8).offset + entry(8).length - 1}`]);
+    // All of them again: nothing missing, nothing asked.
+    const last = server.seen.length;
+    await lookups(remote, [...spread, ...run, ...gapped]);
+    expect(server.seen.length).toBe(last);
+  });
+
+  it('offline: names how many buckets are missing and the URL (ERR_PG_FEED)', async () => {
+    const path = await feedFile(2, { count: 3000, prefix: 'big' });
+    const { header } = readPreamble(path);
+    const server = await startServer(readFileSync(path));
+    const cacheDir = temp();
+    await open(server.source, cacheDir);
+    const offline = await open(server.source, cacheDir, true);
+    const one = await rejected(FeedError, offline.prefetch(inBuckets(big, header.buckets, (b) => b === 2)));
+    expect(one.code).toBe('ERR_PG_FEED');
+    expect(one.message).toContain(`offline, and 1 page of the feed from ${server.url}/provenance.feed`);
+    const two = await rejected(FeedError, offline.prefetch(inBuckets(big, header.buckets, (b) => b === 2 || b === 9)));
+    expect(two.message).toContain('2 pages');
+  });
+});
+
+describe('the page cache and the level-by-level fetch of a schema 3 #range feed (remote-tree.ts)', () => {
+  const big = sampleRecords(3000, 'big');
+
+  it('fetches the root, then each level\'s pages, 8 requests at a time, and nothing cached twice', async () => {
+    const path = await feedFile(3, { count: 3000, prefix: 'big' });
+    const data = readFileSync(path);
+    const preamble = readPreamble(path);
+    const tree = new TreeReader(preamble.header, { read: (ref) => data.subarray(preamble.bodyStart + ref.offset, preamble.bodyStart + ref.offset + ref.length) }, path);
+    const asked: [number, number][] = [];
+    let inFlight = 0;
+    let most = 0;
+    const client = {
+      get: async (start: number, end: number) => {
+        asked.push([start, end]);
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await sleep(10);
+        inFlight--;
+        return { body: data.subarray(start, end) };
+      },
+    };
+    const dir = temp();
+    const fetch = (offline = false) => ({ store: new PageStore(dir, 'the feed'), client, preamble, offline, url: 'https://feeds.example/provenance.feed' });
+    // Every 6th bucket: buckets more than 1024 bytes apart, one request each.
+    const spread = inBuckets(big, preamble.header.buckets, (b) => b % 6 === 0);
+    await prefetchTree(fetch(), spread);
+    const root = tree.root;
+    expect(asked[0]).toEqual([preamble.bodyStart + root.offset, preamble.bodyStart + root.offset + root.length]);
+    const buckets = spread.map((r) => tree.refAt(tree.bucketOf(r.name, r.version), 0));
+    expect(asked.slice(-buckets.length).sort((a, b) => a[0] - b[0])).toEqual(buckets.map((ref) => [preamble.bodyStart + ref.offset, preamble.bodyStart + ref.offset + ref.length]).sort((a, b) => a[0] - b[0]));
+    expect(most).toBe(8);
+    // Cached: each page file holds its bytes under its hash; offline finds them all, asks nothing.
+    const count = asked.length;
+    await prefetchTree(fetch(true), spread);
+    expect(asked.length).toBe(count);
+    for (const ref of buckets) expect(readFileSync(join(dir, ref.sha256.toString('hex').slice(0, 2), ref.sha256.toString('hex')))).toEqual(data.subarray(preamble.bodyStart + ref.offset, preamble.bodyStart + ref.offset + ref.length));
+    // Offline, one bucket more: refused, naming the feed and the count.
+    const more = inBuckets(big, preamble.header.buckets, (b) => b === 1);
+    const error = await rejected(FeedError, prefetchTree(fetch(true), more));
+    expect(error.code).toBe('ERR_PG_FEED_OFFLINE');
+    expect(error.message).toContain('1 page of the feed from https://feeds.example/provenance.feed');
+    const two = await rejected(FeedError, prefetchTree(fetch(true), inBuckets(big, preamble.header.buckets, (b) => b === 1 || b === 2)));
+    expect(two.message).toContain('2 pages');
+  });
+
+  it('a wrong page is named by its level, position and byte range; a short answer by the bytes expected', async () => {
+    const path = await feedFile(3);
+    const data = readFileSync(path);
+    const preamble = readPreamble(path);
+    const tree = new TreeReader(preamble.header, { read: (ref) => data.subarray(preamble.bodyStart + ref.offset, preamble.bodyStart + ref.offset + ref.length) }, path);
+    const root = tree.root;
+    let lie: (body: Buffer) => Buffer = (body) => Buffer.from(body).fill(0x7a, 5, 6);
+    const client = { get: async (start: number, end: number) => ({ body: lie(data.subarray(start, end)) }) };
+    const fetch = () => ({ store: new PageStore(temp(), 'f'), client, preamble, offline: false, url: 'https://feeds.example/provenance.feed' });
+    const wrong = await rejected(FeedError, prefetchTree(fetch(), wanted));
+    expect(wrong.code).toBe('ERR_PG_FEED_CORRUPT');
+    const first = preamble.bodyStart + root.offset;
+    expect(wrong.message).toContain(`GET https://feeds.example/provenance.feed: bytes ${first}-${first + root.length - 1} (page ${root.level}/0)`);
+    lie = (body) => body.subarray(2);
+    const short = await rejected(FeedError, prefetchTree(fetch(), wanted));
+    expect(short.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(short.message).toContain(`returned ${root.length - 2} bytes, expected ${root.length}`);
+  });
+
+  it('a page file that cannot be put in place is an error naming it, and leaves no temp file', () => {
+    const dir = temp();
+    const bytes = Buffer.from('page bytes');
+    const ref: PageRef = { level: 1, position: 2, offset: 0, length: bytes.length, sha256: sha256Of(bytes) };
+    const hex = ref.sha256.toString('hex');
+    const file = join(dir, hex.slice(0, 2), hex);
+    // A folder (not empty) where the page file goes: the rename fails.
+    mkdirSync(join(file, 'inside'), { recursive: true });
+    const store = new PageStore(dir, 'the feed');
+    const error = (() => {
+      try {
+        store.put(ref, bytes);
+      } catch (e) {
+        return e as FeedError;
+      }
+      throw new Error('put succeeded');
+    })();
+    expect(error).toBeInstanceOf(FeedError);
+    expect(error.file).toBe(file);
+    expect(error.message).toContain(file);
+    expect(readdirSync(join(dir, hex.slice(0, 2)))).toEqual([hex]);
+    // Not cached: a read is the offline error naming the page and the feed.
+    const offline = (() => {
+      try {
+        store.read(ref);
+      } catch (e) {
+        return e as FeedError;
+      }
+      throw new Error('read succeeded');
+    })();
+    expect(offline.code).toBe('ERR_PG_FEED_OFFLINE');
+    expect(offline.file).toBe('the feed');
+    expect(offline.message).toContain('page 1/2 of the feed the feed');
   });
 });
