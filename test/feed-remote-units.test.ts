@@ -5,7 +5,8 @@
  * a range server on 127.0.0.1 in this file, real feeds built and signed with the project's builder.
  */
 import { createHash, sign } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -98,9 +99,17 @@ const wanted = records.filter((_, i) => i % 37 === 0);
 const asked = wanted.map((r) => ({ name: r.name, version: r.version }));
 const keys: TestKeys = makeKeys(temp('pg-keys-'));
 
-async function feedFile(schema: number, options: { serial?: number; count?: number; prefix?: string } = {}): Promise<string> {
-  const list = options.prefix ? sampleRecords(options.count ?? 600, options.prefix) : records.slice(0, options.count ?? 600);
-  return buildTestFeed(keys, list, join(temp(), 'provenance.feed'), { schema, serial: options.serial ?? 5 });
+const built = new Map<string, Promise<string>>();
+/** A feed built and signed once for this file (tests read it, never change it). */
+function feedFile(schema: number, options: { serial?: number; count?: number; prefix?: string } = {}): Promise<string> {
+  const key = JSON.stringify([schema, options.serial ?? 5, options.count ?? 600, options.prefix ?? '']);
+  let path = built.get(key);
+  if (!path) {
+    const list = options.prefix ? sampleRecords(options.count ?? 600, options.prefix) : records.slice(0, options.count ?? 600);
+    path = buildTestFeed(keys, list, join(temp(), 'provenance.feed'), { schema, serial: options.serial ?? 5 });
+    built.set(key, path);
+  }
+  return path;
 }
 
 /** The same feed with a longer signed header (a `note` field of `noteBytes`), signed again with the feed's key. */
@@ -217,10 +226,10 @@ describe('#range sources: a feed that changes, a server that misbehaves (remote.
     const first = await open(server.source, cacheDir);
     await lookups(first);
     expect(JSON.parse(readFileSync(join(slotOf(cacheDir, server.url + '/provenance.feed'), 'meta.json'), 'utf8'))).not.toHaveProperty('etag');
-    server.body = readFileSync(await feedFile(schema, { serial: 6, prefix: 'next', count: 100 }));
+    server.body = readFileSync(await feedFile(schema, { serial: 6, prefix: 'next', count: 300 }));
     const second = await open(server.source, cacheDir);
     expect(second.path).not.toBe(first.path);
-    await lookups(second, sampleRecords(100, 'next').filter((_, i) => i % 9 === 0));
+    await lookups(second, sampleRecords(300, 'next').filter((_, i) => i % 9 === 0));
     expect(server.seen.filter((s) => s.ifRange !== undefined || s.ifNoneMatch !== undefined)).toEqual([]);
   });
 
@@ -648,5 +657,80 @@ describe('the page cache and the level-by-level fetch of a schema 3 #range feed 
     expect(offline.code).toBe('ERR_PG_FEED_OFFLINE');
     expect(offline.file).toBe('the feed');
     expect(offline.message).toContain('page 1/2 of the feed the feed');
+  });
+});
+
+describe('#range sources: what the cache slot holds (remote.ts, remote-tree.ts)', () => {
+  it.each([3, 2])('holds meta.json, the copy and (schema 3) the page folder, no temp file; an old copy still in use is kept (schema %i)', async (schema) => {
+    const server = await startServer(readFileSync(await feedFile(schema)));
+    const cacheDir = temp();
+    const first = await open(server.source, cacheDir);
+    await lookups(first);
+    const slot = slotOf(cacheDir, server.url + '/provenance.feed');
+    expect(readdirSync(slot).sort()).toEqual(schema === 3 ? [basename(first.path), 'meta.json', 'pages'] : [basename(first.path), 'meta.json']);
+    // The same feed under a new ETag, its copy written 11 minutes ago: kept and used.
+    const old = Date.now() / 1000 - 11 * 60;
+    utimesSync(first.path, old, old);
+    server.etag = '"v1-again"';
+    const again = await open(server.source, cacheDir);
+    expect(again.path).toBe(first.path);
+    await lookups(again);
+    expect(readdirSync(slot).sort()).toEqual(schema === 3 ? [basename(first.path), 'meta.json', 'pages'] : [basename(first.path), 'meta.json']);
+    // A file of another name, however old, is not the cache's to remove.
+    for (const name of ['notes-feed-1', 'xhead-' + 'c'.repeat(32)]) {
+      writeFileSync(join(slot, name), 'mine');
+      utimesSync(join(slot, name), old, old);
+    }
+    server.body = readFileSync(await feedFile(schema, { serial: 6 }));
+    server.etag = '"v2"';
+    await open(server.source, cacheDir);
+    expect(readdirSync(slot)).toEqual(expect.arrayContaining(['notes-feed-1', 'xhead-' + 'c'.repeat(32)]));
+  });
+
+  it('schema 3: a page never fetched is an offline error naming the feed\'s URL, at lookup', async () => {
+    const server = await startServer(readFileSync(await feedFile(3)));
+    const cacheDir = temp();
+    await open(server.source, cacheDir);
+    const offline = await open(server.source, cacheDir, true);
+    const feed = openFeed(offline.path, { publicKeys: [keys.publicKey], cacheDir: temp(), pages: offline.pages! });
+    try {
+      let error: unknown;
+      try {
+        feed.lookup(wanted[0]!.name, wanted[0]!.version);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(FeedError);
+      expect(error).toMatchObject({ code: 'ERR_PG_FEED_OFFLINE', file: `${server.url}/provenance.feed` });
+    } finally {
+      feed.close();
+    }
+  });
+
+  it('schema 2: an index ending exactly where the first 4 KB end is not asked again', async () => {
+    const path = await feedFile(2);
+    const { header } = readPreamble(path);
+    const bodyStart = 4096 - header.buckets * INDEX_ENTRY_BYTES;
+    const body = withLongHeader(path, noteFor(path, bodyStart - (SIG_PREFIX.length + 89)));
+    const server = await startServer(body);
+    const remote = await open(server.source, temp());
+    expect(readPreamble(remote.path).bodyStart).toBe(bodyStart);
+    expect(server.seen.map((s) => s.range)).toEqual(['bytes=0-4095']);
+    await lookups(remote);
+  });
+
+  it('a verified page stays in memory for this process, read from disk once', () => {
+    const dir = temp();
+    const bytes = Buffer.from('page bytes');
+    const ref: PageRef = { level: 0, position: 0, offset: 0, length: bytes.length, sha256: sha256Of(bytes) };
+    const file = join(dir, ref.sha256.toString('hex').slice(0, 2), ref.sha256.toString('hex'));
+    const writer = new PageStore(dir, 'f');
+    writer.put(ref, bytes);
+    const reader = new PageStore(dir, 'f');
+    expect(reader.load(ref)).toEqual(bytes);
+    rmSync(file);
+    expect(writer.load(ref)).toEqual(bytes);
+    expect(reader.load(ref)).toEqual(bytes);
+    expect(new PageStore(dir, 'f').load(ref)).toBeUndefined();
   });
 });
