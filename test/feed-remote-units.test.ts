@@ -734,3 +734,33 @@ describe('#range sources: what the cache slot holds (remote.ts, remote-tree.ts)'
     expect(new PageStore(dir, 'f').load(ref)).toBeUndefined();
   });
 });
+
+describe('#range sources: a broken head, a lost copy (remote.ts)', () => {
+  it('a file that ends inside its preamble is refused as not a feed, after the one request that read it whole', async () => {
+    const body = withLongHeader(await feedFile(3), 9000).subarray(0, 2000);
+    const server = await startServer(body);
+    expect(await code(open(server.source, temp()))).toBe('ERR_PG_FEED_FORMAT');
+    expect(server.seen.map((s) => s.range)).toEqual(['bytes=0-4095']);
+  });
+
+  it.each([3, 2])('a copy removed from the slot (meta.json left) is fetched again, though the ETag is the same (schema %i)', async (schema) => {
+    const path = await feedFile(schema);
+    const server = await startServer(readFileSync(path));
+    const cacheDir = temp();
+    const first = await open(server.source, cacheDir);
+    if (schema === 3) expect(statSync(first.path).size).toBe(readPreamble(path).bodyStart);
+    rmSync(first.path);
+    const before = server.seen.length;
+    const again = await open(server.source, cacheDir);
+    // Nothing cached to validate: an unconditional request, no If-Range of the lost copy's ETag.
+    expect(server.seen[before]).toEqual({ range: 'bytes=0-4095', status: 206, bytes: 4096 });
+    expect(again.path).toBe(first.path);
+    await lookups(again);
+    // Lost again, and meanwhile the feed changed: the new feed is read, not refused.
+    rmSync(again.path);
+    server.body = readFileSync(await feedFile(schema, { serial: 6, prefix: 'next', count: 300 }));
+    server.etag = '"v2"';
+    const next = await open(server.source, cacheDir);
+    await lookups(next, sampleRecords(300, 'next').filter((_, i) => i % 9 === 0));
+  });
+});

@@ -176,7 +176,8 @@ export async function openRemoteFeedFile(source: string, options: { cacheDir: st
   const meta = readMeta(dir);
   const local = join(dir, meta?.file && /^(feed|head)-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
   const cached = existsSync(local) && meta?.url === url;
-  const client = new RangeClient(url, meta?.etag);
+  // The ETag validates the cached copy only: with none, the head request is unconditional.
+  const client = new RangeClient(url, cached ? meta?.etag : undefined);
   let path = local;
   if (!options.offline) {
     mkdirSync(dir, { recursive: true });
