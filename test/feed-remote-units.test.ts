@@ -14,8 +14,8 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeedError } from '../src/errors';
-import { INDEX_ENTRY_BYTES, MAGIC, SIG_PREFIX, bucketOfHash, decodeIndexEntry, keyHash, recordKey } from '../src/feed/format';
-import { readPrivateKey } from '../src/feed/keys';
+import { INDEX_ENTRY_BYTES, MAGIC, SIG_PREFIX, bucketOfHash, decodeIndexEntry, encodeIndexEntry, keyHash, recordKey } from '../src/feed/format';
+import { keyId, readPrivateKey } from '../src/feed/keys';
 import { readPreamble } from '../src/feed/preamble';
 import { rangeGet } from '../src/feed/range-http';
 import { openFeed } from '../src/feed/reader';
@@ -762,5 +762,41 @@ describe('#range sources: a broken head, a lost copy (remote.ts)', () => {
     server.etag = '"v2"';
     const next = await open(server.source, cacheDir);
     await lookups(next, sampleRecords(300, 'next').filter((_, i) => i % 9 === 0));
+  });
+});
+
+describe('#range sources: a signed flat index with a malformed entry (remote.ts)', () => {
+  it('fetches the sound buckets, leaves the malformed entry to the lookup that refuses it (ERR_PG_FEED_CORRUPT)', async () => {
+    const privateKey = readPrivateKey(keys.privateKeyPath);
+    const line = (r: FeedRecord) => Buffer.from(JSON.stringify(r) + '\n');
+    const bucketOf = (r: FeedRecord) => bucketOfHash(keyHash(recordKey(r.name, r.version)), 2);
+    const pool = sampleRecords(20, 'flat');
+    const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
+    const buckets = placed.map(line);
+    const index = Buffer.alloc(2 * INDEX_ENTRY_BYTES);
+    encodeIndexEntry(index, 0, 0, buckets[0]!.length, createHash('sha256').update(buckets[0]!).digest());
+    index.write('z'.repeat(84) + '\n', INDEX_ENTRY_BYTES, 'latin1');
+    const body = Buffer.concat([index, ...buckets]);
+    const header = {
+      schema: 1, serial: 1, generatedAt: new Date(Date.now() - 60_000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), records: 2,
+      keyId: keyId(privateKey), buckets: 2, indexSha256: createHash('sha256').update(index).digest('hex'), bodyBytes: body.length,
+    };
+    const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+    const server = await startServer(Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
+    const remote = await open(server.source, temp());
+    await remote.prefetch(placed.map((r) => ({ name: r.name, version: r.version })));
+    const feed = openFeed(remote.path, { publicKeys: [keys.publicKey], cacheDir: temp() });
+    try {
+      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
+      let error: unknown;
+      try {
+        feed.lookup(placed[1]!.name, placed[1]!.version);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT' });
+    } finally {
+      feed.close();
+    }
   });
 });
