@@ -437,6 +437,33 @@ describe('range requests: connections, TLS and redirects (range-http)', () => {
     expect(loop.message).toContain(`${server.base}/loop0`);
   });
 
+  it('follows a redirect to plain http on any loopback name: 127.0.0.1, localhost, [::1]', async () => {
+    const v6 = createServer((req, res) => res.writeHead(206).end(`v6 ${req.url}`));
+    servers.push(v6);
+    await new Promise<void>((resolve) => v6.listen(0, '::1', () => resolve()));
+    const target = await listen(createServer((req, res) => res.writeHead(206).end(`v4 ${req.url}`)));
+    const port = new URL(target.base).port;
+    for (const [location, body] of [[`http://localhost:${port}/to`, 'v4 /to'], [`http://[::1]:${(v6.address() as AddressInfo).port}/to`, 'v6 /to'], [`${target.base}/to`, 'v4 /to']]) {
+      const from = await listen(createServer((_req, res) => res.writeHead(302, { location }).end()));
+      const answer = await rangeGet(new URL('/from', from.base), {}, 5000, 100);
+      expect([answer.status, answer.body.toString()], location).toEqual([206, body]);
+    }
+  });
+
+  it('stops the transfer of a body longer than asked (the server sees its answer aborted)', async () => {
+    let finished: boolean | undefined;
+    const server = await listen(createServer((_req, res) => {
+      res.on('close', () => (finished = res.writableFinished));
+      res.writeHead(200);
+      res.write(Buffer.alloc(64 * 1024, 1));
+      setTimeout(() => res.end(Buffer.alloc(64 * 1024, 2)), 100);
+    }));
+    const answer = await rangeGet(new URL('/big', server.base), {}, 5000, 1000);
+    expect(answer.body.length).toBeLessThanOrEqual(1000);
+    await sleep(300);
+    expect(finished).toBe(false);
+  });
+
   describe('over TLS (a self-signed certificate for 127.0.0.1, accepted for these tests only)', () => {
     let certificate: { key: Buffer; cert: Buffer };
     const allow = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
