@@ -827,3 +827,13 @@ describe('#range sources: a signed flat index with a malformed entry (remote.ts)
     }
   });
 });
+
+describe('#range sources: plain http (remote.ts)', () => {
+  it('refuses plain http off the loopback in any case, and only a URL that is plain http', async () => {
+    const cacheDir = temp();
+    // 0.0.0.0 is not a loopback name: refused before any request (a request would be refused by the kernel).
+    for (const url of ['http://0.0.0.0:1/f#range', 'HTTP://0.0.0.0:1/f#range', 'Http://0.0.0.0:1/f#range']) expect(await code(open(url, cacheDir)), url).toBe('ERR_PG_FEED');
+    // https that merely mentions http: further on is not plain http.
+    for (const url of ['https://127.0.0.1:1/f?from=http://0.0.0.0/#range', 'https://127.0.0.1:1/http:/f#range']) expect(await code(open(url, cacheDir)), url).toBe('ERR_PG_FEED_DOWNLOAD');
+  });
+});
