@@ -837,3 +837,107 @@ describe('#range sources: plain http (remote.ts)', () => {
     for (const url of ['https://127.0.0.1:1/f?from=http://0.0.0.0/#range', 'https://127.0.0.1:1/http:/f#range']) expect(await code(open(url, cacheDir)), url).toBe('ERR_PG_FEED_DOWNLOAD');
   });
 });
+
+/** A schema 1 feed signed over exactly these buckets (raw NDJSON) and index entries (or a malformed entry text). */
+function flatFeed(buckets: { bytes: Buffer; entry?: string }[], records: number): Buffer {
+  const privateKey = readPrivateKey(keys.privateKeyPath);
+  const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
+  let offset = 0;
+  buckets.forEach((b, i) => {
+    if (b.entry !== undefined) index.write(b.entry, i * INDEX_ENTRY_BYTES, 'latin1');
+    else encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, offset, b.bytes.length, createHash('sha256').update(b.bytes).digest());
+    offset += b.bytes.length;
+  });
+  const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
+  const header = {
+    schema: 1, serial: 1, generatedAt: new Date(Date.now() - 60_000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), records,
+    keyId: keyId(privateKey), buckets: buckets.length, indexSha256: createHash('sha256').update(index).digest('hex'), bodyBytes: body.length,
+  };
+  const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+  return Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]);
+}
+
+describe('#range sources: bucket ranges at the merge boundary, short and long answers (remote.ts)', () => {
+  // Five buckets, one record each, padded to chosen sizes: bucket 2 (between the two looked up) is the gap.
+  const pool = sampleRecords(200, 'gap');
+  const padded = (bucket: number, size: number): FeedRecord => {
+    const r = pool.find((p) => bucketOfHash(keyHash(recordKey(p.name, p.version)), 5) === bucket)!;
+    const base = JSON.stringify({ ...r, note: '' }).length + 1;
+    return { ...r, note: 'x'.repeat(size - base) } as FeedRecord;
+  };
+  const feedWithGap = (gap: number) => {
+    const placed = [padded(0, 4000), padded(1, 500), padded(2, gap), padded(3, 500), padded(4, 600)];
+    const lines = placed.map((r) => Buffer.from(JSON.stringify(r) + '\n'));
+    expect(lines[2]!.length).toBe(gap);
+    return { body: flatFeed(lines.map((bytes) => ({ bytes })), 5), wanted: [placed[1]!, placed[3]!] };
+  };
+
+  it('buckets exactly 2048 bytes apart share one request; 2049 bytes apart do not', async () => {
+    for (const [gap, requests] of [[2048, 1], [2049, 2]] as const) {
+      const { body, wanted: pair } = feedWithGap(gap);
+      const server = await startServer(body);
+      const remote = await open(server.source, temp());
+      const before = server.seen.length;
+      await lookups(remote, pair);
+      expect(server.seen.length - before, String(gap)).toBe(requests);
+    }
+  });
+
+  it('a short answer to a bucket range names the URL and the bytes expected; a longer one is cut to what was asked', async () => {
+    const { body, wanted: pair } = feedWithGap(3000);
+    const server = await startServer(body);
+    const remote = await open(server.source, temp());
+    const asked = (seen: Seen) => {
+      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(seen.range!)!;
+      return Number(b) - Number(a) + 1;
+    };
+    server.intercept = (req, res, seen) => {
+      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
+      const data = body.subarray(Number(a), Number(b) + 1 - 7);
+      seen.status = 206;
+      res.writeHead(206, { etag: '"v1"', 'content-range': `bytes ${a}-${Number(b) - 7}/${body.length}` }).end(data);
+      return true;
+    };
+    const short = await rejected(FeedError, remote.prefetch(pair));
+    expect(short.code).toBe('ERR_PG_FEED');
+    expect(short.message).toContain(`${server.url}/provenance.feed`);
+    expect(short.message).toMatch(new RegExp(`expected (${server.seen.slice(-2).map(asked).join('|')})$`));
+    await sleep(100); // the other request of that prefetch ends
+    // A server sending more than the range asked (the range, then more): the range's bytes are taken, the rest dropped.
+    server.intercept = (req, res, seen) => {
+      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
+      seen.status = 206;
+      res.writeHead(206, { etag: '"v1"' });
+      res.write(body.subarray(Number(a), Number(b) + 1));
+      setTimeout(() => res.write(Buffer.alloc(300, 0x20)), 20);
+      setTimeout(() => res.end(Buffer.alloc(300, 0x20)), 40);
+      return true;
+    };
+    const fetched = remote.bytesFetched;
+    await lookups(remote, pair);
+    expect(remote.bytesFetched - fetched).toBe(server.seen.slice(-2).reduce((sum, s) => sum + asked(s), 0));
+  });
+});
+
+describe('#range sources: what is not a feed, and what the refusals name (remote.ts)', () => {
+  it('a server answering with something that is not a feed is refused as not a feed (ERR_PG_FEED_FORMAT)', async () => {
+    for (const text of ['<html>not found</html>\n'.repeat(300), MAGIC + '{"schema":3,\n'.repeat(300), MAGIC + 'not json\n' + 'x'.repeat(5000)]) {
+      const server = await startServer(Buffer.from(text));
+      expect(await code(open(server.source, temp())), text.slice(0, 30)).toBe('ERR_PG_FEED_FORMAT');
+    }
+  });
+
+  it('names the URL when refusing plain http or an offline run without a copy, and the size the header says', async () => {
+    const plain = await rejected(FeedError, open('http://0.0.0.0:1/f#range', temp()));
+    expect(plain.message).toContain('http://0.0.0.0:1/f');
+    const path = await feedFile(3);
+    const server = await startServer(readFileSync(path));
+    const offline = await rejected(FeedError, open(server.source, temp(), true));
+    expect(offline.message).toContain(`${server.url}/provenance.feed`);
+    server.body = Buffer.concat([server.body, Buffer.from('more')]);
+    const size = await rejected(FeedError, open(server.source, temp()));
+    expect(size.code).toBe('ERR_PG_FEED_CORRUPT');
+    const { bodyStart, header } = readPreamble(path);
+    expect(size.message).toContain(`${server.body.length} bytes, its header says ${bodyStart + header.bodyBytes}`);
+  });
+});
