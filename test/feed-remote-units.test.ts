@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { FeedError } from '../src/errors';
 import { INDEX_ENTRY_BYTES, MAGIC, SIG_PREFIX, bucketOfHash, decodeIndexEntry, encodeIndexEntry, keyHash, recordKey } from '../src/feed/format';
 import { keyId, readPrivateKey } from '../src/feed/keys';
@@ -387,7 +387,14 @@ describe('range requests: connections, TLS and redirects (range-http)', () => {
   }
   const downloadError = async (promise: Promise<unknown>) => rejected(FeedError, promise);
 
+  /** rangeGet of a freshly loaded range-http (its agents are made on first use, once per process). */
+  async function freshRangeGet(): Promise<typeof rangeGet> {
+    vi.resetModules();
+    return (await import('../src/feed/range-http')).rangeGet;
+  }
+
   it('keeps connections alive between requests, and opens at most 8 at once', async () => {
+    const rangeGet = await freshRangeGet();
     const server = await listen(createServer((req, res) => setTimeout(() => res.writeHead(206).end(req.url), 40)));
     for (let i = 0; i < 3; i++) expect((await rangeGet(new URL(`/${i}`, server.base), {}, 5000, 100)).body.toString()).toBe(`/${i}`);
     expect(server.connections()).toBe(1);
@@ -411,6 +418,14 @@ describe('range requests: connections, TLS and redirects (range-http)', () => {
     const plain = await downloadError(rangeGet(new URL(`http://127.0.0.1:${port}/f`), {}, 5000, 100));
     expect(plain.code).toBe('ERR_PG_FEED_DOWNLOAD');
     expect(first).toEqual([0x16, 'G'.charCodeAt(0)]); // a TLS handshake record, then "GET /f"
+  });
+
+  it('gives up on a server that does not answer, naming the URL and the time waited in seconds', async () => {
+    const server = await listen(createServer(() => {}));
+    const error = await downloadError(rangeGet(new URL('/hang', server.base), {}, 300, 100));
+    expect(error.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(error.message).toContain(`${server.base}/hang`);
+    expect(error.message).toContain('no answer within 0.3 s');
   });
 
   it('an answer cut mid-body is a download error naming the URL, not a short body', async () => {
@@ -483,6 +498,7 @@ describe('range requests: connections, TLS and redirects (range-http)', () => {
     };
 
     it('follows https to https, and keeps the TLS connection alive', async () => {
+      const rangeGet = await freshRangeGet();
       const server = await tlsServer((req, res) => (req.url === '/from' ? res.writeHead(301, { location: '/to' }).end() : res.writeHead(206).end(`tls ${req.url}`)));
       const answer = await rangeGet(new URL('/from', server.base), {}, 5000, 100);
       expect([answer.status, answer.body.toString()]).toEqual([206, 'tls /to']);
