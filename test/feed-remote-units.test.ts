@@ -453,6 +453,7 @@ describe('range requests: connections, TLS and redirects (range-http)', () => {
   });
 
   it('follows a redirect to plain http on any loopback name: 127.0.0.1, localhost, [::1]', async () => {
+    const rangeGet = await freshRangeGet();
     const v6 = createServer((req, res) => res.writeHead(206).end(`v6 ${req.url}`));
     servers.push(v6);
     await new Promise<void>((resolve) => v6.listen(0, '::1', () => resolve()));
