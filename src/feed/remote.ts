@@ -19,7 +19,7 @@ import { closeSync, existsSync, ftruncateSync, linkSync, mkdirSync, openSync, re
 import { basename, join } from 'node:path';
 import { writeFileAtomic, tempPathFor } from '../atomic';
 import { FeedError } from '../errors';
-import { INDEX_ENTRY_BYTES, MAGIC, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
+import { INDEX_ENTRY_BYTES, MAGIC, SIG_LINE_BYTES, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
 import { readPreamble, type Preamble } from './preamble';
 import { PageStore, prefetchTree } from './remote-tree';
 import { rangeGet } from './range-http';
@@ -175,19 +175,24 @@ export async function openRemoteFeedFile(source: string, options: { cacheDir: st
   const dir = join(options.cacheDir, 'feeds', `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
   const meta = readMeta(dir);
   const local = join(dir, meta?.file && /^(feed|head)-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
-  const cached = existsSync(local) && meta?.url === url;
-  const client = new RangeClient(url, meta?.etag);
+  // meta.json, when the copy it names is there and of this URL.
+  const cached = meta?.url === url && existsSync(local) ? meta : undefined;
+  // The ETag validates the cached copy only: with none, the head request is unconditional.
+  const client = new RangeClient(url, cached?.etag);
   let path = local;
   if (!options.offline) {
     mkdirSync(dir, { recursive: true });
-    const head = await client.get(0, HEAD_BYTES, cached && meta?.etag ? meta.etag : undefined);
-    if (head.status !== 304 && head.body.indexOf(0x0a, head.body.indexOf(0x0a) + 1) < 0 && head.total !== undefined && head.total > head.body.length) {
-      // A header longer than the first request: fetch the rest of what a header may be.
-      const rest = await client.get(head.body.length, Math.min(MAX_HEAD_BYTES, head.total));
+    const head = await client.get(0, HEAD_BYTES, cached?.etag);
+    const headerEnd = head.body.indexOf(0x0a, MAGIC.length);
+    const preambleHeld = headerEnd !== -1 && headerEnd + 1 + SIG_LINE_BYTES <= head.body.length;
+    // (A 304 has no body and no total.)
+    if (!preambleHeld && (head.total ?? 0) > head.body.length) {
+      // A header (or its signature line) past the first request: fetch the rest of what a preamble may be.
+      const rest = await client.get(head.body.length, Math.min(MAX_HEAD_BYTES, head.total!));
       head.body = Buffer.concat([head.body, rest.body]);
     }
     if (head.status !== 304) {
-      const same = cached && head.etag !== undefined && head.etag === meta?.etag;
+      const same = cached !== undefined && head.etag !== undefined && head.etag === cached.etag;
       path = same ? local : isTreeHead(head.body) ? treeHeadCopy(url, dir, head) : await freshCopy(client, url, dir, head);
       client.etag = head.etag;
     }
