@@ -7,7 +7,7 @@
  * One empty file per (archive checksum, name@version, expected integrity): no parsing, safe
  * under concurrent installs.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/atomic';
@@ -24,7 +24,8 @@ export function archiveHash(checksum: string): string {
 }
 
 export function verifiedArchives(dir: string): VerifiedArchives {
-  const name = (checksum: string, id: string, integrity: string) => createHash('sha256').update(`${archiveHash(checksum)}\u0000${id}\u0000${integrity}`).digest('hex');
+  // One-shot hash: a warm install asks for every package, and a Hash object each cost more than the lookup.
+  const name = (checksum: string, id: string, integrity: string) => hash('sha256', `${archiveHash(checksum)}\u0000${id}\u0000${integrity}`, 'hex');
   // One directory listing instead of a stat per archive (a warm install asks for every package).
   // A record written meanwhile by another install is not seen: that archive is verified again.
   let listed: Set<string> | undefined;
