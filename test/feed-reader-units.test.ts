@@ -4,7 +4,7 @@
  * format.ts (bucket arithmetic, index entries, bucket encoding) and reader.ts (opening and
  * verifying a feed). In-process and fast: temp dirs, real keys and signatures, no network.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +27,30 @@ import { buildTestFeed, makeKeys, sampleRecords } from './helpers/feed-fixtures'
 import { tempDirs } from './helpers/temp';
 
 const temp = tempDirs('pg-feed-reader-units-');
+
+/** A bucket of a hand-made flat feed; `sha`, `offset`, `length` or a whole `entry` forge its index entry. */
+interface FlatBucket { bytes: Buffer; sha?: Buffer; offset?: number; length?: number; entry?: string }
+
+/** A flat (schema 1 or 2) feed signed with `privateKey` over exactly these buckets (2 records unless `header` says). */
+function signedFlatFeed(privateKey: KeyObject, schema: number, buckets: FlatBucket[], header: Record<string, unknown> = {}): string {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+  const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
+  let offset = 0;
+  buckets.forEach((b, i) => {
+    if (b.entry !== undefined) index.write(b.entry, i * INDEX_ENTRY_BYTES, 'latin1');
+    else encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, b.offset ?? offset, b.length ?? b.bytes.length, b.sha ?? sha(b.bytes));
+    offset += b.bytes.length;
+  });
+  const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
+  const full = {
+    schema, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 2, keyId: keyId(privateKey),
+    buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...header,
+  };
+  const signed = Buffer.from(MAGIC + JSON.stringify(full) + '\n');
+  const path = join(temp(), 'provenance.feed');
+  writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
+  return path;
+}
 /** Linux: how many descriptors this process holds open on `path` (a leak is one left after the call). */
 const procFds = existsSync('/proc/self/fd');
 function descriptorsOn(path: string): number {
@@ -584,31 +608,23 @@ describe('flat feeds, forged by the key holder (reader.ts, schemas 1 and 2)', ()
   const privateKey = readPrivateKey(keys.privateKeyPath);
   const now = new Date('2026-11-02T00:00:00Z');
   const sha = (b: Buffer) => createHash('sha256').update(b).digest();
-  interface Bucket { bytes: Buffer; sha?: Buffer }
-  /** A flat feed signed over exactly these buckets (each entry hashing `sha` if given). */
-  function flatFeed(schema: number, buckets: Bucket[], header: Record<string, unknown> = {}): string {
-    const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
-    let offset = 0;
-    buckets.forEach((b, i) => {
-      encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, offset, b.bytes.length, b.sha ?? sha(b.bytes));
-      offset += b.bytes.length;
-    });
-    const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
-    const full = {
-      schema, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 2, keyId: keyId(privateKey),
-      buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...header,
-    };
-    const signed = Buffer.from(MAGIC + JSON.stringify(full) + '\n');
-    const path = join(temp(), 'provenance.feed');
-    writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
-    return path;
-  }
+  const flatFeed = (schema: number, buckets: FlatBucket[], header: Record<string, unknown> = {}) => signedFlatFeed(privateKey, schema, buckets, header);
   const bucketOf = (r: FeedRecord) => bucketOfHash(keyHash(recordKey(r.name, r.version)), 2);
   const pool = sampleRecords(20, 'forged');
   const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
   const text = (r: FeedRecord) => `${JSON.stringify(r)}\n`;
   const open = (path: string) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
   const verify = (path: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+  /** The sound first bucket still answers; the forged second one is refused at lookup. */
+  const expectFirstAnswersSecondRefused = (path: string) => {
+    const feed = open(path);
+    try {
+      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
+      expect(thrown(FeedError, () => feed.lookup(placed[1]!.name, placed[1]!.version))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
+    } finally {
+      feed.close();
+    }
+  };
 
   it('reads a well-formed schema 2 feed by lookup and verify', () => {
     const path = flatFeed(2, placed.map((r) => ({ bytes: encodeBucket(2, text(r)) })));
@@ -625,24 +641,12 @@ describe('flat feeds, forged by the key holder (reader.ts, schemas 1 and 2)', ()
   it('a bucket whose hash is signed but whose bytes do not inflate is refused at lookup and by verify', () => {
     const path = flatFeed(2, [{ bytes: encodeBucket(2, text(placed[0]!)) }, { bytes: Buffer.from(text(placed[1]!)) }]);
     expect(thrown(FeedError, () => verify(path))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
-    const feed = open(path);
-    try {
-      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
-      expect(thrown(FeedError, () => feed.lookup(placed[1]!.name, placed[1]!.version))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
-    } finally {
-      feed.close();
-    }
+    expectFirstAnswersSecondRefused(path);
   });
 
   it('a bucket that does not match its index hash is refused at lookup, the other bucket still answers', () => {
     const path = flatFeed(1, [{ bytes: Buffer.from(text(placed[0]!)) }, { bytes: Buffer.from(text(placed[1]!)), sha: sha(Buffer.from('other')) }]);
-    const feed = open(path);
-    try {
-      expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
-      expect(thrown(FeedError, () => feed.lookup(placed[1]!.name, placed[1]!.version))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: path });
-    } finally {
-      feed.close();
-    }
+    expectFirstAnswersSecondRefused(path);
     expect(thrown(FeedError, () => verify(path)).code).toBe('ERR_PG_FEED_CORRUPT');
   });
 
@@ -681,25 +685,7 @@ describe('feed errors name the feed and what is at fault (reader.ts)', () => {
       expect(rest, value).toMatch(new RegExp(`(^|[^0-9A-Za-z])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^0-9A-Za-z]|$)`));
     }
   }
-  interface Bucket { bytes: Buffer; sha?: Buffer; offset?: number; length?: number; entry?: string }
-  function flatFeed(schema: number, buckets: Bucket[], header: Record<string, unknown> = {}): string {
-    const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
-    let offset = 0;
-    buckets.forEach((b, i) => {
-      if (b.entry !== undefined) index.write(b.entry, i * INDEX_ENTRY_BYTES, 'latin1');
-      else encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, b.offset ?? offset, b.length ?? b.bytes.length, b.sha ?? sha(b.bytes));
-      offset += b.bytes.length;
-    });
-    const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
-    const full = {
-      schema, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 2, keyId: id,
-      buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...header,
-    };
-    const signed = Buffer.from(MAGIC + JSON.stringify(full) + '\n');
-    const path = join(temp(), 'provenance.feed');
-    writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
-    return path;
-  }
+  const flatFeed = (schema: number, buckets: FlatBucket[], header: Record<string, unknown> = {}) => signedFlatFeed(privateKey, schema, buckets, header);
   const bucketOf = (r: FeedRecord) => bucketOfHash(keyHash(recordKey(r.name, r.version)), 2);
   const pool = sampleRecords(20, 'named');
   const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
@@ -789,25 +775,8 @@ describe('feed errors name what is at fault, continued (reader.ts)', () => {
   const keys = makeKeys(temp('pg-keys-'));
   const privateKey = readPrivateKey(keys.privateKeyPath);
   const now = new Date('2026-11-02T00:00:00Z');
-  const sha = (b: Buffer) => createHash('sha256').update(b).digest();
   const tokens = (message: string) => message.split(/[^0-9A-Za-z]+/);
-  function flatFeed(schema: number, buckets: { bytes: Buffer; length?: number }[], header: Record<string, unknown> = {}): string {
-    const index = Buffer.alloc(buckets.length * INDEX_ENTRY_BYTES);
-    let offset = 0;
-    buckets.forEach((b, i) => {
-      encodeIndexEntry(index, i * INDEX_ENTRY_BYTES, offset, b.length ?? b.bytes.length, sha(b.bytes));
-      offset += b.bytes.length;
-    });
-    const body = Buffer.concat([index, ...buckets.map((b) => b.bytes)]);
-    const full = {
-      schema, serial: 1, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', records: 0, keyId: keyId(privateKey),
-      buckets: buckets.length, indexSha256: sha(index).toString('hex'), bodyBytes: body.length, ...header,
-    };
-    const signed = Buffer.from(MAGIC + JSON.stringify(full) + '\n');
-    const path = join(temp(), 'provenance.feed');
-    writeFileSync(path, Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
-    return path;
-  }
+  const flatFeed = (schema: number, buckets: FlatBucket[], header: Record<string, unknown> = {}) => signedFlatFeed(privateKey, schema, buckets, { records: 0, ...header });
 
   it('a feed of empty buckets only (its index is its whole body) opens, verifies and answers nothing', async () => {
     for (const schema of [1, 2]) {
