@@ -46,7 +46,7 @@ const targets = [
   // yaml and Yarn's parsers for the executable, each in one file beside it (from node_modules they
   // would be ~50 files each).
   ...Object.entries(CLI_CHUNKS).map(([name, file]) => ({ stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `dist/${file}`, minifyWhitespace: true, minifySyntax: true })),
-  { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'ini', '@npmcli/arborist', 'npm-packlist'] },
+  { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: cliExternal },
   // Yarn plugin bundle: `module.exports = { name, factory(require) }`; the iife runs inside the
   // factory, so Yarn's own modules (and node builtins) come from the factory's require, never
   // a top-level require.
