@@ -142,6 +142,17 @@ describe('install gate', () => {
     expectBlocked(p, await p.yarn(['install']), lock2, '@pg-fixture/bad');
   });
 
+  test('yarn set resolution to a blocked package is checked: yarn.lock and the manifests are unchanged, the resolution is not', async () => {
+    const p = project({ '@pg-fixture/good': '^1.0.0' });
+    expect((await p.yarn(['install'])).code).toBe(0);
+    const lock = p.lockfile();
+    rmSync(p.markers, { recursive: true, force: true });
+    // Yarn keeps the new resolution in memory (project.resolutionAliases) and installs: the gate must resolve, not read yarn.lock.
+    const r = await p.yarn(['set', 'resolution', '@pg-fixture/good@npm:^1.0.0', 'npm:@pg-fixture/bad@1.0.0']);
+    expectBlocked(p, r, lock, '@pg-fixture/bad');
+    expect(readFileSync(join(p.dir, 'node_modules/@pg-fixture/good/package.json'), 'utf8')).toContain('"name": "@pg-fixture/good"');
+  });
+
   test('yarn install --immutable with a cold and with a warm cache', async () => {
     // A lockfile pinning the bad package, made without the plugin; its cache is then warm.
     const unguarded = project({ '@pg-fixture/good': '^1.0.0', '@pg-fixture/bad': '^1.0.0' }, { plugin: false });

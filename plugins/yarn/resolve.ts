@@ -5,14 +5,16 @@ import { resolvedPackages } from './locators';
 
 /**
  * Whether yarn.lock already pins exactly what the manifests ask for: every workspace's
- * dependencies equal its lockfile entry's, no `resolutions`, and no transient package
- * (file:, link:, portal: — re-read on every install). Then a lockfile-only resolution gives
- * the very graph the install will use. Measured: without this test lockfileOnly happily
- * returns the lockfile's old workspace entry during `yarn add` and misses the new package.
+ * dependencies equal its lockfile entry's, no `resolutions` (in the manifest, or in memory:
+ * `yarn set resolution` keeps its new resolution in `project.resolutionAliases` and installs
+ * with yarn.lock and the manifests unchanged), and no transient package (file:, link:,
+ * portal: — re-read on every install). Then a lockfile-only resolution gives the very graph
+ * the install will use. Measured: without this test lockfileOnly happily returns the
+ * lockfile's old workspace entry during `yarn add` and misses the new package.
  */
 export function lockfileCovers(project: Project): boolean {
   if (project.lockfileNeedsRefresh) return false;
-  if (project.topLevelWorkspace.manifest.resolutions.length > 0) return false;
+  if (project.topLevelWorkspace.manifest.resolutions.length > 0 || project.resolutionAliases.size > 0) return false;
   const { configuration } = project;
   for (const workspace of project.workspaces) {
     const stored = project.originalPackages.get(workspace.anchoredLocator.locatorHash);
