@@ -6,7 +6,7 @@
  * every tarball to the feed's sha512 and re-verifies a planted cache archive; a blocked package
  * is blocked on every run with nothing installed, run or stored.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -114,6 +114,31 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     }
   }, 300_000);
 
+  test('a transient package (file:) is re-read on every install: nothing is stored, and a dependency it gains is checked', async () => {
+    const { p, feed, store } = await setUp({ [GOOD]: '^1.0.0' });
+    const expires = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    writeFileSync(join(p.dir, '.provenancerc'), `${rc(feed, 'block')}overrides:\n  - { package: local, rules: [source], reason: our own folder, expires: ${expires} }\n`);
+    mkdirSync(join(p.dir, 'local'));
+    const local = (dependencies: Record<string, string>) => writeFileSync(join(p.dir, 'local', 'package.json'), JSON.stringify({ name: 'local', version: '1.0.0', dependencies }));
+    local({});
+    p.writePackageJson({ [GOOD]: '^1.0.0', local: 'file:./local' });
+    const first = await p.yarn(['install'], timed);
+    expect(first.code, first.output).toBe(0);
+    for (let run = 0; run < 2; run++) {
+      const warm = await immutable(p);
+      expect(warm.code, warm.output).toBe(0);
+      expect(warm.output).not.toMatch(REUSED);
+    }
+    expect(existsSync(store)).toBe(false);
+    // The folder now asks for `bad`: yarn.lock does not know it yet, Yarn re-reads the folder and would install it.
+    local({ [BAD]: '^1.0.0' });
+    const r = await p.yarn(['install'], timed);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toContain(`${BAD}@1.0.0 is blocked by the provenance policy`);
+    expect(p.installed(BAD)).toBe(false);
+    expect(p.ran().filter((m) => m.includes('yr-bad'))).toEqual([]);
+  }, 300_000);
+
   test('a tampered store, or one authenticated with another secret, is not used', async () => {
     const { p, store } = await setUp({ [GOOD]: '^1.0.0' });
     await installAndStore(p, store);
@@ -140,7 +165,7 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(text(warm.output)).toContain(`${BAD}@1.0.0 warns by the provenance policy`);
   }, 300_000);
 
-  test('with a reused verdict, a cache archive this machine did not verify is still re-verified (a planted PR cache)', async () => {
+  test('a planted PR cache comes with its own yarn.lock: not the stored state, so checked in full, and its archive refused', async () => {
     // The attacker's job installed other bytes under good@1.0.0 and left its cache and yarn.lock.
     const attacker = createYarnProject({ registryUrl: impostor.url, dependencies: { [GOOD]: '1.0.0' }, plugin: false, root });
     expect((await attacker.yarn(['install'])).code).toBe(0);
@@ -151,16 +176,44 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     const { p, store } = await setUp({ [GOOD]: '1.0.0' });
     await installAndStore(p, store);
     expect((await immutable(p)).output).toMatch(REUSED);
-    // …then the planted cache and its yarn.lock are restored: the same graph (good@1.0.0), so the verdict is reused.
+    // …then the planted cache and its yarn.lock are restored (the same graph, good@1.0.0, but other yarn.lock bytes).
     writeFileSync(join(p.dir, 'yarn.lock'), attacker.lockfile());
     writeFileSync(join(p.dir, '.yarnrc.yml'), readFileSync(join(p.dir, '.yarnrc.yml'), 'utf8').replace(/cacheFolder: .*/, `cacheFolder: "${attackerCache}"`));
     const r = await immutable(p);
-    expect(r.output).toMatch(REUSED);
+    expect(r.output).not.toMatch(REUSED);
     expect(r.code, r.output).not.toBe(0);
     expect(text(r.output)).toMatch(/yr-good@1\.0\.0 is blocked by the provenance policy: integrity: the archive in Yarn's cache .* is not the one built from the verified tarball/);
     expect(readFileSync(join(p.dir, 'node_modules', GOOD, 'package.json'), 'utf8')).not.toContain('evil');
     expect(existsSync(join(p.dir, 'node_modules', GOOD, 'evil.js'))).toBe(false);
     expect(p.ran()).not.toContain('evil');
     expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
+  }, 300_000);
+
+  test('with a reused verdict the fetch step still compares the downloaded bytes with the feed (a tampered registry)', async () => {
+    const name = '@pg-fixture/yr-mirror';
+    const stray = join(root, 'stray-markers');
+    published.set(name, await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) }));
+    const { p, store } = await setUp({ [name]: '1.0.0' });
+    await installAndStore(p, store);
+    expect((await immutable(p)).output).toMatch(REUSED);
+    // The registry now serves other bytes at the same URL, and this machine has neither the archive nor its record.
+    const evil = await impostor.publish({ name, version: '1.0.0', scripts: markerScript('evil-mirror', stray), files: { 'evil.js': 'pwned' } });
+    const tarball = join(registry.storage, name, 'yr-mirror-1.0.0.tgz');
+    expect(existsSync(tarball)).toBe(true);
+    writeFileSync(tarball, readFileSync(join(impostor.storage, name, 'yr-mirror-1.0.0.tgz')));
+    expect(evil.integrity).not.toBe(published.get(name)!.integrity);
+    for (const archive of cachedArchives(p)) rmSync(join(p.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache', archive));
+    rmSync(join(p.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives'), { recursive: true, force: true });
+    rmSync(join(p.dir, 'node_modules', name), { recursive: true, force: true });
+    rmSync(p.markers, { recursive: true, force: true });
+
+    const r = await immutable(p);
+    expect(r.output).toMatch(REUSED);
+    expect(r.code, r.output).not.toBe(0);
+    // The guard's own refusal (from the expectation the stored verdict kept), before Yarn's checksum would be compared.
+    expect(text(r.output)).toContain(`${name}@1.0.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity ${evil.integrity} does not match the feed's ${published.get(name)!.integrity}`);
+    expect(p.installed(name)).toBe(false);
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(stray, 'evil-mirror'))).toBe(false);
   }, 300_000);
 });

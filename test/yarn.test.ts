@@ -145,6 +145,9 @@ describe('install gate', () => {
   test('yarn set resolution to a blocked package is checked: yarn.lock and the manifests are unchanged, the resolution is not', async () => {
     const p = project({ '@pg-fixture/good': '^1.0.0' });
     expect((await p.yarn(['install'])).code).toBe(0);
+    // A verdict is stored for this yarn.lock (the warm install's), so the gate's reuse path is the one asked.
+    expect((await p.yarn(['install', '--immutable'])).code).toBe(0);
+    expect(existsSync(join(p.dir, 'node_modules/.provenance-guard/yarn-verdict.json'))).toBe(true);
     const lock = p.lockfile();
     rmSync(p.markers, { recursive: true, force: true });
     // Yarn keeps the new resolution in memory (project.resolutionAliases) and installs: the gate must resolve, not read yarn.lock.

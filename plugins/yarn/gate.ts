@@ -36,6 +36,7 @@ import { escapeControl } from '../../src/report/escape';
 import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
 import { lockfileGraph, resolveProject } from './resolve';
+import { lockfileState } from './lockfile-state';
 import { packageMessage } from './messages';
 import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
@@ -221,10 +222,14 @@ export async function validateProject(project: Project, report: ValidationReport
     process.stderr.write(`${configLine(inputs.config)}\n`);
     if (inputs.config.mode === 'off') return;
     const run = new GateRun(project, options, inputs, report);
-    // yarn.lock covers the manifests (a warm `--immutable`): the graph needs no resolution, and a stored verdict may answer.
-    const graph = await lockfileGraph(project);
-    const verdict = graph && gateVerdictInputs(project, inputs, graph);
-    if (!run.reuse(verdict, timing)) await run.check(graph, verdict, timing);
+    // yarn.lock pins the manifests (a warm `--immutable`): a verdict stored for this lockfile state may answer
+    // (lockfile-state.ts); else, when yarn.lock covers the install, the graph needs no resolution.
+    const state = await lockfileState(project);
+    const verdict = state === undefined ? undefined : gateVerdictInputs(project, inputs, state);
+    if (run.reuse(verdict, timing)) return;
+    const graph = state === undefined ? undefined : await lockfileGraph(project);
+    // Only a graph read from yarn.lock is stored: its key is the lockfile state it was computed from.
+    await run.check(graph, graph && verdict, timing);
   } catch (error) {
     await reportFailure(error, inputs?.config, setup, report);
   }

@@ -6,7 +6,8 @@
  * locator (`@scope/bar@npm:1.0.0`); the alias only survives in the descriptor, so aliases
  * are recovered from the descriptor → locator resolutions.
  */
-import { structUtils, type Descriptor, type DescriptorHash, type LocatorHash, type Package } from '@yarnpkg/core';
+import { structUtils, type Configuration, type Descriptor, type DescriptorHash, type LocatorHash, type Package } from '@yarnpkg/core';
+import { withTrailingSlash } from '../../src/npmrc';
 import { yarnRegistriesFor } from '../../src/lockfile/registries';
 import { classifySpec, packageKey, type Registries } from '../../src/lockfile/source';
 import { npmLocatorVersion, yarnReferenceSource } from '../../src/lockfile/yarn';
@@ -20,6 +21,16 @@ export interface ResolutionView {
   projectDir?: string;
   /** Yarn's npmRegistryServer/npmScopes (default: read from .yarnrc.yml of projectDir or the cwd). */
   registries?: Registries;
+}
+
+/** The registries Yarn itself uses (npmRegistryServer, npmScopes), from its configuration: what decides registry identity here. */
+export function configuredRegistries(configuration: Configuration): Registries {
+  const scopes: Record<string, string> = {};
+  for (const [scope, settings] of configuration.get('npmScopes')) {
+    const server = settings.get('npmRegistryServer');
+    if (typeof server === 'string' && server) scopes[`@${scope.replace(/^@/, '')}`] = withTrailingSlash(server);
+  }
+  return { default: withTrailingSlash(configuration.get('npmRegistryServer')), scopes };
 }
 
 /** `npm:<name>@<range>` descriptors name another package than their own ident: aliases. */

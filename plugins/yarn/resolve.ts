@@ -1,18 +1,17 @@
 /** The resolved graph of a Yarn project, through Yarn's public API (see gate.ts for why). */
 import { Cache, PackageExtensionType, semverUtils, ThrowReport, type Descriptor, type IdentHash, type Project } from '@yarnpkg/core';
 import type { ResolvedPackage } from '../../src/types';
-import { resolvedPackages } from './locators';
+import { configuredRegistries, resolvedPackages } from './locators';
 
 /**
- * Whether yarn.lock already pins exactly what the manifests ask for: every workspace's
- * dependencies equal its lockfile entry's, no `resolutions` (in the manifest, or in memory:
- * `yarn set resolution` keeps its new resolution in `project.resolutionAliases` and installs
- * with yarn.lock and the manifests unchanged), and no transient package (file:, link:,
- * portal: — re-read on every install). Then a lockfile-only resolution gives the very graph
- * the install will use. Measured: without this test lockfileOnly happily returns the
- * lockfile's old workspace entry during `yarn add` and misses the new package.
+ * Whether the manifests ask for exactly what yarn.lock's workspace entries pin: every
+ * workspace's dependencies equal its lockfile entry's, no `resolutions` (in the manifest, or in
+ * memory: `yarn set resolution` keeps its new resolution in `project.resolutionAliases` and
+ * installs with yarn.lock and the manifests unchanged), and no lockfile refresh pending.
+ * Measured: without this test a lockfile-only resolution happily returns the lockfile's old
+ * workspace entry during `yarn add` and misses the new package.
  */
-export function lockfileCovers(project: Project): boolean {
+export function manifestsPinned(project: Project): boolean {
   if (project.lockfileNeedsRefresh) return false;
   if (project.topLevelWorkspace.manifest.resolutions.length > 0 || project.resolutionAliases.size > 0) return false;
   const { configuration } = project;
@@ -26,7 +25,12 @@ export function lockfileCovers(project: Project): boolean {
     if (declared.size !== stored.dependencies.size) return false;
     for (const [identHash, range] of declared) if (stored.dependencies.get(identHash as IdentHash)?.range !== range) return false;
   }
-  const resolver = configuration.makeResolver();
+  return true;
+}
+
+/** No transient package (file:, link:, portal:, patch: — re-resolved on every install): Yarn's resolvers persist every resolution. */
+function resolutionsPersist(project: Project): boolean {
+  const resolver = project.configuration.makeResolver();
   for (const pkg of project.originalPackages.values()) {
     if (pkg.reference.startsWith('workspace:')) continue;
     let persisted: boolean;
@@ -38,6 +42,14 @@ export function lockfileCovers(project: Project): boolean {
     if (!persisted) return false;
   }
   return true;
+}
+
+/**
+ * Whether yarn.lock covers the install: the manifests are pinned and no package is transient.
+ * Then a lockfile-only resolution gives the very graph the install will use.
+ */
+export function lockfileCovers(project: Project): boolean {
+  return manifestsPinned(project) && resolutionsPersist(project);
 }
 
 /**
@@ -64,7 +76,7 @@ export async function lockfileGraph(project: Project, covers = lockfileCovers(pr
       }
     }
   }
-  return fetchChecked(resolvedPackages({ packages: project.originalPackages.values(), descriptors: project.storedDescriptors, resolutions: project.storedResolutions, projectDir: project.cwd }));
+  return fetchChecked(resolvedPackages({ packages: project.originalPackages.values(), descriptors: project.storedDescriptors, resolutions: project.storedResolutions, projectDir: project.cwd, registries: configuredRegistries(configuration) }));
 }
 
 /**
@@ -97,5 +109,6 @@ export async function resolveProject(project: Project, options: { lockfileOnly: 
     descriptors: project.storedDescriptors,
     resolutions: project.storedResolutions,
     projectDir: project.cwd,
+    registries: configuredRegistries(project.configuration),
   }));
 }

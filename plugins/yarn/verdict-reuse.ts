@@ -1,17 +1,20 @@
 /**
  * Verdict reuse for the install gate (src/verdict-store.ts holds the store and its trust model).
  * On a warm `yarn install --immutable` yarn.lock covers the manifests and the gate reads the
- * graph straight from it (resolve.ts lockfileGraph, no resolution); when that graph, the
- * config, the feed and the registries are unchanged, the last passing result is reused instead
- * of opening the feed and evaluating every package.
+ * graph straight from it (resolve.ts lockfileGraph, no resolution); when the lockfile state that
+ * graph is computed from, the config, the feed and the registries are unchanged, the last
+ * passing result is reused instead of computing the graph, opening the feed and evaluating
+ * every package.
  *
  * Why reusing is as safe as recomputing:
- * - The key hashes the graph itself, as the gate computed it from Yarn's in-memory project (so a
- *   `yarn add`/`up` that changed a manifest but not yet yarn.lock is never answered from the
- *   store: lockfileGraph then refuses and the gate resolves and checks as before), the Yarn
- *   registries, the resolved config (mode, exclude, overrides…), the feed's signed preamble
- *   (its index hash pins every record), the guard version and the UTC day. The verdicts and the
- *   fetch expectations below are a function of exactly these.
+ * - The key hashes the lockfile state (lockfile-state.ts: yarn.lock as Yarn parsed it, what a
+ *   command changed in memory since, the package extensions, Yarn's version and plugins), which
+ *   decides the lockfile graph; a state in which the manifests are not pinned by yarn.lock (a
+ *   `yarn add`/`up` that changed a manifest but not yet yarn.lock, `yarn set resolution`) has no
+ *   key, and the gate resolves and checks as before. With it: the Yarn registries, the resolved
+ *   config (mode, exclude, overrides…), the feed's signed preamble (its index hash pins every
+ *   record), the guard version and the UTC day. The verdicts and the fetch expectations below
+ *   are a function of exactly these.
  * - The fetch step still runs per package (fetch-guard.ts): the downloaded bytes are compared
  *   with the feed's sha512, and an archive found in Yarn's cache is trusted only when the
  *   guard's own record (verified-archives.ts, in the cache directory) says it was built from a
@@ -26,7 +29,8 @@ import { join } from 'node:path';
 import type { Project } from '@yarnpkg/core';
 import { npath } from '@yarnpkg/fslib';
 import type { GuardInputs } from '../../src/guard';
-import type { Report, ResolvedPackage } from '../../src/types';
+import type { Report } from '../../src/types';
+import { configuredRegistries } from './locators';
 import type { ConfigMemo } from '../../src/config/memo';
 import { installVerdictFile, rememberedConfig, reprintedPart, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 
@@ -44,17 +48,16 @@ export function gateConfigMemo(project: Project, env: NodeJS.ProcessEnv): { conf
   return rememberedConfig(verdictFile(npath.fromPortablePath(project.cwd)), env);
 }
 
-/** The store's inputs for this graph; undefined when it must always be checked (live evidence changes on its own). */
-export function gateVerdictInputs(project: Project, inputs: GuardInputs, packages: readonly ResolvedPackage[]): VerdictInputs | undefined {
+/** The store's inputs for this lockfile state (lockfile-state.ts); undefined when it must always be checked (live evidence changes on its own). */
+export function gateVerdictInputs(project: Project, inputs: GuardInputs, lockfileState: string): VerdictInputs | undefined {
   if (inputs.config.online) return undefined;
   const dir = npath.fromPortablePath(project.cwd);
-  const { configuration } = project;
-  const registries = { server: configuration.get('npmRegistryServer'), scopes: [...configuration.get('npmScopes').entries()].map(([scope, settings]) => [scope, settings.get('npmRegistryServer')]) };
+  const registries = configuredRegistries(project.configuration);
   return {
     file: verdictFile(dir),
     scope: 'yarn',
     lockfilePath: join(dir, 'yarn.lock'),
-    lockfile: JSON.stringify(packages),
+    lockfile: lockfileState,
     config: inputs.config,
     feedPath: inputs.feedPath,
     cacheDir: inputs.cacheDir,

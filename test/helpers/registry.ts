@@ -35,6 +35,8 @@ export interface PublishedPackage {
 export interface TestRegistry {
   url: string;
   port: number;
+  /** verdaccio's storage folder (a test may tamper with a stored tarball: a compromised registry or mirror). */
+  storage: string;
   publish(pkg: FixturePackage): Promise<PublishedPackage>;
   close(): Promise<void>;
 }
@@ -113,6 +115,7 @@ export async function startRegistry(): Promise<TestRegistry> {
   return {
     url,
     port,
+    storage: join(dir, 'storage'),
     publish,
     close: () =>
       new Promise<void>((resolve) => {
