@@ -66,6 +66,13 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
       expect(small(['check', '--format', format])).toEqual(first);
       expect(full(['check', '--format', format])).toEqual(first);
     }
+    // The human verdict keeps only what human output prints (no passing package), and prints the same, --verbose too.
+    expect(full(['check']).code).toBe(0);
+    const stored = readFileSync(join(project.dir, 'node_modules', '.provenance-guard', 'check-verdict.json'), 'utf8');
+    expect(stored).toContain('"summary":{"packages":2,"pass":2');
+    expect(stored).not.toContain('"verdict":"pass"');
+    const verbose = full(['check', '--verbose']);
+    expect(small(['check', '--verbose'])).toEqual(verbose);
   });
 
   test('a changed lockfile, a tampered store, --online or another command goes to the full CLI', () => {

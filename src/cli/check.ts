@@ -5,7 +5,7 @@ import { LockfileError } from '../errors';
 import { isObject } from '../json';
 import { readLockfile } from '../lockfile/index';
 import type { ResolvedPackage } from '../types';
-import { storeVerdict } from '../verdict-store';
+import { reprintedPart, storeVerdict } from '../verdict-store';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
 import { answerFromStore, checkConfigMemo, guardOptions, lockfileRegistries, locateLockfiles, parseCheckArgs, render } from './check-reuse';
@@ -65,7 +65,8 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const guard = await createGuard(options, inputs);
   try {
     const report = await guard.check(packages);
-    if (verdict) storeVerdict(verdict, report);
+    // Human output prints the summary and the flagged packages only: their verdict is all it keeps (a smaller file to read again).
+    if (verdict) storeVerdict(verdict, args.format === 'human' ? reprintedPart(report) : report);
     render(report, args, lockfiles, guard.config, ctx);
     return exitCodeOf(report);
   } finally {
