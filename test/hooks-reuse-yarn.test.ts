@@ -139,6 +139,58 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(p.ran().filter((m) => m.includes('yr-bad'))).toEqual([]);
   }, 300_000);
 
+  test("a patched package (its patch is the project's own file) is reused, and a patched blocked one stays blocked", async () => {
+    const patch = (name: string) => [`diff --git a/index.js b/index.js`, '--- a/index.js', '+++ b/index.js', '@@ -1 +1 @@',
+      `-module.exports = "${name}@1.0.0";`, '+module.exports = "patched";', ''].join('\n');
+    const spec = (name: string, file: string) => `patch:${name}@npm%3A1.0.0#./${file}`;
+    const { p, store } = await setUp({});
+    writeFileSync(join(p.dir, 'good.patch'), patch(GOOD));
+    p.writePackageJson({ [GOOD]: spec(GOOD, 'good.patch') });
+    await installAndStore(p, store);
+    expect(readFileSync(join(p.dir, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain('patched');
+    const warm = await immutable(p);
+    expect(warm.code, warm.output).toBe(0);
+    expect(warm.output).toMatch(REUSED);
+
+    writeFileSync(join(p.dir, 'bad.patch'), patch(BAD));
+    p.writePackageJson({ [GOOD]: spec(GOOD, 'good.patch'), [BAD]: spec(BAD, 'bad.patch') });
+    expect((await p.yarn(['install', '--mode=update-lockfile'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
+    for (let run = 0; run < 2; run++) {
+      const r = await immutable(p);
+      expect(r.code).not.toBe(0);
+      expect(r.output).not.toMatch(REUSED);
+      expect(text(r.output)).toContain(`${BAD}@1.0.0 is blocked by the provenance policy`);
+      expect(p.installed(BAD)).toBe(false);
+      expect(p.ran().filter((m) => m.includes('yr-bad'))).toEqual([]);
+      expect(existsSync(store)).toBe(false);
+    }
+  }, 300_000);
+
+  test("a yarn.lock whose patch entry outlived its source's resolution is not taken as the graph", async () => {
+    const name = '@pg-fixture/yr-ranged';
+    const stray = join(root, 'stray-markers');
+    published.set(name, await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) }));
+    const { p, store } = await setUp({});
+    writeFileSync(join(p.dir, 'ranged.patch'), [`diff --git a/index.js b/index.js`, '--- a/index.js', '+++ b/index.js', '@@ -1 +1 @@',
+      `-module.exports = "${name}@1.0.0";`, '+module.exports = "patched";', ''].join('\n'));
+    p.writePackageJson({ [name]: `patch:${name}@npm%3A^1.0.0#./ranged.patch` });
+    await installAndStore(p, store);
+    // A version the feed does not know (unknown: block), then a yarn.lock that no longer pins ^1.0.0 to 1.0.0.
+    await registry.publish({ name, version: '1.1.0', scripts: markerScript('ranged-1.1.0', stray) });
+    const lock = p.lockfile();
+    const edited = lock.replace(`"${name}@npm:^1.0.0":`, `"${name}@npm:1.0.0":`);
+    expect(edited).not.toBe(lock);
+    writeFileSync(join(p.dir, 'yarn.lock'), edited);
+    rmSync(p.markers, { recursive: true, force: true });
+    const r = await p.yarn(['install'], timed);
+    expect(r.output).not.toMatch(REUSED);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toContain(`${name}@1.1.0 is blocked by the provenance policy`);
+    expect(readFileSync(join(p.dir, 'node_modules', name, 'package.json'), 'utf8')).toContain('"version": "1.0.0"');
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(stray, 'ranged-1.1.0'))).toBe(false);
+  }, 300_000);
+
   test('a tampered store, or one authenticated with another secret, is not used', async () => {
     const { p, store } = await setUp({ [GOOD]: '^1.0.0' });
     await installAndStore(p, store);

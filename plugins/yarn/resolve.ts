@@ -1,5 +1,5 @@
 /** The resolved graph of a Yarn project, through Yarn's public API (see gate.ts for why). */
-import { Cache, PackageExtensionType, semverUtils, ThrowReport, type Descriptor, type IdentHash, type Project } from '@yarnpkg/core';
+import { Cache, PackageExtensionType, semverUtils, structUtils, ThrowReport, type Descriptor, type IdentHash, type Locator, type Project, type Resolver } from '@yarnpkg/core';
 import type { ResolvedPackage } from '../../src/types';
 import { configuredRegistries, resolvedPackages } from './locators';
 
@@ -28,20 +28,70 @@ export function manifestsPinned(project: Project): boolean {
   return true;
 }
 
-/** No transient package (file:, link:, portal:, patch: — re-resolved on every install): Yarn's resolvers persist every resolution. */
-function resolutionsPersist(project: Project): boolean {
-  const resolver = project.configuration.makeResolver();
-  for (const pkg of project.originalPackages.values()) {
-    if (pkg.reference.startsWith('workspace:')) continue;
-    let persisted: boolean;
+/**
+ * A `patch:` package's source, when it is itself in yarn.lock (`typescript@patch:typescript@npm%3A5.3.3#…`
+ * → `typescript@npm:5.3.3`). Yarn re-resolves a patch on every install (its patch file may have
+ * changed), but what it resolves to is the source package with the patch applied: the source's
+ * version and dependencies, which yarn.lock pins. The patch itself is the project's own file (or
+ * Yarn's built-in compat patch), never a download.
+ */
+function patchSource(project: Project, pkg: Locator): Locator | undefined {
+  if (!pkg.reference.startsWith('patch:')) return undefined;
+  let source: string | null;
+  try {
+    source = structUtils.parseRange(pkg.reference).source;
+  } catch {
+    return undefined;
+  }
+  const locator = source === null ? null : structUtils.tryParseLocator(source, true);
+  return locator && project.originalPackages.has(locator.locatorHash) ? locator : undefined;
+}
+
+/**
+ * Every `patch:` descriptor yarn.lock holds resolves, when Yarn resolves it again, to the same
+ * source: the descriptors its resolver depends on (the unpatched source descriptor) are pinned by
+ * yarn.lock to the source its patch locator names. Without this a yarn.lock whose patch entry
+ * outlived its source's resolution would have Yarn resolve the source anew (another version).
+ */
+function patchesPinned(project: Project, resolver: Resolver): boolean {
+  for (const [descriptorHash, locatorHash] of project.storedResolutions) {
+    const descriptor = project.storedDescriptors.get(descriptorHash);
+    if (!descriptor?.range.startsWith('patch:')) continue;
+    const pkg = project.originalPackages.get(locatorHash);
+    const source = pkg && patchSource(project, pkg);
+    if (!source) return false;
+    let dependencies: Descriptor[];
     try {
-      persisted = resolver.shouldPersistResolution(pkg, { project, resolver });
+      dependencies = Object.values(resolver.getResolutionDependencies(descriptor, { project, resolver }));
     } catch {
-      persisted = false;
+      return false;
     }
-    if (!persisted) return false;
+    for (const dependency of dependencies) if (project.storedResolutions.get(dependency.descriptorHash) !== source.locatorHash) return false;
   }
   return true;
+}
+
+/**
+ * No transient package (file:, link:, portal: — re-read on every install): Yarn's resolvers
+ * persist every resolution, or it is a patch whose source they persist and yarn.lock pins.
+ */
+function resolutionsPersist(project: Project): boolean {
+  const resolver = project.configuration.makeResolver();
+  let patched = false;
+  const persists = (locator: Locator): boolean => {
+    try {
+      if (resolver.shouldPersistResolution(locator, { project, resolver })) return true;
+    } catch {
+      return false;
+    }
+    const source = patchSource(project, locator);
+    patched ||= source !== undefined;
+    return source !== undefined && persists(source);
+  };
+  for (const pkg of project.originalPackages.values()) {
+    if (!pkg.reference.startsWith('workspace:') && !persists(pkg)) return false;
+  }
+  return !patched || patchesPinned(project, resolver);
 }
 
 /**
@@ -65,14 +115,24 @@ export async function lockfileGraph(project: Project, covers = lockfileCovers(pr
   const { configuration } = project;
   const extensions = await configuration.getPackageExtensions();
   for (const byRange of extensions.values()) for (const [, list] of byRange) if (list.some((e) => e.userProvided)) return undefined;
-  const resolvable = (d: Descriptor) => project.storedResolutions.has(d.descriptorHash);
+  const resolver = configuration.makeResolver();
+  // Yarn binds some descriptors to the package that declares them before it resolves them (a
+  // `patch:` with a relative patch path gets `::locator=<parent>`), and yarn.lock keeps the bound one.
+  const bound = (d: Descriptor, parent: Locator) => {
+    try {
+      return resolver.bindDescriptor(d, parent, { project, resolver });
+    } catch {
+      return d;
+    }
+  };
+  const resolvable = (d: Descriptor, parent: Locator) => project.storedResolutions.has(d.descriptorHash) || project.storedResolutions.has(bound(d, parent).descriptorHash);
   for (const pkg of project.originalPackages.values()) {
-    for (const dep of pkg.dependencies.values()) if (!resolvable(dep)) return undefined;
+    for (const dep of pkg.dependencies.values()) if (!resolvable(dep, pkg)) return undefined;
     for (const [range, list] of extensions.get(pkg.identHash) ?? []) {
       if (!semverUtils.satisfiesWithPrereleases(pkg.version, range)) continue;
       for (const ext of list) {
         if (ext.type !== PackageExtensionType.Dependency || pkg.dependencies.has(ext.descriptor.identHash)) continue;
-        if (!resolvable(configuration.normalizeDependency(ext.descriptor))) return undefined;
+        if (!resolvable(configuration.normalizeDependency(ext.descriptor), pkg)) return undefined;
       }
     }
   }
