@@ -20,7 +20,7 @@
  *     tarball-URL packages, which Yarn must download to read their manifest); the real
  *     resolution afterwards starts from its result and costs little twice.
  */
-import { MessageName, type Project } from '@yarnpkg/core';
+import { MessageName, ReportError, type Project } from '@yarnpkg/core';
 import { npmHttpUtils } from '@yarnpkg/plugin-npm';
 import { structUtils } from '@yarnpkg/core';
 import { join } from 'node:path';
@@ -103,15 +103,17 @@ function fetchExpectations(packages: readonly ResolvedPackage[], evaluations: re
   return expectations;
 }
 
-function fetchPolicy(config: Config, expectations: FetchExpectations, guard: () => Promise<Guard>, env: NodeJS.ProcessEnv): FetchPolicy {
+export function fetchPolicy(config: Config, expectations: FetchExpectations, guard: () => Promise<Guard>, env: NodeJS.ProcessEnv): FetchPolicy {
   const block = config.mode === 'block';
   return {
     async expectation(name, version) {
       const id = `${name}@${version}`;
       const known = timedFetchCheck(() => (expectations.has(id) ? { integrity: expectations.get(id) } : undefined));
       if (known) return known.integrity ? { integrity: known.integrity, block } : undefined;
-      // A package the gate did not see (it should not happen) is looked up now, never skipped.
+      // A package the gate did not see (it should not happen) is checked now, never skipped: the
+      // last point before its bytes reach Yarn's cache, so a block stops its fetch.
       const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
+      if (evaluation?.verdict === 'block') throw new ReportError(MessageName.UNNAMED, packageMessage(buildReport([evaluation]).packages[0]!, config.filepath));
       const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
       return integrity ? { integrity, block } : undefined;
     },

@@ -1,0 +1,62 @@
+/**
+ * What the Yarn plugin's fetch step expects of each registry tarball (plugins/yarn/gate.ts
+ * fetchPolicy), with a real guard over a signed test feed: the gate's expectation when it saw the
+ * package, a lookup when it did not, and a block for a package the gate did not see that the
+ * policy blocks (the last point before its bytes reach Yarn's cache).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ReportError } from '@yarnpkg/core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { fetchPolicy } from '../plugins/yarn/gate';
+import { createGuard, type Guard } from '../src/guard';
+import type { FeedRecord } from '../src/types';
+import { buildTestFeed, makeKeys, tempDir } from './helpers/feed-fixtures';
+
+const INTEGRITY = `sha512-${Buffer.alloc(64, 5).toString('base64')}`;
+const GOOD: FeedRecord = {
+  name: 'good', version: '1.0.0', integrity: INTEGRITY,
+  repository: { url: 'https://github.com/acme/good', commit: 'a'.repeat(40), status: 'claimed' },
+  rebuild: { verdict: 'reproducible', source: 'oss-rebuild' },
+  scorecard: { score: 8 },
+};
+
+const guards: Record<'block' | 'warn', Guard> = {} as Record<'block' | 'warn', Guard>;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  const dir = tempDir('pg-fetch-policy-');
+  const keys = makeKeys(join(dir, 'keys'));
+  await buildTestFeed(keys, [GOOD], join(dir, 'provenance.feed'));
+  env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache') };
+  for (const mode of ['block', 'warn'] as const) {
+    const configPath = join(dir, `rc-${mode}.json`);
+    writeFileSync(configPath, JSON.stringify({
+      mode, unknown: 'block', feed: { source: './provenance.feed', publicKeys: [keys.publicKey], offline: true },
+      rules: { repository: { require: 'claimed' }, rebuild: { require: 'reproducible' }, scorecard: { minScore: 5 } },
+    }));
+    guards[mode] = await createGuard({ cwd: dir, configPath, env });
+  }
+});
+afterAll(() => Object.values(guards).forEach((guard) => guard.close()));
+
+const policyOf = (mode: 'block' | 'warn', expectations: Map<string, string | null> = new Map()) => fetchPolicy(guards[mode].config, expectations, async () => guards[mode], env);
+
+test("the gate's expectation answers; nothing expected is nothing to compare", async () => {
+  const other = `sha512-${Buffer.alloc(64, 6).toString('base64')}`;
+  const policy = policyOf('block', new Map([['good@1.0.0', other], ['free@1.0.0', null]]));
+  expect(await policy.expectation('good', '1.0.0')).toEqual({ integrity: other, block: true });
+  expect(await policy.expectation('free', '1.0.0')).toBeUndefined();
+});
+
+test('a package the gate did not see is looked up in the feed', async () => {
+  expect(await policyOf('block').expectation('good', '1.0.0')).toEqual({ integrity: INTEGRITY, block: true });
+  expect(await policyOf('warn').expectation('good', '1.0.0')).toEqual({ integrity: INTEGRITY, block: false });
+});
+
+test('a package the gate did not see and the policy blocks is not fetched; under warn it is', async () => {
+  const refused = await policyOf('block').expectation('unseen', '9.9.9').then(() => undefined, (error: unknown) => error);
+  expect(refused).toBeInstanceOf(ReportError);
+  expect((refused as Error).message).toContain('unseen@9.9.9 is blocked by the provenance policy');
+  expect(await policyOf('warn').expectation('unseen', '9.9.9')).toBeUndefined();
+});
