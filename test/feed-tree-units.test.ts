@@ -671,3 +671,9 @@ describe('the preamble: magic, header and signature lines (preamble.ts)', () => 
     expect(error.message).toContain(missing);
   });
 });
+
+it('EMPTY_SHA256 is the sha256 of no bytes', async () => {
+  const { EMPTY_SHA256 } = await import('../src/feed/tree');
+  const { createHash } = await import('node:crypto');
+  expect(EMPTY_SHA256.equals(createHash('sha256').digest())).toBe(true);
+});

@@ -288,7 +288,7 @@ class HookSession implements PnpmHooks {
     const verdict = inputs && batchVerdictInputs(inputs, { dir: this.dir(), lockfile, scope, registries: this.pnpmRegistries() });
     const reused = verdict && reuseBatch(verdict);
     if (reused) {
-      if (this.timing) this.write(`provenance-guard timing: lockfile verdict reused (${reused.locked.length} packages)\n`);
+      if (this.timing) this.write(`provenance-guard timing: lockfile verdict reused (${reused.count} packages)\n`);
       this.view.noteLocked(reused.locked);
       for (const result of reused.report.packages) this.verdicts.remember(result);
       this.verdicts.flushWarnings();

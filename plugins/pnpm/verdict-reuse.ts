@@ -63,12 +63,12 @@ function isLockedEntries(value: unknown): value is LockedEntry[] {
   return Array.isArray(value) && value.every((e) => Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && typeof e[1] === 'string' && typeof e[2] === 'boolean');
 }
 
-/** The stored passing result of this batch and the locked packages it covered, or undefined. */
-export function reuseBatch(verdict: VerdictInputs): { report: Report; locked: ResolvedPackage[] } | undefined {
+/** The stored passing result of this batch and the locked packages it covered (made when first asked for), or undefined. */
+export function reuseBatch(verdict: VerdictInputs): { report: Report; count: number; locked: () => ResolvedPackage[] } | undefined {
   const reused = reuseStoredVerdict(verdict);
   if (!reused || !isLockedEntries(reused.attachment)) return undefined;
-  const locked = reused.attachment.map(([name, version, registry]): ResolvedPackage => ({ name, version, source: registry ? 'registry' : 'file' }));
-  return { report: reused.report, locked };
+  const entries = reused.attachment;
+  return { report: reused.report, count: entries.length, locked: () => entries.map(([name, version, registry]): ResolvedPackage => ({ name, version, source: registry ? 'registry' : 'file' })) };
 }
 
 /**

@@ -34,6 +34,7 @@ export class WorkspaceView {
   private readonly seenWithDist = new Set<string>();
   /** name@version of lockfile entries (checked in preResolution), and whether they are registry ones. */
   private readonly locked = new Map<string, boolean>();
+  private readonly pendingLocked: (() => readonly ResolvedPackage[])[] = [];
   /** `pnpm add <git/url/file spec>` on pnpm 10: the spec is not in the manifests readPackage saw. */
   private addingNonRegistry = false;
 
@@ -60,11 +61,23 @@ export class WorkspaceView {
     this.declared.note(manifest);
   }
 
-  noteLocked(packages: readonly ResolvedPackage[]): void {
+  noteLocked(packages: readonly ResolvedPackage[] | (() => readonly ResolvedPackage[])): void {
+    if (typeof packages === 'function') {
+      // A reused verdict's entries: indexed when a manifest is first asked about (a warm install often never does).
+      this.pendingLocked.push(packages);
+      return;
+    }
     for (const pkg of packages) {
       const id = key(pkg.name, pkg.version);
       this.locked.set(id, this.locked.get(id) === true || pkg.source === 'registry');
     }
+  }
+
+  /** Whether name@version is a lockfile entry, and a registry one; undefined when it is none. */
+  private lockedAs(id: string): boolean | undefined {
+    const pending = this.pendingLocked.splice(0);
+    for (const packages of pending) this.noteLocked(packages());
+    return this.locked.get(id);
   }
 
   /** Whether a manifest readPackage received during resolution was checked already or is part of the workspace. */
@@ -76,8 +89,9 @@ export class WorkspaceView {
     // Read again without `dist`: pnpm 10 for resolved and locked registry packages (`add`,
     // `remove`), pnpm 12 for locked `file:` ones; all were checked already. Unless a
     // git/file/tarball source could be posing as that name@version.
-    if (!manifest.dist && this.locked.get(id) === false) return true;
-    if (!manifest.dist && (this.seenWithDist.has(id) || this.locked.get(id) === true) && !posing && !this.addingNonRegistry) return true;
+    const locked = this.lockedAs(id);
+    if (!manifest.dist && locked === false) return true;
+    if (!manifest.dist && (this.seenWithDist.has(id) || locked === true) && !posing && !this.addingNonRegistry) return true;
     // pnpm 12 shows `link:` targets; one inside the project is part of the workspace (as the lockfile reader counts it).
     if (pkg.source === 'link' && pkg.resolved && isInsideDir(cwd, resolve(cwd, pkg.resolved.slice('link:'.length)))) return true;
     if (manifest.dist) this.seenWithDist.add(id);

@@ -13,7 +13,7 @@
  * after the signature line). The file body is level 0, then level 1, …, then the root: the
  * root's offset is bodyBytes − rootLength.
  */
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const TREE_SCHEMA = 3;
 export const RECORDS_PER_BUCKET_3 = 16;
@@ -25,7 +25,8 @@ const PAGE_TAG = 0x49;
 export const MAX_BUCKET_BYTES = 4 * 1024 * 1024;
 export const MIN_FANOUT = 2;
 export const MAX_FANOUT = 1024;
-export const EMPTY_SHA256 = createHash('sha256').digest();
+/** sha256 of no bytes (written out: no hash is computed when a hook bundle loads). */
+export const EMPTY_SHA256 = Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex');
 
 /** Where a page or bucket is and what it must hash to (pinned by its parent). */
 export interface PageRef {
