@@ -16,7 +16,8 @@ export function deferredModules(pattern, { requireAs } = {}) {
   return {
     name: 'provenance-guard-deferred',
     setup(build) {
-      build.onResolve({ filter: pattern }, (args) => ({ path: args.path, namespace: 'pg-deferred' }));
+      // The stub's own require of the real module (requireAs: often the same name) must not come back to the stub.
+      build.onResolve({ filter: pattern }, (args) => (args.namespace === 'pg-deferred' ? undefined : { path: args.path, namespace: 'pg-deferred' }));
       build.onResolve({ filter: /.*/, namespace: 'pg-deferred' }, (args) => (requireAs ? { path: args.path, external: true } : undefined));
       build.onLoad({ filter: /.*/, namespace: 'pg-deferred' }, (args) => {
         const resolved = requireHere.resolve(args.path, { paths: [root] });

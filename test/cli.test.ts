@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -93,6 +93,16 @@ describe('check', () => {
     const { dir } = await project('warn');
     const r = await cli(dir, ['check', '--format', 'json']);
     expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).summary).toEqual({ packages: 3, pass: 1, warn: 2, block: 0, skip: 0 });
+  });
+
+  test('a JavaScript config is loaded by the built CLI (cosmiconfig, loaded on first use from node_modules)', async () => {
+    const { dir, publicKey } = await project('block');
+    rmSync(join(dir, '.provenancerc'));
+    writeFileSync(join(dir, 'provenance.config.cjs'), `module.exports = { mode: 'warn', feed: { source: './feed', publicKeys: [${JSON.stringify(publicKey)}] }, rules: { scorecard: { minScore: 5 } }, unknown: 'warn' };\n`);
+    const r = spawnSync(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache') } });
+    expect(r.stderr).toContain('provenance.config.cjs');
+    expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).summary).toEqual({ packages: 3, pass: 1, warn: 2, block: 0, skip: 0 });
   });
 
