@@ -75,6 +75,24 @@ async function installAndStore(p: YarnProject, store: string): Promise<void> {
   expect(existsSync(store)).toBe(true);
 }
 
+/** yarn.lock made to pin `bad` (with the plugin off): every --immutable run blocks it, nothing of it installed or run, nothing stored. */
+async function expectBadBlockedOnEveryRun(p: YarnProject, store: string): Promise<void> {
+  expect((await p.yarn(['install', '--mode=update-lockfile'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
+  for (let run = 0; run < 2; run++) {
+    const r = await immutable(p);
+    expect(r.code).not.toBe(0);
+    expect(r.output).not.toMatch(REUSED);
+    expect(text(r.output)).toContain(`${BAD}@1.0.0 is blocked by the provenance policy`);
+    expect(p.installed(BAD)).toBe(false);
+    expect(p.ran().filter((m) => m.includes('yr-bad'))).toEqual([]);
+    expect(existsSync(store)).toBe(false);
+  }
+}
+
+/** A patch of a fixture's index.js (what `yarn patch-commit` writes). */
+const indexPatch = (name: string) => ['diff --git a/index.js b/index.js', '--- a/index.js', '+++ b/index.js', '@@ -1 +1 @@',
+  `-module.exports = "${name}@1.0.0";`, '+module.exports = "patched";', ''].join('\n');
+
 describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', () => {
   test('reused when nothing changed; a changed yarn.lock, policy or feed is checked again', async () => {
     const { p, feed, store } = await setUp({ [GOOD]: '^1.0.0' });
@@ -102,16 +120,7 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
 
     // yarn.lock gains `bad` (resolved with the plugin off): blocked on every run, nothing installed or run, nothing stored.
     p.writePackageJson({ [GOOD]: '^1.0.0', [BAD]: '^1.0.0' });
-    expect((await p.yarn(['install', '--mode=update-lockfile'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
-    for (let run = 0; run < 2; run++) {
-      const r = await immutable(p);
-      expect(r.code).not.toBe(0);
-      expect(r.output).not.toMatch(REUSED);
-      expect(text(r.output)).toContain(`${BAD}@1.0.0 is blocked by the provenance policy`);
-      expect(p.installed(BAD)).toBe(false);
-      expect(p.ran().filter((m) => m.includes('yr-bad'))).toEqual([]);
-      expect(existsSync(store)).toBe(false);
-    }
+    await expectBadBlockedOnEveryRun(p, store);
   }, 300_000);
 
   test('a transient package (file:) is re-read on every install: nothing is stored, and a dependency it gains is checked', async () => {
@@ -140,11 +149,9 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
   }, 300_000);
 
   test("a patched package (its patch is the project's own file) is reused, and a patched blocked one stays blocked", async () => {
-    const patch = (name: string) => [`diff --git a/index.js b/index.js`, '--- a/index.js', '+++ b/index.js', '@@ -1 +1 @@',
-      `-module.exports = "${name}@1.0.0";`, '+module.exports = "patched";', ''].join('\n');
     const spec = (name: string, file: string) => `patch:${name}@npm%3A1.0.0#./${file}`;
     const { p, store } = await setUp({});
-    writeFileSync(join(p.dir, 'good.patch'), patch(GOOD));
+    writeFileSync(join(p.dir, 'good.patch'), indexPatch(GOOD));
     p.writePackageJson({ [GOOD]: spec(GOOD, 'good.patch') });
     await installAndStore(p, store);
     expect(readFileSync(join(p.dir, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain('patched');
@@ -152,18 +159,9 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(warm.code, warm.output).toBe(0);
     expect(warm.output).toMatch(REUSED);
 
-    writeFileSync(join(p.dir, 'bad.patch'), patch(BAD));
+    writeFileSync(join(p.dir, 'bad.patch'), indexPatch(BAD));
     p.writePackageJson({ [GOOD]: spec(GOOD, 'good.patch'), [BAD]: spec(BAD, 'bad.patch') });
-    expect((await p.yarn(['install', '--mode=update-lockfile'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
-    for (let run = 0; run < 2; run++) {
-      const r = await immutable(p);
-      expect(r.code).not.toBe(0);
-      expect(r.output).not.toMatch(REUSED);
-      expect(text(r.output)).toContain(`${BAD}@1.0.0 is blocked by the provenance policy`);
-      expect(p.installed(BAD)).toBe(false);
-      expect(p.ran().filter((m) => m.includes('yr-bad'))).toEqual([]);
-      expect(existsSync(store)).toBe(false);
-    }
+    await expectBadBlockedOnEveryRun(p, store);
   }, 300_000);
 
   test("a yarn.lock whose patch entry outlived its source's resolution is not taken as the graph", async () => {
@@ -171,8 +169,7 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     const stray = join(root, 'stray-markers');
     published.set(name, await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) }));
     const { p, store } = await setUp({});
-    writeFileSync(join(p.dir, 'ranged.patch'), [`diff --git a/index.js b/index.js`, '--- a/index.js', '+++ b/index.js', '@@ -1 +1 @@',
-      `-module.exports = "${name}@1.0.0";`, '+module.exports = "patched";', ''].join('\n'));
+    writeFileSync(join(p.dir, 'ranged.patch'), indexPatch(name));
     p.writePackageJson({ [name]: `patch:${name}@npm%3A^1.0.0#./ranged.patch` });
     await installAndStore(p, store);
     // A version the feed does not know (unknown: block), then a yarn.lock that no longer pins ^1.0.0 to 1.0.0.
