@@ -54,7 +54,7 @@ const targets = [
   // factory, so Yarn's own modules (and node builtins) come from the factory's require, never
   // a top-level require.
   {
-    entryPoints: ['plugins/yarn/index.ts'], outfile: 'plugins/yarn/dist/plugin-provenance.cjs', format: 'iife', globalName: 'plugin',
+    entryPoints: ['plugins/yarn/index.ts'], outfile: 'plugins/yarn/dist/plugin-provenance.cjs', format: 'iife', globalName: 'plugin', minifyWhitespace: true, minifySyntax: true,
     external: [...common.external, 'pacote', 'sigstore', '@yarnpkg/core', '@yarnpkg/plugin-npm', '@yarnpkg/fslib', '@yarnpkg/parsers', 'clipanion', 'semver', 'typanion'],
     banner: { js: '/* eslint-disable */\n//prettier-ignore\nmodule.exports = {\nname: "@yarnpkg/plugin-provenance",\nfactory: function (require) {' },
     footer: { js: 'return plugin;\n}\n};' },
@@ -65,7 +65,7 @@ const targets = [
   // pnpm hook bundle (module.exports = { hooks }); its build also lays out the config dependency
   // pnpm-plugin-provenance-guard in plugins/pnpm/dist/config-dependency/.
   {
-    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: 'plugins/pnpm/dist/pnpmfile.cjs',
+    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: 'plugins/pnpm/dist/pnpmfile.cjs', minifyWhitespace: true, minifySyntax: true,
     plugins: [{ name: 'pnpm', setup: async (b) => (await import('../plugins/pnpm/esbuild.mjs')).pnpmBundlePlugin.setup(b) }],
   },
   // Bun security scanner: what `provenance-guard` resolves to under Bun (the `bun` export
