@@ -116,16 +116,22 @@ export async function lockfileGraph(project: Project, covers = lockfileCovers(pr
   const extensions = await configuration.getPackageExtensions();
   for (const byRange of extensions.values()) for (const [, list] of byRange) if (list.some((e) => e.userProvided)) return undefined;
   const resolver = configuration.makeResolver();
-  // Yarn binds some descriptors to the package that declares them before it resolves them (a
-  // `patch:` with a relative patch path gets `::locator=<parent>`), and yarn.lock keeps the bound one.
-  const bound = (d: Descriptor, parent: Locator) => {
+  // What Yarn resolves is a dependency as its resolver binds it to the package declaring it (a
+  // `patch:` or `file:` with a relative path gets `::locator=<parent>`), and yarn.lock keeps that
+  // one. Yarn's resolvers of `npm:` ranges (semver, tags, aliases) bind them as they are; the other
+  // ranges are few, and their resolver is asked.
+  const bound = (d: Descriptor, parent: Locator): Descriptor | undefined => {
+    if (d.range.startsWith('npm:')) return d;
     try {
       return resolver.bindDescriptor(d, parent, { project, resolver });
     } catch {
-      return d;
+      return undefined;
     }
   };
-  const resolvable = (d: Descriptor, parent: Locator) => project.storedResolutions.has(d.descriptorHash) || project.storedResolutions.has(bound(d, parent).descriptorHash);
+  const resolvable = (d: Descriptor, parent: Locator) => {
+    const dependency = bound(d, parent);
+    return dependency !== undefined && project.storedResolutions.has(dependency.descriptorHash);
+  };
   for (const pkg of project.originalPackages.values()) {
     for (const dep of pkg.dependencies.values()) if (!resolvable(dep, pkg)) return undefined;
     for (const [range, list] of extensions.get(pkg.identHash) ?? []) {
