@@ -7,8 +7,7 @@
  * are recovered from the descriptor → locator resolutions.
  */
 import { structUtils, type Configuration, type Descriptor, type DescriptorHash, type LocatorHash, type Package } from '@yarnpkg/core';
-import { withTrailingSlash } from '../../src/npmrc';
-import { yarnRegistriesFor } from '../../src/lockfile/registries';
+import { applyYarnRegistries, YARN_DEFAULT_REGISTRY, yarnRegistriesFor } from '../../src/lockfile/registries';
 import { classifySpec, packageKey, type Registries } from '../../src/lockfile/source';
 import { npmLocatorVersion, yarnReferenceSource } from '../../src/lockfile/yarn';
 import type { ResolvedPackage, SourceKind } from '../../src/types';
@@ -25,12 +24,10 @@ export interface ResolutionView {
 
 /** The registries Yarn itself uses (npmRegistryServer, npmScopes), from its configuration: what decides registry identity here. */
 export function configuredRegistries(configuration: Configuration): Registries {
-  const scopes: Record<string, string> = {};
-  for (const [scope, settings] of configuration.get('npmScopes')) {
-    const server = settings.get('npmRegistryServer');
-    if (typeof server === 'string' && server) scopes[`@${scope.replace(/^@/, '')}`] = withTrailingSlash(server);
-  }
-  return { default: withTrailingSlash(configuration.get('npmRegistryServer')), scopes };
+  const registries = { default: YARN_DEFAULT_REGISTRY, scopes: {} as Record<string, string> };
+  const scopes = [...configuration.get('npmScopes')].map(([scope, settings]) => [scope, settings.get('npmRegistryServer')] as const);
+  applyYarnRegistries(registries, configuration.get('npmRegistryServer'), scopes);
+  return registries;
 }
 
 /** `npm:<name>@<range>` descriptors name another package than their own ident: aliases. */

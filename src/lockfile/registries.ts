@@ -38,12 +38,19 @@ function readYarnrc(file: string): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * Yarn's registry settings layered onto `into`: `npmRegistryServer`, and each `npmScopes` entry's
+ * `npmRegistryServer` by scope name (with or without `@`). From .yarnrc.yml here, from Yarn's own
+ * configuration in the Yarn plugin (plugins/yarn/locators.ts).
+ */
+export function applyYarnRegistries(into: { default: string; scopes: Record<string, string> }, server: unknown, scopes: Iterable<readonly [string, unknown]>): void {
+  if (typeof server === 'string' && server) into.default = withTrailingSlash(server);
+  for (const [scope, scopeServer] of scopes) if (typeof scopeServer === 'string') into.scopes[`@${scope.replace(/^@/, '')}`] = withTrailingSlash(scopeServer);
+}
+
 function applyYarnrc(rc: Record<string, unknown>, into: { default: string; scopes: Record<string, string> }): void {
-  if (typeof rc.npmRegistryServer === 'string' && rc.npmRegistryServer) into.default = withTrailingSlash(rc.npmRegistryServer);
-  if (!isObject(rc.npmScopes)) return;
-  for (const [scope, settings] of Object.entries(rc.npmScopes)) {
-    if (isObject(settings) && typeof settings.npmRegistryServer === 'string') into.scopes[`@${scope.replace(/^@/, '')}`] = withTrailingSlash(settings.npmRegistryServer);
-  }
+  const scopes = isObject(rc.npmScopes) ? Object.entries(rc.npmScopes).map(([scope, settings]) => [scope, isObject(settings) ? settings.npmRegistryServer : undefined] as const) : [];
+  applyYarnRegistries(into, rc.npmRegistryServer, scopes);
 }
 
 /** Folders from the filesystem root down to `dir` (Yarn reads a .yarnrc.yml in each, nearest last). */
