@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReportError } from '@yarnpkg/core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { yarnHashedArchive } from '../plugins/yarn/fetch-guard';
 import { fetchPolicy } from '../plugins/yarn/gate';
 import { createGuard, type Guard } from '../src/guard';
 import type { FeedRecord } from '../src/types';
@@ -59,4 +60,19 @@ test('a package the gate did not see and the policy blocks is not fetched; under
   expect(refused).toBeInstanceOf(ReportError);
   expect((refused as Error).message).toContain('unseen@9.9.9 is blocked by the provenance policy');
   expect(await policyOf('warn').expectation('unseen', '9.9.9')).toBeUndefined();
+});
+
+test("Yarn's checksum stands for the archive only when Yarn hashed that file and refuses a mismatch", () => {
+  const opts = (behavior: string, cacheOptions: { skipIntegrityCheck?: boolean } = {}, check = false) =>
+    ({ cacheOptions, cache: { check }, project: { configuration: { get: () => behavior } } }) as unknown as Parameters<typeof yarnHashedArchive>[0];
+  expect(yarnHashedArchive(opts('throw'))).toBe(true);
+  expect(yarnHashedArchive(opts('update'))).toBe(true);
+  // ignore hands over yarn.lock's checksum for another file; reset, after reloading, too.
+  expect(yarnHashedArchive(opts('ignore'))).toBe(false);
+  expect(yarnHashedArchive(opts('reset'))).toBe(false);
+  // --check-cache throws on a mismatch whatever the setting.
+  expect(yarnHashedArchive(opts('ignore', {}, true))).toBe(true);
+  // The link step and `yarn add`'s lookups skip hashing: yarn.lock's checksum comes back unchecked.
+  expect(yarnHashedArchive(opts('throw', { skipIntegrityCheck: true }))).toBe(false);
+  expect(yarnHashedArchive(opts('throw', { skipIntegrityCheck: true }, true))).toBe(false);
 });

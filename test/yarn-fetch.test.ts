@@ -3,7 +3,7 @@
  * feed's sha512 offline (item 2), also when Yarn's cache is warm or was planted by an attacker,
  * and `yarn dlx` from a block-mode project is governed by that project's policy (item 6).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -24,8 +24,11 @@ beforeAll(async () => {
   [registry, impostor] = await Promise.all([startRegistry(), startRegistry()]);
   const stray = join(root, 'stray-markers');
   const records: FeedRecord[] = [];
-  for (const name of ['@pg-fixture/good', '@pg-fixture/tampered']) {
-    const pkg = await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) });
+  // Two platform packages, one for this machine and one for another (like esbuild's), and their parent.
+  const platform: Record<string, Record<string, unknown>> = { '@pg-fixture/native-here': { os: [process.platform] }, '@pg-fixture/native-other': { os: [process.platform === 'win32' ? 'linux' : 'win32'] } };
+  for (const name of ['@pg-fixture/good', '@pg-fixture/tampered', '@pg-fixture/native-here', '@pg-fixture/native-other', '@pg-fixture/native']) {
+    const optionalDependencies = name === '@pg-fixture/native' ? { '@pg-fixture/native-here': '1.0.0', '@pg-fixture/native-other': '1.0.0' } : undefined;
+    const pkg = await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray), ...(platform[name] ? { manifest: platform[name] } : {}), ...(optionalDependencies ? { optionalDependencies } : {}) });
     // The feed attests other bytes for `tampered` than the registry serves.
     const integrity = name === '@pg-fixture/tampered' ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : pkg.integrity;
     records.push({ name, version: '1.0.0', integrity, ...GOOD } as FeedRecord);
@@ -79,6 +82,21 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
     expect(ok.code, ok.output).toBe(0);
     expect(p.ran()).toEqual(['@pg-fixture_good']);
     expect(existsSync(join(p.dir, linker === 'pnp' ? '.pnp.cjs' : 'node_modules/@pg-fixture/good/package.json'))).toBe(true);
+  });
+
+  test.each(['node-modules', 'pnp'] as const)("%s: a package for this platform is verified and installs, cold and warm; another platform's is not fetched", async (linker) => {
+    // Yarn hides the checksum of a platform package (it may be absent on another machine) and mocks
+    // the other platform's: neither may fail the fetch step, and the one installed is still bound.
+    const p = project({ '@pg-fixture/native': '1.0.0' }, { linker });
+    const cold = await p.yarn(['install']);
+    expect(cold.code, cold.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture_native', '@pg-fixture_native-here']);
+    expect(cachedArchives(p).filter((f) => f.includes('native-other'))).toEqual([]);
+    for (const dir of ['node_modules', '.pnp.cjs', '.yarn/install-state.gz']) rmSync(join(p.dir, dir), { recursive: true, force: true });
+    rmSync(p.markers, { recursive: true, force: true });
+    const warm = await p.yarn(['install', '--immutable'], { YARN_ENABLE_OFFLINE_MODE: '1', YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9' });
+    expect(warm.code, warm.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture_native', '@pg-fixture_native-here']);
   });
 
   test('warn mode: the mismatch is a warning and the install goes on', async () => {
@@ -138,6 +156,41 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
     const unverified = await fresh.yarn(['install', '--immutable'], { YARN_ENABLE_OFFLINE_MODE: '1', YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9' });
     expect(unverified.code, unverified.output).not.toBe(0);
     expect(text(unverified.output)).toContain("the archive in Yarn's cache was not verified on this machine");
+  });
+  test("an archive swapped under a verified archive's name is refused where Yarn does not hash it (checksumBehavior: ignore, a platform package)", async () => {
+    const attacker = project({ '@pg-fixture/good': '1.0.0' }, { plugin: false, registryUrl: impostor.url });
+    expect((await attacker.yarn(['install'])).code).toBe(0);
+    const evil = readFileSync(join(cacheOf(attacker), cachedArchives(attacker)[0]!));
+
+    const p = project({ '@pg-fixture/good': '1.0.0', '@pg-fixture/native': '1.0.0' });
+    expect((await p.yarn(['install'])).code).toBe(0);
+    const swap = (name: string) => {
+      const file = cachedArchives(p).find((f) => f.startsWith(`@pg-fixture-${name}-npm-`))!;
+      writeFileSync(join(cacheOf(p), file), evil);
+    };
+    const reinstall = (env: Record<string, string> = {}) => {
+      for (const dir of ['node_modules', '.yarn/install-state.gz']) rmSync(join(p.dir, dir), { recursive: true, force: true });
+      rmSync(p.markers, { recursive: true, force: true });
+      return p.yarn(['install', '--immutable'], env);
+    };
+    // Yarn itself refuses the swapped archive under its default checksumBehavior (throw); under `ignore` it hands it over with yarn.lock's checksum.
+    swap('good');
+    const ignored = await reinstall({ YARN_CHECKSUM_BEHAVIOR: 'ignore' });
+    expect(ignored.code, ignored.output).not.toBe(0);
+    expect(text(ignored.output)).toMatch(/@pg-fixture\/good@1\.0\.0 is blocked by the provenance policy: integrity: the archive in Yarn's cache .* is not the one built from the verified tarball/);
+    expectNothingOf(p, '@pg-fixture/good');
+    expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
+
+    // A package for this platform only: Yarn never hashes its archive, whatever checksumBehavior says.
+    rmSync(join(p.dir, 'yarn.lock'));
+    p.writePackageJson({ '@pg-fixture/native': '1.0.0' });
+    expect((await p.yarn(['install'])).code).toBe(0);
+    swap('native-here');
+    const platform = await reinstall();
+    expect(platform.code, platform.output).not.toBe(0);
+    expect(text(platform.output)).toMatch(/@pg-fixture\/native-here@1\.0\.0 is blocked by the provenance policy: integrity: the archive in Yarn's cache .* is not the one built from the verified tarball/);
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
   });
 });
 

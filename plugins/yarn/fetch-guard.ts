@@ -17,13 +17,13 @@
  * job is therefore never trusted on its own; offline, an unrecorded archive fails closed.
  */
 import { hashUtils, MessageName, type Configuration, ReportError, structUtils, tgzUtils, type Fetcher, type FetchOptions, type FetchResult, type Locator, type MinimalFetchOptions } from '@yarnpkg/core';
-import { npath, xfs } from '@yarnpkg/fslib';
+import { npath, xfs, type PortablePath } from '@yarnpkg/fslib';
 import { npmHttpUtils, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
 import semver from 'semver';
 import { bindIntegrity, sha512Integrity } from '../../src/policy/integrity';
 import type { PackageResult } from '../../src/types';
 import { packageMessage } from './messages';
-import { timedFetchCheck } from './timing';
+import { fetchCheckEnd, fetchCheckStart } from './timing';
 import { archiveHash, type VerifiedArchives } from './verified-archives';
 
 export interface FetchExpectation {
@@ -40,11 +40,11 @@ export interface FetchPolicy {
   configFile: string | undefined;
 }
 
-/** A registry package as plugin-npm's fetchers handle it: `npm:<semver>` (optionally `::__archiveUrl=…`). */
-export function isRegistryLocator(locator: Locator): boolean {
-  if (!locator.reference.startsWith('npm:')) return false;
+/** name and version of a registry package as plugin-npm's fetchers handle it (`npm:<semver>`, optionally `::__archiveUrl=…`); undefined for any other locator. */
+function registryPackage(locator: Locator): { name: string; version: string } | undefined {
+  if (!locator.reference.startsWith('npm:')) return undefined;
   const { selector } = structUtils.parseRange(locator.reference);
-  return semver.valid(selector) !== null;
+  return semver.valid(selector) === null ? undefined : { name: structUtils.stringifyIdent(locator), version: selector };
 }
 
 function nameVersion(locator: Locator): { name: string; version: string } {
@@ -64,13 +64,42 @@ async function download(locator: Locator, opts: FetchOptions): Promise<Buffer> {
   }
 }
 
+function idOf(locator: Locator): string {
+  const { name, version } = nameVersion(locator);
+  return `${name}@${version}`;
+}
+
 function integrityResult(locator: Locator, message: string, block: boolean): PackageResult {
   const { name, version } = nameVersion(locator);
   return { name, version, verdict: block ? 'block' : 'warn', findings: [{ rule: 'integrity', severity: block ? 'block' : 'warn', message }] };
 }
 
+/**
+ * What one policy's fetches learned in this process. Yarn fetches every package twice (to fetch,
+ * then to link): the second fetch of a locator asks nothing again, and the same archive (same
+ * locator and Yarn checksum, so the same cache file) checked before is not checked again.
+ */
+interface FetchMemo {
+  /** locatorHash → its expectation (null: none, not a registry package). */
+  expected: Map<string, FetchExpectation | null>;
+  /** locatorHash → the checksum Yarn gave with the archive checked ('' for none). */
+  checked: Map<string, string>;
+}
+
+const memos = new WeakMap<FetchPolicy, FetchMemo>();
+
+function memoOf(policy: FetchPolicy): FetchMemo {
+  let memo = memos.get(policy);
+  if (!memo) memos.set(policy, (memo = { expected: new Map(), checked: new Map() }));
+  return memo;
+}
+
 export class GuardedFetcher implements Fetcher {
-  constructor(private readonly inner: Fetcher, private readonly policy: FetchPolicy) {}
+  private readonly memo: FetchMemo;
+
+  constructor(private readonly inner: Fetcher, private readonly policy: FetchPolicy) {
+    this.memo = memoOf(policy);
+  }
 
   supports(locator: Locator, opts: MinimalFetchOptions): boolean {
     return this.inner.supports(locator, opts);
@@ -81,9 +110,10 @@ export class GuardedFetcher implements Fetcher {
   }
 
   async fetch(locator: Locator, opts: FetchOptions): Promise<FetchResult> {
-    if (!isRegistryLocator(locator)) return this.inner.fetch(locator, opts);
-    const { name, version } = nameVersion(locator);
-    const expected = await this.policy.expectation(name, version);
+    let started = fetchCheckStart();
+    const known = isMocked(locator, opts) ? null : this.memo.expected.get(locator.locatorHash);
+    fetchCheckEnd(started, 'memo');
+    const expected = known === undefined ? await this.expectationOf(locator) : known;
     if (!expected) return this.inner.fetch(locator, opts);
     let loaded = false;
     const [packageFs, releaseFs, checksum] = await opts.cache.fetchPackageFromCache(locator, opts.checksums.get(locator.locatorHash) ?? null, {
@@ -97,16 +127,32 @@ export class GuardedFetcher implements Fetcher {
       ...opts.cacheOptions,
     });
     try {
-      if (loaded) {
-        if (checksum) this.policy.archives.add(checksum, `${name}@${version}`, expected.integrity);
-      } else {
-        await this.checkCachedArchive(locator, opts, expected, checksum);
+      started = fetchCheckStart();
+      const checked = this.memo.checked.get(locator.locatorHash) === (checksum ?? '');
+      fetchCheckEnd(started, 'memo');
+      if (!checked) {
+        const archive = await archiveChecksum(opts, packageFs.getRealPath(), checksum);
+        if (loaded) this.policy.archives.add(archive, idOf(locator), expected.integrity);
+        else await this.checkCachedArchive(locator, opts, expected, archive);
+        this.memo.checked.set(locator.locatorHash, checksum ?? '');
       }
     } catch (error) {
       releaseFs();
       throw error;
     }
     return { packageFs, releaseFs, prefixPath: structUtils.getIdentVendorPath(locator), checksum };
+  }
+
+  /** The policy's expectation of a registry package (remembered; a block throws every time). */
+  private async expectationOf(locator: Locator): Promise<FetchExpectation | null> {
+    const started = fetchCheckStart();
+    let pending: Promise<FetchExpectation | undefined> | undefined;
+    const registry = registryPackage(locator);
+    if (registry) pending = this.policy.expectation(registry.name, registry.version);
+    fetchCheckEnd(started, 'expectations');
+    const expected = (pending && (await pending)) ?? null;
+    this.memo.expected.set(locator.locatorHash, expected);
+    return expected;
   }
 
   /** Downloads the tarball, compares its sha512 with the feed's, and converts it to Yarn's zip. */
@@ -132,10 +178,12 @@ export class GuardedFetcher implements Fetcher {
   }
 
   /** A cache hit: trusted only when recorded as verified, else rebuilt from a verified download and compared. */
-  private async checkCachedArchive(locator: Locator, opts: FetchOptions, expected: FetchExpectation, checksum: string | null): Promise<void> {
-    const { name, version } = nameVersion(locator);
-    const id = `${name}@${version}`;
-    if (checksum && timedFetchCheck(() => this.policy.archives.has(checksum, id, expected.integrity))) return;
+  private async checkCachedArchive(locator: Locator, opts: FetchOptions, expected: FetchExpectation, archive: string): Promise<void> {
+    const started = fetchCheckStart();
+    const id = idOf(locator);
+    const verified = this.policy.archives.has(archive, id, expected.integrity);
+    fetchCheckEnd(started, 'records');
+    if (verified) return;
     let zip;
     try {
       zip = await this.verifiedZip(locator, opts, expected);
@@ -147,12 +195,36 @@ export class GuardedFetcher implements Fetcher {
     const path = zip.getRealPath();
     zip.saveAndClose();
     const rebuilt = await hashUtils.checksumFile(path).finally(() => xfs.removePromise(path));
-    if (checksum === null || archiveHash(checksum) !== rebuilt) {
+    if (archive !== rebuilt) {
       this.fail(locator, opts, `the archive in Yarn's cache (${npath.fromPortablePath(opts.cache.cwd)}) is not the one built from the verified tarball: it was not fetched from this registry tarball`, expected.block);
       return;
     }
-    this.policy.archives.add(checksum, id, expected.integrity);
+    this.policy.archives.add(archive, id, expected.integrity);
   }
+}
+
+/** A package of another platform: Yarn's cache hands over a stand-in with only its name, never its files, and links nothing of it. */
+function isMocked(locator: Locator, opts: FetchOptions): boolean {
+  return opts.cacheOptions?.mockedPackages?.has(locator.locatorHash) === true && !opts.cache.check;
+}
+
+/**
+ * Whether a checksum Yarn's cache returns is the hash of the archive it hands over. It is not
+ * when Yarn skips hashing (the link step's second fetch, `yarn add`'s lookups) or returns
+ * yarn.lock's checksum for a file that does not match it (checksumBehavior `ignore`, or `reset`
+ * after a reload). For a package of this platform only (Yarn's `unstablePackages`) it returns none.
+ */
+export function yarnHashedArchive(opts: Pick<FetchOptions, 'cacheOptions' | 'cache' | 'project'>): boolean {
+  if (opts.cacheOptions?.skipIntegrityCheck) return false;
+  if (opts.cache.check) return true;
+  const behavior = opts.project.configuration.get('checksumBehavior');
+  return behavior === 'throw' || behavior === 'update';
+}
+
+/** The sha512 (hex) of the archive at `path`, which Yarn's cache handed over with `checksum`. */
+async function archiveChecksum(opts: FetchOptions, path: PortablePath, checksum: string | null): Promise<string> {
+  if (checksum !== null && yarnHashedArchive(opts)) return archiveHash(checksum);
+  return hashUtils.checksumFile(path);
 }
 
 const policies = new WeakMap<Configuration, FetchPolicy>();

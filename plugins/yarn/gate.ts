@@ -41,7 +41,6 @@ import { packageMessage } from './messages';
 import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
 import { verifiedArchives } from './verified-archives';
-import { timedFetchCheck } from './timing';
 import { gateConfigMemo, gateVerdictInputs, reuseGate, storeGate, type FetchExpectations } from './verdict-reuse';
 
 export interface ValidationReport {
@@ -108,8 +107,8 @@ export function fetchPolicy(config: Config, expectations: FetchExpectations, gua
   return {
     async expectation(name, version) {
       const id = `${name}@${version}`;
-      const known = timedFetchCheck(() => (expectations.has(id) ? { integrity: expectations.get(id) } : undefined));
-      if (known) return known.integrity ? { integrity: known.integrity, block } : undefined;
+      const known = expectations.get(id);
+      if (known !== undefined) return known ? { integrity: known, block } : undefined;
       // A package the gate did not see (it should not happen) is checked now, never skipped: the
       // last point before its bytes reach Yarn's cache, so a block stops its fetch.
       const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
