@@ -50,10 +50,11 @@ export interface VerdictInputs {
 }
 
 /**
- * The stored file, three parts: the MAC (hex) and a newline; the head (JSON, one line) and a
- * newline; the body (JSON: the report and the attachment). The MAC covers the head and body
- * bytes as stored, so a reuse checks it without re-serialising the report, and reads the body
- * only after the head matched.
+ * The stored file: the MAC (hex) and a newline; the head (JSON, one line) and a newline; the body
+ * (JSON: the report and the attachment); optionally a newline and the output as printed (raw
+ * bytes, `printedBytes` long: written out again as they are). The MAC covers everything after
+ * it as stored, so a reuse checks it without re-serialising the report, and reads the body only
+ * after the head matched.
  */
 interface StoredHead {
   version: number;
@@ -62,6 +63,8 @@ interface StoredHead {
   validUntil: string;
   /** The config file as validated for this verdict (config/memo.ts), when it was YAML or JSON. */
   config?: ConfigMemo;
+  /** The length of the printed output at the end of the file, when there is one. */
+  printedBytes?: number;
 }
 
 interface StoredBody {
@@ -70,10 +73,11 @@ interface StoredBody {
   attachment?: unknown;
 }
 
-/** A reused verdict: the stored report and what the adapter attached to it. */
+/** A reused verdict: the stored report, what the adapter attached to it, and the output stored as printed. */
 export interface ReusedVerdict {
   report: Report;
   attachment: unknown;
+  printed?: Buffer;
 }
 
 /** node_modules/.provenance-guard/<scope>-verdict.json of the project, whether node_modules exists yet or not. */
@@ -161,11 +165,12 @@ function macOf(key: Buffer, signed: Uint8Array): Buffer {
 
 function isHead(value: unknown): value is StoredHead {
   const head = value as StoredHead | null;
-  return typeof head === 'object' && head !== null && head.version === STORE_VERSION && typeof head.key === 'string' && typeof head.storedAt === 'string' && typeof head.validUntil === 'string';
+  return typeof head === 'object' && head !== null && head.version === STORE_VERSION && typeof head.key === 'string' && typeof head.storedAt === 'string' && typeof head.validUntil === 'string'
+    && (head.printedBytes === undefined || (Number.isSafeInteger(head.printedBytes) && head.printedBytes >= 0));
 }
 
 /** The stored file's parts, when it has the shape of a verdict of this version. */
-function readStored(file: string): { mac: Buffer; signed: Buffer; head: StoredHead; body: Buffer } | undefined {
+function readStored(file: string): { mac: Buffer; signed: Buffer; head: StoredHead; body: Buffer; printed?: Buffer } | undefined {
   try {
     const raw = readFileSync(file);
     const macEnd = raw.indexOf(0x0a);
@@ -173,7 +178,11 @@ function readStored(file: string): { mac: Buffer; signed: Buffer; head: StoredHe
     if (macEnd !== 64 || headEnd < 0) return undefined;
     const head: unknown = JSON.parse(raw.toString('utf8', macEnd + 1, headEnd));
     if (!isHead(head)) return undefined;
-    return { mac: Buffer.from(raw.toString('latin1', 0, macEnd), 'hex'), signed: raw.subarray(macEnd + 1), head, body: raw.subarray(headEnd + 1) };
+    const mac = Buffer.from(raw.toString('latin1', 0, macEnd), 'hex');
+    if (head.printedBytes === undefined) return { mac, signed: raw.subarray(macEnd + 1), head, body: raw.subarray(headEnd + 1) };
+    const bodyEnd = raw.length - head.printedBytes - 1;
+    if (bodyEnd <= headEnd || raw[bodyEnd] !== 0x0a) return undefined;
+    return { mac, signed: raw.subarray(macEnd + 1), head, body: raw.subarray(headEnd + 1, bodyEnd), printed: raw.subarray(bodyEnd + 1) };
   } catch {
     // missing, unreadable or not ours: nothing to reuse
     return undefined;
@@ -250,12 +259,12 @@ export function reuseStoredVerdict(inputs: VerdictInputs): ReusedVerdict | undef
   if (body?.report?.summary?.block !== 0) return undefined;
   // The config file was edited without changing the config (a comment): remember the new bytes.
   const memo = configMemoOf(inputs.config);
-  if (memo && (memo.file !== head.config?.file || memo.sha256 !== head.config?.sha256)) storeVerdict(inputs, body.report, body.attachment);
-  return { report: body.report, attachment: body.attachment };
+  if (memo && (memo.file !== head.config?.file || memo.sha256 !== head.config?.sha256)) storeVerdict(inputs, body.report, body.attachment, stored.printed);
+  return { report: body.report, attachment: body.attachment, ...(stored.printed ? { printed: stored.printed } : {}) };
 }
 
-/** Stores a report with nothing blocked; anything else removes the stored verdict. Best effort. */
-export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?: unknown): void {
+/** Stores a report with nothing blocked (and the output as printed, if given); anything else removes the stored verdict. Best effort. */
+export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?: unknown, printed?: Uint8Array | string): void {
   try {
     if (report.summary.block !== 0) {
       forgetVerdict(inputs.file);
@@ -265,9 +274,10 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
     if (!key || !existsSync(dirname(dirname(inputs.file)))) return;
     const current = probe(inputs);
     const memo = configMemoOf(inputs.config);
-    const head: StoredHead = { version: STORE_VERSION, key: current.key, storedAt: inputs.now.toISOString(), validUntil: new Date(current.validUntil).toISOString(), ...(memo ? { config: memo } : {}) };
+    const output = printed === undefined ? undefined : Buffer.from(printed);
+    const head: StoredHead = { version: STORE_VERSION, key: current.key, storedAt: inputs.now.toISOString(), validUntil: new Date(current.validUntil).toISOString(), ...(memo ? { config: memo } : {}), ...(output ? { printedBytes: output.length } : {}) };
     const body: StoredBody = { report, ...(attachment !== undefined ? { attachment } : {}) };
-    const signed = Buffer.from(`${JSON.stringify(head)}\n${JSON.stringify(body)}`);
+    const signed = Buffer.concat([Buffer.from(`${JSON.stringify(head)}\n${JSON.stringify(body)}`), ...(output ? [Buffer.from('\n'), output] : [])]);
     writeFileAtomic(inputs.file, Buffer.concat([Buffer.from(`${macOf(key, signed).toString('hex')}\n`), signed]));
   } catch {
     // Only an optimisation: the next run checks everything again.

@@ -66,6 +66,12 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
       expect(small(['check', '--format', format])).toEqual(first);
       expect(full(['check', '--format', format])).toEqual(first);
     }
+    // A JSON verdict keeps the document as printed (written out again, not re-formatted) and the summary.
+    const json = full(['check', '--format', 'json']);
+    const [, head, body, ...printed] = readFileSync(join(project.dir, 'node_modules', '.provenance-guard', 'check-verdict.json'), 'utf8').split('\n');
+    expect(JSON.parse(body!)).toEqual({ report: { summary: JSON.parse(json.stdout).summary, packages: [] } });
+    expect(printed.join('\n')).toBe(json.stdout);
+    expect(JSON.parse(head!).printedBytes).toBe(Buffer.byteLength(json.stdout));
     // The human verdict keeps only what human output prints (no passing package), and prints the same, --verbose too.
     expect(full(['check']).code).toBe(0);
     const stored = readFileSync(join(project.dir, 'node_modules', '.provenance-guard', 'check-verdict.json'), 'utf8');

@@ -8,7 +8,7 @@ import { INDEX_ENTRY_BYTES } from '../src/feed/format';
 import { readPreamble } from '../src/feed/preamble';
 import { recordSerial } from '../src/feed/state';
 import type { Report } from '../src/types';
-import { reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../src/verdict-store';
+import { reuseStoredVerdict, reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../src/verdict-store';
 import { runCli } from './helpers/cli';
 
 const SHA = (n: number) => 'sha512-' + Buffer.alloc(64, n).toString('base64');
@@ -202,5 +202,25 @@ describe('reuseVerdict / storeVerdict', () => {
     expect(reuseVerdict(inputs)).toBeUndefined();
     writeFileSync(inputs.file, fresh);
     expect(reuseVerdict(inputs)).toEqual(pass);
+  });
+
+  it('keeps the output as printed, bytes as they were, under the same MAC', async () => {
+    const { dir } = await project();
+    const inputs = await inputsFor(dir, new Date());
+    const printed = '{\n  "summary": {}\n}\n\u00e9\n';
+    storeVerdict(inputs, pass, { a: 1 }, printed);
+    const reused = reuseStoredVerdict(inputs);
+    expect(reused).toEqual({ report: pass, attachment: { a: 1 }, printed: Buffer.from(printed) });
+    const fresh = readFileSync(inputs.file);
+    // One changed byte of the output, a longer or shorter output, or a length that does not fit: not reused.
+    const flipped = Buffer.from(fresh);
+    flipped[flipped.length - 3] ^= 1;
+    for (const edited of [flipped, Buffer.concat([fresh, Buffer.from('x')]), fresh.subarray(0, -1), Buffer.from(fresh.toString().replace(/"printedBytes":\d+/, '"printedBytes":99999'))]) {
+      writeFileSync(inputs.file, edited);
+      expect(reuseStoredVerdict(inputs)).toBeUndefined();
+    }
+    // Without an output, nothing printed comes back.
+    storeVerdict(inputs, pass);
+    expect(reuseStoredVerdict(inputs)).toEqual({ report: pass, attachment: undefined });
   });
 });

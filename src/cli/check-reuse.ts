@@ -17,7 +17,9 @@ import { shouldColor } from '../report/human';
 import { renderReport, type ReportFormat } from '../report/render';
 import type { Report } from '../types';
 import type { ConfigMemo } from '../config/memo';
-import { rememberedConfig, reuseVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
+import { rememberedConfig, reprintedPart, reuseStoredVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
+import { configLine } from '../report/config-line';
+import { formatJson } from '../report/json';
 import { oneOf, parseCommand } from './args';
 import type { CliContext } from './context';
 
@@ -120,14 +122,31 @@ export async function answerFromVerdict(argv: string[], ctx: CliContext): Promis
 }
 
 /**
+ * What a passing check stores: for JSON, its summary and the document as printed (a repeat writes
+ * those bytes out instead of parsing and formatting ~150 bytes a package again); for the other
+ * formats the report (human output: only the flagged packages it prints).
+ */
+export function storedCheck(report: Report, format: ReportFormat): { report: Report; printed?: string } {
+  if (format === 'json') return { report: { summary: report.summary, packages: [] }, printed: formatJson(report) };
+  return { report: format === 'human' ? reprintedPart(report) : report };
+}
+
+/**
  * What the store of this check is keyed by and, when a stored verdict answers it, the exit code
  * with the report printed (the full command and the small executable both answer through here).
  */
 export function answerFromStore(args: CheckArgs, lockfiles: readonly string[], registries: readonly Registries[], inputs: GuardInputs, ctx: CliContext): { verdict?: VerdictInputs; code?: number } {
   const verdict = verdictInputs(lockfiles, registries, args.format, inputs);
   if (!verdict) return {};
-  const reused = reuseVerdict(verdict);
+  const reused = reuseStoredVerdict(verdict);
   if (!reused) return { verdict };
-  render(reused, args, lockfiles, inputs.config, ctx);
-  return { verdict, code: exitCodeOf(reused) };
+  if (args.format === 'json') {
+    // A JSON verdict stored before the output was kept as printed is checked again (and stored anew).
+    if (!reused.printed) return { verdict };
+    ctx.stderr.write(`${configLine(inputs.config)}\n`);
+    ctx.stdout.write(reused.printed);
+  } else {
+    render(reused.report, args, lockfiles, inputs.config, ctx);
+  }
+  return { verdict, code: exitCodeOf(reused.report) };
 }

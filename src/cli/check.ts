@@ -5,10 +5,10 @@ import { LockfileError } from '../errors';
 import { isObject } from '../json';
 import { readLockfile } from '../lockfile/index';
 import type { ResolvedPackage } from '../types';
-import { reprintedPart, storeVerdict } from '../verdict-store';
+import { storeVerdict } from '../verdict-store';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
-import { answerFromStore, checkConfigMemo, guardOptions, lockfileRegistries, locateLockfiles, parseCheckArgs, render } from './check-reuse';
+import { answerFromStore, checkConfigMemo, guardOptions, lockfileRegistries, locateLockfiles, parseCheckArgs, render, storedCheck } from './check-reuse';
 import type { CliContext } from './context';
 
 /** Dependencies the project's package.json declares (an empty lockfile beside them is a decoy). */
@@ -65,8 +65,10 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const guard = await createGuard(options, inputs);
   try {
     const report = await guard.check(packages);
-    // Human output prints the summary and the flagged packages only: their verdict is all it keeps (a smaller file to read again).
-    if (verdict) storeVerdict(verdict, args.format === 'human' ? reprintedPart(report) : report);
+    if (verdict) {
+      const stored = storedCheck(report, args.format);
+      storeVerdict(verdict, stored.report, undefined, stored.printed);
+    }
     render(report, args, lockfiles, guard.config, ctx);
     return exitCodeOf(report);
   } finally {
