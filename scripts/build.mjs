@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { deferredModules } from './esbuild-deferred.mjs';
+import { jsYamlWithoutEsprima } from './esbuild-js-yaml.mjs';
 
 const common = {
   bundle: true,
@@ -76,4 +77,4 @@ const targets = [
   { entryPoints: ['plugins/bun/index.ts'], outfile: 'plugins/bun/dist/scanner.cjs', minify: true, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*'], plugins: [deferredModules(RARELY_NEEDED)] },
 ];
 
-await Promise.all(targets.map((t) => build({ ...common, ...t })));
+await Promise.all(targets.map((t) => build({ ...common, ...t, plugins: [jsYamlWithoutEsprima, ...(t.plugins ?? [])] })));

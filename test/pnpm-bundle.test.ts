@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 test('the bundle requires nothing but node builtins', () => {
   const text = readFileSync(PNPM_BUNDLE, 'utf8');
-  const required = [...text.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
+  const required = [...text.matchAll(/\w*require\("([^"]+)"\)/g)].map((m) => m[1]!);
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
   expect(required.filter((m) => !builtins.has(m))).toEqual([]);
   expect(text).not.toMatch(/require\("(pacote|sigstore|@sigstore\/[^"]+|typescript)"\)/);

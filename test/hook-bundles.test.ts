@@ -1,0 +1,31 @@
+/**
+ * The hook bundles run inside the user's package manager, from the project: nothing in them may
+ * load a module from the project's node_modules (code the guard has not checked, or that a
+ * restored cache planted). js-yaml (inside Yarn's parsers) looks for an optional `esprima` when it
+ * loads; scripts/esbuild-js-yaml.mjs removes that lookup from every bundle.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { expect, test } from 'vitest';
+import { tempDirs } from './helpers/temp';
+
+const tempDir = tempDirs('pg-hook-bundles-');
+const BUNDLES = {
+  pnpmfile: resolve(__dirname, '../plugins/pnpm/dist/pnpmfile.cjs'),
+  'bun scanner': resolve(__dirname, '../plugins/bun/dist/scanner.cjs'),
+};
+
+test.each(Object.entries(BUNDLES))("the %s loads nothing from the project's node_modules (js-yaml's esprima)", (_name, bundle) => {
+  const dir = tempDir();
+  const marker = join(dir, 'planted-module-ran');
+  mkdirSync(join(dir, 'node_modules', 'esprima'), { recursive: true });
+  writeFileSync(join(dir, 'node_modules', 'esprima', 'package.json'), JSON.stringify({ name: 'esprima', version: '4.0.1', main: 'index.js' }));
+  writeFileSync(join(dir, 'node_modules', 'esprima', 'index.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); module.exports = { parse() {} };`);
+  copyFileSync(bundle, join(dir, 'hook.cjs'));
+  const run = spawnSync(process.execPath, ['-e', "require('./hook.cjs'); console.log('loaded')"], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir } });
+  expect(run.stdout.trim(), run.stderr).toBe('loaded');
+  expect(existsSync(marker)).toBe(false);
+  // Whenever js-yaml initialises (not always at load): the lookup is gone from the bundle itself.
+  expect(readFileSync(bundle, 'utf8')).not.toMatch(/\("esprima"\)/);
+});
