@@ -71,4 +71,13 @@ describe('bindIntegrity', () => {
     expect(bindIntegrity(`${SHA512_A} ${SHA1}`, SHA512_A).outcome).toBe('bound');
     expect(bindIntegrity(SHA512_A, `${SHA512_A} ${SHA512_B}`).outcome).toBe('bound');
   });
+
+  test('the same string on both sides binds only when it is a valid SRI with a sha512', () => {
+    for (const both of [`${SHA512_A}x`, `${SHA512_A}=`, `x${SHA512_A}`, SHA512_A.slice(0, -3) + '==', `${SHA512_A} sha1-bad`, SHA1]) {
+      expect(bindIntegrity(both, both).outcome, both).toBe('unbound');
+    }
+    for (const both of [SHA512_A, `${SHA512_A}?opt`, ` ${SHA512_A}\n`, `${SHA1} ${SHA512_A}`, `${SHA512_A} ${SHA512_B}`]) {
+      expect(bindIntegrity(both, both).outcome, both).toBe('bound');
+    }
+  });
 });
