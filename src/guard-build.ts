@@ -43,6 +43,7 @@ export async function buildGuard(options: GuardOptions, inputs: GuardInputs, war
     const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && semver.valid(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
     const lookedUp = list.filter((pkg) => needsEvidence(pkg) || claimsRecord(pkg));
     if (feed && remote) await remote.prefetch(lookedUp);
+    else feed?.prepare?.(lookedUp.length);
     for (const pkg of lookedUp) if (feed) records.set(pkg, feed.lookup(pkg.name, pkg.version));
 
     if (config.online) {

@@ -293,6 +293,75 @@ describe('lookups walk the tree (TreeReader)', () => {
   });
 });
 
+describe('before many lookups, dense index levels are read whole (TreeReader.prepare)', () => {
+  const records = sampleRecords(200);
+  const buckets = 64;
+  /** A reader whose source also reads spans: every page read and span read is recorded. */
+  const spanReader = (laid: Laid) => {
+    const reads: PageRef[] = [];
+    const spans: [number, number][] = [];
+    const reader = new TreeReader(laid.header, {
+      read: (ref) => (reads.push(ref), laid.body.subarray(ref.offset, ref.offset + ref.length)),
+      readSpan: (offset, length) => (spans.push([offset, length]), Buffer.from(laid.body.subarray(offset, offset + length))),
+    }, 'test.feed');
+    return { reader, reads, spans };
+  };
+
+  it('reads each dense level in one read, answers the same, and reads only buckets afterwards', () => {
+    const laid = layRecords(records, buckets, { fanout: 2 });
+    const { reader, reads, spans } = spanReader(laid);
+    reader.prepare(records.length);
+    // Levels 5..1 of 64 buckets with fanout 2 (2, 4, 8, 16, 32 pages): all dense for 200 lookups, each one span, exactly its pages.
+    expect(spans).toEqual([5, 4, 3, 2, 1].map((level) => {
+      const pages = laid.levels[level]!;
+      return [pages[0]!.offset, pages.reduce((sum, ref) => sum + ref.length, 0)];
+    }));
+    expect(reads.map((ref) => ref.level)).toEqual([6]);
+    reads.length = 0;
+    for (const r of records) expect(reader.lookup(r.name, r.version)).toEqual(r);
+    expect(reads.every((ref) => ref.level === 0)).toBe(true);
+  });
+
+  it('leaves sparse levels, and sources without spans, to reads page by page', () => {
+    const laid = layRecords(records, buckets, { fanout: 2 });
+    const few = spanReader(laid);
+    few.reader.prepare(1);
+    // One lookup: a level where it touches a quarter of the pages or more (2 and 4 pages) is read whole; 8 pages are left.
+    expect(few.spans.map(([offset]) => offset)).toEqual([laid.levels[5]![0]!.offset, laid.levels[4]![0]!.offset]);
+    // Three: expected 2.7 of 8 pages touched is dense, 2.8 of 16 is not.
+    const some = spanReader(laid);
+    some.reader.prepare(3);
+    expect(some.spans.map(([offset]) => offset)).toEqual([5, 4, 3].map((level) => laid.levels[level]![0]!.offset));
+    expect(spanReader(laid).reader.prepare(0)).toBeUndefined();
+    const { reader } = readerOf(laid);
+    expect(() => reader.prepare(records.length)).not.toThrow();
+    for (const r of records.slice(0, 5)) expect(reader.lookup(r.name, r.version)).toEqual(r);
+  });
+
+  it('a page read from a span is verified like any other: a forged level-1 page is refused', () => {
+    const laid = layRecords(records, buckets, { fanout: 2 });
+    const forged = Buffer.from(laid.body);
+    const victim = laid.levels[1]![3]!;
+    forged[victim.offset + 20] ^= 1;
+    const { reader, spans } = spanReader({ ...laid, body: forged });
+    reader.prepare(records.length);
+    expect(spans.some(([offset, length]) => offset <= victim.offset && victim.offset + victim.length <= offset + length)).toBe(true);
+    const under = records.find((r) => Math.floor(bucketOf(r, buckets) / 2) === 3)!;
+    expect(corrupt(() => reader.lookup(under.name, under.version)).message).toContain('index page 1/3 does not match its hash');
+    const other = records.find((r) => Math.floor(bucketOf(r, buckets) / 2) !== 3)!;
+    expect(reader.lookup(other.name, other.version)).toEqual(other);
+  });
+
+  it('a level whose pages are not side by side is read page by page', () => {
+    // Junk before the first child of a level-2 page: the tree is sound, the level is not one span.
+    const laid = layRecords(records, buckets, { fanout: 2, gap: { level: 1, position: 4 } });
+    const { reader, spans } = spanReader(laid);
+    reader.prepare(records.length);
+    expect(spans.map(([offset]) => offset)).not.toContain(laid.levels[1]![0]!.offset);
+    for (const r of records) expect(reader.lookup(r.name, r.version)).toEqual(r);
+  });
+});
+
 describe('what a lookup refuses before and after fetching (TreeReader.verified, page)', () => {
   const records = sampleRecords(40);
   const buckets = 8;

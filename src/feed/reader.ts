@@ -32,6 +32,8 @@ export interface Feed {
   readonly path: string;
   readonly header: FeedHeader;
   lookup(name: string, version: string): FeedRecord | undefined;
+  /** A hint before `count` lookups in a row (schema 3: dense index levels are read whole). */
+  prepare?(count: number): void;
   close(): void;
 }
 
@@ -237,6 +239,7 @@ function localPages(opened: OpenedFeed, label: string): PageSource {
     read(ref) {
       return readExactly(opened.fd, ref.length, start + ref.offset, label, ref.level === 0 && ref.length <= bucketBuffer.length ? bucketBuffer.subarray(0, ref.length) : undefined);
     },
+    readSpan: (offset, length) => readExactly(opened.fd, length, start + offset, label),
   };
 }
 
@@ -277,6 +280,10 @@ function treeFeed(opened: OpenedFeed, path: string, pages: PageSource | undefine
     lookup(name, version) {
       if (closed) throw new Error(`feed ${path} is closed`);
       return tree.lookup(name, version);
+    },
+    prepare(count) {
+      if (closed) throw new Error(`feed ${path} is closed`);
+      tree.prepare(count);
     },
     close() {
       if (closed) return;

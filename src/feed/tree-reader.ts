@@ -16,7 +16,12 @@ import { MAX_BUCKET_BYTES, childCount, childOf, levelSizes, pageBytes, pageProbl
  */
 export interface PageSource {
   read(ref: PageRef): Buffer;
+  /** The bytes of a span of the body in one read (a local file; the reader verifies each page it takes from them). */
+  readSpan?(offset: number, length: number): Buffer;
 }
+
+/** An index level read whole is at most this large (1M records: level 1 is ~2.3 MB; 10M: level 2 ~1.4 MB). */
+const MAX_LEVEL_SPAN = 8 * 1024 * 1024;
 
 export function corrupted(label: string, what: string): FeedError {
   return new FeedError(`feed ${label} is corrupted or was tampered with (${what}); fetch it again`, { file: label, code: 'ERR_PG_FEED_CORRUPT' });
@@ -39,6 +44,8 @@ const PAGE_CACHE_ENTRIES = 8192;
 
 export class TreeReader {
   private readonly pages = new LRUCache<string, Buffer>({ max: PAGE_CACHE_ENTRIES });
+  /** Index levels read whole by prepare(): level → its first byte and the bytes. */
+  private readonly spans = new Map<number, { offset: number; bytes: Buffer }>();
   readonly sizes: number[];
   readonly root: PageRef;
 
@@ -53,11 +60,42 @@ export class TreeReader {
   verified(ref: PageRef): Buffer {
     if (ref.offset + ref.length > this.header.bodyBytes) throw corrupted(this.label, `page ${ref.level}/${ref.position} runs past the end of the feed`);
     if (ref.level === 0 && ref.length > MAX_BUCKET_BYTES) throw corrupted(this.label, `bucket ${ref.position} is ${ref.length} bytes`);
-    const bytes = this.source.read(ref);
+    const bytes = this.spanned(ref) ?? this.source.read(ref);
     if (bytes.length !== ref.length || !sha256Of(bytes).equals(ref.sha256)) {
       throw corrupted(this.label, ref.level === 0 ? `bucket ${ref.position} does not match its hash` : `index page ${ref.level}/${ref.position} does not match its hash`);
     }
     return bytes;
+  }
+
+  private spanned(ref: PageRef): Buffer | undefined {
+    const span = this.spans.get(ref.level);
+    if (!span || ref.offset < span.offset || ref.offset + ref.length > span.offset + span.bytes.length) return undefined;
+    return span.bytes.subarray(ref.offset - span.offset, ref.offset - span.offset + ref.length);
+  }
+
+  /**
+   * Before `count` lookups: each index level they would mostly touch (a quarter of its pages or
+   * more, by the expected number of distinct pages) is read in one read instead of a read a page
+   * (~20 µs each on these VMs: 1,800 of them for 2,000 lookups in 1M records). Top-down, so a
+   * level's pages are known from the verified level above; every page is still verified against
+   * its parent's hash when it is used. Only for a source that reads spans (the local file).
+   */
+  prepare(count: number): void {
+    if (!this.source.readSpan || count < 1) return;
+    let level = [this.root];
+    while (level[0]!.level > 1) {
+      const below = level.flatMap((ref) => this.children(ref));
+      const pages = below.length;
+      if (pages * (1 - (1 - 1 / pages) ** count) < pages / 4) return;
+      const first = below[0]!.offset;
+      const last = below[pages - 1]!;
+      const span = last.offset + last.length - first;
+      const bytes = below.reduce((sum, ref) => sum + ref.length, 0);
+      // The canonical layout puts a level's pages side by side; anything else is read page by page.
+      if (span > MAX_LEVEL_SPAN || span !== bytes || first < 0 || first + span > this.header.bodyBytes) return;
+      this.spans.set(below[0]!.level, { offset: first, bytes: this.source.readSpan(first, span) });
+      level = below;
+    }
   }
 
   /** An index page, verified against its parent's hash and checked to be the page of its place. */
