@@ -92,7 +92,7 @@ export class TreeReader {
       const span = last.offset + last.length - first;
       const bytes = below.reduce((sum, ref) => sum + ref.length, 0);
       // The canonical layout puts a level's pages side by side; anything else is read page by page.
-      if (span > MAX_LEVEL_SPAN || span !== bytes || first < 0 || first + span > this.header.bodyBytes) return;
+      if (span > MAX_LEVEL_SPAN || span !== bytes || first + span > this.header.bodyBytes) return;
       this.spans.set(below[0]!.level, { offset: first, bytes: this.source.readSpan(first, span) });
       level = below;
     }
