@@ -9,6 +9,7 @@
  * .provenancerc is not parsed again while unchanged: the stored verdict remembers it (config/memo.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -131,5 +132,22 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     const reused = await runPipeClosed(project.dir, ['check', '--format', 'json']);
     expect(reused).toEqual({ code: 0, stderr: expect.not.stringMatching(/EPIPE|\n\s+at /) });
     expect(reused.stderr).toMatch(/provenance-guard: config/);
+  });
+
+  test('a JSON verdict without the printed document (stored by an earlier version) is checked again, not printed empty', () => {
+    // minScore is 5 again (the test above).
+    writeFileSync(join(project.dir, 'package-lock.json'), packageLock([{ name: 'a', version: '1.0.0', integrity: SHA(1) }, { name: 'b', version: '1.0.0', integrity: SHA(2) }]));
+    const first = full(['check', '--format', 'json']);
+    expect(first.code, first.stderr).toBe(0);
+    const store = join(project.dir, 'node_modules', '.provenance-guard', 'check-verdict.json');
+    const [, headLine, bodyLine] = readFileSync(store, 'utf8').split('\n');
+    // Re-signed with this user's own secret, as an earlier version stored it: the summary, no output.
+    const { printedBytes: _printed, ...head } = JSON.parse(headLine!) as Record<string, unknown>;
+    const signed = `${JSON.stringify(head)}\n${bodyLine}`;
+    const key = readFileSync(join(project.dir, '.cache', 'verdict.key'));
+    writeFileSync(store, `${createHmac('sha256', key).update(signed).digest('hex')}\n${signed}`);
+    expect(small(['check', '--format', 'json']).stderr).toMatch(/cli-main\.cjs/);
+    expect(full(['check', '--format', 'json'])).toEqual(first);
+    expect(small(['check', '--format', 'json'])).toEqual(first);
   });
 });
