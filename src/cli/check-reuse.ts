@@ -14,11 +14,10 @@ import { configuredRegistries, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES }
 import type { Registries } from '../lockfile/source';
 import { exitCodeOf } from '../report/build';
 import { shouldColor } from '../report/human';
-import { renderReport, type ReportFormat } from '../report/render';
+import { renderReport, writeConfigLine, type ReportFormat } from '../report/render';
 import type { Report } from '../types';
 import type { ConfigMemo } from '../config/memo';
 import { rememberedConfig, reprintedPart, reuseStoredVerdict, verdictFileFor, type VerdictInputs } from '../verdict-store';
-import { configLine } from '../report/config-line';
 import { formatJson } from '../report/json';
 import { oneOf, parseCommand } from './args';
 import type { CliContext } from './context';
@@ -143,7 +142,7 @@ export function answerFromStore(args: CheckArgs, lockfiles: readonly string[], r
   if (args.format === 'json') {
     // A JSON verdict stored before the output was kept as printed is checked again (and stored anew).
     if (!reused.printed) return { verdict };
-    ctx.stderr.write(`${configLine(inputs.config)}\n`);
+    writeConfigLine(args.format, inputs.config, ctx.stdout, ctx.stderr);
     ctx.stdout.write(reused.printed);
   } else {
     render(reused.report, args, lockfiles, inputs.config, ctx);

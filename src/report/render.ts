@@ -20,8 +20,15 @@ export interface RenderOptions {
   verbose?: boolean;
 }
 
-export function renderReport(report: Report, options: RenderOptions, out: { write(text: string): unknown }, err: { write(text: string): unknown }): void {
-  (options.format === 'human' ? out : err).write(`${configLine(options.config)}\n`);
+type Writer = { write(text: string | Uint8Array): unknown };
+
+/** The governing config line: the first line of human output, on stderr for JSON and SARIF. */
+export function writeConfigLine(format: ReportFormat, config: Config, out: Writer, err: Writer): void {
+  (format === 'human' ? out : err).write(`${configLine(config)}\n`);
+}
+
+export function renderReport(report: Report, options: RenderOptions, out: Writer, err: Writer): void {
+  writeConfigLine(options.format, options.config, out, err);
   if (options.format === 'json') out.write(formatJson(report));
   else if (options.format === 'sarif') out.write(formatSarif(report, { lockfile: options.lockfile }));
   else out.write(formatHuman(report, { color: options.color, ...(options.verbose ? { verbose: true } : {}) }));
