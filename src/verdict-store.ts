@@ -37,7 +37,7 @@ export interface VerdictInputs {
   /** Who checks: 'check', 'pnpm', 'yarn'; a verdict of one is never reused by another. */
   scope: string;
   lockfilePath: string;
-  /** The lockfile bytes as checked (several files: their parts, in order). */
+  /** The lockfile bytes as checked, or their SHA-256 (several files: their parts, in order). */
   lockfile: string | Uint8Array | readonly Uint8Array[];
   config: Config;
   /** The resolved feed file; undefined under `mode: off`. */

@@ -105,6 +105,21 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     for (const args of [['check', '--online'], ['explain', 'a@1.0.0'], ['--version']]) expect(small(args).stderr).toMatch(/cli-main\.cjs/);
   });
 
+  test('a lockfile changed by one byte past its first 64 KB (the piece it is hashed in) is checked again', () => {
+    const padded = (last: string) => `${packageLock([{ name: 'a', version: '1.0.0', integrity: SHA(1) }, { name: 'b', version: '1.0.0', integrity: SHA(2) }])}${' '.repeat(100_000)}${last}`;
+    const lockfile = join(project.dir, 'package-lock.json');
+    writeFileSync(lockfile, padded(' '));
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+    expect(small(['check', '--format', 'json']).code).toBe(0);
+    // JSON whitespace: the same packages, other bytes, at offset ~100,000.
+    writeFileSync(lockfile, padded('\n'));
+    const changed = small(['check', '--format', 'json']);
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/cli-main\.cjs/);
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+    expect(small(['check', '--format', 'json']).code).toBe(0);
+  });
+
   test('a config file changed by one byte is read again (a comment here), then remembered again', () => {
     writeFileSync(join(project.dir, 'package-lock.json'), packageLock([{ name: 'a', version: '1.0.0', integrity: SHA(1) }]));
     const first = full(['check', '--format', 'json']);

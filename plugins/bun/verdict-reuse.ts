@@ -6,24 +6,26 @@
  *
  * Why reusing is as safe as recomputing: the scan's result is a function of what the key hashes —
  * the packages exactly as Bun passes them (name, version, requested range, tarball URL), bun.lock's
- * bytes (the integrity each registry package is checked with comes from there), the registries
+ * bytes, by their SHA-256 (the integrity each registry package is checked with comes from there), the registries
  * bunfig.toml and .npmrc configure, the project directory, the resolved config, the feed's signed
  * header, the guard version and the UTC day. A scan in which any registry package's integrity
  * had to be read from the registry's metadata (not pinned in bun.lock) is never stored: that
  * answer depended on the registry at that moment. Only a result with nothing blocked is stored,
  * under the HMAC of this user's secret.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileSha256 } from '../../src/file-hash';
 import { resolveLocalGuardInputs, type GuardInputs } from '../../src/guard';
 import { bunRegistryConfig } from '../../src/lockfile/registries';
 import type { Report, ResolvedPackage } from '../../src/types';
 import { installVerdictFile, reprintedPart, rememberedConfig, reuseVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
 import { lockedIntegrities, type BunPackage } from './packages';
 
-function lockBytes(dir: string): Buffer | undefined {
+/** bun.lock's length and SHA-256 (read in pieces), undefined when there is none. */
+function lockDigest(dir: string): string | undefined {
   try {
-    return readFileSync(join(dir, 'bun.lock'));
+    const { sha256, bytes } = fileSha256(join(dir, 'bun.lock'));
+    return `${bytes}:${sha256}`;
   } catch {
     return undefined;
   }
@@ -31,13 +33,13 @@ function lockBytes(dir: string): Buffer | undefined {
 
 /** The store's inputs for this scan; undefined when it must always be evaluated (no bun.lock, live evidence). */
 export function scanVerdictInputs(inputs: GuardInputs, packages: readonly BunPackage[], dir: string, env: NodeJS.ProcessEnv): VerdictInputs | undefined {
-  const lock = lockBytes(dir);
+  const lock = lockDigest(dir);
   if (lock === undefined || inputs.config.online) return undefined;
   return {
     file: installVerdictFile(dir, 'bun'),
     scope: 'bun',
     lockfilePath: join(dir, 'bun.lock'),
-    lockfile: [lock, Buffer.from(JSON.stringify(packages.map((p) => [p.name, p.version, p.requestedRange, p.tarball])))],
+    lockfile: [Buffer.from(lock), Buffer.from(JSON.stringify(packages.map((p) => [p.name, p.version, p.requestedRange, p.tarball])))],
     config: inputs.config,
     feedPath: inputs.feedPath,
     cacheDir: inputs.cacheDir,

@@ -5,10 +5,10 @@
  * feed and compute the same key: the executable answers a repeat alone, without loading the
  * lockfile readers, the feed reader or the policy.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import type { Config } from '../config/types';
 import { LockfileError } from '../errors';
+import { fileSha256 } from '../file-hash';
 import { resolveLocalGuardInputs, type GuardInputs, type GuardOptions } from '../guard';
 import { configuredRegistries, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES } from '../lockfile/detect';
 import type { Registries } from '../lockfile/source';
@@ -79,9 +79,11 @@ export function render(report: Report, args: CheckArgs, lockfiles: readonly stri
   renderReport(report, { format: args.format, config, lockfile, color: shouldColor(ctx.stdout, ctx.env), verbose: args.verbose }, ctx.stdout, ctx.stderr);
 }
 
-export function readLockfileBytes(path: string): Buffer {
+/** A lockfile's SHA-256 and length (read in pieces: no buffer the size of the file); a coded error when it cannot be read. */
+export function lockfileDigest(path: string): string {
   try {
-    return readFileSync(path);
+    const { sha256, bytes } = fileSha256(path);
+    return `${bytes}:${sha256}`;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new LockfileError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`}`, { file: path, code: code === 'ENOENT' ? 'ERR_PG_LOCKFILE_NOT_FOUND' : 'ERR_PG_LOCKFILE_UNREADABLE' });
@@ -90,14 +92,14 @@ export function readLockfileBytes(path: string): Buffer {
 
 /**
  * What a stored verdict of this check depends on besides config and feed: every lockfile's
- * path and bytes, the registries that decide registry identity, and the output format.
+ * path and bytes (their SHA-256), the registries that decide registry identity, and the output format.
  */
 export function verdictInputs(lockfiles: readonly string[], registries: readonly Registries[], format: ReportFormat, inputs: GuardInputs): VerdictInputs | undefined {
   const file = inputs.config.online ? undefined : verdictFileFor(dirname(lockfiles[0]!), 'check');
   if (file === undefined) return undefined;
-  const parts = lockfiles.flatMap((path) => [Buffer.from(`${path}\u0000`), readLockfileBytes(path), Buffer.from('\u0000')]);
+  const lockfile = lockfiles.map((path) => `${path}\u0000${lockfileDigest(path)}\u0000`).join('');
   return {
-    file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile: parts,
+    file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile,
     config: inputs.config, feedPath: inputs.feedPath, cacheDir: inputs.cacheDir, now: inputs.now,
     extra: JSON.stringify({ registries, format }),
   };
