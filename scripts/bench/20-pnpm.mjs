@@ -41,11 +41,13 @@ async function repeatCheck(ctx, dir) {
   const first = await ctx.measure(process.execPath, [cli, 'check'], { cwd: dir, env });
   if (first.code !== 0) throw new Error(`check failed (${first.code}):\n${first.stdout.slice(-1500)}${first.stderr.slice(-1500)}`);
   const times = { bare: [], check: [] };
+  const faults = { bare: [], check: [] };
   for (let round = 0; round < CHECK_RUNS; round++) {
     for (const kind of round % 2 === 0 ? ['bare', 'check'] : ['check', 'bare']) {
       const result = kind === 'bare' ? await ctx.measure(process.execPath, ['-e', '0'], { cwd: dir }) : await ctx.measure(process.execPath, [cli, 'check'], { cwd: dir, env });
       if (result.code !== 0) throw new Error(`${kind} failed:\n${result.stderr.slice(-1500)}`);
       times[kind].push(result.wallMs);
+      faults[kind].push(result.faults);
     }
   }
   const bare = median(times.bare);
@@ -53,6 +55,8 @@ async function repeatCheck(ctx, dir) {
   ctx.print(`repeat check of ${PACKAGES} pkgs, nothing changed (verdict reused): ${check.toFixed(0)} ms vs node -e 0 ${bare.toFixed(0)} ms = ${(check / bare).toFixed(2)}x `
     + `(goal <= 1.3x: ${check / bare <= 1.3 ? 'met' : 'NOT met'}; medians of ${CHECK_RUNS} interleaved; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   ctx.print(`  runs node -e 0: ${times.bare.map((t) => t.toFixed(0)).join(' ')} | check: ${times.check.map((t) => t.toFixed(0)).join(' ')}`);
+  const extra = median(faults.check) - median(faults.bare);
+  ctx.print(`  page faults: node -e 0 ${median(faults.bare)}, check ${median(faults.check)} (the ${extra} more ≈ ${((extra * ctx.faultMicros()) / 1000).toFixed(0)} ms at ${ctx.faultMicros().toFixed(1)} µs each)`);
   ctx.shared.repeatCheck = { bare, check, ratio: check / bare };
 }
 
