@@ -6,9 +6,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ReportError } from '@yarnpkg/core';
+import { ReportError, structUtils } from '@yarnpkg/core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { yarnHashedArchive } from '../plugins/yarn/fetch-guard';
+import { registryPackage, yarnHashedArchive } from '../plugins/yarn/fetch-guard';
 import { fetchPolicy } from '../plugins/yarn/gate';
 import { createGuard, type Guard } from '../src/guard';
 import type { FeedRecord } from '../src/types';
@@ -75,4 +75,17 @@ test("Yarn's checksum stands for the archive only when Yarn hashed that file and
   // The link step and `yarn add`'s lookups skip hashing: yarn.lock's checksum comes back unchecked.
   expect(yarnHashedArchive(opts('throw', { skipIntegrityCheck: true }))).toBe(false);
   expect(yarnHashedArchive(opts('throw', { skipIntegrityCheck: true }, true))).toBe(false);
+});
+
+test('registryPackage: a plain npm: version is read as it stands; anything else as semver and Yarn parse it', () => {
+  const at = (reference: string) => registryPackage(structUtils.makeLocator(structUtils.parseIdent('@scope/pkg'), reference));
+  expect(at('npm:1.2.3')).toEqual({ name: '@scope/pkg', version: '1.2.3' });
+  expect(at('npm:0.0.0')).toEqual({ name: '@scope/pkg', version: '0.0.0' });
+  expect(at(`npm:${'9'.repeat(15)}.0.1`)).toEqual({ name: '@scope/pkg', version: `${'9'.repeat(15)}.0.1` });
+  expect(at('npm:1.2.3-beta.1+build')).toEqual({ name: '@scope/pkg', version: '1.2.3-beta.1+build' });
+  expect(at('npm:1.2.3::__archiveUrl=https%3A%2F%2Fexample.test%2Fpkg.tgz')).toEqual({ name: '@scope/pkg', version: '1.2.3' });
+  // Not semver: a leading zero, a component past Number.MAX_SAFE_INTEGER, a range, another protocol.
+  for (const reference of ['npm:01.2.3', 'npm:1.02.3', `npm:${'9'.repeat(17)}.0.0`, 'npm:^1.2.3', 'npm:1.2', 'file:./pkg', 'workspace:1.2.3', 'patch:pkg@npm%3A1.2.3#./p.patch']) {
+    expect(at(reference), reference).toBeUndefined();
+  }
 });

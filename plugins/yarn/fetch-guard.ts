@@ -40,8 +40,12 @@ export interface FetchPolicy {
   configFile: string | undefined;
 }
 
+/** `npm:1.2.3`: a release version that is valid semver as it stands (most of a lockfile), read without parsing. */
+const PLAIN_NPM_VERSION = /^npm:(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})$/;
+
 /** name and version of a registry package as plugin-npm's fetchers handle it (`npm:<semver>`, optionally `::__archiveUrl=…`); undefined for any other locator. */
-function registryPackage(locator: Locator): { name: string; version: string } | undefined {
+export function registryPackage(locator: Locator): { name: string; version: string } | undefined {
+  if (PLAIN_NPM_VERSION.test(locator.reference)) return { name: structUtils.stringifyIdent(locator), version: locator.reference.slice(4) };
   if (!locator.reference.startsWith('npm:')) return undefined;
   const { selector } = structUtils.parseRange(locator.reference);
   return semver.valid(selector) === null ? undefined : { name: structUtils.stringifyIdent(locator), version: selector };
