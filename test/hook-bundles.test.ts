@@ -29,3 +29,11 @@ test.each(Object.entries(BUNDLES))("the %s loads nothing from the project's node
   // Whenever js-yaml initialises (not always at load): the lookup is gone from the bundle itself.
   expect(readFileSync(bundle, 'utf8')).not.toMatch(/\("esprima"\)/);
 });
+
+test('loading the pnpmfile starts no module it does not need yet (pnpm 12 loads it in a process that only lists the hooks)', () => {
+  const script = `const before = new Set(process.moduleLoadList); require(${JSON.stringify(BUNDLES.pnpmfile)}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m))))`;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const loaded = JSON.parse(run.stdout) as string[];
+  // child_process (and with it net and the streams) only for `ps`, where /proc is missing; crypto and zlib on the first hook call.
+  for (const name of ['child_process', 'net', 'crypto', 'zlib']) expect(loaded, run.stderr).not.toContain(`NativeModule ${name}`);
+});

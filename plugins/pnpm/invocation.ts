@@ -4,7 +4,6 @@
  * pnpm binary: its arguments are read from /proc/<ppid>/cmdline (Linux), else `ps`.
  * Measured on 10.34.9 and 12.21.0 (test/pnpm-paths.test.ts).
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Whether this process is pnpm 12's hook child (`node -e <protocol>`, stdout is its channel). */
@@ -17,6 +16,9 @@ function parentArgv(): string[] {
     return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '').slice(1);
   } catch {
     try {
+      // Loaded here: every hook process loads this module, and only a system without /proc runs `ps`.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
       return execFileSync('ps', ['-o', 'args=', '-p', String(process.ppid)], { encoding: 'utf8' }).trim().split(/\s+/).slice(1);
     } catch {
       return [];
