@@ -6,9 +6,9 @@
  *
  * Why reusing is as safe as recomputing: the scan's result is a function of what the key hashes —
  * the packages exactly as Bun passes them (name, version, requested range, tarball URL), bun.lock's
- * bytes, by their SHA-256 (the integrity each registry package is checked with comes from there), the registries
- * bunfig.toml and .npmrc configure, the project directory, the resolved config, the feed's signed
- * header, the guard version and the UTC day. A scan in which any registry package's integrity
+ * bytes by their SHA-256 (the integrity each registry package is checked with comes from there),
+ * the registries bunfig.toml and .npmrc configure, the project directory, the resolved config, the
+ * feed's signed header, the guard version and the UTC day. A scan in which any registry package's integrity
  * had to be read from the registry's metadata (not pinned in bun.lock) is never stored: that
  * answer depended on the registry at that moment. Only a result with nothing blocked is stored,
  * under the HMAC of this user's secret.
