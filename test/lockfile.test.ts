@@ -81,6 +81,30 @@ describe('pnpm-lock.yaml v9 (written by pnpm 10)', () => {
   });
 });
 
+test('pnpm-lock.yaml is read as YAML, as pnpm reads it, even when it starts with "# yarn lockfile v1"', () => {
+  // Yarn's parseSyml would read this file with Yarn's v1 grammar: `integrity "sha512-…"` a key and
+  // its value, `evil 1.0.0` a dependency. In YAML (pnpm) both are plain strings.
+  const body = [
+    'lockfileVersion: "9.0"', '', 'importers:', '  .:', '    dependencies:', '      left-pad:', '        specifier: 1.3.0', '        version: 1.3.0', '',
+    'packages:', '  left-pad@1.3.0:', '    resolution:', `      integrity "${I.direct}"`, '',
+    'snapshots:', '  left-pad@1.3.0:', '    dependencies:', '      evil 1.0.0', '',
+  ].join('\n');
+  const read = (name: string, text: string) => {
+    const dir = join(tmp, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'pnpm-lock.yaml'), text);
+    try {
+      return readLockfile(join(dir, 'pnpm-lock.yaml'));
+    } catch (error) {
+      return (error as Error).message.replace(dir, '<dir>');
+    }
+  };
+  const plain = read('yarn-header-plain', body);
+  expect(read('yarn-header', `# yarn lockfile v1\n${body}`)).toEqual(plain);
+  expect(JSON.stringify(plain)).not.toContain(I.direct);
+  expect(JSON.stringify(plain)).not.toContain('evil');
+});
+
 describe('pnpm-lock.yaml v6 (hand-written, pnpm 8 shape)', () => {
   test('exact package set: /name@version keys, peer suffixes, name/version fields, hosted git', () => {
     expect(sorted(readLockfile(join(FIXTURES, 'pnpm-v6', 'pnpm-lock.yaml')))).toEqual([

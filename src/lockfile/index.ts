@@ -1,7 +1,7 @@
 /** Lockfile readers: pnpm-lock.yaml, yarn.lock (Berry) and package-lock.json → ResolvedPackage[]. */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseSyml } from '@yarnpkg/parsers';
+import { FAILSAFE_SCHEMA, safeLoad } from 'js-yaml';
 import { parseAllDocuments } from 'yaml';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { ResolvedPackage } from '../types';
@@ -95,16 +95,30 @@ function configDependencies(env: unknown, dir: string, file: string, registries:
 }
 
 /**
+ * One YAML document as Yarn's parseSyml reads YAML (js-yaml, failsafe schema: every scalar a
+ * string; an empty document is an empty mapping), but never through Yarn's v1 lockfile grammar:
+ * parseSyml sends any text that starts with a `# yarn lockfile v1` comment there, and that grammar
+ * reads lines YAML reads otherwise (`integrity "sha512-…"` is a key and its value there, one
+ * string in YAML): a pnpm-lock.yaml pnpm installs one way would be checked another.
+ */
+function jsYamlDocument(text: string): unknown {
+  const value: unknown = safeLoad(text, { schema: FAILSAFE_SCHEMA, json: true });
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Error('not a mapping');
+  return value;
+}
+
+/**
  * YAML documents of a pnpm-lock.yaml. The `yaml` package is the reference parser but needs
- * ~400 ms for a 2,000-package lockfile; pnpm writes plain YAML that js-yaml (through Yarn's
- * parseSyml, failsafe schema) reads in ~20 ms. Anything js-yaml rejects goes to `yaml`, which
+ * ~400 ms for a 2,000-package lockfile; pnpm writes plain YAML that js-yaml (pnpm's own parser's
+ * ancestor, failsafe schema) reads in ~20 ms. Anything js-yaml rejects goes to `yaml`, which
  * either reads it or gives the error with its line.
  */
 function parsePnpmYaml(text: string, file: string): unknown[] {
   try {
     // pnpm separates documents with `---` lines; it writes no block scalars that could hold one.
     const parts = text.split(/^---[ \t]*$/m).filter((part) => part.trim() !== '');
-    return parts.map((part) => parseSyml(part));
+    return parts.map(jsYamlDocument);
   } catch {
     // fall through to the reference parser
   }
