@@ -105,6 +105,18 @@ test('pnpm-lock.yaml is read as YAML, as pnpm reads it, even when it starts with
   expect(JSON.stringify(plain)).not.toContain('evil');
 });
 
+test('pnpm-lock.yaml: a key written twice is an error, as for pnpm; a document of comments only is an empty lockfile', () => {
+  const dir = join(tmp, 'pnpm-twice');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'pnpm-lock.yaml');
+  const lock = (packages: string) => `lockfileVersion: '9.0'\nimporters:\n  .: {}\npackages:\n${packages}snapshots: {}\n`;
+  writeFileSync(file, lock(`  left-pad@1.3.0:\n    resolution: {integrity: ${I.direct}}\n  left-pad@1.3.0:\n    resolution: {integrity: ${I.t100}}\n`));
+  expect(thrown(LockfileError, () => readLockfile(file)).message).toMatch(/pnpm-lock\.yaml: invalid YAML at line 7, column 3: Map keys must be unique/);
+  // As an empty lockfile: no packages (`check` then refuses it when package.json declares dependencies).
+  writeFileSync(file, '# nothing here\n');
+  expect(readLockfile(file)).toEqual([]);
+});
+
 describe('pnpm-lock.yaml v6 (hand-written, pnpm 8 shape)', () => {
   test('exact package set: /name@version keys, peer suffixes, name/version fields, hosted git', () => {
     expect(sorted(readLockfile(join(FIXTURES, 'pnpm-v6', 'pnpm-lock.yaml')))).toEqual([

@@ -95,17 +95,15 @@ function configDependencies(env: unknown, dir: string, file: string, registries:
 }
 
 /**
- * One YAML document as Yarn's parseSyml reads YAML (js-yaml, failsafe schema: every scalar a
- * string; an empty document is an empty mapping), but never through Yarn's v1 lockfile grammar:
- * parseSyml sends any text that starts with a `# yarn lockfile v1` comment there, and that grammar
- * reads lines YAML reads otherwise (`integrity "sha512-…"` is a key and its value there, one
- * string in YAML): a pnpm-lock.yaml pnpm installs one way would be checked another.
+ * One YAML document, read by js-yaml as pnpm reads it (failsafe schema here: every scalar a
+ * string; a key twice is an error, as for pnpm; an empty document is an empty mapping). Not
+ * through Yarn's parseSyml: it sends any text that starts with a `# yarn lockfile v1` comment to
+ * Yarn's v1 lockfile grammar, which reads lines YAML reads otherwise (`integrity "sha512-…"` is a
+ * key and its value there, one string in YAML): a pnpm-lock.yaml pnpm installs one way would be
+ * checked as another.
  */
 function jsYamlDocument(text: string): unknown {
-  const value: unknown = safeLoad(text, { schema: FAILSAFE_SCHEMA, json: true });
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new Error('not a mapping');
-  return value;
+  return safeLoad(text, { schema: FAILSAFE_SCHEMA }) ?? {};
 }
 
 /**
