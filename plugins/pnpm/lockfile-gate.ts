@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import type { Guard } from '../../src/guard';
+import { parsePnpmYaml } from '../../src/lockfile/index';
 import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { ResolvedPackage } from '../../src/types';
 import type { PnpmLockfileLike } from './hooks';
@@ -62,16 +62,17 @@ export function readDiskLockfile(lockfileDir: string, command: string): { lockfi
   const files = command === 'fetch' ? [wanted] : [join(lockfileDir, 'node_modules/.pnpm/lock.yaml'), wanted];
   for (const file of files) {
     if (!existsSync(file)) continue;
+    // pnpm 11+ with config dependencies writes an env document first; the project graph is the last one.
+    // Read as `check` reads pnpm-lock.yaml (src/lockfile/index.ts): one parser for the file everywhere.
+    let documents: unknown[];
     try {
-      // pnpm 11+ with config dependencies writes an env document first; the project graph is the last one.
-      const documents = parseAllDocuments(readFileSync(file, 'utf8'));
-      const last = Array.isArray(documents) ? documents[documents.length - 1] : documents;
-      if (!last || last.errors.length > 0) throw new Error(last?.errors[0]?.message ?? 'empty file');
-      const parsed: unknown = last.toJS();
-      if (parsed && typeof parsed === 'object') return { lockfile: parsed as PnpmLockfileLike, file };
+      documents = parsePnpmYaml(readFileSync(file, 'utf8'), file);
     } catch (error) {
-      throw failClosedError(new LockfileError(`${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}`, { file, code: 'ERR_PG_LOCKFILE_PARSE' }));
+      throw failClosedError(error instanceof LockfileError ? error : new LockfileError(`${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}`, { file, code: 'ERR_PG_LOCKFILE_PARSE' }));
     }
+    if (documents.length === 0) throw failClosedError(new LockfileError(`${file}: cannot be read: empty file`, { file, code: 'ERR_PG_LOCKFILE_PARSE' }));
+    const last = documents[documents.length - 1];
+    if (last && typeof last === 'object') return { lockfile: last as PnpmLockfileLike, file };
   }
   return undefined;
 }

@@ -107,12 +107,13 @@ function jsYamlDocument(text: string): unknown {
 }
 
 /**
- * YAML documents of a pnpm-lock.yaml. The `yaml` package is the reference parser but needs
- * ~400 ms for a 2,000-package lockfile; pnpm writes plain YAML that js-yaml (pnpm's own parser's
- * ancestor, failsafe schema) reads in ~20 ms. Anything js-yaml rejects goes to `yaml`, which
- * either reads it or gives the error with its line.
+ * YAML documents of a pnpm-lock.yaml (the CLI's reader and the pnpm hook's, for the lockfile on
+ * disk). The `yaml` package is the reference parser but needs ~400 ms for a 2,000-package
+ * lockfile; pnpm writes plain YAML that js-yaml (pnpm's own parser's ancestor, failsafe schema)
+ * reads in ~20 ms. Anything js-yaml rejects goes to `yaml`, which either reads it or gives the
+ * error with its line (a LockfileError naming the file).
  */
-function parsePnpmYaml(text: string, file: string): unknown[] {
+export function parsePnpmYaml(text: string, file: string): unknown[] {
   try {
     // pnpm separates documents with `---` lines; it writes no block scalars that could hold one.
     const parts = text.split(/^---[ \t]*$/m).filter((part) => part.trim() !== '');
