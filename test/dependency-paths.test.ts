@@ -14,6 +14,11 @@ describe('the path that brought a transitive package in', () => {
     expect(paths.get('@pg-fixture/transitive@1.1.0')).toEqual(['@pg-fixture/direct']);
     expect(paths.get('@pg-fixture/real@1.2.0')).toEqual([]);
   });
+  test('pnpm-lock.yaml of pnpm 11+ (an env document first): the paths of the project document', () => {
+    const env = "lockfileVersion: '9.0'\nimporters:\n  .:\n    configDependencies:\n      pnpm-plugin-provenance-guard:\n        specifier: 0.1.0\n        version: 0.1.0\n";
+    const paths = shortestPaths(pnpmGraph(`---\n${env}\n---\n${read('pnpm-v9/pnpm-lock.yaml')}`));
+    expect(paths.get('@pg-fixture/transitive@1.1.0')).toEqual(['@pg-fixture/direct']);
+  });
   test('pnpm-lock.yaml v6', () => {
     const paths = shortestPaths(pnpmGraph(read('pnpm-v6/pnpm-lock.yaml')));
     expect(paths.get('@pg-fixture/direct@1.0.0')).toEqual([]);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
-import { parse as parseYaml } from 'yaml';
+import { parsePnpmYaml } from '../lockfile/index';
 import type { ResolvedPackage } from '../types';
 
 interface Edge {
@@ -29,9 +29,10 @@ function depEntries(node: Record<string, unknown> | undefined, fields: readonly 
   return fields.flatMap((f) => Object.entries((node?.[f] as Deps) ?? {}));
 }
 
-/** pnpm-lock.yaml v6 and v9. */
+/** pnpm-lock.yaml v6 and v9: its project document (the last), parsed as the lockfile reader parses it (the `yaml` package took ~0.7 s for 2,000 packages). */
 export function pnpmGraph(text: string): DependencyGraph {
-  const doc = (parseYaml(text) ?? {}) as { importers?: Record<string, Record<string, unknown>>; snapshots?: Record<string, Record<string, unknown>>; packages?: Record<string, Record<string, unknown>> };
+  const documents = parsePnpmYaml(text, 'pnpm-lock.yaml');
+  const doc = (documents[documents.length - 1] ?? {}) as { importers?: Record<string, Record<string, unknown>>; snapshots?: Record<string, Record<string, unknown>>; packages?: Record<string, Record<string, unknown>> };
   const nodes = doc.snapshots ?? doc.packages ?? {};
   const node = (id: string) => nodes[id] ?? nodes[`/${id}`];
   const idOf = (name: string, version: unknown): string => {
