@@ -1,7 +1,7 @@
 /** Lockfile readers: pnpm-lock.yaml, yarn.lock (Berry) and package-lock.json → ResolvedPackage[]. */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { FAILSAFE_SCHEMA, safeLoad } from 'js-yaml';
+import { FAILSAFE_SCHEMA, load as loadYaml } from '@zkochan/js-yaml';
 import { parseAllDocuments } from 'yaml';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { ResolvedPackage } from '../types';
@@ -95,23 +95,23 @@ function configDependencies(env: unknown, dir: string, file: string, registries:
 }
 
 /**
- * One YAML document, read by js-yaml as pnpm reads it (failsafe schema here: every scalar a
- * string; a key twice is an error, as for pnpm; an empty document is an empty mapping). Not
- * through Yarn's parseSyml: it sends any text that starts with a `# yarn lockfile v1` comment to
- * Yarn's v1 lockfile grammar, which reads lines YAML reads otherwise (`integrity "sha512-…"` is a
- * key and its value there, one string in YAML): a pnpm-lock.yaml pnpm installs one way would be
- * checked as another.
+ * One YAML document, read by the parser pnpm reads pnpm-lock.yaml with (@zkochan/js-yaml, pnpm's
+ * fork of js-yaml 4; the failsafe schema here: every scalar a string; a key twice is an error, as
+ * for pnpm; an empty document is an empty mapping). Not through Yarn's parseSyml: it sends any
+ * text that starts with a `# yarn lockfile v1` comment to Yarn's v1 lockfile grammar, which reads
+ * lines YAML reads otherwise (`integrity "sha512-…"` is a key and its value there, one string in
+ * YAML): a pnpm-lock.yaml pnpm installs one way would be checked as another.
  */
 function jsYamlDocument(text: string): unknown {
-  return safeLoad(text, { schema: FAILSAFE_SCHEMA }) ?? {};
+  return loadYaml(text, { schema: FAILSAFE_SCHEMA }) ?? {};
 }
 
 /**
  * YAML documents of a pnpm-lock.yaml (the CLI's reader and the pnpm hook's, for the lockfile on
  * disk). The `yaml` package is the reference parser but needs ~780 ms for a 2,000-package
- * lockfile in a cold process; pnpm writes plain YAML that js-yaml (pnpm reads it with a fork of
- * js-yaml 4) reads in ~120 ms. Anything js-yaml rejects goes to `yaml`, which either reads it or
- * gives the error with its line (a LockfileError naming the file).
+ * lockfile in a cold process; pnpm's own parser reads it in ~120 ms. Anything that one rejects
+ * goes to `yaml`, which either reads it or gives the error with its line (a LockfileError naming
+ * the file).
  */
 export function parsePnpmYaml(text: string, file: string): unknown[] {
   try {
