@@ -26,3 +26,9 @@ export function fileSha256(path: string): { sha256: string; bytes: number } {
     closeSync(fd);
   }
 }
+
+/** The file's length and SHA-256 as one string (`<bytes>:<hex>`): what a stored verdict's key takes for a lockfile. */
+export function fileDigest(path: string): string {
+  const { sha256, bytes } = fileSha256(path);
+  return `${bytes}:${sha256}`;
+}

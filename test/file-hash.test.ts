@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileSha256 } from '../src/file-hash';
+import { fileDigest, fileSha256 } from '../src/file-hash';
 import { tempDirs } from './helpers/temp';
 
 const tempDir = tempDirs('pg-file-hash-');
@@ -17,6 +17,7 @@ describe('fileSha256', () => {
       const file = join(dir, `f-${length}`);
       writeFileSync(file, bytes);
       expect(fileSha256(file)).toEqual({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: length });
+      expect(fileDigest(file)).toBe(`${length}:${createHash('sha256').update(bytes).digest('hex')}`);
     }
   });
 

@@ -8,13 +8,13 @@
  * the packages exactly as Bun passes them (name, version, requested range, tarball URL), bun.lock's
  * bytes by their SHA-256 (the integrity each registry package is checked with comes from there),
  * the registries bunfig.toml and .npmrc configure, the project directory, the resolved config, the
- * feed's signed header, the guard version and the UTC day. A scan in which any registry package's integrity
- * had to be read from the registry's metadata (not pinned in bun.lock) is never stored: that
+ * feed's signed header, the guard version and the UTC day. A scan in which any registry package's
+ * integrity had to be read from the registry's metadata (not pinned in bun.lock) is never stored: that
  * answer depended on the registry at that moment. Only a result with nothing blocked is stored,
  * under the HMAC of this user's secret.
  */
 import { join } from 'node:path';
-import { fileSha256 } from '../../src/file-hash';
+import { fileDigest } from '../../src/file-hash';
 import { resolveLocalGuardInputs, type GuardInputs } from '../../src/guard';
 import { bunRegistryConfig } from '../../src/lockfile/registries';
 import type { Report, ResolvedPackage } from '../../src/types';
@@ -24,8 +24,7 @@ import { lockedIntegrities, type BunPackage } from './packages';
 /** bun.lock's length and SHA-256 (read in pieces), undefined when there is none. */
 function lockDigest(dir: string): string | undefined {
   try {
-    const { sha256, bytes } = fileSha256(join(dir, 'bun.lock'));
-    return `${bytes}:${sha256}`;
+    return fileDigest(join(dir, 'bun.lock'));
   } catch {
     return undefined;
   }

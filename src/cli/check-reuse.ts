@@ -8,7 +8,7 @@
 import { dirname, relative, resolve } from 'node:path';
 import type { Config } from '../config/types';
 import { LockfileError } from '../errors';
-import { fileSha256 } from '../file-hash';
+import { fileDigest } from '../file-hash';
 import { resolveLocalGuardInputs, type GuardInputs, type GuardOptions } from '../guard';
 import { configuredRegistries, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES } from '../lockfile/detect';
 import type { Registries } from '../lockfile/source';
@@ -82,8 +82,7 @@ export function render(report: Report, args: CheckArgs, lockfiles: readonly stri
 /** A lockfile's SHA-256 and length (read in pieces: no buffer the size of the file); a coded error when it cannot be read. */
 export function lockfileDigest(path: string): string {
   try {
-    const { sha256, bytes } = fileSha256(path);
-    return `${bytes}:${sha256}`;
+    return fileDigest(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new LockfileError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`}`, { file: path, code: code === 'ENOENT' ? 'ERR_PG_LOCKFILE_NOT_FOUND' : 'ERR_PG_LOCKFILE_UNREADABLE' });
