@@ -131,6 +131,12 @@ export function storedCheck(report: Report, format: ReportFormat): { report: Rep
   return { report: format === 'human' ? reprintedPart(report) : report };
 }
 
+/** A JSON report already formatted (as stored): written where and as renderReport writes one. */
+export function writePrintedJson(printed: string | Uint8Array, config: Config, ctx: CliContext): void {
+  writeConfigLine('json', config, ctx.stdout, ctx.stderr);
+  ctx.stdout.write(printed);
+}
+
 /**
  * What the store of this check is keyed by and, when a stored verdict answers it, the exit code
  * with the report printed (the full command and the small executable both answer through here).
@@ -143,8 +149,7 @@ export function answerFromStore(args: CheckArgs, lockfiles: readonly string[], r
   if (args.format === 'json') {
     // A JSON verdict stored before the output was kept as printed is checked again (and stored anew).
     if (!reused.printed) return { verdict };
-    writeConfigLine(args.format, inputs.config, ctx.stdout, ctx.stderr);
-    ctx.stdout.write(reused.printed);
+    writePrintedJson(reused.printed, inputs.config, ctx);
   } else {
     render(reused.report, args, lockfiles, inputs.config, ctx);
   }

@@ -8,7 +8,7 @@ import type { ResolvedPackage } from '../types';
 import { storeVerdict } from '../verdict-store';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
-import { answerFromStore, checkConfigMemo, guardOptions, lockfileRegistries, locateLockfiles, parseCheckArgs, render, storedCheck } from './check-reuse';
+import { answerFromStore, checkConfigMemo, guardOptions, lockfileRegistries, locateLockfiles, parseCheckArgs, render, storedCheck, writePrintedJson } from './check-reuse';
 import type { CliContext } from './context';
 
 /** Dependencies the project's package.json declares (an empty lockfile beside them is a decoy). */
@@ -65,11 +65,11 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
   const guard = await createGuard(options, inputs);
   try {
     const report = await guard.check(packages);
-    if (verdict) {
-      const stored = storedCheck(report, args.format);
-      storeVerdict(verdict, stored.report, undefined, stored.printed);
-    }
-    render(report, args, lockfiles, guard.config, ctx);
+    const stored = verdict && storedCheck(report, args.format);
+    if (verdict && stored) storeVerdict(verdict, stored.report, undefined, stored.printed);
+    // JSON formatted once: the document stored is the one printed.
+    if (stored?.printed !== undefined) writePrintedJson(stored.printed, guard.config, ctx);
+    else render(report, args, lockfiles, guard.config, ctx);
     return exitCodeOf(report);
   } finally {
     guard.close();
