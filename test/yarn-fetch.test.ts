@@ -104,6 +104,14 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
     const r = await p.yarn(['install'], { PROVENANCE_GUARD_MODE: 'warn' });
     expect(r.code, r.output).toBe(0);
     expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 warns by the provenance policy: integrity: the downloaded tarball's integrity/);
+
+    // What warn let in is not recorded as verified: back in block mode, the archive it left in Yarn's cache is refused.
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    rmSync(p.markers, { recursive: true, force: true });
+    const blocked = await p.yarn(['install', '--immutable']);
+    expect(blocked.code, blocked.output).not.toBe(0);
+    expect(text(blocked.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity sha512-\S+ does not match the feed's/);
+    expectNothingOf(p, '@pg-fixture/tampered');
   });
 
   test('a warm cache filled without the guard is verified again before it is used', async () => {
@@ -119,6 +127,17 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
       expectNothingOf(p, '@pg-fixture/tampered');
       expect(p.lockfile()).toBe(lock);
     }
+    // Under warn that archive installs with a warning, and is not recorded as verified: block mode refuses it again.
+    const w = project({ '@pg-fixture/tampered': '^1.0.0' }, { cacheFolder: cacheOf(unguarded) });
+    writeFileSync(join(w.dir, 'yarn.lock'), lock);
+    const warned = await w.yarn(['install'], { PROVENANCE_GUARD_MODE: 'warn' });
+    expect(warned.code, warned.output).toBe(0);
+    expect(text(warned.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 warns by the provenance policy: integrity: the downloaded tarball's integrity/);
+    rmSync(join(w.dir, 'node_modules'), { recursive: true, force: true });
+    rmSync(w.markers, { recursive: true, force: true });
+    const refused = await w.yarn(['install', '--immutable']);
+    expect(refused.code, refused.output).not.toBe(0);
+    expectNothingOf(w, '@pg-fixture/tampered');
     // An archive Yarn built from the attested bytes is accepted (the rebuilt zip is identical).
     const q = project({ '@pg-fixture/good': '^1.0.0' }, { cacheFolder: cacheOf(unguarded) });
     const r = await q.yarn(['install']);

@@ -119,13 +119,14 @@ export class GuardedFetcher implements Fetcher {
     fetchCheckEnd(started, 'memo');
     const expected = known === undefined ? await this.expectationOf(locator) : known;
     if (!expected) return this.inner.fetch(locator, opts);
-    let loaded = false;
+    // Whether this fetch downloaded the tarball (and whether its sha512 was the feed's: under warn a mismatch installs, never recorded).
+    let loaded: { bound: boolean } | undefined;
     const [packageFs, releaseFs, checksum] = await opts.cache.fetchPackageFromCache(locator, opts.checksums.get(locator.locatorHash) ?? null, {
       onHit: () => opts.report.reportCacheHit(locator),
       onMiss: () => opts.report.reportCacheMiss(locator, `${structUtils.prettyLocator(opts.project.configuration, locator)} can't be found in the cache and will be fetched from the remote registry`),
       loader: async () => {
-        const zip = await this.verifiedZip(locator, opts, expected);
-        loaded = true;
+        const { zip, bound } = await this.verifiedZip(locator, opts, expected);
+        loaded = { bound };
         return zip;
       },
       ...opts.cacheOptions,
@@ -136,8 +137,8 @@ export class GuardedFetcher implements Fetcher {
       fetchCheckEnd(started, 'memo');
       if (!checked) {
         const archive = await archiveChecksum(opts, packageFs.getRealPath(), checksum);
-        if (loaded) this.policy.archives.add(archive, idOf(locator), expected.integrity);
-        else await this.checkCachedArchive(locator, opts, expected, archive);
+        if (!loaded) await this.checkCachedArchive(locator, opts, expected, archive);
+        else if (loaded.bound) this.policy.archives.add(archive, idOf(locator), expected.integrity);
         this.memo.checked.set(locator.locatorHash, checksum ?? '');
       }
     } catch (error) {
@@ -159,20 +160,26 @@ export class GuardedFetcher implements Fetcher {
     return expected;
   }
 
-  /** Downloads the tarball, compares its sha512 with the feed's, and converts it to Yarn's zip. */
+  /**
+   * Downloads the tarball, compares its sha512 with the feed's, and converts it to Yarn's zip.
+   * `bound` is false when they differ under warn (block throws): that archive is never recorded as verified.
+   */
   private async verifiedZip(locator: Locator, opts: FetchOptions, expected: FetchExpectation) {
     const bytes = await download(locator, opts);
-    this.bind(locator, opts, sha512Integrity(bytes), expected);
-    return tgzUtils.convertToZip(bytes, { configuration: opts.project.configuration, prefixPath: structUtils.getIdentVendorPath(locator), stripComponents: 1 });
+    const bound = this.bind(locator, opts, sha512Integrity(bytes), expected);
+    const zip = await tgzUtils.convertToZip(bytes, { configuration: opts.project.configuration, prefixPath: structUtils.getIdentVendorPath(locator), stripComponents: 1 });
+    return { zip, bound };
   }
 
-  private bind(locator: Locator, opts: FetchOptions, actual: string, expected: FetchExpectation): void {
+  /** Whether the downloaded bytes are the feed's; a mismatch throws in block mode and is a warning (false) otherwise. */
+  private bind(locator: Locator, opts: FetchOptions, actual: string, expected: FetchExpectation): boolean {
     const binding = bindIntegrity(actual, expected.integrity);
-    if (binding.outcome === 'bound') return;
+    if (binding.outcome === 'bound') return true;
     const message = binding.outcome === 'mismatch'
       ? `the downloaded tarball's integrity ${actual} does not match the feed's ${expected.integrity}: the tarball is not the one the evidence is about`
       : `the downloaded tarball cannot be bound to the feed's record: ${binding.reason}`;
     this.fail(locator, opts, message, expected.block);
+    return false;
   }
 
   private fail(locator: Locator, opts: FetchOptions, message: string, block: boolean): void {
@@ -189,8 +196,9 @@ export class GuardedFetcher implements Fetcher {
     fetchCheckEnd(started, 'records');
     if (verified) return;
     let zip;
+    let bound: boolean;
     try {
-      zip = await this.verifiedZip(locator, opts, expected);
+      ({ zip, bound } = await this.verifiedZip(locator, opts, expected));
     } catch (error) {
       if (error instanceof ReportError) throw error;
       this.fail(locator, opts, `the archive in Yarn's cache was not verified on this machine and the tarball could not be downloaded to verify it: ${(error as Error).message}`, expected.block);
@@ -203,7 +211,7 @@ export class GuardedFetcher implements Fetcher {
       this.fail(locator, opts, `the archive in Yarn's cache (${npath.fromPortablePath(opts.cache.cwd)}) is not the one built from the verified tarball: it was not fetched from this registry tarball`, expected.block);
       return;
     }
-    this.policy.archives.add(archive, id, expected.integrity);
+    if (bound) this.policy.archives.add(archive, id, expected.integrity);
   }
 }
 
