@@ -13,7 +13,9 @@
  * config (so PROVENANCE_GUARD_MODE / _OFFLINE and every policy setting), the feed file's signed
  * preamble (serial, dates, index hash, signature) and the UTC day (override expiry is by day).
  * A verdict also ends when the feed expires or turns stale, and is refused when the feed's
- * serial is below the one accepted on this machine (rollback).
+ * serial is below the one accepted on this machine (rollback). It is stored only under the feed
+ * the process evaluated with (feed/opened.ts): the key reads the feed file's preamble when it is
+ * stored, which may come after the file was replaced.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -21,7 +23,8 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic';
 import { configMemoOf, isConfigMemo, type ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
-import { readPreamble } from './feed/preamble';
+import { evaluatedWith } from './feed/opened';
+import { readPreamble, type Preamble } from './feed/preamble';
 import { acceptedFeed } from './feed/state';
 import { cacheDir as defaultCacheDir } from './paths';
 import type { Report } from './types';
@@ -99,6 +102,8 @@ interface Probe {
   key: string;
   validUntil: number;
   feedSerial?: { keyId: string; serial: number };
+  /** The feed file's preamble the key names. */
+  feed?: Preamble;
 }
 
 function probe(inputs: VerdictInputs): Probe {
@@ -118,6 +123,7 @@ function probe(inputs: VerdictInputs): Probe {
   part(inputs.extra ?? '');
   let validUntil = Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`) + DAY;
   let feedSerial: Probe['feedSerial'];
+  let feed: Preamble | undefined;
   if (inputs.feedPath !== undefined) {
     const preamble = readPreamble(inputs.feedPath);
     part(inputs.feedPath);
@@ -128,10 +134,11 @@ function probe(inputs: VerdictInputs): Probe {
     const staleAt = Date.parse(header.generatedAt) + config.feed.maxAge;
     if (staleAt > now.getTime()) validUntil = Math.min(validUntil, staleAt);
     feedSerial = { keyId: header.keyId, serial: header.serial };
+    feed = preamble;
   } else {
     part('no feed');
   }
-  return { key: hash.digest('hex'), validUntil, ...(feedSerial ? { feedSerial } : {}) };
+  return { key: hash.digest('hex'), validUntil, ...(feedSerial ? { feedSerial } : {}), ...(feed ? { feed } : {}) };
 }
 
 /** The per-user secret verdicts are authenticated with; created on first use. */
@@ -273,6 +280,11 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
     const key = secret(inputs.cacheDir, true);
     if (!key || !existsSync(dirname(dirname(inputs.file)))) return;
     const current = probe(inputs);
+    // The feed file was replaced after this process evaluated with it: this report is not that feed's verdict.
+    if (inputs.feedPath !== undefined && current.feed && !evaluatedWith(inputs.feedPath, current.feed)) {
+      forgetVerdict(inputs.file);
+      return;
+    }
     const memo = configMemoOf(inputs.config);
     const output = printed === undefined ? undefined : Buffer.from(printed);
     const head: StoredHead = { version: STORE_VERSION, key: current.key, storedAt: inputs.now.toISOString(), validUntil: new Date(current.validUntil).toISOString(), ...(memo ? { config: memo } : {}), ...(output ? { printedBytes: output.length } : {}) };

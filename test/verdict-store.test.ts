@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config/load';
 import { resolveGuardInputs } from '../src/guard';
 import { INDEX_ENTRY_BYTES } from '../src/feed/format';
 import { readPreamble } from '../src/feed/preamble';
+import { openFeed } from '../src/feed/reader';
 import { recordSerial } from '../src/feed/state';
 import type { Report } from '../src/types';
 import { reuseStoredVerdict, reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../src/verdict-store';
@@ -175,6 +176,24 @@ describe('reuseVerdict / storeVerdict', () => {
     storeVerdict(inputs, pass);
     recordSerial(inputs.cacheDir, header.keyId, header.serial + 1, 'f'.repeat(64), now);
     expect(reuseVerdict(inputs)).toBeUndefined();
+  });
+
+  it('is not stored under a feed that replaced the one the process evaluated with', async () => {
+    const { dir, publicKey } = await project();
+    const inputs = await inputsFor(dir, new Date());
+    const evaluated = openFeed(inputs.feedPath!, { publicKeys: [publicKey], cacheDir: inputs.cacheDir });
+    evaluated.close();
+    storeVerdict(inputs, pass);
+    expect(reuseVerdict(inputs)).toEqual(pass);
+    // `feed update` during the install: the file now holds serial 11, which this report never saw.
+    await buildFeed(dir, [good('a', 1), good('b', 2), weak('c', 3)], 11);
+    storeVerdict(inputs, pass);
+    expect(existsSync(inputs.file)).toBe(false);
+    expect(reuseVerdict(inputs)).toBeUndefined();
+    // Once the process evaluated with the new feed too, it cannot tell which one a report is of.
+    openFeed(inputs.feedPath!, { publicKeys: [publicKey], cacheDir: inputs.cacheDir }).close();
+    storeVerdict(inputs, pass);
+    expect(existsSync(inputs.file)).toBe(false);
   });
 
   it('never stores a block, and a block removes the stored pass', async () => {

@@ -7,6 +7,7 @@ import {
   INDEX_ENTRY_BYTES, READABLE_SCHEMAS, bucketOfHash, decodeBucket, decodeIndexEntry, keyHash, recordKey, type FeedHeader,
 } from './format';
 import { keyId as keyIdOf, parsePublicKey } from './keys';
+import { noteOpened, preambleDigest } from './opened';
 import { openFeedFile, readPreambleFd, type Preamble } from './preamble';
 import { findLine, TreeReader, verifyTree, type PageSource } from './tree-reader';
 import { acceptedFeed, recordSerial, sameSerialError, statePath, RESET_COMMAND } from './state';
@@ -134,7 +135,7 @@ function openChecked(path: string, trust: FeedTrust, cache: string, now: Date, p
     const { header } = preamble;
     checkSignature(preamble, trust.publicKeys, label);
     // From here on the header is trusted.
-    const sha256 = createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex');
+    const sha256 = preambleDigest(preamble);
     checkFreshness(header, sha256, trust, cache, now, label);
     if (!preambleOnly && preamble.size !== preamble.bodyStart + header.bodyBytes) throw corrupted(label, `size is ${preamble.size} bytes, header says ${preamble.bodyStart + header.bodyBytes}`);
     if (header.schema === 3) return { fd, preamble, index: Buffer.alloc(0), sha256 };
@@ -186,6 +187,7 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const now = options.now ?? new Date();
   const cache = options.cacheDir ?? defaultCacheDir();
   const opened = openChecked(path, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}) }, cache, now, options.pages !== undefined);
+  noteOpened(path, opened.sha256);
   const { fd, preamble, index } = opened;
   const header = preamble.header;
   try {
