@@ -81,6 +81,8 @@ export interface ReusedVerdict {
   report: Report;
   attachment: unknown;
   printed?: Buffer;
+  /** The key it was stored under (storeVerdict's `sameKey`). */
+  key: string;
 }
 
 /** node_modules/.provenance-guard/<scope>-verdict.json of the project, whether node_modules exists yet or not. */
@@ -267,11 +269,15 @@ export function reuseStoredVerdict(inputs: VerdictInputs): ReusedVerdict | undef
   // The config file was edited without changing the config (a comment): remember the new bytes.
   const memo = configMemoOf(inputs.config);
   if (memo && (memo.file !== head.config?.file || memo.sha256 !== head.config?.sha256)) storeVerdict(inputs, body.report, body.attachment, stored.printed);
-  return { report: body.report, attachment: body.attachment, ...(stored.printed ? { printed: stored.printed } : {}) };
+  return { report: body.report, attachment: body.attachment, ...(stored.printed ? { printed: stored.printed } : {}), key: head.key };
 }
 
-/** Stores a report with nothing blocked (and the output as printed, if given); anything else removes the stored verdict. Best effort. */
-export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?: unknown, printed?: Uint8Array | string): void {
+/**
+ * Stores a report with nothing blocked (and the output as printed, if given); anything else removes
+ * the stored verdict. Best effort. `sameKey`: store only while the inputs still have this key (a
+ * reused verdict stored again with more attached: not under a feed that replaced its own).
+ */
+export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?: unknown, printed?: Uint8Array | string, sameKey?: string): void {
   try {
     if (report.summary.block !== 0) {
       forgetVerdict(inputs.file);
@@ -280,6 +286,7 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
     const key = secret(inputs.cacheDir, true);
     if (!key || !existsSync(dirname(dirname(inputs.file)))) return;
     const current = probe(inputs);
+    if (sameKey !== undefined && current.key !== sameKey) return;
     // The feed file was replaced after this process evaluated with it: this report is not that feed's verdict.
     if (inputs.feedPath !== undefined && current.feed && !evaluatedWith(inputs.feedPath, current.feed)) {
       forgetVerdict(inputs.file);

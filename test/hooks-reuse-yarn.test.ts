@@ -192,7 +192,7 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     const { p, store } = await setUp({ [GOOD]: '^1.0.0' });
     await installAndStore(p, store);
     const stored = readFileSync(store, 'utf8');
-    const edited = stored.replace(/("attachment":\[\["(?:[^"\\]|\\.)*",)"[^"]*"/, '$1null');
+    const edited = stored.replace(/("integrities":)"[^"]*"/, '$1""');
     expect(edited).not.toBe(stored);
     // Another expected integrity for good: the MAC no longer matches, so the store is ignored.
     writeFileSync(store, edited);
@@ -238,6 +238,40 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
   }, 300_000);
 
+  test("the stored verdict remembers each archive the fetch step verified: used without the machine's records, never for another archive", async () => {
+    const { p, store } = await setUp({ [GOOD]: '1.0.0' });
+    await installAndStore(p, store);
+    const attachment = JSON.parse(readFileSync(store, 'utf8').split('\n')[2]!).attachment as unknown;
+    const archive = cachedArchives(p).find((f) => f.includes('yr-good'))!;
+    const yarnHash = /checksum: \S+\/([0-9a-f]{128})/.exec(p.lockfile())![1];
+    expect(attachment).toEqual({ count: 1, ids: `${GOOD}@1.0.0`, integrities: published.get(GOOD)!.integrity, archives: yarnHash!.slice(0, 64) });
+    const reinstall = (env: Record<string, string> = {}) => {
+      for (const dir of [join('node_modules', GOOD), '.yarn/install-state.gz']) rmSync(join(p.dir, dir), { recursive: true, force: true });
+      rmSync(p.markers, { recursive: true, force: true });
+      return immutable(p, env);
+    };
+    // Without the machine's records: the archive Yarn hashed is the one the verdict remembers, so
+    // it is neither downloaded and rebuilt to verify it nor recorded again.
+    const records = join(p.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives');
+    rmSync(records, { recursive: true, force: true });
+    const remembered = await reinstall();
+    expect(remembered.code, remembered.output).toBe(0);
+    expect(remembered.output).toMatch(REUSED);
+    expect(p.ran()).toEqual(['@pg-fixture_yr-good']);
+    expect(existsSync(records)).toBe(false);
+    // Another archive handed over under yarn.lock's checksum (checksumBehavior: ignore, so Yarn does not hash it): refused.
+    const attacker = createYarnProject({ registryUrl: impostor.url, dependencies: { [GOOD]: '1.0.0' }, root, plugin: false });
+    expect((await attacker.yarn(['install'])).code).toBe(0);
+    writeFileSync(join(p.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache', archive), readFileSync(join(attacker.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache', cachedArchives(attacker)[0]!)));
+    const swapped = await reinstall({ YARN_CHECKSUM_BEHAVIOR: 'ignore' });
+    expect(swapped.output).toMatch(REUSED);
+    expect(swapped.code, swapped.output).not.toBe(0);
+    expect(text(swapped.output)).toMatch(/yr-good@1\.0\.0 is blocked by the provenance policy: integrity: the archive in Yarn's cache .* is not the one built from the verified tarball/);
+    expect(p.installed(GOOD)).toBe(false);
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
+  }, 300_000);
+
   test('with a reused verdict the fetch step still compares the downloaded bytes with the feed (a tampered registry)', async () => {
     const name = '@pg-fixture/yr-mirror';
     const stray = join(root, 'stray-markers');
@@ -251,7 +285,9 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(existsSync(tarball)).toBe(true);
     writeFileSync(tarball, readFileSync(join(impostor.storage, name, 'yr-mirror-1.0.0.tgz')));
     expect(evil.integrity).not.toBe(published.get(name)!.integrity);
+    // Neither in the project's cache nor in Yarn's mirror (whose archive the stored verdict remembers as verified).
     for (const archive of cachedArchives(p)) rmSync(join(p.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache', archive));
+    rmSync(join(p.env.YARN_GLOBAL_FOLDER!, 'cache'), { recursive: true, force: true });
     rmSync(join(p.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives'), { recursive: true, force: true });
     rmSync(join(p.dir, 'node_modules', name), { recursive: true, force: true });
     rmSync(p.markers, { recursive: true, force: true });

@@ -46,13 +46,24 @@ const policyOf = (mode: 'block' | 'warn', expectations: Map<string, string | nul
 test("the gate's expectation answers; nothing expected is nothing to compare", async () => {
   const other = `sha512-${Buffer.alloc(64, 6).toString('base64')}`;
   const policy = policyOf('block', new Map([['good@1.0.0', other], ['free@1.0.0', null]]));
-  expect(await policy.expectation('good', '1.0.0')).toEqual({ integrity: other, block: true });
+  expect(await policy.expectation('good', '1.0.0')).toEqual({ id: 'good@1.0.0', integrity: other, block: true });
   expect(await policy.expectation('free', '1.0.0')).toBeUndefined();
 });
 
+test("an archive the stored verdict remembers comes with the gate's expectation only; what the fetch step verifies is collected", async () => {
+  const verified = new Map<string, string>();
+  const policy = fetchPolicy(guards.block.config, new Map([['good@1.0.0', INTEGRITY]]), async () => guards.block, env, new Map([['good@1.0.0', 'c'.repeat(64)], ['unseen@9.9.9', 'd'.repeat(64)]]), verified);
+  const expected = (await policy.expectation('good', '1.0.0'))!;
+  expect(expected).toEqual({ id: 'good@1.0.0', integrity: INTEGRITY, block: true, archive: 'c'.repeat(64) });
+  // Looked up in the feed now: nothing remembered applies to it.
+  expect(await fetchPolicy(guards.warn.config, new Map(), async () => guards.warn, env, new Map([['good@1.0.0', 'c'.repeat(64)]])).expectation('good', '1.0.0')).toEqual({ id: 'good@1.0.0', integrity: INTEGRITY, block: false });
+  policy.verified(expected, 'e'.repeat(128));
+  expect([...verified]).toEqual([['good@1.0.0', 'e'.repeat(64)]]);
+});
+
 test('a package the gate did not see is looked up in the feed', async () => {
-  expect(await policyOf('block').expectation('good', '1.0.0')).toEqual({ integrity: INTEGRITY, block: true });
-  expect(await policyOf('warn').expectation('good', '1.0.0')).toEqual({ integrity: INTEGRITY, block: false });
+  expect(await policyOf('block').expectation('good', '1.0.0')).toEqual({ id: 'good@1.0.0', integrity: INTEGRITY, block: true });
+  expect(await policyOf('warn').expectation('good', '1.0.0')).toEqual({ id: 'good@1.0.0', integrity: INTEGRITY, block: false });
 });
 
 test('a package the gate did not see and the policy blocks is not fetched; under warn it is', async () => {

@@ -105,6 +105,15 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
     expect(r.code, r.output).toBe(0);
     expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 warns by the provenance policy: integrity: the downloaded tarball's integrity/);
 
+    // Nor remembered by the stored verdict: the next warn install (its verdict reused) warns again.
+    for (const run of [1, 2]) {
+      for (const dir of ['node_modules/@pg-fixture/tampered', '.yarn/install-state.gz']) rmSync(join(p.dir, dir), { recursive: true, force: true });
+      const again = await p.yarn(['install', '--immutable'], { PROVENANCE_GUARD_MODE: 'warn', PROVENANCE_GUARD_TIMING: '1' });
+      expect(again.code, again.output).toBe(0);
+      if (run === 2) expect(again.output).toMatch(/provenance-guard timing: verdict reused/);
+      expect(text(again.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 warns by the provenance policy: integrity: the downloaded tarball's integrity/);
+    }
+
     // What warn let in is not recorded as verified: back in block mode, the archive it left in Yarn's cache is refused.
     rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
     rmSync(p.markers, { recursive: true, force: true });

@@ -24,13 +24,17 @@ import { bindIntegrity, sha512Integrity } from '../../src/policy/integrity';
 import type { PackageResult } from '../../src/types';
 import { packageMessage } from './messages';
 import { fetchCheckEnd, fetchCheckStart } from './timing';
-import { archiveHash, type VerifiedArchives } from './verified-archives';
+import { archiveHash, rememberedArchive, type VerifiedArchives } from './verified-archives';
 
 export interface FetchExpectation {
+  /** `name@version`: what the verified-archive record is of. */
+  id: string;
   /** The feed record's integrity the downloaded bytes must match. */
   integrity: string;
   /** block mode: a mismatch fails the install; otherwise it is a warning. */
   block: boolean;
+  /** The archive this machine verified against `integrity` for this package, as the gate's stored verdict remembers it (rememberedArchive). */
+  archive?: string;
 }
 
 export interface FetchPolicy {
@@ -38,6 +42,8 @@ export interface FetchPolicy {
   expectation(name: string, version: string): Promise<FetchExpectation | undefined>;
   archives: VerifiedArchives;
   configFile: string | undefined;
+  /** The archive Yarn hands over for `expected` (its sha512, hex) was verified against its integrity in this process. */
+  verified(expected: FetchExpectation, archive: string): void;
 }
 
 /** `npm:1.2.3`: a release version that is valid semver as it stands (most of a lockfile), read without parsing. */
@@ -66,11 +72,6 @@ async function download(locator: Locator, opts: FetchOptions): Promise<Buffer> {
   } catch {
     return (await npmHttpUtils.get(url.replace(/%2f/g, '/'), request)) as Buffer;
   }
-}
-
-function idOf(locator: Locator): string {
-  const { name, version } = nameVersion(locator);
-  return `${name}@${version}`;
 }
 
 function integrityResult(locator: Locator, message: string, block: boolean): PackageResult {
@@ -137,8 +138,14 @@ export class GuardedFetcher implements Fetcher {
       fetchCheckEnd(started, 'memo');
       if (!checked) {
         const archive = await archiveChecksum(opts, packageFs.getRealPath(), checksum);
-        if (!loaded) await this.checkCachedArchive(locator, opts, expected, archive);
-        else if (loaded.bound) this.policy.archives.add(archive, idOf(locator), expected.integrity);
+        let verified: boolean;
+        if (loaded) {
+          verified = loaded.bound;
+          if (verified) this.policy.archives.add(archive, expected.id, expected.integrity);
+        } else {
+          verified = this.rememberedArchive(expected, archive) || (await this.checkCachedArchive(locator, opts, expected, archive));
+        }
+        if (verified) this.policy.verified(expected, archive);
         this.memo.checked.set(locator.locatorHash, checksum ?? '');
       }
     } catch (error) {
@@ -188,13 +195,23 @@ export class GuardedFetcher implements Fetcher {
     opts.report.reportWarning(MessageName.UNNAMED, text);
   }
 
-  /** A cache hit: trusted only when recorded as verified, else rebuilt from a verified download and compared. */
-  private async checkCachedArchive(locator: Locator, opts: FetchOptions, expected: FetchExpectation, archive: string): Promise<void> {
+  /** The archive is the one the gate's stored verdict says this machine verified for this package and integrity. */
+  private rememberedArchive(expected: FetchExpectation, archive: string): boolean {
     const started = fetchCheckStart();
-    const id = idOf(locator);
-    const verified = this.policy.archives.has(archive, id, expected.integrity);
+    const remembered = expected.archive === rememberedArchive(archive);
     fetchCheckEnd(started, 'records');
-    if (verified) return;
+    return remembered;
+  }
+
+  /**
+   * A cache hit: trusted only when recorded as verified, else rebuilt from a verified download and
+   * compared. Whether it is verified now (false: a warning under warn; block throws).
+   */
+  private async checkCachedArchive(locator: Locator, opts: FetchOptions, expected: FetchExpectation, archive: string): Promise<boolean> {
+    const started = fetchCheckStart();
+    const recorded = this.policy.archives.has(archive, expected.id, expected.integrity);
+    fetchCheckEnd(started, 'records');
+    if (recorded) return true;
     let zip;
     let bound: boolean;
     try {
@@ -202,16 +219,17 @@ export class GuardedFetcher implements Fetcher {
     } catch (error) {
       if (error instanceof ReportError) throw error;
       this.fail(locator, opts, `the archive in Yarn's cache was not verified on this machine and the tarball could not be downloaded to verify it: ${(error as Error).message}`, expected.block);
-      return;
+      return false;
     }
     const path = zip.getRealPath();
     zip.saveAndClose();
     const rebuilt = await hashUtils.checksumFile(path).finally(() => xfs.removePromise(path));
     if (archive !== rebuilt) {
       this.fail(locator, opts, `the archive in Yarn's cache (${npath.fromPortablePath(opts.cache.cwd)}) is not the one built from the verified tarball: it was not fetched from this registry tarball`, expected.block);
-      return;
+      return false;
     }
-    if (bound) this.policy.archives.add(archive, id, expected.integrity);
+    if (bound) this.policy.archives.add(archive, expected.id, expected.integrity);
+    return bound;
   }
 }
 

@@ -40,8 +40,8 @@ import { lockfileState } from './lockfile-state';
 import { packageMessage } from './messages';
 import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
-import { verifiedArchives } from './verified-archives';
-import { gateConfigMemo, gateVerdictInputs, reuseGate, storeGate, type FetchExpectations } from './verdict-reuse';
+import { rememberedArchive, verifiedArchives } from './verified-archives';
+import { gateConfigMemo, gateVerdictInputs, rememberArchives, reuseGate, storeGate, type FetchExpectations, type KnownArchives } from './verdict-reuse';
 
 export interface ValidationReport {
   reportWarning: (name: MessageName, text: string) => void;
@@ -102,22 +102,33 @@ function fetchExpectations(packages: readonly ResolvedPackage[], evaluations: re
   return expectations;
 }
 
-export function fetchPolicy(config: Config, expectations: FetchExpectations, guard: () => Promise<Guard>, env: NodeJS.ProcessEnv): FetchPolicy {
+/**
+ * The fetch step's policy. `remembered`: the archives a stored verdict says this machine verified
+ * against these expectations; `verified` collects the ones verified in this process.
+ */
+export function fetchPolicy(config: Config, expectations: FetchExpectations, guard: () => Promise<Guard>, env: NodeJS.ProcessEnv, remembered: KnownArchives = new Map(), verified: KnownArchives = new Map()): FetchPolicy {
   const block = config.mode === 'block';
   return {
     async expectation(name, version) {
       const id = `${name}@${version}`;
       const known = expectations.get(id);
-      if (known !== undefined) return known ? { integrity: known, block } : undefined;
+      if (known !== undefined) {
+        if (!known) return undefined;
+        const archive = remembered.get(id);
+        return archive === undefined ? { id, integrity: known, block } : { id, integrity: known, block, archive };
+      }
       // A package the gate did not see (it should not happen) is checked now, never skipped: the
       // last point before its bytes reach Yarn's cache, so a block stops its fetch.
       const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
       if (evaluation?.verdict === 'block') throw new ReportError(MessageName.UNNAMED, packageMessage(buildReport([evaluation]).packages[0]!, config.filepath));
       const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
-      return integrity ? { integrity, block } : undefined;
+      return integrity ? { id, integrity, block } : undefined;
     },
     archives: verifiedArchives(join(cacheDir(env), 'yarn-archives')),
     configFile: config.filepath,
+    verified(expected, archive) {
+      verified.set(expected.id, rememberedArchive(archive));
+    },
   };
 }
 
@@ -159,9 +170,11 @@ class GateRun {
     return this.created;
   }
 
-  /** Hands the fetch step what each registry tarball must hash to (fetch-guard.ts). */
-  guardFetches(expectations: FetchExpectations): void {
-    guardFetches(this.project.configuration, fetchPolicy(this.inputs.config, expectations, () => this.guard(), this.options.env ?? process.env));
+  /** Hands the fetch step what each registry tarball must hash to (fetch-guard.ts); returns where it collects the archives it verifies. */
+  guardFetches(expectations: FetchExpectations, remembered?: KnownArchives): KnownArchives {
+    const verified: KnownArchives = new Map();
+    guardFetches(this.project.configuration, fetchPolicy(this.inputs.config, expectations, () => this.guard(), this.options.env ?? process.env, remembered, verified));
+    return verified;
   }
 
   /** The stored verdict of this graph, reported as if checked now (warnings too); false when there is none. */
@@ -169,7 +182,7 @@ class GateRun {
     const reused = verdict && reuseGate(verdict);
     if (!reused) return false;
     reportResult(reused.report, this.report, this.inputs.config.filepath);
-    this.guardFetches(reused.expectations);
+    rememberArchives(verdict, reused, this.guardFetches(reused.expectations, reused.archives));
     timing?.(`verdict reused (${reused.report.summary.packages} packages), gate total`);
     return true;
   }
@@ -191,9 +204,9 @@ class GateRun {
     const result = buildReport(evaluations);
     reportResult(result, this.report, guard.config.filepath);
     const expectations = fetchExpectations(packages, evaluations);
-    if (verdict) storeGate(verdict, result, expectations);
     // The fetch step compares each tarball with the feed (fetch-guard.ts).
-    this.guardFetches(expectations);
+    const verified = this.guardFetches(expectations);
+    if (verdict) storeGate(verdict, result, expectations, verified);
     timing?.('gate total');
   }
 }
