@@ -196,6 +196,18 @@ describe('reuseVerdict / storeVerdict', () => {
     expect(existsSync(inputs.file)).toBe(false);
   });
 
+  it('stores again under the key a verdict was reused by, and only under it', async () => {
+    const { dir } = await project();
+    const inputs = await inputsFor(dir, new Date());
+    storeVerdict(inputs, pass, ['first']);
+    const { key } = reuseStoredVerdict(inputs)!;
+    storeVerdict(inputs, pass, ['second'], undefined, key);
+    expect(reuseStoredVerdict(inputs)?.attachment).toEqual(['second']);
+    // The feed changed since it was reused: the new key is not the one it was reused by.
+    storeVerdict(inputs, pass, ['third'], undefined, 'f'.repeat(64));
+    expect(reuseStoredVerdict(inputs)?.attachment).toEqual(['second']);
+  });
+
   it('never stores a block, and a block removes the stored pass', async () => {
     const { dir } = await project();
     const inputs = await inputsFor(dir, new Date());
