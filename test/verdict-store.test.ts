@@ -241,7 +241,7 @@ describe('reuseVerdict / storeVerdict', () => {
     const printed = '{\n  "summary": {}\n}\n\u00e9\n';
     storeVerdict(inputs, pass, { a: 1 }, printed);
     const reused = reuseStoredVerdict(inputs);
-    expect(reused).toEqual({ report: pass, attachment: { a: 1 }, printed: Buffer.from(printed) });
+    expect(reused).toEqual({ report: pass, attachment: { a: 1 }, key: expect.stringMatching(/^[0-9a-f]{64}$/), printed: Buffer.from(printed) });
     const fresh = readFileSync(inputs.file);
     // One changed byte of the output, a longer or shorter output, or a length that does not fit: not reused.
     const flipped = Buffer.from(fresh);
@@ -252,6 +252,6 @@ describe('reuseVerdict / storeVerdict', () => {
     }
     // Without an output, nothing printed comes back.
     storeVerdict(inputs, pass);
-    expect(reuseStoredVerdict(inputs)).toEqual({ report: pass, attachment: undefined });
+    expect(reuseStoredVerdict(inputs)).toEqual({ report: pass, attachment: undefined, key: expect.any(String) });
   });
 });
