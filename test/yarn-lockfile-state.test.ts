@@ -12,6 +12,7 @@ import { Configuration, Project, structUtils, type Plugin } from '@yarnpkg/core'
 import { npath } from '@yarnpkg/fslib';
 import { expect, test } from 'vitest';
 import { lockfileState } from '../plugins/yarn/lockfile-state';
+import { normalizedRange } from '../plugins/yarn/resolve';
 
 const checksum = (n: number) => `10c0/${n.toString(16).padStart(2, '0').repeat(64)}`;
 const entry = (descriptor: string, version: string, deps: Record<string, string> = {}) => [
@@ -115,4 +116,18 @@ test("a plugin's package extension, and the plugins themselves, are part of the 
   expect(await lockfileState(await load(dir, extending('b')))).toBe(withB);
   // A plugin that extends nothing may still answer for locators (its resolvers): another key.
   expect(await lockfileState(await load(dir, new Map([['pg-test-noop', {} as Plugin]])))).not.toBe(plain);
+});
+
+test("a declared range is normalized as Yarn's configuration.normalizeDependency does", async () => {
+  const ranges = ['^1.0.0', '1.2.3', '>=1 <2', '1.x', '*', '', 'latest', 'next', 'beta-2', 'v1', '~1.2', '1.0.0 || 2.0.0', 'npm:^1.0.0', 'npm:other@^1',
+    'workspace:*', 'file:../x', 'link:./y', 'portal:./z', 'patch:a@npm%3A1.0.0#./p.patch', 'github:user/repo', 'git+https://x/y.git#v1', 'https://x/y.tgz',
+    'user/repo', '1.0.0-rc.1', '=1.0.0', '01.0.0', 'exec:./gen.js', 'catalog:', 'jsr:^1.0.0', '@scope/name'];
+  for (const yarnrc of ['', 'defaultProtocol: "npm:"\n', 'defaultProtocol: "jsr:"\n']) {
+    const { configuration } = await load(projectDir({ yarnrc }));
+    const protocol = configuration.get('defaultProtocol');
+    for (const range of ranges) {
+      const yarn = configuration.normalizeDependency(structUtils.makeDescriptor(structUtils.makeIdent(null, 'a'), range)).range;
+      expect(normalizedRange(range, protocol), `${yarnrc}${range}`).toBe(yarn);
+    }
+  }
 });
