@@ -106,6 +106,8 @@ function jsYamlDocument(text: string): unknown {
   return loadYaml(text, { schema: FAILSAFE_SCHEMA }) ?? {};
 }
 
+let lastParsed: { text: string; documents: unknown[] } | undefined;
+
 /**
  * YAML documents of a pnpm-lock.yaml (the CLI's reader and the pnpm hook's, for the lockfile on
  * disk). The `yaml` package is the reference parser but needs ~780 ms for a 2,000-package
@@ -114,10 +116,15 @@ function jsYamlDocument(text: string): unknown {
  * the file).
  */
 export function parsePnpmYaml(text: string, file: string): unknown[] {
+  // `check` reads a pnpm-lock.yaml twice in one process (its packages, then the report's
+  // dependency paths): the same text is parsed once. Nothing changes the parsed documents.
+  if (lastParsed?.text === text) return lastParsed.documents;
   try {
     // pnpm separates documents with `---` lines; it writes no block scalars that could hold one.
     const parts = text.split(/^---[ \t]*$/m).filter((part) => part.trim() !== '');
-    return parts.map(jsYamlDocument);
+    const documents = parts.map(jsYamlDocument);
+    lastParsed = { text, documents };
+    return documents;
   } catch {
     // fall through to the reference parser
   }
