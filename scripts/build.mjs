@@ -26,7 +26,7 @@ const cliExternal = [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'i
  * remembers the parsed config (no yaml), and the others build tables at load time that most runs
  * never use.
  */
-const RARELY_NEEDED = /^(yaml|npm-package-arg|hosted-git-info|lru-cache|cosmiconfig)$/;
+const RARELY_NEEDED = /^(yaml|@zkochan\/js-yaml|npm-package-arg|hosted-git-info|lru-cache|cosmiconfig)$/;
 
 /**
  * Packages the executable and the full CLI load on first use from a file of their own in dist/

@@ -19,7 +19,7 @@ const LAZY = /^(pacote|sigstore|@sigstore\/.*|typescript)$/;
 // it remembers the parsed config),
 // Yarn's parsers (for .yarnrc.yml, which a pnpm install rarely reads) and cosmiconfig (only for
 // JavaScript configs): module initialisation is paid in every hook process.
-const DEFERRED = /^(@yarnpkg\/parsers|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache|yaml)$/;
+const DEFERRED = /^(@yarnpkg\/parsers|@zkochan\/js-yaml|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache|yaml)$/;
 
 export const pnpmBundlePlugin = {
   name: 'provenance-guard-pnpm',
