@@ -172,6 +172,15 @@ describe('reuseVerdict / storeVerdict', () => {
     storeVerdict(shortAge, pass);
     expect(reuseVerdict(shortAge)).toEqual(pass);
     expect(reuseVerdict({ ...shortAge, now: new Date(staleAt + 1) })).toBeUndefined();
+    // Expiry: a verdict stored before the feed expires ends with it, within the day (the feed
+    // never goes stale here, so only its expiry can end it).
+    const expiresAt = Date.parse(header.expiresAt);
+    const neverStale = { ...inputs, config: { ...inputs.config, feed: { ...inputs.config.feed, maxAge: 100 * 365 * 24 * 3600_000 } } };
+    const before = { ...neverStale, now: new Date(expiresAt - 60_000) };
+    storeVerdict(before, pass);
+    expect(reuseVerdict(before)).toEqual(pass);
+    expect(new Date(expiresAt + 60_000).toISOString().slice(0, 10)).toBe(new Date(expiresAt - 60_000).toISOString().slice(0, 10));
+    expect(reuseVerdict({ ...neverStale, now: new Date(expiresAt + 60_000) })).toBeUndefined();
     // Rollback: a newer serial of this key was accepted since.
     storeVerdict(inputs, pass);
     recordSerial(inputs.cacheDir, header.keyId, header.serial + 1, 'f'.repeat(64), now);
