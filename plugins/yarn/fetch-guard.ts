@@ -143,7 +143,7 @@ export class GuardedFetcher implements Fetcher {
           verified = loaded.bound;
           if (verified) this.policy.archives.add(archive, expected.id, expected.integrity);
         } else {
-          verified = this.rememberedArchive(expected, archive) || (await this.checkCachedArchive(locator, opts, expected, archive));
+          verified = this.isRemembered(expected, archive) || (await this.checkCachedArchive(locator, opts, expected, archive));
         }
         if (verified) this.policy.verified(expected, archive);
         this.memo.checked.set(locator.locatorHash, checksum ?? '');
@@ -196,7 +196,7 @@ export class GuardedFetcher implements Fetcher {
   }
 
   /** The archive is the one the gate's stored verdict says this machine verified for this package and integrity. */
-  private rememberedArchive(expected: FetchExpectation, archive: string): boolean {
+  private isRemembered(expected: FetchExpectation, archive: string): boolean {
     const started = fetchCheckStart();
     const remembered = expected.archive === rememberedArchive(archive);
     fetchCheckEnd(started, 'records');
