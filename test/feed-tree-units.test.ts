@@ -307,19 +307,22 @@ describe('before many lookups, dense index levels are read whole (TreeReader.pre
     return { reader, reads, spans };
   };
 
-  it('reads each dense level in one read, answers the same, and reads only buckets afterwards', () => {
+  /** Where levels `from`..top lie: [first byte, bytes] (the root last). */
+  const top = (laid: Laid, from: number): [number, number] => [laid.levels[from]![0]!.offset, laid.header.bodyBytes - laid.levels[from]![0]!.offset];
+
+  it('reads the dense top of the index in one read, answers the same, and reads only buckets afterwards', () => {
     const laid = layRecords(records, buckets, { fanout: 2 });
     const { reader, reads, spans } = spanReader(laid);
     reader.prepare(records.length);
-    // Levels 5..1 of 64 buckets with fanout 2 (2, 4, 8, 16, 32 pages): all dense for 200 lookups, each one span, exactly its pages.
-    expect(spans).toEqual([5, 4, 3, 2, 1].map((level) => {
-      const pages = laid.levels[level]!;
-      return [pages[0]!.offset, pages.reduce((sum, ref) => sum + ref.length, 0)];
-    }));
-    expect(reads.map((ref) => ref.level)).toEqual([6]);
-    reads.length = 0;
+    // Levels 6..1 of 64 buckets with fanout 2 (1, 2, 4, 8, 16, 32 pages): all dense for 200 lookups, one span, from level 1 to the root.
+    expect(spans).toEqual([top(laid, 1)]);
+    expect(reads).toEqual([]);
     for (const r of records) expect(reader.lookup(r.name, r.version)).toEqual(r);
+    expect(reads.length).toBeGreaterThan(0);
     expect(reads.every((ref) => ref.level === 0)).toBe(true);
+    // Once: a second prepare reads nothing.
+    reader.prepare(records.length);
+    expect(spans).toHaveLength(1);
   });
 
   it('leaves sparse levels, and sources without spans, to reads page by page', () => {
@@ -327,15 +330,23 @@ describe('before many lookups, dense index levels are read whole (TreeReader.pre
     const few = spanReader(laid);
     few.reader.prepare(1);
     // One lookup: a level where it touches a quarter of the pages or more (2 and 4 pages) is read whole; 8 pages are left.
-    expect(few.spans.map(([offset]) => offset)).toEqual([laid.levels[5]![0]!.offset, laid.levels[4]![0]!.offset]);
+    expect(few.spans).toEqual([top(laid, 4)]);
     // Three: expected 2.7 of 8 pages touched is dense, 2.8 of 16 is not.
     const some = spanReader(laid);
     some.reader.prepare(3);
-    expect(some.spans.map(([offset]) => offset)).toEqual([5, 4, 3].map((level) => laid.levels[level]![0]!.offset));
+    expect(some.spans).toEqual([top(laid, 3)]);
     expect(spanReader(laid).reader.prepare(0)).toBeUndefined();
     const { reader } = readerOf(laid);
     expect(() => reader.prepare(records.length)).not.toThrow();
     for (const r of records.slice(0, 5)) expect(reader.lookup(r.name, r.version)).toEqual(r);
+  });
+
+  it('never reads more than 8 MB ahead, nor the root alone', () => {
+    // A root over 256 pages of 1,024 children (~9.4 MB of level 1), for a lookup in each: the root and level 1 would be dense.
+    const big = spanReader(layRecords(records, 256 * 1024, { fanout: 1024 }));
+    big.reader.prepare(100_000);
+    expect(big.spans).toEqual([]);
+    for (const r of records.slice(0, 3)) expect(big.reader.lookup(r.name, r.version)).toEqual(r);
   });
 
   it('a page read from a span is verified like any other: a forged level-1 page is refused', () => {
@@ -352,14 +363,15 @@ describe('before many lookups, dense index levels are read whole (TreeReader.pre
     expect(reader.lookup(other.name, other.version)).toEqual(other);
   });
 
-  it('a level whose pages are not side by side is read page by page', () => {
-    // Junk before the first child of a level-2 page: the tree is sound, the level is not one span.
+  it('a layout whose levels are not where the header puts them answers the same: a span is only a copy of the file', () => {
+    // Junk before the first child of a level-2 page: the tree is sound, the levels are not where the arithmetic says.
     const laid = layRecords(records, buckets, { fanout: 2, gap: { level: 1, position: 4 } });
     const { reader, spans } = spanReader(laid);
     reader.prepare(records.length);
-    expect(spans.map(([offset]) => offset)).not.toContain(laid.levels[1]![0]!.offset);
+    expect(spans).toHaveLength(1);
     for (const r of records) expect(reader.lookup(r.name, r.version)).toEqual(r);
   });
+
 });
 
 describe('what a lookup refuses before and after fetching (TreeReader.verified, page)', () => {
