@@ -3,7 +3,7 @@
  * answering as the npm registry and the Scorecard API do) merges into the same signed feed,
  * byte for byte, for 1, 3 and 8 shards.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,33 @@ describe('feed build --shard and feed merge', () => {
     expect((await cli(['feed', 'build', '--packages', SPECS, '--shard', '1/2', ...SIGNING, '--out', 'x'])).code).toBe(2);
     expect((await cli(['feed', 'merge', ...SIGNING, '--out', 'x'])).code).toBe(2);
     expect((await cli(['feed', 'merge', '--records', 'records-3-1.ndjson', '--key', 'keys/feed.key', '--out', 'x', '--generated-at', 'yesterday'])).code).toBe(2);
+  });
+});
+
+describe('output paths', () => {
+  it('an --out or --records-out that cannot be written is refused before any evidence is gathered, naming it (exit 2, no stack); missing directories are created', async () => {
+    writeFileSync(join(dir, 'a-file'), 'x');
+    mkdirSync(join(dir, 'a-dir'), { recursive: true });
+    const requests = server.requests.length;
+    const under = await cli(['feed', 'build', '--packages', SPECS, '--shard', '1/2', '--records-out', 'a-file/sub/r.ndjson', '--config', '.provenancerc']);
+    expect(under.code).toBe(2);
+    expect(under.stderr).toMatch(/ERR_PG_USAGE_INVALID_VALUE: feed build: --records-out a-file\/sub\/r\.ndjson: .*a-file is not a directory/);
+    const isDir = await cli(['feed', 'build', '--packages', SPECS, '--shard', '1/2', '--records-out', 'a-dir', '--config', '.provenancerc']);
+    expect(isDir.code).toBe(2);
+    expect(isDir.stderr).toContain('--records-out a-dir: is a directory; name a file');
+    const feedOut = await cli(['feed', 'build', '--packages', SPECS, '--config', '.provenancerc', ...SIGNING, '--out', 'a-file/feed']);
+    expect(feedOut.code).toBe(2);
+    expect(feedOut.stderr).toMatch(/--out a-file\/feed: .*a-file is not a directory/);
+    // Nothing was asked of the sources for any of them.
+    expect(server.requests.length).toBe(requests);
+    await shardedFeed(1);
+    const merge = await cli(['feed', 'merge', '--records', 'records-1-1.ndjson', ...SIGNING, '--out', 'a-file/sub/feed']);
+    expect(merge.code).toBe(2);
+    expect(merge.stderr).toMatch(/ERR_PG_USAGE_INVALID_VALUE: feed merge: --out a-file\/sub\/feed: .*a-file is not a directory/);
+    for (const r of [under, isDir, feedOut, merge]) expect(r.stderr).not.toMatch(/internal error|    at /);
+    const nested = await cli(['feed', 'build', '--packages', SPECS, '--shard', '1/1', '--records-out', 'new/dir/r.ndjson', '--config', '.provenancerc']);
+    expect(nested.code, nested.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'new/dir/r.ndjson'), 'utf8').trim().split('\n')).toHaveLength(PACKAGES.length);
   });
 });
 

@@ -1,5 +1,5 @@
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { tempPathFor } from '../atomic';
 import { loadConfig } from '../config/load';
@@ -117,21 +117,49 @@ async function packagesToGather(ctx: CliContext, values: { 'from-lockfile'?: str
   return parsePackageSpecs(values.packages!.split(/[\s,]+/).filter(Boolean));
 }
 
+/**
+ * An output path checked before any work (gathering evidence takes minutes): its directory is
+ * created as needed, so the nearest existing ancestor must be a directory; a records file must
+ * not be a directory itself (a feed's --out may be one: the feed is written inside it).
+ */
+function outputPath(command: string, flag: string, value: string, ctx: CliContext, directoryAllowed: boolean): string {
+  const path = resolve(ctx.cwd, value);
+  const invalid = (why: string) => new UsageError(`${command}: --${flag} ${value}: ${why}\n\n${usageOf(command)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  if (!directoryAllowed && (/[/\\]$/.test(value) || isDirectory(path))) throw invalid('is a directory; name a file');
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const kind = pathKind(dir);
+    if (kind === 'directory') return path;
+    if (kind === 'other') throw invalid(`${dir} is not a directory`);
+    if (dirname(dir) === dir) return path;
+  }
+}
+
+function pathKind(path: string): 'directory' | 'other' | 'missing' {
+  try {
+    return statSync(path).isDirectory() ? 'directory' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+const isDirectory = (path: string): boolean => pathKind(path) === 'directory';
+
 async function writeRecords(records: Iterable<FeedRecord>, out: string | undefined, ctx: CliContext): Promise<void> {
   if (!out) {
     for (const record of records) ctx.stdout.write(JSON.stringify(record) + '\n');
     return;
   }
   const tmp = tempPathFor(out);
-  const stream = createWriteStream(tmp);
   try {
+    mkdirSync(dirname(out), { recursive: true });
+    const stream = createWriteStream(tmp);
     for (const record of records) if (!stream.write(JSON.stringify(record) + '\n')) await new Promise<void>((r) => stream.once('drain', () => r()));
     stream.end();
     await finished(stream);
     renameSync(tmp, out);
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw error;
+    throw new RecordsError(`${out}: cannot write the records: ${(error as Error).message}`, { file: out, code: 'ERR_PG_RECORDS_WRITE', cause: error });
   }
 }
 
@@ -179,6 +207,8 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
   checkBuildInputs(values);
   const signing = signingOptions('feed build', values);
   const privateKey = signingKey('feed build', values, ctx);
+  const out = values.out === undefined ? undefined : outputPath('feed build', 'out', values.out, ctx, true);
+  const recordsOut = values['records-out'] === undefined ? undefined : outputPath('feed build', 'records-out', values['records-out'], ctx, false);
 
   let records: Iterable<FeedRecord> | AsyncIterable<FeedRecord>;
   if (values.records !== undefined) {
@@ -188,14 +218,14 @@ async function build(argv: string[], ctx: CliContext): Promise<number> {
   } else {
     const packages = shardOfPackages(ctx, await packagesToGather(ctx, values), values.shard);
     const gathered = await gatherRecords(ctx, packages, values.config, values['verify-source'] === true);
-    if (values['records-out'] !== undefined || privateKey === undefined) await writeRecords(gathered, values['records-out'] && resolve(ctx.cwd, values['records-out']), ctx);
+    if (recordsOut !== undefined || privateKey === undefined) await writeRecords(gathered, recordsOut, ctx);
     records = gathered;
   }
   if (privateKey === undefined) return 0;
   const { path, header } = await buildFeed({
     records,
     privateKey,
-    out: resolve(ctx.cwd, values.out!),
+    out: out!,
     ...signing,
   });
   ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);
@@ -241,12 +271,13 @@ async function update(argv: string[], ctx: CliContext): Promise<number> {
   checkUpdateInputs(values);
   const expiresIn = parseExpiresIn('feed update', values['expires-in']);
   const privateKey = signingKey('feed update', values, ctx)!;
+  const out = outputPath('feed update', 'out', values.out!, ctx, true);
   const publicKeys = values['public-key'] !== undefined ? [readFileSync(resolve(ctx.cwd, values['public-key']), 'utf8').trim()] : [publicKeyOf(privateKey)];
   const basePath = await resolveFeedSource({ source: values.base!, rootDir: ctx.cwd, offline: false, cacheDir: cacheDir(ctx.env), env: ctx.env, publicKeys });
   const base = openBase(basePath, publicKeys, cacheDir(ctx.env));
   try {
     const { added, kept } = await addedRecords(ctx, base, values);
-    const { path, header } = await updateFeed({ base, added, privateKey, out: resolve(ctx.cwd, values.out!), ...(expiresIn !== undefined ? { expiresIn } : {}) });
+    const { path, header } = await updateFeed({ base, added, privateKey, out, ...(expiresIn !== undefined ? { expiresIn } : {}) });
     ctx.stderr.write(`Wrote ${path}: ${header.records} records (${kept} from serial ${base.header.serial}, ${added.length} added or replaced), serial ${header.serial}, expires ${header.expiresAt}\n`);
     return 0;
   } finally {
@@ -304,10 +335,11 @@ async function merge(argv: string[], ctx: CliContext): Promise<number> {
   if (files.length === 0 || privateKey === undefined || values.out === undefined) {
     throw new UsageError(`feed merge: --records FILE..., --key (or --key-env) and --out are required\n\n${usageOf('feed merge')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
   }
+  const out = outputPath('feed merge', 'out', values.out, ctx, true);
   const { path, header } = await mergeFeed({
     recordFiles: files.map((f) => resolve(ctx.cwd, f)),
     privateKey,
-    out: resolve(ctx.cwd, values.out),
+    out,
     ...signingOptions('feed merge', values),
   });
   ctx.stderr.write(`Wrote ${path}: ${header.records} record${header.records === 1 ? '' : 's'} from ${files.length} file${files.length === 1 ? '' : 's'}, serial ${header.serial}, expires ${header.expiresAt}\n`);

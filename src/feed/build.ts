@@ -5,7 +5,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { FeedError, RecordsError } from '../errors';
+import { FeedError, GuardError, RecordsError } from '../errors';
 import type { FeedRecord } from '../types';
 import { tempPathFor } from '../atomic';
 import {
@@ -297,6 +297,10 @@ export async function buildFeed(options: BuildFeedOptions): Promise<{ path: stri
     renameSync(tmp, path);
     tmp = undefined;
     return { path, header };
+  } catch (error) {
+    // A file system failure (no space, no permission, a file where a directory must be): named, never a stack trace.
+    if (error instanceof GuardError || typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+    throw new FeedError(`${path}: cannot write the feed: ${(error as Error).message}`, { file: path, code: 'ERR_PG_FEED_WRITE', cause: error });
   } finally {
     partitions.dispose();
     if (tmp) rmSync(tmp, { force: true });
