@@ -147,7 +147,7 @@ async function resolveFeed(options: GuardOptions, config: Config): Promise<Guard
     );
   }
   if (isRangeSource(config.feed.source)) {
-    const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, offline: config.feed.offline });
+    const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, offline: config.feed.offline, publicKeys: config.feed.publicKeys, ...(config.feed.minSerial !== undefined ? { minSerial: config.feed.minSerial } : {}), now });
     return { config, feedPath: remote.path, remote, cacheDir: cache, now };
   }
   const feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn: warnerOf(options), publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });

@@ -17,13 +17,14 @@
  * the process evaluated with (feed/opened.ts): the key reads the feed file's preamble when it is
  * stored, which may come after the file was replaced.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic';
 import { configMemoOf, isConfigMemo, type ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
 import { evaluatedWith } from './feed/opened';
+import { machineSecret } from './machine-secret';
 import { readPreamble, type Preamble } from './feed/preamble';
 import { acceptedFeed } from './feed/state';
 import { cacheDir as defaultCacheDir } from './paths';
@@ -31,7 +32,6 @@ import type { Report } from './types';
 import { VERSION } from './version';
 
 const STORE_VERSION = 2;
-const SECRET_FILE = 'verdict.key';
 const DAY = 24 * 60 * 60 * 1000;
 
 export interface VerdictInputs {
@@ -143,31 +143,6 @@ function probe(inputs: VerdictInputs): Probe {
   return { key: hash.digest('hex'), validUntil, ...(feedSerial ? { feedSerial } : {}), ...(feed ? { feed } : {}) };
 }
 
-/** The per-user secret verdicts are authenticated with; created on first use. */
-function secret(cacheDir: string, create: boolean): Buffer | undefined {
-  const path = join(cacheDir, SECRET_FILE);
-  try {
-    const key = readFileSync(path);
-    if (key.length === 32) return key;
-    return undefined;
-  } catch {
-    if (!create) return undefined;
-  }
-  try {
-    mkdirSync(cacheDir, { recursive: true });
-    const fd = openSync(path, 'wx', 0o600);
-    try {
-      writeSync(fd, randomBytes(32));
-    } finally {
-      closeSync(fd);
-    }
-    return secret(cacheDir, false);
-  } catch {
-    // Another process created it meanwhile, or the cache is not writable.
-    return secret(cacheDir, false);
-  }
-}
-
 function macOf(key: Buffer, signed: Uint8Array): Buffer {
   return createHmac('sha256', key).update(signed).digest();
 }
@@ -207,7 +182,7 @@ function readAuthentic(file: string, cacheDir: string): ReturnType<typeof readSt
     return undefined;
   }
   // A run reads its verdict file twice (config memo, then the verdict): once is enough while it is unchanged.
-  const key = secret(cacheDir, false);
+  const key = machineSecret(cacheDir, false);
   const version = `${file}\u0000${key?.toString('hex')}\u0000${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
   if (lastAuthentic?.version === version) return lastAuthentic.stored;
   const stored = readStored(file);
@@ -283,7 +258,7 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
       forgetVerdict(inputs.file);
       return;
     }
-    const key = secret(inputs.cacheDir, true);
+    const key = machineSecret(inputs.cacheDir, true);
     if (!key || !existsSync(dirname(dirname(inputs.file)))) return;
     const current = probe(inputs);
     if (sameKey !== undefined && current.key !== sameKey) return;

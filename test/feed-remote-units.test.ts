@@ -19,7 +19,7 @@ import { keyId, readPrivateKey } from '../src/feed/keys';
 import { readPreamble } from '../src/feed/preamble';
 import { rangeGet } from '../src/feed/range-http';
 import { openFeed } from '../src/feed/reader';
-import { openRemoteFeedFile, type RemoteFeedFile } from '../src/feed/remote';
+import { openRemoteFeedFile, writeMeta, type RemoteFeedFile } from '../src/feed/remote';
 import { PageStore, prefetchTree } from '../src/feed/remote-tree';
 import { sha256Of, type PageRef } from '../src/feed/tree';
 import { TreeReader } from '../src/feed/tree-reader';
@@ -138,7 +138,7 @@ async function lookups(remote: RemoteFeedFile, list: FeedRecord[] = wanted): Pro
 }
 
 const slotOf = (cacheDir: string, url: string) => join(cacheDir, 'feeds', `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
-const open = (source: string, cacheDir: string, offline = false) => openRemoteFeedFile(source, { cacheDir, offline });
+const open = (source: string, cacheDir: string, offline = false) => openRemoteFeedFile(source, { cacheDir, offline, publicKeys: [keys.publicKey] });
 const code = async (promise: Promise<unknown>) => (await rejected(FeedError, promise)).code;
 
 describe('#range sources: the head request and the cached copy (remote.ts)', () => {
@@ -170,7 +170,7 @@ describe('#range sources: the head request and the cached copy (remote.ts)', () 
     await lookups(remote);
     expect(readdirSync(join(cacheDir, 'feeds'))).toEqual([slotOf(cacheDir, server.url.replace('http:', 'HTTP:') + '/provenance.feed').slice(join(cacheDir, 'feeds').length + 1)]);
     const meta = JSON.parse(readFileSync(join(slotOf(cacheDir, server.url.replace('http:', 'HTTP:') + '/provenance.feed'), 'meta.json'), 'utf8'));
-    expect(meta).toEqual({ url: server.url.replace('http:', 'HTTP:') + '/provenance.feed', etag: '"v1"', file: expect.stringMatching(schema === 3 ? /^head-[0-9a-f]{32}$/ : /^feed-[0-9a-f]{32}$/) });
+    expect(meta).toEqual({ url: server.url.replace('http:', 'HTTP:') + '/provenance.feed', etag: '"v1"', file: expect.stringMatching(schema === 3 ? /^head-[0-9a-f]{32}$/ : /^feed-[0-9a-f]{32}$/), mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(readFileSync(join(cacheDir, 'feeds', readdirSync(join(cacheDir, 'feeds'))[0]!, 'meta.json'), 'utf8').endsWith('}\n')).toBe(true);
   });
 });
@@ -328,7 +328,8 @@ describe('#range sources: the cache slot (remote.ts)', () => {
     mkdirSync(elsewhere);
     writeFileSync(join(elsewhere, meta.file), readFileSync(first.path));
     for (const file of [`../range-elsewhere/${meta.file}`, `${meta.file}/..`, '', 'meta.json', `x${meta.file}`, `${meta.file}x`]) {
-      writeFileSync(join(slot, 'meta.json'), JSON.stringify({ ...meta, file }));
+      // Authentic (written as this machine writes it): only the name check refuses it.
+      writeMeta(slot, cacheDir, { url: meta.url, etag: meta.etag, file });
       expect(await code(open(server.source, cacheDir, true)), file).toBe('ERR_PG_FEED');
     }
     writeFileSync(join(slot, 'meta.json'), '{"url":');
@@ -425,7 +426,7 @@ describe('range requests: connections, TLS and redirects (range-http)', () => {
     const error = await downloadError(rangeGet(new URL('/hang', server.base), {}, 300, 100));
     expect(error.code).toBe('ERR_PG_FEED_DOWNLOAD');
     expect(error.message).toContain(`${server.base}/hang`);
-    expect(error.message).toContain('no answer within 0.3 s');
+    expect(error.message).toMatch(/no (complete )?answer within 0\.3 s/);
   });
 
   it('an answer cut mid-body is a download error naming the URL, not a short body', async () => {
@@ -956,5 +957,121 @@ describe('#range sources: what is not a feed, and what the refusals name (remote
     expect(size.code).toBe('ERR_PG_FEED_CORRUPT');
     const { bodyStart, header } = readPreamble(path);
     expect(size.message).toContain(`${server.body.length} bytes, its header says ${bodyStart + header.bodyBytes}`);
+  });
+});
+
+describe('what a restored cache or a hostile server cannot make a #range source do', () => {
+  it.each([3, 2])('a meta.json this machine did not write is ignored: a 304 never confirms an older head it pairs with the current ETag (schema %i)', async (schema) => {
+    const older = readFileSync(await feedFile(schema, { serial: 5 }));
+    const newer = readFileSync(await feedFile(schema, { serial: 6, count: 300, prefix: 'newer' }));
+    const server = await startServer(older, { etag: '"A"' });
+    const cacheDir = temp();
+    const first = await open(server.source, cacheDir);
+    await lookups(first);
+    // The publisher ships B; a restored cache pairs B's ETag with A's head (a MAC made without this machine's secret).
+    server.body = newer;
+    server.etag = '"B"';
+    const slot = slotOf(cacheDir, server.url + '/provenance.feed');
+    const meta = JSON.parse(readFileSync(join(slot, 'meta.json'), 'utf8'));
+    const other = temp();
+    writeMeta(slot, other, { url: meta.url, etag: '"B"', file: meta.file });
+    const again = await open(server.source, cacheDir);
+    expect(server.seen.at(-1)).toEqual({ range: 'bytes=0-4095', status: 206, bytes: 4096 });
+    expect(again.path).not.toBe(first.path);
+    expect(readPreamble(again.path).header.serial).toBe(6);
+    // The same forged meta.json with this machine's MAC is what the machine itself wrote: then the 304 stands.
+    writeMeta(slot, cacheDir, { url: meta.url, etag: '"B"', file: basename(again.path) });
+    const third = await open(server.source, cacheDir);
+    expect(server.seen.at(-1)).toEqual({ range: 'bytes=0-4095', ifNoneMatch: '"B"', status: 304, bytes: 0 });
+    expect(third.path).toBe(again.path);
+  });
+
+  it.each([3, 2])('a head that is not signed by a pinned key is refused before anything is kept or fetched; the last good copy stays (schema %i)', async (schema) => {
+    const server = await startServer(readFileSync(await feedFile(schema)));
+    const cacheDir = temp();
+    const first = await open(server.source, cacheDir);
+    const slot = slotOf(cacheDir, server.url + '/provenance.feed');
+    const metaBefore = readFileSync(join(slot, 'meta.json'));
+    const stranger = makeKeys(temp('pg-keys-'));
+    server.body = readFileSync(await buildTestFeed(stranger, sampleRecords(50, 'stranger'), join(temp(), 'provenance.feed'), { schema, serial: 9 }));
+    server.etag = '"other"';
+    const requests = server.seen.length;
+    expect(await code(open(server.source, cacheDir))).toBe('ERR_PG_FEED_KEY');
+    // Only the head request: a schema 2 index was not asked for.
+    expect(server.seen.length).toBe(requests + 1);
+    expect(readFileSync(join(slot, 'meta.json')).equals(metaBefore)).toBe(true);
+    expect(readdirSync(slot).filter((name) => /^(feed|head)-/.test(name))).toEqual([basename(first.path)]);
+    // Offline, the last good copy still answers.
+    expect((await open(server.source, cacheDir, true)).path).toBe(first.path);
+  });
+
+  it('schema 2: a forged header cannot size the index request (a billion buckets)', async () => {
+    const genuine = readFileSync(await feedFile(2));
+    const preamble = readPreamble(await feedFile(2));
+    const header = { ...JSON.parse(genuine.toString('utf8', MAGIC.length, genuine.indexOf(0x0a, MAGIC.length))), buckets: 1e9 };
+    const signed = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+    const forged = Buffer.concat([signed, genuine.subarray(preamble.signed.length, preamble.bodyStart), genuine.subarray(preamble.bodyStart)]);
+    const server = await startServer(forged);
+    expect(await code(open(server.source, temp()))).toBe('ERR_PG_FEED_SIGNATURE');
+    expect(server.seen.map((s) => s.range)).toEqual(['bytes=0-4095']);
+  });
+
+  it('a meta.json that is a FIFO or a device, or a slot that is a symlink, is no cache: never read, followed or written through', async () => {
+    const server = await startServer(readFileSync(await feedFile(3)));
+    const cacheDir = temp();
+    await open(server.source, cacheDir);
+    const slot = slotOf(cacheDir, server.url + '/provenance.feed');
+    rmSync(join(slot, 'meta.json'));
+    execFileSync('mkfifo', [join(slot, 'meta.json')]);
+    const fifo = await open(server.source, cacheDir);
+    expect(server.seen.at(-1)).toEqual({ range: 'bytes=0-4095', status: 206, bytes: 4096 });
+    expect(statSync(join(slot, 'meta.json')).isFile()).toBe(true);
+    rmSync(join(slot, 'meta.json'));
+    execFileSync('ln', ['-s', '/dev/zero', join(slot, 'meta.json')]);
+    expect((await open(server.source, cacheDir)).path).toBe(fifo.path);
+    // The slot itself a symlink to a folder elsewhere: that folder is left alone, the slot made anew.
+    const victim = temp();
+    writeFileSync(join(victim, 'feed-notes.md'), 'keep');
+    utimesSync(join(victim, 'feed-notes.md'), new Date(0), new Date(0));
+    rmSync(slot, { recursive: true });
+    execFileSync('ln', ['-s', victim, slot]);
+    await open(server.source, cacheDir);
+    expect(readdirSync(victim)).toEqual(['feed-notes.md']);
+    expect(statSync(slot).isDirectory()).toBe(true);
+  });
+
+  it('plain http goes to the loopback only, by the parsed host: a loopback address as user info does not pass', async () => {
+    for (const url of ['http://127.0.0.1:x@127.0.0.2:1/f#range', 'http://localhost@example.com/f#range']) {
+      expect(await code(openRemoteFeedFile(url, { cacheDir: temp(), offline: false, publicKeys: [keys.publicKey] })), url).toBe('ERR_PG_FEED');
+    }
+  });
+
+  it('a server that trickles bytes is cut off when the time is up, whatever it keeps sending', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(206, { 'content-range': 'bytes 0-4095/10000' });
+      const timer = setInterval(() => res.write('x'), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const started = Date.now();
+    const error = await rejected(FeedError, rangeGet(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/f`), { range: 'bytes=0-4095' }, 400, 4096));
+    expect(error.code).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(error.message).toContain('no complete answer within 0.4 s');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe('a cached head is the feed its name hashes', () => {
+  it('a head file whose bytes were swapped for another signed feed (name and meta.json kept) is fetched again', async () => {
+    const server = await startServer(readFileSync(await feedFile(3, { serial: 6, count: 300, prefix: 'current' })));
+    const cacheDir = temp();
+    const first = await open(server.source, cacheDir);
+    // An older signed feed's preamble written under the current head's name.
+    const older = readFileSync(await feedFile(3, { serial: 5 }));
+    writeFileSync(first.path, older.subarray(0, readPreamble(await feedFile(3, { serial: 5 })).bodyStart));
+    const again = await open(server.source, cacheDir);
+    expect(server.seen.at(-1)).toEqual({ range: 'bytes=0-4095', status: 206, bytes: 4096 });
+    expect(readPreamble(again.path).header.serial).toBe(6);
   });
 });

@@ -197,7 +197,7 @@ describe('feed.source as an https (or loopback http) URL', () => {
     const dir = slotDir(cache, 'url', url);
     expect(path).toBe(join(dir, 'provenance.feed'));
     expect(readFileSync(path).equals(feeds.good)).toBe(true);
-    expect(readFileSync(join(dir, 'meta.json'), 'utf8')).toBe(JSON.stringify({ source: url, fetchedAt: now.toISOString(), etag: '"g1"', lastModified }, null, 2) + '\n');
+    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ source: url, fetchedAt: now.toISOString(), etag: '"g1"', lastModified, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(readdirSync(dir).sort()).toEqual(['meta.json', 'provenance.feed']);
     expect(readFeedState(cache).serials[id]).toMatchObject({ serial: 10, acceptedAt: now.toISOString() });
     expect(s.seen).toHaveLength(1);
@@ -211,7 +211,7 @@ describe('feed.source as an https (or loopback http) URL', () => {
     expect(readFileSync(await resolveFeedSource(options(url, cache, { now }))).equals(feeds.newer)).toBe(true);
     expect(s.seen[1]!.headers['if-none-match']).toBe('"g1"');
     expect(s.seen[1]!.headers['if-modified-since']).toBe(lastModified);
-    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ source: url, fetchedAt: now.toISOString() });
+    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ source: url, fetchedAt: now.toISOString(), mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(readFeedState(cache).serials[id]!.serial).toBe(11);
     await resolveFeedSource(options(url, cache, { now }));
     expect(s.seen[2]!.headers['if-none-match']).toBeUndefined();
@@ -253,6 +253,34 @@ describe('feed.source as an https (or loopback http) URL', () => {
     expect(readFileSync(await resolveFeedSource(options(url, cache, { warnings }))).equals(feeds.good)).toBe(true);
     expect(s.seen.at(-1)!.headers['if-modified-since']).toBeUndefined();
     expect(warnings).toEqual([]);
+  });
+
+  it('a meta.json this machine did not write is ignored: its validators never make a 304 confirm an older copy', async () => {
+    const s = await serve((req, res) => {
+      // Answers as a CDN does: 304 when If-None-Match names the current ETag.
+      const current = s.current;
+      if (req.headers['if-none-match'] === current.etag) return void res.writeHead(304, { etag: current.etag }).end();
+      res.writeHead(200, { etag: current.etag, 'content-length': String(current.data.length) });
+      res.end(current.data);
+    }) as Served & { current: { etag: string; data: Buffer } };
+    s.current = { etag: '"old"', data: feeds.good };
+    const cache = temp();
+    const url = `${s.url}/provenance.feed`;
+    const dir = slotDir(cache, 'url', url);
+    await resolveFeedSource(options(url, cache));
+    // The publisher ships a newer feed; a restored cache pairs its ETag with the older copy.
+    s.current = { etag: '"new"', data: feeds.newer };
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...meta, etag: '"new"' }));
+    expect(readFileSync(await resolveFeedSource(options(url, cache))).equals(feeds.newer)).toBe(true);
+    expect(s.seen.at(-1)!.headers['if-none-match']).toBeUndefined();
+    // Its own meta.json, of the copy beside it, still revalidates (one 304, the newer copy kept).
+    expect(readFileSync(await resolveFeedSource(options(url, cache))).equals(feeds.newer)).toBe(true);
+    expect(s.seen.at(-1)!.headers['if-none-match']).toBe('"new"');
+    // The copy swapped for the older one under this machine's own meta.json: the MAC binds the copy, so it is fetched again.
+    writeFileSync(join(dir, 'provenance.feed'), feeds.good);
+    expect(readFileSync(await resolveFeedSource(options(url, cache))).equals(feeds.newer)).toBe(true);
+    expect(s.seen.at(-1)!.headers['if-none-match']).toBeUndefined();
   });
 
   it('refuses a 304 with no cached copy, an error status and a 204 without a body (ERR_PG_FEED_DOWNLOAD), leaving nothing behind', async () => {
@@ -565,7 +593,7 @@ describe('feed.source as an npm package (a registry on 127.0.0.1)', () => {
     const dir = slotDir(cache, 'npm', `${r.url}/\n${spec}`);
     expect(path).toBe(join(dir, 'provenance.feed'));
     expect(readFileSync(path).equals(feeds.good)).toBe(true);
-    expect(readFileSync(join(dir, 'meta.json'), 'utf8')).toBe(JSON.stringify({ source: spec, version: '1.0.0', fetchedAt: now.toISOString(), integrity }, null, 2) + '\n');
+    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ source: spec, version: '1.0.0', fetchedAt: now.toISOString(), integrity, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(readdirSync(dir).sort()).toEqual(['meta.json', 'provenance.feed']);
     expect(readFeedState(cache).serials[id]).toMatchObject({ serial: 10, acceptedAt: now.toISOString() });
     expect(r.counts().tarballs).toBe(1);

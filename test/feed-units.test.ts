@@ -368,36 +368,36 @@ describe('#range feed sources (remote.ts)', () => {
   it('refuses plain http off the loopback before any request; loopback names are allowed', async () => {
     const cacheDir = temp();
     for (const url of ['http://192.0.2.1/f#range', 'http://127.0.0.1.example/f#range', 'http://localhostx:1/f#range', 'http://example.com/127.0.0.1/f#range', 'http://evil.example/?http://127.0.0.1:1/f#range']) {
-      const error = await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false }));
+      const error = await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false, publicKeys: [] }));
       expect(error.code, url).toBe('ERR_PG_FEED');
     }
     // Allowed through, then nothing listens on port 1: a download error.
     for (const url of ['http://127.0.0.1:1/f#range', 'http://localhost:1/f#range', 'HTTP://[::1]:1/f#range', ' http://127.0.0.1:1/f#range ']) {
-      expect((await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false }))).code, url).toBe('ERR_PG_FEED_DOWNLOAD');
+      expect((await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false, publicKeys: [] }))).code, url).toBe('ERR_PG_FEED_DOWNLOAD');
     }
   });
 
   it('offline: refused without a cached copy, answered from one after a first run online', async () => {
-    const { server, source } = await feedServer(3);
+    const { server, source, publicKey } = await feedServer(3);
     const cacheDir = temp();
-    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true }))).code).toBe('ERR_PG_FEED');
+    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] }))).code).toBe('ERR_PG_FEED');
     expect(server.requests).toBe(0);
-    const online = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const online = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
     await online.prefetch(packages);
     const requests = server.requests;
-    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true });
+    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] });
     expect(offline.path).toBe(online.path);
     await offline.prefetch(packages);
     expect(server.requests).toBe(requests);
     // A cached copy of another URL is not this one's.
     writeFileSync(join(slotOf(cacheDir, source), 'meta.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(slotOf(cacheDir, source), 'meta.json'), 'utf8')), url: 'http://127.0.0.1:1/other' }));
-    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true }))).code).toBe('ERR_PG_FEED');
+    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] }))).code).toBe('ERR_PG_FEED');
   });
 
   it.each([3, 2])('counts the requests and body bytes it makes; a repeat online is one 304 (schema %i)', async (schema) => {
-    const { server, source } = await feedServer(schema);
+    const { server, source, publicKey } = await feedServer(schema);
     const cacheDir = temp();
-    const first = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const first = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
     expect(first.requests).toBeGreaterThanOrEqual(1);
     expect(first.bytesFetched).toBeGreaterThan(100);
     const before = { requests: first.requests, bytes: first.bytesFetched };
@@ -408,7 +408,7 @@ describe('#range feed sources (remote.ts)', () => {
     expect(first.requests).toBe(server.requests);
     // Near buckets share a request: fewer requests than packages.
     expect(first.requests - before.requests).toBeLessThan(packages.length);
-    const again = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const again = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
     expect(again.path).toBe(first.path);
     expect(again.requests).toBe(1);
     expect(again.bytesFetched).toBe(0);
@@ -417,25 +417,25 @@ describe('#range feed sources (remote.ts)', () => {
   });
 
   it('schema 2: a bucket not cached is refused offline, and fetched online with exactly the bytes asked', async () => {
-    const { server, source } = await feedServer(2);
+    const { server, source, publicKey } = await feedServer(2);
     const cacheDir = temp();
-    await openRemoteFeedFile(source, { cacheDir, offline: false });
-    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true });
+    await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] });
     const error = await rejected(FeedError, offline.prefetch(packages));
     expect(error.code).toBe('ERR_PG_FEED');
     server.rewrite = (_start, data) => data.subarray(1);
-    const short = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const short = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
     expect((await rejected(FeedError, short.prefetch(packages))).code).toBe('ERR_PG_FEED');
     server.rewrite = undefined;
-    const online = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const online = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
     await online.prefetch(packages);
     await offline.prefetch(packages);
   });
 
   it.each([3, 2])('removes copies of older feeds after 10 minutes, and nothing else (schema %i)', async (schema) => {
-    const { server, source, keys } = await feedServer(schema);
+    const { server, source, keys, publicKey } = await feedServer(schema);
     const cacheDir = temp();
-    await openRemoteFeedFile(source, { cacheDir, offline: false });
+    await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
     const dir = slotOf(cacheDir, source);
     const old = Date.now() / 1000 - 11 * 60;
     for (const name of ['feed-' + 'a'.repeat(32), 'head-' + 'b'.repeat(32), 'feed-recent', 'keep-me']) writeFileSync(join(dir, name), '');
@@ -443,14 +443,14 @@ describe('#range feed sources (remote.ts)', () => {
     const next = await buildTestFeed(keys, records.slice(1), join(temp(), 'provenance.feed'), { schema, serial: 6 });
     server.body = readFileSync(next);
     server.etag = '"v2"';
-    const fresh = await openRemoteFeedFile(source, { cacheDir, offline: false });
+    const fresh = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
     const left = readdirSync(dir);
     expect(left).toContain('feed-recent');
     expect(left).toContain('keep-me');
     expect(left).not.toContain('feed-' + 'a'.repeat(32));
     expect(left).not.toContain('head-' + 'b'.repeat(32));
     expect(left).toContain(fresh.path.slice(dir.length + 1));
-    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ url: source.slice(0, -'#range'.length), etag: '"v2"', file: fresh.path.slice(dir.length + 1) });
+    expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).toEqual({ url: source.slice(0, -'#range'.length), etag: '"v2"', file: fresh.path.slice(dir.length + 1), mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 });
 

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { FeedError } from '../errors';
 import { MAGIC, SIG_LINE_BYTES, SIG_PREFIX, type FeedHeader, type FeedLayout } from './format';
 
@@ -73,7 +73,8 @@ export function readPreambleFd(fd: number, path: string): Preamble {
 /** Opens a feed file for reading, as a FeedError when it cannot be. */
 export function openFeedFile(path: string): number {
   try {
-    return openSync(path, 'r');
+    // Never blocks: a FIFO in place of a feed (or of a cached copy) must fail, not hang the install.
+    return openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw new FeedError(`cannot open feed ${path}: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_FEED_NOT_FOUND' });
   }

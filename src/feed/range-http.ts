@@ -59,6 +59,10 @@ function once(url: URL, headers: Record<string, string>, timeoutMs: number, maxB
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    // The socket timeout is an idle timeout: a server sending a byte now and then would hold the
+    // install forever. The whole answer must arrive within the same time.
+    const deadline = setTimeout(() => request.destroy(new Error(`no complete answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    request.on('close', () => clearTimeout(deadline));
     request.on('error', reject);
     request.end();
   });

@@ -125,6 +125,16 @@ function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, ca
   }
 }
 
+/**
+ * A preamble fetched from elsewhere, before anything of it is kept or its header sizes a request:
+ * its signature against the pinned keys, then its schema, dates and serial as openFeed checks them.
+ */
+export function checkPreamble(preamble: Preamble, trust: FeedTrust, cache: string, now: Date): void {
+  const label = trust.label ?? 'feed';
+  checkSignature(preamble, trust.publicKeys, label);
+  checkFreshness(preamble.header, preambleDigest(preamble), trust, cache, now, label);
+}
+
 /** Everything but the buckets: signature, schema, dates, rollback, size, index hash (schemas 1, 2). */
 function openChecked(path: string, trust: FeedTrust, cache: string, now: Date, preambleOnly = false): OpenedFeed {
   const label = trust.label ?? path;

@@ -6,9 +6,10 @@
  * SHA-256: a cached page is read again only if it still hashes to that name, so a tampered cache
  * entry is dropped and fetched again, never used. Pages unchanged between two feeds are reused.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempPathFor } from '../atomic';
+import { readCacheFile } from '../cache-file';
 import { FeedError } from '../errors';
 import type { Preamble } from './preamble';
 import { childOf, pathPosition, sha256Of, type PageRef } from './tree';
@@ -38,12 +39,9 @@ export class PageStore implements PageSource {
     const hex = ref.sha256.toString('hex');
     const held = this.memory.get(hex);
     if (held) return held;
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(this.file(hex));
-    } catch {
-      return undefined;
-    }
+    // At most the page's length, a regular file only (a restored cache may hold anything there).
+    const bytes = readCacheFile(this.file(hex), ref.length);
+    if (!bytes) return undefined;
     if (bytes.length !== ref.length || !sha256Of(bytes).equals(ref.sha256)) {
       rmSync(this.file(hex), { force: true });
       return undefined;

@@ -15,12 +15,16 @@
  * what it lacks. Redirects never go from https to plain http.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { writeFileAtomic, tempPathFor } from '../atomic';
+import { sweepStaleTemps, writeFileAtomic, tempPathFor } from '../atomic';
+import { readCacheFile } from '../cache-file';
 import { FeedError } from '../errors';
+import { stateMac, stateMacMatches } from '../machine-secret';
 import { INDEX_ENTRY_BYTES, MAGIC, SIG_LINE_BYTES, bucketOfHash, decodeIndexEntry, keyHash, recordKey, type IndexEntry } from './format';
 import { readPreamble, type Preamble } from './preamble';
+import { checkPreamble } from './reader';
+import { preambleDigest } from './opened';
 import { PageStore, prefetchTree } from './remote-tree';
 import { rangeGet } from './range-http';
 import type { PageSource } from './tree-reader';
@@ -51,11 +55,32 @@ export interface RemoteFeedFile {
   pages?: PageSource;
 }
 
-interface Meta {
+export interface Meta {
   url: string;
   etag?: string;
   /** The current sparse copy, named after its signed preamble. */
   file: string;
+}
+
+/** What a `#range` source is opened with: where its cache is, and what its feed must satisfy before anything of it is kept. */
+export interface RemoteFeedOptions {
+  cacheDir: string;
+  offline: boolean;
+  /** `feed.publicKeys`: a fetched preamble is verified before it replaces the cached one or sizes a request. */
+  publicKeys: string[];
+  minSerial?: number;
+  now?: Date;
+}
+
+/** meta.json is the guard's state: it says which cached head an ETag validates, so it carries a MAC under the machine secret. */
+const MAX_META_BYTES = 64 * 1024;
+
+const META_PURPOSE = 'pg-range-meta/1';
+
+/** Written after each fetched head (exported for tests that plant an authentic one). */
+export function writeMeta(dir: string, cacheDir: string, meta: Meta): void {
+  const mac = stateMac(cacheDir, true, META_PURPOSE, [meta.url, meta.etag, meta.file]);
+  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ ...meta, ...(mac ? { mac } : {}) }) + '\n');
 }
 
 const KEEP_OLD_COPIES_MS = 10 * 60 * 1000;
@@ -114,7 +139,7 @@ function readAt(path: string, offset: number, length: number): Buffer {
  * their signed preamble and never replaced: a process still reading (and filling) one keeps doing
  * so while another switches to a newer feed.
  */
-async function freshCopy(client: RangeClient, url: string, dir: string, head: { body: Buffer; etag: string | undefined; total: number | undefined }): Promise<string> {
+async function freshCopy(client: RangeClient, url: string, dir: string, head: { body: Buffer; etag: string | undefined; total: number | undefined }, options: RemoteFeedOptions): Promise<string> {
   if (head.total === undefined) throw new FeedError(`GET ${url}: no Content-Range total in the answer to a range request`);
   const tmp = tempPathFor(join(dir, 'provenance.feed'));
   const fd = openSync(tmp, 'wx', 0o644);
@@ -127,8 +152,12 @@ async function freshCopy(client: RangeClient, url: string, dir: string, head: { 
   let path: string;
   try {
     const preamble = readPreamble(tmp);
-    path = join(dir, `feed-${createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex').slice(0, 32)}`);
+    // Signed, fresh and no rollback before its header sizes the index request or replaces anything.
+    checkHead(preamble, url, options);
+    path = join(dir, `feed-${preambleDigest(preamble).slice(0, 32)}`);
     const indexEnd = preamble.bodyStart + preamble.header.buckets * INDEX_ENTRY_BYTES;
+    // A copy of this feed already here is used only if its index is the signed one (else it was planted or torn).
+    if (existsSync(path) && !indexMatches(path, preamble)) rmSync(path, { force: true });
     if (!existsSync(path) && indexEnd > head.body.length) {
       const rest = await client.get(head.body.length, indexEnd);
       if (rest.etag !== head.etag) throw new FeedError(`the feed at ${url} changed while it was read; run again`);
@@ -142,9 +171,23 @@ async function freshCopy(client: RangeClient, url: string, dir: string, head: { 
   } finally {
     rmSync(tmp, { force: true });
   }
-  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) } satisfies Meta) + '\n');
+  writeMeta(dir, options.cacheDir, { url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) });
   pruneOldCopies(dir, basename(path));
   return path;
+}
+
+function checkHead(preamble: Preamble, url: string, options: RemoteFeedOptions): void {
+  checkPreamble(preamble, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}), label: url }, options.cacheDir, options.now ?? new Date());
+}
+
+/** Whether a schema 1/2 copy holds the index its signed header hashes. */
+function indexMatches(path: string, preamble: Preamble): boolean {
+  try {
+    const index = readAt(path, preamble.bodyStart, preamble.header.buckets * INDEX_ENTRY_BYTES);
+    return createHash('sha256').update(index).digest('hex') === preamble.header.indexSha256;
+  } catch {
+    return false;
+  }
 }
 
 function pruneOldCopies(dir: string, keep: string): void {
@@ -158,30 +201,78 @@ function pruneOldCopies(dir: string, keep: string): void {
   }
 }
 
-function readMeta(dir: string): Meta | undefined {
+/**
+ * meta.json when this machine wrote it: a copy restored from elsewhere (a pull-request job's CI
+ * cache) could otherwise pair the server's current ETag with an older signed head, which a 304
+ * would then confirm. Anything else is no cache: the head is fetched unconditionally.
+ */
+function readMeta(dir: string, cacheDir: string): Meta | undefined {
+  const bytes = readCacheFile(join(dir, 'meta.json'), MAX_META_BYTES);
+  if (!bytes) return undefined;
   try {
-    return JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
+    const value = JSON.parse(bytes.toString('utf8')) as Partial<Meta> & { mac?: unknown };
+    if (typeof value.url !== 'string' || typeof value.file !== 'string' || (value.etag !== undefined && typeof value.etag !== 'string')) return undefined;
+    const meta: Meta = { url: value.url, file: value.file, ...(value.etag !== undefined ? { etag: value.etag } : {}) };
+    return stateMacMatches(cacheDir, META_PURPOSE, [meta.url, meta.etag, meta.file], value.mac) ? meta : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Revalidates (or fetches) the head of the feed and returns the local sparse copy. */
-export async function openRemoteFeedFile(source: string, options: { cacheDir: string; offline: boolean }): Promise<RemoteFeedFile> {
-  const url = source.trim().slice(0, -RANGE_SUFFIX.length);
-  if (/^http:/i.test(url) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/i.test(url)) {
+/** The cache folder of one URL, as a real directory of its own: a symlink there (a restored cache) is removed, never followed. */
+function slotDir(dir: string, create: boolean): boolean {
+  let stat;
+  try {
+    stat = lstatSync(dir);
+  } catch {
+    if (create) mkdirSync(dir, { recursive: true });
+    return create;
+  }
+  if (stat.isDirectory()) return true;
+  if (!create) return false;
+  rmSync(dir, { force: true });
+  mkdirSync(dir, { recursive: true });
+  return true;
+}
+
+/** A cached copy (`head-` or `feed-` and 32 hex digits) holds the signed preamble its name was made from. */
+function namedAfterItsPreamble(path: string): boolean {
+  try {
+    return basename(path).endsWith(`-${preambleDigest(readPreamble(path)).slice(0, 32)}`);
+  } catch {
+    return false;
+  }
+}
+
+/** Plain http only to the loopback, by the URL's parsed host (never its text: `http://127.0.0.1:x@evil/`). */
+function checkTransport(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new FeedError(`feed source ${url} is not a URL`);
+  }
+  if (parsed.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) {
     throw new FeedError(`feed source ${url} uses plain http; use https (http is only allowed for 127.0.0.1)`);
   }
-  const dir = join(options.cacheDir, 'feeds', `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
-  const meta = readMeta(dir);
+}
+
+/** Revalidates (or fetches) the head of the feed and returns the local sparse copy. */
+export async function openRemoteFeedFile(source: string, options: RemoteFeedOptions): Promise<RemoteFeedFile> {
+  const url = source.trim().slice(0, -RANGE_SUFFIX.length);
+  checkTransport(url);
+  const feeds = join(options.cacheDir, 'feeds');
+  const dir = join(feeds, `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
+  const usable = slotDir(feeds, !options.offline) && slotDir(dir, !options.offline);
+  const meta = usable ? readMeta(dir, options.cacheDir) : undefined;
   const local = join(dir, meta?.file && /^(feed|head)-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
-  // meta.json, when the copy it names is there and of this URL.
-  const cached = meta?.url === url && existsSync(local) ? meta : undefined;
+  // meta.json, when the copy it names is there, of this URL, and still the feed its name hashes.
+  const cached = meta?.url === url && namedAfterItsPreamble(local) ? meta : undefined;
   // The ETag validates the cached copy only: with none, the head request is unconditional.
   const client = new RangeClient(url, cached?.etag);
   let path = local;
   if (!options.offline) {
-    mkdirSync(dir, { recursive: true });
+    sweepStaleTemps(dir);
     const head = await client.get(0, HEAD_BYTES, cached?.etag);
     const headerEnd = head.body.indexOf(0x0a, MAGIC.length);
     const preambleHeld = headerEnd !== -1 && headerEnd + 1 + SIG_LINE_BYTES <= head.body.length;
@@ -193,8 +284,9 @@ export async function openRemoteFeedFile(source: string, options: { cacheDir: st
     }
     if (head.status !== 304) {
       const same = cached !== undefined && head.etag !== undefined && head.etag === cached.etag;
-      path = same ? local : isTreeHead(head.body) ? treeHeadCopy(url, dir, head) : await freshCopy(client, url, dir, head);
+      // Later range requests carry If-Range of this head's ETag (a schema 1/2 index request too).
       client.etag = head.etag;
+      path = same ? local : isTreeHead(head.body) ? treeHeadCopy(url, dir, head, options) : await freshCopy(client, url, dir, head, options);
     }
   } else if (!cached) {
     throw new FeedError(`offline, and no cached copy of the feed from ${url} (run once online to fetch it)`);
@@ -224,7 +316,7 @@ function isTreeHead(body: Buffer): boolean {
 }
 
 /** Keeps a schema 3 feed's preamble (magic, header, signature) as head-<hash>; its pages go to the page cache. */
-function treeHeadCopy(url: string, dir: string, head: { body: Buffer; etag: string | undefined; total: number | undefined }): string {
+function treeHeadCopy(url: string, dir: string, head: { body: Buffer; etag: string | undefined; total: number | undefined }, options: RemoteFeedOptions): string {
   const tmp = tempPathFor(join(dir, 'head'));
   let preamble: Preamble;
   try {
@@ -233,12 +325,13 @@ function treeHeadCopy(url: string, dir: string, head: { body: Buffer; etag: stri
   } finally {
     rmSync(tmp, { force: true });
   }
+  checkHead(preamble, url, options);
   if (head.total !== preamble.bodyStart + preamble.header.bodyBytes) {
     throw new FeedError(`feed ${url} is ${head.total ?? 'of unknown'} bytes, its header says ${preamble.bodyStart + preamble.header.bodyBytes}; refused`, { code: 'ERR_PG_FEED_CORRUPT' });
   }
-  const path = join(dir, `head-${createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex').slice(0, 32)}`);
+  const path = join(dir, `head-${preambleDigest(preamble).slice(0, 32)}`);
   writeFileAtomic(path, head.body.subarray(0, preamble.bodyStart));
-  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) } satisfies Meta) + '\n');
+  writeMeta(dir, options.cacheDir, { url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) });
   pruneOldCopies(dir, basename(path));
   return path;
 }

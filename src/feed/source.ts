@@ -13,6 +13,11 @@ import { FEED_FILE_NAME } from './format';
 import { fetchOptions, loadNpmConfig, registryFor } from '../npmrc';
 import { verifyFeed } from './reader';
 import { recordSerial } from './state';
+import { preambleDigest } from './opened';
+import { readPreamble } from './preamble';
+import { readCacheFile } from '../cache-file';
+import { isObject } from '../json';
+import { stateMac, stateMacMatches } from '../machine-secret';
 
 export interface ResolveFeedOptions {
   /** A path (file, or directory holding provenance.feed), an https URL, or an npm package spec. */
@@ -121,12 +126,42 @@ function slot(cache: string, kind: string, identity: string): { dir: string; fee
   return { dir, feed: join(dir, FEED_FILE_NAME), meta: join(dir, 'meta.json') };
 }
 
-function readMeta(path: string): CacheMeta | undefined {
+const META_PURPOSE = 'pg-feed-meta/1';
+
+/** What meta.json's MAC binds: its fields and the cached copy's signed preamble (the copy its validators are about). */
+function metaFields(meta: CacheMeta, feed: string): (string | undefined)[] {
+  let digest: string | undefined;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as CacheMeta;
+    digest = preambleDigest(readPreamble(feed));
+  } catch {
+    digest = undefined;
+  }
+  return [meta.source, meta.etag, meta.lastModified, meta.version, meta.integrity, digest];
+}
+
+/**
+ * meta.json when this machine wrote it for the copy beside it: its ETag, Last-Modified or package
+ * version decide whether that copy is still current, so one restored from elsewhere (a pull-request
+ * job's CI cache, pairing the current validators with an older signed feed) is ignored and the
+ * feed is downloaded again.
+ */
+function readMeta(target: ReturnType<typeof slot>, cache: string): CacheMeta | undefined {
+  const bytes = readCacheFile(target.meta, 64 * 1024);
+  if (!bytes) return undefined;
+  try {
+    const value = JSON.parse(bytes.toString('utf8')) as CacheMeta & { mac?: unknown };
+    if (!isObject(value) || typeof value.source !== 'string' || typeof value.fetchedAt !== 'string') return undefined;
+    for (const field of ['etag', 'lastModified', 'version', 'integrity'] as const) if (value[field] !== undefined && typeof value[field] !== 'string') return undefined;
+    const { mac, ...meta } = value;
+    return stateMacMatches(cache, META_PURPOSE, metaFields(meta, target.feed), mac) ? meta : undefined;
   } catch {
     return undefined;
   }
+}
+
+function writeMeta(target: ReturnType<typeof slot>, cache: string, meta: CacheMeta): void {
+  const mac = stateMac(cache, true, META_PURPOSE, metaFields(meta, target.feed));
+  writeFileAtomic(target.meta, JSON.stringify({ ...meta, ...(mac ? { mac } : {}) }, null, 2) + '\n');
 }
 
 function reason(error: unknown): string {
@@ -206,7 +241,7 @@ async function resolveUrl(url: URL, offline: boolean, trust: Candidate): Promise
   if (url.pathname.endsWith('/')) url = new URL(FEED_FILE_NAME, url);
   const what = url.href;
   const target = slot(trust.cache, 'url', what);
-  const meta = readMeta(target.meta);
+  const meta = readMeta(target, trust.cache);
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
     if (cached) return cached;
@@ -224,7 +259,7 @@ async function resolveUrl(url: URL, offline: boolean, trust: Candidate): Promise
     const lastModified = response.headers.get('last-modified');
     if (etag) fresh.etag = etag;
     if (lastModified) fresh.lastModified = lastModified;
-    writeFileAtomic(target.meta, JSON.stringify(fresh, null, 2) + '\n');
+    writeMeta(target, trust.cache, fresh);
     return target.feed;
   } catch (error) {
     if (cached) return fallback(cached, meta, what, error, trust.warn);
@@ -327,7 +362,7 @@ async function fetchNpm(t: NpmTarget, trust: Candidate): Promise<string> {
       install(file, t.target.feed, `${FEED_FILE_NAME} of ${manifest.name}@${manifest.version}`, trust);
       const fresh: CacheMeta = { source: t.spec, version: manifest.version, fetchedAt: trust.now.toISOString() };
       if (manifest._integrity) fresh.integrity = manifest._integrity;
-      writeFileAtomic(t.target.meta, JSON.stringify(fresh, null, 2) + '\n');
+      writeMeta(t.target, trust.cache, fresh);
       return t.target.feed;
     };
     return await withDeadline(fetched(), trust.timeoutMs, t.what);
@@ -344,7 +379,7 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, env: 
   const registry = registryFor(parsed.name ?? spec, npm);
   const what = `npm package ${spec} (${registry})`;
   const target = slot(trust.cache, 'npm', `${registry}\n${spec}`);
-  const meta = readMeta(target.meta);
+  const meta = readMeta(target, trust.cache);
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
     if (cached) return cached;
