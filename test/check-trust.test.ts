@@ -153,6 +153,21 @@ describe('name spoofing: the installed name decides', () => {
     expect(packagesFromYarnLock(yarn, '/p', 'yarn.lock', { registries: REG })[0]).toMatchObject({ name: 'weak-pkg', version: '2.0.0' });
   });
 
+  test('check: an entry without an integrity never borrows the integrity of another entry of the same name@version', async () => {
+    // npm fetches an entry with no resolved URL by its name field: here another package, at good-pkg's path.
+    const dir = project({
+      'package-lock.json': packageLock([
+        { path: 'node_modules/good-pkg', name: 'weak-pkg', version: '1.0.0' },
+        { path: 'node_modules/good-pkg/node_modules/good-pkg', version: '1.0.0', integrity: SHA(1) },
+      ], { 'good-pkg': '1.0.0' }),
+    });
+    const r = await check(dir);
+    expect(r.code).toBe(1);
+    const entries = r.report!.packages.filter((p) => p.name === 'good-pkg');
+    expect(entries.map((p) => p.verdict).sort()).toEqual(['block', 'pass']);
+    expect(entries.find((p) => p.verdict === 'block')!.findings.map((f) => f.rule)).toContain('integrity');
+  });
+
   test('check: exclude ["@acme/*"] does not skip a blocked package posing as @acme/internal', async () => {
     const lock = packageLock([{ path: 'node_modules/weak-pkg', name: '@acme/internal', version: '2.0.0', integrity: SHA(2) }]);
     const result = await check(project({ 'package-lock.json': lock }, 'exclude: ["@acme/*"]\n'));

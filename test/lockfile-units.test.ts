@@ -67,10 +67,12 @@ describe('common helpers', () => {
     expect(readLocalManifest(dir('m5', { 'package.json': '{' }))).toEqual({});
     expect(readLocalManifest(join(tmp, 'absent'))).toEqual({});
   });
-  test('dedupe keeps the first of a name@version@source@resolved and fills a missing alias and integrity from later ones', () => {
+  test('dedupe keeps the first of a name@version@source@resolved@integrity and fills a missing alias from later ones; never an integrity', () => {
     const a: ResolvedPackage = { name: 'a', version: '1.0.0', source: 'registry' };
-    const merged = dedupe([{ ...a }, { ...a, alias: 'x', integrity: SHA_A }, { ...a, alias: 'y', integrity: SHA_B }]);
+    const merged = dedupe([{ ...a, integrity: SHA_A }, { ...a, alias: 'x', integrity: SHA_A }, { ...a, alias: 'y', integrity: SHA_A }]);
     expect(merged).toEqual([{ ...a, alias: 'x', integrity: SHA_A }]);
+    // An entry without an integrity (or with another) is its own package: it borrows nothing.
+    expect(dedupe([{ ...a }, { ...a, alias: 'x', integrity: SHA_A }, { ...a, integrity: SHA_B }])).toEqual([{ ...a }, { ...a, alias: 'x', integrity: SHA_A }, { ...a, integrity: SHA_B }]);
     expect(dedupe([{ ...a }, { ...a }])).toStrictEqual([a]);
     const distinct = dedupe([{ ...a }, { ...a, source: 'tarball', resolved: 'https://x/a.tgz' }, { ...a, source: 'tarball', resolved: 'https://y/a.tgz' }, { ...a, version: '1.0.1' }]);
     expect(distinct).toHaveLength(4);

@@ -38,18 +38,22 @@ export function readLocalManifest(dir: string): { name?: string; version?: strin
   }
 }
 
-/** Keeps the first package per name@version@source@resolved; fills a missing alias/integrity from later ones. */
+/**
+ * Keeps the first package per name@version@source@resolved@integrity; fills a missing alias (how it
+ * is shown) from later ones. Entries that differ in integrity stay apart: each is installed from
+ * its own entry, so one without an integrity must never borrow another's (it would pass as bound
+ * while npm fetches it by whatever its entry names).
+ */
 export function dedupe(packages: ResolvedPackage[]): ResolvedPackage[] {
   const seen = new Map<string, ResolvedPackage>();
   for (const pkg of packages) {
-    const key = `${packageKey(pkg.name, pkg.version)}\0${pkg.source}\0${pkg.resolved ?? ''}`;
+    const key = `${packageKey(pkg.name, pkg.version)}\0${pkg.source}\0${pkg.resolved ?? ''}\0${pkg.integrity ?? ''}`;
     const prev = seen.get(key);
     if (!prev) {
       seen.set(key, pkg);
       continue;
     }
     if (prev.alias === undefined && pkg.alias !== undefined) prev.alias = pkg.alias;
-    if (prev.integrity === undefined && pkg.integrity !== undefined) prev.integrity = pkg.integrity;
   }
   return [...seen.values()];
 }
