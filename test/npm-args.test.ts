@@ -60,3 +60,30 @@ describe('parseNpxArgs', () => {
     expect(initializerSpec('@scope/app@2')).toBe('@scope/create-app@2');
   });
 });
+
+describe('what the npm wrapper refuses rather than guess (fail closed)', () => {
+  test.each([
+    [['u']], [['upd', 'x']], [['updat']], [['installTest', 'x']], [['install-te', 'x']], [['install-cl']], [['exe', '--yes', 'x']],
+    [['link', 'x']], [['ln', 'x']], [['audit', 'fix']], [['init', '-y', '-w', 'packages/x']], [['init', '--workspace=packages/x']],
+    [['--heading', 'run', 'install', 'x']], [['--editor', 'ci', 'install', 'x']], [['edit', 'x']], [['install-scripts']],
+  ] as const)('%j', (argv) => {
+    const inv = parseNpmArgs(argv);
+    expect(inv.action).toBe('refuse');
+    expect(inv.refusal).toMatch(/./);
+  });
+
+  test.each([
+    [['audit'], 'other'], [['init', '-y'], 'other'], [['view', 'x'], 'other'], [['run', 'build'], 'other'], [['rebuild'], 'other'],
+    [['--global-style', 'install', 'x'], 'install'], [['--legacy-bundling', 'install', 'x'], 'install'], [['--heading=x', 'install'], 'install'],
+    [['--no-heading', 'ci'], 'ci'], [['-g', 'install', 'x'], 'install'], [['--loglevel', 'silent', 'ci'], 'ci'],
+  ] as const)('%j → %s', (argv, action) => {
+    const inv = parseNpmArgs(argv);
+    expect(inv.action).toBe(action);
+    expect(inv.refusal).toBeUndefined();
+  });
+
+  test('npm boolean options never swallow the command word or a spec', () => {
+    expect(parseNpmArgs(['--global-style', 'install', 'x']).positionals).toEqual(['x']);
+    expect(parseNpmArgs(['install', '--legacy-bundling', 'x']).positionals).toEqual(['x']);
+  });
+});

@@ -4,7 +4,7 @@
  * install leaves no files of the blocked package, no marker, package.json and package-lock.json
  * unchanged, and names each blocked name@version.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
@@ -128,6 +128,36 @@ describe('provenance-guard npm', () => {
     expect(p.lockfile()).toBe(before.lock);
     expect(p.packageJson()).toBe(before.manifest);
     expect(p.ran()).toEqual([]);
+  });
+
+  test('what npm would read otherwise is refused before npm runs: abbreviations, an option that may swallow the command, a prefix, --no-save', async () => {
+    const p = project({ '@pg-fixture/good': '^1.0.0' });
+    expect((await p.guard(['npm', 'install', '@pg-fixture/good@1.0.0', '--save-exact=false'])).code).toBe(0);
+    p.clearMarkers();
+    const before = snapshot(p);
+    for (const argv of [['u'], ['updat'], ['installTest', '@pg-fixture/bad@1.0.0'], ['--heading', 'run', 'install', '@pg-fixture/bad@1.0.0'], ['install', '--prefix', 'sub', '@pg-fixture/bad@1.0.0'], ['install', '--no-save', '@pg-fixture/good@1.1.0'], ['link', '@pg-fixture/bad@1.0.0']]) {
+      const r = await p.guard(['npm', ...argv]);
+      expect(r.code, `${argv.join(' ')}\n${r.output}`).toBe(2);
+      expect(r.output).toContain('nothing was run');
+    }
+    expect(p.ran()).toEqual([]);
+    expect(p.installed('@pg-fixture/bad')).toBe(false);
+    expect(existsSync(join(p.dir, 'sub'))).toBe(false);
+    expect(p.lockfile()).toBe(before.lock);
+    expect(p.packageJson()).toBe(before.manifest);
+  });
+
+  test('package-lock=false in .npmrc: npm still installs the lockfile the guard checked', async () => {
+    const p = project({ '@pg-fixture/good': '^1.0.0' });
+    expect((await p.guard(['npm', 'install', '@pg-fixture/good@1.0.0', '--save-exact=false'])).code).toBe(0);
+    writeFileSync(join(p.dir, '.npmrc'), `${readFileSync(join(p.dir, '.npmrc'), 'utf8')}package-lock=false\n`);
+    for (const argv of [['ci'], ['install']]) {
+      p.clearMarkers();
+      rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+      const r = await p.guard(['npm', ...argv]);
+      expect(r.code, r.output).toBe(0);
+      expect(p.ran(), `${argv.join(' ')}\n${r.output}\n${p.lockfile()}`).toEqual(['@pg-fixture/good@1.0.0']);
+    }
   });
 
   test('workspaces: npm install <pkg> -w refuses a blocked package and leaves the workspace manifest unchanged', async () => {

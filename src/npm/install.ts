@@ -19,12 +19,16 @@ import { npmBinary, projectRoot, runProcess } from './run';
 import { createStage } from './stage';
 import { checkSpecs, execWithGuard, initializerSpec, npxWithGuard } from './exec';
 
-const RESOLVE_FLAGS = ['--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'];
+const RESOLVE_FLAGS = ['--package-lock-only', '--package-lock=true', '--ignore-scripts', '--no-audit', '--no-fund'];
 
 export async function npmWithGuard(argv: readonly string[], ctx: GateContext): Promise<number> {
   const inv = parseNpmArgs(argv);
   const npm = npmBinary(ctx.env);
   const passThrough = () => runProcess(npm, argv, { cwd: ctx.cwd, env: ctx.env, capture: false }).then((r) => r.code);
+  if (inv.action === 'refuse') {
+    ctx.write(`provenance-guard: ${inv.refusal}; nothing was run.\n`);
+    return 2;
+  }
   if ((inv.command === 'init' || inv.command === 'create' || inv.command === 'innit') && inv.positionals[0]) {
     const spec = initializerSpec(inv.positionals[0]);
     return execWithGuard({ specs: [spec], command: undefined, args: [...inv.positionals.slice(1), ...inv.rest], npmOptions: inv.options, initializer: true }, ctx);
@@ -35,15 +39,38 @@ export async function npmWithGuard(argv: readonly string[], ctx: GateContext): P
     case 'exec':
       return npxWithGuard([...inv.options, ...inv.positionals, ...(inv.rest.length ? ['--', ...inv.rest] : [])], ctx);
     case 'ci':
-      return ciWithGuard(inv, argv, ctx);
-    case 'install':
+    case 'install': {
+      const why = uncheckable(inv, ctx.env);
+      if (why) {
+        ctx.write(`provenance-guard: ${why}; nothing was run.\n`);
+        return 2;
+      }
+      if (inv.action === 'ci') return ciWithGuard(inv, argv, ctx);
       if (inv.global) {
         const gate = await checkSpecs(inv.positionals, inv.options, ctx, `npm ${inv.command} -g`);
         return gate.allowed ? passThrough() : gate.exitCode;
       }
       return installWithGuard(inv, argv, ctx);
+    }
   }
 }
+
+/**
+ * Why a gated command cannot be checked as given: npm would install somewhere other than the
+ * project the guard checks (`--prefix`), or resolve again after the check (`--no-save`).
+ */
+function uncheckable(inv: NpmInvocation, env: NodeJS.ProcessEnv): string | undefined {
+  if (!inv.global && (inv.options.some((o) => /^(--prefix|-C)(=|$)/.test(o)) || env.npm_config_prefix || env.NPM_CONFIG_PREFIX)) {
+    return `npm ${inv.command} with a prefix installs into another folder than the project the guard checks: run it from that folder instead`;
+  }
+  if (inv.action === 'install' && !inv.global && isNoSave(inv.options)) {
+    return `npm ${inv.command} --no-save (or --package-lock=false) has npm resolve again after the check, so what it installs is not what was checked: run it without, and restore package.json and the lockfile afterwards if you must`;
+  }
+  return undefined;
+}
+
+/** Keeps npm on the lockfile the guard checked even when an .npmrc says package-lock=false. */
+const USE_LOCKFILE = '--package-lock=true';
 
 async function ciWithGuard(inv: NpmInvocation, argv: readonly string[], ctx: GateContext): Promise<number> {
   const root = projectRoot(ctx.cwd);
@@ -54,7 +81,7 @@ async function ciWithGuard(inv: NpmInvocation, argv: readonly string[], ctx: Gat
   }
   const gate = await gateLockfile(lockfile, `npm ${inv.command}`, { ...ctx, cwd: root });
   if (!gate.allowed) return gate.exitCode;
-  return (await runProcess(npmBinary(ctx.env), argv, { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
+  return (await runProcess(npmBinary(ctx.env), [...argv, USE_LOCKFILE], { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
 }
 
 /**
@@ -87,11 +114,9 @@ async function installWithGuard(inv: NpmInvocation, argv: readonly string[], ctx
     }
     const gate = await gateLockfile(lockfile, `npm ${inv.command}`, { ...ctx, cwd: root });
     if (!gate.allowed) return gate.exitCode;
-    // --no-save: npm changes no file, so the original command runs (it resolves again).
-    if (isNoSave(inv.options)) return (await runProcess(npm, argv, { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
     stage.apply(root);
     const checked = readFileSync(lockfile, 'utf8');
-    const code = (await runProcess(npm, ['install', ...inv.options], { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
+    const code = (await runProcess(npm, ['install', ...inv.options, USE_LOCKFILE], { cwd: ctx.cwd, env: ctx.env, capture: false })).code;
     if (code !== 0) return code;
     const after = await recheckIfChanged(root, basename(lockfile), checked, ctx, inv.command ?? 'install');
     if (after !== 0 || !(inv.command === 'install-test' || inv.command === 'it')) return after;
