@@ -198,6 +198,19 @@ describe('npm provenance (real sigstore@0.4.0 bundle, verified offline against t
     expect(warnings.join('\n')).toMatch(/provenance: pg-impostor@0\.4\.0: the provenance was signed for pkg:npm\/sigstore@0\.4\.0/);
   });
 
+  it('a verdict on one package\'s bundle is never reused for another that the registry points at it', async () => {
+    serveSigstore('sigstore', {}, sigstoreAttestations());
+    const real = sigstoreManifest(server.url, { repository: 'github:sigstore/sigstore-js' });
+    const borrower = { ...real, name: 'pg-borrower', _id: 'pg-borrower@0.4.0', dist: { ...(real.dist as object), attestations: { url: `${server.url}/-/npm/v1/attestations/sigstore@0.4.0`, provenance: { predicateType: 'https://slsa.dev/provenance/v0.2' } } } };
+    server.set(packumentPath('pg-borrower'), { body: packument('pg-borrower', [borrower]) });
+    // One evidence cache for both runs (as `feed build` keeps it): the first run's verdict is in it.
+    const cacheDir = tmp();
+    const first = await gather([{ name: 'sigstore', version: '0.4.0', source: 'registry' }], { ...provenanceOn, cacheTtl: 60_000 }, { cacheDir });
+    expect(first.records[0]!.repository).toMatchObject({ status: 'attested' });
+    const second = await gather([{ name: 'pg-borrower', version: '0.4.0', source: 'registry' }], { ...provenanceOn, cacheTtl: 60_000 }, { cacheDir });
+    expect(second.records[0]!.repository).toEqual({ url: SIGSTORE_REPO, status: 'claimed' });
+  });
+
   it('never attests when the tarball integrity is not the signed digest', async () => {
     serveSigstore('sigstore', { dist: { integrity: INTEGRITY } }, sigstoreAttestations());
     const { records, warnings } = await gather([{ name: 'sigstore', version: '0.4.0', source: 'registry' }], provenanceOn);
@@ -310,14 +323,27 @@ describe('deps.dev', () => {
   });
   const ddOn = (extra: Partial<SourcesConfig> = {}) => ({ depsDev: { enabled: true, url: server.url }, ...extra });
 
-  it('takes SLSA_ATTESTATION as attested and the project scorecard (inconclusive checks left out)', async () => {
+  it('takes SLSA_ATTESTATION as attested for a record that binds no tarball, and the project scorecard (inconclusive checks left out)', async () => {
+    server.set(versionPath('pg-dd-a'), { body: version('pg-dd-a', [['github.com/dd/a', 'SLSA_ATTESTATION']], [{ sourceRepository: 'https://github.com/dd/a', commit: '1'.repeat(40), url: 'https://registry.npmjs.org/-/npm/v1/attestations/pg-dd-a@1.0.0', verified: true }]) });
+    server.set('/v3/projects/github.com%2Fdd%2Fa', { body: project('github.com/dd/a', 7.3) });
+    const { records, warnings } = await gather([reg('pg-dd-a')], ddOn({ registry: off }));
+    expect(warnings).toEqual([]);
+    expect(records[0]!.integrity).toBeUndefined();
+    expect(records[0]!.repository).toEqual({ url: 'https://github.com/dd/a', commit: '1'.repeat(40), status: 'attested' });
+    expect(records[0]!.scorecard).toEqual({ score: 7.3, date: '2026-11-02', checks: { 'Dangerous-Workflow': 10 } });
+  });
+
+  it('never attests the sha512 a registry serves with deps.dev\'s link alone (it names no digest: a mirror may serve other bytes)', async () => {
     server.set('/pg-dd-a', { body: simple('pg-dd-a', { repository: 'dd/a', gitHead: 'f'.repeat(40) }) });
     server.set(versionPath('pg-dd-a'), { body: version('pg-dd-a', [['github.com/dd/a', 'SLSA_ATTESTATION']], [{ sourceRepository: 'https://github.com/dd/a', commit: '1'.repeat(40), url: 'https://registry.npmjs.org/-/npm/v1/attestations/pg-dd-a@1.0.0', verified: true }]) });
     server.set('/v3/projects/github.com%2Fdd%2Fa', { body: project('github.com/dd/a', 7.3) });
-    const { records, warnings } = await gather([reg('pg-dd-a')], ddOn());
-    expect(warnings).toEqual([]);
-    expect(records[0]!.repository).toEqual({ url: 'https://github.com/dd/a', commit: '1'.repeat(40), status: 'attested' });
-    expect(records[0]!.scorecard).toEqual({ score: 7.3, date: '2026-11-02', checks: { 'Dangerous-Workflow': 10 } });
+    const { records } = await gather([reg('pg-dd-a')], ddOn());
+    expect(records[0]!.integrity).toMatch(/^sha512-/);
+    expect(records[0]!.repository).toEqual({ url: 'https://github.com/dd/a', commit: 'f'.repeat(40), status: 'claimed' });
+    // No manifest claim: deps.dev's link is the claim.
+    server.set('/pg-dd-n', { body: simple('pg-dd-n', {}) });
+    server.set(versionPath('pg-dd-n'), { body: version('pg-dd-n', [['github.com/dd/n', 'SLSA_ATTESTATION']]) });
+    expect((await gather([reg('pg-dd-n')], ddOn())).records[0]!.repository).toEqual({ url: 'https://github.com/dd/n', status: 'claimed' });
   });
 
   it('reports a mismatch between the manifest and the deps.dev attestation', async () => {

@@ -240,7 +240,8 @@ class Gatherer {
   }
 
   private async provenance(pkg: ResolvedPackage, id: string, url: string, integrity: string | undefined, advertised: boolean): Promise<AttestedSource | undefined> {
-    const outcome = await this.cache.getOrFetch<ProvenanceOutcome>('provenance', `${url}|${integrity ?? ''}`, async () => {
+    // Keyed by the package too: the URL is the registry's to choose, and the answer depends on the subject asked for.
+    const outcome = await this.cache.getOrFetch<ProvenanceOutcome>('provenance', `${id}|${url}|${integrity ?? ''}`, async () => {
       // The attestations live on the registry: send the registry credentials npm would.
       const authorization = authorizationFor(url, this.npm);
       const request = { ...this.request('provenance'), ...(authorization ? { headers: { authorization } } : {}) };
@@ -341,7 +342,7 @@ class Gatherer {
       s.ossRebuild.enabled ? this.guarded('ossRebuild', id, () => this.rebuild(pkg, id, registry, integrity)) : undefined,
     ]);
 
-    const repository = combineRepository(info, depsDev ?? undefined, attested);
+    const repository = combineRepository(info, depsDev ?? undefined, attested, integrity !== undefined);
     if (repository) record.repository = repository;
     if (reproducible) record.rebuild = { verdict: 'reproducible', source: 'oss-rebuild' };
 
@@ -368,17 +369,27 @@ function hasDsseLine(body: string): boolean {
 
 /**
  * claimed = the manifest's repository (or deps.dev's unverified link when the registry was
- * not asked); attested = verified npm provenance, else deps.dev's SLSA link. A claim that
- * names another repository than the attestation is a mismatch.
+ * not asked); attested = verified npm provenance, whose subject is the record's sha512. deps.dev's
+ * SLSA link names no digest: it attests a record without an integrity (name@version evidence),
+ * but for a record that binds a tarball it is only a claim, since a mirror may serve other bytes
+ * under that version (set `sources.provenance.url` to a registry serving the bundles). A claim
+ * that names another repository than an attestation (either) is a mismatch.
  */
 export function combineRepository(
   info: RegistryVersionInfo | undefined,
   depsDev: DepsDevVersion | undefined,
   provenance: AttestedSource | undefined,
+  bindsTarball = false,
 ): RepositoryEvidence | undefined {
-  const claimedUrl = info?.repository?.url ?? depsDev?.claimed;
+  const claimedUrl = info?.repository?.url ?? depsDev?.claimed ?? (bindsTarball ? depsDev?.attested?.url : undefined);
   const directory = info?.repository?.directory;
-  const attested = provenance ?? depsDev?.attested;
+  const unboundLink = bindsTarball && !provenance ? depsDev?.attested : undefined;
+  if (unboundLink && claimedUrl && !sameRepository(claimedUrl, unboundLink.url)) {
+    const evidence: RepositoryEvidence = { url: claimedUrl, status: 'mismatch', attestedUrl: unboundLink.url };
+    if (info?.commit) evidence.commit = info.commit;
+    return directory ? { ...evidence, directory } : evidence;
+  }
+  const attested = provenance ?? (bindsTarball ? undefined : depsDev?.attested);
   const withExtras = (evidence: RepositoryEvidence): RepositoryEvidence => {
     if (directory) evidence.directory = directory;
     return evidence;
