@@ -1075,3 +1075,20 @@ describe('a cached head is the feed its name hashes', () => {
     expect(readPreamble(again.path).header.serial).toBe(6);
   });
 });
+
+describe('a 304 confirms only what was asked about', () => {
+  it('a 304 to the unconditional head request (nothing usable cached) is refused, never read as "keep the copy"', async () => {
+    const server = await startServer(readFileSync(await feedFile(3, { serial: 6, count: 300, prefix: 'current' })));
+    const cacheDir = temp();
+    const first = await open(server.source, cacheDir);
+    // The cached head swapped for an older feed's; the server (hostile) answers 304 to anything.
+    writeFileSync(first.path, readFileSync(await feedFile(3, { serial: 5 })).subarray(0, readPreamble(await feedFile(3, { serial: 5 })).bodyStart));
+    server.intercept = (_req, res, seen) => {
+      seen.status = 304;
+      res.writeHead(304).end();
+      return true;
+    };
+    expect(await code(open(server.source, cacheDir))).toBe('ERR_PG_FEED_DOWNLOAD');
+    expect(server.seen.at(-1)!.ifNoneMatch).toBeUndefined();
+  });
+});

@@ -281,6 +281,13 @@ describe('feed.source as an https (or loopback http) URL', () => {
     writeFileSync(join(dir, 'provenance.feed'), feeds.good);
     expect(readFileSync(await resolveFeedSource(options(url, cache))).equals(feeds.newer)).toBe(true);
     expect(s.seen.at(-1)!.headers['if-none-match']).toBeUndefined();
+    // Swapped again, and a server answering 304 to anything: a 304 without a validator is refused; the last good copy (the swapped one) is not confirmed current.
+    writeFileSync(join(dir, 'provenance.feed'), feeds.good);
+    s.handler = status(304);
+    const warnings: string[] = [];
+    await resolveFeedSource(options(url, cache, { warnings }));
+    expect(s.seen.at(-1)!.headers['if-none-match']).toBeUndefined();
+    expect(warnings.join('\n')).toMatch(/304/);
   });
 
   it('refuses a 304 with no cached copy, an error status and a 204 without a body (ERR_PG_FEED_DOWNLOAD), leaving nothing behind', async () => {

@@ -282,6 +282,8 @@ export async function openRemoteFeedFile(source: string, options: RemoteFeedOpti
       const rest = await client.get(head.body.length, Math.min(MAX_HEAD_BYTES, head.total!));
       head.body = Buffer.concat([head.body, rest.body]);
     }
+    // A 304 confirms only the copy this machine asked about; to an unconditional request it names nothing.
+    if (head.status === 304 && cached === undefined) throw new FeedError(`GET ${url} answered 304 Not Modified to a request without a validator; refused`, { code: 'ERR_PG_FEED_DOWNLOAD' });
     if (head.status !== 304) {
       const same = cached !== undefined && head.etag !== undefined && head.etag === cached.etag;
       // Later range requests carry If-Range of this head's ETag (a schema 1/2 index request too).

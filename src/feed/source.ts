@@ -220,7 +220,8 @@ async function download(url: URL, tmp: string, meta: CacheMeta | undefined, cach
   if (cached && meta?.lastModified) headers['if-modified-since'] = meta.lastModified;
   const signal = AbortSignal.timeout(timeoutMs);
   const response = await fetchFeed(url, headers, signal);
-  if (response.status === 304 && cached) {
+  // A 304 confirms only the copy a validator named; to an unconditional request it is an error.
+  if (response.status === 304 && cached && Object.keys(headers).length > 1) {
     await response.body?.cancel();
     return 'not-modified';
   }
