@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { classify, DeclaredSpecs, specKind } from '../plugins/pnpm/classify';
+import { UNVERSIONED, classify, DeclaredSpecs, specKind } from '../plugins/pnpm/classify';
 import { reachablePackageKeys } from '../plugins/pnpm/reachable';
 
 test('specKind tells registry ranges from other sources', () => {
@@ -29,7 +29,10 @@ test('classify: registry, tarball URL, alias, and dist-less packages', () => {
   expect(classify({ name: '@x/local', version: '2.0.0' }, declared)).toEqual({ name: '@x/local', version: '2.0.0', source: 'file', resolved: 'file:./local' });
   // Declared under another key, and specifiers of two kinds pending: still not registry.
   expect(classify({ name: '@x/gitdep', version: '1.2.3' }, declared)!.source).not.toBe('registry');
-  expect(classify({ name: 'nameless' }, declared)).toBeUndefined();
+  // No version (a git, tarball or folder package may have none): still checked, by its source.
+  expect(classify({ name: '@x/local' }, declared)).toEqual({ name: '@x/local', version: UNVERSIONED, source: 'file', resolved: 'file:./local' });
+  expect(classify({ name: 'unknown-folder' }, declared)).toMatchObject({ name: 'unknown-folder', version: UNVERSIONED, source: 'file' });
+  expect(classify({ version: '1.0.0' }, declared)).toBeUndefined();
 });
 
 test('reachablePackageKeys follows declared dependencies through the in-memory and v9 lockfile shapes', () => {

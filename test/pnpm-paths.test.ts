@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
-import { commandOf, filtersOf } from '../plugins/pnpm/invocation';
+import { commandOf, filtersOf, unhookedCommandOf } from '../plugins/pnpm/invocation';
 import { selectedProjectNames } from '../plugins/pnpm/selection';
 import { createPnpmProject, ensurePnpmBundle, PNPM_CONFIG_DEPENDENCY_DIR, runCommand, type PnpmHook, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
 import { initPnpm } from '../src/init/pnpm';
@@ -205,6 +205,14 @@ test('the command line: command and --filter selectors; selectors not interprete
   expect(selectedProjectNames(['ws-a'], projects)).toEqual(new Set(['ws-a']));
   expect(selectedProjectNames(['@x/*', 'ws-b...'], projects)).toEqual(new Set(['@x/c', 'ws-b']));
   expect(selectedProjectNames([], projects)).toBeUndefined();
+  // As pnpm: an unscoped selector naming no project picks the scoped one of that name; one selecting nothing checks everything.
+  expect(selectedProjectNames(['c'], projects)).toEqual(new Set(['@x/c']));
+  expect(selectedProjectNames(['ws-a', 'nothing-here'], projects)).toBeUndefined();
+  expect(unhookedCommandOf(['--registry', 'http://r/', 'fetch'])).toBe('fetch');
+  expect(unhookedCommandOf(['--test-pattern', 'x', 'rebuild'])).toBe('rebuild');
+  expect(unhookedCommandOf(['approve-builds', '--all'])).toBe('approve-builds');
+  expect(unhookedCommandOf(['install', '--filter', 'app'])).toBeUndefined();
+  expect(unhookedCommandOf(['exec', '--', 'rebuild'])).toBeUndefined();
   for (const selector of ['...ws-a', 'ws-a^...', '!ws-b', './packages/ws-a', '{packages/ws-a}', '[origin/main]']) {
     expect(selectedProjectNames([selector], projects)).toBeUndefined();
   }

@@ -120,14 +120,19 @@ export function registriesFromPnpm(registries: Readonly<Record<string, string>> 
   return { default: withTrailingSlash(registries.default), scopes };
 }
 
+/** The version given to a package whose manifest has none (no registry publishes one: never a feed record). */
+export const UNVERSIONED = '0.0.0-unversioned';
+
 /**
  * A manifest from readPackage → the package to check (undefined: nothing to check). Registry (and non-default registry)
  * packages arrive with `dist.integrity`; tarball-URL dependencies too, but their `dist.tarball`
  * is the URL a parent declared. git, `file:` and (pnpm 12) `link:` packages arrive without `dist`.
  */
 export function classify(manifest: PnpmManifest, declared: DeclaredSpecs, registries: Registries = projectRegistries()): ResolvedPackage | undefined {
-  const { name, version } = manifest;
-  if (typeof name !== 'string' || typeof version !== 'string' || name === '' || version === '') return undefined;
+  const { name } = manifest;
+  if (typeof name !== 'string' || name === '') return undefined;
+  // A git, tarball or folder package need not have a version: it is still checked (its source decides).
+  const version = typeof manifest.version === 'string' && manifest.version !== '' ? manifest.version : UNVERSIONED;
   const alias = declared.aliasOf(name);
   const base = { name, version, ...(alias ? { alias } : {}) };
   const dist = manifest.dist;

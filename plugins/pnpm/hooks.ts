@@ -55,7 +55,7 @@ import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
 import type { Registries } from '../../src/lockfile/source';
 import { classify, registriesFromPnpm, type PnpmManifest } from './classify';
 import { createGuardStages, type GuardStages } from './guard-loader';
-import { commandOf, filtersOf, inHookChild, pnpmArgv, UNHOOKED_COMMANDS } from './invocation';
+import { filtersOf, inHookChild, pnpmArgv, unhookedCommandOf } from './invocation';
 import { lockedPackages, readDiskLockfile, usedPart, type LockfileScope } from './lockfile-gate';
 import { InstallScope, selectedProjectNames } from './selection';
 import { VerdictLog } from './verdicts';
@@ -256,8 +256,8 @@ class HookSession implements PnpmHooks {
   }
 
   async updateConfig<T extends PnpmConfigLike>(config: T): Promise<T> {
-    const command = commandOf(this.invocation);
-    if (!command || !UNHOOKED_COMMANDS.has(command)) return config;
+    const command = unhookedCommandOf(this.invocation);
+    if (!command) return config;
     const lockfileDir = config.lockfileDir ?? config.workspaceDir ?? config.dir ?? this.dir();
     this.cwd = lockfileDir;
     const g = await this.guard();
@@ -311,6 +311,8 @@ class HookSession implements PnpmHooks {
       return manifest;
     }
     this.view.declared.note(manifest);
+    // A workspace project read again (without a version, as a private root often is) is not a dependency.
+    if (typeof manifest.version !== 'string' && typeof manifest.name === 'string' && this.view.projectManifests.has(manifest.name)) return manifest;
     const pkg = classify(manifest, this.view.declared, this.pnpmRegistries());
     if (!pkg || this.view.alreadyCovered(manifest, pkg, this.dir())) return manifest;
     const result = await this.evaluate(pkg);

@@ -31,8 +31,23 @@ export function pnpmArgv(): string[] {
   return inHookChild() ? parentArgv() : process.argv.slice(2);
 }
 
-/** Commands that install or run packages without calling preResolution on some pnpm version (pnpm 12 `fetch`, pnpm 10 `rebuild`). */
-export const UNHOOKED_COMMANDS: ReadonlySet<string> = new Set(['fetch', 'rebuild', 'rb']);
+/**
+ * Commands that install or run packages without calling preResolution on some pnpm version (pnpm 12
+ * `fetch`, pnpm 10 `rebuild` and `approve-builds`, which runs the builds it approves).
+ */
+export const UNHOOKED_COMMANDS: ReadonlySet<string> = new Set(['fetch', 'rebuild', 'rb', 'approve-builds']);
+
+/**
+ * The unhooked command this invocation may be: any word of the command line that names one, not
+ * only the one commandOf takes for the command (an option it does not know may take a value, as
+ * `pnpm --registry URL fetch` does: read as the command `URL`). Over-reading only checks more.
+ */
+export function unhookedCommandOf(argv: readonly string[]): string | undefined {
+  const command = commandOf(argv);
+  if (command !== undefined && UNHOOKED_COMMANDS.has(command)) return command;
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).find((arg) => UNHOOKED_COMMANDS.has(arg));
+}
 
 /** Options that take a value as the next argument. */
 const WITH_VALUE = new Set(['--filter', '-F', '--filter-prod', '--dir', '-C', '--reporter', '--loglevel', '--store-dir', '--config-dir', '--workspace-dir']);

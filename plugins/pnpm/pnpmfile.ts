@@ -5,7 +5,7 @@
  * that only asks which hooks exist.
  */
 import type { PnpmHooks } from './hooks';
-import { commandOf, pnpmArgv, UNHOOKED_COMMANDS } from './invocation';
+import { pnpmArgv, unhookedCommandOf } from './invocation';
 
 let loaded: PnpmHooks | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,7 +44,7 @@ if (timing) {
 
 const hooks: PnpmHooks = {
   // Every pnpm command calls updateConfig: only those no other hook gates load the guard.
-  updateConfig: (config) => (UNHOOKED_COMMANDS.has(commandOf(pnpmArgv()) ?? '') ? impl().updateConfig(config) : Promise.resolve(config)),
+  updateConfig: (config) => (unhookedCommandOf(pnpmArgv()) !== undefined ? impl().updateConfig(config) : Promise.resolve(config)),
   readPackage: (manifest, context) => (timing ? timed(() => impl().readPackage(manifest, context), false) : impl().readPackage(manifest, context)),
   preResolution: (context) => (timing ? timed(() => impl().preResolution(context), true) : impl().preResolution(context)),
   afterAllResolved: (lockfile) => impl().afterAllResolved(lockfile),

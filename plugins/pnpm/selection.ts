@@ -11,7 +11,8 @@
  */
 import semver from 'semver';
 
-const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
+// Peers too: pnpm installs a project's peer dependencies (auto-install-peers).
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
 
 export interface ProjectManifest {
   name?: unknown;
@@ -24,13 +25,26 @@ function nameMatcher(selector: string): RegExp | undefined {
   return new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
 }
 
-/** Names of the selected projects; undefined when every project is in scope (no filter, or one not interpreted). */
+const unscoped = (name: string): string => (name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name);
+
+/**
+ * Names of the selected projects; undefined when every project is in scope (no filter, one not
+ * interpreted, or one that selects nothing here: then pnpm reads it some other way, and all is checked).
+ * As pnpm does, a selector without a scope that names no project picks the scoped ones of that name
+ * (`--filter app` selects `@acme/app`).
+ */
 export function selectedProjectNames(filters: readonly string[], projectNames: Iterable<string>): Set<string> | undefined {
   if (filters.length === 0) return undefined;
   const matchers = filters.map(nameMatcher);
   if (matchers.some((m) => m === undefined)) return undefined;
+  const all = [...projectNames];
   const names = new Set<string>();
-  for (const name of projectNames) if (matchers.some((m) => m!.test(name))) names.add(name);
+  for (const [i, matcher] of matchers.entries()) {
+    let picked = all.filter((name) => matcher!.test(name));
+    if (picked.length === 0 && !filters[i]!.startsWith('@')) picked = all.filter((name) => name.startsWith('@') && matcher!.test(unscoped(name)));
+    if (picked.length === 0) return undefined;
+    for (const name of picked) names.add(name);
+  }
   return names;
 }
 

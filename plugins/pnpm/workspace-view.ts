@@ -7,7 +7,8 @@ import type { ResolvedPackage } from '../../src/types';
 import { DeclaredSpecs, specKind, type PnpmManifest } from './classify';
 import type { ProjectManifest } from './selection';
 
-const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
+// Peers too: pnpm installs a project's peer dependencies (auto-install-peers) and locks them under the importer's dependencies.
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
 const key = (name: string, version: string) => `${name}@${version}`;
 
 /** JSON with sorted keys, to compare manifests whatever order pnpm serialized them in. */
