@@ -41,7 +41,15 @@ export class PageStore implements PageSource {
     if (held) return held;
     // At most the page's length, a regular file only (a restored cache may hold anything there).
     const bytes = readCacheFile(this.file(hex), ref.length);
-    if (!bytes) return undefined;
+    if (!bytes) {
+      // Missing, or not a page (too long, not a regular file): whatever is there makes way for the fetched page.
+      try {
+        rmSync(this.file(hex), { force: true });
+      } catch {
+        // a directory: the put that follows reports it
+      }
+      return undefined;
+    }
     if (bytes.length !== ref.length || !sha256Of(bytes).equals(ref.sha256)) {
       rmSync(this.file(hex), { force: true });
       return undefined;
