@@ -205,7 +205,7 @@ describe('identity: names and versions nobody could have published', () => {
     const e = only({}, { mode: 'off' }).evaluate(pkg({ version: '1.0' }), undefined);
     expect(e).toMatchObject({ verdict: 'skip', findings: [], decisions: [] });
   });
-  test.each([' 1.0.0', '1.0.0 ', '=1.0.0', '1.0', '1.0.0\n'])('registry version %j is refused', (version) => {
+  test.each([' 1.0.0', '1.0.0 ', '=1.0.0', '1.0', '1.0.0\n', 'v1.0.0', 'V1.0.0', '01.0.0'])('registry version %j is refused', (version) => {
     expect(identityProblem(pkg({ version }))).toBe(`version ${JSON.stringify(version)} is not a valid semver version`);
   });
   test('a valid version passes; only a registry version must be semver; a workspace package is never judged', () => {

@@ -9,7 +9,6 @@
  * and the package is checked after resolution like any other.
  */
 import { MessageName, ReportError, structUtils, type Descriptor, type Project } from '@yarnpkg/core';
-import { parsePackagePattern } from '../../src/package-pattern';
 import type { Guard } from '../../src/guard';
 import type { PackageResult } from '../../src/types';
 import { classifyReference } from './locators';
@@ -34,16 +33,6 @@ export function endPrecheck(project: Project): void {
   active.delete(project);
 }
 
-/** A pattern with a version range whose name part matches: the verdict depends on the version. */
-function versionDependent(patterns: readonly string[], name: string): boolean {
-  return patterns.some((source) => {
-    const at = source.indexOf('@', source.startsWith('@') ? 1 : 0);
-    if (at === -1) return false;
-    const namePart = parsePackagePattern(source.slice(0, at)).pattern;
-    return namePart !== undefined && namePart.matches(name, '0.0.0');
-  });
-}
-
 export async function reduceDependency(dependency: Descriptor, project: Project): Promise<Descriptor> {
   const check = active.get(project);
   if (!check) return dependency;
@@ -54,7 +43,9 @@ export async function reduceDependency(dependency: Descriptor, project: Project)
   if (project.storedResolutions.has(dependency.descriptorHash)) return dependency;
   const { config } = check.guard;
   const name = structUtils.stringifyIdent(dependency);
-  if (versionDependent([...config.exclude, ...config.overrides.map((o) => o.package)], name)) return dependency;
+  // Checked before Yarn resolves it, whatever an exclude or override with a version range says:
+  // resolving a git or folder dependency packs it, which runs its prepack script. Such exceptions
+  // apply to these sources only when given without a range.
   const report = await check.guard.check([{ name, version: '0.0.0', source: kind.source, resolved: kind.resolved ?? range }]);
   const pkg = report.packages[0];
   if (pkg?.verdict !== 'block') return dependency;

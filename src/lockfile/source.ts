@@ -140,7 +140,9 @@ function npaType(spec: string): string | undefined {
 export function classifySpec(raw: string, context: SpecContext = {}): SourceClass {
   const spec = unpatch(raw.trim());
   if (spec.startsWith('virtual:')) return classifySpec(spec.slice(spec.indexOf('#') + 1), context);
-  if (spec.startsWith('npm:') || spec.startsWith('jsr:') || spec.startsWith('catalog:')) return { source: 'registry' };
+  // An `npm:` alias is the registry only when its range is one (`npm:x@git+https://…` clones, and runs x's prepack).
+  if (spec.startsWith('npm:')) return aliasTarget(spec.slice('npm:'.length), context);
+  if (spec.startsWith('jsr:') || spec.startsWith('catalog:')) return { source: 'registry' };
   const local = localSpec(spec, context);
   if (local) return local;
   const { body } = splitBindings(spec);
@@ -155,6 +157,15 @@ export function classifySpec(raw: string, context: SpecContext = {}): SourceClas
   }
   if (type === 'range' || type === 'version' || type === 'tag' || type === 'alias') return { source: 'registry' };
   return { source: 'file', resolved: body };
+}
+
+/** What an `npm:` alias's `name@range` (or bare range, in a Yarn locator) points at. */
+function aliasTarget(inner: string, context: SpecContext): SourceClass {
+  const named = splitNameAt(inner);
+  const range = named && isValidPackageName(named.name) ? named.rest : inner;
+  if (range === '' || range.startsWith('npm:')) return { source: 'registry' };
+  const target = classifySpec(range, context);
+  return target.source === 'registry' ? { source: 'registry' } : target;
 }
 
 /** The registry the user configured for `name` (its scope's, else the default). */

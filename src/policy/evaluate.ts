@@ -1,5 +1,5 @@
-import semver from 'semver';
 import type { Config, OverrideConfig } from '../config/types';
+import { isSemver } from '../lockfile/common';
 import { packageNameProblem } from '../package-name';
 import { compilePatterns, parsePackagePattern, type PackagePattern } from '../package-pattern';
 import { WAIVABLE_RULES, type FeedRecord, type Finding, type PackageResult, type ResolvedPackage, type RuleName, type Severity, type Verdict, type WaivableRule } from '../types';
@@ -253,7 +253,8 @@ export function identityProblem(pkg: ResolvedPackage): string | undefined {
   if (pkg.source === 'workspace') return undefined;
   const nameProblem = packageNameProblem(pkg.name);
   if (nameProblem) return nameProblem;
-  if (pkg.source === 'registry' && (semver.parse(pkg.version) === null || !/^[0-9A-Za-z.+-]+$/.test(pkg.version))) return `version ${JSON.stringify(pkg.version)} is not a valid semver version`;
+  // Exactly as a registry publishes it: `v1.0.0` or `=1.0.0` parse, but name another string than the one installed and looked up.
+  if (pkg.source === 'registry' && !isSemver(pkg.version)) return `version ${JSON.stringify(pkg.version)} is not a valid semver version`;
   return undefined;
 }
 
