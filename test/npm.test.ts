@@ -112,6 +112,12 @@ describe('provenance-guard npm', () => {
     const r = await p.guard(['npm', 'ci']);
     expect(r.code, r.output).toBe(0);
     expect(p.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    // Run from an npm script: npm sets npm_config_prefix to its global prefix there, which is no project prefix.
+    p.clearMarkers();
+    const fromScript = await p.guard(['npm', 'ci'], { npm_config_prefix: '/usr', npm_config_global_prefix: '/usr' });
+    expect(fromScript.code, fromScript.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    expect((await p.guard(['npm', 'ci'], { npm_config_prefix: join(p.dir, 'elsewhere'), npm_config_global_prefix: '/usr' })).code).toBe(2);
   });
 
   test('npm update to a version without evidence is refused; lockfile and node_modules keep the checked one', async () => {

@@ -60,7 +60,10 @@ export async function npmWithGuard(argv: readonly string[], ctx: GateContext): P
  * project the guard checks (`--prefix`), or resolve again after the check (`--no-save`).
  */
 function uncheckable(inv: NpmInvocation, env: NodeJS.ProcessEnv): string | undefined {
-  if (!inv.global && (inv.options.some((o) => /^(--prefix|-C)(=|$)/.test(o)) || env.npm_config_prefix || env.NPM_CONFIG_PREFIX)) {
+  // npm's own script environment sets npm_config_prefix to its global prefix (with npm_config_global_prefix): that one is not a project prefix.
+  const envPrefix = env.npm_config_prefix ?? env.NPM_CONFIG_PREFIX;
+  const projectPrefix = envPrefix !== undefined && envPrefix !== '' && envPrefix !== env.npm_config_global_prefix;
+  if (!inv.global && (inv.options.some((o) => /^(--prefix|-C)(=|$)/.test(o)) || projectPrefix)) {
     return `npm ${inv.command} with a prefix installs into another folder than the project the guard checks: run it from that folder instead`;
   }
   if (inv.action === 'install' && !inv.global && isNoSave(inv.options)) {
