@@ -1,3 +1,4 @@
+import { InstallScope } from '../plugins/pnpm/selection';
 import { expect, test } from 'vitest';
 import { UNVERSIONED, classify, DeclaredSpecs, specKind } from '../plugins/pnpm/classify';
 import { reachablePackageKeys } from '../plugins/pnpm/reachable';
@@ -51,4 +52,15 @@ test('reachablePackageKeys follows declared dependencies through the in-memory a
   expect(reachablePackageKeys(lockfile, new Set())).toBeUndefined();
   const v9 = { importers: { '.': { dependencies: { a: { specifier: '^1', version: '1.0.0' } } } }, packages: { 'a@1.0.0': {} }, snapshots: { 'a@1.0.0': { dependencies: { c: '1.0.0' } } } };
   expect(reachablePackageKeys(v9, new Set(['a']))).toEqual(new Set(['a@1.0.0', 'c@1.0.0']));
+});
+
+test('every alias declared for a package is remembered (two projects may alias it under different keys)', () => {
+  const declared = new DeclaredSpecs();
+  declared.note({ name: 'a', version: '1.0.0', dependencies: { x: 'npm:@x/bad@1.0.0' } });
+  declared.note({ name: 'b', version: '1.0.0', dependencies: { y: 'npm:@x/bad@1.0.0' } });
+  expect(declared.aliasesOf('@x/bad')).toEqual(['x', 'y']);
+  expect(declared.aliasOf('@x/bad')).toBe('x');
+  const scope = new InstallScope(new Set(['a']), new Map([['a', { name: 'a', dependencies: { x: 'npm:@x/bad@1.0.0' } }], ['b', { name: 'b', dependencies: { y: 'npm:@x/bad@1.0.0' } }]]));
+  expect(scope.includes('@x/bad', '1.0.0', declared.aliasesOf('@x/bad'))).toBe(true);
+  expect(scope.includes('@x/bad', '1.0.0', ['y'])).toBe(false);
 });

@@ -36,8 +36,8 @@ export class DeclaredSpecs {
   private readonly byKey = new Map<string, Set<string>>();
   /** Tarball URLs declared anywhere (a URL dependency arrives with `dist.tarball` equal to it). */
   private readonly urls = new Set<string>();
-  /** Real name → alias keys (`alias: npm:real@range`). */
-  private readonly aliases = new Map<string, string>();
+  /** Real name → alias keys (`alias: npm:real@range`), every one declared (two projects may alias it differently). */
+  private readonly aliases = new Map<string, Set<string>>();
 
   note(manifest: PnpmManifest): void {
     for (const field of DEP_FIELDS) {
@@ -49,7 +49,11 @@ export class DeclaredSpecs {
           const target = spec.slice(4);
           const at = target.indexOf('@', 1);
           const real = at === -1 ? target : target.slice(0, at);
-          if (real && real !== key) this.aliases.set(real, key);
+          if (real && real !== key) {
+            let keys = this.aliases.get(real);
+            if (!keys) this.aliases.set(real, (keys = new Set()));
+            keys.add(key);
+          }
           continue;
         }
         // A plain version or caret/tilde range (most of any manifest) is a registry range: no need to classify it.
@@ -81,8 +85,14 @@ export class DeclaredSpecs {
     return [...(this.byKey.get(name) ?? [])].some((spec) => !spec.startsWith('link:'));
   }
 
+  /** The first alias declared for a real name (how a finding names it). */
   aliasOf(name: string): string | undefined {
-    return this.aliases.get(name);
+    return this.aliasesOf(name)[0];
+  }
+
+  /** Every alias key declared for a real name. */
+  aliasesOf(name: string): string[] {
+    return [...(this.aliases.get(name) ?? [])];
   }
 
   /** The non-registry specifier a package arriving without `dist` most likely came from. */

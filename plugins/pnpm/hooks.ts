@@ -153,20 +153,23 @@ function createEvaluator(guard: () => Promise<Guard | undefined>) {
  * errors when a package in scope turns out to depend on them.
  */
 class ScopedBlocks {
-  private readonly held = new Map<string, PackageResult[]>();
+  /** Held results by their name and by each alias they may be installed under. */
+  private readonly held = new Map<string, { result: PackageResult; aliases: readonly string[] }[]>();
   constructor(readonly scope: InstallScope) {}
 
-  hold(result: PackageResult): void {
-    const list = this.held.get(result.name) ?? [];
-    list.push(result);
-    this.held.set(result.name, list);
+  hold(result: PackageResult, aliases: readonly string[]): void {
+    for (const key of new Set([result.name, ...aliases])) {
+      const list = this.held.get(key) ?? [];
+      list.push({ result, aliases });
+      this.held.set(key, list);
+    }
   }
 
   /** Held results that the names just reached make part of the install. */
   release(names: readonly string[]): PackageResult[] {
-    const out: PackageResult[] = [];
-    for (const name of names) for (const result of this.held.get(name) ?? []) if (this.scope.includes(result.name, result.version)) out.push(result);
-    return out;
+    const out = new Set<PackageResult>();
+    for (const name of names) for (const { result, aliases } of this.held.get(name) ?? []) if (this.scope.includes(result.name, result.version, aliases)) out.add(result);
+    return [...out];
   }
 }
 
@@ -239,10 +242,12 @@ class HookSession implements PnpmHooks {
   }
 
   /** Remembers a readPackage result; outside a filtered install's scope a block is held, not thrown. */
-  private async blockOrHold(result: PackageResult, manifest: PnpmManifest, alias?: string): Promise<void> {
+  private async blockOrHold(result: PackageResult, manifest: PnpmManifest): Promise<void> {
     const { scoped, verdicts } = this;
-    if (scoped && !scoped.scope.includes(result.name, result.version, alias)) {
-      if (result.verdict === 'block') scoped.hold(result);
+    // Every alias any manifest declared for this package: the selected project may use one another project does not.
+    const aliases = typeof manifest.name === 'string' ? this.view.declared.aliasesOf(manifest.name) : [];
+    if (scoped && !scoped.scope.includes(result.name, result.version, aliases)) {
+      if (result.verdict === 'block') scoped.hold(result, aliases);
       else verdicts.remember(result);
       return;
     }
@@ -316,7 +321,7 @@ class HookSession implements PnpmHooks {
     const pkg = classify(manifest, this.view.declared, this.pnpmRegistries());
     if (!pkg || this.view.alreadyCovered(manifest, pkg, this.dir())) return manifest;
     const result = await this.evaluate(pkg);
-    if (result) await this.blockOrHold(result, manifest, pkg.alias);
+    if (result) await this.blockOrHold(result, manifest);
     else this.scoped?.scope.grow(manifest);
     return manifest;
   }

@@ -87,8 +87,8 @@ export class InstallScope {
   }
 
   /** Whether this name@version can be one the selected projects use (a range that is no semver range matches any version). */
-  includes(name: string, version: string, alias?: string): boolean {
-    for (const key of alias ? [name, alias] : [name]) {
+  includes(name: string, version: string, aliases: readonly string[] = []): boolean {
+    for (const key of [name, ...aliases]) {
       for (const range of this.ranges.get(key) ?? []) {
         const plain = range.startsWith('npm:') ? range.slice(range.lastIndexOf('@') + 1) : range;
         if (semver.validRange(plain) === null || semver.satisfies(version, plain, { includePrerelease: true })) return true;
