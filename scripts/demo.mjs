@@ -41,7 +41,7 @@ function environment(home, extra = {}) {
   return {
     PATH: process.env.PATH, HOME: home, CI: '1', NO_COLOR: '1',
     XDG_CACHE_HOME: join(home, '.cache'), XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share'), XDG_STATE_HOME: join(home, '.local/state'),
-    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), npm_config_userconfig: join(home, '.npmrc'),
+    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state'), npm_config_userconfig: join(home, '.npmrc'),
     ...extra,
   };
 }

@@ -22,12 +22,12 @@ function withOrigin(evaluation: Evaluation, pkg: ResolvedPackage): Evaluation {
 /** The guard over resolved inputs (createGuard in guard.ts loads this module on first use). */
 export async function buildGuard(options: GuardOptions, inputs: GuardInputs, warn: (message: string) => void): Promise<Guard> {
   const env = options.env ?? process.env;
-  const { config, feedPath, remote, cacheDir: cache, now } = inputs;
+  const { config, feedPath, remote, cacheDir: cache, stateDir: state, now } = inputs;
 
   let feed: Feed | undefined;
   let feedState: FeedState = { stale: false };
   if (feedPath !== undefined) {
-    feed = openFeed(feedPath, { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, cacheDir: cache, now, ...(remote?.pages ? { pages: remote.pages } : {}) });
+    feed = openFeed(feedPath, { publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, stateDir: state, now, ...(remote?.pages ? { pages: remote.pages } : {}) });
     const generated = Date.parse(feed.header.generatedAt);
     feedState = { stale: Number.isFinite(generated) && now.getTime() - generated > config.feed.maxAge, generatedAt: feed.header.generatedAt };
   }
@@ -51,7 +51,7 @@ export async function buildGuard(options: GuardOptions, inputs: GuardInputs, war
       if (missing.length > 0) {
         // Loaded lazily: only `--online` runs pay for the network stack.
         const { gatherEvidence } = await import('./evidence/index');
-        const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, npmrc: { cwd: options.cwd }, env });
+        const gathered = await gatherEvidence(missing, { sources: config.sources, cacheDir: cache, stateDir: state, npmrc: { cwd: options.cwd }, env });
         // One line per failed source, with the setting that turns it off.
         for (const line of summarizeSourceWarnings(gathered.warnings)) warn(line.replace(/^provenance-guard: /, ''));
         const byId = new Map(gathered.records.map((r) => [packageKey(r.name, r.version), r]));

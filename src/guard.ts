@@ -9,7 +9,7 @@ import { declaredMode } from './config/declared-mode';
 import { ConfigError, GuardError } from './errors';
 import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/remote';
 import { isLocalFeedSource, resolveFeedSource } from './feed/source';
-import { cacheDir } from './paths';
+import { cacheDir, stateDir } from './paths';
 import type { Feed } from './feed/reader';
 import type { Evaluation } from './policy/evaluate';
 import type { Mode, Report, ResolvedPackage } from './types';
@@ -94,6 +94,8 @@ export interface GuardInputs {
   /** For a `#range` https source: fetches the pages lookups will need into feedPath. */
   remote?: RemoteFeedFile;
   cacheDir: string;
+  /** paths.ts stateDir: this machine's secret and accepted feed serials. */
+  stateDir: string;
   now: Date;
 }
 
@@ -139,7 +141,8 @@ async function resolveFeed(options: GuardOptions, config: Config): Promise<Guard
   const env = options.env ?? process.env;
   const now = options.now ?? new Date();
   const cache = cacheDir(env);
-  if (config.mode === 'off') return { config, feedPath: undefined, cacheDir: cache, now };
+  const state = stateDir(env);
+  if (config.mode === 'off') return { config, feedPath: undefined, cacheDir: cache, stateDir: state, now };
   if (config.feed.publicKeys.length === 0) {
     throw new ConfigError(
       `${config.filepath ?? 'config'}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
@@ -147,11 +150,11 @@ async function resolveFeed(options: GuardOptions, config: Config): Promise<Guard
     );
   }
   if (isRangeSource(config.feed.source)) {
-    const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, offline: config.feed.offline, publicKeys: config.feed.publicKeys, ...(config.feed.minSerial !== undefined ? { minSerial: config.feed.minSerial } : {}), now });
-    return { config, feedPath: remote.path, remote, cacheDir: cache, now };
+    const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, stateDir: state, offline: config.feed.offline, publicKeys: config.feed.publicKeys, ...(config.feed.minSerial !== undefined ? { minSerial: config.feed.minSerial } : {}), now });
+    return { config, feedPath: remote.path, remote, cacheDir: cache, stateDir: state, now };
   }
-  const feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, env, warn: warnerOf(options), publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });
-  return { config, feedPath, cacheDir: cache, now };
+  const feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, stateDir: state, env, warn: warnerOf(options), publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });
+  return { config, feedPath, cacheDir: cache, stateDir: state, now };
 }
 
 /**

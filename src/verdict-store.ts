@@ -5,8 +5,8 @@
  * Trust: a stored verdict lets an install through, so it must be as hard to forge as the
  * install it describes. It lives beside that install (node_modules/.provenance-guard/ or the
  * package manager's own state directory), and carries an HMAC under a per-user secret from the
- * cache directory (created 0600 on first use): a verdict file committed in a pull request or
- * copied from another machine is ignored. Only a report with nothing blocked is ever stored; any
+ * state directory (machine-secret.ts): a verdict file committed in a pull request or copied from
+ * another machine is ignored. Only a report with nothing blocked is ever stored; any
  * other outcome deletes the stored verdict.
  *
  * Invalidation: the key hashes the guard version, the lockfile path and bytes, the resolved
@@ -27,7 +27,7 @@ import { evaluatedWith } from './feed/opened';
 import { machineSecret } from './machine-secret';
 import { readPreamble, type Preamble } from './feed/preamble';
 import { acceptedFeed } from './feed/state';
-import { cacheDir as defaultCacheDir } from './paths';
+import { stateDir as defaultStateDir } from './paths';
 import type { Report } from './types';
 import { VERSION } from './version';
 
@@ -45,8 +45,8 @@ export interface VerdictInputs {
   config: Config;
   /** The resolved feed file; undefined under `mode: off`. */
   feedPath: string | undefined;
-  /** The cache directory: holds the HMAC secret and the accepted feed serials. */
-  cacheDir: string;
+  /** The state directory (paths.ts stateDir): holds the HMAC secret and the accepted feed serials. */
+  stateDir: string;
   now: Date;
   /** Anything else the verdict depends on (e.g. the adapter's selection of importers). */
   extra?: string;
@@ -174,7 +174,7 @@ function readStored(file: string): { mac: Buffer; signed: Buffer; head: StoredHe
 }
 
 /** The stored file's parts when its MAC verifies under this user's secret. */
-function readAuthentic(file: string, cacheDir: string): ReturnType<typeof readStored> {
+function readAuthentic(file: string, stateDir: string): ReturnType<typeof readStored> {
   let stat;
   try {
     stat = statSync(file);
@@ -182,7 +182,7 @@ function readAuthentic(file: string, cacheDir: string): ReturnType<typeof readSt
     return undefined;
   }
   // A run reads its verdict file twice (config memo, then the verdict): once is enough while it is unchanged.
-  const key = machineSecret(cacheDir, false);
+  const key = machineSecret(stateDir, false);
   const version = `${file}\u0000${key?.toString('hex')}\u0000${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
   if (lastAuthentic?.version === version) return lastAuthentic.stored;
   const stored = readStored(file);
@@ -202,14 +202,14 @@ function verifies(key: Buffer, stored: NonNullable<ReturnType<typeof readStored>
  * The config a stored verdict remembers (config/memo.ts), from an authentic verdict file only;
  * loadConfig uses it when the config file is unchanged. undefined when there is none.
  */
-export function storedConfigMemo(file: string | undefined, cacheDir: string): ConfigMemo | undefined {
-  const memo = file === undefined ? undefined : readAuthentic(file, cacheDir)?.head.config;
+export function storedConfigMemo(file: string | undefined, stateDir: string): ConfigMemo | undefined {
+  const memo = file === undefined ? undefined : readAuthentic(file, stateDir)?.head.config;
   return isConfigMemo(memo) ? memo : undefined;
 }
 
 /** storedConfigMemo of the verdict file `file` as GuardOptions' field (empty when there is none), for `check` and every adapter. */
 export function rememberedConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): { configMemo?: ConfigMemo } {
-  const memo = storedConfigMemo(file, defaultCacheDir(env));
+  const memo = storedConfigMemo(file, defaultStateDir(env));
   return memo ? { configMemo: memo } : {};
 }
 
@@ -223,7 +223,7 @@ export function reuseVerdict(inputs: VerdictInputs): Report | undefined {
 
 /** Like reuseVerdict, with the attachment storeVerdict was given. */
 export function reuseStoredVerdict(inputs: VerdictInputs): ReusedVerdict | undefined {
-  const stored = readAuthentic(inputs.file, inputs.cacheDir);
+  const stored = readAuthentic(inputs.file, inputs.stateDir);
   if (!stored) return undefined;
   const { head } = stored;
   const now = inputs.now.getTime();
@@ -231,7 +231,7 @@ export function reuseStoredVerdict(inputs: VerdictInputs): ReusedVerdict | undef
   if (head.key !== current.key) return undefined;
   if (!(now < Date.parse(head.validUntil) && now >= Date.parse(head.storedAt) - 60_000)) return undefined;
   if (current.feedSerial) {
-    const accepted = acceptedFeed(inputs.cacheDir, current.feedSerial.keyId)?.serial;
+    const accepted = acceptedFeed(inputs.stateDir, current.feedSerial.keyId)?.serial;
     if (accepted !== undefined && current.feedSerial.serial < accepted) return undefined;
   }
   let body: StoredBody;
@@ -258,7 +258,7 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
       forgetVerdict(inputs.file);
       return;
     }
-    const key = machineSecret(inputs.cacheDir, true);
+    const key = machineSecret(inputs.stateDir, true);
     if (!key || !existsSync(dirname(dirname(inputs.file)))) return;
     const current = probe(inputs);
     if (sameKey !== undefined && current.key !== sameKey) return;

@@ -162,9 +162,9 @@ describe('stored scans (plugins/bun/verdict-reuse.ts)', () => {
     writeFileSync(join(dir, '.provenancerc'), 'mode: block\nfeed:\n  source: ./feed\n  publicKeys: ["k"]\n');
     writeFileSync(join(dir, 'bun.lock'), `{\n  "lockfileVersion": 1,\n  "workspaces": { "": { "name": "app", "dependencies": { "a": "^1.0.0" } } },\n  "packages": {\n    "a": ["a@1.0.0", "", {}, "${SRI}"],\n  }\n}\n`);
     mkdirSync(join(dir, 'node_modules'));
-    const env = { HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache') };
+    const env = { HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, '.cache', 'state') };
     const config = await loadConfig({ cwd: dir, env });
-    const inputs: GuardInputs = { config, feedPath: undefined, cacheDir: join(dir, '.cache'), now: new Date() };
+    const inputs: GuardInputs = { config, feedPath: undefined, cacheDir: join(dir, '.cache'), stateDir: join(dir, '.state'), now: new Date() };
     return { dir, env, inputs, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   }
   const a = (tarball = 'https://registry.npmjs.org/a/-/a-1.0.0.tgz'): BunPackage => ({ name: 'a', version: '1.0.0', requestedRange: '^1.0.0', tarball });

@@ -28,7 +28,7 @@ const record = (name: string, n: number, score: number) => ({
   scorecard: { score, date: '2026-11-01', checks: { 'Dangerous-Workflow': 10 } },
 });
 
-const cliEnv = (cwd: string) => ({ PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1' });
+const cliEnv = (cwd: string) => ({ PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(cwd, '.cache', 'state'), NO_COLOR: '1' });
 
 function run(cli: string, cwd: string, args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: cliEnv(cwd) });
@@ -159,7 +159,7 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     // Re-signed with this user's own secret, as an earlier version stored it: the summary, no output.
     const { printedBytes: _printed, ...head } = JSON.parse(headLine!) as Record<string, unknown>;
     const signed = `${JSON.stringify(head)}\n${bodyLine}`;
-    const key = readFileSync(join(project.dir, '.cache', 'verdict.key'));
+    const key = readFileSync(join(project.dir, '.cache', 'state', 'machine.key'));
     writeFileSync(store, `${createHmac('sha256', key).update(signed).digest('hex')}\n${signed}`);
     expect(small(['check', '--format', 'json']).stderr).toMatch(/cli-main\.cjs/);
     expect(full(['check', '--format', 'json'])).toEqual(first);

@@ -17,7 +17,7 @@ function bin(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Result {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1', ...env },
+    env: { PATH: process.env.PATH, HOME: cwd, PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(cwd, '.cache', 'state'), NO_COLOR: '1', ...env },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -100,7 +100,7 @@ describe('check', () => {
     const { dir, publicKey } = await project('block');
     rmSync(join(dir, '.provenancerc'));
     writeFileSync(join(dir, 'provenance.config.cjs'), `module.exports = { mode: 'warn', feed: { source: './feed', publicKeys: [${JSON.stringify(publicKey)}] }, rules: { scorecard: { minScore: 5 } }, unknown: 'warn' };\n`);
-    const r = spawnSync(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache') } });
+    const r = spawnSync(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, '.cache', 'state') } });
     expect(r.stderr).toContain('provenance.config.cjs');
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).summary).toEqual({ packages: 3, pass: 1, warn: 2, block: 0, skip: 0 });

@@ -76,7 +76,7 @@ describe('storedConfigMemo', () => {
     config.mode = 'off';
     const file = join(dir, 'node_modules', '.provenance-guard', 'check-verdict.json');
     const cacheDir = join(dir, '.cache');
-    storeVerdict({ file, scope: 'check', lockfilePath: join(dir, 'pnpm-lock.yaml'), lockfile: 'x', config, feedPath: undefined, cacheDir, now: new Date() }, pass);
+    storeVerdict({ file, scope: 'check', lockfilePath: join(dir, 'pnpm-lock.yaml'), lockfile: 'x', config, feedPath: undefined, stateDir: cacheDir, now: new Date() }, pass);
     const memo = storedConfigMemo(file, cacheDir);
     expect(memo?.config.mode).toBe('block');
     expect(memo?.sha256).toBe(configMemoOf(config)?.sha256);

@@ -527,7 +527,7 @@ describe('failure handling across sources', () => {
   it('falls back to the Sigstore root shipped with @sigstore/tuf when TUF cannot be refreshed', async () => {
     const { loadTrustMaterial } = await import('../src/evidence/trust-root');
     const { evaluateAttestations } = await import('../src/evidence/provenance');
-    const loaded = await loadTrustMaterial({ source: 'tuf', tufMirrorURL: server.url, cacheDir: tmp(), timeout: 500 });
+    const loaded = await loadTrustMaterial({ source: 'tuf', tufMirrorURL: server.url, stateDir: tmp(), timeout: 500 });
     expect(loaded.warning).toMatch(/could not refresh the trust root .*using the one shipped with @sigstore\/tuf/);
     const outcome = evaluateAttestations(sigstoreAttestations(), { name: 'sigstore', version: '0.4.0', integrity: 'sha512-KCwMX6k20mQyFkNYG2XT3lwK9u1P36wS9YURFd85zCXPrwrSLZCEh7/vMBFNYcJXRiBtGDS+T4/RZZF493zABA==' }, loaded.material);
     expect(outcome).toEqual({ attested: { url: SIGSTORE_REPO, commit: SIGSTORE_COMMIT }, warnings: [] });

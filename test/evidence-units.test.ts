@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors';
-import { EvidenceCache } from '../src/evidence/cache';
+import { EvidenceCache, evidenceStore } from '../src/evidence/cache';
 import { parseDepsDevProject, parseDepsDevVersion } from '../src/evidence/depsdev';
 import { parseRetryAfter, withRetry, HttpStatusError } from '../src/evidence/http';
 import { createLimiter } from '../src/evidence/limit';
@@ -181,21 +181,46 @@ describe('registry credentials', () => {
 describe('cache', () => {
   it('persists to disk, expires after the TTL and treats a torn file as a miss', async () => {
     const dir = tmp();
+    const store = evidenceStore(dir, join(dir, 'state'))!;
     let now = 1_000_000;
-    const a = new EvidenceCache(dir, 1000, () => now);
+    const a = new EvidenceCache(store, 1000, () => now);
     let fetches = 0;
     const fetch = async () => ({ n: ++fetches });
     expect(await a.getOrFetch('ns', 'k', fetch)).toEqual({ n: 1 });
-    const b = new EvidenceCache(dir, 1000, () => now);
+    const b = new EvidenceCache(store, 1000, () => now);
     expect(await b.getOrFetch('ns', 'k', fetch)).toEqual({ n: 1 });
     now += 1001;
-    const c = new EvidenceCache(dir, 1000, () => now);
+    const c = new EvidenceCache(store, 1000, () => now);
     expect(await c.getOrFetch('ns', 'k', fetch)).toEqual({ n: 2 });
     // Corrupt every stored file: reads become misses, never errors.
-    const nsDir = join(dir, 'evidence-v1', 'ns');
+    const nsDir = join(dir, 'evidence-v2', 'ns');
     for (const sub of readdirSync(nsDir)) for (const f of readdirSync(join(nsDir, sub))) writeFileSync(join(nsDir, sub, f), '{"key":');
-    const d = new EvidenceCache(dir, 1000, () => now);
+    const d = new EvidenceCache(store, 1000, () => now);
     expect(await d.getOrFetch('ns', 'k', fetch)).toEqual({ n: 3 });
+  });
+  it('answers only with entries this machine wrote: a cache directory restored from elsewhere is a miss', async () => {
+    const dir = tmp();
+    const mine = evidenceStore(dir, join(dir, 'state'))!;
+    // Another machine (a pull-request job) wrote the same cache directory under its own secret.
+    const theirs = evidenceStore(dir, join(dir, 'their-state'))!;
+    expect(theirs.secret.equals(mine.secret)).toBe(false);
+    await new EvidenceCache(theirs, 60_000).set('scorecard', 'repo', { score: 10 });
+    expect(await new EvidenceCache(theirs, 60_000).get('scorecard', 'repo')).toEqual({ value: { score: 10 } });
+    expect(await new EvidenceCache(mine, 60_000).get('scorecard', 'repo')).toBeUndefined();
+    // An entry moved to another namespace, or edited, is no entry either.
+    await new EvidenceCache(mine, 60_000).set('scorecard', 'repo', { score: 2 });
+    const file = (ns: string) => {
+      const nsDir = join(dir, 'evidence-v2', ns);
+      const sub = readdirSync(nsDir)[0]!;
+      return join(nsDir, sub, readdirSync(join(nsDir, sub))[0]!);
+    };
+    const written = readFileSync(file('scorecard'), 'utf8');
+    expect(await new EvidenceCache(mine, 60_000).get('scorecard', 'repo')).toEqual({ value: { score: 2 } });
+    writeFileSync(file('scorecard'), written.replace('"score":2', '"score":9'));
+    expect(await new EvidenceCache(mine, 60_000).get('scorecard', 'repo')).toBeUndefined();
+    await new EvidenceCache(mine, 60_000).set('oss-rebuild', 'repo', { reproducible: false });
+    writeFileSync(file('oss-rebuild'), written);
+    expect(await new EvidenceCache(mine, 60_000).get('oss-rebuild', 'repo')).toBeUndefined();
   });
   it('shares one fetch between concurrent lookups and does not cache failures', async () => {
     const cache = new EvidenceCache(undefined, 1000);

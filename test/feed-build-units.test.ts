@@ -45,7 +45,7 @@ describe('where the feed is written (resolveOut)', () => {
     const { path } = await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out, now });
     expect(path).toBe(join(dir, 'a', 'b', 'provenance.feed'));
     expect(readdirSync(join(dir, 'a', 'b'))).toEqual(['provenance.feed']);
-    expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(records.length);
+    expect(verifyFeed(path, [keys.publicKey], { stateDir: temp(), now }).records).toBe(records.length);
     // Written again over an existing feed: still one file, no temp files left.
     await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(dir, 'a', 'b'), now });
     expect(readdirSync(join(dir, 'a', 'b'))).toEqual(['provenance.feed']);
@@ -103,7 +103,7 @@ describe('what the feed is signed with (signingPlan, header)', () => {
     const privateKey = readPrivateKey(other.privateKeyPath);
     const { path, header } = await buildFeed({ records, privateKey, privateKeyPath: join(temp(), 'missing.key'), out: temp(), now });
     expect(header.keyId).toBe(keyId(privateKey));
-    const feed = openFeed(path, { publicKeys: [other.publicKey], cacheDir: temp(), now });
+    const feed = openFeed(path, { publicKeys: [other.publicKey], stateDir: temp(), now });
     try {
       expect(feed.lookup(records[3]!.name, records[3]!.version)).toEqual(records[3]);
     } finally {
@@ -119,7 +119,7 @@ describe('what the feed is signed with (signingPlan, header)', () => {
       const { path, header } = await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: temp(), now, schema });
       expect(header.schema).toBe(schema);
       expect(schema === 3 ? header.rootSha256 : header.indexSha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(records.length);
+      expect(verifyFeed(path, [keys.publicKey], { stateDir: temp(), now }).records).toBe(records.length);
     }
   });
 });
@@ -135,7 +135,7 @@ describe('records (partitionRecords)', () => {
   it('an empty list is a feed of one empty bucket', async () => {
     const { path, header } = await buildFeed({ records: [], privateKeyPath: keys.privateKeyPath, out: temp(), now });
     expect(header).toMatchObject({ records: 0, buckets: 1 });
-    expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(0);
+    expect(verifyFeed(path, [keys.publicKey], { stateDir: temp(), now }).records).toBe(0);
   });
 
   it('refuses a record with an invalid field, naming its position (ERR_PG_RECORDS_INVALID), and writes nothing', async () => {
@@ -226,7 +226,7 @@ describe('records past 16 MB wait in temp files (Partitions)', () => {
     expect(seen[16]!.folders).toBe(1);
     expect(seen[16]!.bytes).toBeGreaterThan(16 * 1024 * 1024);
     expect(readdirSync(root)).toEqual([]);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), now });
     try {
       for (const r of [big[0]!, big[15]!, big[17]!]) expect(feed.lookup(r.name, r.version)).toEqual(r);
     } finally {

@@ -14,7 +14,7 @@ const [path, publicKey, cacheDir, rounds] = process.argv.slice(2);
 const out = { ok: 0, rollback: 0, other: [] as string[] };
 for (let i = 0; i < Number(rounds); i++) {
   try {
-    const feed = openFeed(path!, { publicKeys: [publicKey!], cacheDir });
+    const feed = openFeed(path!, { publicKeys: [publicKey!], stateDir: cacheDir });
     if (!feed.lookup('pkg-1', '1.1.1')) out.other.push('lookup failed');
     feed.close();
     out.ok++;
@@ -51,7 +51,7 @@ describe('feed state shared by processes', () => {
     expect(results[5]).toEqual({ ok: 25, rollback: 0, other: [] });
     const state = JSON.parse(readFileSync(join(cache, 'feed-state.json'), 'utf8'));
     expect(state.serials[keyId(parsePublicKey(keys.publicKey))].serial).toBe(6);
-    expect(() => openFeed(feeds[4]!, { publicKeys: [keys.publicKey], cacheDir: cache })).toThrow(/rollback refused/);
+    expect(() => openFeed(feeds[4]!, { publicKeys: [keys.publicKey], stateDir: cache })).toThrow(/rollback refused/);
 
     // One open per process, all at once: the highest serial must still be what stays recorded.
     for (let round = 0; round < 4; round++) {
@@ -71,7 +71,7 @@ describe('feed state shared by processes', () => {
     writeFileSync(join(dir, 'not-a-dir'), '');
     let thrown: unknown;
     try {
-      openFeed(feed, { publicKeys: [keys.publicKey], cacheDir: join(dir, 'not-a-dir', 'cache') });
+      openFeed(feed, { publicKeys: [keys.publicKey], stateDir: join(dir, 'not-a-dir', 'cache') });
     } catch (error) {
       thrown = error;
     }

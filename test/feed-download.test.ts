@@ -59,7 +59,7 @@ afterEach(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function options(source: string, cacheDir: string, warnings: string[] = [], extra: Partial<ResolveFeedOptions> = {}): ResolveFeedOptions {
-  return { source, rootDir: cacheDir, offline: false, cacheDir, publicKeys: [keys.publicKey], warn: (m) => warnings.push(m), ...extra };
+  return { source, rootDir: cacheDir, offline: false, cacheDir, stateDir: cacheDir, publicKeys: [keys.publicKey], warn: (m) => warnings.push(m), ...extra };
 }
 
 /** Every file in the feed slots of a cache (temp files included). */
@@ -108,7 +108,7 @@ describe('a download replaces the cached copy only after it verified', () => {
       expect(warnings[0], what).not.toMatch(/\.tmp/);
       expect(slotFiles(cache).sort(), what).toEqual(['meta.json', 'provenance.feed']);
       expect(acceptedSerial(cache), what).toBe(1000);
-      openFeed(got, { publicKeys: [keys.publicKey], cacheDir: cache }).close();
+      openFeed(got, { publicKeys: [keys.publicKey], stateDir: cache }).close();
     }
 
     // The next legitimate feed is taken at once.
@@ -185,7 +185,7 @@ describe('no temporary file is left behind', () => {
     const entry = `
       import { resolveFeedSource } from ${JSON.stringify(resolve(__dirname, '../src/feed/source'))};
       const [source, cacheDir, publicKey] = process.argv.slice(2);
-      resolveFeedSource({ source: source!, rootDir: cacheDir!, offline: false, cacheDir, publicKeys: [publicKey!] });
+      resolveFeedSource({ source: source!, rootDir: cacheDir!, offline: false, cacheDir, stateDir: cacheDir, publicKeys: [publicKey!] });
     `;
     buildSync({ stdin: { contents: entry, resolveDir: __dirname, loader: 'ts' }, outfile: script, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning', external: ['pacote'] });
     const child = spawn(process.execPath, [script, s.feedUrl, cache, keys.publicKey], { stdio: 'ignore' });

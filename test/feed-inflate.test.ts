@@ -96,7 +96,7 @@ describe('inflateWithDictionary', () => {
     try {
       for (const env of [{ NODE_OPTIONS: '--pending-deprecation --throw-deprecation' }, { NODE_PENDING_DEPRECATION: '1' }]) {
         const r = spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'cli.cjs'), 'check', '--format', 'json'], {
-          cwd: project.dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: project.dir, PROVENANCE_GUARD_CACHE_DIR: join(project.dir, '.cache'), ...env },
+          cwd: project.dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: project.dir, PROVENANCE_GUARD_CACHE_DIR: join(project.dir, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(project.dir, '.cache', 'state'), ...env },
         });
         expect(r.stderr).not.toMatch(/DEP0111|DeprecationWarning/);
         expect(r.status, r.stderr).toBe(0);

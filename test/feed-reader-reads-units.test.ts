@@ -32,7 +32,7 @@ describe('feed verify reads through a window, not bucket by bucket', () => {
     buildTestFeed(keys, sampleRecords(count, `r${schema}`), join(temp(), 'provenance.feed'), { schema, now: new Date('2026-11-01T00:00:00Z') });
   const readsOf = (path: string) => {
     counter.reads = 0;
-    verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+    verifyFeed(path, [keys.publicKey], { stateDir: temp(), now });
     return counter.reads;
   };
 
@@ -75,7 +75,7 @@ describe('feed verify with an empty first bucket', () => {
     expect(header.buckets).toBe(buckets);
     const indexReads = schema === 3 ? levelSizes(header.buckets, header.fanout!).slice(1).reduce((a, b) => a + b, 0) : 1;
     counter.reads = 0;
-    expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(n);
+    expect(verifyFeed(path, [keys.publicKey], { stateDir: temp(), now }).records).toBe(n);
     expect(counter.reads).toBe(1 + indexReads + 1);
   });
 });

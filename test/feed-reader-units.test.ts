@@ -432,7 +432,7 @@ describe('feed open and verify (reader.ts)', () => {
   const generatedAt = new Date('2026-11-01T00:00:00Z');
   const now = new Date('2026-11-02T00:00:00Z');
   const records = sampleRecords(300, 'rd');
-  const open = (path: string, extra: Partial<OpenFeedOptions> = {}) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now, ...extra });
+  const open = (path: string, extra: Partial<OpenFeedOptions> = {}) => openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), now, ...extra });
   const build = (extra: Record<string, unknown> = {}, rs: FeedRecord[] = records) =>
     buildTestFeed(keys, rs, join(temp(), 'provenance.feed'), { now: generatedAt, ...extra });
   /** The same body under a header changed by `change`, signed again with the feed's own key (what only the key holder can do). */
@@ -453,9 +453,9 @@ describe('feed open and verify (reader.ts)', () => {
     const path = await build({ serial: 2 });
     for (const schema of [1, 3]) {
       const p = schema === 3 ? path : await build({ schema, serial: 2 });
-      verifyFeed(p, [keys.publicKey], { cacheDir: temp(), now });
+      verifyFeed(p, [keys.publicKey], { stateDir: temp(), now });
       expect(descriptorsOn(p)).toBe(0);
-      thrown(FeedError, () => verifyFeed(p, [keys.publicKey], { cacheDir: temp(), now, minSerial: 3 }));
+      thrown(FeedError, () => verifyFeed(p, [keys.publicKey], { stateDir: temp(), now, minSerial: 3 }));
       expect(descriptorsOn(p)).toBe(0);
       thrown(FeedError, () => open(p, { publicKeys: [] }));
       expect(descriptorsOn(p)).toBe(0);
@@ -476,8 +476,8 @@ describe('feed open and verify (reader.ts)', () => {
     const below = thrown(FeedError, () => open(path, { minSerial: 8 }));
     expect(below).toMatchObject({ code: 'ERR_PG_FEED_ROLLBACK', file: path });
     expect(below.message).toContain('8');
-    expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now, minSerial: 7 }).serial).toBe(7);
-    expect(thrown(FeedError, () => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now, minSerial: 8, label: 'https://feeds.example/f' })))
+    expect(verifyFeed(path, [keys.publicKey], { stateDir: temp(), now, minSerial: 7 }).serial).toBe(7);
+    expect(thrown(FeedError, () => verifyFeed(path, [keys.publicKey], { stateDir: temp(), now, minSerial: 8, label: 'https://feeds.example/f' })))
       .toMatchObject({ code: 'ERR_PG_FEED_ROLLBACK', file: 'https://feeds.example/f' });
   });
 
@@ -488,20 +488,20 @@ describe('feed open and verify (reader.ts)', () => {
     const substitute = await build({ serial: 5 }, records.slice(1));
     const newer = await build({ serial: 6 });
     // verify and an open without recordAcceptance remember nothing.
-    verifyFeed(accepted, [keys.publicKey], { cacheDir, now });
-    open(accepted, { cacheDir, recordAcceptance: false }).close();
+    verifyFeed(accepted, [keys.publicKey], { stateDir: cacheDir, now });
+    open(accepted, { stateDir: cacheDir, recordAcceptance: false }).close();
     expect(acceptedFeed(cacheDir, keyId(privateKey))).toBeUndefined();
-    open(older, { cacheDir }).close();
-    open(accepted, { cacheDir }).close();
+    open(older, { stateDir: cacheDir }).close();
+    open(accepted, { stateDir: cacheDir }).close();
     expect(acceptedFeed(cacheDir, keyId(privateKey))).toMatchObject({ serial: 5 });
-    const rollback = thrown(FeedError, () => open(older, { cacheDir }));
+    const rollback = thrown(FeedError, () => open(older, { stateDir: cacheDir }));
     expect(rollback).toMatchObject({ code: 'ERR_PG_FEED_ROLLBACK', file: older });
     expect(rollback.message).toContain(keyId(privateKey));
-    expect(thrown(FeedError, () => verifyFeed(older, [keys.publicKey], { cacheDir, now })).code).toBe('ERR_PG_FEED_ROLLBACK');
-    open(accepted, { cacheDir }).close();
-    expect(thrown(FeedError, () => open(substitute, { cacheDir }))).toMatchObject({ code: 'ERR_PG_FEED_SERIAL_REUSED', file: substitute });
-    expect(thrown(FeedError, () => verifyFeed(substitute, [keys.publicKey], { cacheDir, now })).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
-    open(newer, { cacheDir }).close();
+    expect(thrown(FeedError, () => verifyFeed(older, [keys.publicKey], { stateDir: cacheDir, now })).code).toBe('ERR_PG_FEED_ROLLBACK');
+    open(accepted, { stateDir: cacheDir }).close();
+    expect(thrown(FeedError, () => open(substitute, { stateDir: cacheDir }))).toMatchObject({ code: 'ERR_PG_FEED_SERIAL_REUSED', file: substitute });
+    expect(thrown(FeedError, () => verifyFeed(substitute, [keys.publicKey], { stateDir: cacheDir, now })).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
+    open(newer, { stateDir: cacheDir }).close();
     expect(acceptedFeed(cacheDir, keyId(privateKey))).toMatchObject({ serial: 6 });
   });
 
@@ -509,16 +509,16 @@ describe('feed open and verify (reader.ts)', () => {
     const cacheDir = temp();
     const path = await build({ serial: 5 });
     writeFileSync(statePath(cacheDir), JSON.stringify({ version: 1, serials: { [keyId(privateKey)]: { serial: 5, acceptedAt: '2026-11-01T00:00:00.000Z' } } }));
-    const feed = open(path, { cacheDir });
+    const feed = open(path, { stateDir: cacheDir });
     feed.close();
-    const { sha256 } = verifyFeed(path, [keys.publicKey], { cacheDir, now });
+    const { sha256 } = verifyFeed(path, [keys.publicKey], { stateDir: cacheDir, now });
     expect(acceptedFeed(cacheDir, keyId(privateKey))).toMatchObject({ serial: 5, sha256 });
   });
 
   it('verify returns the header and the SHA-256 of the signed lines and signature', async () => {
     const path = await build({ serial: 3 });
     const preamble = readPreamble(path);
-    const result = verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+    const result = verifyFeed(path, [keys.publicKey], { stateDir: temp(), now });
     expect(result).toEqual({ ...preamble.header, sha256: createHash('sha256').update(preamble.signed).update(preamble.signature).digest('hex') });
     expect(open(path).header).toEqual(preamble.header);
   });
@@ -527,8 +527,8 @@ describe('feed open and verify (reader.ts)', () => {
     const path = await build();
     const cacheDir = join(temp(), 'cache');
     symlinkSync(join(temp(), 'gone', 'deeper'), cacheDir);
-    expect(thrown(FeedError, () => open(path, { cacheDir })).code).toBe('ERR_PG_FEED_STATE');
-    const feed = open(path, { cacheDir, recordAcceptance: false });
+    expect(thrown(FeedError, () => open(path, { stateDir: cacheDir })).code).toBe('ERR_PG_FEED_STATE');
+    const feed = open(path, { stateDir: cacheDir, recordAcceptance: false });
     try {
       lookupAll(feed, records.slice(0, 3));
     } finally {
@@ -575,14 +575,14 @@ describe('feed open and verify (reader.ts)', () => {
     } finally {
       bigFeed.close();
     }
-    expect(verifyFeed(bigPath, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(20);
+    expect(verifyFeed(bigPath, [keys.publicKey], { stateDir: temp(), now }).records).toBe(20);
   });
 
   it('a signed schema 3 header whose tree cannot be sound is refused at open (ERR_PG_FEED_CORRUPT)', async () => {
     const path = await build();
     const bad = resigned(path, (h) => { h.fanout = 1; });
     expect(thrown(FeedError, () => open(bad))).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: bad });
-    expect(thrown(FeedError, () => verifyFeed(bad, [keys.publicKey], { cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_CORRUPT');
+    expect(thrown(FeedError, () => verifyFeed(bad, [keys.publicKey], { stateDir: temp(), now })).code).toBe('ERR_PG_FEED_CORRUPT');
     const short = resigned(path, (h) => { h.rootLength = (h.rootLength as number) - 1; });
     expect(thrown(FeedError, () => open(short)).code).toBe('ERR_PG_FEED_CORRUPT');
   });
@@ -613,8 +613,8 @@ describe('flat feeds, forged by the key holder (reader.ts, schemas 1 and 2)', ()
   const pool = sampleRecords(20, 'forged');
   const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
   const text = (r: FeedRecord) => `${JSON.stringify(r)}\n`;
-  const open = (path: string) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
-  const verify = (path: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+  const open = (path: string) => openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), now });
+  const verify = (path: string) => verifyFeed(path, [keys.publicKey], { stateDir: temp(), now });
   /** The sound first bucket still answers; the forged second one is refused at lookup. */
   const expectFirstAnswersSecondRefused = (path: string) => {
     const feed = open(path);
@@ -690,8 +690,8 @@ describe('feed errors name the feed and what is at fault (reader.ts)', () => {
   const pool = sampleRecords(20, 'named');
   const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
   const text = (r: FeedRecord) => Buffer.from(`${JSON.stringify(r)}\n`);
-  const open = (path: string, extra: Partial<OpenFeedOptions> = {}) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now, ...extra });
-  const verify = (path: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now });
+  const open = (path: string, extra: Partial<OpenFeedOptions> = {}) => openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), now, ...extra });
+  const verify = (path: string) => verifyFeed(path, [keys.publicKey], { stateDir: temp(), now });
   const lookupError = (path: string, r: FeedRecord) => {
     const feed = open(path);
     try {
@@ -744,8 +744,8 @@ describe('feed errors name the feed and what is at fault (reader.ts)', () => {
     const low = flatFeed(1, base, { serial: 41 });
     names(thrown(FeedError, () => open(low, { minSerial: 42 })), low, 41, 42);
     const cacheDir = temp();
-    open(flatFeed(1, base, { serial: 43 }), { cacheDir }).close();
-    const rollback = thrown(FeedError, () => open(low, { cacheDir }));
+    open(flatFeed(1, base, { serial: 43 }), { stateDir: cacheDir }).close();
+    const rollback = thrown(FeedError, () => open(low, { stateDir: cacheDir }));
     expect(rollback.code).toBe('ERR_PG_FEED_ROLLBACK');
     names(rollback, low, 41, 43, statePath(cacheDir), id);
     const noKey = thrown(FeedError, () => open(low, { publicKeys: [] }));
@@ -783,8 +783,8 @@ describe('feed errors name what is at fault, continued (reader.ts)', () => {
       const built = await buildTestFeed(keys, [], join(temp(), 'provenance.feed'), { schema, now: new Date('2026-11-01T00:00:00Z') });
       const forged = flatFeed(schema, [{ bytes: Buffer.alloc(0) }, { bytes: Buffer.alloc(0) }]);
       for (const path of [built, forged]) {
-        expect(verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now }).records).toBe(0);
-        const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+        expect(verifyFeed(path, [keys.publicKey], { stateDir: temp(), now }).records).toBe(0);
+        const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), now });
         try {
           expect(feed.lookup('a', '1.0.0')).toBeUndefined();
         } finally {
@@ -798,7 +798,7 @@ describe('feed errors name what is at fault, continued (reader.ts)', () => {
     const r = sampleRecords(40, 'past').find((x) => bucketOfHash(keyHash(recordKey(x.name, x.version)), 2) === 1)!;
     const bytes = Buffer.from(`${JSON.stringify(r)}\n`);
     const past = flatFeed(1, [{ bytes: Buffer.alloc(0) }, { bytes, length: bytes.length + 1 }]);
-    const feed = openFeed(past, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    const feed = openFeed(past, { publicKeys: [keys.publicKey], stateDir: temp(), now });
     try {
       const error = thrown(FeedError, () => feed.lookup(r.name, r.version));
       expect(error.code).toBe('ERR_PG_FEED_CORRUPT');
@@ -807,9 +807,9 @@ describe('feed errors name what is at fault, continued (reader.ts)', () => {
       feed.close();
     }
     const others = [makeKeys(temp('pg-keys-')).publicKey, makeKeys(temp('pg-keys-')).publicKey];
-    const wrongKey = thrown(FeedError, () => openFeed(past, { publicKeys: others, cacheDir: temp(), now }));
+    const wrongKey = thrown(FeedError, () => openFeed(past, { publicKeys: others, stateDir: temp(), now }));
     for (const other of others) expect(tokens(wrongKey.message)).toContain(keyId(parsePublicKey(other)));
-    const schema = thrown(FeedError, () => openFeed(flatFeed(1, [{ bytes: Buffer.alloc(0) }], { schema: 9 }), { publicKeys: [keys.publicKey], cacheDir: temp(), now }));
+    const schema = thrown(FeedError, () => openFeed(flatFeed(1, [{ bytes: Buffer.alloc(0) }], { schema: 9 }), { publicKeys: [keys.publicKey], stateDir: temp(), now }));
     expect(schema.code).toBe('ERR_PG_FEED_SCHEMA');
     expect(tokens(schema.message)).toEqual(expect.arrayContaining(['9', '1', '2', '3']));
   });

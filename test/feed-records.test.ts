@@ -118,7 +118,7 @@ describe('readRecordsFile', () => {
       `${dup}:3: duplicate record for a@1.0.0 (first at ${dup}:1)`,
     );
     const { path } = await buildFeed({ records: readRecordsFile(join(fixtures, 'records.ndjson')), privateKeyPath: keys.privateKeyPath, out: dir });
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: dir });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: dir });
     expect(feed.lookup('left-pad', '1.3.0')?.scorecard?.checks).toEqual({ Maintained: 0, 'Dangerous-Workflow': 10 });
     expect(feed.lookup('JSONStream', '1.3.5')?.integrity).toBe('sha1-MgjB8I06TZkmGrZPkjArwV4RHKA=');
     feed.close();

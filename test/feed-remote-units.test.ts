@@ -129,7 +129,7 @@ function noteFor(path: string, at: number): number {
 /** Opens what the remote fetched, as `check` does, and looks every wanted record up. */
 async function lookups(remote: RemoteFeedFile, list: FeedRecord[] = wanted): Promise<void> {
   await remote.prefetch(list.map((r) => ({ name: r.name, version: r.version })));
-  const feed = openFeed(remote.path, { publicKeys: [keys.publicKey], cacheDir: temp(), ...(remote.pages ? { pages: remote.pages } : {}) });
+  const feed = openFeed(remote.path, { publicKeys: [keys.publicKey], stateDir: temp(), ...(remote.pages ? { pages: remote.pages } : {}) });
   try {
     for (const r of list) expect(feed.lookup(r.name, r.version)).toEqual(r);
   } finally {
@@ -138,7 +138,7 @@ async function lookups(remote: RemoteFeedFile, list: FeedRecord[] = wanted): Pro
 }
 
 const slotOf = (cacheDir: string, url: string) => join(cacheDir, 'feeds', `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
-const open = (source: string, cacheDir: string, offline = false) => openRemoteFeedFile(source, { cacheDir, offline, publicKeys: [keys.publicKey] });
+const open = (source: string, cacheDir: string, offline = false) => openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline, publicKeys: [keys.publicKey] });
 const code = async (promise: Promise<unknown>) => (await rejected(FeedError, promise)).code;
 
 describe('#range sources: the head request and the cached copy (remote.ts)', () => {
@@ -737,7 +737,7 @@ describe('#range sources: what the cache slot holds (remote.ts, remote-tree.ts)'
     const cacheDir = temp();
     await open(server.source, cacheDir);
     const offline = await open(server.source, cacheDir, true);
-    const feed = openFeed(offline.path, { publicKeys: [keys.publicKey], cacheDir: temp(), pages: offline.pages! });
+    const feed = openFeed(offline.path, { publicKeys: [keys.publicKey], stateDir: temp(), pages: offline.pages! });
     try {
       let error: unknown;
       try {
@@ -830,7 +830,7 @@ describe('#range sources: a signed flat index with a malformed entry (remote.ts)
     const server = await startServer(Buffer.concat([signed, Buffer.from(`${SIG_PREFIX}${sign(null, signed, privateKey).toString('base64')}\n`), body]));
     const remote = await open(server.source, temp());
     await remote.prefetch(placed.map((r) => ({ name: r.name, version: r.version })));
-    const feed = openFeed(remote.path, { publicKeys: [keys.publicKey], cacheDir: temp() });
+    const feed = openFeed(remote.path, { publicKeys: [keys.publicKey], stateDir: temp() });
     try {
       expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
       let error: unknown;
@@ -1042,7 +1042,7 @@ describe('what a restored cache or a hostile server cannot make a #range source 
 
   it('plain http goes to the loopback only, by the parsed host: a loopback address as user info does not pass', async () => {
     for (const url of ['http://127.0.0.1:x@127.0.0.2:1/f#range', 'http://localhost@example.com/f#range']) {
-      expect(await code(openRemoteFeedFile(url, { cacheDir: temp(), offline: false, publicKeys: [keys.publicKey] })), url).toBe('ERR_PG_FEED');
+      expect(await code(openRemoteFeedFile(url, { cacheDir: temp(), stateDir: temp(), offline: false, publicKeys: [keys.publicKey] })), url).toBe('ERR_PG_FEED');
     }
   });
 

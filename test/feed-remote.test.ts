@@ -36,7 +36,7 @@ async function setup(count = 20000, schema = 3): Promise<{ keys: TestKeys; serve
 }
 
 async function check(dir: string, packages: ResolvedPackage[], extra: { feedSource?: string; offline?: boolean } = {}, cache = '.cache'): Promise<Report> {
-  const guard = await createGuard({ cwd: dir, env: { PROVENANCE_GUARD_CACHE_DIR: join(dir, cache) }, warn: () => {}, ...extra });
+  const guard = await createGuard({ cwd: dir, env: { PROVENANCE_GUARD_CACHE_DIR: join(dir, cache), PROVENANCE_GUARD_STATE_DIR: join(dir, cache, 'state') }, warn: () => {}, ...extra });
   try {
     return await guard.check(packages);
   } finally {

@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 function cli(args: string[], cache = '.cache') {
-  return runCli(dir, args, { HOME: dir, npm_config_userconfig: join(dir, '.npmrc'), PROVENANCE_GUARD_CACHE_DIR: join(dir, cache) });
+  return runCli(dir, args, { HOME: dir, npm_config_userconfig: join(dir, '.npmrc'), PROVENANCE_GUARD_CACHE_DIR: join(dir, cache), PROVENANCE_GUARD_STATE_DIR: join(dir, cache, 'state') });
 }
 
 const SPECS = PACKAGES.map((p) => `${p.name}@${p.version}`).join(',');

@@ -93,7 +93,7 @@ const status = (code: number, headers: Record<string, string> = {}): Served['han
 
 function options(source: string, cacheDir: string, extra: Partial<ResolveFeedOptions> & { warnings?: string[] } = {}): ResolveFeedOptions {
   const { warnings = [], ...rest } = extra;
-  return { source, rootDir: cacheDir, offline: false, cacheDir, publicKeys: [keys.publicKey], warn: (m) => warnings.push(m), ...rest };
+  return { source, rootDir: cacheDir, offline: false, cacheDir, stateDir: cacheDir, publicKeys: [keys.publicKey], warn: (m) => warnings.push(m), ...rest };
 }
 
 describe('feed.source kinds (isLocalFeedSource)', () => {
@@ -159,7 +159,7 @@ describe('feed.source as a path', () => {
     mkdirSync(join(root, 'dir'));
     writeFileSync(join(root, 'dir', 'provenance.feed'), 'x');
     writeFileSync(join(home, 'mine.feed'), 'x');
-    const base = { rootDir: root, offline: false, cacheDir: temp(), publicKeys: [], env: { HOME: home } };
+    const base = { rootDir: root, offline: false, cacheDir: temp(), stateDir: temp(), publicKeys: [], env: { HOME: home } };
     expect(await resolveFeedSource({ ...base, source: 'any.bin' })).toBe(join(root, 'any.bin'));
     expect(await resolveFeedSource({ ...base, source: ' ./dir ' })).toBe(join(root, 'dir', 'provenance.feed'));
     expect(await resolveFeedSource({ ...base, source: join(root, 'dir') })).toBe(join(root, 'dir', 'provenance.feed'));
@@ -173,7 +173,7 @@ describe('feed.source as a path', () => {
   it('names the missing file, or the directory without provenance.feed (ERR_PG_FEED_NOT_FOUND)', async () => {
     const root = temp();
     mkdirSync(join(root, 'empty'));
-    const base = { rootDir: root, offline: true, cacheDir: temp(), publicKeys: [] };
+    const base = { rootDir: root, offline: true, cacheDir: temp(), stateDir: temp(), publicKeys: [] };
     const missing = await failure(resolveFeedSource({ ...base, source: './missing.feed' }));
     expect(missing.code).toBe('ERR_PG_FEED_NOT_FOUND');
     expect(missing.file).toBe(join(root, 'missing.feed'));
@@ -766,7 +766,7 @@ describe('feed.source as an npm package installed in the project', () => {
     if (feed) writeFileSync(join(dir, 'provenance.feed'), dir);
     return join(dir, 'provenance.feed');
   }
-  const offline = (root: string, source: string) => ({ source, rootDir: root, offline: true, cacheDir: temp(), publicKeys: [], env: { HOME: root, npm_config_registry: 'http://127.0.0.1:9/' } });
+  const offline = (root: string, source: string) => ({ source, rootDir: root, offline: true, cacheDir: temp(), stateDir: temp(), publicKeys: [], env: { HOME: root, npm_config_registry: 'http://127.0.0.1:9/' } });
 
   it('never takes a copy of another package, whatever its version', async () => {
     const root = temp();

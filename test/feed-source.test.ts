@@ -16,7 +16,7 @@ describe('feed source: paths', () => {
     const root = tempDir();
     mkdirSync(join(root, '.provenance', 'feed'), { recursive: true });
     const file = await buildTestFeed(keys, sampleRecords(3), join(root, '.provenance', 'feed'));
-    const base = { rootDir: root, offline: false, cacheDir: tempDir(), publicKeys: [keys.publicKey] };
+    const base = { rootDir: root, offline: false, cacheDir: tempDir(), stateDir: tempDir(), publicKeys: [keys.publicKey] };
     expect(await resolveFeedSource({ ...base, source: './.provenance/feed' })).toBe(file);
     expect(await resolveFeedSource({ ...base, source: '.provenance/feed' })).toBe(file);
     expect(await resolveFeedSource({ ...base, source: file })).toBe(file);
@@ -41,12 +41,12 @@ describe('feed source: https (local server)', () => {
     const statuses = () => server.seen.map((r) => r.status);
     const cache = tempDir();
     const warnings: string[] = [];
-    const options = { source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
+    const options = { source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache, stateDir: cache, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
     try {
       const path = await resolveFeedSource(options);
       expect(path.startsWith(join(cache, 'feeds'))).toBe(true);
       expect(readFileSync(path).equals(feedBytes)).toBe(true);
-      const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache });
+      const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: cache });
       expect(feed.lookup('pkg-1', '1.1.1')?.name).toBe('pkg-1');
       feed.close();
 
@@ -99,20 +99,20 @@ describe('feed source: https (local server)', () => {
     const server = await serveFeed(feedBytes);
     try {
       const cache = tempDir();
-      const path = await resolveFeedSource({ source: `${server.url}/feeds/`, rootDir: tempDir(), offline: false, cacheDir: cache, publicKeys: [keys.publicKey] });
+      const path = await resolveFeedSource({ source: `${server.url}/feeds/`, rootDir: tempDir(), offline: false, cacheDir: cache, stateDir: cache, publicKeys: [keys.publicKey] });
       expect(readFileSync(path).equals(feedBytes)).toBe(true);
       expect(server.seen[0]!.path).toBe('/feeds/provenance.feed');
-      const offline = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: true, cacheDir: cache , publicKeys: [keys.publicKey] }));
+      const offline = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: true, cacheDir: cache, stateDir: cache , publicKeys: [keys.publicKey] }));
       expect(offline.message).toMatch(/offline, and no cached copy of the feed from http:\/\/127\.0\.0\.1:\d+\/other\/provenance\.feed/);
       expect(server.requests).toBe(1);
-      const missing = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache , publicKeys: [keys.publicKey] }));
+      const missing = await rejection(resolveFeedSource({ source: `${server.url}/other/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: cache, stateDir: cache , publicKeys: [keys.publicKey] }));
       expect(missing.message).toMatch(/answered 404/);
     } finally {
       await server.close();
     }
-    const down = await rejection(resolveFeedSource({ source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: tempDir() , publicKeys: [keys.publicKey] }));
+    const down = await rejection(resolveFeedSource({ source: `${server.url}/feeds/provenance.feed`, rootDir: tempDir(), offline: false, cacheDir: tempDir(), stateDir: tempDir() , publicKeys: [keys.publicKey] }));
     expect(down.message).toMatch(/cannot download the feed from .*ECONNREFUSED/);
-    const plain = await rejection(resolveFeedSource({ source: 'http://feeds.example.com/provenance.feed', rootDir: tempDir(), offline: false, cacheDir: tempDir() , publicKeys: [keys.publicKey] }));
+    const plain = await rejection(resolveFeedSource({ source: 'http://feeds.example.com/provenance.feed', rootDir: tempDir(), offline: false, cacheDir: tempDir(), stateDir: tempDir() , publicKeys: [keys.publicKey] }));
     expect(plain.message).toMatch(/uses plain http; use https/);
   });
 });
@@ -135,11 +135,11 @@ describe('feed source: npm package (local registry)', () => {
     writeFileSync(join(root, '.npmrc'), `registry=${registry.url}/\n`);
     const cache = tempDir();
     const warnings: string[] = [];
-    const options = { source: '@pg-fixture/provenance-feed@^1', rootDir: root, offline: false, cacheDir: cache, env: { HOME: root }, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
+    const options = { source: '@pg-fixture/provenance-feed@^1', rootDir: root, offline: false, cacheDir: cache, stateDir: cache, env: { HOME: root }, publicKeys: [keys.publicKey], warn: (m: string) => warnings.push(m) };
 
     const path = await resolveFeedSource(options);
     expect(readFileSync(path, 'latin1')).toBe(v1);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: cache });
     expect(feed.header.serial).toBe(20);
     expect(feed.lookup('pkg-2', '1.2.2')?.name).toBe('pkg-2');
     feed.close();
@@ -150,18 +150,18 @@ describe('feed source: npm package (local registry)', () => {
 
     // The registry from npm_config_registry works too (no .npmrc).
     const otherRoot = tempDir();
-    const viaEnv = await resolveFeedSource({ ...options, rootDir: otherRoot, cacheDir: tempDir(), env: { HOME: otherRoot, npm_config_registry: registry.url } });
+    const viaEnv = await resolveFeedSource({ ...options, rootDir: otherRoot, cacheDir: tempDir(), stateDir: tempDir(), env: { HOME: otherRoot, npm_config_registry: registry.url } });
     expect(readFileSync(viaEnv, 'latin1')).toBe(v2);
 
-    const missing = await rejection(resolveFeedSource({ ...options, source: '@pg-fixture/no-such-feed@^1', cacheDir: tempDir() }));
+    const missing = await rejection(resolveFeedSource({ ...options, source: '@pg-fixture/no-such-feed@^1', cacheDir: tempDir(), stateDir: tempDir() }));
     expect(missing.message).toMatch(/cannot fetch the feed from npm package @pg-fixture\/no-such-feed@\^1/);
     const noFile = await registry.publish({ name: '@pg-fixture/empty-feed', version: '1.0.0' });
     expect(noFile.version).toBe('1.0.0');
-    const empty = await rejection(resolveFeedSource({ ...options, source: '@pg-fixture/empty-feed', cacheDir: tempDir() }));
+    const empty = await rejection(resolveFeedSource({ ...options, source: '@pg-fixture/empty-feed', cacheDir: tempDir(), stateDir: tempDir() }));
     expect(empty.message).toMatch(/@pg-fixture\/empty-feed@1\.0\.0 has no provenance\.feed in its package root/);
-    const git = await rejection(resolveFeedSource({ ...options, source: 'github:acme/feed', cacheDir: tempDir() }));
+    const git = await rejection(resolveFeedSource({ ...options, source: 'github:acme/feed', cacheDir: tempDir(), stateDir: tempDir() }));
     expect(git.message).toMatch(/only registry package specs/);
-    const offlineNoCache = await rejection(resolveFeedSource({ ...options, offline: true, cacheDir: tempDir() }));
+    const offlineNoCache = await rejection(resolveFeedSource({ ...options, offline: true, cacheDir: tempDir(), stateDir: tempDir() }));
     expect(offlineNoCache.message).toMatch(/offline, and no installed or cached copy/);
 
     // A new version whose feed is signed by a key not in feed.publicKeys never replaces the last good copy.
@@ -169,7 +169,7 @@ describe('feed source: npm package (local registry)', () => {
     await registry.publish({ name: '@pg-fixture/provenance-feed', version: '1.2.0', files: { 'provenance.feed': unpinned } });
     expect(readFileSync(await resolveFeedSource(options), 'latin1')).toBe(v2);
     expect(warnings.at(-1)).toMatch(/provenance\.feed of @pg-fixture\/provenance-feed@1\.2\.0 is signed with key .*\[ERR_PG_FEED_KEY\]; using the last good copy/);
-    const fresh = await rejection(resolveFeedSource({ ...options, cacheDir: tempDir() }));
+    const fresh = await rejection(resolveFeedSource({ ...options, cacheDir: tempDir(), stateDir: tempDir() }));
     expect(fresh.code).toBe('ERR_PG_FEED_KEY');
 
     await registry.close();
@@ -192,7 +192,7 @@ describe('feed source: npm package already installed in the project', () => {
     source,
     rootDir,
     offline,
-    cacheDir: tempDir(),
+    cacheDir: tempDir(), stateDir: tempDir(),
     publicKeys: [] as string[],
     env: { HOME: rootDir, npm_config_registry: 'http://127.0.0.1:9/' },
   });

@@ -112,7 +112,7 @@ describe('writing the feed state', () => {
     expect(error.file).toBe(statePath(dir));
     expect(error.message).toContain(statePath(dir));
     expect(error.message).toContain('record');
-    expect(error.message).toContain('PROVENANCE_GUARD_CACHE_DIR');
+    expect(error.message).toContain('PROVENANCE_GUARD_STATE_DIR');
     expect(error.cause).toBeInstanceOf(Error);
   });
 

@@ -30,7 +30,7 @@ afterEach(() => {
 });
 
 const open = (path: string, k: TestKeys, cacheDir: string, extra: { minSerial?: number; now?: Date } = {}) =>
-  openFeed(path, { publicKeys: [k.publicKey], cacheDir, ...extra }).close();
+  openFeed(path, { publicKeys: [k.publicKey], stateDir: cacheDir, ...extra }).close();
 
 describe('the state file fails closed', () => {
   it('refuses to open any feed while the state file does not parse, naming the file and the reset command', async () => {
@@ -110,7 +110,7 @@ describe('one serial, one content', () => {
     const error = thrown(FeedError, () => open(second, k, cache));
     expect(error.code).toBe('ERR_PG_FEED_SERIAL_REUSED');
     expect(error.message).toMatch(/has serial 50, like the feed accepted on this machine .* but other content/);
-    expect(thrown(FeedError, () => verifyFeed(second, [k.publicKey], { cacheDir: cache })).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
+    expect(thrown(FeedError, () => verifyFeed(second, [k.publicKey], { stateDir: cache })).code).toBe('ERR_PG_FEED_SERIAL_REUSED');
     open(first, k, cache);
     // A copy of the same feed elsewhere is the same content.
     const copy = join(dir(), 'copy.feed');
@@ -131,7 +131,7 @@ describe('a feed from the future', () => {
     expect(error.code).toBe('ERR_PG_FEED_FUTURE');
     expect(error.message).toMatch(/was generated at .* in the future/);
     expect(existsSync(join(cache, 'feed-state.json'))).toBe(false);
-    expect(thrown(FeedError, () => verifyFeed(ahead, [k.publicKey], { cacheDir: cache })).code).toBe('ERR_PG_FEED_FUTURE');
+    expect(thrown(FeedError, () => verifyFeed(ahead, [k.publicKey], { stateDir: cache })).code).toBe('ERR_PG_FEED_FUTURE');
     const skewed = await buildTestFeed(k, sampleRecords(3), join(dir(), 'skew.feed'), { now: new Date(now.getTime() + 4 * 60_000), serial: 8 });
     open(skewed, k, cache);
     // The same feed, once its time has come, opens.
@@ -148,7 +148,7 @@ describe('feed.minSerial', () => {
     expect(error.code).toBe('ERR_PG_FEED_ROLLBACK');
     expect(error.message).toMatch(/serial 100, lower than feed\.minSerial 101/);
     expect(existsSync(join(cache, 'feed-state.json'))).toBe(false);
-    expect(thrown(FeedError, () => verifyFeed(old, [k.publicKey], { cacheDir: cache, minSerial: 101 })).code).toBe('ERR_PG_FEED_ROLLBACK');
+    expect(thrown(FeedError, () => verifyFeed(old, [k.publicKey], { stateDir: cache, minSerial: 101 })).code).toBe('ERR_PG_FEED_ROLLBACK');
     open(old, k, cache, { minSerial: 100 });
   });
 
@@ -190,7 +190,7 @@ describe('provenance-guard feed trust', () => {
     const k = keys();
     const older = await buildTestFeed(k, sampleRecords(3), join(project, 'older.feed'), { serial: 10 });
     const newer = await buildTestFeed(k, sampleRecords(4), join(project, 'newer.feed'), { serial: 11 });
-    const cache = join(project, '.cache');
+    const cache = join(project, '.cache', 'state');
     return { project, k, older, newer, cache, id: keyId(parsePublicKey(k.publicKey)) };
   }
 

@@ -115,8 +115,8 @@ function signed(laid: Laid, header: Record<string, unknown> = laid.header): stri
   return path;
 }
 
-const verify = (path: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp() });
-const open = (path: string) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp() });
+const verify = (path: string) => verifyFeed(path, [keys.publicKey], { stateDir: temp() });
+const open = (path: string) => openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp() });
 const corrupt = (fn: () => unknown) => {
   const error = thrown(FeedError, fn);
   expect(error.code).toBe('ERR_PG_FEED_CORRUPT');

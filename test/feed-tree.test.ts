@@ -37,8 +37,8 @@ async function built(count: number): Promise<{ keys: TestKeys; records: FeedReco
   return { keys, records, path };
 }
 
-const open = (path: string, keys: TestKeys) => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
-const verify = (path: string, keys: TestKeys) => verifyFeed(path, [keys.publicKey], { cacheDir: tempDir() });
+const open = (path: string, keys: TestKeys) => openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() });
+const verify = (path: string, keys: TestKeys) => verifyFeed(path, [keys.publicKey], { stateDir: tempDir() });
 const bucketOf = (r: { name: string; version: string }, buckets: number) => bucketOfHash(keyHash(recordKey(r.name, r.version)), buckets);
 
 /** Signs a schema 3 feed made of these bucket texts, as a buggy or hostile publisher could. */
@@ -115,7 +115,7 @@ describe('schema 3: a hash tree index', () => {
     // Counted through a page source: root, one level-1 page, one bucket; then the root is cached.
     const { data, bodyStart } = tree(path);
     const reads: number[] = [];
-    const counted = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir(), pages: { read: (ref) => (reads.push(ref.length), data.subarray(bodyStart + ref.offset, bodyStart + ref.offset + ref.length)) } });
+    const counted = openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir(), pages: { read: (ref) => (reads.push(ref.length), data.subarray(bodyStart + ref.offset, bodyStart + ref.offset + ref.length)) } });
     expect(counted.lookup(records[0]!.name, records[0]!.version)).toEqual(records[0]);
     expect(reads.length).toBe(3);
     expect(Math.max(...reads)).toBeLessThan(4096);

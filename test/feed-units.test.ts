@@ -47,7 +47,7 @@ describe('feed merge (mergeFeed)', () => {
   it('signs the records of every file, in any order, into one feed', async () => {
     const { path, header } = await mergeFeed({ ...signing, recordFiles: [second, first], out: join(dir, 'merged.feed') });
     expect(header.records).toBe(12);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: join(dir, 'cache'), now: signing.now });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: join(dir, 'cache'), now: signing.now });
     try {
       for (const r of records) expect(feed.lookup(r.name, r.version)).toEqual(r);
     } finally {
@@ -322,7 +322,7 @@ describe('feed build past 16 MB of records (partitions spilled to disk)', () => 
     const dir = temp();
     const { path, header } = await buildFeed({ records: big, privateKeyPath: keys.privateKeyPath, out: join(dir, 'big.feed'), now: new Date('2026-11-01T00:00:00Z') });
     expect(header.records).toBe(big.length);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: join(dir, 'cache'), now: new Date('2026-11-02T00:00:00Z') });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: join(dir, 'cache'), now: new Date('2026-11-02T00:00:00Z') });
     try {
       for (const r of big) expect(feed.lookup(r.name, r.version)).toEqual(r);
     } finally {
@@ -368,36 +368,36 @@ describe('#range feed sources (remote.ts)', () => {
   it('refuses plain http off the loopback before any request; loopback names are allowed', async () => {
     const cacheDir = temp();
     for (const url of ['http://192.0.2.1/f#range', 'http://127.0.0.1.example/f#range', 'http://localhostx:1/f#range', 'http://example.com/127.0.0.1/f#range', 'http://evil.example/?http://127.0.0.1:1/f#range']) {
-      const error = await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false, publicKeys: [] }));
+      const error = await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [] }));
       expect(error.code, url).toBe('ERR_PG_FEED');
     }
     // Allowed through, then nothing listens on port 1: a download error.
     for (const url of ['http://127.0.0.1:1/f#range', 'http://localhost:1/f#range', 'HTTP://[::1]:1/f#range', ' http://127.0.0.1:1/f#range ']) {
-      expect((await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, offline: false, publicKeys: [] }))).code, url).toBe('ERR_PG_FEED_DOWNLOAD');
+      expect((await rejected(FeedError, openRemoteFeedFile(url, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [] }))).code, url).toBe('ERR_PG_FEED_DOWNLOAD');
     }
   });
 
   it('offline: refused without a cached copy, answered from one after a first run online', async () => {
     const { server, source, publicKey } = await feedServer(3);
     const cacheDir = temp();
-    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] }))).code).toBe('ERR_PG_FEED');
+    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: true, publicKeys: [publicKey] }))).code).toBe('ERR_PG_FEED');
     expect(server.requests).toBe(0);
-    const online = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    const online = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
     await online.prefetch(packages);
     const requests = server.requests;
-    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] });
+    const offline = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: true, publicKeys: [publicKey] });
     expect(offline.path).toBe(online.path);
     await offline.prefetch(packages);
     expect(server.requests).toBe(requests);
     // A cached copy of another URL is not this one's.
     writeFileSync(join(slotOf(cacheDir, source), 'meta.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(slotOf(cacheDir, source), 'meta.json'), 'utf8')), url: 'http://127.0.0.1:1/other' }));
-    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] }))).code).toBe('ERR_PG_FEED');
+    expect((await rejected(FeedError, openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: true, publicKeys: [publicKey] }))).code).toBe('ERR_PG_FEED');
   });
 
   it.each([3, 2])('counts the requests and body bytes it makes; a repeat online is one 304 (schema %i)', async (schema) => {
     const { server, source, publicKey } = await feedServer(schema);
     const cacheDir = temp();
-    const first = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    const first = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
     expect(first.requests).toBeGreaterThanOrEqual(1);
     expect(first.bytesFetched).toBeGreaterThan(100);
     const before = { requests: first.requests, bytes: first.bytesFetched };
@@ -408,7 +408,7 @@ describe('#range feed sources (remote.ts)', () => {
     expect(first.requests).toBe(server.requests);
     // Near buckets share a request: fewer requests than packages.
     expect(first.requests - before.requests).toBeLessThan(packages.length);
-    const again = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    const again = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
     expect(again.path).toBe(first.path);
     expect(again.requests).toBe(1);
     expect(again.bytesFetched).toBe(0);
@@ -419,15 +419,15 @@ describe('#range feed sources (remote.ts)', () => {
   it('schema 2: a bucket not cached is refused offline, and fetched online with exactly the bytes asked', async () => {
     const { server, source, publicKey } = await feedServer(2);
     const cacheDir = temp();
-    await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
-    const offline = await openRemoteFeedFile(source, { cacheDir, offline: true, publicKeys: [publicKey] });
+    await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
+    const offline = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: true, publicKeys: [publicKey] });
     const error = await rejected(FeedError, offline.prefetch(packages));
     expect(error.code).toBe('ERR_PG_FEED');
     server.rewrite = (_start, data) => data.subarray(1);
-    const short = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    const short = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
     expect((await rejected(FeedError, short.prefetch(packages))).code).toBe('ERR_PG_FEED');
     server.rewrite = undefined;
-    const online = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    const online = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
     await online.prefetch(packages);
     await offline.prefetch(packages);
   });
@@ -435,7 +435,7 @@ describe('#range feed sources (remote.ts)', () => {
   it.each([3, 2])('removes copies of older feeds after 10 minutes, and nothing else (schema %i)', async (schema) => {
     const { server, source, keys, publicKey } = await feedServer(schema);
     const cacheDir = temp();
-    await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
     const dir = slotOf(cacheDir, source);
     const old = Date.now() / 1000 - 11 * 60;
     for (const name of ['feed-' + 'a'.repeat(32), 'head-' + 'b'.repeat(32), 'feed-recent', 'keep-me']) writeFileSync(join(dir, name), '');
@@ -443,7 +443,7 @@ describe('#range feed sources (remote.ts)', () => {
     const next = await buildTestFeed(keys, records.slice(1), join(temp(), 'provenance.feed'), { schema, serial: 6 });
     server.body = readFileSync(next);
     server.etag = '"v2"';
-    const fresh = await openRemoteFeedFile(source, { cacheDir, offline: false, publicKeys: [publicKey] });
+    const fresh = await openRemoteFeedFile(source, { cacheDir, stateDir: cacheDir, offline: false, publicKeys: [publicKey] });
     const left = readdirSync(dir);
     expect(left).toContain('feed-recent');
     expect(left).toContain('keep-me');
@@ -753,7 +753,7 @@ describe('the page cache of a schema 3 #range feed (remote-tree.ts)', () => {
     // Everything on those paths is now cached: offline finds every page.
     await prefetchTree(fetchWith(dir, true), wanted);
     expect(requests).toBe(online);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), pages: new PageStore(dir, 'f') });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), pages: new PageStore(dir, 'f') });
     try {
       for (const r of wanted) expect(feed.lookup(r.name, r.version)).toEqual(r);
     } finally {
@@ -818,8 +818,8 @@ describe('feed build: plan, records and layout (build.ts)', () => {
       expect(chosen).toHaveLength(n);
       const { path, header } = await build({ schema }, chosen);
       expect(header.buckets).toBe(buckets);
-      verifyFeed(path, [keys.publicKey], { cacheDir: temp() });
-      const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp() });
+      verifyFeed(path, [keys.publicKey], { stateDir: temp() });
+      const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp() });
       try {
         for (const r of chosen) expect(feed.lookup(r.name, r.version)).toEqual(r);
         expect(feed.lookup('absent', '1.0.0')).toBeUndefined();
@@ -883,7 +883,7 @@ describe('feed open and verify: flat index checks (reader.ts)', () => {
   // A record for each of the two buckets, in the bucket its hash names, so lookups find them.
   const pool = sampleRecords(20, 'flat');
   const placed = [pool.find((r) => bucketOf(r) === 0)!, pool.find((r) => bucketOf(r) === 1)!];
-  const verify = (path: string, label?: string) => verifyFeed(path, [keys.publicKey], { cacheDir: temp(), now, ...(label ? { label } : {}) });
+  const verify = (path: string, label?: string) => verifyFeed(path, [keys.publicKey], { stateDir: temp(), now, ...(label ? { label } : {}) });
   const corrupt = (path: string, label?: string) => thrown(FeedError, () => verify(path, label));
 
   it('verifies a well-formed flat feed, and every built schema 1 and 2 feed', async () => {
@@ -899,7 +899,7 @@ describe('feed open and verify: flat index checks (reader.ts)', () => {
     const big = sampleRecords(18, 'w').map((r, i) => ({ ...r, note: `${i}:${'z'.repeat(1024 * 1024)}` }));
     const path = await buildTestFeed(keys, big, join(temp(), 'f.feed'), { schema: 1, now: new Date('2026-11-01T00:00:00Z') });
     expect(verify(path).records).toBe(18);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), now });
     try {
       for (const r of big) expect(feed.lookup(r.name, r.version)).toEqual(r);
     } finally {
@@ -915,7 +915,7 @@ describe('feed open and verify: flat index checks (reader.ts)', () => {
     expect(corrupt(malformed)).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: malformed });
     expect(corrupt(malformed, 'https://feeds/x')).toMatchObject({ code: 'ERR_PG_FEED_CORRUPT', file: 'https://feeds/x' });
     // The index itself is signed: it opens, and only a lookup in that bucket fails.
-    const feed = openFeed(malformed, { publicKeys: [keys.publicKey], cacheDir: temp(), now });
+    const feed = openFeed(malformed, { publicKeys: [keys.publicKey], stateDir: temp(), now });
     try {
       expect(feed.lookup(placed[0]!.name, placed[0]!.version)).toEqual(placed[0]);
       expect(thrown(FeedError, () => feed.lookup(placed[1]!.name, placed[1]!.version)).code).toBe('ERR_PG_FEED_CORRUPT');
@@ -929,7 +929,7 @@ describe('feed open and verify: flat index checks (reader.ts)', () => {
   it('refuses a signed header with a schema it cannot read (ERR_PG_FEED_SCHEMA)', () => {
     const path = flatFeed([{ bytes: line(placed[0]!) }, { bytes: line(placed[1]!) }], { header: { schema: 4 } });
     expect(corrupt(path).code).toBe('ERR_PG_FEED_SCHEMA');
-    expect(thrown(FeedError, () => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_SCHEMA');
+    expect(thrown(FeedError, () => openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp(), now })).code).toBe('ERR_PG_FEED_SCHEMA');
   });
 
   it('verify checks the size too; a flat feed has no pages; no key, or a folder, is refused with its code', async () => {
@@ -937,9 +937,9 @@ describe('feed open and verify: flat index checks (reader.ts)', () => {
     writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.from('\n')]));
     expect(corrupt(path).code).toBe('ERR_PG_FEED_CORRUPT');
     const clean = await buildTestFeed(keys, sampleRecords(30), join(temp(), 'f.feed'), { schema: 2, now: new Date('2026-11-01T00:00:00Z') });
-    expect(thrown(FeedError, () => openFeed(clean, { publicKeys: [keys.publicKey], cacheDir: temp(), now, pages: { read: () => Buffer.alloc(0) } })).code).toBe('ERR_PG_FEED_CORRUPT');
-    expect(thrown(FeedError, () => openFeed(clean, { publicKeys: [], cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_KEY');
-    expect(thrown(FeedError, () => verifyFeed(temp(), [keys.publicKey], { cacheDir: temp(), now })).code).toBe('ERR_PG_FEED_NOT_FOUND');
+    expect(thrown(FeedError, () => openFeed(clean, { publicKeys: [keys.publicKey], stateDir: temp(), now, pages: { read: () => Buffer.alloc(0) } })).code).toBe('ERR_PG_FEED_CORRUPT');
+    expect(thrown(FeedError, () => openFeed(clean, { publicKeys: [], stateDir: temp(), now })).code).toBe('ERR_PG_FEED_KEY');
+    expect(thrown(FeedError, () => verifyFeed(temp(), [keys.publicKey], { stateDir: temp(), now })).code).toBe('ERR_PG_FEED_NOT_FOUND');
   });
 
   it('expires at expiresAt exactly; allows generatedAt exactly 5 minutes ahead, not a millisecond more', async () => {
@@ -954,7 +954,7 @@ describe('feed open and verify: flat index checks (reader.ts)', () => {
 
   it.each([2, 3])('close() twice is harmless; a lookup after close throws (schema %i)', async (schema) => {
     const path = await buildTestFeed(keys, sampleRecords(5), join(temp(), 'f.feed'), { schema });
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: temp() });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: temp() });
     feed.close();
     expect(() => feed.close()).not.toThrow();
     expect(() => feed.lookup('pkg-1', '1.1.1')).toThrow(/closed/);

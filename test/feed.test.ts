@@ -9,7 +9,7 @@ import { INDEX_ENTRY_BYTES, MAGIC, bucketOfHash, keyHash, recordKey } from '../s
 import { generateKeyPair, keyId, parsePublicKey, readPrivateKey } from '../src/feed/keys';
 import { openFeed, verifyFeed } from '../src/feed/reader';
 import { readPreamble } from '../src/feed/preamble';
-import { cacheDir } from '../src/paths';
+import { cacheDir, stateDir } from '../src/paths';
 import type { FeedRecord } from '../src/types';
 import { thrown } from './helpers/errors';
 import { buildTestFeed, flipByte, makeKeys, sampleRecords, tempDir } from './helpers/feed-fixtures';
@@ -25,6 +25,12 @@ describe('cacheDir', () => {
     expect(cacheDir({ PROVENANCE_GUARD_CACHE_DIR: '/x/y', XDG_CACHE_HOME: '/xdg' })).toBe('/x/y');
     expect(cacheDir({ XDG_CACHE_HOME: '/xdg', HOME: '/home/u' })).toBe('/xdg/provenance-guard');
     expect(cacheDir({ HOME: '/home/u' })).toBe('/home/u/.cache/provenance-guard');
+  });
+  it('keeps trust state apart: PROVENANCE_GUARD_STATE_DIR, then XDG_STATE_HOME, then ~/.local/state, never the cache directory', () => {
+    expect(stateDir({ PROVENANCE_GUARD_STATE_DIR: '/s/t', XDG_STATE_HOME: '/xdg', PROVENANCE_GUARD_CACHE_DIR: '/x/y' })).toBe('/s/t');
+    expect(stateDir({ XDG_STATE_HOME: '/xdg', HOME: '/home/u', PROVENANCE_GUARD_CACHE_DIR: '/x/y' })).toBe('/xdg/provenance-guard');
+    expect(stateDir({ XDG_STATE_HOME: 'relative', HOME: '/home/u' })).toBe('/home/u/.local/state/provenance-guard');
+    expect(stateDir({ HOME: '/home/u', PROVENANCE_GUARD_CACHE_DIR: '/x/y', XDG_CACHE_HOME: '/xdg' })).toBe('/home/u/.local/state/provenance-guard');
   });
 });
 
@@ -63,7 +69,7 @@ describe('feed build and lookup', () => {
     const { path, header } = await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: dir, serial: 7, now: new Date('2026-11-01T00:00:00Z'), schema });
     expect(path).toBe(join(dir, 'provenance.feed'));
     expect(header).toMatchObject({ schema, serial: 7, records: 500, generatedAt: '2026-11-01T00:00:00.000Z', expiresAt: '2026-12-01T00:00:00.000Z', keyId: keyId(parsePublicKey(keys.publicKey)) });
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir(), now: new Date('2026-11-02T00:00:00Z') });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir(), now: new Date('2026-11-02T00:00:00Z') });
     expect(feed.header.serial).toBe(7);
     for (const record of records) expect(feed.lookup(record.name, record.version)).toEqual(record);
     expect(feed.lookup('pkg-1', '9.9.9')).toBeUndefined();
@@ -82,10 +88,10 @@ describe('feed build and lookup', () => {
     expect(readPreamble(compact).header.schema).toBe(3);
     expect(statSync(compact).size / records.length).toBeLessThan(150);
     expect(statSync(compact).size).toBeLessThan(statSync(plain).size / 2);
-    const feed = openFeed(compact, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
+    const feed = openFeed(compact, { publicKeys: [keys.publicKey], stateDir: tempDir() });
     for (const record of records.slice(0, 200)) expect(feed.lookup(record.name, record.version)).toEqual(record);
     feed.close();
-    expect(verifyFeed(compact, [keys.publicKey], { cacheDir: tempDir() }).records).toBe(4000);
+    expect(verifyFeed(compact, [keys.publicKey], { stateDir: tempDir() }).records).toBe(4000);
     await expect(buildTestFeed(keys, records, join(tempDir(), 'x.feed'), { schema: 4 })).rejects.toThrow(FeedError);
   });
 
@@ -100,7 +106,7 @@ describe('feed build and lookup', () => {
   it('builds an empty feed', async () => {
     const keys = makeKeys();
     const path = await buildTestFeed(keys, [], join(tempDir(), 'empty.feed'));
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() });
     expect(feed.header.records).toBe(0);
     expect(feed.lookup('a', '1.0.0')).toBeUndefined();
     feed.close();
@@ -161,7 +167,7 @@ describe('feed build and lookup', () => {
         runs++;
         const dir = tempDir('pg-prop-');
         const { path } = await buildFeed({ records: records as FeedRecord[], privateKeyPath: keys.privateKeyPath, out: dir });
-        const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: dir });
+        const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: dir });
         try {
           for (const record of records) expect(feed.lookup(record.name, record.version)).toEqual(JSON.parse(JSON.stringify(record)));
           expect(feed.lookup('absent-package', '0.0.0')).toBeUndefined();
@@ -200,11 +206,11 @@ describe('feed trust', () => {
       writeFileSync(path, original);
       flipByte(path, offset, 0x01);
       const cache = tempDir();
-      expect(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache }), what).toThrow(FeedError);
-      expect(() => verifyFeed(path, [keys.publicKey], { cacheDir: cache }), what).toThrow(FeedError);
+      expect(() => openFeed(path, { publicKeys: [keys.publicKey], stateDir: cache }), what).toThrow(FeedError);
+      expect(() => verifyFeed(path, [keys.publicKey], { stateDir: cache }), what).toThrow(FeedError);
     }
     writeFileSync(path, original);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() });
     expect(feed.lookup(records[0]!.name, records[0]!.version)).toEqual(records[0]);
     feed.close();
   });
@@ -223,14 +229,14 @@ describe('feed trust', () => {
       const at = bucketsStart + parseInt(entry.slice(0, 12), 16) + ((bucket * 7919) % length);
       writeFileSync(path, original);
       flipByte(path, at, 0x04);
-      const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
+      const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() });
       for (const record of records) {
         if (bucketOf(record) === bucket) expectFeedError(() => feed.lookup(record.name, record.version), /bucket \d+ does not match its hash/);
       }
       const other = records.find((r) => bucketOf(r) !== bucket)!;
       expect(feed.lookup(other.name, other.version)).toEqual(other);
       feed.close();
-      expect(() => verifyFeed(path, [keys.publicKey], { cacheDir: tempDir() }), `bucket ${bucket}`).toThrow(FeedError);
+      expect(() => verifyFeed(path, [keys.publicKey], { stateDir: tempDir() }), `bucket ${bucket}`).toThrow(FeedError);
     }
   });
 
@@ -252,8 +258,8 @@ describe('feed trust', () => {
     const hash = createHash('sha256').update(forged).digest('hex');
     data.write(hash, entryAt + 20, 'latin1');
     writeFileSync(path, data);
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /index does not match its hash/);
-    expectFeedError(() => verifyFeed(path, [keys.publicKey], { cacheDir: tempDir() }), /index does not match its hash/);
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() }), /index does not match its hash/);
+    expectFeedError(() => verifyFeed(path, [keys.publicKey], { stateDir: tempDir() }), /index does not match its hash/);
   });
 
   it('refuses a correctly signed bucket that does not decode (schema 2)', async () => {
@@ -273,31 +279,31 @@ describe('feed trust', () => {
     newSigned.copy(data, 0);
     data.write(`ed25519 ${sign(null, newSigned, readPrivateKey(keys.privateKeyPath)).toString('base64')}\n`, newSigned.length, 'latin1');
     writeFileSync(path, data);
-    const feed = openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() });
+    const feed = openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() });
     expectFeedError(() => feed.lookup(target.name, target.version), /bucket \d+ does not decode/);
     feed.close();
-    expectFeedError(() => verifyFeed(path, [keys.publicKey], { cacheDir: tempDir() }), /does not decode/);
+    expectFeedError(() => verifyFeed(path, [keys.publicKey], { stateDir: tempDir() }), /does not decode/);
   });
 
   it('refuses truncated or extended files and files that are not feeds', async () => {
     const { keys, path } = await built(50);
     const original = readFileSync(path);
     appendFileSync(path, '{"name":"evil","version":"1.0.0"}\n');
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /corrupted or was tampered with/, 'ERR_PG_FEED_CORRUPT');
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() }), /corrupted or was tampered with/, 'ERR_PG_FEED_CORRUPT');
     writeFileSync(path, original);
     truncateSync(path, original.length - 1);
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /corrupted or was tampered with/);
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() }), /corrupted or was tampered with/);
     writeFileSync(path, '{"name":"left-pad","version":"1.3.0"}\n');
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /is not a provenance-guard feed/);
-    expectFeedError(() => openFeed(join(tempDir(), 'missing.feed'), { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /cannot open feed/);
-    expectFeedError(() => openFeed(tempDir(), { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /is a directory, not a feed file/);
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], stateDir: tempDir() }), /is not a provenance-guard feed/);
+    expectFeedError(() => openFeed(join(tempDir(), 'missing.feed'), { publicKeys: [keys.publicKey], stateDir: tempDir() }), /cannot open feed/);
+    expectFeedError(() => openFeed(tempDir(), { publicKeys: [keys.publicKey], stateDir: tempDir() }), /is a directory, not a feed file/);
   });
 
   it('refuses a feed signed by another key', async () => {
     const { path } = await built(10);
     const other = makeKeys();
-    expectFeedError(() => openFeed(path, { publicKeys: [other.publicKey], cacheDir: tempDir() }), /signed with key [0-9a-f]{16}, which is not one of the configured feed\.publicKeys/, 'ERR_PG_FEED_KEY');
-    expectFeedError(() => openFeed(path, { publicKeys: [], cacheDir: tempDir() }), /no public key configured/);
+    expectFeedError(() => openFeed(path, { publicKeys: [other.publicKey], stateDir: tempDir() }), /signed with key [0-9a-f]{16}, which is not one of the configured feed\.publicKeys/, 'ERR_PG_FEED_KEY');
+    expectFeedError(() => openFeed(path, { publicKeys: [], stateDir: tempDir() }), /no public key configured/);
   });
 
   it('refuses a feed whose header was re-signed with another key under the same keyId', async () => {
@@ -310,7 +316,7 @@ describe('feed trust', () => {
     const forgedHeader = Buffer.from(MAGIC + JSON.stringify({ ...badPreamble.header, keyId: good.header.keyId }) + '\n');
     const forged = Buffer.concat([forgedHeader, bad.subarray(badPreamble.signed.length)]);
     writeFileSync(evilFeed, forged);
-    expectFeedError(() => openFeed(evilFeed, { publicKeys: [keys.publicKey], cacheDir: tempDir() }), /signature does not verify/, 'ERR_PG_FEED_SIGNATURE');
+    expectFeedError(() => openFeed(evilFeed, { publicKeys: [keys.publicKey], stateDir: tempDir() }), /signature does not verify/, 'ERR_PG_FEED_SIGNATURE');
   });
 
   it('refuses an expired feed', async () => {
@@ -318,12 +324,12 @@ describe('feed trust', () => {
     const now = new Date('2026-11-01T00:00:00Z');
     const path = await buildTestFeed(keys, sampleRecords(5), join(tempDir(), 'x.feed'), { now, expiresIn: 60_000 });
     const cache = tempDir();
-    openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache, now: new Date('2026-11-01T00:00:59Z') }).close();
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache, now: new Date('2026-11-01T00:01:01Z') }), /expired at 2026-11-01T00:01:00\.000Z/, 'ERR_PG_FEED_EXPIRED');
-    expectFeedError(() => verifyFeed(path, [keys.publicKey], { cacheDir: cache, now: new Date('2026-11-02T00:00:00Z') }), /expired/);
+    openFeed(path, { publicKeys: [keys.publicKey], stateDir: cache, now: new Date('2026-11-01T00:00:59Z') }).close();
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], stateDir: cache, now: new Date('2026-11-01T00:01:01Z') }), /expired at 2026-11-01T00:01:00\.000Z/, 'ERR_PG_FEED_EXPIRED');
+    expectFeedError(() => verifyFeed(path, [keys.publicKey], { stateDir: cache, now: new Date('2026-11-02T00:00:00Z') }), /expired/);
     // Real time: a feed built a year ago with the default 30 days has expired.
     const old = await buildTestFeed(keys, sampleRecords(5), join(tempDir(), 'old.feed'), { now: new Date(Date.now() - 365 * 86_400_000) });
-    expectFeedError(() => openFeed(old, { publicKeys: [keys.publicKey], cacheDir: cache }), /expired/);
+    expectFeedError(() => openFeed(old, { publicKeys: [keys.publicKey], stateDir: cache }), /expired/);
   });
 
   it('refuses an older serial once a newer one was accepted on this machine', async () => {
@@ -331,38 +337,44 @@ describe('feed trust', () => {
     const cache = tempDir();
     const older = await buildTestFeed(keys, sampleRecords(5), join(tempDir(), 'old.feed'), { serial: 100 });
     const newer = await buildTestFeed(keys, sampleRecords(6), join(tempDir(), 'new.feed'), { serial: 101 });
-    openFeed(older, { publicKeys: [keys.publicKey], cacheDir: cache }).close();
+    openFeed(older, { publicKeys: [keys.publicKey], stateDir: cache }).close();
     // Not recorded: the older one still opens.
-    openFeed(newer, { publicKeys: [keys.publicKey], cacheDir: cache, recordAcceptance: false }).close();
-    verifyFeed(newer, [keys.publicKey], { cacheDir: cache });
-    openFeed(older, { publicKeys: [keys.publicKey], cacheDir: cache }).close();
-    openFeed(newer, { publicKeys: [keys.publicKey], cacheDir: cache }).close();
+    openFeed(newer, { publicKeys: [keys.publicKey], stateDir: cache, recordAcceptance: false }).close();
+    verifyFeed(newer, [keys.publicKey], { stateDir: cache });
+    openFeed(older, { publicKeys: [keys.publicKey], stateDir: cache }).close();
+    openFeed(newer, { publicKeys: [keys.publicKey], stateDir: cache }).close();
     const state = JSON.parse(readFileSync(join(cache, 'feed-state.json'), 'utf8'));
     expect(state.serials[keyId(parsePublicKey(keys.publicKey))].serial).toBe(101);
-    expectFeedError(() => openFeed(older, { publicKeys: [keys.publicKey], cacheDir: cache }), /serial 100, older than serial 101 already accepted on this machine \(rollback refused; .*feed trust --reset --key [0-9a-f]{16}/, 'ERR_PG_FEED_ROLLBACK');
-    expectFeedError(() => verifyFeed(older, [keys.publicKey], { cacheDir: cache }), /rollback refused/);
+    expectFeedError(() => openFeed(older, { publicKeys: [keys.publicKey], stateDir: cache }), /serial 100, older than serial 101 already accepted on this machine \(rollback refused; .*feed trust --reset --key [0-9a-f]{16}/, 'ERR_PG_FEED_ROLLBACK');
+    expectFeedError(() => verifyFeed(older, [keys.publicKey], { stateDir: cache }), /rollback refused/);
     // Same serial again is fine; another key's serials are separate.
-    openFeed(newer, { publicKeys: [keys.publicKey], cacheDir: cache }).close();
+    openFeed(newer, { publicKeys: [keys.publicKey], stateDir: cache }).close();
     const otherKeys = makeKeys();
     const otherFeed = await buildTestFeed(otherKeys, sampleRecords(2), join(tempDir(), 'other.feed'), { serial: 1 });
-    openFeed(otherFeed, { publicKeys: [keys.publicKey, otherKeys.publicKey], cacheDir: cache }).close();
+    openFeed(otherFeed, { publicKeys: [keys.publicKey, otherKeys.publicKey], stateDir: cache }).close();
   });
 
-  it('fails closed on a corrupted state file, and uses PROVENANCE_GUARD_CACHE_DIR by default', async () => {
+  it('fails closed on a corrupted state file, and uses PROVENANCE_GUARD_STATE_DIR by default', async () => {
     const keys = makeKeys();
     const path = await buildTestFeed(keys, sampleRecords(5), join(tempDir(), 'x.feed'));
     const cache = tempDir();
     writeFileSync(join(cache, 'feed-state.json'), '{"serials": ');
-    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], cacheDir: cache }), /feed-state\.json is not valid JSON; .*feed trust --reset --all/, 'ERR_PG_FEED_STATE');
+    expectFeedError(() => openFeed(path, { publicKeys: [keys.publicKey], stateDir: cache }), /feed-state\.json is not valid JSON; .*feed trust --reset --all/, 'ERR_PG_FEED_STATE');
+    const envState = tempDir();
     const envCache = tempDir();
-    const saved = process.env.PROVENANCE_GUARD_CACHE_DIR;
+    const saved = [process.env.PROVENANCE_GUARD_STATE_DIR, process.env.PROVENANCE_GUARD_CACHE_DIR];
+    process.env.PROVENANCE_GUARD_STATE_DIR = envState;
     process.env.PROVENANCE_GUARD_CACHE_DIR = envCache;
     try {
       openFeed(path, { publicKeys: [keys.publicKey] }).close();
     } finally {
-      if (saved === undefined) delete process.env.PROVENANCE_GUARD_CACHE_DIR;
-      else process.env.PROVENANCE_GUARD_CACHE_DIR = saved;
+      for (const [name, value] of [['PROVENANCE_GUARD_STATE_DIR', saved[0]], ['PROVENANCE_GUARD_CACHE_DIR', saved[1]]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
-    expect(existsSync(join(envCache, 'feed-state.json'))).toBe(true);
+    expect(existsSync(join(envState, 'feed-state.json'))).toBe(true);
+    // The cache directory, which CI systems restore, holds no trust state.
+    expect(existsSync(join(envCache, 'feed-state.json'))).toBe(false);
   });
 });

@@ -127,7 +127,7 @@ describe.each(PNPM_VERSIONS)('pnpm %s: the lockfile verdict is reused on a warm 
     expect((await frozen(p)).output).toMatch(REUSED);
 
     // Another user's (or a pull request's) store: a new secret in a new cache directory.
-    const other = await p.pnpm(['install', '--frozen-lockfile'], { PROVENANCE_GUARD_CACHE_DIR: join(dirname(p.dir), 'other-cache') });
+    const other = await p.pnpm(['install', '--frozen-lockfile'], { PROVENANCE_GUARD_CACHE_DIR: join(dirname(p.dir), 'other-cache'), PROVENANCE_GUARD_STATE_DIR: join(dirname(p.dir), 'other-cache', 'state') });
     expect(other.code, other.output).toBe(0);
     expect(other.output).not.toMatch(REUSED);
   }, 300_000);

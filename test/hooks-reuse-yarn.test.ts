@@ -200,7 +200,7 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(tampered.code, tampered.output).toBe(0);
     expect(tampered.output).not.toMatch(REUSED);
     expect((await immutable(p)).output).toMatch(REUSED);
-    const other = await immutable(p, { PROVENANCE_GUARD_CACHE_DIR: join(p.dir, '..', `${p.dir.split('/').pop()}-other-cache`) });
+    const other = await immutable(p, { PROVENANCE_GUARD_CACHE_DIR: join(p.dir, '..', `${p.dir.split('/').pop()}-other-cache`), PROVENANCE_GUARD_STATE_DIR: join(p.dir, '..', `${p.dir.split('/').pop()}-other-cache`, 'state') });
     expect(other.code, other.output).toBe(0);
     expect(other.output).not.toMatch(REUSED);
   }, 300_000);
@@ -252,7 +252,7 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     };
     // Without the machine's records: the archive Yarn hashed is the one the verdict remembers, so
     // it is neither downloaded and rebuilt to verify it nor recorded again.
-    const records = join(p.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives');
+    const records = join(p.env.PROVENANCE_GUARD_STATE_DIR!, 'yarn-archives');
     rmSync(records, { recursive: true, force: true });
     const remembered = await reinstall();
     expect(remembered.code, remembered.output).toBe(0);
@@ -288,7 +288,7 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     // Neither in the project's cache nor in Yarn's mirror (whose archive the stored verdict remembers as verified).
     for (const archive of cachedArchives(p)) rmSync(join(p.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache', archive));
     rmSync(join(p.env.YARN_GLOBAL_FOLDER!, 'cache'), { recursive: true, force: true });
-    rmSync(join(p.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives'), { recursive: true, force: true });
+    rmSync(join(p.env.PROVENANCE_GUARD_STATE_DIR!, 'yarn-archives'), { recursive: true, force: true });
     rmSync(join(p.dir, 'node_modules', name), { recursive: true, force: true });
     rmSync(p.markers, { recursive: true, force: true });
 

@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pg-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function bin(args: string[], cwd = dir): { code: number; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache'), NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, '.cache', 'state'), NO_COLOR: '1' } });
   return { code: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
 }
 

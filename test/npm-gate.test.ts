@@ -79,7 +79,7 @@ function npmProject(dependencies: Record<string, string>, policyExtra = ''): Npm
     join(dir, '.provenancerc'),
     `mode: block\nfeed:\n  source: ${JSON.stringify(feedPath)}\n  publicKeys: [${JSON.stringify(publicKey)}]\n  offline: true\nrules:\n  repository: { require: claimed }\n  rebuild: { require: reproducible }\n  scorecard: { minScore: 5 }\nunknown: block\n${policyExtra}`,
   );
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, npm_config_cache: join(home, '.npm'), npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', PG_PROJECT_ID: id, PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), NO_COLOR: '1' };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, npm_config_cache: join(home, '.npm'), npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', PG_PROJECT_ID: id, PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state'), NO_COLOR: '1' };
   const run = (command: string, args: string[]) => runCommand(command, args, { cwd: dir, env, timeoutMs: 120_000 });
   return {
     dir,

@@ -53,7 +53,7 @@ test('online evidence without pacote in the project: a clear message, the packag
         packages: { 'not-in-feed@1.0.0': { resolution: { integrity: 'sha512-' + 'A'.repeat(86) + '==' } } } };
       await hooks.preResolution({ wantedLockfile: lock, lockfileDir: process.cwd() });
     })().then(() => console.log('PASSED'), (e) => console.log('BLOCKED ' + e.code));`;
-  const run = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache') }, timeout: 30_000 });
+  const run = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, 'cache', 'state') }, timeout: 30_000 });
   expect(run.stdout.trim()).toBe('BLOCKED ERR_PNPM_PROVENANCE_BLOCKED');
   expect(run.stderr).toContain('"pacote" is needed for live evidence');
 });

@@ -65,7 +65,7 @@ describe('the guard', () => {
     dirs.push(dir);
     const keys = makeKeys(join(dir, 'keys'));
     await buildTestFeed(keys, [record(7, 10)], join(dir, 'provenance.feed'));
-    const env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache') };
+    const env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, 'cache', 'state') };
     const base = { cwd: dir, configPath: join(dir, 'rc.json'), env };
     const { writeFileSync } = await import('node:fs');
     writeFileSync(base.configPath, JSON.stringify({ mode: 'block', online: true, feed: { source: './provenance.feed', publicKeys: [keys.publicKey] } }));

@@ -126,16 +126,16 @@ describe('check reuses a passing verdict', () => {
     writeFileSync(join(dir, 'package-lock.json'), packageLock([['a', 1], ['c', 3]]));
     expect((await runCli(dir, ['check'])).code).toBe(1);
     // The attacker computes the exact key (every input is public) and signs with their own secret.
-    const inputs = await resolveGuardInputs({ cwd: dir, env: { PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache') } });
+    const inputs = await resolveGuardInputs({ cwd: dir, env: { PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, '.cache', 'state') } });
     const forged: VerdictInputs = {
       file: store, scope: 'check', lockfilePath: join(dir, 'package-lock.json'), lockfile: readFileSync(join(dir, 'package-lock.json')),
-      config: inputs.config, feedPath: inputs.feedPath, cacheDir: join(dir, '.attacker'), now: new Date(),
+      config: inputs.config, feedPath: inputs.feedPath, stateDir: join(dir, '.attacker'), now: new Date(),
     };
     const fakePass: Report = { summary: { packages: 2, pass: 2, warn: 0, block: 0, skip: 0 }, packages: [] };
     storeVerdict(forged, fakePass);
     expect(reuseVerdict(forged)).toEqual(fakePass);
     expect((await runCli(dir, ['check'])).code).toBe(1);
-    expect(reuseVerdict({ ...forged, cacheDir: join(dir, '.cache') })).toBeUndefined();
+    expect(reuseVerdict({ ...forged, stateDir: join(dir, '.cache') })).toBeUndefined();
   });
 });
 
@@ -149,7 +149,7 @@ describe('reuseVerdict / storeVerdict', () => {
       lockfile: readFileSync(join(dir, 'package-lock.json')),
       config,
       feedPath: join(dir, 'feed'),
-      cacheDir: join(dir, '.cache'),
+      stateDir: join(dir, '.cache'),
       now,
     };
   }
@@ -183,14 +183,14 @@ describe('reuseVerdict / storeVerdict', () => {
     expect(reuseVerdict({ ...neverStale, now: new Date(expiresAt + 60_000) })).toBeUndefined();
     // Rollback: a newer serial of this key was accepted since.
     storeVerdict(inputs, pass);
-    recordSerial(inputs.cacheDir, header.keyId, header.serial + 1, 'f'.repeat(64), now);
+    recordSerial(inputs.stateDir, header.keyId, header.serial + 1, 'f'.repeat(64), now);
     expect(reuseVerdict(inputs)).toBeUndefined();
   });
 
   it('is not stored under a feed that replaced the one the process evaluated with', async () => {
     const { dir, publicKey } = await project();
     const inputs = await inputsFor(dir, new Date());
-    const evaluated = openFeed(inputs.feedPath!, { publicKeys: [publicKey], cacheDir: inputs.cacheDir });
+    const evaluated = openFeed(inputs.feedPath!, { publicKeys: [publicKey], stateDir: inputs.stateDir });
     evaluated.close();
     storeVerdict(inputs, pass);
     expect(reuseVerdict(inputs)).toEqual(pass);
@@ -200,7 +200,7 @@ describe('reuseVerdict / storeVerdict', () => {
     expect(existsSync(inputs.file)).toBe(false);
     expect(reuseVerdict(inputs)).toBeUndefined();
     // Once the process evaluated with the new feed too, it cannot tell which one a report is of.
-    openFeed(inputs.feedPath!, { publicKeys: [publicKey], cacheDir: inputs.cacheDir }).close();
+    openFeed(inputs.feedPath!, { publicKeys: [publicKey], stateDir: inputs.stateDir }).close();
     storeVerdict(inputs, pass);
     expect(existsSync(inputs.file)).toBe(false);
   });

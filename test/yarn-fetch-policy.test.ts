@@ -29,7 +29,7 @@ beforeAll(async () => {
   const dir = tempDir('pg-fetch-policy-');
   const keys = makeKeys(join(dir, 'keys'));
   await buildTestFeed(keys, [GOOD], join(dir, 'provenance.feed'));
-  env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache') };
+  env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, 'cache', 'state') };
   for (const mode of ['block', 'warn'] as const) {
     const configPath = join(dir, `rc-${mode}.json`);
     writeFileSync(configPath, JSON.stringify({

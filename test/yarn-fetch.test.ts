@@ -3,10 +3,12 @@
  * feed's sha512 offline (item 2), also when Yarn's cache is warm or was planted by an attacker,
  * and `yarn dlx` from a block-mode project is governed by that project's policy (item 6).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { verifiedArchives } from '../plugins/yarn/verified-archives';
 import type { FeedRecord } from '../src/types';
 import { buildTestFeed, makeKeys } from './helpers/feed-fixtures';
 import { startRegistry, type TestRegistry } from './helpers/registry';
@@ -16,6 +18,8 @@ let registry: TestRegistry;
 /** A second registry serving other bytes under the same name@version (a mirror, or a PR job's registry). */
 let impostor: TestRegistry;
 let rc: string;
+/** The feed's integrity for @pg-fixture/good@1.0.0 (what a planted record would name). */
+let goodIntegrity: string;
 const root = mkdtempSync(join(tmpdir(), 'pg-yarn-fetch-'));
 const GOOD = { repository: { url: 'https://github.com/pg-fixture/good', commit: 'a'.repeat(40), status: 'claimed' }, rebuild: { verdict: 'reproducible', source: 'oss-rebuild' }, scorecard: { score: 8 } } as const;
 
@@ -32,6 +36,7 @@ beforeAll(async () => {
     // The feed attests other bytes for `tampered` than the registry serves.
     const integrity = name === '@pg-fixture/tampered' ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : pkg.integrity;
     records.push({ name, version: '1.0.0', integrity, ...GOOD } as FeedRecord);
+    if (name === '@pg-fixture/good') goodIntegrity = integrity;
   }
   await impostor.publish({ name: '@pg-fixture/good', version: '1.0.0', scripts: markerScript('evil', stray), files: { 'evil.js': 'pwned' } });
   const keys = makeKeys(join(root, 'keys'));
@@ -170,10 +175,19 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
     expectNothingOf(p, '@pg-fixture/good');
     expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
 
+    // The PR job's cache of the guard's own cache directory is restored too, with the record the guard would write for that archive: still refused (records live in the state directory, which a CI cache does not carry).
+    const archive = createHash('sha512').update(readFileSync(join(cacheOf(attacker), planted[0]!))).digest('hex');
+    verifiedArchives(join(p.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives')).add(archive, '@pg-fixture/good@1.0.0', goodIntegrity);
+    const withRecords = await p.yarn(['install', '--immutable']);
+    expect(withRecords.code, withRecords.output).not.toBe(0);
+    expect(text(withRecords.output)).toMatch(/@pg-fixture\/good@1\.0\.0 is blocked by the provenance policy: integrity: the archive in Yarn's cache .* is not the one built from the verified tarball/);
+    expectNothingOf(p, '@pg-fixture/good');
+    expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
+
     // A verified fetch records the archive outside Yarn's cache; the next install trusts that cache entry offline.
     const fresh = project({ '@pg-fixture/good': '1.0.0' });
     expect((await fresh.yarn(['install'])).code).toBe(0);
-    const records = join(fresh.env.PROVENANCE_GUARD_CACHE_DIR!, 'yarn-archives');
+    const records = join(fresh.env.PROVENANCE_GUARD_STATE_DIR!, 'yarn-archives');
     expect(readdirSync(records).length).toBe(1);
     rmSync(join(fresh.dir, 'node_modules'), { recursive: true, force: true });
     const again = await fresh.yarn(['install', '--immutable'], { YARN_ENABLE_OFFLINE_MODE: '1', YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9' });

@@ -25,7 +25,7 @@ async function inputs(): Promise<VerdictInputs> {
   writeFileSync(join(dir, '.provenancerc'), 'mode: off\n');
   mkdirSync(join(dir, 'node_modules'));
   const config = await loadConfig({ cwd: dir, env: {} });
-  return { file: join(dir, 'node_modules', '.provenance-guard', 'yarn-verdict.json'), scope: 'yarn', lockfilePath: join(dir, 'yarn.lock'), lockfile: 'state', config, feedPath: undefined, cacheDir: join(dir, '.cache'), now: new Date() };
+  return { file: join(dir, 'node_modules', '.provenance-guard', 'yarn-verdict.json'), scope: 'yarn', lockfilePath: join(dir, 'yarn.lock'), lockfile: 'state', config, feedPath: undefined, stateDir: join(dir, '.cache'), now: new Date() };
 }
 
 const stored = (entries: [string, string, string][]) => ({ count: entries.length, ids: entries.map((e) => e[0]).join('\n'), integrities: entries.map((e) => e[1]).join('\n'), archives: entries.map((e) => e[2]).join('\n') });

@@ -41,7 +41,7 @@ export function scanVerdictInputs(inputs: GuardInputs, packages: readonly BunPac
     lockfile: [Buffer.from(lock), Buffer.from(JSON.stringify(packages.map((p) => [p.name, p.version, p.requestedRange, p.tarball])))],
     config: inputs.config,
     feedPath: inputs.feedPath,
-    cacheDir: inputs.cacheDir,
+    stateDir: inputs.stateDir,
     now: inputs.now,
     extra: JSON.stringify({ dir, registries: bunRegistryConfig(dir, env).registries }),
   };

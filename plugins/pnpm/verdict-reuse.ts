@@ -14,7 +14,7 @@
  * - the resolved config, the feed's signed preamble (serial, dates, index hash pinning every
  *   record), the guard version and the UTC day (verdict-store.ts);
  * and only a result with nothing blocked is stored, under an HMAC whose secret lives in the
- * user's cache directory: a store written by anyone else (a pull request, another machine) is
+ * user's state directory: a store written by anyone else (a pull request, another machine) is
  * ignored and the batch is checked again. What readPackage sees later (packages resolved
  * anew) is never answered from the store.
  */
@@ -50,7 +50,7 @@ export function batchVerdictInputs(inputs: GuardInputs, batch: LockfileBatch): V
     lockfile: JSON.stringify(lockfile),
     config: inputs.config,
     feedPath: inputs.feedPath,
-    cacheDir: inputs.cacheDir,
+    stateDir: inputs.stateDir,
     now: inputs.now,
     extra: JSON.stringify({ dir, registries, declared: [...scope.declared].sort(), importers: scope.importers ? [...scope.importers].sort() : null }),
   };

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { createGuard, failureMode, resolveGuardInputs, type Guard, type GuardInputs, type GuardOptions } from '../../src/guard';
 import type { Config } from '../../src/config/types';
 import type { VerdictInputs } from '../../src/verdict-store';
-import { cacheDir } from '../../src/paths';
+import { stateDir } from '../../src/paths';
 import type { Evaluation } from '../../src/policy/evaluate';
 import { buildReport } from '../../src/report/build';
 import { errorText, isGuardError } from '../../src/errors';
@@ -124,7 +124,7 @@ export function fetchPolicy(config: Config, expectations: FetchExpectations, gua
       const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
       return integrity ? { id, integrity, block } : undefined;
     },
-    archives: verifiedArchives(join(cacheDir(env), 'yarn-archives')),
+    archives: verifiedArchives(join(stateDir(env), 'yarn-archives')),
     configFile: config.filepath,
     verified(expected, archive) {
       verified.set(expected.id, rememberedArchive(archive));

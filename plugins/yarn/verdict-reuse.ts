@@ -17,7 +17,7 @@
  *   are a function of exactly these.
  * - The fetch step still runs per package (fetch-guard.ts): the downloaded bytes are compared
  *   with the feed's sha512, and an archive found in Yarn's cache is trusted only when the
- *   guard's own record (verified-archives.ts, in the cache directory) says it was built from a
+ *   guard's own record (verified-archives.ts, in the state directory) says it was built from a
  *   verified tarball. What reuse replaces is where the expected sha512 comes from (the feed
  *   lookup the stored verdict made, kept beside it under the same HMAC, instead of a new lookup
  *   of the same record) and, for an archive the fetch step verified when the verdict was stored,
@@ -80,7 +80,7 @@ export function gateVerdictInputs(project: Project, inputs: GuardInputs, lockfil
     lockfile: lockfileState,
     config: inputs.config,
     feedPath: inputs.feedPath,
-    cacheDir: inputs.cacheDir,
+    stateDir: inputs.stateDir,
     now: inputs.now,
     extra: JSON.stringify({ dir, registries }),
   };

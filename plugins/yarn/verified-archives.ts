@@ -1,9 +1,9 @@
 /**
  * The archives of Yarn's cache this machine has seen built from a tarball whose sha512 was the
- * feed's (plugins/yarn/fetch-guard.ts). Kept in the guard's own cache directory, never in
- * Yarn's cache folder: a Yarn cache restored in CI may come from a pull-request job and is
- * attacker-controlled, so an archive found there is trusted only when this record says so
- * (the same trust the accepted feed serials, kept beside it, already rely on).
+ * feed's (plugins/yarn/fetch-guard.ts). Kept in the guard's state directory (paths.ts stateDir),
+ * never in Yarn's cache folder nor the guard's cache directory: a cache restored in CI may come
+ * from a pull-request job and is attacker-controlled, so an archive found there is trusted only
+ * when this record says so (the same trust the accepted feed serials, kept beside it, rely on).
  * One empty file per (archive checksum, name@version, expected integrity): no parsing, safe
  * under concurrent installs.
  */

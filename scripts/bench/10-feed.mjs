@@ -196,7 +196,7 @@ async function measureSize(ctx, records, tools) {
   const args = [cli, 'check', '--lockfile', join(checkDir, 'pnpm-lock.yaml'), '--config', join(checkDir, '.provenancerc.json'), '--format', 'json'];
   rmSync(join(checkDir, 'node_modules'), { recursive: true, force: true });
   const cache = join(ctx.benchDir, `cache-${records}`);
-  const env = { PROVENANCE_GUARD_CACHE_DIR: cache };
+  const env = { PROVENANCE_GUARD_CACHE_DIR: cache, PROVENANCE_GUARD_STATE_DIR: join(cache, 'state') };
   // First open of a new feed: an empty cache directory every run.
   const first = await sideBySide(ctx, args, { env, cwd: checkDir }, () => rmSync(cache, { recursive: true, force: true }));
   const summary = JSON.parse(first.last.stdout).summary;
@@ -345,7 +345,7 @@ async function rangeCheck(ctx, cli, checkDir, feedPath, publicKey, size, records
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'pnpm-lock.yaml'), readFileSync(join(checkDir, 'pnpm-lock.yaml')));
   writeFileSync(join(dir, '.provenancerc.json'), JSON.stringify({ mode: 'warn', feed: { source: `${server.url}#range`, publicKeys: [publicKey], maxAge: '30d', onStale: 'warn' }, unknown: 'warn' }, null, 2) + '\n');
-  const env = { PROVENANCE_GUARD_CACHE_DIR: join(ctx.benchDir, `cache-range-${records}`) };
+  const env = { PROVENANCE_GUARD_CACHE_DIR: join(ctx.benchDir, `cache-range-${records}`), PROVENANCE_GUARD_STATE_DIR: join(ctx.benchDir, `cache-range-${records}`, 'state') };
   rmSync(env.PROVENANCE_GUARD_CACHE_DIR, { recursive: true, force: true });
   const args = [cli, 'check', '--lockfile', join(dir, 'pnpm-lock.yaml'), '--config', join(dir, '.provenancerc.json'), '--format', 'json'];
   const out = {};

@@ -37,7 +37,7 @@ async function withoutReuse(ctx, bin, dir, env, version) {
  */
 async function repeatCheck(ctx, dir) {
   const cli = join(ctx.root, 'dist/cli.cjs');
-  const env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, '..', 'check-cache'), NO_COLOR: '1' };
+  const env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, '..', 'check-cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, '..', 'check-cache', 'state'), NO_COLOR: '1' };
   const first = await ctx.measure(process.execPath, [cli, 'check'], { cwd: dir, env });
   if (first.code !== 0) throw new Error(`check failed (${first.code}):\n${first.stdout.slice(-1500)}${first.stderr.slice(-1500)}`);
   const times = { bare: [], check: [] };
@@ -80,7 +80,7 @@ export async function run(ctx) {
       const home = join(base, `home-${version}`);
       const env = {
         PATH: process.env.PATH, HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_DATA_HOME: join(home, 'data'),
-        XDG_CONFIG_HOME: join(home, 'config'), XDG_STATE_HOME: join(home, 'state'), PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'),
+        XDG_CONFIG_HOME: join(home, 'config'), XDG_STATE_HOME: join(home, 'state'), PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state'),
         npm_config_store_dir: join(base, `store-${version}`), CI: '1',
       };
       const projects = {};

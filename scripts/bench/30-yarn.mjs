@@ -76,7 +76,7 @@ export async function run(ctx) {
       }
       projects[kind] = dir;
     }
-    const env = { YARN_ENABLE_TELEMETRY: '0', YARN_ENABLE_PROGRESS_BARS: 'false', PROVENANCE_GUARD_CACHE_DIR: join(base, 'pg-cache'), HOME: base, PROVENANCE_GUARD_TIMING: '1' };
+    const env = { YARN_ENABLE_TELEMETRY: '0', YARN_ENABLE_PROGRESS_BARS: 'false', PROVENANCE_GUARD_CACHE_DIR: join(base, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(base, 'pg-cache', 'state'), HOME: base, PROVENANCE_GUARD_TIMING: '1' };
     writeFileSync(join(projects.plain, 'yarn.lock'), '');
     const first = await ctx.measure(process.execPath, [yarnJs, 'install'], { cwd: projects.plain, env });
     if (first.code !== 0) throw new Error(`initial install failed:\n${first.stdout.slice(-2000)}`);

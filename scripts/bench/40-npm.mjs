@@ -26,7 +26,7 @@ export async function run(ctx) {
     mkdirSync(home, { recursive: true });
     writeFileSync(join(home, '.npmrc'), '');
     const env = { PATH: process.env.PATH, HOME: home, npm_config_userconfig: join(home, '.npmrc'), npm_config_cache: join(base, 'cache'),
-      npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache') };
+      npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state') };
     const projects = {};
     for (const kind of ['plain', 'guard']) {
       const dir = join(base, `project-${kind}`);

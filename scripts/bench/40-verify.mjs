@@ -87,7 +87,7 @@ export async function run(ctx) {
     const gitconfig = join(dir, 'gitconfig');
     writeFileSync(gitconfig, `[url "git://127.0.0.1:${port}/"]\n\tinsteadOf = https://github.com/\n`);
     writeFileSync(join(dir, '.npmrc'), `registry=${url}/\n`);
-    const env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), GIT_CONFIG_GLOBAL: gitconfig, npm_config_userconfig: join(dir, '.npmrc'), HOME: dir };
+    const env = { PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, 'cache', 'state'), GIT_CONFIG_GLOBAL: gitconfig, npm_config_userconfig: join(dir, '.npmrc'), HOME: dir };
     const cli = join(ctx.root, 'dist', 'cli.cjs');
     for (const label of ['cold (fetch + compare)', 'warm (verdict cache)']) {
       const result = await ctx.measure(process.execPath, [cli, 'verify', ...specs, '--format', 'json'], { cwd: dir, env });

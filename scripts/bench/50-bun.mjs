@@ -54,7 +54,7 @@ export async function run(ctx) {
     await publishScanner(ctx, url, scannerVersion, bundle, base);
     const { feedPath, publicKey } = await buildBenchFeed(ctx, { tool: 'bun-bench-feed', dir: base, recordsPath });
     const home = join(base, 'home');
-    const env = { PATH: process.env.PATH, HOME: home, BUN_INSTALL_CACHE_DIR: join(base, 'cache'), PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache') };
+    const env = { PATH: process.env.PATH, HOME: home, BUN_INSTALL_CACHE_DIR: join(base, 'cache'), PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state') };
     const projects = {};
     for (const kind of ['plain', 'guard']) {
       const dir = join(base, `project-${kind}`);

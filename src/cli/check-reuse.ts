@@ -99,7 +99,7 @@ export function verdictInputs(lockfiles: readonly string[], registries: readonly
   const lockfile = lockfiles.map((path) => `${path}\u0000${lockfileDigest(path)}\u0000`).join('');
   return {
     file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile,
-    config: inputs.config, feedPath: inputs.feedPath, cacheDir: inputs.cacheDir, now: inputs.now,
+    config: inputs.config, feedPath: inputs.feedPath, stateDir: inputs.stateDir, now: inputs.now,
     extra: JSON.stringify({ registries, format }),
   };
 }

@@ -20,7 +20,7 @@ import { escapeControl } from '../report/escape';
 import { readRecordsFile } from '../feed/records';
 import { resolveFeedSource } from '../feed/source';
 import { readLockfile } from '../lockfile/index';
-import { cacheDir } from '../paths';
+import { cacheDir, stateDir } from '../paths';
 import type { SourcesConfig } from '../config/types';
 import type { FeedRecord, ResolvedPackage } from '../types';
 import { parseCommand, usageOf } from './args';
@@ -66,6 +66,7 @@ async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], confi
   const result = await gatherEvidence(packages, {
     sources: config.sources,
     cacheDir: cacheDir(ctx.env),
+    stateDir: stateDir(ctx.env),
     npmrc: { cwd: ctx.cwd },
     env: ctx.env,
     onProgress: progress,
@@ -91,6 +92,7 @@ async function addSourceMatch(ctx: CliContext, records: FeedRecord[], packages: 
   });
   const outcomes = await verifySources(targets, {
     cacheDir: cacheDir(ctx.env),
+    stateDir: stateDir(ctx.env),
     env: ctx.env,
     cwd: ctx.cwd,
     ...(sources.registry.url ? { registry: sources.registry.url } : {}),
@@ -273,8 +275,8 @@ async function update(argv: string[], ctx: CliContext): Promise<number> {
   const privateKey = signingKey('feed update', values, ctx)!;
   const out = outputPath('feed update', 'out', values.out!, ctx, true);
   const publicKeys = values['public-key'] !== undefined ? [readFileSync(resolve(ctx.cwd, values['public-key']), 'utf8').trim()] : [publicKeyOf(privateKey)];
-  const basePath = await resolveFeedSource({ source: values.base!, rootDir: ctx.cwd, offline: false, cacheDir: cacheDir(ctx.env), env: ctx.env, publicKeys });
-  const base = openBase(basePath, publicKeys, cacheDir(ctx.env));
+  const basePath = await resolveFeedSource({ source: values.base!, rootDir: ctx.cwd, offline: false, cacheDir: cacheDir(ctx.env), stateDir: stateDir(ctx.env), env: ctx.env, publicKeys });
+  const base = openBase(basePath, publicKeys, stateDir(ctx.env));
   try {
     const { added, kept } = await addedRecords(ctx, base, values);
     const { path, header } = await updateFeed({ base, added, privateKey, out, ...(expiresIn !== undefined ? { expiresIn } : {}) });
@@ -354,14 +356,14 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const given = resolve(ctx.cwd, positionals[0]!);
   if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given, code: 'ERR_PG_FEED_NOT_FOUND' });
   const publicKeys = [readFileSync(keyFile, 'utf8').trim()];
-  const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), env: ctx.env, publicKeys });
-  const header = verifyFeed(path, publicKeys, { cacheDir: cacheDir(ctx.env) });
+  const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), stateDir: stateDir(ctx.env), env: ctx.env, publicKeys });
+  const header = verifyFeed(path, publicKeys, { stateDir: stateDir(ctx.env) });
   ctx.stdout.write(`OK ${path}: signature verified (key ${header.keyId}), ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, generated ${header.generatedAt}, expires ${header.expiresAt}\n`);
   return 0;
 }
 
 function showTrust(ctx: CliContext): number {
-  const dir = cacheDir(ctx.env);
+  const dir = stateDir(ctx.env);
   const entries = Object.entries(readFeedState(dir).serials);
   ctx.stdout.write(`Feed trust state: ${statePath(dir)}\n`);
   if (entries.length === 0) ctx.stdout.write('  no feed accepted on this machine yet (feed.minSerial is then the only floor)\n');
@@ -386,7 +388,7 @@ async function trust(argv: string[], ctx: CliContext): Promise<number> {
     return showTrust(ctx);
   }
   if ((values.key === undefined) === !values.all) throw new UsageError(`feed trust --reset: give --key KEYID or --all\n\n${usageOf('feed trust')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  const dir = cacheDir(ctx.env);
+  const dir = stateDir(ctx.env);
   const path = statePath(dir);
   if (values.all) {
     const forgotten = Object.keys(resetTrust(dir, { all: true }));

@@ -10,7 +10,7 @@ import { chooseRules, renderPolicy } from '../init/policy';
 import { publishedIntegrity } from '../init/config-pin';
 import { CONFIG_DEPENDENCY_NAME, currentPin, isWorkingPin } from '../init/pnpm';
 import { detectPackageManager, wirePackageManager } from '../init/index';
-import { cacheDir } from '../paths';
+import { cacheDir, stateDir } from '../paths';
 import { escapeControl } from '../report/escape';
 import { VERSION } from '../version';
 import { oneOf, parseCommand } from './args';
@@ -36,7 +36,7 @@ async function pinIntegrity(ctx: CliContext, pm: string, method: string): Promis
 async function coverageOf(ctx: CliContext, source: string, publicKeys: string[], explicit: boolean): Promise<FeedCoverage | undefined> {
   const local = !/^https?:\/\//.test(source) && !source.startsWith('@') && !/^[a-z0-9][\w.-]*@/i.test(source);
   if (publicKeys.length === 0 || (!explicit && local && !existsSync(resolve(ctx.cwd, source)))) return undefined;
-  return feedCoverage({ source, rootDir: ctx.cwd, publicKeys, cacheDir: cacheDir(ctx.env), env: ctx.env });
+  return feedCoverage({ source, rootDir: ctx.cwd, publicKeys, cacheDir: cacheDir(ctx.env), stateDir: stateDir(ctx.env), env: ctx.env });
 }
 
 async function writeNewPolicy(ctx: CliContext, path: string, feed: { source?: string; publicKey?: string }): Promise<string[]> {

@@ -2,7 +2,7 @@
 import { createColors } from 'picocolors';
 import { loadConfig } from '../config/load';
 import { UsageError } from '../errors';
-import { cacheDir } from '../paths';
+import { cacheDir, stateDir } from '../paths';
 import { escapeControl } from '../report/escape';
 import { shouldColor } from '../report/human';
 import type { SourceMatchOutcome, SourceMatchResult } from '../verify/index';
@@ -86,6 +86,7 @@ export async function verifyCommand(argv: string[], ctx: CliContext): Promise<nu
   const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean }, 100, 'verify');
   const outcomes = await verifySources(packages, {
     cacheDir: cacheDir(ctx.env),
+    stateDir: stateDir(ctx.env),
     env: ctx.env,
     cwd: ctx.cwd,
     ...(config.sources.registry.url ? { registry: config.sources.registry.url } : {}),

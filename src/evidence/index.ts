@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SourcesConfig } from '../config/types';
 import { EvidenceError } from '../errors';
-import { cacheDir as defaultCacheDir } from '../paths';
+import { cacheDir as defaultCacheDir, stateDir as defaultStateDir } from '../paths';
 import type { FeedRecord, RepositoryEvidence, ResolvedPackage } from '../types';
-import { EvidenceCache } from './cache';
+import { EvidenceCache, evidenceStore } from './cache';
 import { fetchDepsDevScorecard, fetchDepsDevVersion, type DepsDevVersion } from './depsdev';
 import { DEFAULT_RETRY, describeError, getJson, getText, isDnsFailure, isRecord, MalformedResponseError, SourceDownError, type RequestOptions, type RetryPolicy } from './http';
 import { createLimiter, type Limiter } from './limit';
@@ -38,6 +38,8 @@ export interface GatherOptions {
   sources: SourcesConfig;
   /** Cache directory; default: cacheDir(env) (PROVENANCE_GUARD_CACHE_DIR, XDG, ~/.cache). */
   cacheDir?: string;
+  /** State directory (its machine secret authenticates the on-disk cache); default: stateDir(env). */
+  stateDir?: string;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
   /** Where the user's npm config is read from (project .npmrc lookup); default process.cwd(). */
@@ -78,6 +80,7 @@ class Gatherer {
   private readonly npmOptions: Record<string, unknown>;
   private readonly retry: RetryPolicy;
   private readonly cacheRoot: string;
+  private readonly stateRoot: string;
   /** Consecutive failed requests per source, and why a source was given up on. */
   private readonly failures = new Map<SourceName, number>();
   private readonly down = new Map<SourceName, string>();
@@ -94,7 +97,8 @@ class Gatherer {
     const env = options.env ?? process.env;
     const s = options.sources;
     this.cacheRoot = options.cacheDir ?? defaultCacheDir(env);
-    this.cache = new EvidenceCache(this.cacheRoot, s.cacheTtl);
+    this.stateRoot = options.stateDir ?? defaultStateDir(env);
+    this.cache = new EvidenceCache(evidenceStore(this.cacheRoot, this.stateRoot), s.cacheTtl);
     const n = s.concurrency;
     this.limits = { registry: createLimiter(n), provenance: createLimiter(n), depsDev: createLimiter(n), scorecard: createLimiter(n), ossRebuild: createLimiter(n) };
     this.npm = loadNpmConfig({ cwd: options.npmrc?.cwd ?? process.cwd(), env });
@@ -183,7 +187,7 @@ class Gatherer {
   private trustMaterial(): Promise<LoadedTrustMaterial> {
     this.trust ??= loadTrustMaterial({
       source: this.options.trustedRoot ?? 'tuf',
-      cacheDir: this.cacheRoot,
+      stateDir: this.stateRoot,
       timeout: this.options.sources.timeout,
     }).then((loaded) => {
       if (loaded.warning) this.warn(loaded.warning);

@@ -1,7 +1,8 @@
 /**
  * The Sigstore trust root (Fulcio CAs, Rekor and CT log keys) that npm provenance bundles
- * are verified against. `tuf` refreshes it through Sigstore's TUF repository (cached under
- * our cache directory) and falls back to the copy shipped inside @sigstore/tuf when the TUF
+ * are verified against. `tuf` refreshes it through Sigstore's TUF repository (its metadata kept
+ * in the state directory: the cached root.json is the trusted root the next refresh starts
+ * from, so it must not come from a restorable cache) and falls back to the copy shipped inside @sigstore/tuf when the TUF
  * mirror cannot be reached; `bundled` uses only that shipped copy (no network);
  * `{ path }` reads a trusted_root.json.
  */
@@ -13,7 +14,8 @@ export type TrustedRootSource = 'tuf' | 'bundled' | { path: string };
 
 export interface TrustRootOptions {
   source: TrustedRootSource;
-  cacheDir?: string;
+  /** paths.ts stateDir: where the TUF metadata (the trusted root.json) is kept. */
+  stateDir?: string;
   timeout: number;
   /** TUF mirror; default Sigstore's public-good instance. */
   tufMirrorURL?: string;
@@ -51,7 +53,7 @@ export async function loadTrustMaterial(options: TrustRootOptions): Promise<Load
     const tuf = require('@sigstore/tuf') as typeof import('@sigstore/tuf');
     const root = await tuf.getTrustedRoot({
       mirrorURL: options.tufMirrorURL ?? PUBLIC_GOOD_TUF,
-      ...(options.cacheDir ? { cachePath: join(options.cacheDir, 'sigstore-tuf') } : {}),
+      ...(options.stateDir ? { cachePath: join(options.stateDir, 'sigstore-tuf') } : {}),
       timeout: options.timeout,
       retry: { retries: 1 },
     });

@@ -1,7 +1,7 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { FeedError } from '../errors';
-import { cacheDir as defaultCacheDir } from '../paths';
+import { stateDir as defaultStateDir } from '../paths';
 import type { FeedRecord } from '../types';
 import {
   INDEX_ENTRY_BYTES, READABLE_SCHEMAS, bucketOfHash, decodeBucket, decodeIndexEntry, keyHash, recordKey, type FeedHeader,
@@ -16,7 +16,8 @@ export type { FeedHeader } from './format';
 
 export interface OpenFeedOptions {
   publicKeys: string[];
-  cacheDir?: string;
+  /** Where the accepted serials are (paths.ts stateDir). */
+  stateDir?: string;
   now?: Date;
   /** Default true: remember this feed's serial so an older one is refused later. */
   recordAcceptance?: boolean;
@@ -97,7 +98,7 @@ function checkSignature(preamble: Preamble, publicKeys: string[], label: string)
 }
 
 /** Dates and serial of a header whose signature verified. */
-function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, cache: string, now: Date, label: string): void {
+function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, state: string, now: Date, label: string): void {
   if (!READABLE_SCHEMAS.includes(header.schema)) {
     throw new FeedError(`feed ${label} has schema ${header.schema}; this version of provenance-guard reads schemas ${READABLE_SCHEMAS.join(' and ')}`, { file: label, code: 'ERR_PG_FEED_SCHEMA' });
   }
@@ -113,10 +114,10 @@ function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, ca
   if (trust.minSerial !== undefined && header.serial < trust.minSerial) {
     throw new FeedError(`feed ${label} has serial ${header.serial}, lower than feed.minSerial ${trust.minSerial} (rollback refused)`, { file: label, code: 'ERR_PG_FEED_ROLLBACK' });
   }
-  const accepted = acceptedFeed(cache, header.keyId);
+  const accepted = acceptedFeed(state, header.keyId);
   if (accepted && header.serial < accepted.serial) {
     throw new FeedError(
-      `feed ${label} has serial ${header.serial}, older than serial ${accepted.serial} already accepted on this machine (rollback refused; state in ${statePath(cache)}, \`${RESET_COMMAND} --key ${header.keyId}\` forgets it deliberately)`,
+      `feed ${label} has serial ${header.serial}, older than serial ${accepted.serial} already accepted on this machine (rollback refused; state in ${statePath(state)}, \`${RESET_COMMAND} --key ${header.keyId}\` forgets it deliberately)`,
       { file: label, code: 'ERR_PG_FEED_ROLLBACK' },
     );
   }
@@ -129,14 +130,14 @@ function checkFreshness(header: FeedHeader, sha256: string, trust: FeedTrust, ca
  * A preamble fetched from elsewhere, before anything of it is kept or its header sizes a request:
  * its signature against the pinned keys, then its schema, dates and serial as openFeed checks them.
  */
-export function checkPreamble(preamble: Preamble, trust: FeedTrust, cache: string, now: Date): void {
+export function checkPreamble(preamble: Preamble, trust: FeedTrust, state: string, now: Date): void {
   const label = trust.label ?? 'feed';
   checkSignature(preamble, trust.publicKeys, label);
-  checkFreshness(preamble.header, preambleDigest(preamble), trust, cache, now, label);
+  checkFreshness(preamble.header, preambleDigest(preamble), trust, state, now, label);
 }
 
 /** Everything but the buckets: signature, schema, dates, rollback, size, index hash (schemas 1, 2). */
-function openChecked(path: string, trust: FeedTrust, cache: string, now: Date, preambleOnly = false): OpenedFeed {
+function openChecked(path: string, trust: FeedTrust, state: string, now: Date, preambleOnly = false): OpenedFeed {
   const label = trust.label ?? path;
   const fd = openFeedFile(path);
   try {
@@ -146,7 +147,7 @@ function openChecked(path: string, trust: FeedTrust, cache: string, now: Date, p
     checkSignature(preamble, trust.publicKeys, label);
     // From here on the header is trusted.
     const sha256 = preambleDigest(preamble);
-    checkFreshness(header, sha256, trust, cache, now, label);
+    checkFreshness(header, sha256, trust, state, now, label);
     if (!preambleOnly && preamble.size !== preamble.bodyStart + header.bodyBytes) throw corrupted(label, `size is ${preamble.size} bytes, header says ${preamble.bodyStart + header.bodyBytes}`);
     if (header.schema === 3) return { fd, preamble, index: Buffer.alloc(0), sha256 };
     const indexLength = header.buckets * INDEX_ENTRY_BYTES;
@@ -195,13 +196,13 @@ function fullPass(opened: OpenedFeed, path: string): void {
  */
 export function openFeed(path: string, options: OpenFeedOptions): Feed {
   const now = options.now ?? new Date();
-  const cache = options.cacheDir ?? defaultCacheDir();
-  const opened = openChecked(path, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}) }, cache, now, options.pages !== undefined);
+  const state = options.stateDir ?? defaultStateDir();
+  const opened = openChecked(path, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}) }, state, now, options.pages !== undefined);
   noteOpened(path, opened.sha256);
   const { fd, preamble, index } = opened;
   const header = preamble.header;
   try {
-    if (options.recordAcceptance !== false) recordSerial(cache, header.keyId, header.serial, opened.sha256, now, path);
+    if (options.recordAcceptance !== false) recordSerial(state, header.keyId, header.serial, opened.sha256, now, path);
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -321,13 +322,13 @@ function decoded(schema: number, bytes: Buffer, bucket: number, path: string): B
 export function verifyFeed(
   path: string,
   publicKeys: string[],
-  options: { cacheDir?: string; now?: Date; minSerial?: number; label?: string } = {},
+  options: { stateDir?: string; now?: Date; minSerial?: number; label?: string } = {},
 ): FeedHeader & { sha256: string } {
-  const cache = options.cacheDir ?? defaultCacheDir();
+  const state = options.stateDir ?? defaultStateDir();
   const trust: FeedTrust = { publicKeys };
   if (options.minSerial !== undefined) trust.minSerial = options.minSerial;
   if (options.label !== undefined) trust.label = options.label;
-  const opened = openChecked(path, trust, cache, options.now ?? new Date());
+  const opened = openChecked(path, trust, state, options.now ?? new Date());
   try {
     if (opened.preamble.header.schema === 3) verifyTree(new TreeReader(opened.preamble.header, sequentialPages(opened, trust.label ?? path), trust.label ?? path));
     else fullPass(opened, trust.label ?? path);

@@ -65,6 +65,8 @@ export interface Meta {
 /** What a `#range` source is opened with: where its cache is, and what its feed must satisfy before anything of it is kept. */
 export interface RemoteFeedOptions {
   cacheDir: string;
+  /** paths.ts stateDir: the machine secret meta.json is MAC'd with, the accepted serials. */
+  stateDir: string;
   offline: boolean;
   /** `feed.publicKeys`: a fetched preamble is verified before it replaces the cached one or sizes a request. */
   publicKeys: string[];
@@ -78,8 +80,8 @@ const MAX_META_BYTES = 64 * 1024;
 const META_PURPOSE = 'pg-range-meta/1';
 
 /** Written after each fetched head (exported for tests that plant an authentic one). */
-export function writeMeta(dir: string, cacheDir: string, meta: Meta): void {
-  const mac = stateMac(cacheDir, true, META_PURPOSE, [meta.url, meta.etag, meta.file]);
+export function writeMeta(dir: string, stateDir: string, meta: Meta): void {
+  const mac = stateMac(stateDir, true, META_PURPOSE, [meta.url, meta.etag, meta.file]);
   writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ ...meta, ...(mac ? { mac } : {}) }) + '\n');
 }
 
@@ -171,13 +173,13 @@ async function freshCopy(client: RangeClient, url: string, dir: string, head: { 
   } finally {
     rmSync(tmp, { force: true });
   }
-  writeMeta(dir, options.cacheDir, { url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) });
+  writeMeta(dir, options.stateDir, { url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) });
   pruneOldCopies(dir, basename(path));
   return path;
 }
 
 function checkHead(preamble: Preamble, url: string, options: RemoteFeedOptions): void {
-  checkPreamble(preamble, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}), label: url }, options.cacheDir, options.now ?? new Date());
+  checkPreamble(preamble, { publicKeys: options.publicKeys, ...(options.minSerial !== undefined ? { minSerial: options.minSerial } : {}), label: url }, options.stateDir, options.now ?? new Date());
 }
 
 /** Whether a schema 1/2 copy holds the index its signed header hashes. */
@@ -206,14 +208,14 @@ function pruneOldCopies(dir: string, keep: string): void {
  * cache) could otherwise pair the server's current ETag with an older signed head, which a 304
  * would then confirm. Anything else is no cache: the head is fetched unconditionally.
  */
-function readMeta(dir: string, cacheDir: string): Meta | undefined {
+function readMeta(dir: string, stateDir: string): Meta | undefined {
   const bytes = readCacheFile(join(dir, 'meta.json'), MAX_META_BYTES);
   if (!bytes) return undefined;
   try {
     const value = JSON.parse(bytes.toString('utf8')) as Partial<Meta> & { mac?: unknown };
     if (typeof value.url !== 'string' || typeof value.file !== 'string' || (value.etag !== undefined && typeof value.etag !== 'string')) return undefined;
     const meta: Meta = { url: value.url, file: value.file, ...(value.etag !== undefined ? { etag: value.etag } : {}) };
-    return stateMacMatches(cacheDir, META_PURPOSE, [meta.url, meta.etag, meta.file], value.mac) ? meta : undefined;
+    return stateMacMatches(stateDir, META_PURPOSE, [meta.url, meta.etag, meta.file], value.mac) ? meta : undefined;
   } catch {
     return undefined;
   }
@@ -264,7 +266,7 @@ export async function openRemoteFeedFile(source: string, options: RemoteFeedOpti
   const feeds = join(options.cacheDir, 'feeds');
   const dir = join(feeds, `range-${createHash('sha256').update(url).digest('hex').slice(0, 24)}`);
   const usable = slotDir(feeds, !options.offline) && slotDir(dir, !options.offline);
-  const meta = usable ? readMeta(dir, options.cacheDir) : undefined;
+  const meta = usable ? readMeta(dir, options.stateDir) : undefined;
   const local = join(dir, meta?.file && /^(feed|head)-[0-9a-f]{32}$/.test(meta.file) ? meta.file : 'missing');
   // meta.json, when the copy it names is there, of this URL, and still the feed its name hashes.
   const cached = meta?.url === url && namedAfterItsPreamble(local) ? meta : undefined;
@@ -333,7 +335,7 @@ function treeHeadCopy(url: string, dir: string, head: { body: Buffer; etag: stri
   }
   const path = join(dir, `head-${preambleDigest(preamble).slice(0, 32)}`);
   writeFileAtomic(path, head.body.subarray(0, preamble.bodyStart));
-  writeMeta(dir, options.cacheDir, { url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) });
+  writeMeta(dir, options.stateDir, { url, ...(head.etag ? { etag: head.etag } : {}), file: basename(path) });
   pruneOldCopies(dir, basename(path));
   return path;
 }

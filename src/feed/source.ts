@@ -27,6 +27,8 @@ export interface ResolveFeedOptions {
   /** Never touch the network: cached copies only. */
   offline: boolean;
   cacheDir?: string;
+  /** paths.ts stateDir: the machine secret the cached copy's meta.json is MAC'd with, the accepted serials. Required: a caller naming its cache must name its state too. */
+  stateDir: string;
   env?: NodeJS.ProcessEnv;
   /** Where warnings go (default: stderr). */
   warn?: (message: string) => void;
@@ -49,6 +51,7 @@ const MAX_REDIRECTS = 5;
 /** What a download is checked against before it may replace the last good copy. */
 interface Candidate {
   cache: string;
+  state: string;
   publicKeys: string[];
   minSerial?: number;
   now: Date;
@@ -145,7 +148,7 @@ function metaFields(meta: CacheMeta, feed: string): (string | undefined)[] {
  * job's CI cache, pairing the current validators with an older signed feed) is ignored and the
  * feed is downloaded again.
  */
-function readMeta(target: ReturnType<typeof slot>, cache: string): CacheMeta | undefined {
+function readMeta(target: ReturnType<typeof slot>, state: string): CacheMeta | undefined {
   const bytes = readCacheFile(target.meta, 64 * 1024);
   if (!bytes) return undefined;
   try {
@@ -153,14 +156,14 @@ function readMeta(target: ReturnType<typeof slot>, cache: string): CacheMeta | u
     if (!isObject(value) || typeof value.source !== 'string' || typeof value.fetchedAt !== 'string') return undefined;
     for (const field of ['etag', 'lastModified', 'version', 'integrity'] as const) if (value[field] !== undefined && typeof value[field] !== 'string') return undefined;
     const { mac, ...meta } = value;
-    return stateMacMatches(cache, META_PURPOSE, metaFields(meta, target.feed), mac) ? meta : undefined;
+    return stateMacMatches(state, META_PURPOSE, metaFields(meta, target.feed), mac) ? meta : undefined;
   } catch {
     return undefined;
   }
 }
 
-function writeMeta(target: ReturnType<typeof slot>, cache: string, meta: CacheMeta): void {
-  const mac = stateMac(cache, true, META_PURPOSE, metaFields(meta, target.feed));
+function writeMeta(target: ReturnType<typeof slot>, state: string, meta: CacheMeta): void {
+  const mac = stateMac(state, true, META_PURPOSE, metaFields(meta, target.feed));
   writeFileAtomic(target.meta, JSON.stringify({ ...meta, ...(mac ? { mac } : {}) }, null, 2) + '\n');
 }
 
@@ -186,13 +189,13 @@ function fallback(cached: string, meta: CacheMeta | undefined, what: string, err
  */
 function install(file: string, target: string, what: string, trust: Candidate): void {
   const header = verifyFeed(file, trust.publicKeys, {
-    cacheDir: trust.cache,
+    stateDir: trust.state,
     now: trust.now,
     label: what,
     ...(trust.minSerial !== undefined ? { minSerial: trust.minSerial } : {}),
   });
   renameSync(file, target);
-  recordSerial(trust.cache, header.keyId, header.serial, header.sha256, trust.now, what);
+  recordSerial(trust.state, header.keyId, header.serial, header.sha256, trust.now, what);
 }
 
 /** fetch, following redirects by hand: never from https (or a loopback http) to plain http. */
@@ -242,7 +245,7 @@ async function resolveUrl(url: URL, offline: boolean, trust: Candidate): Promise
   if (url.pathname.endsWith('/')) url = new URL(FEED_FILE_NAME, url);
   const what = url.href;
   const target = slot(trust.cache, 'url', what);
-  const meta = readMeta(target, trust.cache);
+  const meta = readMeta(target, trust.state);
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
     if (cached) return cached;
@@ -260,7 +263,7 @@ async function resolveUrl(url: URL, offline: boolean, trust: Candidate): Promise
     const lastModified = response.headers.get('last-modified');
     if (etag) fresh.etag = etag;
     if (lastModified) fresh.lastModified = lastModified;
-    writeMeta(target, trust.cache, fresh);
+    writeMeta(target, trust.state, fresh);
     return target.feed;
   } catch (error) {
     if (cached) return fallback(cached, meta, what, error, trust.warn);
@@ -363,7 +366,7 @@ async function fetchNpm(t: NpmTarget, trust: Candidate): Promise<string> {
       install(file, t.target.feed, `${FEED_FILE_NAME} of ${manifest.name}@${manifest.version}`, trust);
       const fresh: CacheMeta = { source: t.spec, version: manifest.version, fetchedAt: trust.now.toISOString() };
       if (manifest._integrity) fresh.integrity = manifest._integrity;
-      writeMeta(t.target, trust.cache, fresh);
+      writeMeta(t.target, trust.state, fresh);
       return t.target.feed;
     };
     return await withDeadline(fetched(), trust.timeoutMs, t.what);
@@ -380,7 +383,7 @@ async function resolveNpm(spec: string, rootDir: string, offline: boolean, env: 
   const registry = registryFor(parsed.name ?? spec, npm);
   const what = `npm package ${spec} (${registry})`;
   const target = slot(trust.cache, 'npm', `${registry}\n${spec}`);
-  const meta = readMeta(target, trust.cache);
+  const meta = readMeta(target, trust.state);
   const cached = existsSync(target.feed) ? target.feed : undefined;
   if (offline) {
     if (cached) return cached;
@@ -402,6 +405,7 @@ export async function resolveFeedSource(options: ResolveFeedOptions): Promise<st
   const env = options.env ?? process.env;
   const trust: Candidate = {
     cache: options.cacheDir ?? defaultCacheDir(env),
+    state: options.stateDir,
     publicKeys: options.publicKeys,
     now: options.now ?? new Date(),
     timeoutMs: options.timeoutMs ?? FEED_DOWNLOAD_TIMEOUT_MS,

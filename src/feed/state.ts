@@ -1,8 +1,8 @@
 /**
- * What this machine remembers about feeds, in the cache directory:
- * - feed-state.json: per signing key, the highest serial accepted, when, and the SHA-256 of
- *   that feed's signed preamble (rollback and same-serial-other-content protection);
- * - verified/<fingerprint>: feeds already checked byte by byte, so later opens skip the full pass.
+ * What this machine remembers about feeds, in the state directory (paths.ts stateDir, never the
+ * cache directory a CI job may restore): feed-state.json, per signing key, the highest serial
+ * accepted, when, and the SHA-256 of that feed's signed preamble (rollback and
+ * same-serial-other-content protection).
  * Several processes may read and write at once (pnpm runs hooks in child processes): every
  * write is temp file + rename, and serials are merged with max() so none goes backwards.
  * A state file that cannot be read as such fails closed (ERR_PG_FEED_STATE): forgetting it
@@ -118,7 +118,7 @@ function withLock<T>(dir: string, fn: () => T): T {
   const lock = statePath(dir) + '.lock';
   let held = false;
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch {
     // reported by the write below
   }
@@ -158,7 +158,7 @@ function writeState(dir: string, state: FeedTrustState, what: string): void {
     writeFileAtomic(statePath(dir), JSON.stringify(state, null, 2) + '\n');
   } catch (error) {
     throw new FeedError(
-      `cannot ${what} in ${statePath(dir)}: ${(error as Error).message} (set PROVENANCE_GUARD_CACHE_DIR to a writable directory)`,
+      `cannot ${what} in ${statePath(dir)}: ${(error as Error).message} (set PROVENANCE_GUARD_STATE_DIR to a writable directory)`,
       { file: statePath(dir), code: 'ERR_PG_FEED_STATE', cause: error },
     );
   }

@@ -26,13 +26,13 @@ export interface VerifiedBase {
 }
 
 /** Copies the base feed aside and verifies every byte against `publicKeys`. */
-export function openBase(basePath: string, publicKeys: string[], cacheDir: string): VerifiedBase {
+export function openBase(basePath: string, publicKeys: string[], stateDir: string): VerifiedBase {
   const dir = mkdtempSync(join(tmpdir(), 'pg-feed-base-'));
   const path = join(dir, 'provenance.feed');
   try {
     copyFileSync(basePath, path);
-    const header = verifyFeed(path, publicKeys, { cacheDir });
-    const feed = openFeed(path, { publicKeys, cacheDir, recordAcceptance: false });
+    const header = verifyFeed(path, publicKeys, { stateDir });
+    const feed = openFeed(path, { publicKeys, stateDir, recordAcceptance: false });
     return {
       path,
       header,

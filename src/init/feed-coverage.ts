@@ -20,6 +20,7 @@ export interface CoverageOptions {
   rootDir: string;
   publicKeys: string[];
   cacheDir: string;
+  stateDir: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -34,8 +35,8 @@ function count(coverage: FeedCoverage, record: FeedRecord): void {
 /** Opens the feed (verified against the keys, every byte) and counts the records carrying each kind of evidence. */
 export async function feedCoverage(options: CoverageOptions): Promise<FeedCoverage> {
   if (options.publicKeys.length === 0) throw new FeedError('cannot open the feed without its public key (--public-key FILE)');
-  const path = await resolveFeedSource({ source: options.source, rootDir: options.rootDir, offline: false, cacheDir: options.cacheDir, env: options.env, publicKeys: options.publicKeys });
-  const base = openBase(path, options.publicKeys, options.cacheDir);
+  const path = await resolveFeedSource({ source: options.source, rootDir: options.rootDir, offline: false, cacheDir: options.cacheDir, stateDir: options.stateDir, env: options.env, publicKeys: options.publicKeys });
+  const base = openBase(path, options.publicKeys, options.stateDir);
   const coverage: FeedCoverage = { records: 0, repository: 0, rebuild: 0, scorecard: 0, contents: 0 };
   try {
     for await (const record of feedRecords(base.path)) count(coverage, record);

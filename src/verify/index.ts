@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EvidenceError } from '../errors';
-import { EvidenceCache } from '../evidence/cache';
+import { EvidenceCache, evidenceStore } from '../evidence/cache';
 import { DEFAULT_RETRY, describeError } from '../evidence/http';
 import { createLimiter, type Limiter } from '../evidence/limit';
 import { fetchPackageVersions, type PackageVersions, type RegistryVersionInfo } from '../evidence/registry';
@@ -45,6 +45,8 @@ export interface SourceMatchResult {
 
 export interface SourceMatchOptions {
   cacheDir: string;
+  /** paths.ts stateDir: its machine secret authenticates the cached verdicts and registry answers. */
+  stateDir: string;
   env: NodeJS.ProcessEnv;
   /** Where the project's .npmrc is looked up from. */
   cwd: string;
@@ -87,8 +89,9 @@ export class SourceVerifier {
   constructor(private readonly options: SourceMatchOptions) {
     this.npm = loadNpmConfig({ cwd: options.cwd, env: options.env });
     this.npmOptions = fetchOptions(this.npm);
-    this.verdicts = new EvidenceCache(options.useCache === false ? undefined : options.cacheDir, options.useCache === false ? 0 : VERDICT_TTL);
-    this.registryCache = new EvidenceCache(options.useCache === false ? undefined : options.cacheDir, options.useCache === false ? 0 : (options.registryTtl ?? 86_400_000));
+    const store = options.useCache === false ? undefined : evidenceStore(options.cacheDir, options.stateDir);
+    this.verdicts = new EvidenceCache(store, options.useCache === false ? 0 : VERDICT_TTL);
+    this.registryCache = new EvidenceCache(store, options.useCache === false ? 0 : (options.registryTtl ?? 86_400_000));
     const git = { env: options.env, timeout: options.gitTimeout ?? 120_000 };
     this.repos = new RepoCache(join(options.cacheDir, 'source-match', 'git'), git);
     this.limit = createLimiter(options.concurrency);

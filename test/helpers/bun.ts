@@ -55,7 +55,7 @@ export function createBunProject(options: BunProjectOptions): BunProject {
     HOME: home,
     XDG_CACHE_HOME: join(home, '.cache'),
     BUN_INSTALL_CACHE_DIR: options.cacheDir ?? join(parent, 'bun-cache'),
-    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'),
+    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state'),
     PG_PROJECT_ID: id,
     NO_COLOR: '1',
     ...options.env,

@@ -21,6 +21,6 @@ export interface CliResult {
 export async function runCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const stdout = new Capture();
   const stderr = new Capture();
-  const code = await run(args, { cwd, env: { PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), NO_COLOR: '1', ...env }, stdout, stderr });
+  const code = await run(args, { cwd, env: { PROVENANCE_GUARD_CACHE_DIR: join(cwd, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(cwd, '.cache', 'state'), NO_COLOR: '1', ...env }, stdout, stderr });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }

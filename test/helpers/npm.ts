@@ -33,7 +33,7 @@ export function createNpmProject(options: { registryUrl: string; markers: string
     npm_config_audit: 'false',
     npm_config_fund: 'false',
     npm_config_update_notifier: 'false',
-    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'),
+    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state'),
     PG_PROJECT_ID: id,
     NO_COLOR: '1',
   };

@@ -224,7 +224,7 @@ export function createPnpmProject(options: PnpmProjectOptions): PnpmProject {
     XDG_DATA_HOME: join(home, '.local/share'),
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_STATE_HOME: join(home, '.local/state'),
-    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'),
+    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state'),
     npm_config_store_dir: options.storeDir ?? join(parent, 'store'),
     npm_config_cache_dir: join(home, 'pnpm-cache'),
     PG_PROJECT_ID: id,

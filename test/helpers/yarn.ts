@@ -118,7 +118,7 @@ export function isolatedEnv(home: string, extra: Record<string, string> = {}): R
     HOME: home,
     XDG_CACHE_HOME: join(home, 'cache'),
     XDG_CONFIG_HOME: join(home, 'config'),
-    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'),
+    PROVENANCE_GUARD_CACHE_DIR: join(home, 'pg-cache'), PROVENANCE_GUARD_STATE_DIR: join(home, 'pg-state'),
     YARN_ENABLE_TELEMETRY: '0',
     YARN_ENABLE_PROGRESS_BARS: 'false',
     YARN_ENABLE_COLORS: 'false',
