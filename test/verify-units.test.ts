@@ -1,6 +1,6 @@
 /** Source match pieces on their own: repository mapping, commit tags, package.json rules, classification, git safety, policy. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -17,6 +17,7 @@ import { classify, compareContents } from '../src/verify/compare';
 import { listRemoteTags, parseLsRemote } from '../src/verify/git';
 import { compareManifests } from '../src/verify/manifest';
 import { listTarball, tarballPath } from '../src/verify/tarball';
+import { RepoCache } from '../src/verify/repo-cache';
 import { readCommitTree } from '../src/verify/tree';
 import { pack } from './helpers/tarball';
 import { tempDirs } from './helpers/temp';
@@ -168,6 +169,40 @@ describe('git safety', () => {
     rmSync(objectFile, { force: true });
     writeFileSync(objectFile, deflateSync(Buffer.from('blob 5\0evil\n')));
     await expect(readCommitTree(join(work, '.git'), commit, { env: env() })).rejects.toThrow(/does not hash to its id/);
+  });
+
+  test("a repository in a restored cache whose config would run a command is made anew, and nothing runs", async () => {
+    const dir = temp('pg-planted-repo-');
+    const marker = join(dir, 'ran');
+    const proxy = join(dir, 'proxy.sh');
+    writeFileSync(proxy, `#!/bin/sh\ntouch '${marker}'\n`, { mode: 0o755 });
+    const url = 'git://127.0.0.1:9/o/r';
+    const root = join(dir, 'source-match', 'git');
+    const commit = 'a'.repeat(40);
+    // What the first use creates is this cache's own repository, reused as long as it stays so.
+    const cache = new RepoCache(root, { env: env(), timeout: 10_000 });
+    await expect(cache.ensureCommit(url, commit)).rejects.toThrow();
+    const repo = join(root, readdirSync(root).find((name) => name.endsWith('.git'))!);
+    const own = readFileSync(join(repo, 'config'), 'utf8');
+    writeFileSync(join(repo, 'own-file'), '');
+    await expect(new RepoCache(root, { env: env(), timeout: 10_000 }).ensureCommit(url, commit)).rejects.toThrow();
+    expect(existsSync(join(repo, 'own-file'))).toBe(true);
+    // A pull-request job's cache planted a config whose proxy command git would run for this URL.
+    for (const planted of [`${own}[core]\n\tgitProxy = ${proxy}\n`, `${own}[include]\n\tpath = ${join(dir, 'more')}\n`]) {
+      writeFileSync(join(dir, 'more'), `[core]\n\tgitProxy = ${proxy}\n`);
+      writeFileSync(join(repo, 'config'), planted);
+      await expect(new RepoCache(root, { env: env(), timeout: 10_000 }).ensureCommit(url, commit)).rejects.toThrow();
+      expect(existsSync(marker), planted).toBe(false);
+      expect(readFileSync(join(repo, 'config'), 'utf8')).toBe(own);
+    }
+    // The same through a `commondir` file pointing at a repository with that config.
+    const elsewhere = join(dir, 'elsewhere.git');
+    execFileSync('git', ['init', '--bare', '-q', elsewhere]);
+    writeFileSync(join(elsewhere, 'config'), `${own}[core]\n\tgitProxy = ${proxy}\n`);
+    writeFileSync(join(repo, 'commondir'), elsewhere);
+    await expect(new RepoCache(root, { env: env(), timeout: 10_000 }).ensureCommit(url, commit)).rejects.toThrow();
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(join(repo, 'commondir'))).toBe(false);
   });
 });
 
