@@ -5,6 +5,7 @@
  * full CLI (dist/cli-main.cjs), which starts again from the arguments.
  */
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { answerFromVerdict } from './check-reuse';
 import { exitWith, processContext, type CliContext } from './context';
 import type * as Main from './main';
@@ -13,6 +14,11 @@ async function main(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === 'check') {
     const code = await answerFromVerdict(argv.slice(1), ctx).catch(() => undefined);
     if (code !== undefined) return code;
+    // A check allocates tens of MB that die young. Grown to its 16 MB semi-spaces, V8's young
+    // generation touches fresh memory at every scavenge (a page fault each page, ~13 µs on these
+    // VMs); kept at 1 MB, a first check of 2,000 packages makes ~3,400 fewer faults and runs
+    // ~50 ms faster (README, Performance). A heuristic read as the heap grows, so it applies here.
+    setFlagsFromString('--semi-space-growth-factor=1');
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const full = require(join(__dirname, 'cli-main.cjs')) as typeof Main;
