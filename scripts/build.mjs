@@ -32,7 +32,7 @@ const RARELY_NEEDED = /^(yaml|@zkochan\/js-yaml|npm-package-arg|hosted-git-info|
  * Packages the executable and the full CLI load on first use from a file of their own in dist/
  * (pnpm's js-yaml reads pnpm-lock.yaml; Yarn's parsers yarn.lock and .yarnrc.yml).
  */
-const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs', '@zkochan/js-yaml': 'cli-js-yaml.cjs' };
+const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs', '@zkochan/js-yaml': 'cli-js-yaml.cjs', tar: 'cli-tar.cjs' };
 const chunkOrPackage = (name) => (CLI_CHUNKS[name] ? `./${CLI_CHUNKS[name]}` : name);
 
 const targets = [
@@ -41,10 +41,10 @@ const targets = [
   // live-evidence commands.
   // Every install and CI run starts the CLI: whitespace/syntax minification cuts its load time
   // by about a third (names are kept, so stack traces still read).
-  // YAML, Yarn's parsers and cosmiconfig are not in it: they load on first use from the chunk files
+  // YAML, Yarn's parsers, tar (verify) and cosmiconfig are not in it: they load on first use from the chunk files
   // beside it and from node_modules (a first `check` compiles what it loads: ~1 MB was ~55 ms).
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.cjs', external: cliExternal, minifyWhitespace: true, minifySyntax: true,
-    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml)$/, { requireAs: chunkOrPackage })] },
+    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar)$/, { requireAs: chunkOrPackage })] },
   // The executable: answers a repeat `check` from its stored verdict (src/cli/entry.ts), else
   // loads dist/cli-main.cjs. What it needs only for other configurations (YAML, Yarn settings, JS
   // configs, the verified-page cache) initialises on first use.
