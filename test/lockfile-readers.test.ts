@@ -160,6 +160,17 @@ describe('package-lock.json', () => {
     expect(ws(['packages/a?'], 'packages/a/')!.source).toBe('file');
     expect(ws(['packages/a.b'], 'packages/axb')!.source).toBe('file');
     expect(ws(['packages/a+'], 'packages/aa')!.source).toBe('file');
+    // npm's glob forms: braces, a nested *, extglobs; negations (an odd number of !); * skips dot folders.
+    expect(ws(['packages/{a,b}'], 'packages/b')!.source).toBe('workspace');
+    expect(ws(['packages/{a,b}'], 'packages/c')!.source).toBe('file');
+    expect(ws(['apps/*/pkg'], 'apps/web/pkg')!.source).toBe('workspace');
+    expect(ws(['packages/@(a|b)'], 'packages/b')!.source).toBe('workspace');
+    expect(ws(['packages/**', '!packages/skip'], 'packages/skip')!.source).toBe('file');
+    expect(ws(['packages/**', '!packages/skip'], 'packages/skip/inner')!.source).toBe('workspace');
+    expect(ws(['packages/**', '!packages/skip/**'], 'packages/skip/inner')!.source).toBe('file');
+    expect(ws(['packages/**', '!packages/skip', 'packages/skip'], 'packages/skip')!.source).toBe('workspace');
+    expect(ws(['!!packages/a'], 'packages/a')!.source).toBe('workspace');
+    expect(ws(['*/h'], '.hidden/h')!.source).toBe('file');
     expect(ws({ packages: ['libs/*', 7] }, 'libs/x')!.source).toBe('workspace');
     expect(ws({ nohoist: [] }, 'libs/x')!.source).toBe('file');
     expect(ws(['*'], '../outside')).toEqual({ name: 'w', version: '1.0.0', source: 'link', resolved: '../outside' });
