@@ -30,9 +30,11 @@ const RARELY_NEEDED = /^(yaml|@zkochan\/js-yaml|npm-package-arg|hosted-git-info|
 
 /**
  * Packages the executable and the full CLI load on first use from a file of their own in dist/
- * (pnpm's js-yaml reads pnpm-lock.yaml; Yarn's parsers yarn.lock and .yarnrc.yml).
+ * (pnpm's js-yaml reads pnpm-lock.yaml; Yarn's parsers yarn.lock and .yarnrc.yml; tar tarballs for verify; glob and
+ * minimatch expand npm workspace globs, for the npm wrapper and package-lock.json workspaces:
+ * bundled in the full CLI they cost every run ~7 ms).
  */
-const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs', '@zkochan/js-yaml': 'cli-js-yaml.cjs', tar: 'cli-tar.cjs' };
+const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs', '@zkochan/js-yaml': 'cli-js-yaml.cjs', tar: 'cli-tar.cjs', glob: 'cli-glob.cjs', minimatch: 'cli-minimatch.cjs' };
 const chunkOrPackage = (name) => (CLI_CHUNKS[name] ? `./${CLI_CHUNKS[name]}` : name);
 
 const targets = [
@@ -44,14 +46,14 @@ const targets = [
   // YAML, Yarn's parsers, tar (verify) and cosmiconfig are not in it: they load on first use from the chunk files
   // beside it and from node_modules (a first `check` compiles what it loads: ~1 MB was ~55 ms).
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.cjs', external: cliExternal, minifyWhitespace: true, minifySyntax: true,
-    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar)$/, { requireAs: chunkOrPackage })] },
+    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar|glob|minimatch)$/, { requireAs: chunkOrPackage })] },
   // The executable: answers a repeat `check` from its stored verdict (src/cli/entry.ts), else
   // loads dist/cli-main.cjs. What it needs only for other configurations (YAML, Yarn settings, JS
   // configs, the verified-page cache) initialises on first use.
   { entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...cliExternal.filter((name) => name !== 'ini'), './cli-main.cjs'], minifyWhitespace: true, minifySyntax: true,
     plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|lru-cache|semver|npm-package-arg|hosted-git-info|node:zlib)$/, { requireAs: chunkOrPackage })] },
-  // yaml, Yarn's parsers and pnpm's js-yaml for the executable, each in one file beside it (from
-  // node_modules yaml and Yarn's parsers would be ~50 files each).
+  // yaml, Yarn's parsers, pnpm's js-yaml, glob and minimatch for the executable, each in one file
+  // beside it (from node_modules yaml and Yarn's parsers would be ~50 files each).
   ...Object.entries(CLI_CHUNKS).map(([name, file]) => ({ stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `dist/${file}`, minifyWhitespace: true, minifySyntax: true })),
   { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: cliExternal },
   // Yarn plugin bundle: `module.exports = { name, factory(require) }`; the iife runs inside the

@@ -160,6 +160,17 @@ describe('package-lock.json', () => {
     expect(ws(['packages/a?'], 'packages/a/')!.source).toBe('file');
     expect(ws(['packages/a.b'], 'packages/axb')!.source).toBe('file');
     expect(ws(['packages/a+'], 'packages/aa')!.source).toBe('file');
+    // npm's glob forms: braces, a nested *, extglobs; negations (an odd number of !); * skips dot folders.
+    expect(ws(['packages/{a,b}'], 'packages/b')!.source).toBe('workspace');
+    expect(ws(['packages/{a,b}'], 'packages/c')!.source).toBe('file');
+    expect(ws(['apps/*/pkg'], 'apps/web/pkg')!.source).toBe('workspace');
+    expect(ws(['packages/@(a|b)'], 'packages/b')!.source).toBe('workspace');
+    expect(ws(['packages/**', '!packages/skip'], 'packages/skip')!.source).toBe('file');
+    expect(ws(['packages/**', '!packages/skip'], 'packages/skip/inner')!.source).toBe('workspace');
+    expect(ws(['packages/**', '!packages/skip/**'], 'packages/skip/inner')!.source).toBe('file');
+    expect(ws(['packages/**', '!packages/skip', 'packages/skip'], 'packages/skip')!.source).toBe('workspace');
+    expect(ws(['!!packages/a'], 'packages/a')!.source).toBe('workspace');
+    expect(ws(['*/h'], '.hidden/h')!.source).toBe('file');
     expect(ws({ packages: ['libs/*', 7] }, 'libs/x')!.source).toBe('workspace');
     expect(ws({ nohoist: [] }, 'libs/x')!.source).toBe('file');
     expect(ws(['*'], '../outside')).toEqual({ name: 'w', version: '1.0.0', source: 'link', resolved: '../outside' });
@@ -260,6 +271,45 @@ describe('pnpm lockfile', () => {
     );
     expect(aliased.find((p) => p.name === 'real')).toEqual({ name: 'real', version: '2.0.0', source: 'registry', integrity: SHA, alias: 'inner' });
     expect(aliased.find((p) => p.name === 'opt')?.alias).toBe('o');
+  });
+
+  test('a tarball, git or file: package is named by the dependency keys it is installed under, never by its package.json (as pnpm 10/12 lock them)', () => {
+    const url = 'http://files.example/x.tgz';
+    const tgz = `pnpm-plugin-provenance-guard@${url}`;
+    const git = 'pnpm-plugin-provenance-guard@git+https://git.example/r.git#' + 'a'.repeat(40);
+    const packages = {
+      [tgz]: { resolution: { integrity: SHA, tarball: url }, version: '9.9.9' },
+      [git]: { resolution: { type: 'git', repo: 'https://git.example/r.git', commit: 'a'.repeat(40) }, version: '9.9.8' },
+      'vendored@file:vendored': { resolution: { directory: 'vendored', type: 'directory' }, version: '1.0.0' },
+      'carrier@1.0.0': { resolution: { integrity: SHA } },
+      'pnpm-plugin-provenance-guard@1.0.0': { resolution: { integrity: SHA } },
+    };
+    const importers = {
+      '.': {
+        dependencies: {
+          evil: { specifier: url, version: tgz },
+          evil2: { specifier: url, version: tgz },
+          gx: { specifier: 'git+https://git.example/r.git', version: git },
+          vend: { specifier: 'file:vendored', version: 'vendored@file:vendored' },
+          carrier: { specifier: '1.0.0', version: '1.0.0' },
+          // A registry package under an npm: alias keeps its real name.
+          innocent: { specifier: 'npm:pnpm-plugin-provenance-guard@1.0.0', version: 'pnpm-plugin-provenance-guard@1.0.0' },
+        },
+      },
+    };
+    const snapshots = { [tgz]: {}, [git]: {}, 'carrier@1.0.0': { dependencies: { sneaky: tgz } } };
+    expect(pnpm(packages, importers, { snapshots }).map((p) => `${p.name}@${p.version}:${p.source}${p.alias ? `<${p.alias}` : ''}`)).toEqual([
+      'evil@9.9.9:tarball',
+      'evil2@9.9.9:tarball',
+      'sneaky@9.9.9:tarball',
+      'gx@9.9.8:git',
+      'vend@1.0.0:file',
+      'carrier@1.0.0:registry',
+      'pnpm-plugin-provenance-guard@1.0.0:registry<innocent',
+    ]);
+    // Declared under its own name: that name; referred to by nothing: the key's.
+    expect(pnpm({ [tgz]: packages[tgz] }, { '.': { dependencies: { 'pnpm-plugin-provenance-guard': { specifier: url, version: tgz } } } }).map((p) => p.name)).toEqual(['pnpm-plugin-provenance-guard']);
+    expect(pnpm({ [tgz]: packages[tgz] }).map((p) => p.name)).toEqual(['pnpm-plugin-provenance-guard']);
   });
 
   test('link: dependencies: into the project a workspace, outside a link package named by its manifest', () => {

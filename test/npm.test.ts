@@ -187,6 +187,47 @@ describe('provenance-guard npm', () => {
     expect(p.ran()).toEqual(['@pg-fixture/other@1.0.0']);
   });
 
+  test('workspaces named by globs npm expands (braces, **, a nested *, a negation) are staged as npm finds them', async () => {
+    const p = project({});
+    const root = JSON.parse(p.packageJson()) as Record<string, unknown>;
+    writeFileSync(join(p.dir, 'package.json'), JSON.stringify({ ...root, workspaces: ['packages/{a,b}', 'tools/**', '!tools/skip', 'apps/*/pkg'] }, null, 2) + '\n');
+    const manifests: Record<string, string> = {};
+    const workspace = (dir: string, name: string, deps: Record<string, string> = {}) => {
+      mkdirSync(join(p.dir, dir), { recursive: true });
+      manifests[dir] = JSON.stringify({ name, version: '1.0.0', dependencies: deps }, null, 2) + '\n';
+      writeFileSync(join(p.dir, dir, 'package.json'), manifests[dir]);
+    };
+    workspace('packages/a', 'a', { '@pg-fixture/good': '1.0.0' });
+    workspace('packages/b', 'b', { a: '1.0.0' });
+    workspace('packages/c', 'c-not-a-workspace', { '@pg-fixture/bad': '1.0.0' });
+    workspace('tools/deep/t', 't');
+    workspace('tools/skip', 'skip-not-a-workspace', { '@pg-fixture/bad': '1.0.0' });
+    workspace('apps/web/pkg', 'web', { b: '1.0.0' });
+    // No lockfile yet: the staging copy finds every workspace from the globs alone, so npm writes the refused addition there, not into the project.
+    const fresh = snapshot(p);
+    const refusedFirst = await p.guard(['npm', 'install', '@pg-fixture/bad@1.0.0', '-w', 'web']);
+    expectRefused(p, refusedFirst, ['@pg-fixture/bad@1.0.0'], fresh);
+    expect(readFileSync(join(p.dir, 'apps/web/pkg/package.json'), 'utf8')).toBe(manifests['apps/web/pkg']);
+    const first = await p.guard(['npm', 'install']);
+    expect(first.code, first.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    const lock = JSON.parse(p.lockfile()!) as { packages: Record<string, { link?: boolean; resolved?: string }> };
+    // The workspaces npm links, each from inside the project; nothing of the folders the globs leave out.
+    const links = Object.fromEntries(Object.entries(lock.packages).filter(([, e]) => e.link).map(([k, e]) => [k, e.resolved]));
+    expect(links).toEqual({ 'node_modules/a': 'packages/a', 'node_modules/b': 'packages/b', 'node_modules/t': 'tools/deep/t', 'node_modules/web': 'apps/web/pkg' });
+    expect(p.installed('@pg-fixture/bad')).toBe(false);
+    p.clearMarkers();
+    const before = snapshot(p);
+    const r = await p.guard(['npm', 'install', '@pg-fixture/bad@1.0.0', '-w', 'web']);
+    expectRefused(p, r, ['@pg-fixture/bad@1.0.0'], before);
+    const ok = await p.guard(['npm', 'install', '@pg-fixture/other@1.0.0', '-w', 'b']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(ok.output).not.toContain('after the check');
+    expect(readFileSync(join(p.dir, 'packages/b/package.json'), 'utf8')).toContain('@pg-fixture/other');
+    for (const dir of ['packages/a', 'packages/c', 'tools/deep/t', 'tools/skip', 'apps/web/pkg']) expect(readFileSync(join(p.dir, dir, 'package.json'), 'utf8')).toBe(manifests[dir]);
+    expect(p.ran()).toEqual(['@pg-fixture/other@1.0.0']);
+  });
+
   test('file: dependencies outside the project resolve from the staging copy (and fall under the source rule)', async () => {
     const p = project({ '@pg-fixture/good': '1.0.0', localdep: 'file:../localdep' }, world.rc() + 'exclude: [localdep]\n');
     mkdirSync(join(dirname(p.dir), 'localdep'), { recursive: true });

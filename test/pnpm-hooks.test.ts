@@ -155,7 +155,59 @@ test('a git package posing as a workspace project (same name@version) is still c
   await hooks.preResolution({ lockfileDir: '/nowhere' });
   await hooks.readPackage({ name: 'app', version: '1.0.0', dependencies: {}, scripts: { postinstall: 'node steal.js' } });
   await hooks.readPackage({ name: 'app', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { evil: 'github:x/evil' } }); // the project itself, read again
-  expect(checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['app:git']);
+  // Checked under the key it installs under (node_modules/evil), not the name it claims.
+  expect(checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['evil:git']);
+});
+
+test('a git/tarball/file: package is checked under the dependency key it installs under, not its package.json name (exclude cannot be borrowed)', async () => {
+  // The stand-in guard skips what `exclude` would: here the name init's default config excludes.
+  const { hooks, checked } = fakeGuard({ 'pnpm-plugin-provenance-guard': 'skip', '@acme/internal': 'skip', evil: 'block', gx: 'block' });
+  const url = 'http://files.example/x.tgz';
+  await hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { evil: url, '@acme/internal': 'github:acme/internal', left: '^1.0.0' } });
+  await hooks.preResolution({ lockfileDir: '/nowhere' });
+  // The internal git package arrives first under its own name: it may still be the tarball (no resolution is shown), so both names are checked.
+  const first = await hooks.readPackage({ name: '@acme/internal', version: '1.0.0' }).then(() => undefined, (e: Error) => e);
+  expect(first?.message).toContain('evil@1.0.0');
+  expect(checked.flat().map((p) => `${p.name}:${p.source}:${p.resolved}`)).toEqual(['@acme/internal:git:github:acme/internal', `evil:tarball:${url}`]);
+
+  // Once every key has arrived, a package is checked under its own name only.
+  const calm = fakeGuard({ '@acme/internal': 'skip' });
+  await calm.hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { '@acme/a': 'github:acme/a', '@acme/internal': 'github:acme/internal' } });
+  await calm.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await calm.hooks.readPackage({ name: '@acme/a', version: '1.0.0' });
+  await calm.hooks.readPackage({ name: '@acme/internal', version: '2.0.0' });
+  expect(calm.checked.flat().map((p) => `${p.name}@${p.version}`)).toEqual(['@acme/a@1.0.0', '@acme/internal@1.0.0', '@acme/internal@2.0.0']);
+
+  // A tarball arriving with dist.tarball = a declared URL: exactly the keys that declared it.
+  const url2 = 'http://files.example/y.tgz';
+  const byUrl = fakeGuard({ 'pnpm-plugin-provenance-guard': 'skip', 'y-one': 'skip' });
+  await byUrl.hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { 'y-one': url2, 'y-two': url2, gx: 'github:x/gx' } });
+  await byUrl.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await byUrl.hooks.readPackage({ name: 'pnpm-plugin-provenance-guard', version: '9.9.9', dist: { integrity: 'sha512-y', tarball: url2 } });
+  expect(byUrl.checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['y-one:tarball', 'y-two:tarball']);
+
+  // Resolved from registry metadata (dist) with a tarball on another host: named by the registry, never by a pending git key.
+  const offHost = fakeGuard({ '@acme/internal': 'skip', left: 'block' });
+  await offHost.hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { left: '^1.0.0', '@acme/internal': 'github:acme/internal' } });
+  await offHost.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await expect(offHost.hooks.readPackage({ name: 'left', version: '1.0.0', dist: { integrity: 'sha512-l', tarball: 'http://elsewhere.example/left-1.0.0.tgz' } })).rejects.toThrow(/left@1\.0\.0/);
+  expect(offHost.checked.flat().map((p) => `${p.name}:${p.source}`)).toEqual(['left:tarball']);
+
+  // The lockfile names a locked git package by its key: a later arrival claiming that key's name is no longer ambiguous with it.
+  const locked = fakeGuard({ gx: 'skip', evil: 'block' });
+  await locked.hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { gx: 'github:x/gx', evil: url, plain: 'github:x/plain' } });
+  const lockfile = {
+    lockfileVersion: '9.0',
+    importers: { '.': { dependencies: { gx: { specifier: 'github:x/gx', version: 'real-name@git+https://github.com/x/gx.git#' + 'b'.repeat(40) } } } },
+    packages: { ['real-name@git+https://github.com/x/gx.git#' + 'b'.repeat(40)]: { resolution: { type: 'git', repo: 'https://github.com/x/gx.git', commit: 'b'.repeat(40) }, version: '1.0.0' } },
+  };
+  await locked.hooks.preResolution({ lockfileDir: '/nowhere', wantedLockfile: lockfile });
+  // plain arrives under its own name; the locked gx is no candidate (it has its package), evil still is.
+  await expect(locked.hooks.readPackage({ name: 'plain', version: '3.0.0' })).rejects.toThrow(/evil@3\.0\.0/);
+  // A tarball claiming to be the locked gx@1.0.0 is checked as evil, the key it comes from.
+  const posing = await locked.hooks.readPackage({ name: 'gx', version: '1.0.0' }).then(() => undefined, (e: Error) => e);
+  expect(posing?.message).toContain('evil@1.0.0');
+  expect(locked.checked.flat().map((p) => `${p.name}@${p.version}:${p.source}`)).toEqual(['gx@1.0.0:git', 'plain@3.0.0:git', 'evil@3.0.0:tarball', 'evil@1.0.0:tarball']);
 });
 
 test('re-reads of locked registry packages are skipped, unless a non-registry source could pose as them', async () => {

@@ -9,11 +9,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cloneWithUnguardedLockfile, createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, type PnpmProject, type PnpmProjectOptions, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
+import { cloneWithUnguardedLockfile, createPnpmProject, ensurePnpmBundle, fixture, markerDir, markerScript, PNPM_VERSIONS, runCommand, type PnpmProject, type PnpmProjectOptions, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import { generateKeyPair } from '../src/feed/keys';
 import { initPnpm } from '../src/init/pnpm';
 import { fixtureFeed, fixturePolicy, type FixturePolicyOptions } from './helpers/install-fixtures';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
+import { pack } from './helpers/tarball';
+import { CLI } from './helpers/npm';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const FIXTURES = ['@pg-fixture/good', '@pg-fixture/bad', '@pg-fixture/parent', '@pg-fixture/mid', '@pg-fixture/tarb', '@pg-fixture/gitdep', '@pg-fixture/other'];
 
@@ -24,6 +28,9 @@ let publicKey: string;
 let gitUrl: string;
 let posingGitUrl: string;
 let tarballUrl: string;
+/** A tarball on a host of its own whose package.json claims the name init's config excludes (the guard's own pnpm hook). */
+let posingTarballUrl: string;
+let tarballHost: Server | undefined;
 const published = new Map<string, PublishedPackage>();
 
 beforeAll(async () => {
@@ -51,9 +58,19 @@ beforeAll(async () => {
   for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', 'init']]) execFileSync('git', args, { cwd: posing, env: gitEnv });
   posingGitUrl = `git+file://${posing}`;
 
+  const posingTarball = await pack({ 'package.json': JSON.stringify({ name: 'pnpm-plugin-provenance-guard', version: '9.9.9', scripts: { postinstall: markerScript(markers, 'pnpm-plugin-provenance-guard', '9.9.9') } }), 'index.js': '' });
+  const host = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(posingTarball));
+  tarballHost = host;
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+  posingTarballUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}/x.tgz`;
+
   ({ feedPath, publicKey } = await fixtureFeed(published.values()));
 }, 120_000);
-afterAll(async () => registry?.close());
+afterAll(async () => {
+  tarballHost?.closeAllConnections();
+  tarballHost?.close();
+  await registry?.close();
+});
 
 function rc(extra: FixturePolicyOptions = {}): string {
   return fixturePolicy({ feedPath, publicKey }, extra);
@@ -177,7 +194,9 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     // allowBuilds keyed by name does not cover a git dependency's build; allow all builds here.
     const p = project(version, { gitdep: gitUrl }, { allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
     const r = await p.pnpm(['install']);
-    expectBlocked(p, r, '@pg-fixture/gitdep', 'source', undefined);
+    // Named by the key it installs under (node_modules/gitdep), not by its package.json (@pg-fixture/gitdep).
+    expectBlocked(p, r, 'gitdep', 'source', undefined);
+    expect(p.installed('@pg-fixture/gitdep')).toEqual([]);
     expect(p.ran()).toEqual([]);
     expect(existsSync(join(p.dir, 'node_modules/gitdep'))).toBe(false);
     // Control: without the policy the same install runs the git package's postinstall.
@@ -207,6 +226,39 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const r = await p.pnpm(['install']);
     expectBlocked(p, r, '@pg-fixture/tarb', 'source', undefined);
     expect(p.ran()).toEqual([]);
+  });
+
+  test('a tarball under an alias is checked under the alias: its package.json naming an excluded package changes nothing (hook, check, frozen install)', async () => {
+    const options = { rc: `${rc()}exclude: [pnpm-plugin-provenance-guard]\n`, allowBuilds: [...FIXTURES, 'pnpm-plugin-provenance-guard', `pnpm-plugin-provenance-guard@${posingTarballUrl}`] };
+    const p = project(version, { evil: posingTarballUrl }, options);
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(p.dir, 'node_modules/evil'))).toBe(false);
+    expect(p.installed('pnpm-plugin-provenance-guard')).toEqual([]);
+    expect(p.lockfile()).toBeUndefined();
+    const text = unwrapPnpmOutput(r.output);
+    expect(text).toContain('evil@9.9.9');
+    expect(text).toContain('[source]');
+
+    // Under its own name the same tarball is excluded: it installs and its postinstall runs.
+    const own = project(version, { 'pnpm-plugin-provenance-guard': posingTarballUrl }, options);
+    const ok = await own.pnpm(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(own.ran()).toEqual(['pnpm-plugin-provenance-guard@9.9.9']);
+
+    // A lockfile written with the guard off names it by its package.json; check and a frozen install go by the key.
+    const lock = await cloneWithUnguardedLockfile(p, (env) => p.pnpm(['install'], env), 'evil:');
+    expect(lock).toContain(`pnpm-plugin-provenance-guard@${posingTarballUrl}`);
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    expect(check.code, check.output).toBe(1);
+    const report = JSON.parse(check.stdout) as { packages: { name: string; version: string; verdict: string }[] };
+    expect(report.packages.map((x) => `${x.name}@${x.version}:${x.verdict}`)).toEqual(['evil@9.9.9:block']);
+    const frozen = await p.pnpm(['install', '--frozen-lockfile']);
+    expect(frozen.code, frozen.output).not.toBe(0);
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(p.dir, 'node_modules/evil'))).toBe(false);
+    expect(unwrapPnpmOutput(frozen.output)).toContain('evil@9.9.9');
   });
 
   test('a workspace: projects are not checked, a sub-project dependency and a file: dependency are', async () => {

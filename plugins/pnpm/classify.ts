@@ -34,8 +34,8 @@ export function specKind(spec: string): Exclude<SourceKind, 'registry'> | undefi
 export class DeclaredSpecs {
   /** Dependency key → non-registry specifiers declared under that key. */
   private readonly byKey = new Map<string, Set<string>>();
-  /** Tarball URLs declared anywhere (a URL dependency arrives with `dist.tarball` equal to it). */
-  private readonly urls = new Set<string>();
+  /** Tarball URL declared anywhere → the keys declaring it (a URL dependency may arrive with `dist.tarball` equal to it). */
+  private readonly urls = new Map<string, Set<string>>();
   /** Real name → alias keys (`alias: npm:real@range`), every one declared (two projects may alias it differently). */
   private readonly aliases = new Map<string, Set<string>>();
 
@@ -60,7 +60,7 @@ export class DeclaredSpecs {
         if (PLAIN_RANGE.test(spec)) continue;
         const kind = specKind(spec);
         if (kind === undefined || spec.startsWith('workspace:')) continue;
-        if (kind === 'tarball') this.urls.add(spec);
+        if (kind === 'tarball') this.noteUrl(spec, key);
         let set = this.byKey.get(key);
         if (!set) this.byKey.set(key, (set = new Set()));
         set.add(spec);
@@ -72,12 +72,50 @@ export class DeclaredSpecs {
   noteUnnamed(spec: string): void {
     const kind = specKind(spec);
     if (kind === undefined || kind === 'workspace') return;
-    if (kind === 'tarball') this.urls.add(spec);
+    if (kind === 'tarball') this.noteUrl(spec, `\u0000${spec}`);
     this.byKey.set(`\u0000${spec}`, new Set([spec]));
+  }
+
+  private noteUrl(url: string, key: string): void {
+    let keys = this.urls.get(url);
+    if (!keys) this.urls.set(url, (keys = new Set()));
+    keys.add(key);
   }
 
   isDeclaredUrl(url: string): boolean {
     return this.urls.has(url);
+  }
+
+  /**
+   * The names a git, tarball or `file:` package arriving with this manifest name installs under
+   * (pnpm links it at node_modules/<dependency key>; its package.json `name` is free text):
+   * - with a declared tarball URL as `dist.tarball`, the keys that declared that URL;
+   * - else its own name when that is a key declared with such a specifier (or was added by a
+   *   `pnpm add <spec>` that names no key), plus every other such key whose package has not
+   *   arrived yet (`arrived`): readPackage shows no resolution, so any of them may be this one.
+   * Never empty (nothing declared: its own name).
+   */
+  installNames(name: string, tarball: string | undefined, arrived: (key: string) => boolean): string[] {
+    const named = (keys: Iterable<string>) => [...keys].filter((k) => !k.startsWith('\u0000'));
+    const urlKeys = tarball === undefined ? undefined : this.urls.get(tarball);
+    if (urlKeys) {
+      const keys = named(urlKeys);
+      // `pnpm add <url>` declares no key: pnpm installs it under its own name.
+      return keys.length === urlKeys.size ? keys.sort() : [...new Set([name, ...keys])].sort();
+    }
+    const remote = (key: string) => [...(this.byKey.get(key) ?? [])].some((spec) => ['git', 'tarball', 'file'].includes(specKind(spec) ?? ''));
+    const pending = named(this.byKey.keys()).filter((key) => key !== name && remote(key) && !arrived(key));
+    const own = this.byKey.has(name) || named(this.byKey.keys()).length < this.byKey.size || pending.length === 0;
+    return [...(own ? [name] : []), ...pending.sort()];
+  }
+
+  /** The package as installed under `key`: for a dist-less one, the source that key declared. */
+  installedAs(pkg: ResolvedPackage, key: string, hasDist: boolean): ResolvedPackage {
+    const { alias: _alias, ...rest } = pkg;
+    if (key === pkg.name) return pkg;
+    if (hasDist) return { ...rest, name: key };
+    const spec = [...(this.byKey.get(key) ?? [])].find((s) => !s.startsWith('link:'));
+    return spec ? { ...rest, name: key, source: specKind(spec) ?? 'file', resolved: spec } : { ...rest, name: key };
   }
 
   /** Declared under its own name from git, a file or a tarball URL. */

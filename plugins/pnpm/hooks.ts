@@ -16,11 +16,14 @@
  *   without writing a lockfile. `afterAllResolved` is no gate: pnpm 12 calls it after linking
  *   and postinstall. It only flushes warnings here.
  * - What readPackage receives: registry packages (also `npm:` aliases, under the real name)
- *   and tarball-URL dependencies come with `dist` (integrity, tarball); a tarball-URL one has
- *   `dist.tarball` equal to the URL its parent declared. git, `file:` directories and local
- *   tarballs, and on pnpm 12 `link:` targets and workspace projects (again), come without
- *   `dist` and without any resolution; their source is read from the specifiers parents
- *   declared. Both versions read the projects' own manifests before calling preResolution:
+ *   come with `dist` (integrity, tarball), and so does a tarball URL the registry serves, with
+ *   `dist.tarball` equal to the URL its parent declared. git, tarball URLs on other hosts,
+ *   `file:` directories and local tarballs, and on pnpm 12 `link:` targets and workspace
+ *   projects (again), come without `dist` and without any resolution, under the `name` in their
+ *   own package.json (free text: `evil: https://host/x.tgz` may call itself anything, and pnpm
+ *   links it at node_modules/evil). Their source is read from the specifiers parents declared,
+ *   and they are checked under every dependency key they may be installed under
+ *   (DeclaredSpecs.installNames). Both versions read the projects' own manifests before calling preResolution:
  *   those are never checked (they are the workspace; pnpm 12 reads them again, identical).
  *   pnpm 10 reads a package again without `dist` after resolving it with `dist` (`add`);
  *   pnpm 12 re-reads locked `file:` packages: both were checked already and are skipped.
@@ -241,17 +244,25 @@ class HookSession implements PnpmHooks {
     if (this.verdicts.hasBlocks) throw this.verdicts.failure();
   }
 
-  /** Remembers a readPackage result; outside a filtered install's scope a block is held, not thrown. */
-  private async blockOrHold(result: PackageResult, manifest: PnpmManifest): Promise<void> {
+  /**
+   * Remembers readPackage's results (one per name the package installs under); outside a
+   * filtered install's scope a block is held, not thrown.
+   */
+  private async blockOrHold(results: readonly PackageResult[], manifest: PnpmManifest): Promise<void> {
     const { scoped, verdicts } = this;
     // Every alias any manifest declared for this package: the selected project may use one another project does not.
     const aliases = typeof manifest.name === 'string' ? this.view.declared.aliasesOf(manifest.name) : [];
-    if (scoped && !scoped.scope.includes(result.name, result.version, aliases)) {
-      if (result.verdict === 'block') scoped.hold(result, aliases);
-      else verdicts.remember(result);
-      return;
+    let inScope = !scoped;
+    for (const result of results) {
+      if (scoped && !scoped.scope.includes(result.name, result.version, aliases)) {
+        if (result.verdict === 'block') scoped.hold(result, aliases);
+        else verdicts.remember(result);
+        continue;
+      }
+      inScope = true;
+      verdicts.remember(result);
     }
-    verdicts.remember(result);
+    if (!inScope) return;
     if (scoped) for (const reached of scoped.release(scoped.scope.grow(manifest))) verdicts.remember(reached);
     if (verdicts.hasBlocks) {
       // Let evaluations already in flight finish so one error lists every blocked package.
@@ -319,9 +330,16 @@ class HookSession implements PnpmHooks {
     // A workspace project read again (without a version, as a private root often is) is not a dependency.
     if (typeof manifest.version !== 'string' && typeof manifest.name === 'string' && this.view.projectManifests.has(manifest.name)) return manifest;
     const pkg = classify(manifest, this.view.declared, this.pnpmRegistries());
-    if (!pkg || this.view.alreadyCovered(manifest, pkg, this.dir())) return manifest;
-    const result = await this.evaluate(pkg);
-    if (result) await this.blockOrHold(result, manifest);
+    if (!pkg) return manifest;
+    // A git, tarball or file: package is checked under each dependency key it may be installed
+    // under, never only under the name its package.json claims (DeclaredSpecs.installNames).
+    const names = this.view.installNames(manifest, pkg);
+    const ownCovered = this.view.alreadyCovered(manifest, pkg, this.dir());
+    const hasDist = manifest.dist !== undefined && manifest.dist !== null;
+    const packages = names.filter((name) => name !== pkg.name || !ownCovered).map((name) => this.view.declared.installedAs(pkg, name, hasDist));
+    if (packages.length === 0) return manifest;
+    const results = (await Promise.all(packages.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
+    if (results.length > 0) await this.blockOrHold(results, manifest);
     else this.scoped?.scope.grow(manifest);
     return manifest;
   }

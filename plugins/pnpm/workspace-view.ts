@@ -38,6 +38,8 @@ export class WorkspaceView {
   private readonly pendingLocked: (() => readonly ResolvedPackage[])[] = [];
   /** `pnpm add <git/url/file spec>` on pnpm 10: the spec is not in the manifests readPackage saw. */
   private addingNonRegistry = false;
+  /** Dependency keys whose package has arrived: a manifest of that name, a declared URL's package, a lockfile entry. */
+  private readonly arrived = new Set<string>();
 
   constructor(added: readonly string[]) {
     for (const spec of added) {
@@ -71,17 +73,43 @@ export class WorkspaceView {
     for (const pkg of packages) {
       const id = key(pkg.name, pkg.version);
       this.locked.set(id, this.locked.get(id) === true || pkg.source === 'registry');
+      // The lockfile reader names a git/tarball/file package by the keys it is installed under.
+      if (pkg.source !== 'registry') this.arrived.add(pkg.name);
     }
+  }
+
+  /**
+   * The names a package readPackage received installs under (DeclaredSpecs.installNames): a
+   * registry package its own (an `npm:` alias is checked under the real name); a git, tarball or
+   * `file:` one the dependency keys it may be linked at. Records the arrival.
+   */
+  installNames(manifest: PnpmManifest, pkg: ResolvedPackage): string[] {
+    const tarball = manifest.dist && typeof manifest.dist.tarball === 'string' ? manifest.dist.tarball : undefined;
+    const declaredUrl = tarball !== undefined && this.declared.isDeclaredUrl(tarball);
+    // Resolved from a registry's metadata (`dist`, whatever host its tarball is on): that name.
+    if (pkg.source === 'registry' || (manifest.dist && !declaredUrl)) return [pkg.name];
+    this.flushLocked();
+    const names = this.declared.installNames(pkg.name, declaredUrl ? tarball : undefined, (k) => this.arrived.has(k));
+    for (const name of declaredUrl ? names : [pkg.name]) this.arrived.add(name);
+    return names;
+  }
+
+  private flushLocked(): void {
+    const pending = this.pendingLocked.splice(0);
+    for (const packages of pending) this.noteLocked(packages());
   }
 
   /** Whether name@version is a lockfile entry, and a registry one; undefined when it is none. */
   private lockedAs(id: string): boolean | undefined {
-    const pending = this.pendingLocked.splice(0);
-    for (const packages of pending) this.noteLocked(packages());
+    this.flushLocked();
     return this.locked.get(id);
   }
 
-  /** Whether a manifest readPackage received during resolution was checked already or is part of the workspace. */
+  /**
+   * Whether a manifest readPackage received during resolution was checked already or is part of
+   * the workspace, taken as the package its name says (installNames: the other names it may be
+   * installed under are checked whatever this says).
+   */
   alreadyCovered(manifest: PnpmManifest, pkg: ResolvedPackage, cwd: string): boolean {
     const id = key(pkg.name, pkg.version);
     const posing = this.declared.isNonRegistry(pkg.name);

@@ -10,6 +10,7 @@
 import { posix } from 'node:path';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isInside, isObject, make, str, type JsonObject } from './common';
+import { workspaceMatcher, workspacePatterns } from './npm-workspaces';
 import { classifySpec, DEFAULT_REGISTRIES, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
@@ -39,26 +40,6 @@ function nameFromPath(path: string): string | undefined {
   return path.slice(at + 'node_modules/'.length) || undefined;
 }
 
-/** Matches a folder against the root's `workspaces` globs (`*` one segment, `**` any depth). */
-function workspaceMatcher(patterns: string[]): (path: string) => boolean {
-  const regexes = patterns.map((pattern) => {
-    const clean = posix.normalize(pattern.replace(/^\.\//, '')).replace(/\/$/, '');
-    const source = clean
-      .split('/')
-      .map((part) => (part === '**' ? '.*' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
-      .join('/');
-    return new RegExp(`^${source}$`);
-  });
-  return (path) => regexes.some((r) => r.test(path));
-}
-
-function rootWorkspaces(root: JsonObject | undefined): string[] {
-  const ws = root?.workspaces;
-  if (Array.isArray(ws)) return ws.filter((w): w is string => typeof w === 'string');
-  if (isObject(ws) && Array.isArray(ws.packages)) return ws.packages.filter((w): w is string => typeof w === 'string');
-  return [];
-}
-
 /** The `packages` map of a supported lockfile version. */
 function packagesMap(lockfile: unknown, file: string | undefined): JsonObject {
   if (!isObject(lockfile)) return fail(file, 'expected a JSON object at the top level');
@@ -86,7 +67,7 @@ function noteDeclarations(entry: JsonObject, urlSpecs: Set<string>, aliases: Set
 
 function readContext(packages: JsonObject, lockfileDir: string, file: string | undefined, registries: Registries): Context {
   const root = isObject(packages['']) ? packages[''] : undefined;
-  const context: Context = { lockfileDir, file, registries, urlSpecs: new Set(), aliases: new Set(), linkNames: new Map(), isWorkspace: workspaceMatcher(rootWorkspaces(root)) };
+  const context: Context = { lockfileDir, file, registries, urlSpecs: new Set(), aliases: new Set(), linkNames: new Map(), isWorkspace: workspaceMatcher(workspacePatterns(root)) };
   for (const [path, entry] of Object.entries(packages)) {
     if (!isObject(entry)) continue;
     noteDeclarations(entry, context.urlSpecs, context.aliases);

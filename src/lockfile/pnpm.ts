@@ -7,6 +7,11 @@
  * an entry's `name:` field, which is read only for keys that carry no name; the version is the
  * entry's `version:` or the key's. A tarball URL is the registry only when it is the
  * configured registry's URL for that name@version (source.ts).
+ *
+ * A git, tarball or `file:` package's key carries the name in its own package.json (free text:
+ * `pnpm-plugin-x@https://host/x.tgz`); pnpm installs it under each dependency key that refers to
+ * it (`evil: pnpm-plugin-x@https://host/x.tgz` → node_modules/evil). Those keys are its names,
+ * one package each, so `exclude` and `overrides` skip it only when they cover every one.
  */
 import { join, posix } from 'node:path';
 import type { ResolvedPackage } from '../types';
@@ -63,6 +68,8 @@ interface Context {
   registries: Registries;
   /** `real@version` → the alias it is installed under. */
   aliases: Map<string, string>;
+  /** `name@version` (as the refs name it) → every dependency key that refers to it. */
+  installedAs: Map<string, Set<string>>;
   /** Registry-shaped packages a project declared by tarball URL (pnpm stores them like registry ones). */
   urlDeclared: Map<string, string>;
 }
@@ -74,14 +81,18 @@ function noteDeps(context: Context, deps: unknown, specifiers?: unknown): void {
     const ref = isObject(value) ? str(value.version) : str(value);
     if (!ref || ref.startsWith('link:')) continue;
     const target = refTarget(depName, ref);
-    if (target.name !== depName) context.aliases.set(packageKey(target.name, target.version), depName);
+    const id = packageKey(target.name, target.version);
+    if (target.name !== depName) context.aliases.set(id, depName);
+    let keys = context.installedAs.get(id);
+    if (!keys) context.installedAs.set(id, (keys = new Set()));
+    keys.add(depName);
     const specifier = isObject(value) ? str(value.specifier) : isObject(specifiers) ? str(specifiers[depName]) : undefined;
     if (specifier && /^https?:/.test(specifier) && isSemver(target.version)) context.urlDeclared.set(packageKey(depName, target.version), specifier);
   }
 }
 
 function readContext(lockfile: JsonObject, importers: JsonObject, packages: JsonObject, lockfileDir: string, file: string | undefined, registries: Registries): Context {
-  const context: Context = { lockfileDir, file, registries, aliases: new Map(), urlDeclared: new Map() };
+  const context: Context = { lockfileDir, file, registries, aliases: new Map(), installedAs: new Map(), urlDeclared: new Map() };
   for (const importer of Object.values(importers)) {
     if (!isObject(importer)) continue;
     for (const field of DEP_FIELDS) noteDeps(context, importer[field], importer.specifiers);
@@ -131,7 +142,7 @@ function resolutionSource(key: string, name: string, version: string, resolution
   return kind.source === 'tarball' ? { source: 'tarball', resolved: tarball } : kind;
 }
 
-function lockfilePackage(key: string, entry: unknown, context: Context): ResolvedPackage {
+function lockfilePackages(key: string, entry: unknown, context: Context): ResolvedPackage[] {
   if (!isObject(entry)) return fail(context.file, `package "${key}" must be a mapping`);
   const parsed = parseDepPath(key);
   const name = parsed?.name ?? str(entry.name);
@@ -147,11 +158,14 @@ function lockfilePackage(key: string, entry: unknown, context: Context): Resolve
   const declaredUrl = kind.source === 'registry' ? context.urlDeclared.get(packageKey(name, version)) : undefined;
   if (declaredUrl) kind = { source: 'tarball', resolved: declaredUrl };
   const integrity = str(resolution.integrity);
+  const found = { version, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.resolved ? { resolved: kind.resolved } : {}) };
+  if (kind.source !== 'registry') {
+    // Not the registry's name@version: the name in its package.json decides nothing, the keys it is installed under do.
+    const keys = context.installedAs.get(packageKey(name, keyVersion)) ?? context.installedAs.get(packageKey(name, version));
+    if (keys) return [...keys].sort().map((installed) => make({ name: installed, ...found }, { file: context.file, entry: key }));
+  }
   const alias = context.aliases.get(packageKey(name, keyVersion)) ?? context.aliases.get(packageKey(name, version));
-  return make(
-    { name, version, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
-    { file: context.file, entry: key },
-  );
+  return [make({ name, ...found, ...(alias ? { alias } : {}) }, { file: context.file, entry: key })];
 }
 
 /** `link:` dependencies of the importers: into the project → workspace folders, else link packages. */
@@ -202,7 +216,7 @@ export function packagesFromPnpmLockfile(lockfile: unknown, lockfileDir: string,
   if (!isObject(packages)) return fail(file, '"packages" must be a mapping');
   if (!isObject(importers)) return fail(file, '"importers" must be a mapping');
   const context = readContext(lockfile, importers, packages, lockfileDir, file, options.registries ?? npmRegistriesFor(lockfileDir));
-  const out = Object.entries(packages).map(([key, entry]) => lockfilePackage(key, entry, context));
+  const out = Object.entries(packages).flatMap(([key, entry]) => lockfilePackages(key, entry, context));
   out.push(...localPackages(importers, context));
   return dedupe(out);
 }

@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { writeFileAtomic } from '../atomic';
+import { matchWorkspaceFolders, workspacePatterns } from './workspaces';
 
 /** Files the staged resolution may change; copied in, and back when they changed. */
 export const MANIFEST_FILES = ['package.json', 'package-lock.json', 'npm-shrinkwrap.json'];
@@ -35,7 +36,7 @@ function writableDir(dir: string): boolean {
   }
 }
 
-/** Workspace folders (relative) as the lockfile records them, plus any `dir/*` glob's matches. */
+/** Workspace folders (relative) as the lockfile records them, plus those package.json's `workspaces` globs match (as npm expands them). */
 function workspaceDirs(projectDir: string): string[] {
   const dirs = new Set<string>();
   for (const lock of ['npm-shrinkwrap.json', 'package-lock.json']) {
@@ -47,18 +48,8 @@ function workspaceDirs(projectDir: string): string[] {
     }
   }
   try {
-    const manifest = JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { workspaces?: unknown };
-    const ws = manifest.workspaces;
-    const globs = Array.isArray(ws) ? ws : typeof ws === 'object' && ws !== null && Array.isArray((ws as { packages?: unknown }).packages) ? (ws as { packages: unknown[] }).packages : [];
-    for (const glob of globs) {
-      if (typeof glob !== 'string') continue;
-      const clean = glob.replace(/^\.\//, '').replace(/\/$/, '');
-      if (!clean.endsWith('/*')) dirs.add(clean);
-      else {
-        const base = clean.slice(0, -2);
-        if (existsSync(join(projectDir, base))) for (const entry of readdirSync(join(projectDir, base))) dirs.add(`${base}/${entry}`);
-      }
-    }
+    const manifest: unknown = JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8'));
+    for (const dir of matchWorkspaceFolders(projectDir, workspacePatterns(manifest))) dirs.add(dir);
   } catch {
     // no readable package.json: npm will say so
   }
