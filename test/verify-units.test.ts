@@ -19,6 +19,7 @@ import { compareManifests } from '../src/verify/manifest';
 import { listTarball, tarballPath } from '../src/verify/tarball';
 import { RepoCache } from '../src/verify/repo-cache';
 import { readCommitTree } from '../src/verify/tree';
+import { startGitServer } from './helpers/git-server';
 import { pack } from './helpers/tarball';
 import { tempDirs } from './helpers/temp';
 
@@ -169,6 +170,19 @@ describe('git safety', () => {
     rmSync(objectFile, { force: true });
     writeFileSync(objectFile, deflateSync(Buffer.from('blob 5\0evil\n')));
     await expect(readCommitTree(join(work, '.git'), commit, { env: env() })).rejects.toThrow(/does not hash to its id/);
+  });
+
+  test('a repository this cache fetched into keeps the config it was made with, so it is reused', async () => {
+    const server = await startGitServer();
+    try {
+      const commit = server.createRepo({ slug: 'o/reused', files: { 'a.txt': 'x' } });
+      const root = join(temp('pg-reused-'), 'git');
+      const e = { ...env(), GIT_CONFIG_GLOBAL: server.gitConfig };
+      expect((await new RepoCache(root, { env: e, timeout: 20_000 }).ensureCommit('https://github.com/o/reused', commit)).fetched).toBe(true);
+      expect((await new RepoCache(root, { env: e, timeout: 20_000 }).ensureCommit('https://github.com/o/reused', commit)).fetched).toBe(false);
+    } finally {
+      await server.close();
+    }
   });
 
   test("a repository in a restored cache whose config would run a command is made anew, and nothing runs", async () => {
