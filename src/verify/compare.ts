@@ -17,6 +17,8 @@ export interface CompareInput {
   expected: readonly string[];
   commit: string;
   commitFrom: string;
+  /** Tarball entries an installer may write elsewhere than where they were read (tarball.ts): never compared, always diverged. */
+  anomalies?: readonly string[];
 }
 
 export interface Classification {
@@ -31,6 +33,8 @@ export interface Classification {
   manifestDifferences: string[];
   /** Files npm would pack from the source that the tarball does not have. */
   missing: string[];
+  /** Tarball entries whose installed place is not the one compared (tarball.ts `anomalies`). */
+  ambiguous: string[];
 }
 
 const LFS_POINTER = Buffer.from('version https://git-lfs.github.com/spec/v1');
@@ -61,7 +65,7 @@ export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<stri
 }
 
 export function classify(input: CompareInput): Classification {
-  const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [] };
+  const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [], ambiguous: [...(input.anomalies ?? [])] };
   const runAtInstall = installTimeFiles(input.tarball);
   for (const [path, data] of [...input.tarball].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const source = input.source.get(path);
@@ -95,6 +99,7 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
     if (c.modified.length) parts.push(`modified from the source ${at}: ${list(c.modified)}`);
     if (c.manifestDifferences.length) parts.push(`package.json differs in ${list(c.manifestDifferences, 8)}`);
     if (c.added.length) parts.push(`run at install but absent from the source: ${list(c.added)}`);
+    if (c.ambiguous.length) parts.push(`tarball entries an installer writes elsewhere than where they were compared: ${list(c.ambiguous)}`);
     return parts.join('; ');
   }
   const same = `${c.identical.length + c.normalised.length} file${c.identical.length + c.normalised.length === 1 ? '' : 's'} identical to the source ${at}`;
@@ -105,7 +110,7 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
 }
 
 export function verdictOf(c: Classification): ContentsEvidence['verdict'] {
-  if (c.modified.length > 0 || c.added.length > 0) return 'diverged';
+  if (c.modified.length > 0 || c.added.length > 0 || c.ambiguous.length > 0) return 'diverged';
   if (c.lfs.length > 0) return 'inconclusive';
   return c.generated.length > 0 ? 'built' : 'match';
 }
@@ -119,7 +124,7 @@ export function compareContents(input: CompareInput): ContentsEvidence {
     verdict,
     commit: input.commit,
     commitFrom: input.commitFrom,
-    files: { identical: c.identical.length + c.normalised.length, generated: c.generated.length, modified: c.modified, added: c.added },
+    files: { identical: c.identical.length + c.normalised.length, generated: c.generated.length, modified: [...c.modified, ...c.ambiguous], added: c.added },
     reason: reasonFor(c, verdict, at),
   };
 }

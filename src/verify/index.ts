@@ -181,7 +181,7 @@ export class SourceVerifier {
       });
       const tarball = await listTarball(data);
       if (!tarball.has('package.json')) return { contents: { verdict: 'inconclusive', ...at, reason: 'the tarball has no package.json' } };
-      const contents = compareContents({ tarball, source, expected, commit: found.commit, commitFrom: found.from });
+      const contents = compareContents({ tarball, source, expected, commit: found.commit, commitFrom: found.from, ...(tarball.anomalies ? { anomalies: tarball.anomalies } : {}) });
       if (directory && !repo.directory) contents.reason = `${contents.reason ?? ''} (package found in ${directory}/)`.trim();
       if (found.note) contents.reason = `${contents.reason ?? ''} (${found.note}; ${found.from} used instead)`.trim();
       if (!this.options.rebuild) return { contents };

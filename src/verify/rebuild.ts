@@ -104,6 +104,7 @@ export function diffTarballs(rebuilt: TarballFiles, published: TarballFiles): st
     else if (path === 'package.json' ? compareManifests(other, data).outcome === 'modified' : !other.equals(data)) out.push(path);
   }
   for (const path of rebuilt.keys()) if (!published.has(path)) out.push(`${path} (only in the rebuild)`);
+  for (const anomaly of published.anomalies ?? []) out.push(anomaly);
   return out.sort();
 }
 

@@ -2,32 +2,73 @@
  * The published tarball, downloaded through the user's npm configuration (pacote) and checked
  * against its integrity before a byte of it is read, then listed in memory: path → content,
  * with npm's own rule that the first path component (`package/`) is dropped.
+ *
+ * npm, pnpm and Yarn do not extract every entry alike: npm on Linux keeps a backslash in a name
+ * (Windows and pnpm split on it), node-tar keeps `package/` after a leading `/`, pnpm resolves
+ * `..` and takes a name without `/` or a hard link's body as a file, Yarn creates symbolic
+ * links and normalises `./package/x` to `x`, and a case- or Unicode-insensitive file system
+ * keeps one of two names that differ only so. Such an entry is never compared as if it were
+ * where we read it: it is listed in `anomalies`, and the comparison is diverged.
  */
 import { Parser, type ReadEntry } from 'tar';
 
-export type TarballFiles = Map<string, Buffer>;
+export type TarballFiles = Map<string, Buffer> & {
+  /** Entries an installer may write elsewhere than (or in place of) where they are listed, described. */
+  anomalies?: string[];
+};
 
 /** Entry types npm extracts as files. */
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+/** Entry types every installer ignores or only creates as a directory. */
+const IGNORED_TYPES = new Set(['Directory', 'GNUDumpDir']);
 
-/** Normalises a tar path the way npm extracts it; undefined for anything unsafe or not a file path. */
+/** A file path every installer (npm on any OS, pnpm, Yarn) writes at the same place; undefined otherwise. */
 export function tarballPath(raw: string): string | undefined {
-  // node-tar drops leading slashes before npm strips the first component (`package/`).
-  const parts = raw.replace(/\\/g, '/').replace(/^\/+/, '').split('/').slice(1).filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0 || parts.some((p) => p === '..')) return undefined;
-  return parts.join('/');
+  const parts = raw.split('/');
+  if (parts.length < 2) return undefined;
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\'))) return undefined;
+  return parts.slice(1).join('/');
+}
+
+/** The name a case- and Unicode-insensitive file system (macOS, Windows) gives `path`. */
+function foldedPath(path: string): string {
+  return path
+    .normalize('NFC')
+    .toLowerCase()
+    .split('/')
+    .map((p) => p.replace(/[. ]+$/, ''))
+    .join('/');
+}
+
+/** Files whose names collide once folded and whose contents differ: one file on disk, which one is the archive's order. */
+function foldCollisions(files: ReadonlyMap<string, Buffer>): string[] {
+  const byFolded = new Map<string, string[]>();
+  for (const path of files.keys()) {
+    const key = foldedPath(path);
+    byFolded.set(key, [...(byFolded.get(key) ?? []), path]);
+  }
+  const out: string[] = [];
+  for (const paths of byFolded.values()) {
+    if (paths.length > 1 && paths.some((p) => !files.get(p)!.equals(files.get(paths[0]!)!))) out.push(...paths.map((p) => `${p} (same file as ${paths.filter((q) => q !== p).join(', ')} on a case-insensitive file system)`));
+  }
+  return out;
 }
 
 /** The regular files of a gzipped npm tarball. */
 export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024): Promise<TarballFiles> {
   return new Promise((resolve, reject) => {
     const files: TarballFiles = new Map();
+    const anomalies: string[] = [];
     let total = 0;
     const parser = new Parser({
       strict: false,
       onReadEntry: (entry: ReadEntry) => {
+        if (IGNORED_TYPES.has(entry.type)) return entry.resume();
         const path = FILE_TYPES.has(entry.type) ? tarballPath(entry.path) : undefined;
-        if (!path) return entry.resume();
+        if (!path) {
+          anomalies.push(FILE_TYPES.has(entry.type) ? `${JSON.stringify(entry.path)} (a path installers resolve differently)` : `${JSON.stringify(entry.path)} (a ${entry.type} entry)`);
+          return entry.resume();
+        }
         const chunks: Buffer[] = [];
         entry.on('data', (chunk: Buffer) => {
           total += chunk.length;
@@ -39,7 +80,11 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024): Promise
     });
     parser.on('error', reject);
     parser.on('abort', reject);
-    parser.on('end', () => resolve(files));
+    parser.on('end', () => {
+      anomalies.push(...foldCollisions(files));
+      if (anomalies.length > 0) files.anomalies = anomalies;
+      resolve(files);
+    });
     parser.end(data);
   });
 }

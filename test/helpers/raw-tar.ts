@@ -1,0 +1,73 @@
+/** Hand-made tar archives: entries no well-behaved packer writes (raw paths, links, PAX headers, other types). */
+import { gzipSync } from 'node:zlib';
+
+export interface RawEntry {
+  /** The header's name field, written as is (backslashes, leading `/`, `..` included). */
+  path: string;
+  data?: string | Buffer;
+  /** Tar type flag: '0' file (default), '1' hard link (with a body when `data` is given), '2' symbolic link, '5' directory, '7' contiguous file. */
+  type?: string;
+  link?: string;
+  /** A PAX extended header ('x') before the entry. */
+  pax?: Record<string, string>;
+}
+
+function octal(n: number, length: number): string {
+  return n.toString(8).padStart(length - 1, '0') + '\0';
+}
+
+function header(name: string, size: number, type: string, link: string): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100, 'utf8');
+  h.write(octal(0o644, 8), 100);
+  h.write(octal(0, 8), 108);
+  h.write(octal(0, 8), 116);
+  h.write(octal(size, 12), 124);
+  h.write(octal(0, 12), 136);
+  h.write('        ', 148);
+  h.write(type, 156);
+  h.write(link, 157, 100, 'utf8');
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(octal(sum, 7) + ' ', 148);
+  return h;
+}
+
+function padded(data: Buffer): Buffer {
+  const rest = data.length % 512;
+  return rest ? Buffer.concat([data, Buffer.alloc(512 - rest)]) : data;
+}
+
+function paxBody(fields: Record<string, string>): Buffer {
+  const records = Object.entries(fields).map(([key, value]) => {
+    const body = ` ${key}=${value}\n`;
+    let length = body.length;
+    let record = `${length}${body}`;
+    while (record.length !== length) {
+      length = record.length;
+      record = `${length}${body}`;
+    }
+    return record;
+  });
+  return Buffer.from(records.join(''));
+}
+
+/** A gzipped tar of `entries`, in order. */
+export function rawTarball(entries: readonly RawEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    if (entry.pax) {
+      const body = paxBody(entry.pax);
+      parts.push(header('PaxHeader', body.length, 'x', ''), padded(body));
+    }
+    const type = entry.type ?? '0';
+    const data = Buffer.from(entry.data ?? '');
+    const hasData = type === '0' || type === '7' || (type === '1' && entry.data !== undefined);
+    parts.push(header(entry.path, hasData ? data.length : 0, type, entry.link ?? ''));
+    if (hasData) parts.push(padded(data));
+  }
+  parts.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(parts));
+}

