@@ -2,8 +2,8 @@
  * Every tarball file classified against the source tree at the commit, and the verdict
  * (SPEC "Source match"): identical, normalised (package.json after publish-time rewrites, or a
  * text file whose only difference is CRLF/LF line endings), generated (absent from the source),
- * modified. `added` are the absent files that decide a `diverged` verdict: run by an
- * install-time script (or binding.gyp, which npm builds at install on its own).
+ * modified. `added` are the absent files that decide a `diverged` verdict: run or read at
+ * install (installTimeFiles).
  */
 import type { ContentsEvidence } from '../types';
 import { compareManifests, INSTALL_SCRIPTS, parseManifest } from './manifest';
@@ -45,21 +45,62 @@ function sameUpToLineEndings(a: Buffer, b: Buffer): boolean {
   return strip(a) === strip(b);
 }
 
-/** Tarball files an install-time script of the published package.json runs. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Directories ('' or ending in `/`) of the packages an install of this tarball sets up: the package and its bundled dependencies. */
+function packageRoots(tarball: ReadonlyMap<string, Buffer>): string[] {
+  const roots = [''];
+  for (const path of tarball.keys()) {
+    const bundled = /^((?:[^]*\/)?node_modules\/(?:@[^/]+\/)?[^/]+\/)package\.json$/.exec(path);
+    if (bundled) roots.push(bundled[1]!);
+  }
+  return roots;
+}
+
+/** What `node .` (or `require('.')`) loads: the manifest's `main`, else index. */
+function mainCandidates(manifest: Record<string, unknown> | undefined): string[] {
+  const main = typeof manifest?.main === 'string' ? manifest.main.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : '';
+  const base = main && main !== '.' ? [main, `${main}.js`, `${main}.json`, `${main}.node`, `${main}/index.js`] : [];
+  return [...base, 'index.js', 'index.json', 'index.node'];
+}
+
+/**
+ * Tarball files an install runs or reads to decide what it installs: the files install-time
+ * scripts name, binding.gyp and every .gyp/.gypi node-gyp reads (config.gypi and common.gypi
+ * next to binding.gyp are included by node-gyp itself) when a gyp build runs, npm-shrinkwrap.json
+ * (it pins the dependencies npm installs), and for a bundled dependency, whose install scripts
+ * npm runs too, its package.json and the files its scripts run.
+ */
 export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<string> {
-  const manifest = parseManifest(tarball.get('package.json'));
-  const scripts = manifest && typeof manifest.scripts === 'object' && manifest.scripts !== null ? (manifest.scripts as Record<string, unknown>) : {};
-  const commands = INSTALL_SCRIPTS.map((s) => scripts[s]).filter((c): c is string => typeof c === 'string');
   const found = new Set<string>();
-  // npm runs `node-gyp rebuild` for a package with binding.gyp and no install/preinstall script.
-  if (tarball.has('binding.gyp') && scripts.install === undefined && scripts.preinstall === undefined) found.add('binding.gyp');
-  for (const command of commands) {
-    for (const token of command.match(/[\w@.+\-/]+/g) ?? []) {
-      const path = token.replace(/^(\.\/)+/, '');
-      for (const candidate of [path, `${path}.js`, `${path}.cjs`, `${path}.mjs`, `${path}/index.js`]) {
-        if (tarball.has(candidate)) found.add(candidate);
+  for (const root of packageRoots(tarball)) {
+    const manifest = parseManifest(tarball.get(`${root}package.json`));
+    const scripts = isRecord(manifest?.scripts) ? manifest.scripts : {};
+    const commands = INSTALL_SCRIPTS.map((s) => scripts[s]).filter((c): c is string => typeof c === 'string' && c.trim() !== '');
+    const has = (path: string) => tarball.has(`${root}${path}`);
+    const runs = new Set<string>();
+    // npm runs `node-gyp rebuild` for a package with binding.gyp and no install/preinstall script
+    // (an empty one counts as none) unless `gypfile: false`.
+    const implicitGyp = has('binding.gyp') && !scripts.install && !scripts.preinstall && manifest?.gypfile !== false;
+    if (implicitGyp) runs.add('binding.gyp');
+    for (const command of commands) {
+      for (const token of command.match(/[\w@.+\-/]+/g) ?? []) {
+        const path = token.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+        const candidates = path === '' || path === '.' ? mainCandidates(manifest) : [path, `${path}.js`, `${path}.cjs`, `${path}.mjs`, `${path}/index.js`];
+        for (const candidate of candidates) if (has(candidate)) runs.add(candidate);
       }
     }
+    if (implicitGyp || commands.some((c) => /\bnode-gyp\b/.test(c))) {
+      for (const path of tarball.keys()) {
+        const inside = path.startsWith(root) ? path.slice(root.length) : undefined;
+        if (inside !== undefined && /\.gypi?$/.test(inside) && !/(^|\/)node_modules\//.test(inside)) runs.add(inside);
+      }
+    }
+    if (root === '' && has('npm-shrinkwrap.json')) runs.add('npm-shrinkwrap.json');
+    if (root !== '' && (runs.size > 0 || commands.length > 0)) runs.add('package.json');
+    for (const path of runs) found.add(`${root}${path}`);
   }
   return found;
 }
@@ -98,7 +139,7 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
     const parts: string[] = [];
     if (c.modified.length) parts.push(`modified from the source ${at}: ${list(c.modified)}`);
     if (c.manifestDifferences.length) parts.push(`package.json differs in ${list(c.manifestDifferences, 8)}`);
-    if (c.added.length) parts.push(`run at install but absent from the source: ${list(c.added)}`);
+    if (c.added.length) parts.push(`run or read at install but absent from the source: ${list(c.added)}`);
     if (c.ambiguous.length) parts.push(`tarball entries an installer writes elsewhere than where they were compared: ${list(c.ambiguous)}`);
     return parts.join('; ');
   }

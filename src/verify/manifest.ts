@@ -13,8 +13,8 @@ type Manifest = Record<string, unknown>;
 const PUBLISH_CONFIG_FIELDS = ['bin', 'type', 'imports', 'main', 'module', 'typings', 'types', 'exports', 'browser', 'esnext', 'es2015', 'unpkg', 'umd:main', 'os', 'cpu', 'libc', 'typesVersions'];
 export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'];
 const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies'];
-/** Fields whose removal at publish could change what is installed, loaded or run. */
-const ENTRY_FIELDS = ['main', 'exports', 'module', 'browser', 'imports', 'type', 'bin', 'directories'];
+/** Fields whose removal at publish could change what is installed, loaded or run (`gypfile: false` stops an implicit node-gyp build; `config` is what install scripts read as npm_package_config_*). */
+const ENTRY_FIELDS = ['main', 'exports', 'module', 'browser', 'imports', 'type', 'bin', 'directories', 'gypfile', 'config'];
 const PUBLISH_RANGE = /^(workspace|catalog):/;
 
 export interface ManifestComparison {
