@@ -70,4 +70,17 @@ describe('package.json fields an install reads', () => {
     const src = { name: 'p', version: '1.0.0', gypfile: false };
     expect(compareManifests(Buffer.from(pj(src)), Buffer.from(pj({ name: 'p', version: '1.0.0' })))).toEqual({ outcome: 'modified', differences: ['gypfile'] });
   });
+
+  test('a workspace:/catalog: range is replaced at publish by a version range, never by another source', () => {
+    const src = { name: 'p', version: '0.0.0', dependencies: { w: 'workspace:^', c: 'catalog:' } };
+    const published = (w: string, c = '^4.17.21') => Buffer.from(pj({ name: 'p', version: '1.0.0', dependencies: { w, c } }));
+    expect(compareManifests(Buffer.from(pj(src)), published('^1.2.3')).outcome).toBe('normalised');
+    const aliased = { name: 'p', version: '0.0.0', dependencies: { w: 'workspace:@s/real@*' } };
+    expect(compareManifests(Buffer.from(pj(aliased)), Buffer.from(pj({ name: 'p', version: '1.0.0', dependencies: { w: 'npm:@s/real@1.0.0' } }))).outcome).toBe('normalised');
+    expect(compareManifests(Buffer.from(pj(aliased)), Buffer.from(pj({ name: 'p', version: '1.0.0', dependencies: { w: 'npm:@s/evil@1.0.0' } }))).outcome).toBe('modified');
+    for (const spec of ['https://evil.example/w.tgz', 'github:attacker/w', 'npm:evil@1.0.0', 'file:../../w', 'latest']) {
+      expect(compareManifests(Buffer.from(pj(src)), published(spec))).toEqual({ outcome: 'modified', differences: ['dependencies.w'] });
+      expect(compareManifests(Buffer.from(pj(src)), published('^1.2.3', spec))).toEqual({ outcome: 'modified', differences: ['dependencies.c'] });
+    }
+  });
 });

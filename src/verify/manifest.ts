@@ -6,6 +6,7 @@
  * that cannot change what an install runs or loads. Anything else that differs is a change.
  */
 import { isDeepStrictEqual } from 'node:util';
+import semver from 'semver';
 
 type Manifest = Record<string, unknown>;
 
@@ -16,6 +17,17 @@ const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependen
 /** Fields whose removal at publish could change what is installed, loaded or run (`gypfile: false` stops an implicit node-gyp build; `config` is what install scripts read as npm_package_config_*). */
 const ENTRY_FIELDS = ['main', 'exports', 'module', 'browser', 'imports', 'type', 'bin', 'directories', 'gypfile', 'config'];
 const PUBLISH_RANGE = /^(workspace|catalog):/;
+
+/**
+ * Whether `published` is what a publish may write for the source's `workspace:`/`catalog:` spec:
+ * a version range (pnpm writes `npm:<name>@<version>` for `workspace:<name>@…`), never a URL,
+ * git, file or alias spec that would install something else.
+ */
+function publishedRange(source: string, published: string): boolean {
+  const alias = /^workspace:((?:@[^/@]+\/)?[^/@]+)@/.exec(source)?.[1];
+  const range = alias && published.startsWith(`npm:${alias}@`) ? published.slice(`npm:${alias}@`.length) : published;
+  return semver.validRange(range) !== null;
+}
 
 export interface ManifestComparison {
   outcome: 'identical' | 'normalised' | 'modified';
@@ -56,7 +68,10 @@ function normalise(raw: Manifest, isSource: boolean, published: Manifest): Manif
       const out = published[field];
       if (!isObject(deps)) continue;
       m[field] = Object.fromEntries(
-        Object.entries(deps).map(([dep, range]) => [dep, typeof range === 'string' && PUBLISH_RANGE.test(range) && isObject(out) && typeof out[dep] === 'string' ? out[dep] : range]),
+        Object.entries(deps).map(([dep, range]) => {
+          const written = isObject(out) ? out[dep] : undefined;
+          return [dep, typeof range === 'string' && PUBLISH_RANGE.test(range) && typeof written === 'string' && publishedRange(range, written) ? written : range];
+        }),
       );
     }
   }
