@@ -79,3 +79,21 @@ describe('tarball entries read elsewhere than an installer writes them', () => {
     expect(result.files!.modified.length).toBeGreaterThan(0);
   });
 });
+
+describe('size', () => {
+  test('many case twins of one name are reported without quadratic work', async () => {
+    const entries: RawEntry[] = [{ path: 'package/package.json', data: manifest }];
+    // 2^15 spellings of one name on a case-insensitive file system.
+    for (let n = 0; n < 1 << 15; n++) entries.push({ path: `package/${[...'abcdefghijklmno'].map((c, i) => ((n >> i) & 1 ? c.toUpperCase() : c)).join('')}.js`, data: String(n) });
+    const started = Date.now();
+    const tarball = await listTarball(rawTarball(entries));
+    expect(tarball.anomalies).toHaveLength(1 << 15);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 60_000);
+
+  test('a tarball with more entries than the limit is refused', async () => {
+    const entries: RawEntry[] = Array.from({ length: 20 }, (_, i) => ({ path: `package/${i}.js`, data: '' }));
+    await expect(listTarball(rawTarball(entries), 1024, 10)).rejects.toThrow(/more than 10 entries/);
+    expect((await listTarball(rawTarball(entries), 1024, 20)).size).toBe(20);
+  });
+});

@@ -45,24 +45,32 @@ function foldCollisions(files: ReadonlyMap<string, Buffer>): string[] {
   const byFolded = new Map<string, string[]>();
   for (const path of files.keys()) {
     const key = foldedPath(path);
-    byFolded.set(key, [...(byFolded.get(key) ?? []), path]);
+    const group = byFolded.get(key);
+    if (group) group.push(path);
+    else byFolded.set(key, [path]);
   }
   const out: string[] = [];
   for (const paths of byFolded.values()) {
-    if (paths.length > 1 && paths.some((p) => !files.get(p)!.equals(files.get(paths[0]!)!))) out.push(...paths.map((p) => `${p} (same file as ${paths.filter((q) => q !== p).join(', ')} on a case-insensitive file system)`));
+    if (paths.length < 2 || paths.every((p) => files.get(p)!.equals(files.get(paths[0]!)!))) continue;
+    for (const p of paths) out.push(`${p} (same file as ${p === paths[0] ? paths[1] : paths[0]} on a case-insensitive file system)`);
   }
   return out;
 }
 
-/** The regular files of a gzipped npm tarball. */
-export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024): Promise<TarballFiles> {
+/** The regular files of a gzipped npm tarball (at most `maxEntries` entries, `maxBytes` of content). */
+export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntries = 100_000): Promise<TarballFiles> {
   return new Promise((resolve, reject) => {
     const files: TarballFiles = new Map();
     const anomalies: string[] = [];
     let total = 0;
+    let entries = 0;
     const parser = new Parser({
       strict: false,
       onReadEntry: (entry: ReadEntry) => {
+        if (++entries > maxEntries) {
+          parser.abort(new Error(`the tarball has more than ${maxEntries} entries`));
+          return entry.resume();
+        }
         if (IGNORED_TYPES.has(entry.type)) return entry.resume();
         const path = FILE_TYPES.has(entry.type) ? tarballPath(entry.path) : undefined;
         if (!path) {
