@@ -5,6 +5,7 @@
  * modified. `added` are the absent files that decide a `diverged` verdict: run or read at
  * install (installTimeFiles).
  */
+import { posix } from 'node:path';
 import type { ContentsEvidence } from '../types';
 import { compareManifests, INSTALL_SCRIPTS, parseManifest } from './manifest';
 
@@ -17,6 +18,8 @@ export interface CompareInput {
   expected: readonly string[];
   commit: string;
   commitFrom: string;
+  /** Symbolic links in the source (path relative to the package directory → target). */
+  links?: ReadonlyMap<string, string>;
   /** Tarball entries an installer may write elsewhere than where they were read (tarball.ts): never compared, always diverged. */
   anomalies?: readonly string[];
 }
@@ -105,11 +108,31 @@ export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<stri
   return found;
 }
 
+/**
+ * `path` with the source's symbolic links on its way followed, staying inside the package;
+ * undefined when no link is on the way or one cannot be followed (absolute, outside, a loop).
+ */
+export function throughLinks(path: string, links: ReadonlyMap<string, string>): string | undefined {
+  let parts = path.split('/');
+  for (let hops = 0; hops < 40; hops++) {
+    const at = parts.findIndex((_, i) => links.has(parts.slice(0, i + 1).join('/')));
+    if (at < 0) return hops > 0 ? parts.join('/') : undefined;
+    const target = links.get(parts.slice(0, at + 1).join('/'))!;
+    if (target.startsWith('/')) return undefined;
+    const resolved = posix.normalize([...parts.slice(0, at), target].join('/'));
+    if (resolved === '..' || resolved.startsWith('../')) return undefined;
+    parts = [...resolved.split('/').filter((p) => p !== '' && p !== '.'), ...parts.slice(at + 1)];
+  }
+  return undefined;
+}
+
 export function classify(input: CompareInput): Classification {
   const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [], ambiguous: [...(input.anomalies ?? [])] };
   const runAtInstall = installTimeFiles(input.tarball);
   for (const [path, data] of [...input.tarball].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const source = input.source.get(path);
+    // A path that is a link in the source holds what the link points at (npm pack leaves links out).
+    const linked = input.links?.size && !input.source.has(path) ? throughLinks(path, input.links) : undefined;
+    const source = input.source.get(path) ?? (linked !== undefined ? input.source.get(linked) : undefined);
     if (source === undefined) {
       (runAtInstall.has(path) ? out.added : out.generated).push(path);
     } else if (source.equals(data)) {

@@ -176,12 +176,14 @@ export class SourceVerifier {
       const expected = await expectedFiles(tree.files.values(), directory);
       const source = new Map<string, Buffer>();
       for (const [path, file] of tree.files) if (path.startsWith(prefix)) source.set(path.slice(prefix.length), file.content);
+      const links = new Map<string, string>();
+      for (const [path, target] of tree.links) if (path.startsWith(prefix)) links.set(path.slice(prefix.length), target);
       const data = await fetchTarball(pkg.name, pkg.version, located.integrity, this.registryOptions(located.registry)).catch((error: unknown) => {
         throw new EvidenceError(`${pkg.name}@${pkg.version}: cannot download the tarball with integrity ${located.integrity}: ${describeError(error)}`, { cause: error, code: 'ERR_PG_EVIDENCE_TARBALL' });
       });
       const tarball = await listTarball(data);
       if (!tarball.has('package.json')) return { contents: { verdict: 'inconclusive', ...at, reason: 'the tarball has no package.json' } };
-      const contents = compareContents({ tarball, source, expected, commit: found.commit, commitFrom: found.from, ...(tarball.anomalies ? { anomalies: tarball.anomalies } : {}) });
+      const contents = compareContents({ tarball, source, links, expected, commit: found.commit, commitFrom: found.from, ...(tarball.anomalies ? { anomalies: tarball.anomalies } : {}) });
       if (directory && !repo.directory) contents.reason = `${contents.reason ?? ''} (package found in ${directory}/)`.trim();
       if (found.note) contents.reason = `${contents.reason ?? ''} (${found.note}; ${found.from} used instead)`.trim();
       if (!this.options.rebuild) return { contents };

@@ -19,6 +19,8 @@ export interface SourceTree {
   files: Map<string, SourceFile>;
   /** Paths that are symlinks or submodules: never materialised, counted as absent. */
   skipped: string[];
+  /** Symbolic links (a subset of `skipped`): path → target as stored in git. */
+  links: Map<string, string>;
 }
 
 export interface TreeLimits {
@@ -186,7 +188,7 @@ export async function readCommitTree(repoDir: string, commit: string, options: R
   // Trees and the commit count too; the files alone are held to limits.maxBytes below.
   const reader = new ObjectReader(repoDir, options.env, 2 * limits.maxBytes);
   const wanted = (options.directory ?? '').split('/').filter(Boolean);
-  const tree: SourceTree = { files: new Map(), skipped: [] };
+  const tree: SourceTree = { files: new Map(), skipped: [], links: new Map() };
   let bytes = 0;
   try {
     const commitBody = (await reader.readVerified(commit, 'commit')).toString('utf8');
@@ -202,6 +204,7 @@ export async function readCommitTree(repoDir: string, commit: string, options: R
           if (inside || entry.name === wanted[parts.length]) await walk(entry.id, [...parts, entry.name]);
         } else if (entry.mode === '120000' || entry.mode === '160000') {
           if (inside) tree.skipped.push(path);
+          if (inside && entry.mode === '120000') tree.links.set(path, (await reader.readVerified(entry.id, 'blob')).toString('utf8'));
         } else if (inside || IGNORE_FILES.has(entry.name)) {
           const content = await reader.readVerified(entry.id, 'blob');
           bytes += content.length;
