@@ -73,11 +73,26 @@ describe('tarball entries read elsewhere than an installer writes them', () => {
     ['a case-only twin', [{ path: 'package/index.js', data: GOOD }, { path: 'package/INDEX.js', data: EVIL }]],
     ['a Unicode-normalisation twin', [{ path: 'package/index.js', data: GOOD }, { path: 'package/caf\u00e9.js', data: 'a' }, { path: 'package/cafe\u0301.js', data: EVIL }]],
     ['a Windows trailing-dot twin', [{ path: 'package/index.js', data: GOOD }, { path: 'package/index.js.', data: EVIL }]],
+    // pnpm stops at the first empty block; node-tar reads on, so the last copy it sees is not pnpm's.
+    ['an entry after an empty block', [{ path: 'package/index.js', data: EVIL }, { empty: true }, { path: 'package/index.js', data: GOOD }]],
+    // node-tar skips a header whose checksum is wrong and reads the next block as a header.
+    ['a header with a wrong checksum', [{ path: 'package/index.js', data: GOOD }, { path: 'package/index.js', data: EVIL, badChecksum: true }]],
   ])('%s: never match or built', async (_, entries) => {
     const result = await verdictOf(entries);
     expect(result.verdict).toBe('diverged');
     expect(result.files!.modified.length).toBeGreaterThan(0);
   });
+});
+
+test('a GNU header with a prefix: node-tar reads lib/index.js as index.js (build output), pnpm writes lib/index.js', async () => {
+  const main = JSON.stringify({ name: 'p', version: '1.0.0', main: 'lib/index.js' });
+  const src = new Map([['package.json', Buffer.from(main)], ['lib/index.js', Buffer.from(GOOD)]]);
+  const entries: RawEntry[] = [{ path: 'package/package.json', data: main }, { path: 'package/lib/index.js', data: GOOD }, { path: 'lib/index.js', prefix: 'p', magic: 'ustar  \0', data: EVIL }];
+  const tarball = await listTarball(rawTarball(entries));
+  expect([...tarball.keys()].sort()).toEqual(['index.js', 'lib/index.js', 'package.json']);
+  const result = compareContents({ tarball, source: src, expected: [...src.keys()], commit: 'c'.repeat(40), commitFrom: 'gitHead', anomalies: tarball.anomalies });
+  expect(result.verdict).toBe('diverged');
+  expect(result.reason).toContain('prefix field');
 });
 
 describe('size', () => {

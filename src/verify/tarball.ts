@@ -10,7 +10,8 @@
  * keeps one of two names that differ only so. Such an entry is never compared as if it were
  * where we read it: it is listed in `anomalies`, and the comparison is diverged.
  */
-import { Parser, type ReadEntry } from 'tar';
+import { createGunzip } from 'node:zlib';
+import { Header, Parser, type ReadEntry } from 'tar';
 
 export type TarballFiles = Map<string, Buffer> & {
   /** Entries an installer may write elsewhere than (or in place of) where they are listed, described. */
@@ -57,24 +58,48 @@ function foldCollisions(files: ReadonlyMap<string, Buffer>): string[] {
   return out;
 }
 
-/** The regular files of a gzipped npm tarball (at most `maxEntries` entries, `maxBytes` of content). */
+const BLOCK = 512;
+const USTAR = Buffer.from('ustar\x0000', 'latin1');
+
+/** A header block whose prefix field node-tar ignores (not ustar) but pnpm reads as the path's start. */
+function unreadPrefix(block: Buffer): boolean {
+  return !block.subarray(257, 265).equals(USTAR) && block.subarray(345, 500).some((b) => b !== 0);
+}
+
+/**
+ * The regular files of a gzipped npm tarball (at most `maxEntries` entries, `maxBytes` of
+ * content). The tar stream is handed to node-tar one 512-byte block at a time, so that each
+ * entry is seen with the header block it was read from: what node-tar skips or ignores there
+ * (an invalid header, a prefix field outside ustar, an entry after an empty block, where pnpm
+ * stops reading) is an anomaly too.
+ */
 export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntries = 100_000): Promise<TarballFiles> {
   return new Promise((resolve, reject) => {
     const files: TarballFiles = new Map();
     const anomalies: string[] = [];
     let total = 0;
     let entries = 0;
+    let block: Buffer | undefined;
+    let afterNullBlock = false;
+    let failed = false;
     const parser = new Parser({
       strict: false,
+      onwarn: (code: string, message: string) => {
+        anomalies.push(`(an entry node-tar skips: ${code} ${message})`);
+      },
       onReadEntry: (entry: ReadEntry) => {
         if (++entries > maxEntries) {
           parser.abort(new Error(`the tarball has more than ${maxEntries} entries`));
           return entry.resume();
         }
+        const name = JSON.stringify(entry.path);
+        if (afterNullBlock) anomalies.push(`${name} (after an empty block, where pnpm stops reading)`);
+        if (!block || new Header(block).cksum !== entry.header.cksum) anomalies.push(`${name} (its header block could not be checked)`);
+        else if (unreadPrefix(block)) anomalies.push(`${name} (a prefix field pnpm reads and npm ignores)`);
         if (IGNORED_TYPES.has(entry.type)) return entry.resume();
         const path = FILE_TYPES.has(entry.type) ? tarballPath(entry.path) : undefined;
         if (!path) {
-          anomalies.push(FILE_TYPES.has(entry.type) ? `${JSON.stringify(entry.path)} (a path installers resolve differently)` : `${JSON.stringify(entry.path)} (a ${entry.type} entry)`);
+          anomalies.push(FILE_TYPES.has(entry.type) ? `${name} (a path installers resolve differently)` : `${name} (a ${entry.type} entry)`);
           return entry.resume();
         }
         const chunks: Buffer[] = [];
@@ -86,14 +111,48 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
         entry.on('end', () => files.set(path, Buffer.concat(chunks)));
       },
     });
-    parser.on('error', reject);
-    parser.on('abort', reject);
+    parser.on('nullBlock', () => {
+      afterNullBlock = true;
+    });
+    const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
+      reject(error);
+    };
+    parser.on('error', fail);
+    parser.on('abort', fail);
     parser.on('end', () => {
+      if (failed) return;
       anomalies.push(...foldCollisions(files));
       if (anomalies.length > 0) files.anomalies = anomalies;
       resolve(files);
     });
-    parser.end(data);
+    let pending: Buffer = Buffer.alloc(0);
+    const feed = (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      let at = 0;
+      for (; !failed && at + BLOCK <= pending.length; at += BLOCK) {
+        block = pending.subarray(at, at + BLOCK);
+        parser.write(block);
+      }
+      pending = pending.subarray(at);
+    };
+    const finish = () => {
+      block = undefined;
+      parser.end(pending);
+    };
+    if (data[0] !== 0x1f || data[1] !== 0x8b) {
+      feed(data);
+      return finish();
+    }
+    const gunzip = createGunzip();
+    gunzip.on('data', (chunk: Buffer) => {
+      feed(chunk);
+      if (failed) gunzip.destroy();
+    });
+    gunzip.on('error', fail);
+    gunzip.on('end', finish);
+    gunzip.end(data);
   });
 }
 

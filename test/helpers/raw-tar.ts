@@ -3,20 +3,27 @@ import { gzipSync } from 'node:zlib';
 
 export interface RawEntry {
   /** The header's name field, written as is (backslashes, leading `/`, `..` included). */
-  path: string;
+  path?: string;
   data?: string | Buffer;
   /** Tar type flag: '0' file (default), '1' hard link (with a body when `data` is given), '2' symbolic link, '5' directory, '7' contiguous file. */
   type?: string;
   link?: string;
   /** A PAX extended header ('x') before the entry. */
   pax?: Record<string, string>;
+  /** The ustar prefix field (offset 345). */
+  prefix?: string;
+  /** The magic and version (offset 257, 8 bytes); default ustar's 'ustar\0' '00'. */
+  magic?: string;
+  badChecksum?: boolean;
+  /** A block of zeros instead of an entry. */
+  empty?: boolean;
 }
 
 function octal(n: number, length: number): string {
   return n.toString(8).padStart(length - 1, '0') + '\0';
 }
 
-function header(name: string, size: number, type: string, link: string): Buffer {
+function header(name: string, size: number, type: string, link: string, extra: Pick<RawEntry, 'prefix' | 'magic' | 'badChecksum'> = {}): Buffer {
   const h = Buffer.alloc(512);
   h.write(name, 0, 100, 'utf8');
   h.write(octal(0o644, 8), 100);
@@ -27,11 +34,11 @@ function header(name: string, size: number, type: string, link: string): Buffer 
   h.write('        ', 148);
   h.write(type, 156);
   h.write(link, 157, 100, 'utf8');
-  h.write('ustar\0', 257);
-  h.write('00', 263);
+  h.write(extra.magic ?? 'ustar\u000000', 257, 8, 'latin1');
+  if (extra.prefix) h.write(extra.prefix, 345, 155, 'utf8');
   let sum = 0;
   for (const byte of h) sum += byte;
-  h.write(octal(sum, 7) + ' ', 148);
+  h.write(octal(extra.badChecksum ? sum + 1 : sum, 7) + ' ', 148);
   return h;
 }
 
@@ -58,6 +65,10 @@ function paxBody(fields: Record<string, string>): Buffer {
 export function rawTarball(entries: readonly RawEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const entry of entries) {
+    if (entry.empty) {
+      parts.push(Buffer.alloc(512));
+      continue;
+    }
     if (entry.pax) {
       const body = paxBody(entry.pax);
       parts.push(header('PaxHeader', body.length, 'x', ''), padded(body));
@@ -65,7 +76,7 @@ export function rawTarball(entries: readonly RawEntry[]): Buffer {
     const type = entry.type ?? '0';
     const data = Buffer.from(entry.data ?? '');
     const hasData = type === '0' || type === '7' || (type === '1' && entry.data !== undefined);
-    parts.push(header(entry.path, hasData ? data.length : 0, type, entry.link ?? ''));
+    parts.push(header(entry.path ?? '', hasData ? data.length : 0, type, entry.link ?? '', entry));
     if (hasData) parts.push(padded(data));
   }
   parts.push(Buffer.alloc(1024));
