@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { compareContents } from '../src/verify/compare';
 import { listTarball } from '../src/verify/tarball';
@@ -93,6 +94,20 @@ test('a GNU header with a prefix: node-tar reads lib/index.js as index.js (build
   const result = compareContents({ tarball, source: src, expected: [...src.keys()], commit: 'c'.repeat(40), commitFrom: 'gitHead', anomalies: tarball.anomalies });
   expect(result.verdict).toBe('diverged');
   expect(result.reason).toContain('prefix field');
+});
+
+test('a size in base-256: node-tar reads one file (build output), pnpm reads its body as headers', async () => {
+  const inner = gunzipSync(rawTarball([{ path: 'package/index.js', data: EVIL }])).subarray(0, 1024);
+  const head = gunzipSync(rawTarball([{ path: 'package/package.json', data: manifest }, { path: 'package/index.js', data: GOOD }]));
+  const tail = gunzipSync(rawTarball([{ path: 'package/data.bin', data: inner, base256Size: true }]));
+  const tarball = await listTarball(gzipSync(Buffer.concat([head.subarray(0, 2048), tail])));
+  expect(tarball.get('index.js')?.toString()).toBe(GOOD);
+  const result = compareContents({ tarball, source, expected: [...source.keys()], commit: 'c'.repeat(40), commitFrom: 'gitHead', anomalies: tarball.anomalies });
+  expect(result.verdict).toBe('diverged');
+  expect(result.reason).toContain('not octal');
+  // In a PAX header too: the block that decides where the next header is.
+  const pax = await listTarball(rawTarball([{ path: 'package/package.json', data: manifest }, { path: 'package/a.js', data: 'a', pax: { comment: 'x' }, paxBase256: true }]));
+  expect(pax.anomalies?.join()).toContain('not octal');
 });
 
 describe('size', () => {

@@ -15,6 +15,10 @@ export interface RawEntry {
   /** The magic and version (offset 257, 8 bytes); default ustar's 'ustar\0' '00'. */
   magic?: string;
   badChecksum?: boolean;
+  /** The size in GNU base-256 (binary) form, which node-tar reads and an octal-only parser does not. */
+  base256Size?: boolean;
+  /** The PAX header's size in base-256. */
+  paxBase256?: boolean;
   /** A block of zeros instead of an entry. */
   empty?: boolean;
 }
@@ -23,13 +27,18 @@ function octal(n: number, length: number): string {
   return n.toString(8).padStart(length - 1, '0') + '\0';
 }
 
-function header(name: string, size: number, type: string, link: string, extra: Pick<RawEntry, 'prefix' | 'magic' | 'badChecksum'> = {}): Buffer {
+function header(name: string, size: number, type: string, link: string, extra: Pick<RawEntry, 'prefix' | 'magic' | 'badChecksum' | 'base256Size'> = {}): Buffer {
   const h = Buffer.alloc(512);
   h.write(name, 0, 100, 'utf8');
   h.write(octal(0o644, 8), 100);
   h.write(octal(0, 8), 108);
   h.write(octal(0, 8), 116);
   h.write(octal(size, 12), 124);
+  if (extra.base256Size) {
+    h.fill(0, 124, 136);
+    h[124] = 0x80;
+    h.writeUInt32BE(size, 132);
+  }
   h.write(octal(0, 12), 136);
   h.write('        ', 148);
   h.write(type, 156);
@@ -71,7 +80,7 @@ export function rawTarball(entries: readonly RawEntry[]): Buffer {
     }
     if (entry.pax) {
       const body = paxBody(entry.pax);
-      parts.push(header('PaxHeader', body.length, 'x', ''), padded(body));
+      parts.push(header('PaxHeader', body.length, 'x', '', { base256Size: entry.paxBase256 }), padded(body));
     }
     const type = entry.type ?? '0';
     const data = Buffer.from(entry.data ?? '');
