@@ -110,6 +110,25 @@ test('a size in base-256: node-tar reads one file (build output), pnpm reads its
   expect(pax.anomalies?.join()).toContain('not octal');
 });
 
+test.each<[string, RawEntry[]]>([
+  // pnpm's second PAX header uses up the first one's path: it writes index.js, node-tar zz.js.
+  ['two PAX headers in a row', [{ path: 'package/index.js', data: GOOD }, { path: 'package/index.js', data: EVIL, pax: { path: 'package/zz.js' }, pax2: { comment: 'c' } }]],
+  // pnpm reads one record (a comment with a newline), node-tar two lines, the second a path.
+  ['a PAX record with a newline', [{ path: 'package/index.js', data: GOOD }, { path: 'package/index.js', data: EVIL, paxRaw: '35 comment=x\n22 path=package/zz.js\n' }]],
+])('%s: node-tar and pnpm place the entry differently', async (_, entries) => {
+  const tarball = await listTarball(rawTarball([{ path: 'package/package.json', data: manifest }, ...entries]));
+  expect(tarball.get('index.js')?.toString()).toBe(GOOD);
+  const result = compareContents({ tarball, source, expected: [...source.keys()], commit: 'c'.repeat(40), commitFrom: 'gitHead', anomalies: tarball.anomalies });
+  expect(result.verdict).toBe('diverged');
+});
+
+test('npm-style PAX headers (long and non-ASCII names) are not anomalies', async () => {
+  const long = `package/${'d'.repeat(90)}/${'e'.repeat(90)}/${'f'.repeat(120)}.js`;
+  const tarball = await listTarball(rawTarball([{ path: 'package/package.json', data: manifest }, { path: 'package/x.js', data: 'x', pax: { path: long } }, { path: 'package/y.js', data: 'y', pax: { path: 'package/caf\u00e9.js', mtime: '0' } }]));
+  expect(tarball.anomalies).toBeUndefined();
+  expect(tarball.size).toBe(3);
+});
+
 describe('size', () => {
   test('many case twins of one name are reported without quadratic work', async () => {
     const entries: RawEntry[] = [{ path: 'package/package.json', data: manifest }];

@@ -82,6 +82,60 @@ function headerProblem(block: Buffer): string | undefined {
 }
 
 /**
+ * Whether a PAX body reads the same record by record (pnpm: by each record's length) as line by
+ * line (node-tar: split at newlines, a line whose length is wrong ignored): every record exact,
+ * no newline inside one.
+ */
+function strictPax(body: Buffer): boolean {
+  let at = 0;
+  while (at < body.length) {
+    const space = body.indexOf(32, at);
+    const digits = space > at ? body.subarray(at, space).toString('latin1') : '';
+    if (!/^[1-9]\d*$/.test(digits)) return false;
+    const end = at + Number(digits);
+    if (end > body.length || end <= space + 1 || body[end - 1] !== 10) return false;
+    const record = body.subarray(space + 1, end - 1);
+    if (record.includes(10) || !record.includes(61)) return false;
+    at = end;
+  }
+  return true;
+}
+
+/** Checks every header block node-tar reads, and the PAX bodies after them, in stream order. */
+class HeaderChecker {
+  private lastWasMeta = false;
+  private pax?: { size: number; blocks: Buffer[]; read: number };
+
+  constructor(private readonly anomalies: string[]) {}
+
+  block(block: Buffer, isHeader: boolean): void {
+    if (!isHeader) {
+      if (!this.pax) return;
+      this.pax.blocks.push(block);
+      this.pax.read += block.length;
+      if (this.pax.read >= this.pax.size) {
+        if (!strictPax(Buffer.concat(this.pax.blocks).subarray(0, this.pax.size))) this.anomalies.push('(a PAX header npm and pnpm read differently)');
+        this.pax = undefined;
+      }
+      return;
+    }
+    this.pax = undefined;
+    const problem = headerProblem(block);
+    if (problem) this.anomalies.push(problem);
+    if (block.every((b) => b === 0)) return;
+    const type = String.fromCharCode(block[156]!);
+    const meta = 'xgLK'.includes(type);
+    // pnpm lets each header (a PAX one too) use up a pending long name or PAX path; node-tar merges them.
+    if (meta && this.lastWasMeta) this.anomalies.push('(extended headers one after the other, which npm and pnpm combine differently)');
+    this.lastWasMeta = meta;
+    if ((type === 'x' || type === 'g') && !problem) {
+      const size = parseInt(block.subarray(124, 136).toString('latin1').replace(/\0/g, ' ').trim().split(' ')[0] || '0', 8);
+      if (size > 0) this.pax = { size, blocks: [], read: 0 };
+    }
+  }
+}
+
+/**
  * The regular files of a gzipped npm tarball (at most `maxEntries` entries, `maxBytes` of
  * content). The tar stream is handed to node-tar one 512-byte block at a time, so that every
  * block it reads as a header (PAX and long-name headers included) is checked as pnpm would read
@@ -139,6 +193,7 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
       if (anomalies.length > 0) files.anomalies = anomalies;
       resolve(files);
     });
+    const headers = new HeaderChecker(anomalies);
     let pending: Buffer = Buffer.alloc(0);
     const feed = (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -146,8 +201,7 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
       for (; !failed && at + BLOCK <= pending.length; at += BLOCK) {
         const block = pending.subarray(at, at + BLOCK);
         const state = parserState(parser);
-        const problem = state === 'begin' || state === 'header' ? headerProblem(block) : undefined;
-        if (problem) anomalies.push(problem);
+        headers.block(block, state === 'begin' || state === 'header');
         parser.write(block);
       }
       pending = pending.subarray(at);

@@ -17,6 +17,10 @@ export interface RawEntry {
   badChecksum?: boolean;
   /** The size in GNU base-256 (binary) form, which node-tar reads and an octal-only parser does not. */
   base256Size?: boolean;
+  /** A PAX header with this body, as is. */
+  paxRaw?: string;
+  /** A second PAX header between the first and the entry. */
+  pax2?: Record<string, string>;
   /** The PAX header's size in base-256. */
   paxBase256?: boolean;
   /** A block of zeros instead of an entry. */
@@ -59,10 +63,10 @@ function padded(data: Buffer): Buffer {
 function paxBody(fields: Record<string, string>): Buffer {
   const records = Object.entries(fields).map(([key, value]) => {
     const body = ` ${key}=${value}\n`;
-    let length = body.length;
+    let length = Buffer.byteLength(body);
     let record = `${length}${body}`;
-    while (record.length !== length) {
-      length = record.length;
+    while (Buffer.byteLength(record) !== length) {
+      length = Buffer.byteLength(record);
       record = `${length}${body}`;
     }
     return record;
@@ -81,6 +85,14 @@ export function rawTarball(entries: readonly RawEntry[]): Buffer {
     if (entry.pax) {
       const body = paxBody(entry.pax);
       parts.push(header('PaxHeader', body.length, 'x', '', { base256Size: entry.paxBase256 }), padded(body));
+    }
+    if (entry.paxRaw !== undefined) {
+      const body = Buffer.from(entry.paxRaw);
+      parts.push(header('PaxHeader', body.length, 'x', ''), padded(body));
+    }
+    if (entry.pax2) {
+      const body = paxBody(entry.pax2);
+      parts.push(header('PaxHeader', body.length, 'x', ''), padded(body));
     }
     const type = entry.type ?? '0';
     const data = Buffer.from(entry.data ?? '');
