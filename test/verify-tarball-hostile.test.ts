@@ -105,6 +105,13 @@ test('a size in base-256: node-tar reads one file (build output), pnpm reads its
   const result = compareContents({ tarball, source, expected: [...source.keys()], commit: 'c'.repeat(40), commitFrom: 'gitHead', anomalies: tarball.anomalies });
   expect(result.verdict).toBe('diverged');
   expect(result.reason).toContain('not octal');
+  // Leading NULs: node-tar reads size 0 (the field ends at its first NUL), pnpm skips them and reads 1 KB of body.
+  const nul = gunzipSync(rawTarball([{ path: 'package/package.json', data: manifest }, { path: 'package/a.js', data: '' }]));
+  nul.write('\0\0\0\0\0\0\0\0\u00002000', 512 + 512 + 124, 12, 'latin1');
+  let sum = 0;
+  for (let i = 1024; i < 1024 + 512; i++) sum += i >= 1024 + 148 && i < 1024 + 156 ? 32 : nul[i]!;
+  nul.write(sum.toString(8).padStart(6, '0') + '\0 ', 1024 + 148, 8, 'latin1');
+  expect((await listTarball(gzipSync(nul))).anomalies?.join()).toContain('not octal');
   // In a PAX header too: the block that decides where the next header is.
   const pax = await listTarball(rawTarball([{ path: 'package/package.json', data: manifest }, { path: 'package/a.js', data: 'a', pax: { comment: 'x' }, paxBase256: true }]));
   expect(pax.anomalies?.join()).toContain('not octal');

@@ -70,13 +70,15 @@ function parserState(parser: Parser): unknown {
 
 /**
  * What in a header block node-tar reads otherwise than pnpm: a prefix field outside ustar
- * (node-tar ignores it, pnpm prepends it), a size that is not octal text (node-tar reads GNU
- * base-256, pnpm does not: it then takes the body for headers).
+ * (node-tar ignores it, pnpm prepends it), a size that is not plain octal text (node-tar reads
+ * GNU base-256 and stops at a NUL, pnpm does neither: it then takes a body for headers or
+ * headers for a body).
  */
 function headerProblem(block: Buffer): string | undefined {
   if (block.every((b) => b === 0)) return undefined;
   const name = JSON.stringify(block.subarray(0, 100).toString('utf8').replace(/\0.*$/s, ''));
-  if (!block.subarray(124, 136).every((b) => b === 0 || b === 32 || (b >= 48 && b <= 55))) return `${name} (a header whose size is not octal text)`;
+  // node-tar cuts the field at its first NUL; pnpm skips leading NULs and cuts at a space.
+  if (!/^ *[0-7]*[ \0]*$/.test(block.subarray(124, 136).toString('latin1'))) return `${name} (a header whose size is not octal text)`;
   if (!block.subarray(257, 265).equals(USTAR) && block.subarray(345, 500).some((b) => b !== 0)) return `${name} (a prefix field pnpm reads and npm ignores)`;
   return undefined;
 }
