@@ -85,8 +85,8 @@ function headerProblem(block: Buffer): string | undefined {
 
 /**
  * Whether a PAX body reads the same record by record (pnpm: by each record's length) as line by
- * line (node-tar: split at newlines, a line whose length is wrong ignored): every record exact,
- * no newline inside one.
+ * line (node-tar: split at newlines, a line whose length is wrong ignored, values cut at a NUL):
+ * every record exact, no newline or NUL inside one, a size in decimal digits.
  */
 function strictPax(body: Buffer): boolean {
   let at = 0;
@@ -97,7 +97,10 @@ function strictPax(body: Buffer): boolean {
     const end = at + Number(digits);
     if (end > body.length || end <= space + 1 || body[end - 1] !== 10) return false;
     const record = body.subarray(space + 1, end - 1);
-    if (record.includes(10) || !record.includes(61)) return false;
+    if (record.includes(10) || record.includes(0) || !record.includes(61)) return false;
+    // node-tar takes Number(size) ('12abc' is NaN), pnpm parseInt (12).
+    const [key, ...value] = record.toString('utf8').split('=');
+    if (key === 'size' && !/^\d+$/.test(value.join('='))) return false;
     at = end;
   }
   return true;
