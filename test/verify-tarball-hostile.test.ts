@@ -123,6 +123,8 @@ test.each<[string, RawEntry[]]>([
   // pnpm reads one record (a comment with a newline), node-tar two lines, the second a path.
   // node-tar reads size NaN (no body), pnpm 1024: they disagree on where the next header is.
   ['a PAX size that is not a number', [{ path: 'package/index.js', data: GOOD }, { path: 'package/zz.js', data: EVIL, paxRaw: '16 size=1024abc\n' }]],
+  // pnpm stops at a header whose name starts with NUL; node-tar names it from the PAX path: its index.js is the last copy.
+  ['a header with an empty name', [{ path: 'package/index.js', data: EVIL }, { path: '', data: GOOD, pax: { path: 'package/index.js' } }]],
   ['a PAX record with a newline', [{ path: 'package/index.js', data: GOOD }, { path: 'package/index.js', data: EVIL, paxRaw: '35 comment=x\n22 path=package/zz.js\n' }]],
 ])('%s: node-tar and pnpm place the entry differently', async (_, entries) => {
   const tarball = await listTarball(rawTarball([{ path: 'package/package.json', data: manifest }, ...entries]));

@@ -77,6 +77,8 @@ function parserState(parser: Parser): unknown {
 function headerProblem(block: Buffer): string | undefined {
   if (block.every((b) => b === 0)) return undefined;
   const name = JSON.stringify(block.subarray(0, 100).toString('utf8').replace(/\0.*$/s, ''));
+  // pnpm ends the archive at a header whose first byte is 0; node-tar takes a PAX path for it and reads on.
+  if (block[0] === 0) return '(a header with an empty name, where pnpm stops reading)';
   // node-tar cuts the field at its first NUL; pnpm skips leading NULs and cuts at a space.
   if (!/^ *[0-7]*[ \0]*$/.test(block.subarray(124, 136).toString('latin1'))) return `${name} (a header whose size is not octal text)`;
   if (!block.subarray(257, 265).equals(USTAR) && block.subarray(345, 500).some((b) => b !== 0)) return `${name} (a prefix field pnpm reads and npm ignores)`;
