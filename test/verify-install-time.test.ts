@@ -34,6 +34,10 @@ describe('files an install runs, absent from the source', () => {
     const explicit = pj({ name: 'p', version: '1.0.0', scripts: { install: 'prebuild-install || node-gyp rebuild' } });
     const withScript = { ...source, 'package.json': explicit };
     expect(verdict({ ...withScript, 'common.gypi': '{}' }, withScript)).toMatchObject({ verdict: 'diverged', files: { added: ['common.gypi'] } });
+    const preGyp = pj({ name: 'p', version: '1.0.0', scripts: { install: 'node-pre-gyp install --fallback-to-build' } });
+    expect(verdict({ ...source, 'package.json': preGyp, 'common.gypi': '{}' }, { ...source, 'package.json': preGyp }).files!.added).toEqual(['common.gypi']);
+    const cmake = pj({ name: 'p', version: '1.0.0', scripts: { install: 'cmake-js compile' } });
+    expect(verdict({ 'package.json': cmake, 'CMakeLists.txt': 'execute_process(COMMAND sh -c evil)', 'cmake/x.cmake': '' }, { 'package.json': cmake }).files!.added).toEqual(['CMakeLists.txt', 'cmake/x.cmake']);
     // Without a gyp build, a .gypi file is only build output.
     expect(verdict({ 'package.json': manifest, 'config.gypi': '{}' }, { 'package.json': manifest }).verdict).toBe('built');
   });

@@ -72,7 +72,8 @@ function mainCandidates(manifest: Record<string, unknown> | undefined): string[]
 /**
  * Tarball files an install runs or reads to decide what it installs: the files install-time
  * scripts name, binding.gyp and every .gyp/.gypi node-gyp reads (config.gypi and common.gypi
- * next to binding.gyp are included by node-gyp itself) when a gyp build runs, npm-shrinkwrap.json
+ * next to binding.gyp are included by node-gyp itself) when a gyp build runs (CMake files for
+ * cmake-js), npm-shrinkwrap.json
  * (it pins the dependencies npm installs), and for a bundled dependency, whose install scripts
  * npm runs too, its package.json and the files its scripts run.
  */
@@ -95,10 +96,14 @@ export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<stri
         for (const candidate of candidates) if (has(candidate)) runs.add(candidate);
       }
     }
-    if (implicitGyp || commands.some((c) => /\bnode-gyp\b/.test(c))) {
+    // node-gyp (also as node-pre-gyp's --fallback-to-build) runs gyp files; cmake-js runs CMake files.
+    const gyp = implicitGyp || commands.some((c) => /\bnode-(pre-)?gyp\b/.test(c));
+    const cmake = commands.some((c) => /\bcmake-js\b/.test(c));
+    if (gyp || cmake) {
       for (const path of tarball.keys()) {
         const inside = path.startsWith(root) ? path.slice(root.length) : undefined;
-        if (inside !== undefined && /\.gypi?$/.test(inside) && !/(^|\/)node_modules\//.test(inside)) runs.add(inside);
+        if (inside === undefined || /(^|\/)node_modules\//.test(inside)) continue;
+        if ((gyp && /\.gypi?$/.test(inside)) || (cmake && /(^|\/)CMakeLists\.txt$|\.cmake$/.test(inside))) runs.add(inside);
       }
     }
     if (root === '' && has('npm-shrinkwrap.json')) runs.add('npm-shrinkwrap.json');
