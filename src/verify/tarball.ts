@@ -153,36 +153,15 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
   return new Promise((resolve, reject) => {
     const files: TarballFiles = new Map();
     const anomalies: string[] = [];
-    let total = 0;
-    let entries = 0;
+    const limits = { total: 0, entries: 0, maxBytes, maxEntries };
     let afterNullBlock = false;
     let failed = false;
-    const parser = new Parser({
+    const parser: Parser = new Parser({
       strict: false,
       onwarn: (code: string, message: string) => {
         anomalies.push(`(an entry node-tar skips: ${code} ${message})`);
       },
-      onReadEntry: (entry: ReadEntry) => {
-        if (++entries > maxEntries) {
-          parser.abort(new Error(`the tarball has more than ${maxEntries} entries`));
-          return entry.resume();
-        }
-        const name = JSON.stringify(entry.path);
-        if (afterNullBlock) anomalies.push(`${name} (after an empty block, where pnpm stops reading)`);
-        if (IGNORED_TYPES.has(entry.type)) return entry.resume();
-        const path = FILE_TYPES.has(entry.type) ? tarballPath(entry.path) : undefined;
-        if (!path) {
-          anomalies.push(FILE_TYPES.has(entry.type) ? `${name} (a path installers resolve differently)` : `${name} (a ${entry.type} entry)`);
-          return entry.resume();
-        }
-        const chunks: Buffer[] = [];
-        entry.on('data', (chunk: Buffer) => {
-          total += chunk.length;
-          if (total > maxBytes) parser.abort(new Error(`the tarball unpacks to more than ${maxBytes} bytes`));
-          chunks.push(chunk);
-        });
-        entry.on('end', () => files.set(path, Buffer.concat(chunks)));
-      },
+      onReadEntry: (entry: ReadEntry) => readEntry(entry, { parser, files, anomalies, limits, afterNullBlock }),
     });
     parser.on('nullBlock', () => {
       afterNullBlock = true;
@@ -201,32 +180,69 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
       resolve(files);
     });
     const headers = new HeaderChecker(anomalies);
-    let pending: Buffer = Buffer.alloc(0);
-    const feed = (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let at = 0;
-      for (; !failed && at + BLOCK <= pending.length; at += BLOCK) {
-        const block = pending.subarray(at, at + BLOCK);
-        const state = parserState(parser);
-        headers.block(block, state === 'begin' || state === 'header');
-        parser.write(block);
-      }
-      pending = pending.subarray(at);
+    const write = (block: Buffer): boolean => {
+      const state = parserState(parser);
+      headers.block(block, state === 'begin' || state === 'header');
+      parser.write(block);
+      return !failed;
     };
-    const finish = () => parser.end(pending);
-    if (data[0] !== 0x1f || data[1] !== 0x8b) {
-      feed(data);
-      return finish();
-    }
-    const gunzip = createGunzip();
-    gunzip.on('data', (chunk: Buffer) => {
-      feed(chunk);
-      if (failed) gunzip.destroy();
-    });
-    gunzip.on('error', fail);
-    gunzip.on('end', finish);
-    gunzip.end(data);
+    inBlocks(data, write, (rest) => parser.end(rest), fail);
   });
+}
+
+interface EntryContext {
+  parser: Parser;
+  files: TarballFiles;
+  anomalies: string[];
+  limits: { total: number; entries: number; maxBytes: number; maxEntries: number };
+  afterNullBlock: boolean;
+}
+
+/** One entry: its content kept under its path, or an anomaly noted. */
+function readEntry(entry: ReadEntry, { parser, files, anomalies, limits, afterNullBlock }: EntryContext): void {
+  if (++limits.entries > limits.maxEntries) {
+    parser.abort(new Error(`the tarball has more than ${limits.maxEntries} entries`));
+    return void entry.resume();
+  }
+  const name = JSON.stringify(entry.path);
+  if (afterNullBlock) anomalies.push(`${name} (after an empty block, where pnpm stops reading)`);
+  if (IGNORED_TYPES.has(entry.type)) return void entry.resume();
+  const path = FILE_TYPES.has(entry.type) ? tarballPath(entry.path) : undefined;
+  if (!path) {
+    anomalies.push(FILE_TYPES.has(entry.type) ? `${name} (a path installers resolve differently)` : `${name} (a ${entry.type} entry)`);
+    return void entry.resume();
+  }
+  const chunks: Buffer[] = [];
+  entry.on('data', (chunk: Buffer) => {
+    limits.total += chunk.length;
+    if (limits.total > limits.maxBytes) parser.abort(new Error(`the tarball unpacks to more than ${limits.maxBytes} bytes`));
+    chunks.push(chunk);
+  });
+  entry.on('end', () => files.set(path, Buffer.concat(chunks)));
+}
+
+/** `data` (gunzipped when it is gzip) handed to `write` 512 bytes at a time until it returns false, the rest to `end`. */
+function inBlocks(data: Buffer, write: (block: Buffer) => boolean, end: (rest: Buffer) => void, fail: (error: Error) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  const feed = (chunk: Buffer): boolean => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let at = 0;
+    let going = true;
+    for (; going && at + BLOCK <= pending.length; at += BLOCK) going = write(pending.subarray(at, at + BLOCK));
+    pending = pending.subarray(at);
+    return going;
+  };
+  if (data[0] !== 0x1f || data[1] !== 0x8b) {
+    feed(data);
+    return end(pending);
+  }
+  const gunzip = createGunzip();
+  gunzip.on('data', (chunk: Buffer) => {
+    if (!feed(chunk)) gunzip.destroy();
+  });
+  gunzip.on('error', fail);
+  gunzip.on('end', () => end(pending));
+  gunzip.end(data);
 }
 
 type Pacote = typeof import('pacote');
