@@ -59,6 +59,12 @@ function foldCollisions(files: ReadonlyMap<string, Buffer>): string[] {
 }
 
 const BLOCK = 512;
+/** Anomalies kept (one is enough for the verdict; the rest only name more entries). */
+const MAX_ANOMALIES = 1000;
+
+function note(anomalies: string[], text: string): void {
+  if (anomalies.length < MAX_ANOMALIES) anomalies.push(text);
+}
 const USTAR = Buffer.from('ustar\x0000', 'latin1');
 
 /** The parser's state (node-tar keeps it under a private symbol): 'begin' or 'header' before a header block. */
@@ -121,19 +127,19 @@ class HeaderChecker {
       this.pax.blocks.push(block);
       this.pax.read += block.length;
       if (this.pax.read >= this.pax.size) {
-        if (!strictPax(Buffer.concat(this.pax.blocks).subarray(0, this.pax.size))) this.anomalies.push('(a PAX header npm and pnpm read differently)');
+        if (!strictPax(Buffer.concat(this.pax.blocks).subarray(0, this.pax.size))) note(this.anomalies, '(a PAX header npm and pnpm read differently)');
         this.pax = undefined;
       }
       return;
     }
     this.pax = undefined;
     const problem = headerProblem(block);
-    if (problem) this.anomalies.push(problem);
+    if (problem) note(this.anomalies, problem);
     if (block.every((b) => b === 0)) return;
     const type = String.fromCharCode(block[156]!);
     const meta = 'xgLK'.includes(type);
     // pnpm lets each header (a PAX one too) use up a pending long name or PAX path; node-tar merges them.
-    if (meta && this.lastWasMeta) this.anomalies.push('(extended headers one after the other, which npm and pnpm combine differently)');
+    if (meta && this.lastWasMeta) note(this.anomalies, '(extended headers one after the other, which npm and pnpm combine differently)');
     this.lastWasMeta = meta;
     if ((type === 'x' || type === 'g') && !problem) {
       const size = parseInt(block.subarray(124, 136).toString('latin1').replace(/\0/g, ' ').trim().split(' ')[0] || '0', 8);
@@ -159,7 +165,7 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
     const parser: Parser = new Parser({
       strict: false,
       onwarn: (code: string, message: string) => {
-        anomalies.push(`(an entry node-tar skips: ${code} ${message})`);
+        note(anomalies, `(an entry node-tar skips: ${code} ${message})`);
       },
       onReadEntry: (entry: ReadEntry) => readEntry(entry, { parser, files, anomalies, limits, afterNullBlock }),
     });
@@ -175,7 +181,7 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
     parser.on('abort', fail);
     parser.on('end', () => {
       if (failed) return;
-      anomalies.push(...foldCollisions(files));
+      for (const twin of foldCollisions(files)) note(anomalies, twin);
       if (anomalies.length > 0) files.anomalies = anomalies;
       resolve(files);
     });
@@ -186,7 +192,8 @@ export function listTarball(data: Buffer, maxBytes = 512 * 1024 * 1024, maxEntri
       parser.write(block);
       return !failed;
     };
-    inBlocks(data, write, (rest) => parser.end(rest), fail);
+    // Headers, PAX bodies and padding around the content: the whole stream is bounded too.
+    inBlocks(data, maxBytes + maxEntries * 4 * BLOCK, write, (rest) => parser.end(rest), fail);
   });
 }
 
@@ -205,11 +212,11 @@ function readEntry(entry: ReadEntry, { parser, files, anomalies, limits, afterNu
     return void entry.resume();
   }
   const name = JSON.stringify(entry.path);
-  if (afterNullBlock) anomalies.push(`${name} (after an empty block, where pnpm stops reading)`);
+  if (afterNullBlock) note(anomalies, `${name} (after an empty block, where pnpm stops reading)`);
   if (IGNORED_TYPES.has(entry.type)) return void entry.resume();
   const path = FILE_TYPES.has(entry.type) ? tarballPath(entry.path) : undefined;
   if (!path) {
-    anomalies.push(FILE_TYPES.has(entry.type) ? `${name} (a path installers resolve differently)` : `${name} (a ${entry.type} entry)`);
+    note(anomalies, FILE_TYPES.has(entry.type) ? `${name} (a path installers resolve differently)` : `${name} (a ${entry.type} entry)`);
     return void entry.resume();
   }
   const chunks: Buffer[] = [];
@@ -221,10 +228,16 @@ function readEntry(entry: ReadEntry, { parser, files, anomalies, limits, afterNu
   entry.on('end', () => files.set(path, Buffer.concat(chunks)));
 }
 
-/** `data` (gunzipped when it is gzip) handed to `write` 512 bytes at a time until it returns false, the rest to `end`. */
-function inBlocks(data: Buffer, write: (block: Buffer) => boolean, end: (rest: Buffer) => void, fail: (error: Error) => void): void {
+/** `data` (gunzipped when it is gzip, at most `maxRead` bytes) handed to `write` 512 bytes at a time until it returns false, the rest to `end`. */
+function inBlocks(data: Buffer, maxRead: number, write: (block: Buffer) => boolean, end: (rest: Buffer) => void, fail: (error: Error) => void): void {
   let pending: Buffer = Buffer.alloc(0);
+  let read = 0;
   const feed = (chunk: Buffer): boolean => {
+    read += chunk.length;
+    if (read > maxRead) {
+      fail(new Error(`the tarball unpacks to more than ${maxRead} bytes`));
+      return false;
+    }
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let at = 0;
     let going = true;
