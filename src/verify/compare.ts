@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import type { ContentsEvidence } from '../types';
-import { compareManifests, INSTALL_SCRIPTS, parseManifest } from './manifest';
+import { compareManifests, INSTALL_SCRIPTS, parseManifest, registryManifestDifferences } from './manifest';
 
 export interface CompareInput {
   /** Tarball files, path relative to the package root. */
@@ -22,6 +22,8 @@ export interface CompareInput {
   links?: ReadonlyMap<string, string>;
   /** Tarball entries an installer may write elsewhere than where they were read (tarball.ts): never compared, always diverged. */
   anomalies?: readonly string[];
+  /** The registry's version manifest (its install fields): npm installs by it, not by the tarball's package.json. */
+  registryManifest?: Record<string, unknown>;
 }
 
 export interface Classification {
@@ -38,6 +40,8 @@ export interface Classification {
   missing: string[];
   /** Tarball entries whose installed place is not the one compared (tarball.ts `anomalies`). */
   ambiguous: string[];
+  /** Install fields where the registry's manifest and the tarball's package.json disagree. */
+  registryDifferences: string[];
 }
 
 const LFS_POINTER = Buffer.from('version https://git-lfs.github.com/spec/v1');
@@ -132,7 +136,9 @@ export function throughLinks(path: string, links: ReadonlyMap<string, string>): 
 }
 
 export function classify(input: CompareInput): Classification {
-  const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [], ambiguous: [...(input.anomalies ?? [])] };
+  const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [], ambiguous: [...(input.anomalies ?? [])], registryDifferences: [] };
+  const published = input.tarball.get('package.json');
+  if (input.registryManifest && published) out.registryDifferences = registryManifestDifferences(input.registryManifest, published, input.tarball.has('binding.gyp'));
   const runAtInstall = installTimeFiles(input.tarball);
   for (const [path, data] of [...input.tarball].sort(([a], [b]) => (a < b ? -1 : 1))) {
     // A path that is a link in the source holds what the link points at (npm pack leaves links out).
@@ -169,6 +175,7 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
     if (c.manifestDifferences.length) parts.push(`package.json differs in ${list(c.manifestDifferences, 8)}`);
     if (c.added.length) parts.push(`run or read at install but absent from the source: ${list(c.added)}`);
     if (c.ambiguous.length) parts.push(`tarball entries an installer writes elsewhere than where they were compared: ${list(c.ambiguous)}`);
+    if (c.registryDifferences.length) parts.push(`the registry's manifest, which npm installs by, differs from the tarball's package.json in ${list(c.registryDifferences, 8)}`);
     return parts.join('; ');
   }
   const same = `${c.identical.length + c.normalised.length} file${c.identical.length + c.normalised.length === 1 ? '' : 's'} identical to the source ${at}`;
@@ -179,7 +186,7 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
 }
 
 export function verdictOf(c: Classification): ContentsEvidence['verdict'] {
-  if (c.modified.length > 0 || c.added.length > 0 || c.ambiguous.length > 0) return 'diverged';
+  if (c.modified.length > 0 || c.added.length > 0 || c.ambiguous.length > 0 || c.registryDifferences.length > 0) return 'diverged';
   if (c.lfs.length > 0) return 'inconclusive';
   return c.generated.length > 0 ? 'built' : 'match';
 }
@@ -193,7 +200,7 @@ export function compareContents(input: CompareInput): ContentsEvidence {
     verdict,
     commit: input.commit,
     commitFrom: input.commitFrom,
-    files: { identical: c.identical.length + c.normalised.length, generated: c.generated.length, modified: [...c.modified, ...c.ambiguous], added: c.added },
+    files: { identical: c.identical.length + c.normalised.length, generated: c.generated.length, modified: [...c.modified, ...c.ambiguous, ...(c.registryDifferences.length ? ['package.json (the registry manifest)'] : [])], added: c.added },
     reason: reasonFor(c, verdict, at),
   };
 }

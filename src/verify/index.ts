@@ -116,8 +116,9 @@ export class SourceVerifier {
     const registry = registryFor(pkg.name, this.npm, this.options.registry);
     let info: RegistryVersionInfo | null;
     try {
-      // The same cache entries as the registry source of `feed build` (namespace and key).
-      info = await this.registryCache.getOrFetch<RegistryVersionInfo | null>('registry', `${registry}|${pkg.name}@${pkg.version}`, async () => {
+      // The registry source's namespace, under a key of its own: an entry written before the
+      // manifest's install fields were kept (`install`) must not be used.
+      info = await this.registryCache.getOrFetch<RegistryVersionInfo | null>('registry', `${registry}|${pkg.name}@${pkg.version}|install`, async () => {
         const key = `${registry}|${pkg.name}`;
         let versions = this.packuments.get(key);
         if (!versions) {
@@ -183,7 +184,7 @@ export class SourceVerifier {
       });
       const tarball = await listTarball(data);
       if (!tarball.has('package.json')) return { contents: { verdict: 'inconclusive', ...at, reason: 'the tarball has no package.json' } };
-      const contents = compareContents({ tarball, source, links, expected, commit: found.commit, commitFrom: found.from, ...(tarball.anomalies ? { anomalies: tarball.anomalies } : {}) });
+      const contents = compareContents({ tarball, source, links, expected, commit: found.commit, commitFrom: found.from, registryManifest: located.info.install ?? {}, ...(tarball.anomalies ? { anomalies: tarball.anomalies } : {}) });
       if (directory && !repo.directory) contents.reason = `${contents.reason ?? ''} (package found in ${directory}/)`.trim();
       if (found.note) contents.reason = `${contents.reason ?? ''} (${found.note}; ${found.from} used instead)`.trim();
       if (!this.options.rebuild) return { contents };

@@ -131,3 +131,41 @@ export function compareManifests(source: Buffer, published: Buffer): ManifestCom
 export function parseManifest(buffer: Buffer | undefined): Manifest | undefined {
   return buffer ? parse(buffer) : undefined;
 }
+
+function installedDependencies(m: Manifest): Manifest {
+  return { ...(isObject(m.dependencies) ? m.dependencies : {}), ...(isObject(m.optionalDependencies) ? m.optionalDependencies : {}) };
+}
+
+/**
+ * Where the registry's version manifest (what npm installs by: its scripts, dependencies, bin)
+ * says otherwise than the tarball's package.json. Tolerated: npm's own publish-time rewrites
+ * (`install: node-gyp rebuild` for a binding.gyp, `bin` from `directories.bin`, a dependency
+ * listed in both `dependencies` and `optionalDependencies`, key order).
+ */
+export function registryManifestDifferences(registry: Manifest, published: Buffer, hasBindingGyp: boolean): string[] {
+  const tarball = parse(published);
+  if (!tarball) return ['(the tarball package.json is not a JSON object)'];
+  const out: string[] = [];
+  const rScripts = isObject(registry.scripts) ? registry.scripts : {};
+  const tScripts = isObject(tarball.scripts) ? tarball.scripts : {};
+  const implicitGyp = hasBindingGyp && !tScripts.install && !tScripts.preinstall && tarball.gypfile !== false;
+  for (const script of INSTALL_SCRIPTS) {
+    if (isDeepStrictEqual(rScripts[script], tScripts[script])) continue;
+    if (script === 'install' && implicitGyp && rScripts.install === 'node-gyp rebuild' && !tScripts.install) continue;
+    out.push(`scripts.${script}`);
+  }
+  const rDeps = installedDependencies(registry);
+  const tDeps = installedDependencies(tarball);
+  for (const dep of new Set([...Object.keys(rDeps), ...Object.keys(tDeps)])) if (!isDeepStrictEqual(rDeps[dep], tDeps[dep])) out.push(`dependencies.${dep}`);
+  if (!isDeepStrictEqual(registry.peerDependencies ?? {}, tarball.peerDependencies ?? {})) out.push('peerDependencies');
+  const bundled = (m: Manifest) => {
+    const list = m.bundleDependencies ?? m.bundledDependencies ?? [];
+    return list === true ? Object.keys(isObject(m.dependencies) ? m.dependencies : {}) : list;
+  };
+  if (!isDeepStrictEqual(bundled(registry), bundled(tarball))) out.push('bundleDependencies');
+  const tBinDir = isObject(tarball.directories) && tarball.directories.bin !== undefined;
+  if (!(tBinDir && tarball.bin === undefined) && !isDeepStrictEqual(normaliseBin(registry.bin, registry.name) ?? {}, normaliseBin(tarball.bin, tarball.name) ?? {})) out.push('bin');
+  if (registry.name !== undefined && registry.name !== tarball.name) out.push('name');
+  return out;
+}
+
