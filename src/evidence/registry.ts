@@ -20,7 +20,16 @@ export interface RegistryVersionInfo {
   attestationsUrl?: string;
   /** `dist.attestations.provenance.predicateType`. */
   provenancePredicateType?: string;
+  /**
+   * The version manifest's fields an install acts on (scripts, dependencies, bin, …): npm takes
+   * them from the registry, not from the tarball's package.json, and the registry does not check
+   * that the two agree ("manifest confusion"). Source match compares them with the tarball's.
+   */
+  install?: Record<string, unknown>;
 }
+
+/** Manifest fields npm and the other package managers take from the registry's version manifest at install. */
+export const INSTALL_MANIFEST_FIELDS = ['scripts', 'dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies', 'bin', 'directories', 'gypfile', 'name'];
 
 export interface RegistryFetchOptions {
   registry: string;
@@ -61,6 +70,7 @@ export function versionInfoFromPackument(packument: unknown, version: string, re
   const manifest = packument.versions[version];
   if (!isRecord(manifest)) return undefined;
   const info: RegistryVersionInfo = { registry };
+  info.install = Object.fromEntries(INSTALL_MANIFEST_FIELDS.filter((f) => manifest[f] !== undefined).map((f) => [f, manifest[f]]));
   const repository = normalizeRepository(manifest.repository, manifest.repositories);
   if (repository) info.repository = repository;
   else info.noRepository = true;

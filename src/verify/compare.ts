@@ -2,11 +2,12 @@
  * Every tarball file classified against the source tree at the commit, and the verdict
  * (SPEC "Source match"): identical, normalised (package.json after publish-time rewrites, or a
  * text file whose only difference is CRLF/LF line endings), generated (absent from the source),
- * modified. `added` are the absent files that decide a `diverged` verdict: run by an
- * install-time script (or binding.gyp, which npm builds at install on its own).
+ * modified. `added` are the absent files that decide a `diverged` verdict: run or read at
+ * install (installTimeFiles).
  */
+import { posix } from 'node:path';
 import type { ContentsEvidence } from '../types';
-import { compareManifests, INSTALL_SCRIPTS, parseManifest } from './manifest';
+import { compareManifests, INSTALL_SCRIPTS, parseManifest, registryManifestDifferences } from './manifest';
 
 export interface CompareInput {
   /** Tarball files, path relative to the package root. */
@@ -17,6 +18,12 @@ export interface CompareInput {
   expected: readonly string[];
   commit: string;
   commitFrom: string;
+  /** Symbolic links in the source (path relative to the package directory → target). */
+  links?: ReadonlyMap<string, string>;
+  /** Tarball entries an installer may write elsewhere than where they were read (tarball.ts): never compared, always diverged. */
+  anomalies?: readonly string[];
+  /** The registry's version manifest (its install fields): npm installs by it, not by the tarball's package.json. */
+  registryManifest?: Record<string, unknown>;
 }
 
 export interface Classification {
@@ -31,6 +38,10 @@ export interface Classification {
   manifestDifferences: string[];
   /** Files npm would pack from the source that the tarball does not have. */
   missing: string[];
+  /** Tarball entries whose installed place is not the one compared (tarball.ts `anomalies`). */
+  ambiguous: string[];
+  /** Install fields where the registry's manifest and the tarball's package.json disagree. */
+  registryDifferences: string[];
 }
 
 const LFS_POINTER = Buffer.from('version https://git-lfs.github.com/spec/v1');
@@ -41,30 +52,98 @@ function sameUpToLineEndings(a: Buffer, b: Buffer): boolean {
   return strip(a) === strip(b);
 }
 
-/** Tarball files an install-time script of the published package.json runs. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Directories ('' or ending in `/`) of the packages an install of this tarball sets up: the package and its bundled dependencies. */
+function packageRoots(tarball: ReadonlyMap<string, Buffer>): string[] {
+  const roots = [''];
+  for (const path of tarball.keys()) {
+    const bundled = /^((?:[^]*\/)?node_modules\/(?:@[^/]+\/)?[^/]+\/)package\.json$/.exec(path);
+    if (bundled) roots.push(bundled[1]!);
+  }
+  return roots;
+}
+
+/** What `node .` (or `require('.')`) loads: the manifest's `main`, else index. */
+function mainCandidates(manifest: Record<string, unknown> | undefined): string[] {
+  const main = typeof manifest?.main === 'string' ? manifest.main.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : '';
+  const base = main && main !== '.' ? [main, `${main}.js`, `${main}.json`, `${main}.node`, `${main}/index.js`] : [];
+  return [...base, 'index.js', 'index.json', 'index.node'];
+}
+
+/**
+ * Tarball files an install runs or reads to decide what it installs: the files install-time
+ * scripts name, binding.gyp and every .gyp/.gypi node-gyp reads (config.gypi and common.gypi
+ * next to binding.gyp are included by node-gyp itself) when a gyp build runs (CMake files for
+ * cmake-js), npm-shrinkwrap.json
+ * (it pins the dependencies npm installs), and for a bundled dependency, whose install scripts
+ * npm runs too, its package.json and the files its scripts run.
+ */
 export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<string> {
-  const manifest = parseManifest(tarball.get('package.json'));
-  const scripts = manifest && typeof manifest.scripts === 'object' && manifest.scripts !== null ? (manifest.scripts as Record<string, unknown>) : {};
-  const commands = INSTALL_SCRIPTS.map((s) => scripts[s]).filter((c): c is string => typeof c === 'string');
   const found = new Set<string>();
-  // npm runs `node-gyp rebuild` for a package with binding.gyp and no install/preinstall script.
-  if (tarball.has('binding.gyp') && scripts.install === undefined && scripts.preinstall === undefined) found.add('binding.gyp');
-  for (const command of commands) {
-    for (const token of command.match(/[\w@.+\-/]+/g) ?? []) {
-      const path = token.replace(/^(\.\/)+/, '');
-      for (const candidate of [path, `${path}.js`, `${path}.cjs`, `${path}.mjs`, `${path}/index.js`]) {
-        if (tarball.has(candidate)) found.add(candidate);
+  for (const root of packageRoots(tarball)) {
+    const manifest = parseManifest(tarball.get(`${root}package.json`));
+    const scripts = isRecord(manifest?.scripts) ? manifest.scripts : {};
+    const commands = INSTALL_SCRIPTS.map((s) => scripts[s]).filter((c): c is string => typeof c === 'string' && c.trim() !== '');
+    const has = (path: string) => tarball.has(`${root}${path}`);
+    const runs = new Set<string>();
+    // npm runs `node-gyp rebuild` for a package with binding.gyp and no install/preinstall script
+    // (an empty one counts as none) unless `gypfile: false`.
+    const implicitGyp = has('binding.gyp') && !scripts.install && !scripts.preinstall && manifest?.gypfile !== false;
+    if (implicitGyp) runs.add('binding.gyp');
+    for (const command of commands) {
+      for (const token of command.match(/[\w@.+\-/]+/g) ?? []) {
+        const path = token.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+        const candidates = path === '' || path === '.' ? mainCandidates(manifest) : [path, `${path}.js`, `${path}.cjs`, `${path}.mjs`, `${path}/index.js`];
+        for (const candidate of candidates) if (has(candidate)) runs.add(candidate);
       }
     }
+    // node-gyp (also as node-pre-gyp's --fallback-to-build) runs gyp files; cmake-js runs CMake files.
+    const gyp = implicitGyp || commands.some((c) => /\bnode-(pre-)?gyp\b/.test(c));
+    const cmake = commands.some((c) => /\bcmake-js\b/.test(c));
+    if (gyp || cmake) {
+      for (const path of tarball.keys()) {
+        const inside = path.startsWith(root) ? path.slice(root.length) : undefined;
+        if (inside === undefined || /(^|\/)node_modules\//.test(inside)) continue;
+        if ((gyp && /\.gypi?$/.test(inside)) || (cmake && /(^|\/)CMakeLists\.txt$|\.cmake$/.test(inside))) runs.add(inside);
+      }
+    }
+    if (root === '' && has('npm-shrinkwrap.json')) runs.add('npm-shrinkwrap.json');
+    if (root !== '' && (runs.size > 0 || commands.length > 0)) runs.add('package.json');
+    for (const path of runs) found.add(`${root}${path}`);
   }
   return found;
 }
 
+/**
+ * `path` with the source's symbolic links on its way followed, staying inside the package;
+ * undefined when no link is on the way or one cannot be followed (absolute, outside, a loop).
+ */
+export function throughLinks(path: string, links: ReadonlyMap<string, string>): string | undefined {
+  let parts = path.split('/');
+  for (let hops = 0; hops < 40; hops++) {
+    const at = parts.findIndex((_, i) => links.has(parts.slice(0, i + 1).join('/')));
+    if (at < 0) return hops > 0 ? parts.join('/') : undefined;
+    const target = links.get(parts.slice(0, at + 1).join('/'))!;
+    if (target.startsWith('/')) return undefined;
+    const resolved = posix.normalize([...parts.slice(0, at), target].join('/'));
+    if (resolved === '..' || resolved.startsWith('../')) return undefined;
+    parts = [...resolved.split('/').filter((p) => p !== '' && p !== '.'), ...parts.slice(at + 1)];
+  }
+  return undefined;
+}
+
 export function classify(input: CompareInput): Classification {
-  const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [] };
+  const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [], ambiguous: [...(input.anomalies ?? [])], registryDifferences: [] };
+  const published = input.tarball.get('package.json');
+  if (input.registryManifest && published) out.registryDifferences = registryManifestDifferences(input.registryManifest, published, input.tarball.has('binding.gyp'));
   const runAtInstall = installTimeFiles(input.tarball);
   for (const [path, data] of [...input.tarball].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const source = input.source.get(path);
+    // A path that is a link in the source holds what the link points at (npm pack leaves links out).
+    const linked = input.links?.size && !input.source.has(path) ? throughLinks(path, input.links) : undefined;
+    const source = input.source.get(path) ?? (linked !== undefined ? input.source.get(linked) : undefined);
     if (source === undefined) {
       (runAtInstall.has(path) ? out.added : out.generated).push(path);
     } else if (source.equals(data)) {
@@ -94,7 +173,9 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
     const parts: string[] = [];
     if (c.modified.length) parts.push(`modified from the source ${at}: ${list(c.modified)}`);
     if (c.manifestDifferences.length) parts.push(`package.json differs in ${list(c.manifestDifferences, 8)}`);
-    if (c.added.length) parts.push(`run at install but absent from the source: ${list(c.added)}`);
+    if (c.added.length) parts.push(`run or read at install but absent from the source: ${list(c.added)}`);
+    if (c.ambiguous.length) parts.push(`tarball entries an installer writes elsewhere than where they were compared: ${list(c.ambiguous)}`);
+    if (c.registryDifferences.length) parts.push(`the registry's manifest, which npm installs by, differs from the tarball's package.json in ${list(c.registryDifferences, 8)}`);
     return parts.join('; ');
   }
   const same = `${c.identical.length + c.normalised.length} file${c.identical.length + c.normalised.length === 1 ? '' : 's'} identical to the source ${at}`;
@@ -105,7 +186,7 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
 }
 
 export function verdictOf(c: Classification): ContentsEvidence['verdict'] {
-  if (c.modified.length > 0 || c.added.length > 0) return 'diverged';
+  if (c.modified.length > 0 || c.added.length > 0 || c.ambiguous.length > 0 || c.registryDifferences.length > 0) return 'diverged';
   if (c.lfs.length > 0) return 'inconclusive';
   return c.generated.length > 0 ? 'built' : 'match';
 }
@@ -119,7 +200,7 @@ export function compareContents(input: CompareInput): ContentsEvidence {
     verdict,
     commit: input.commit,
     commitFrom: input.commitFrom,
-    files: { identical: c.identical.length + c.normalised.length, generated: c.generated.length, modified: c.modified, added: c.added },
+    files: { identical: c.identical.length + c.normalised.length, generated: c.generated.length, modified: [...c.modified, ...c.ambiguous, ...(c.registryDifferences.length ? ['package.json (the registry manifest)'] : [])], added: c.added },
     reason: reasonFor(c, verdict, at),
   };
 }

@@ -24,7 +24,7 @@ import { findPackageDirectory, readCommitTree } from './tree';
 import { parseManifest } from './manifest';
 
 /** Bumped whenever the comparison changes, so cached verdicts of an older logic are not reused. */
-const CACHE_NAMESPACE = 'source-match-v1';
+const CACHE_NAMESPACE = 'source-match-v2';
 const VERDICT_TTL = 90 * 86_400_000;
 
 export interface RebuildResult extends RebuildEvidence {
@@ -116,8 +116,9 @@ export class SourceVerifier {
     const registry = registryFor(pkg.name, this.npm, this.options.registry);
     let info: RegistryVersionInfo | null;
     try {
-      // The same cache entries as the registry source of `feed build` (namespace and key).
-      info = await this.registryCache.getOrFetch<RegistryVersionInfo | null>('registry', `${registry}|${pkg.name}@${pkg.version}`, async () => {
+      // The registry source's namespace, under a key of its own: an entry written before the
+      // manifest's install fields were kept (`install`) must not be used.
+      info = await this.registryCache.getOrFetch<RegistryVersionInfo | null>('registry', `${registry}|${pkg.name}@${pkg.version}|install`, async () => {
         const key = `${registry}|${pkg.name}`;
         let versions = this.packuments.get(key);
         if (!versions) {
@@ -176,12 +177,14 @@ export class SourceVerifier {
       const expected = await expectedFiles(tree.files.values(), directory);
       const source = new Map<string, Buffer>();
       for (const [path, file] of tree.files) if (path.startsWith(prefix)) source.set(path.slice(prefix.length), file.content);
+      const links = new Map<string, string>();
+      for (const [path, target] of tree.links) if (path.startsWith(prefix)) links.set(path.slice(prefix.length), target);
       const data = await fetchTarball(pkg.name, pkg.version, located.integrity, this.registryOptions(located.registry)).catch((error: unknown) => {
         throw new EvidenceError(`${pkg.name}@${pkg.version}: cannot download the tarball with integrity ${located.integrity}: ${describeError(error)}`, { cause: error, code: 'ERR_PG_EVIDENCE_TARBALL' });
       });
       const tarball = await listTarball(data);
       if (!tarball.has('package.json')) return { contents: { verdict: 'inconclusive', ...at, reason: 'the tarball has no package.json' } };
-      const contents = compareContents({ tarball, source, expected, commit: found.commit, commitFrom: found.from });
+      const contents = compareContents({ tarball, source, links, expected, commit: found.commit, commitFrom: found.from, registryManifest: located.info.install ?? {}, ...(tarball.anomalies ? { anomalies: tarball.anomalies } : {}) });
       if (directory && !repo.directory) contents.reason = `${contents.reason ?? ''} (package found in ${directory}/)`.trim();
       if (found.note) contents.reason = `${contents.reason ?? ''} (${found.note}; ${found.from} used instead)`.trim();
       if (!this.options.rebuild) return { contents };

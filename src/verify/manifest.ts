@@ -6,6 +6,7 @@
  * that cannot change what an install runs or loads. Anything else that differs is a change.
  */
 import { isDeepStrictEqual } from 'node:util';
+import semver from 'semver';
 
 type Manifest = Record<string, unknown>;
 
@@ -13,9 +14,20 @@ type Manifest = Record<string, unknown>;
 const PUBLISH_CONFIG_FIELDS = ['bin', 'type', 'imports', 'main', 'module', 'typings', 'types', 'exports', 'browser', 'esnext', 'es2015', 'unpkg', 'umd:main', 'os', 'cpu', 'libc', 'typesVersions'];
 export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'];
 const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies'];
-/** Fields whose removal at publish could change what is installed, loaded or run. */
-const ENTRY_FIELDS = ['main', 'exports', 'module', 'browser', 'imports', 'type', 'bin', 'directories'];
+/** Fields whose removal at publish could change what is installed, loaded or run (`gypfile: false` stops an implicit node-gyp build; `config` is what install scripts read as npm_package_config_*). */
+const ENTRY_FIELDS = ['main', 'exports', 'module', 'browser', 'imports', 'type', 'bin', 'directories', 'gypfile', 'config'];
 const PUBLISH_RANGE = /^(workspace|catalog):/;
+
+/**
+ * Whether `published` is what a publish may write for the source's `workspace:`/`catalog:` spec:
+ * a version range (pnpm writes `npm:<name>@<version>` for `workspace:<name>@…`), never a URL,
+ * git, file or alias spec that would install something else.
+ */
+function publishedRange(source: string, published: string): boolean {
+  const alias = /^workspace:((?:@[^/@]+\/)?[^/@]+)@/.exec(source)?.[1];
+  const range = alias && published.startsWith(`npm:${alias}@`) ? published.slice(`npm:${alias}@`.length) : published;
+  return semver.validRange(range) !== null;
+}
 
 export interface ManifestComparison {
   outcome: 'identical' | 'normalised' | 'modified';
@@ -56,7 +68,10 @@ function normalise(raw: Manifest, isSource: boolean, published: Manifest): Manif
       const out = published[field];
       if (!isObject(deps)) continue;
       m[field] = Object.fromEntries(
-        Object.entries(deps).map(([dep, range]) => [dep, typeof range === 'string' && PUBLISH_RANGE.test(range) && isObject(out) && typeof out[dep] === 'string' ? out[dep] : range]),
+        Object.entries(deps).map(([dep, range]) => {
+          const written = isObject(out) ? out[dep] : undefined;
+          return [dep, typeof range === 'string' && PUBLISH_RANGE.test(range) && typeof written === 'string' && publishedRange(range, written) ? written : range];
+        }),
       );
     }
   }
@@ -116,3 +131,41 @@ export function compareManifests(source: Buffer, published: Buffer): ManifestCom
 export function parseManifest(buffer: Buffer | undefined): Manifest | undefined {
   return buffer ? parse(buffer) : undefined;
 }
+
+function installedDependencies(m: Manifest): Manifest {
+  return { ...(isObject(m.dependencies) ? m.dependencies : {}), ...(isObject(m.optionalDependencies) ? m.optionalDependencies : {}) };
+}
+
+/**
+ * Where the registry's version manifest (what npm installs by: its scripts, dependencies, bin)
+ * says otherwise than the tarball's package.json. Tolerated: npm's own publish-time rewrites
+ * (`install: node-gyp rebuild` for a binding.gyp, `bin` from `directories.bin`, a dependency
+ * listed in both `dependencies` and `optionalDependencies`, key order).
+ */
+export function registryManifestDifferences(registry: Manifest, published: Buffer, hasBindingGyp: boolean): string[] {
+  const tarball = parse(published);
+  if (!tarball) return ['(the tarball package.json is not a JSON object)'];
+  const out: string[] = [];
+  const rScripts = isObject(registry.scripts) ? registry.scripts : {};
+  const tScripts = isObject(tarball.scripts) ? tarball.scripts : {};
+  const implicitGyp = hasBindingGyp && !tScripts.install && !tScripts.preinstall && tarball.gypfile !== false;
+  for (const script of INSTALL_SCRIPTS) {
+    if (isDeepStrictEqual(rScripts[script], tScripts[script])) continue;
+    if (script === 'install' && implicitGyp && rScripts.install === 'node-gyp rebuild' && !tScripts.install) continue;
+    out.push(`scripts.${script}`);
+  }
+  const rDeps = installedDependencies(registry);
+  const tDeps = installedDependencies(tarball);
+  for (const dep of new Set([...Object.keys(rDeps), ...Object.keys(tDeps)])) if (!isDeepStrictEqual(rDeps[dep], tDeps[dep])) out.push(`dependencies.${dep}`);
+  if (!isDeepStrictEqual(registry.peerDependencies ?? {}, tarball.peerDependencies ?? {})) out.push('peerDependencies');
+  const bundled = (m: Manifest) => {
+    const list = m.bundleDependencies ?? m.bundledDependencies ?? [];
+    return list === true ? Object.keys(isObject(m.dependencies) ? m.dependencies : {}) : list;
+  };
+  if (!isDeepStrictEqual(bundled(registry), bundled(tarball))) out.push('bundleDependencies');
+  const tBinDir = isObject(tarball.directories) && tarball.directories.bin !== undefined;
+  if (!(tBinDir && tarball.bin === undefined) && !isDeepStrictEqual(normaliseBin(registry.bin, registry.name) ?? {}, normaliseBin(tarball.bin, tarball.name) ?? {})) out.push('bin');
+  if (registry.name !== undefined && registry.name !== tarball.name) out.push('name');
+  return out;
+}
+

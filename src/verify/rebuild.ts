@@ -2,8 +2,8 @@
  * `verify --rebuild`: the package built from its source commit and packed, compared with the
  * published tarball. Isolation, in two phases:
  *  1. dependencies are downloaded by npm itself from the registry with every script disabled
- *     (`--ignore-scripts`): the only network use, and no code of the package or its
- *     dependencies runs;
+ *     (`--ignore-scripts`) and without the repository's .npmrc files: the only network use,
+ *     and no code of the package or its dependencies runs;
  *  2. every script (dependency install scripts via `npm rebuild`, then `npm pack` with
  *     prepare/prepack) runs in new Linux namespaces with no network at all and a tmpfs over the
  *     user's home, with a throwaway HOME and npm config and an environment without credentials.
@@ -104,6 +104,7 @@ export function diffTarballs(rebuilt: TarballFiles, published: TarballFiles): st
     else if (path === 'package.json' ? compareManifests(other, data).outcome === 'modified' : !other.equals(data)) out.push(path);
   }
   for (const path of rebuilt.keys()) if (!published.has(path)) out.push(`${path} (only in the rebuild)`);
+  for (const anomaly of published.anomalies ?? []) out.push(anomaly);
   return out.sort();
 }
 
@@ -129,7 +130,10 @@ function lastLines(text: string): string {
 
 /** Builds and packs the source, then compares the result with the published files. */
 export async function rebuildFromSource(input: RebuildInput): Promise<RebuildResult> {
-  const root = materialise(input.files);
+  // The repository's own npm configuration is not the build's: phase 1 runs outside the namespaces,
+  // and a project .npmrc can point npm at a repository file to run (`git=./x.sh` for a git
+  // dependency) or at places to write (`logs-dir`). npm never packs .npmrc, so the result is the same.
+  const root = materialise([...input.files].filter((f) => f.path.split('/').pop() !== '.npmrc'));
   const home = mkdtempSync(join(tmpdir(), 'pg-rebuild-home-'));
   try {
     mkdirSync(join(home, 'tmp'));

@@ -19,6 +19,8 @@ export interface SourceTree {
   files: Map<string, SourceFile>;
   /** Paths that are symlinks or submodules: never materialised, counted as absent. */
   skipped: string[];
+  /** Symbolic links (a subset of `skipped`): path → target as stored in git. */
+  links: Map<string, string>;
 }
 
 export interface TreeLimits {
@@ -33,45 +35,85 @@ interface RawObject {
   content: Buffer;
 }
 
-/** One long-lived `git cat-file --batch`: one request at a time, answers parsed from stdout. */
+/**
+ * One long-lived `git cat-file --batch`: one request at a time, answers parsed from stdout.
+ * Every object's size is read from its header and checked against what is left of `budget`
+ * before its body is kept, and a body is joined once, when complete: a huge blob (which git
+ * stores in a few KB) is refused at once, never buffered.
+ */
 class ObjectReader {
   private readonly child: ChildProcessWithoutNullStreams;
-  private buffer: Buffer = Buffer.alloc(0);
-  private pending?: { resolve: (o: RawObject | undefined) => void; reject: (e: Error) => void };
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private body?: { type: string; size: number };
+  private pending?: { id: string; resolve: (o: RawObject | undefined) => void; reject: (e: Error) => void };
   private failed?: Error;
+  private spent = 0;
 
-  constructor(repoDir: string, env: NodeJS.ProcessEnv) {
+  constructor(
+    repoDir: string,
+    env: NodeJS.ProcessEnv,
+    private readonly budget: number,
+  ) {
     this.child = spawn('git', [...SAFE_GIT_CONFIG.flatMap((c) => ['-c', c]), 'cat-file', '--batch'], { cwd: repoDir, env: safeGitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (chunk: Buffer) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      if (this.failed) return;
+      this.chunks.push(chunk);
+      this.length += chunk.length;
       this.drain();
     });
     this.child.stderr.resume();
     this.child.stdin.on('error', () => undefined);
-    const fail = (error: Error) => {
-      this.failed ??= error;
-      this.pending?.reject(this.failed);
-      this.pending = undefined;
-    };
-    this.child.on('error', (e) => fail(new GitError(`cannot run git: ${e.message}`)));
-    this.child.on('close', () => fail(new GitError('git cat-file exited early')));
+    this.child.on('error', (e) => this.fail(new GitError(`cannot run git: ${e.message}`)));
+    this.child.on('close', () => this.fail(new GitError('git cat-file exited early')));
+  }
+
+  private fail(error: Error): void {
+    this.failed ??= error;
+    this.chunks = [];
+    this.length = 0;
+    this.pending?.reject(this.failed);
+    this.pending = undefined;
+  }
+
+  /** The first `n` buffered bytes as one buffer, removed from the queue. */
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    this.chunks = all.length > n ? [all.subarray(n)] : [];
+    this.length = all.length - n;
+    return all.subarray(0, n);
   }
 
   private drain(): void {
     if (!this.pending) return;
-    const eol = this.buffer.indexOf(10);
-    if (eol < 0) return;
-    const header = this.buffer.subarray(0, eol).toString('utf8');
-    const parts = header.split(' ');
-    if (parts[1] === 'missing' || parts.length !== 3) {
-      this.buffer = this.buffer.subarray(eol + 1);
-      return this.settle(undefined);
+    if (!this.body) {
+      let eol = -1;
+      let seen = 0;
+      for (const chunk of this.chunks) {
+        const at = chunk.indexOf(10);
+        if (at >= 0) {
+          eol = seen + at;
+          break;
+        }
+        seen += chunk.length;
+      }
+      if (eol < 0) return;
+      const parts = this.take(eol + 1).subarray(0, eol).toString('utf8').split(' ');
+      if (parts[1] === 'missing' || parts.length !== 3) return this.settle(undefined);
+      const size = Number(parts[2]);
+      if (!Number.isSafeInteger(size) || size > this.budget - this.spent) {
+        const error = new GitError(`object ${this.pending.id} is larger than the ${this.budget} bytes the source may have`);
+        this.child.kill();
+        return this.fail(error);
+      }
+      this.spent += size;
+      this.body = { type: parts[1]!, size };
     }
-    const size = Number(parts[2]);
-    if (this.buffer.length < eol + 1 + size + 1) return;
-    const content = Buffer.from(this.buffer.subarray(eol + 1, eol + 1 + size));
-    this.buffer = this.buffer.subarray(eol + 1 + size + 1);
-    this.settle({ type: parts[1]!, content });
+    if (this.length < this.body.size + 1) return;
+    const content = Buffer.from(this.take(this.body.size + 1).subarray(0, this.body.size));
+    const type = this.body.type;
+    this.body = undefined;
+    this.settle({ type, content });
   }
 
   private settle(value: RawObject | undefined): void {
@@ -83,7 +125,7 @@ class ObjectReader {
   read(id: string): Promise<RawObject | undefined> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
+      this.pending = { id, resolve, reject };
       this.child.stdin.write(`${id}\n`);
     });
   }
@@ -100,6 +142,8 @@ class ObjectReader {
 
   close(): void {
     this.child.removeAllListeners('close');
+    this.child.removeAllListeners('error');
+    this.child.on('error', () => undefined);
     this.child.stdin.end();
     this.child.kill();
   }
@@ -140,10 +184,11 @@ export interface ReadTreeOptions {
 
 /** The files of `commit` (verified hash chain) under `directory`. */
 export async function readCommitTree(repoDir: string, commit: string, options: ReadTreeOptions): Promise<SourceTree> {
-  const reader = new ObjectReader(repoDir, options.env);
   const limits = options.limits ?? DEFAULT_TREE_LIMITS;
+  // Trees and the commit count too; the files alone are held to limits.maxBytes below.
+  const reader = new ObjectReader(repoDir, options.env, 2 * limits.maxBytes);
   const wanted = (options.directory ?? '').split('/').filter(Boolean);
-  const tree: SourceTree = { files: new Map(), skipped: [] };
+  const tree: SourceTree = { files: new Map(), skipped: [], links: new Map() };
   let bytes = 0;
   try {
     const commitBody = (await reader.readVerified(commit, 'commit')).toString('utf8');
@@ -159,6 +204,7 @@ export async function readCommitTree(repoDir: string, commit: string, options: R
           if (inside || entry.name === wanted[parts.length]) await walk(entry.id, [...parts, entry.name]);
         } else if (entry.mode === '120000' || entry.mode === '160000') {
           if (inside) tree.skipped.push(path);
+          if (inside && entry.mode === '120000') tree.links.set(path, (await reader.readVerified(entry.id, 'blob')).toString('utf8'));
         } else if (inside || IGNORE_FILES.has(entry.name)) {
           const content = await reader.readVerified(entry.id, 'blob');
           bytes += content.length;
@@ -189,7 +235,7 @@ function manifestName(content: Buffer): string | undefined {
  * directory whose package.json has it (node_modules skipped). Undefined when none or several do.
  */
 export async function findPackageDirectory(repoDir: string, commit: string, name: string, env: NodeJS.ProcessEnv, maxTrees = 20_000): Promise<string | undefined> {
-  const reader = new ObjectReader(repoDir, env);
+  const reader = new ObjectReader(repoDir, env, DEFAULT_TREE_LIMITS.maxBytes);
   try {
     const commitBody = (await reader.readVerified(commit, 'commit')).toString('utf8');
     const rootTree = /^tree ([0-9a-f]{40})$/m.exec(commitBody)?.[1];

@@ -1,0 +1,90 @@
+/**
+ * What npm runs or honours at install must come from the source: a tarball file absent from the
+ * source that an install runs (or that decides what is installed) makes the verdict diverged,
+ * never built.
+ */
+import { describe, expect, test } from 'vitest';
+import { compareContents } from '../src/verify/compare';
+import { compareManifests } from '../src/verify/manifest';
+
+const pj = (o: Record<string, unknown>) => JSON.stringify(o, null, 2) + '\n';
+
+function verdict(tarball: Record<string, string>, source: Record<string, string>) {
+  return compareContents({
+    tarball: new Map(Object.entries(tarball).map(([k, v]) => [k, Buffer.from(v)])),
+    source: new Map(Object.entries(source).map(([k, v]) => [k, Buffer.from(v)])),
+    expected: Object.keys(source),
+    commit: 'c'.repeat(40),
+    commitFrom: 'gitHead',
+  });
+}
+
+describe('files an install runs, absent from the source', () => {
+  test('an empty install script does not stop npm building binding.gyp', () => {
+    const manifest = pj({ name: 'p', version: '1.0.0', scripts: { install: '' } });
+    const r = verdict({ 'package.json': manifest, 'binding.gyp': "{'targets':[{'target_name':'<!(sh -c evil)'}]}" }, { 'package.json': manifest });
+    expect(r).toMatchObject({ verdict: 'diverged', files: { added: ['binding.gyp'] } });
+  });
+
+  test('config.gypi and common.gypi are read by node-gyp next to a binding.gyp from the source', () => {
+    const manifest = pj({ name: 'p', version: '1.0.0' });
+    const gyp = "{'targets':[{'target_name':'a','sources':['a.cc']}]}";
+    const source = { 'package.json': manifest, 'binding.gyp': gyp, 'a.cc': 'int a;' };
+    expect(verdict({ ...source, 'config.gypi': "{'variables':{'x':'<!(sh -c evil)'}}" }, source)).toMatchObject({ verdict: 'diverged', files: { added: ['config.gypi'] } });
+    const explicit = pj({ name: 'p', version: '1.0.0', scripts: { install: 'prebuild-install || node-gyp rebuild' } });
+    const withScript = { ...source, 'package.json': explicit };
+    expect(verdict({ ...withScript, 'common.gypi': '{}' }, withScript)).toMatchObject({ verdict: 'diverged', files: { added: ['common.gypi'] } });
+    const preGyp = pj({ name: 'p', version: '1.0.0', scripts: { install: 'node-pre-gyp install --fallback-to-build' } });
+    expect(verdict({ ...source, 'package.json': preGyp, 'common.gypi': '{}' }, { ...source, 'package.json': preGyp }).files!.added).toEqual(['common.gypi']);
+    const cmake = pj({ name: 'p', version: '1.0.0', scripts: { install: 'cmake-js compile' } });
+    expect(verdict({ 'package.json': cmake, 'CMakeLists.txt': 'execute_process(COMMAND sh -c evil)', 'cmake/x.cmake': '' }, { 'package.json': cmake }).files!.added).toEqual(['CMakeLists.txt', 'cmake/x.cmake']);
+    // Without a gyp build, a .gypi file is only build output.
+    expect(verdict({ 'package.json': manifest, 'config.gypi': '{}' }, { 'package.json': manifest }).verdict).toBe('built');
+  });
+
+  test('`node .` runs the main entry point', () => {
+    const manifest = pj({ name: 'p', version: '1.0.0', main: 'dist/index.js', scripts: { postinstall: 'node .' } });
+    const r = verdict({ 'package.json': manifest, 'dist/index.js': 'evil' }, { 'package.json': manifest });
+    expect(r).toMatchObject({ verdict: 'diverged', files: { added: ['dist/index.js'] } });
+    const bare = pj({ name: 'p', version: '1.0.0', scripts: { install: 'node ./' } });
+    expect(verdict({ 'package.json': bare, 'index.js': 'evil' }, { 'package.json': bare }).files!.added).toEqual(['index.js']);
+  });
+
+  test('a bundled dependency whose install scripts npm runs', () => {
+    const manifest = pj({ name: 'p', version: '1.0.0', bundleDependencies: ['b'], dependencies: { b: '1.0.0' } });
+    const bundled = pj({ name: 'b', version: '1.0.0', scripts: { postinstall: 'node setup.js' } });
+    const r = verdict({ 'package.json': manifest, 'node_modules/b/package.json': bundled, 'node_modules/b/setup.js': 'evil', 'node_modules/b/lib.js': 'x' }, { 'package.json': manifest });
+    expect(r.verdict).toBe('diverged');
+    expect(r.files!.added).toEqual(['node_modules/b/package.json', 'node_modules/b/setup.js']);
+    const gyp = verdict({ 'package.json': manifest, 'node_modules/@s/c/package.json': pj({ name: '@s/c', version: '1.0.0' }), 'node_modules/@s/c/binding.gyp': '{}' }, { 'package.json': manifest });
+    expect(gyp.files!.added).toEqual(['node_modules/@s/c/binding.gyp', 'node_modules/@s/c/package.json']);
+    // A bundled dependency without install scripts is build output.
+    expect(verdict({ 'package.json': manifest, 'node_modules/b/package.json': pj({ name: 'b', version: '1.0.0' }) }, { 'package.json': manifest }).verdict).toBe('built');
+  });
+
+  test('an npm-shrinkwrap.json absent from the source decides the dependencies npm installs', () => {
+    const manifest = pj({ name: 'p', version: '1.0.0', dependencies: { a: '^1.0.0' } });
+    const shrinkwrap = JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/a': { version: '1.0.0', resolved: 'https://evil.example/a.tgz' } } });
+    expect(verdict({ 'package.json': manifest, 'npm-shrinkwrap.json': shrinkwrap }, { 'package.json': manifest })).toMatchObject({ verdict: 'diverged', files: { added: ['npm-shrinkwrap.json'] } });
+  });
+});
+
+describe('package.json fields an install reads', () => {
+  test('gypfile: false dropped at publish turns an implicit node-gyp rebuild on', () => {
+    const src = { name: 'p', version: '1.0.0', gypfile: false };
+    expect(compareManifests(Buffer.from(pj(src)), Buffer.from(pj({ name: 'p', version: '1.0.0' })))).toEqual({ outcome: 'modified', differences: ['gypfile'] });
+  });
+
+  test('a workspace:/catalog: range is replaced at publish by a version range, never by another source', () => {
+    const src = { name: 'p', version: '0.0.0', dependencies: { w: 'workspace:^', c: 'catalog:' } };
+    const published = (w: string, c = '^4.17.21') => Buffer.from(pj({ name: 'p', version: '1.0.0', dependencies: { w, c } }));
+    expect(compareManifests(Buffer.from(pj(src)), published('^1.2.3')).outcome).toBe('normalised');
+    const aliased = { name: 'p', version: '0.0.0', dependencies: { w: 'workspace:@s/real@*' } };
+    expect(compareManifests(Buffer.from(pj(aliased)), Buffer.from(pj({ name: 'p', version: '1.0.0', dependencies: { w: 'npm:@s/real@1.0.0' } }))).outcome).toBe('normalised');
+    expect(compareManifests(Buffer.from(pj(aliased)), Buffer.from(pj({ name: 'p', version: '1.0.0', dependencies: { w: 'npm:@s/evil@1.0.0' } }))).outcome).toBe('modified');
+    for (const spec of ['https://evil.example/w.tgz', 'github:attacker/w', 'npm:evil@1.0.0', 'file:../../w', 'latest']) {
+      expect(compareManifests(Buffer.from(pj(src)), published(spec))).toEqual({ outcome: 'modified', differences: ['dependencies.w'] });
+      expect(compareManifests(Buffer.from(pj(src)), published('^1.2.3', spec))).toEqual({ outcome: 'modified', differences: ['dependencies.c'] });
+    }
+  });
+});
