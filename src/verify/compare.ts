@@ -78,7 +78,7 @@ function mainCandidates(manifest: Record<string, unknown> | undefined): string[]
  * scripts name, binding.gyp and every .gyp/.gypi node-gyp reads (config.gypi and common.gypi
  * next to binding.gyp are included by node-gyp itself) when a gyp build runs (CMake files for
  * cmake-js), npm-shrinkwrap.json
- * (it pins the dependencies npm installs), and for a bundled dependency, whose install scripts
+ * (it pins the dependencies npm installs), the addons node-gyp-build loads at install, and for a bundled dependency, whose install scripts
  * npm runs too, its package.json and the files its scripts run.
  */
 export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<string> {
@@ -108,6 +108,15 @@ export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<stri
         const inside = path.startsWith(root) ? path.slice(root.length) : undefined;
         if (inside === undefined || /(^|\/)node_modules\//.test(inside)) continue;
         if ((gyp && /\.gypi?$/.test(inside)) || (cmake && /(^|\/)CMakeLists\.txt$|\.cmake$/.test(inside))) runs.add(inside);
+      }
+    }
+    // node-gyp-build (and its -optional forks) loads the addon it finds before deciding not to
+    // build (its node-gyp-build-test): build/Release, build/Debug, then prebuilds/. Loading a
+    // .node file runs its native code.
+    if (commands.some((c) => /\bnode-gyp-build\b/.test(c))) {
+      for (const path of tarball.keys()) {
+        const inside = path.startsWith(root) ? path.slice(root.length) : undefined;
+        if (inside !== undefined && /^(?:build\/(?:Release|Debug)|prebuilds)\/(?:[^/]+\/)*[^/]+\.node$/.test(inside)) runs.add(inside);
       }
     }
     if (root === '' && has('npm-shrinkwrap.json')) runs.add('npm-shrinkwrap.json');

@@ -24,7 +24,7 @@ import { findPackageDirectory, readCommitTree } from './tree';
 import { parseManifest } from './manifest';
 
 /** Bumped whenever the comparison changes, so cached verdicts of an older logic are not reused. */
-const CACHE_NAMESPACE = 'source-match-v2';
+const CACHE_NAMESPACE = 'source-match-v3';
 const VERDICT_TTL = 90 * 86_400_000;
 
 export interface RebuildResult extends RebuildEvidence {
