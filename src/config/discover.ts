@@ -40,7 +40,17 @@ function isFile(path: string): boolean {
   }
 }
 
-function readManifest(path: string): Record<string, unknown> | undefined {
+/** package.json files read during one search: each is read and parsed once (both the project bound and the config search look at it). */
+type Manifests = Map<string, Record<string, unknown> | undefined>;
+
+function readManifest(path: string, seen?: Manifests): Record<string, unknown> | undefined {
+  if (seen?.has(path)) return seen.get(path);
+  const manifest = parseManifestFile(path);
+  seen?.set(path, manifest);
+  return manifest;
+}
+
+function parseManifestFile(path: string): Record<string, unknown> | undefined {
   if (!isFile(path)) return undefined;
   try {
     const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
@@ -50,36 +60,37 @@ function readManifest(path: string): Record<string, unknown> | undefined {
   }
 }
 
-function isWorkspaceRoot(dir: string): boolean {
-  return isFile(join(dir, 'pnpm-workspace.yaml')) || readManifest(join(dir, 'package.json'))?.workspaces !== undefined;
+function isWorkspaceRoot(dir: string, seen?: Manifests): boolean {
+  return isFile(join(dir, 'pnpm-workspace.yaml')) || readManifest(join(dir, 'package.json'), seen)?.workspaces !== undefined;
 }
 
 /** `start` and its ancestors up to the project root (inclusive), nearest first. */
-export function projectDirectories(start: string): string[] {
+export function projectDirectories(start: string, seen: Manifests = new Map()): string[] {
   const dirs: string[] = [];
   let nearestPackage = -1;
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     dirs.push(dir);
-    if (isWorkspaceRoot(dir)) return dirs;
-    if (nearestPackage < 0 && isFile(join(dir, 'package.json'))) nearestPackage = dirs.length - 1;
+    if (isWorkspaceRoot(dir, seen)) return dirs;
+    if (nearestPackage < 0 && readManifest(join(dir, 'package.json'), seen) !== undefined) nearestPackage = dirs.length - 1;
     if (existsSync(join(dir, '.git')) || dirname(dir) === dir) break;
   }
   return dirs.slice(0, nearestPackage >= 0 ? nearestPackage + 1 : 1);
 }
 
 /** The config files in one directory. */
-function configsIn(dir: string): string[] {
+function configsIn(dir: string, seen: Manifests): string[] {
   return SEARCH_PLACES.map((name) => join(dir, name)).filter((path) =>
-    path.endsWith('package.json') ? readManifest(path)?.provenance !== undefined : isFile(path),
+    path.endsWith('package.json') ? readManifest(path, seen)?.provenance !== undefined : isFile(path),
   );
 }
 
 /** Finds the one config file that governs `cwd`, or none. */
 export function findConfig(cwd: string): ConfigSearch {
   const searched: string[] = [];
-  for (const dir of projectDirectories(cwd)) {
+  const seen: Manifests = new Map();
+  for (const dir of projectDirectories(cwd, seen)) {
     searched.push(dir);
-    const found = configsIn(dir);
+    const found = configsIn(dir, seen);
     if (found.length > 1) {
       throw new ConfigError(`${found.join(' and ')}: more than one provenance config in ${dir}; keep one`, { file: found[0]!, code: 'ERR_PG_CONFIG_AMBIGUOUS' });
     }
