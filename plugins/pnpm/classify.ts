@@ -5,7 +5,7 @@
  */
 import { withTrailingSlash } from '../../src/npmrc';
 import { npmRegistriesFor } from '../../src/lockfile/registries';
-import { classifySpec, urlSource, type Registries, type SourceClass } from '../../src/lockfile/source';
+import { classifySpec, pnpmTarballSource, type Registries } from '../../src/lockfile/source';
 import type { ResolvedPackage, SourceKind } from '../../src/types';
 
 export interface PnpmManifest {
@@ -124,13 +124,17 @@ export class DeclaredSpecs {
   }
 
   /** The first alias declared for a real name (how a finding names it). */
-  aliasOf(name: string): string | undefined {
-    return this.aliasesOf(name)[0];
+  aliasOf(name: string, tarball?: string): string | undefined {
+    return this.aliasesOf(name, tarball)[0];
   }
 
-  /** Every alias key declared for a real name. */
-  aliasesOf(name: string): string[] {
-    return [...(this.aliases.get(name) ?? [])];
+  /**
+   * Every alias key declared for a real name: `npm:` aliases, and the keys that declared the
+   * URL it arrived from (`foo: <the registry's URL of name@version>` installs it at node_modules/foo).
+   */
+  aliasesOf(name: string, tarball?: string): string[] {
+    const byUrl = tarball === undefined ? [] : [...(this.urls.get(tarball) ?? [])].filter((k) => k !== name && !k.startsWith('\u0000'));
+    return [...new Set([...(this.aliases.get(name) ?? []), ...byUrl])];
   }
 
   /** The non-registry specifier a package arriving without `dist` most likely came from. */
@@ -142,14 +146,6 @@ export class DeclaredSpecs {
     for (const set of this.byKey.values()) for (const spec of set) kinds.set(specKind(spec) ?? 'file', spec);
     return kinds.size === 1 ? [...kinds.values()][0] : undefined;
   }
-}
-
-/** `dist.tarball`: the registry only when it is the configured registry's URL for name@version. */
-function distSource(tarball: string | undefined, name: string, version: string, declared: DeclaredSpecs, registries: Registries): SourceClass {
-  // No URL: pnpm fetches name@version from the configured registry.
-  if (tarball === undefined) return { source: 'registry' };
-  if (declared.isDeclaredUrl(tarball)) return { source: 'tarball', resolved: tarball };
-  return /^https?:/i.test(tarball) ? urlSource(tarball, name, version, registries) : classifySpec(tarball);
 }
 
 let cachedRegistries: { dir: string; registries: Registries } | undefined;
@@ -181,15 +177,18 @@ export function classify(manifest: PnpmManifest, declared: DeclaredSpecs, regist
   if (typeof name !== 'string' || name === '') return undefined;
   // A git, tarball or folder package need not have a version: it is still checked (its source decides).
   const version = typeof manifest.version === 'string' && manifest.version !== '' ? manifest.version : UNVERSIONED;
-  const alias = declared.aliasOf(name);
-  const base = { name, version, ...(alias ? { alias } : {}) };
   const dist = manifest.dist;
   if (dist && typeof dist === 'object' && (dist.integrity || dist.tarball)) {
     const integrity = typeof dist.integrity === 'string' ? dist.integrity : undefined;
     const tarball = typeof dist.tarball === 'string' ? dist.tarball : undefined;
-    const kind = distSource(tarball, name, version, declared, registries);
-    return { ...base, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.source !== 'registry' && tarball ? { resolved: tarball } : {}) };
+    // check's decision for the same package locked (pnpmTarballSource): the registry's own URL for
+    // name@version is that registry package, also when a parent declared it under another key (its alias).
+    const kind = pnpmTarballSource(tarball, name, version, registries);
+    const alias = declared.aliasOf(name, kind.source === 'registry' ? tarball : undefined);
+    return { name, version, ...(alias ? { alias } : {}), source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.source !== 'registry' && tarball ? { resolved: tarball } : {}) };
   }
+  const alias = declared.aliasOf(name);
+  const base = { name, version, ...(alias ? { alias } : {}) };
   const spec = declared.specFor(name);
   const source: SourceKind = spec ? (specKind(spec) ?? 'file') : 'file';
   if (source === 'workspace') return undefined; // a link into the project: part of the workspace, never checked

@@ -251,7 +251,7 @@ class HookSession implements PnpmHooks {
   private async blockOrHold(results: readonly PackageResult[], manifest: PnpmManifest): Promise<void> {
     const { scoped, verdicts } = this;
     // Every alias any manifest declared for this package: the selected project may use one another project does not.
-    const aliases = typeof manifest.name === 'string' ? this.view.declared.aliasesOf(manifest.name) : [];
+    const aliases = typeof manifest.name === 'string' ? this.view.declared.aliasesOf(manifest.name, typeof manifest.dist?.tarball === 'string' ? manifest.dist.tarball : undefined) : [];
     let inScope = !scoped;
     for (const result of results) {
       if (scoped && !scoped.scope.includes(result.name, result.version, aliases)) {

@@ -87,7 +87,11 @@ export class WorkspaceView {
     const tarball = manifest.dist && typeof manifest.dist.tarball === 'string' ? manifest.dist.tarball : undefined;
     const declaredUrl = tarball !== undefined && this.declared.isDeclaredUrl(tarball);
     // Resolved from a registry's metadata (`dist`, whatever host its tarball is on): that name.
-    if (pkg.source === 'registry' || (manifest.dist && !declaredUrl)) return [pkg.name];
+    if (pkg.source === 'registry' || (manifest.dist && !declaredUrl)) {
+      // The registry's own URL declared under other keys: those keys have their package (no git/tarball/file: one is still due there).
+      if (declaredUrl) for (const name of this.declared.aliasesOf(pkg.name, tarball)) this.arrived.add(name);
+      return [pkg.name];
+    }
     this.flushLocked();
     const names = this.declared.installNames(pkg.name, declaredUrl ? tarball : undefined, (k) => this.arrived.has(k));
     for (const name of declaredUrl ? names : [pkg.name]) this.arrived.add(name);
