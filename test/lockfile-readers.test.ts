@@ -317,7 +317,7 @@ describe('pnpm lockfile', () => {
     expect(pnpm({ [tgz]: packages[tgz] }).map((p) => p.name)).toEqual(['pnpm-plugin-provenance-guard']);
   });
 
-  test('link: dependencies: into the project a workspace, outside a link package named by its manifest', () => {
+  test('link: dependencies: into the project a workspace, outside a link package named by its key (pnpm-agreement.test.ts: whatever its package.json says)', () => {
     const importers = { '.': { dependencies: { out: { specifier: 'link:../elsewhere', version: 'link:../elsewhere' }, lib: 'link:packages/lib' } }, 'packages/app': {} };
     expect(pnpm({}, importers)).toEqual([
       { name: 'out', version: 'link:../elsewhere', source: 'link', resolved: '../elsewhere' },

@@ -4,6 +4,9 @@
  * measured to write into pnpm-lock.yaml and to hand readPackage for one package.json
  * (test/pnpm.test.ts installs the same cases with real pnpm).
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createPnpmHooks } from '../plugins/pnpm/hooks';
 import type { PnpmManifest } from '../plugins/pnpm/classify';
@@ -17,7 +20,7 @@ const SHA = 'sha512-' + Buffer.alloc(64, 7).toString('base64');
 const id = (p: ResolvedPackage) => `${p.name}@${p.version}:${p.source}`;
 
 /** Everything the hook sends to the guard while pnpm resolves `dependencies` afresh and hands readPackage `arrivals`. */
-async function hookSees(dependencies: Record<string, string>, arrivals: PnpmManifest[]): Promise<string[]> {
+async function hookSees(dependencies: Record<string, string>, arrivals: PnpmManifest[], lockfileDir = '/nowhere'): Promise<string[]> {
   const checked: ResolvedPackage[] = [];
   const guard = {
     config: { mode: 'warn' } as Config,
@@ -31,13 +34,13 @@ async function hookSees(dependencies: Record<string, string>, arrivals: PnpmMani
   } satisfies Guard;
   const hooks = createPnpmHooks({ createGuard: async () => guard, modeAfterFailure: async () => undefined, write: () => {}, env: {} });
   await hooks.readPackage({ name: 'root', version: '1.0.0', dependencies });
-  await hooks.preResolution({ lockfileDir: '/nowhere', registries: { default: REGISTRY }, wantedLockfile: { lockfileVersion: '9.0', importers: { '.': { dependencies: {}, specifiers: {} } } } });
+  await hooks.preResolution({ lockfileDir, registries: { default: REGISTRY }, wantedLockfile: { lockfileVersion: '9.0', importers: { '.': { dependencies: {}, specifiers: {} } } } });
   for (const manifest of arrivals) await hooks.readPackage(manifest);
   return [...new Set(checked.map(id))].sort();
 }
 
-function checkSees(lockfile: Record<string, unknown>): string[] {
-  return [...new Set(packagesFromPnpmLockfile({ lockfileVersion: '9.0', ...lockfile }, '/nowhere', 'pnpm-lock.yaml', { registries: { default: REGISTRY, scopes: {} } }).map(id))].sort();
+function checkSees(lockfile: Record<string, unknown>, lockfileDir = '/nowhere'): string[] {
+  return [...new Set(packagesFromPnpmLockfile({ lockfileVersion: '9.0', ...lockfile }, lockfileDir, 'pnpm-lock.yaml', { registries: { default: REGISTRY, scopes: {} } }).map(id))].sort();
 }
 
 describe('a tarball URL: the configured registry\'s own URL for name@version is that registry package, any other a tarball named by its key', () => {
@@ -69,5 +72,23 @@ describe('a tarball URL: the configured registry\'s own URL for name@version is 
     const lock = { importers: { '.': { dependencies: { ali: { specifier: 'npm:@pg-fixture/bar@1.0.0', version: '@pg-fixture/bar@1.0.0' } } } }, packages: { '@pg-fixture/bar@1.0.0': { resolution: { integrity: SHA } } } };
     expect(checkSees(lock)).toEqual(['@pg-fixture/bar@1.0.0:registry']);
     expect(await hookSees({ ali: 'npm:@pg-fixture/bar@1.0.0' }, [bar])).toEqual(['@pg-fixture/bar@1.0.0:registry']);
+  });
+});
+
+describe('a link: dependency outside the workspace is named by the key it is linked at, not by its folder\'s package.json', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'pg-agree-'));
+  const project = join(parent, 'project');
+  const outside = join(parent, 'outside');
+  mkdirSync(project);
+  mkdirSync(outside);
+  const claims = { name: 'pnpm-plugin-provenance-guard', version: '2.0.0' };
+  writeFileSync(join(outside, 'package.json'), JSON.stringify(claims));
+
+  test('relative and absolute (pnpm 12 shows the target to readPackage without dist; pnpm 10 does not show it)', async () => {
+    for (const spec of ['link:../outside', `link:${outside}`]) {
+      const lock = { importers: { '.': { dependencies: { lnk: { specifier: spec, version: 'link:../outside' } } } } };
+      expect(checkSees(lock, project), spec).toEqual(['lnk@2.0.0:link']);
+      expect(await hookSees({ lnk: spec }, [claims], project), spec).toEqual(['lnk@2.0.0:link']);
+    }
   });
 });

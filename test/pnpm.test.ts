@@ -290,6 +290,38 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(unwrapPnpmOutput(frozen.output)).toContain('evil@9.9.9');
   });
 
+  test('a link: dependency outside the project is checked under its key: its package.json naming an excluded package changes nothing (hook, check, frozen install)', async () => {
+    // pnpm 12 shows the folder's package.json to readPackage (no dist); pnpm 10 shows it nothing and links it after afterAllResolved.
+    const outside = mkdtempSync(join(tmpdir(), 'pg-link-outside-'));
+    writeFileSync(join(outside, 'package.json'), JSON.stringify({ name: 'pnpm-plugin-provenance-guard', version: '9.9.9' }));
+    const options = { rc: `${rc()}exclude: [pnpm-plugin-provenance-guard]\n` };
+    const p = project(version, { lnk: `link:${outside}` }, options);
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(existsSync(join(p.dir, 'node_modules/lnk'))).toBe(false);
+    expect(p.lockfile()).toBeUndefined();
+    const text = unwrapPnpmOutput(r.output);
+    expect(text).toContain('lnk@9.9.9');
+    expect(text).toContain('[source]');
+
+    // Under the excluded name itself it is skipped and linked.
+    const own = project(version, { 'pnpm-plugin-provenance-guard': `link:${outside}` }, options);
+    const ok = await own.pnpm(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(existsSync(join(own.dir, 'node_modules/pnpm-plugin-provenance-guard/package.json'))).toBe(true);
+
+    const lock = await cloneWithUnguardedLockfile(p, (env) => p.pnpm(['install'], env), 'lnk:');
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    expect(check.code, check.output).toBe(1);
+    const report = JSON.parse(check.stdout) as { packages: { name: string; version: string; verdict: string }[] };
+    expect(report.packages.map((x) => `${x.name}@${x.version}:${x.verdict}`)).toEqual(['lnk@9.9.9:block']);
+    const frozen = await p.pnpm(['install', '--frozen-lockfile']);
+    expect(frozen.code, frozen.output).not.toBe(0);
+    expect(p.lockfile()).toBe(lock);
+    expect(existsSync(join(p.dir, 'node_modules/lnk'))).toBe(false);
+    expect(unwrapPnpmOutput(frozen.output)).toContain('lnk@9.9.9');
+  });
+
   test('a workspace: projects are not checked, a sub-project dependency and a file: dependency are', async () => {
     const p = project(version, { '@pg-fixture/app': 'workspace:*' }, { workspace: { packages: ['packages/*'] } });
     const app = join(p.dir, 'packages/app');

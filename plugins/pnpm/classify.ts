@@ -103,7 +103,7 @@ export class DeclaredSpecs {
       // `pnpm add <url>` declares no key: pnpm installs it under its own name.
       return keys.length === urlKeys.size ? keys.sort() : [...new Set([name, ...keys])].sort();
     }
-    const remote = (key: string) => [...(this.byKey.get(key) ?? [])].some((spec) => ['git', 'tarball', 'file'].includes(specKind(spec) ?? ''));
+    const remote = (key: string) => [...(this.byKey.get(key) ?? [])].some((spec) => ['git', 'tarball', 'file', 'link'].includes(specKind(spec) ?? ''));
     const pending = named(this.byKey.keys()).filter((key) => key !== name && remote(key) && !arrived(key));
     const own = this.byKey.has(name) || named(this.byKey.keys()).length < this.byKey.size || pending.length === 0;
     return [...(own ? [name] : []), ...pending.sort()];
@@ -116,6 +116,13 @@ export class DeclaredSpecs {
     if (hasDist) return { ...rest, name: key };
     const spec = [...(this.byKey.get(key) ?? [])].find((s) => !s.startsWith('link:'));
     return spec ? { ...rest, name: key, source: specKind(spec) ?? 'file', resolved: spec } : { ...rest, name: key };
+  }
+
+  /** Keys declared as `link:` to a folder outside the project, with that folder as declared (relative to the declaring project). */
+  linkKeys(): [key: string, folder: string][] {
+    const out: [string, string][] = [];
+    for (const [key, specs] of this.byKey) for (const spec of specs) if (specKind(spec) === 'link') out.push([key, spec.slice('link:'.length)]);
+    return out;
   }
 
   /** Declared under its own name from git, a file or a tarball URL. */

@@ -13,11 +13,15 @@
  *   read too.)
  * - `readPackage` sees every package pnpm resolves afresh, before it is fetched into
  *   node_modules or its scripts run; throwing there blocks fresh installs and `pnpm add`
- *   without writing a lockfile. `afterAllResolved` is no gate: pnpm 12 calls it after linking
- *   and postinstall. It only flushes warnings here.
+ *   without writing a lockfile. `afterAllResolved` is no gate on pnpm 12, which calls it after
+ *   linking and postinstall; pnpm 10 calls it before linking and shows readPackage no `link:`
+ *   target, so the links outside the project are checked there (by their keys, as check does).
  * - What readPackage receives: registry packages (also `npm:` aliases, under the real name)
  *   come with `dist` (integrity, tarball), and so does a tarball URL the registry serves, with
- *   `dist.tarball` equal to the URL its parent declared. git, tarball URLs on other hosts,
+ *   `dist.tarball` equal to the URL its parent declared (the registry's own URL for its
+ *   name@version is that registry package, as check reads it locked: pnpmTarballSource). A
+ *   pnpm 12 `link:` target is recognised by its folder's package.json and checked under the
+ *   key(s) linking there. git, tarball URLs on other hosts,
  *   `file:` directories and local tarballs, and on pnpm 12 `link:` targets and workspace
  *   projects (again), come without `dist` and without any resolution, under the `name` in their
  *   own package.json (free text: `evil: https://host/x.tgz` may call itself anything, and pnpm
@@ -128,7 +132,7 @@ export interface PnpmHooks {
   updateConfig<T extends PnpmConfigLike>(config: T): Promise<T>;
   readPackage(manifest: PnpmManifest, context?: unknown): Promise<PnpmManifest>;
   preResolution(context: PreResolutionContext): Promise<void>;
-  afterAllResolved<T>(lockfile: T): T;
+  afterAllResolved<T>(lockfile: T): Promise<T>;
 }
 
 /** Evaluates each package once per process (LRU by name@version+integrity+source). */
@@ -295,7 +299,8 @@ class HookSession implements PnpmHooks {
     // Config errors fail here, before anything is resolved (feed errors too, unless a verdict is reused).
     const inputs = this.deps.resolveInputs ? await this.stages.inputs(this.dir()) : undefined;
     if (this.deps.resolveInputs && !inputs) return;
-    const hasPackages = lockfile?.packages !== undefined && Object.keys(lockfile.packages).length > 0;
+    // A lockfile of `link:` dependencies only has no packages, and still links code from outside the project.
+    const hasPackages = (lockfile?.packages !== undefined && Object.keys(lockfile.packages).length > 0) || (lockfile !== undefined && hasLinks(lockfile));
     if (!lockfile || !hasPackages) {
       await this.guard();
       return;
@@ -333,7 +338,7 @@ class HookSession implements PnpmHooks {
     if (!pkg) return manifest;
     // A git, tarball or file: package is checked under each dependency key it may be installed
     // under, never only under the name its package.json claims (DeclaredSpecs.installNames).
-    const names = this.view.installNames(manifest, pkg);
+    const names = this.view.installNames(manifest, pkg, this.dir());
     const ownCovered = this.view.alreadyCovered(manifest, pkg, this.dir());
     const hasDist = manifest.dist !== undefined && manifest.dist !== null;
     const packages = names.filter((name) => name !== pkg.name || !ownCovered).map((name) => this.view.declared.installedAs(pkg, name, hasDist));
@@ -344,7 +349,23 @@ class HookSession implements PnpmHooks {
     return manifest;
   }
 
-  afterAllResolved<T>(lockfile: T): T {
+  /**
+   * pnpm 10 shows readPackage no `link:` target and links it after this hook (measured: throwing
+   * here leaves nothing linked): its links outside the project are checked here, read from the
+   * resolved lockfile as check reads them. pnpm 12 calls this after linking; there readPackage
+   * checked them already (each key once).
+   */
+  async afterAllResolved<T>(lockfile: T): Promise<T> {
+    if (this.resolutionStarted && lockfile && typeof lockfile === 'object' && hasLinks(lockfile as PnpmLockfileLike)) {
+      const g = await this.guard();
+      const { lockfileVersion, importers } = lockfile as PnpmLockfileLike;
+      const links = g ? lockedPackages(g, { lockfileVersion, importers }, this.dir(), this.write, { registries: this.pnpmRegistries() }) : undefined;
+      const unchecked = (links ?? []).filter((p) => p.source === 'link' && !this.view.hasArrived(p.name));
+      if (unchecked.length > 0) {
+        const results = (await Promise.all(unchecked.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
+        this.checkResults(results);
+      }
+    }
     this.verdicts.flushWarnings();
     return lockfile;
   }
@@ -358,6 +379,24 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
     preResolution: (context) => session.preResolution(context),
     afterAllResolved: (lockfile) => session.afterAllResolved(lockfile),
   };
+}
+
+/** Whether an importer of the lockfile has a `link:` dependency (pnpm keeps no package entry for it). */
+function hasLinks(lockfile: PnpmLockfileLike): boolean {
+  const importers = lockfile.importers;
+  if (!importers || typeof importers !== 'object') return false;
+  for (const importer of Object.values(importers as Record<string, unknown>)) {
+    if (!importer || typeof importer !== 'object') continue;
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+      const deps = (importer as Record<string, unknown>)[field];
+      if (!deps || typeof deps !== 'object') continue;
+      for (const value of Object.values(deps as Record<string, unknown>)) {
+        const ref = value && typeof value === 'object' ? (value as { version?: unknown }).version : value;
+        if (typeof ref === 'string' && ref.startsWith('link:')) return true;
+      }
+    }
+  }
+  return false;
 }
 
 /** The `name` in an importer's package.json, if readable. */

@@ -13,7 +13,7 @@
  * it (`evil: pnpm-plugin-x@https://host/x.tgz` → node_modules/evil). Those keys are its names,
  * one package each, so `exclude` and `overrides` skip it only when they cover every one.
  */
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isInside, isObject, isSemver, make, readLocalManifest, str, type JsonObject } from './common';
 import { npmRegistriesFor } from './registries';
@@ -150,7 +150,18 @@ function lockfilePackages(key: string, entry: unknown, context: Context): Resolv
   return [make({ name, ...found, ...(alias ? { alias } : {}) }, { file: context.file, entry: key })];
 }
 
-/** `link:` dependencies of the importers: into the project → workspace folders, else link packages. */
+/**
+ * A `link:` dependency outside the workspace, for `check` and the pnpm hook alike: named by the
+ * key it is linked at (node_modules/<key>), as a git, tarball or `file:` package is; its folder's
+ * package.json (free text, anything a path can reach) gives only the version. `target` is the
+ * folder, relative to the lockfile's directory or absolute.
+ */
+export function linkPackage(depName: string, target: string, ref: string, lockfileDir: string): ResolvedPackage {
+  const manifest = readLocalManifest(resolve(lockfileDir, target));
+  return { name: depName, version: manifest.version ?? ref, source: 'link', resolved: target };
+}
+
+/** `link:` dependencies of the importers: into the project → workspace folders, else link packages (linkPackage). */
 function linkedPackages(importers: JsonObject, context: Context, workspaceNames: Map<string, string>): ResolvedPackage[] {
   const importerIds = new Set(Object.keys(importers).map((id) => posix.normalize(id)));
   const out: ResolvedPackage[] = [];
@@ -168,8 +179,7 @@ function linkedPackages(importers: JsonObject, context: Context, workspaceNames:
           if (!workspaceNames.has(target)) workspaceNames.set(target, depName);
           continue;
         }
-        const manifest = readLocalManifest(join(context.lockfileDir, target));
-        out.push(make({ name: manifest.name ?? depName, version: manifest.version ?? ref, source: 'link', resolved: target }, { file: context.file, entry: `${importerId}: ${depName}` }));
+        out.push(make(linkPackage(depName, target, ref, context.lockfileDir), { file: context.file, entry: `${importerId}: ${depName}` }));
       }
     }
   }
