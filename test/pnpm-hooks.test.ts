@@ -299,3 +299,45 @@ test('a filtered frozen install checks the selected importers\' packages (and th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a dist-less package checked under several keys: blocks stop at once, warnings wait for the resolution to name each key\'s package', async () => {
+  const root = { name: 'root', version: '0.0.0', dependencies: { gx: 'github:x/gx', gy: 'github:x/gy' } };
+  const commit = 'c'.repeat(40);
+  const resolved = {
+    lockfileVersion: '9.0',
+    importers: { '.': { dependencies: { gx: { specifier: 'github:x/gx', version: `real-x@git+https://github.com/x/gx.git#${commit}` }, gy: { specifier: 'github:x/gy', version: `real-y@git+https://github.com/x/gy.git#${commit}` } } } },
+    packages: {
+      [`real-x@git+https://github.com/x/gx.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gx.git', commit }, version: '1.0.0' },
+      [`real-y@git+https://github.com/x/gy.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gy.git', commit }, version: '2.0.0' },
+    },
+  };
+  const warnLines = (output: string[]) => output.join('').match(/^WARN +\S+@\S+$/gm)?.sort();
+
+  const warn = fakeGuard({ gx: 'warn', gy: 'warn' }, 'warn');
+  await warn.hooks.readPackage(root);
+  await warn.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await warn.hooks.readPackage({ name: 'real-x', version: '1.0.0' });
+  await warn.hooks.readPackage({ name: 'real-y', version: '2.0.0' });
+  // Each arrival was checked under both keys (either could be it)...
+  expect(warn.checked.flat().map((p) => `${p.name}@${p.version}`).sort()).toEqual(['gx@1.0.0', 'gx@2.0.0', 'gy@1.0.0', 'gy@2.0.0']);
+  await warn.hooks.afterAllResolved(resolved);
+  // ...but only what each key holds is reported.
+  expect(warnLines(warn.output)).toEqual(['WARN   gx@1.0.0', 'WARN   gy@2.0.0']);
+
+  // Block mode: a block under any candidate key stops the install at the first arrival (fail closed).
+  const block = fakeGuard({ gy: 'block' });
+  await block.hooks.readPackage(root);
+  await block.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await expect(block.hooks.readPackage({ name: 'real-x', version: '1.0.0' })).rejects.toThrow(/gy@1\.0\.0/);
+});
+
+test('held warnings are printed when the process ends without a resolution to settle them (never lost)', async () => {
+  const { VerdictLog } = await import('../plugins/pnpm/verdicts');
+  const output: string[] = [];
+  const log = new VerdictLog((t) => void output.push(t), false);
+  log.rememberTentative({ name: 'gx', version: '1.0.0', verdict: 'warn', findings: [{ rule: 'source', severity: 'warn', message: 'git' }] });
+  log.flushWarnings();
+  expect(output.join('')).not.toContain('gx@1.0.0');
+  log.flushWarnings(true);
+  expect(output.join('')).toContain('gx@1.0.0');
+});

@@ -207,6 +207,18 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(p.ran()).toEqual(['@pg-fixture/gitdep@1.2.3']);
   });
 
+  test('two git dependencies resolved afresh in warn mode: each warned about once, under its own key and version, as check reports them', async () => {
+    // readPackage shows a git package without a resolution, so either key could be it: only the resolution decides which.
+    const p = project(version, { gitdep: gitUrl, other: posingGitUrl }, { rc: rc({ mode: 'warn' }), allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).toBe(0);
+    const warned = [...unwrapPnpmOutput(r.stderr).matchAll(/WARN +(\S+@\S+) \[source\]/g)].map((m) => m[1]).sort();
+    expect(warned).toEqual(['gitdep@1.2.3', 'other@1.0.0']);
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    const report = JSON.parse(check.stdout) as { packages: { name: string; version: string; verdict: string }[] };
+    expect(report.packages.map((x) => `${x.name}@${x.version}`).sort()).toEqual(warned);
+  });
+
   test('a git package posing as a locked registry package is checked as git', async () => {
     const p = project(version, { '@pg-fixture/good': '1.0.0' }, { allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
     expect((await p.pnpm(['install'])).code).toBe(0);

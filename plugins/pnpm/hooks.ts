@@ -64,6 +64,7 @@ import { classify, registriesFromPnpm, type PnpmManifest } from './classify';
 import { createGuardStages, type GuardStages } from './guard-loader';
 import { filtersOf, inHookChild, pnpmArgv, unhookedCommandOf } from './invocation';
 import { lockedPackages, readDiskLockfile, usedPart, type LockfileScope } from './lockfile-gate';
+import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import { InstallScope, selectedProjectNames } from './selection';
 import { VerdictLog } from './verdicts';
 import { batchVerdictInputs, reuseBatch, storeBatch } from './verdict-reuse';
@@ -194,6 +195,8 @@ class HookSession implements PnpmHooks {
   private resolutionStarted = false;
   private readonly timing: boolean;
   private scoped: ScopedBlocks | undefined;
+  /** Keys a dist-less package was checked under among others (readPackage): settled in afterAllResolved. */
+  private readonly tentativeKeys = new Set<string>();
 
   constructor(private readonly deps: HookDependencies) {
     const env = deps.env ?? process.env;
@@ -202,7 +205,7 @@ class HookSession implements PnpmHooks {
     this.argv = deps.argv ?? process.argv.slice(2);
     this.view = new WorkspaceView(addedByCommand(this.argv));
     this.verdicts = new VerdictLog(this.write, deps.detailsOnStderr ?? inHookChild());
-    process.once('exit', () => this.verdicts.flushWarnings());
+    process.once('exit', () => this.verdicts.flushWarnings(true));
     this.stages = createGuardStages({
       createGuard: deps.createGuard, ...(deps.resolveInputs ? { resolveInputs: deps.resolveInputs } : {}),
       modeAfterFailure: deps.modeAfterFailure, env, write: this.write, invokedFrom: deps.cwd?.() ?? process.cwd(),
@@ -252,7 +255,7 @@ class HookSession implements PnpmHooks {
    * Remembers readPackage's results (one per name the package installs under); outside a
    * filtered install's scope a block is held, not thrown.
    */
-  private async blockOrHold(results: readonly PackageResult[], manifest: PnpmManifest): Promise<void> {
+  private async blockOrHold(results: readonly PackageResult[], manifest: PnpmManifest, tentative: boolean): Promise<void> {
     const { scoped, verdicts } = this;
     // Every alias any manifest declared for this package: the selected project may use one another project does not.
     const aliases = typeof manifest.name === 'string' ? this.view.declared.aliasesOf(manifest.name, typeof manifest.dist?.tarball === 'string' ? manifest.dist.tarball : undefined) : [];
@@ -264,7 +267,8 @@ class HookSession implements PnpmHooks {
         continue;
       }
       inScope = true;
-      verdicts.remember(result);
+      if (tentative) verdicts.rememberTentative(result);
+      else verdicts.remember(result);
     }
     if (!inScope) return;
     if (scoped) for (const reached of scoped.release(scoped.scope.grow(manifest))) verdicts.remember(reached);
@@ -344,9 +348,32 @@ class HookSession implements PnpmHooks {
     const packages = names.filter((name) => name !== pkg.name || !ownCovered).map((name) => this.view.declared.installedAs(pkg, name, hasDist));
     if (packages.length === 0) return manifest;
     const results = (await Promise.all(packages.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
-    if (results.length > 0) await this.blockOrHold(results, manifest);
+    // Several keys it may be installed under: all are checked (a block stops the install), but a
+    // warning about a key waits for the resolution to say which package that key has (afterAllResolved).
+    const tentative = packages.length > 1;
+    if (tentative) for (const p of packages) this.tentativeKeys.add(p.name);
+    if (results.length > 0) await this.blockOrHold(results, manifest, tentative);
     else this.scoped?.scope.grow(manifest);
     return manifest;
+  }
+
+  /**
+   * The resolved lockfile names the package of every key (read as check reads it): the warnings
+   * held for keys a package arriving without a resolution may not have been installed under give
+   * way to the verdicts of what those keys really hold. Unreadable: the held warnings are printed.
+   */
+  private async settleTentative(lockfile: PnpmLockfileLike): Promise<void> {
+    let packages: ResolvedPackage[];
+    try {
+      packages = packagesFromPnpmLockfile(lockfile, this.dir(), undefined, { registries: this.pnpmRegistries() });
+    } catch {
+      return; // every candidate was checked already; the held warnings print at exit
+    }
+    const keyed = packages.filter((p) => p.source !== 'registry' && p.source !== 'workspace' && this.tentativeKeys.has(p.name));
+    const results = (await Promise.all(keyed.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
+    this.tentativeKeys.clear();
+    this.verdicts.settle(results);
+    if (this.verdicts.hasBlocks) throw this.verdicts.failure();
   }
 
   /**
@@ -356,6 +383,7 @@ class HookSession implements PnpmHooks {
    * checked them already (each key once).
    */
   async afterAllResolved<T>(lockfile: T): Promise<T> {
+    if (this.tentativeKeys.size > 0 && lockfile && typeof lockfile === 'object') await this.settleTentative(lockfile as PnpmLockfileLike);
     if (this.resolutionStarted && lockfile && typeof lockfile === 'object' && hasLinks(lockfile as PnpmLockfileLike)) {
       const g = await this.guard();
       const { lockfileVersion, importers } = lockfile as PnpmLockfileLike;
