@@ -341,3 +341,37 @@ test('held warnings are printed when the process ends without a resolution to se
   log.flushWarnings(true);
   expect(output.join('')).toContain('gx@1.0.0');
 });
+
+test('afterAllResolved of a filtered install: links and held git packages of unselected projects do not fail it', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'pg-hooks-filter-links-'));
+  for (const [id, name] of [['packages/a', 'ws-a'], ['packages/b', 'ws-b'], ['outside-b', 'claims']]) {
+    mkdirSync(join(dir, id!), { recursive: true });
+    writeFileSync(join(dir, id!, 'package.json'), JSON.stringify({ name, version: '1.0.0' }));
+  }
+  const commit = 'd'.repeat(40);
+  const resolved = {
+    lockfileVersion: '9.0',
+    importers: {
+      'packages/a': { dependencies: { good: '1.0.0' } },
+      'packages/b': { dependencies: { lnkb: 'link:../../../elsewhere-b', gb: `real@git+https://github.com/x/gb.git#${commit}`, gc: `real@git+https://github.com/x/gc.git#${commit}` } },
+    },
+    packages: {
+      'good@1.0.0': { resolution: { integrity: 'sha512-g' } },
+      [`real@git+https://github.com/x/gb.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gb.git', commit }, version: '1.0.0' },
+      [`real@git+https://github.com/x/gc.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gc.git', commit }, version: '1.0.0' },
+    },
+  };
+  try {
+    const { hooks } = fakeGuard({ lnkb: 'block', gb: 'block', gc: 'block' }, 'block', { invocation: ['install', '--filter', 'ws-a'] });
+    await hooks.readPackage({ name: 'ws-a', version: '1.0.0', dependencies: { good: '1.0.0' } });
+    await hooks.readPackage({ name: 'ws-b', version: '1.0.0', dependencies: { lnkb: 'link:../../../elsewhere-b', gb: 'github:x/gb', gc: 'github:x/gc' } });
+    await hooks.preResolution({ lockfileDir: dir });
+    await hooks.readPackage({ name: 'real', version: '1.0.0' }); // ws-b's git packages: held, not thrown
+    await expect(hooks.afterAllResolved(resolved)).resolves.toBe(resolved);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

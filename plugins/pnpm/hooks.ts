@@ -372,8 +372,8 @@ class HookSession implements PnpmHooks {
     const keyed = packages.filter((p) => p.source !== 'registry' && p.source !== 'workspace' && this.tentativeKeys.has(p.name));
     const results = (await Promise.all(keyed.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
     this.tentativeKeys.clear();
-    this.verdicts.settle(results);
-    if (this.verdicts.hasBlocks) throw this.verdicts.failure();
+    // Blocks were decided at arrival (each key was checked with every candidate, its own included): only warnings settle here.
+    this.verdicts.settle(results.filter((r) => r.verdict !== 'block'));
   }
 
   /**
@@ -387,7 +387,10 @@ class HookSession implements PnpmHooks {
     if (this.resolutionStarted && lockfile && typeof lockfile === 'object' && hasLinks(lockfile as PnpmLockfileLike)) {
       const g = await this.guard();
       const { lockfileVersion, importers } = lockfile as PnpmLockfileLike;
-      const links = g ? lockedPackages(g, { lockfileVersion, importers }, this.dir(), this.write, { registries: this.pnpmRegistries() }) : undefined;
+      // A filtered install links only the selected projects' dependencies.
+      const selected = this.selected() ? this.lockfileScope(lockfile as PnpmLockfileLike).importers : undefined;
+      const used = selected && importers && typeof importers === 'object' ? Object.fromEntries(Object.entries(importers).filter(([id]) => selected.has(id))) : importers;
+      const links = g ? lockedPackages(g, { lockfileVersion, importers: used }, this.dir(), this.write, { registries: this.pnpmRegistries() }) : undefined;
       const unchecked = (links ?? []).filter((p) => p.source === 'link' && !this.view.hasArrived(p.name));
       if (unchecked.length > 0) {
         const results = (await Promise.all(unchecked.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
