@@ -96,7 +96,8 @@ describe.each(Object.keys(PNPM) as (keyof typeof PNPM)[])('%s preResolution want
       '@pg-fixture/local-dir@1.0.0:file',
       '@pg-fixture/outside@1.0.0:link',
       '@pg-fixture/real@1.2.0:registry<aliased+i',
-      '@pg-fixture/tarballed@1.0.0:tarball+i',
+      // Declared by the registry's own URL: pnpm locks (and installs) the registry's package.
+      '@pg-fixture/tarballed@1.0.0:registry+i',
       '@pg-fixture/transitive@1.0.0:registry+i',
       '@pg-fixture/transitive@1.1.0:registry+i',
       '@pg-fixture/with-peer@1.0.0:registry+i',

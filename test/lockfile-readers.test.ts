@@ -256,13 +256,18 @@ describe('pnpm lockfile', () => {
     expect(pnpm({ '/a@1.0.0': { name: 'evil', resolution: { integrity: SHA } } })).toEqual([{ name: 'a', version: '1.0.0', source: 'registry', integrity: SHA }]);
   });
 
-  test('a registry-shaped package a project declared by URL is that tarball; aliases come from importers and packages', () => {
+  test('a package locked with an integrity only is the registry\'s name@version whatever URL a project declared (pnpm fetches it from the registry); aliases come from importers and packages', () => {
+    // pnpm locks a dependency declared by the registry's own URL so, and installs exactly this from the registry on a frozen install.
     const url = 'https://files.example/a-1.0.0.tgz';
-    expect(pnpm({ 'a@1.0.0': { resolution: { integrity: SHA } } }, { '.': { dependencies: { a: { specifier: url, version: '1.0.0' } } } })).toEqual([
-      { name: 'a', version: '1.0.0', source: 'tarball', integrity: SHA, resolved: url },
+    expect(pnpm({ 'a@1.0.0': { resolution: { integrity: SHA } } }, { '.': { dependencies: { b: { specifier: url, version: 'a@1.0.0' } } } })).toEqual([
+      { name: 'a', version: '1.0.0', source: 'registry', integrity: SHA, alias: 'b' },
     ]);
     // pnpm's in-memory importers: versions by name, specifiers beside them.
-    expect(pnpm({ 'a@1.0.0': { resolution: { integrity: SHA } } }, { '.': { optionalDependencies: { a: '1.0.0' }, specifiers: { a: url } } })[0]!.source).toBe('tarball');
+    expect(pnpm({ 'a@1.0.0': { resolution: { integrity: SHA } } }, { '.': { optionalDependencies: { a: '1.0.0' }, specifiers: { a: url } } })[0]!.source).toBe('registry');
+    // Locked with that URL as its tarball (not the registry's for a@1.0.0): a tarball under its key.
+    expect(pnpm({ [`a@${url}`]: { resolution: { integrity: SHA, tarball: url }, version: '1.0.0' } }, { '.': { dependencies: { b: { specifier: url, version: `a@${url}` } } } })).toEqual([
+      { name: 'b', version: '1.0.0', source: 'tarball', integrity: SHA, resolved: url },
+    ]);
     expect(pnpm({ 'a@1.0.0': { resolution: { integrity: SHA } } }, { '.': { devDependencies: { a: { specifier: '^1', version: '1.0.0' } } } })[0]!.source).toBe('registry');
     const aliased = pnpm(
       { 'p@1.0.0': { resolution: { integrity: SHA }, dependencies: { inner: 'real@2.0.0' } }, 'real@2.0.0': { resolution: { integrity: SHA } }, 'opt@1.0.0': { resolution: { integrity: SHA } } },
@@ -312,7 +317,7 @@ describe('pnpm lockfile', () => {
     expect(pnpm({ [tgz]: packages[tgz] }).map((p) => p.name)).toEqual(['pnpm-plugin-provenance-guard']);
   });
 
-  test('link: dependencies: into the project a workspace, outside a link package named by its manifest', () => {
+  test('link: dependencies: into the project a workspace, outside a link package named by its key (pnpm-agreement.test.ts: whatever its package.json says)', () => {
     const importers = { '.': { dependencies: { out: { specifier: 'link:../elsewhere', version: 'link:../elsewhere' }, lib: 'link:packages/lib' } }, 'packages/app': {} };
     expect(pnpm({}, importers)).toEqual([
       { name: 'out', version: 'link:../elsewhere', source: 'link', resolved: '../elsewhere' },
@@ -322,10 +327,10 @@ describe('pnpm lockfile', () => {
   });
 
   test('a v6 lockfile without importers: the root dependencies are the importer', () => {
-    const lock = { lockfileVersion: '6.0', dependencies: { a: { specifier: 'https://files.example/a.tgz', version: '1.0.0' } }, packages: { '/a@1.0.0': { resolution: { integrity: SHA } } } };
-    expect(packagesFromPnpmLockfile(lock, '/p', 'f', { registries: REG })[0]!.source).toBe('tarball');
-    const dev = { lockfileVersion: '6.0', devDependencies: { a: { specifier: 'https://files.example/a.tgz', version: '1.0.0' } }, packages: { '/a@1.0.0': { resolution: { integrity: SHA } } } };
-    expect(packagesFromPnpmLockfile(dev, '/p', 'f', { registries: REG })[0]!.source).toBe('tarball');
+    const lock = { lockfileVersion: '6.0', dependencies: { b: { specifier: 'npm:a@1', version: '/a@1.0.0' } }, packages: { '/a@1.0.0': { resolution: { integrity: SHA } } } };
+    expect(packagesFromPnpmLockfile(lock, '/p', 'f', { registries: REG })[0]!.alias).toBe('b');
+    const dev = { lockfileVersion: '6.0', devDependencies: { b: { specifier: 'npm:a@1', version: '/a@1.0.0' } }, packages: { '/a@1.0.0': { resolution: { integrity: SHA } } } };
+    expect(packagesFromPnpmLockfile(dev, '/p', 'f', { registries: REG })[0]!.alias).toBe('b');
   });
 });
 

@@ -40,8 +40,16 @@ const LOCAL = 'http://127\\.0\\.0\\.1:\\d+';
 const url = (path: string) => expect.stringMatching(new RegExp(`^${LOCAL}${path.replace(/[.]/g, '\\.')}$`));
 const COMMIT = '[0-9a-f]{40}';
 
-/** The fixture project as pnpm 10 and npm 11 lock it: the same packages; only the git URL's form (`gitResolved`) differs. */
-function fixtureProject(gitResolved: string): ResolvedPackage[] {
+/**
+ * The fixture project as pnpm 10 and npm 11 lock it: the same packages; the git URL's form
+ * (`gitResolved`) differs, and so does the dependency declared by the registry's own tarball URL:
+ * npm records the URL (a host no configured registry serves here: a tarball); pnpm locks it as
+ * the registry package (integrity only) and installs it from the configured registry.
+ */
+function fixtureProject(gitResolved: string, pm: 'pnpm' | 'npm'): ResolvedPackage[] {
+  const tarballed: ResolvedPackage = pm === 'pnpm'
+    ? { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'registry', integrity: I.tarballed }
+    : { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'tarball', integrity: I.tarballed, resolved: url('/@pg-fixture/tarballed/-/tarballed-1.0.0.tgz') };
   return [
     { name: '@pg-fixture/direct', version: '1.0.0', source: 'registry', integrity: I.direct },
     { name: '@pg-fixture/from-git', version: '1.0.0', source: 'git', resolved: expect.stringMatching(new RegExp(gitResolved)) },
@@ -50,9 +58,7 @@ function fixtureProject(gitResolved: string): ResolvedPackage[] {
     { name: '@pg-fixture/outside', version: '1.0.0', source: 'link', resolved: '../outside' },
     { name: '@pg-fixture/real', version: '1.2.0', source: 'registry', integrity: I.real, alias: 'aliased' },
     { name: '@pg-fixture/remote-tgz', version: '1.0.0', source: 'tarball', integrity: I.remote, resolved: url('/pg-fixture-remote-tgz-1.0.0.tgz') },
-    // pnpm stores a dependency declared by the registry's own tarball URL as a registry package;
-    // the importer's URL specifier still marks it as a tarball dependency (npm records the URL).
-    { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'tarball', integrity: I.tarballed, resolved: url('/@pg-fixture/tarballed/-/tarballed-1.0.0.tgz') },
+    tarballed,
     { name: '@pg-fixture/transitive', version: '1.0.0', source: 'registry', integrity: I.t100 },
     { name: '@pg-fixture/transitive', version: '1.1.0', source: 'registry', integrity: I.t110 },
     { name: '@pg-fixture/with-peer', version: '1.0.0', source: 'registry', integrity: I.peer },
@@ -68,7 +74,7 @@ test('fixture integrities are real sha512 SRI strings, distinct per tarball', ()
 describe('pnpm-lock.yaml v9 (written by pnpm 10)', () => {
   const packages = () => readLockfile(join(FIXTURES, 'pnpm-v9', 'pnpm-lock.yaml'));
   test('exact package set', () => {
-    expect(sorted(packages())).toEqual(fixtureProject(`^${LOCAL}/from-git\\.git#${COMMIT}$`));
+    expect(sorted(packages())).toEqual(fixtureProject(`^${LOCAL}/from-git\\.git#${COMMIT}$`, 'pnpm'));
   });
   test('never reports the root project', () => {
     expect(packages().some((p) => p.name === 'lockfile-fixture')).toBe(false);
@@ -163,7 +169,7 @@ test('yarn: the patch: entry and the plain npm: entry of the same package are on
 
 describe('package-lock.json v3 (written by npm 11)', () => {
   test('exact package set', () => {
-    expect(sorted(readLockfile(join(FIXTURES, 'npm-v3', 'package-lock.json')))).toEqual(fixtureProject(`^git\\+${LOCAL}/from-git\\.git#${COMMIT}$`));
+    expect(sorted(readLockfile(join(FIXTURES, 'npm-v3', 'package-lock.json')))).toEqual(fixtureProject(`^git\\+${LOCAL}/from-git\\.git#${COMMIT}$`, 'npm'));
   });
 
   test('dedupes the same name@version installed at several paths; a configured registry URL not declared as a spec is registry', () => {

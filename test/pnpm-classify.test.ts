@@ -25,6 +25,10 @@ test('classify: registry, tarball URL, alias, and dist-less packages', () => {
     .toEqual({ name: '@x/good', version: '1.0.0', source: 'registry', integrity: 'sha512-a' });
   expect(classify({ name: '@x/t', version: '1.0.0', dist: { integrity: 'sha512-b', tarball: 'http://r/t/-/t-1.0.0.tgz' } }, declared))
     .toEqual({ name: '@x/t', version: '1.0.0', source: 'tarball', integrity: 'sha512-b', resolved: 'http://r/t/-/t-1.0.0.tgz' });
+  // The registry's own URL declared under another key: that registry package, under an alias (as check reads it locked).
+  declared.note({ name: 'root', version: '1.0.0', dependencies: { mine: 'http://r/@x/good/-/good-1.0.0.tgz' } });
+  expect(classify({ name: '@x/good', version: '1.0.0', dist: { integrity: 'sha512-a', tarball: 'http://r/@x/good/-/good-1.0.0.tgz' } }, declared, registries))
+    .toEqual({ name: '@x/good', version: '1.0.0', source: 'registry', integrity: 'sha512-a', alias: 'mine' });
   expect(classify({ name: '@x/bad', version: '1.0.0', dist: { integrity: 'sha512-c' } }, declared))
     .toEqual({ name: '@x/bad', version: '1.0.0', source: 'registry', integrity: 'sha512-c', alias: 'innocent' });
   expect(classify({ name: '@x/local', version: '2.0.0' }, declared)).toEqual({ name: '@x/local', version: '2.0.0', source: 'file', resolved: 'file:./local' });

@@ -299,3 +299,79 @@ test('a filtered frozen install checks the selected importers\' packages (and th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a dist-less package checked under several keys: blocks stop at once, warnings wait for the resolution to name each key\'s package', async () => {
+  const root = { name: 'root', version: '0.0.0', dependencies: { gx: 'github:x/gx', gy: 'github:x/gy' } };
+  const commit = 'c'.repeat(40);
+  const resolved = {
+    lockfileVersion: '9.0',
+    importers: { '.': { dependencies: { gx: { specifier: 'github:x/gx', version: `real-x@git+https://github.com/x/gx.git#${commit}` }, gy: { specifier: 'github:x/gy', version: `real-y@git+https://github.com/x/gy.git#${commit}` } } } },
+    packages: {
+      [`real-x@git+https://github.com/x/gx.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gx.git', commit }, version: '1.0.0' },
+      [`real-y@git+https://github.com/x/gy.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gy.git', commit }, version: '2.0.0' },
+    },
+  };
+  const warnLines = (output: string[]) => output.join('').match(/^WARN +\S+@\S+$/gm)?.sort();
+
+  const warn = fakeGuard({ gx: 'warn', gy: 'warn' }, 'warn');
+  await warn.hooks.readPackage(root);
+  await warn.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await warn.hooks.readPackage({ name: 'real-x', version: '1.0.0' });
+  await warn.hooks.readPackage({ name: 'real-y', version: '2.0.0' });
+  // Each arrival was checked under both keys (either could be it)...
+  expect(warn.checked.flat().map((p) => `${p.name}@${p.version}`).sort()).toEqual(['gx@1.0.0', 'gx@2.0.0', 'gy@1.0.0', 'gy@2.0.0']);
+  await warn.hooks.afterAllResolved(resolved);
+  // ...but only what each key holds is reported.
+  expect(warnLines(warn.output)).toEqual(['WARN   gx@1.0.0', 'WARN   gy@2.0.0']);
+
+  // Block mode: a block under any candidate key stops the install at the first arrival (fail closed).
+  const block = fakeGuard({ gy: 'block' });
+  await block.hooks.readPackage(root);
+  await block.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await expect(block.hooks.readPackage({ name: 'real-x', version: '1.0.0' })).rejects.toThrow(/gy@1\.0\.0/);
+});
+
+test('held warnings are printed when the process ends without a resolution to settle them (never lost)', async () => {
+  const { VerdictLog } = await import('../plugins/pnpm/verdicts');
+  const output: string[] = [];
+  const log = new VerdictLog((t) => void output.push(t), false);
+  log.rememberTentative({ name: 'gx', version: '1.0.0', verdict: 'warn', findings: [{ rule: 'source', severity: 'warn', message: 'git' }] });
+  log.flushWarnings();
+  expect(output.join('')).not.toContain('gx@1.0.0');
+  log.flushWarnings(true);
+  expect(output.join('')).toContain('gx@1.0.0');
+});
+
+test('afterAllResolved of a filtered install: links and held git packages of unselected projects do not fail it', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'pg-hooks-filter-links-'));
+  for (const [id, name] of [['packages/a', 'ws-a'], ['packages/b', 'ws-b'], ['outside-b', 'claims']]) {
+    mkdirSync(join(dir, id!), { recursive: true });
+    writeFileSync(join(dir, id!, 'package.json'), JSON.stringify({ name, version: '1.0.0' }));
+  }
+  const commit = 'd'.repeat(40);
+  const resolved = {
+    lockfileVersion: '9.0',
+    importers: {
+      'packages/a': { dependencies: { good: '1.0.0' } },
+      'packages/b': { dependencies: { lnkb: 'link:../../../elsewhere-b', gb: `real@git+https://github.com/x/gb.git#${commit}`, gc: `real@git+https://github.com/x/gc.git#${commit}` } },
+    },
+    packages: {
+      'good@1.0.0': { resolution: { integrity: 'sha512-g' } },
+      [`real@git+https://github.com/x/gb.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gb.git', commit }, version: '1.0.0' },
+      [`real@git+https://github.com/x/gc.git#${commit}`]: { resolution: { type: 'git', repo: 'https://github.com/x/gc.git', commit }, version: '1.0.0' },
+    },
+  };
+  try {
+    const { hooks } = fakeGuard({ lnkb: 'block', gb: 'block', gc: 'block' }, 'block', { invocation: ['install', '--filter', 'ws-a'] });
+    await hooks.readPackage({ name: 'ws-a', version: '1.0.0', dependencies: { good: '1.0.0' } });
+    await hooks.readPackage({ name: 'ws-b', version: '1.0.0', dependencies: { lnkb: 'link:../../../elsewhere-b', gb: 'github:x/gb', gc: 'github:x/gc' } });
+    await hooks.preResolution({ lockfileDir: dir });
+    await hooks.readPackage({ name: 'real', version: '1.0.0' }); // ws-b's git packages: held, not thrown
+    await expect(hooks.afterAllResolved(resolved)).resolves.toBe(resolved);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

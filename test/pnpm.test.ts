@@ -44,7 +44,8 @@ beforeAll(async () => {
   await pub({ name: '@pg-fixture/mid', version: '1.0.0', dependencies: { '@pg-fixture/bad': '^1.0.0' } });
   await pub({ name: '@pg-fixture/parent', version: '1.0.0', dependencies: { '@pg-fixture/mid': '^1.0.0' } });
   await pub({ name: '@pg-fixture/tarb', version: '1.0.0' });
-  tarballUrl = published.get('@pg-fixture/tarb')!.tarball;
+  // tarb's own tarball served by another host (at the registry's path): a tarball, not the registry package.
+  const tarbBytes = Buffer.from(await (await fetch(published.get('@pg-fixture/tarb')!.tarball)).arrayBuffer());
 
   const repo = mkdtempSync(join(tmpdir(), 'pg-gitdep-'));
   writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: '@pg-fixture/gitdep', version: '1.2.3', scripts: { postinstall: markerScript(markers, '@pg-fixture/gitdep', '1.2.3') } }));
@@ -59,10 +60,11 @@ beforeAll(async () => {
   posingGitUrl = `git+file://${posing}`;
 
   const posingTarball = await pack({ 'package.json': JSON.stringify({ name: 'pnpm-plugin-provenance-guard', version: '9.9.9', scripts: { postinstall: markerScript(markers, 'pnpm-plugin-provenance-guard', '9.9.9') } }), 'index.js': '' });
-  const host = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(posingTarball));
+  const host = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(req.url === '/x.tgz' ? posingTarball : tarbBytes));
   tarballHost = host;
   await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
   posingTarballUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}/x.tgz`;
+  tarballUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}/@pg-fixture/tarb/-/tarb-1.0.0.tgz`;
 
   ({ feedPath, publicKey } = await fixtureFeed(published.values()));
 }, 120_000);
@@ -77,7 +79,7 @@ function rc(extra: FixturePolicyOptions = {}): string {
 }
 
 function project(version: PnpmVersion, dependencies: Record<string, string>, options: Partial<PnpmProjectOptions> & { rc?: string } = {}): PnpmProject {
-  return createPnpmProject({ version, registryUrl: registry.url, markers, dependencies, allowBuilds: FIXTURES, provenancerc: options.rc ?? rc(), ...options });
+  return createPnpmProject({ version, registryUrl: registry.url, markers, dependencies, allowBuilds: [...FIXTURES, `@pg-fixture/tarb@${tarballUrl}`], provenancerc: options.rc ?? rc(), ...options });
 }
 
 /** Everything a blocked install must leave behind. */
@@ -205,6 +207,18 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(p.ran()).toEqual(['@pg-fixture/gitdep@1.2.3']);
   });
 
+  test('two git dependencies resolved afresh in warn mode: each warned about once, under its own key and version, as check reports them', async () => {
+    // readPackage shows a git package without a resolution, so either key could be it: only the resolution decides which.
+    const p = project(version, { gitdep: gitUrl, other: posingGitUrl }, { rc: rc({ mode: 'warn' }), allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).toBe(0);
+    const warned = [...unwrapPnpmOutput(r.stderr).matchAll(/WARN +(\S+@\S+) \[source\]/g)].map((m) => m[1]).sort();
+    expect(warned).toEqual(['gitdep@1.2.3', 'other@1.0.0']);
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    const report = JSON.parse(check.stdout) as { packages: { name: string; version: string; verdict: string }[] };
+    expect(report.packages.map((x) => `${x.name}@${x.version}`).sort()).toEqual(warned);
+  });
+
   test('a git package posing as a locked registry package is checked as git', async () => {
     const p = project(version, { '@pg-fixture/good': '1.0.0' }, { allowBuilds: [], workspace: { dangerouslyAllowAllBuilds: true } });
     expect((await p.pnpm(['install'])).code).toBe(0);
@@ -219,6 +233,33 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const text = unwrapPnpmOutput(r.output);
     expect(text).toContain('@pg-fixture/good@1.0.0');
     expect(text).toContain('[source]');
+  });
+
+  test('a dependency declared by the registry\'s own tarball URL under an alias is that registry package, for the hook, check and a frozen install', async () => {
+    // pnpm locks `foo: <registry URL of bad@1.0.0>` as @pg-fixture/bad@1.0.0 (integrity only) and installs it from the registry.
+    const p = project(version, { foo: published.get('@pg-fixture/bad')!.tarball });
+    const r = await p.pnpm(['install']);
+    expectBlocked(p, r, '@pg-fixture/bad', 'rebuild', undefined);
+    expect(p.ran()).toEqual([]);
+    expect(existsSync(join(p.dir, 'node_modules/foo'))).toBe(false);
+    expect(unwrapPnpmOutput(r.output)).not.toContain('[source]');
+
+    const lock = await cloneWithUnguardedLockfile(p, (env) => p.pnpm(['install'], env), "'@pg-fixture/bad@1.0.0':");
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    expect(check.code, check.output).toBe(1);
+    const report = JSON.parse(check.stdout) as { packages: { name: string; version: string; verdict: string; findings: { rule: string }[] }[] };
+    expect(report.packages.map((x) => `${x.name}@${x.version}:${x.verdict}:${x.findings.map((f) => f.rule).join()}`)).toEqual(['@pg-fixture/bad@1.0.0:block:rebuild']);
+    const frozen = await p.pnpm(['install', '--frozen-lockfile']);
+    expectBlocked(p, frozen, '@pg-fixture/bad', 'rebuild', lock);
+    expect(existsSync(join(p.dir, 'node_modules/foo'))).toBe(false);
+
+    // The registry's URL of a package with clean evidence installs under the alias: judged by that evidence, not as a source.
+    const good = project(version, { foo: published.get('@pg-fixture/good')!.tarball });
+    const ok = await good.pnpm(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(good.ran()).toEqual(['@pg-fixture/good@1.0.0']);
+    const checkGood = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: good.dir, env: good.env });
+    expect(checkGood.code, checkGood.output).toBe(0);
   });
 
   test('a tarball-URL dependency is blocked (source rule)', async () => {
@@ -259,6 +300,38 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(p.ran()).toEqual([]);
     expect(existsSync(join(p.dir, 'node_modules/evil'))).toBe(false);
     expect(unwrapPnpmOutput(frozen.output)).toContain('evil@9.9.9');
+  });
+
+  test('a link: dependency outside the project is checked under its key: its package.json naming an excluded package changes nothing (hook, check, frozen install)', async () => {
+    // pnpm 12 shows the folder's package.json to readPackage (no dist); pnpm 10 shows it nothing and links it after afterAllResolved.
+    const outside = mkdtempSync(join(tmpdir(), 'pg-link-outside-'));
+    writeFileSync(join(outside, 'package.json'), JSON.stringify({ name: 'pnpm-plugin-provenance-guard', version: '9.9.9' }));
+    const options = { rc: `${rc()}exclude: [pnpm-plugin-provenance-guard]\n` };
+    const p = project(version, { lnk: `link:${outside}` }, options);
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(existsSync(join(p.dir, 'node_modules/lnk'))).toBe(false);
+    expect(p.lockfile()).toBeUndefined();
+    const text = unwrapPnpmOutput(r.output);
+    expect(text).toContain('lnk@9.9.9');
+    expect(text).toContain('[source]');
+
+    // Under the excluded name itself it is skipped and linked.
+    const own = project(version, { 'pnpm-plugin-provenance-guard': `link:${outside}` }, options);
+    const ok = await own.pnpm(['install']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(existsSync(join(own.dir, 'node_modules/pnpm-plugin-provenance-guard/package.json'))).toBe(true);
+
+    const lock = await cloneWithUnguardedLockfile(p, (env) => p.pnpm(['install'], env), 'lnk:');
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    expect(check.code, check.output).toBe(1);
+    const report = JSON.parse(check.stdout) as { packages: { name: string; version: string; verdict: string }[] };
+    expect(report.packages.map((x) => `${x.name}@${x.version}:${x.verdict}`)).toEqual(['lnk@9.9.9:block']);
+    const frozen = await p.pnpm(['install', '--frozen-lockfile']);
+    expect(frozen.code, frozen.output).not.toBe(0);
+    expect(p.lockfile()).toBe(lock);
+    expect(existsSync(join(p.dir, 'node_modules/lnk'))).toBe(false);
+    expect(unwrapPnpmOutput(frozen.output)).toContain('lnk@9.9.9');
   });
 
   test('a workspace: projects are not checked, a sub-project dependency and a file: dependency are', async () => {

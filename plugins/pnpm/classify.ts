@@ -5,7 +5,7 @@
  */
 import { withTrailingSlash } from '../../src/npmrc';
 import { npmRegistriesFor } from '../../src/lockfile/registries';
-import { classifySpec, urlSource, type Registries, type SourceClass } from '../../src/lockfile/source';
+import { classifySpec, pnpmTarballSource, type Registries } from '../../src/lockfile/source';
 import type { ResolvedPackage, SourceKind } from '../../src/types';
 
 export interface PnpmManifest {
@@ -103,7 +103,7 @@ export class DeclaredSpecs {
       // `pnpm add <url>` declares no key: pnpm installs it under its own name.
       return keys.length === urlKeys.size ? keys.sort() : [...new Set([name, ...keys])].sort();
     }
-    const remote = (key: string) => [...(this.byKey.get(key) ?? [])].some((spec) => ['git', 'tarball', 'file'].includes(specKind(spec) ?? ''));
+    const remote = (key: string) => [...(this.byKey.get(key) ?? [])].some((spec) => ['git', 'tarball', 'file', 'link'].includes(specKind(spec) ?? ''));
     const pending = named(this.byKey.keys()).filter((key) => key !== name && remote(key) && !arrived(key));
     const own = this.byKey.has(name) || named(this.byKey.keys()).length < this.byKey.size || pending.length === 0;
     return [...(own ? [name] : []), ...pending.sort()];
@@ -118,19 +118,30 @@ export class DeclaredSpecs {
     return spec ? { ...rest, name: key, source: specKind(spec) ?? 'file', resolved: spec } : { ...rest, name: key };
   }
 
+  /** Keys declared as `link:` to a folder outside the project, with that folder as declared (relative to the declaring project). */
+  linkKeys(): [key: string, folder: string][] {
+    const out: [string, string][] = [];
+    for (const [key, specs] of this.byKey) for (const spec of specs) if (specKind(spec) === 'link') out.push([key, spec.slice('link:'.length)]);
+    return out;
+  }
+
   /** Declared under its own name from git, a file or a tarball URL. */
   isNonRegistry(name: string): boolean {
     return [...(this.byKey.get(name) ?? [])].some((spec) => !spec.startsWith('link:'));
   }
 
   /** The first alias declared for a real name (how a finding names it). */
-  aliasOf(name: string): string | undefined {
-    return this.aliasesOf(name)[0];
+  aliasOf(name: string, tarball?: string): string | undefined {
+    return this.aliasesOf(name, tarball)[0];
   }
 
-  /** Every alias key declared for a real name. */
-  aliasesOf(name: string): string[] {
-    return [...(this.aliases.get(name) ?? [])];
+  /**
+   * Every alias key declared for a real name: `npm:` aliases, and the keys that declared the
+   * URL it arrived from (`foo: <the registry's URL of name@version>` installs it at node_modules/foo).
+   */
+  aliasesOf(name: string, tarball?: string): string[] {
+    const byUrl = tarball === undefined ? [] : [...(this.urls.get(tarball) ?? [])].filter((k) => k !== name && !k.startsWith('\u0000'));
+    return [...new Set([...(this.aliases.get(name) ?? []), ...byUrl])];
   }
 
   /** The non-registry specifier a package arriving without `dist` most likely came from. */
@@ -142,14 +153,6 @@ export class DeclaredSpecs {
     for (const set of this.byKey.values()) for (const spec of set) kinds.set(specKind(spec) ?? 'file', spec);
     return kinds.size === 1 ? [...kinds.values()][0] : undefined;
   }
-}
-
-/** `dist.tarball`: the registry only when it is the configured registry's URL for name@version. */
-function distSource(tarball: string | undefined, name: string, version: string, declared: DeclaredSpecs, registries: Registries): SourceClass {
-  // No URL: pnpm fetches name@version from the configured registry.
-  if (tarball === undefined) return { source: 'registry' };
-  if (declared.isDeclaredUrl(tarball)) return { source: 'tarball', resolved: tarball };
-  return /^https?:/i.test(tarball) ? urlSource(tarball, name, version, registries) : classifySpec(tarball);
 }
 
 let cachedRegistries: { dir: string; registries: Registries } | undefined;
@@ -181,15 +184,18 @@ export function classify(manifest: PnpmManifest, declared: DeclaredSpecs, regist
   if (typeof name !== 'string' || name === '') return undefined;
   // A git, tarball or folder package need not have a version: it is still checked (its source decides).
   const version = typeof manifest.version === 'string' && manifest.version !== '' ? manifest.version : UNVERSIONED;
-  const alias = declared.aliasOf(name);
-  const base = { name, version, ...(alias ? { alias } : {}) };
   const dist = manifest.dist;
   if (dist && typeof dist === 'object' && (dist.integrity || dist.tarball)) {
     const integrity = typeof dist.integrity === 'string' ? dist.integrity : undefined;
     const tarball = typeof dist.tarball === 'string' ? dist.tarball : undefined;
-    const kind = distSource(tarball, name, version, declared, registries);
-    return { ...base, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.source !== 'registry' && tarball ? { resolved: tarball } : {}) };
+    // check's decision for the same package locked (pnpmTarballSource): the registry's own URL for
+    // name@version is that registry package, also when a parent declared it under another key (its alias).
+    const kind = pnpmTarballSource(tarball, name, version, registries);
+    const alias = declared.aliasOf(name, kind.source === 'registry' ? tarball : undefined);
+    return { name, version, ...(alias ? { alias } : {}), source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.source !== 'registry' && tarball ? { resolved: tarball } : {}) };
   }
+  const alias = declared.aliasOf(name);
+  const base = { name, version, ...(alias ? { alias } : {}) };
   const spec = declared.specFor(name);
   const source: SourceKind = spec ? (specKind(spec) ?? 'file') : 'file';
   if (source === 'workspace') return undefined; // a link into the project: part of the workspace, never checked

@@ -13,11 +13,15 @@
  *   read too.)
  * - `readPackage` sees every package pnpm resolves afresh, before it is fetched into
  *   node_modules or its scripts run; throwing there blocks fresh installs and `pnpm add`
- *   without writing a lockfile. `afterAllResolved` is no gate: pnpm 12 calls it after linking
- *   and postinstall. It only flushes warnings here.
+ *   without writing a lockfile. `afterAllResolved` is no gate on pnpm 12, which calls it after
+ *   linking and postinstall; pnpm 10 calls it before linking and shows readPackage no `link:`
+ *   target, so the links outside the project are checked there (by their keys, as check does).
  * - What readPackage receives: registry packages (also `npm:` aliases, under the real name)
  *   come with `dist` (integrity, tarball), and so does a tarball URL the registry serves, with
- *   `dist.tarball` equal to the URL its parent declared. git, tarball URLs on other hosts,
+ *   `dist.tarball` equal to the URL its parent declared (the registry's own URL for its
+ *   name@version is that registry package, as check reads it locked: pnpmTarballSource). A
+ *   pnpm 12 `link:` target is recognised by its folder's package.json and checked under the
+ *   key(s) linking there. git, tarball URLs on other hosts,
  *   `file:` directories and local tarballs, and on pnpm 12 `link:` targets and workspace
  *   projects (again), come without `dist` and without any resolution, under the `name` in their
  *   own package.json (free text: `evil: https://host/x.tgz` may call itself anything, and pnpm
@@ -60,6 +64,7 @@ import { classify, registriesFromPnpm, type PnpmManifest } from './classify';
 import { createGuardStages, type GuardStages } from './guard-loader';
 import { filtersOf, inHookChild, pnpmArgv, unhookedCommandOf } from './invocation';
 import { lockedPackages, readDiskLockfile, usedPart, type LockfileScope } from './lockfile-gate';
+import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import { InstallScope, selectedProjectNames } from './selection';
 import { VerdictLog } from './verdicts';
 import { batchVerdictInputs, reuseBatch, storeBatch } from './verdict-reuse';
@@ -128,7 +133,7 @@ export interface PnpmHooks {
   updateConfig<T extends PnpmConfigLike>(config: T): Promise<T>;
   readPackage(manifest: PnpmManifest, context?: unknown): Promise<PnpmManifest>;
   preResolution(context: PreResolutionContext): Promise<void>;
-  afterAllResolved<T>(lockfile: T): T;
+  afterAllResolved<T>(lockfile: T): Promise<T>;
 }
 
 /** Evaluates each package once per process (LRU by name@version+integrity+source). */
@@ -190,6 +195,8 @@ class HookSession implements PnpmHooks {
   private resolutionStarted = false;
   private readonly timing: boolean;
   private scoped: ScopedBlocks | undefined;
+  /** Keys a dist-less package was checked under among others (readPackage): settled in afterAllResolved. */
+  private readonly tentativeKeys = new Set<string>();
 
   constructor(private readonly deps: HookDependencies) {
     const env = deps.env ?? process.env;
@@ -198,7 +205,7 @@ class HookSession implements PnpmHooks {
     this.argv = deps.argv ?? process.argv.slice(2);
     this.view = new WorkspaceView(addedByCommand(this.argv));
     this.verdicts = new VerdictLog(this.write, deps.detailsOnStderr ?? inHookChild());
-    process.once('exit', () => this.verdicts.flushWarnings());
+    process.once('exit', () => this.verdicts.flushWarnings(true));
     this.stages = createGuardStages({
       createGuard: deps.createGuard, ...(deps.resolveInputs ? { resolveInputs: deps.resolveInputs } : {}),
       modeAfterFailure: deps.modeAfterFailure, env, write: this.write, invokedFrom: deps.cwd?.() ?? process.cwd(),
@@ -248,10 +255,10 @@ class HookSession implements PnpmHooks {
    * Remembers readPackage's results (one per name the package installs under); outside a
    * filtered install's scope a block is held, not thrown.
    */
-  private async blockOrHold(results: readonly PackageResult[], manifest: PnpmManifest): Promise<void> {
+  private async blockOrHold(results: readonly PackageResult[], manifest: PnpmManifest, tentative: boolean): Promise<void> {
     const { scoped, verdicts } = this;
     // Every alias any manifest declared for this package: the selected project may use one another project does not.
-    const aliases = typeof manifest.name === 'string' ? this.view.declared.aliasesOf(manifest.name) : [];
+    const aliases = typeof manifest.name === 'string' ? this.view.declared.aliasesOf(manifest.name, typeof manifest.dist?.tarball === 'string' ? manifest.dist.tarball : undefined) : [];
     let inScope = !scoped;
     for (const result of results) {
       if (scoped && !scoped.scope.includes(result.name, result.version, aliases)) {
@@ -260,7 +267,8 @@ class HookSession implements PnpmHooks {
         continue;
       }
       inScope = true;
-      verdicts.remember(result);
+      if (tentative) verdicts.rememberTentative(result);
+      else verdicts.remember(result);
     }
     if (!inScope) return;
     if (scoped) for (const reached of scoped.release(scoped.scope.grow(manifest))) verdicts.remember(reached);
@@ -295,7 +303,8 @@ class HookSession implements PnpmHooks {
     // Config errors fail here, before anything is resolved (feed errors too, unless a verdict is reused).
     const inputs = this.deps.resolveInputs ? await this.stages.inputs(this.dir()) : undefined;
     if (this.deps.resolveInputs && !inputs) return;
-    const hasPackages = lockfile?.packages !== undefined && Object.keys(lockfile.packages).length > 0;
+    // A lockfile of `link:` dependencies only has no packages, and still links code from outside the project.
+    const hasPackages = (lockfile?.packages !== undefined && Object.keys(lockfile.packages).length > 0) || (lockfile !== undefined && hasLinks(lockfile));
     if (!lockfile || !hasPackages) {
       await this.guard();
       return;
@@ -333,18 +342,61 @@ class HookSession implements PnpmHooks {
     if (!pkg) return manifest;
     // A git, tarball or file: package is checked under each dependency key it may be installed
     // under, never only under the name its package.json claims (DeclaredSpecs.installNames).
-    const names = this.view.installNames(manifest, pkg);
+    const names = this.view.installNames(manifest, pkg, this.dir());
     const ownCovered = this.view.alreadyCovered(manifest, pkg, this.dir());
     const hasDist = manifest.dist !== undefined && manifest.dist !== null;
     const packages = names.filter((name) => name !== pkg.name || !ownCovered).map((name) => this.view.declared.installedAs(pkg, name, hasDist));
     if (packages.length === 0) return manifest;
     const results = (await Promise.all(packages.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
-    if (results.length > 0) await this.blockOrHold(results, manifest);
+    // Several keys it may be installed under: all are checked (a block stops the install), but a
+    // warning about a key waits for the resolution to say which package that key has (afterAllResolved).
+    const tentative = packages.length > 1;
+    if (tentative) for (const p of packages) this.tentativeKeys.add(p.name);
+    if (results.length > 0) await this.blockOrHold(results, manifest, tentative);
     else this.scoped?.scope.grow(manifest);
     return manifest;
   }
 
-  afterAllResolved<T>(lockfile: T): T {
+  /**
+   * The resolved lockfile names the package of every key (read as check reads it): the warnings
+   * held for keys a package arriving without a resolution may not have been installed under give
+   * way to the verdicts of what those keys really hold. Unreadable: the held warnings are printed.
+   */
+  private async settleTentative(lockfile: PnpmLockfileLike): Promise<void> {
+    let packages: ResolvedPackage[];
+    try {
+      packages = packagesFromPnpmLockfile(lockfile, this.dir(), undefined, { registries: this.pnpmRegistries() });
+    } catch {
+      return; // every candidate was checked already; the held warnings print at exit
+    }
+    const keyed = packages.filter((p) => p.source !== 'registry' && p.source !== 'workspace' && this.tentativeKeys.has(p.name));
+    const results = (await Promise.all(keyed.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
+    this.tentativeKeys.clear();
+    // Blocks were decided at arrival (each key was checked with every candidate, its own included): only warnings settle here.
+    this.verdicts.settle(results.filter((r) => r.verdict !== 'block'));
+  }
+
+  /**
+   * pnpm 10 shows readPackage no `link:` target and links it after this hook (measured: throwing
+   * here leaves nothing linked): its links outside the project are checked here, read from the
+   * resolved lockfile as check reads them. pnpm 12 calls this after linking; there readPackage
+   * checked them already (each key once).
+   */
+  async afterAllResolved<T>(lockfile: T): Promise<T> {
+    if (this.tentativeKeys.size > 0 && lockfile && typeof lockfile === 'object') await this.settleTentative(lockfile as PnpmLockfileLike);
+    if (this.resolutionStarted && lockfile && typeof lockfile === 'object' && hasLinks(lockfile as PnpmLockfileLike)) {
+      const g = await this.guard();
+      const { lockfileVersion, importers } = lockfile as PnpmLockfileLike;
+      // A filtered install links only the selected projects' dependencies.
+      const selected = this.selected() ? this.lockfileScope(lockfile as PnpmLockfileLike).importers : undefined;
+      const used = selected && importers && typeof importers === 'object' ? Object.fromEntries(Object.entries(importers).filter(([id]) => selected.has(id))) : importers;
+      const links = g ? lockedPackages(g, { lockfileVersion, importers: used }, this.dir(), this.write, { registries: this.pnpmRegistries() }) : undefined;
+      const unchecked = (links ?? []).filter((p) => p.source === 'link' && !this.view.hasArrived(p.name));
+      if (unchecked.length > 0) {
+        const results = (await Promise.all(unchecked.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
+        this.checkResults(results);
+      }
+    }
     this.verdicts.flushWarnings();
     return lockfile;
   }
@@ -358,6 +410,24 @@ export function createPnpmHooks(deps: HookDependencies): PnpmHooks {
     preResolution: (context) => session.preResolution(context),
     afterAllResolved: (lockfile) => session.afterAllResolved(lockfile),
   };
+}
+
+/** Whether an importer of the lockfile has a `link:` dependency (pnpm keeps no package entry for it). */
+function hasLinks(lockfile: PnpmLockfileLike): boolean {
+  const importers = lockfile.importers;
+  if (!importers || typeof importers !== 'object') return false;
+  for (const importer of Object.values(importers as Record<string, unknown>)) {
+    if (!importer || typeof importer !== 'object') continue;
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+      const deps = (importer as Record<string, unknown>)[field];
+      if (!deps || typeof deps !== 'object') continue;
+      for (const value of Object.values(deps as Record<string, unknown>)) {
+        const ref = value && typeof value === 'object' ? (value as { version?: unknown }).version : value;
+        if (typeof ref === 'string' && ref.startsWith('link:')) return true;
+      }
+    }
+  }
+  return false;
 }
 
 /** The `name` in an importer's package.json, if readable. */

@@ -3,6 +3,7 @@
  * readPackage receives still needs checking (see hooks.ts for what pnpm 10 and 12 show it).
  */
 import { isAbsolute, relative, resolve } from 'node:path';
+import { readLocalManifest } from '../../src/lockfile/common';
 import type { ResolvedPackage } from '../../src/types';
 import { DeclaredSpecs, specKind, type PnpmManifest } from './classify';
 import type { ProjectManifest } from './selection';
@@ -40,6 +41,7 @@ export class WorkspaceView {
   private addingNonRegistry = false;
   /** Dependency keys whose package has arrived: a manifest of that name, a declared URL's package, a lockfile entry. */
   private readonly arrived = new Set<string>();
+  private readonly linkTargets = new Map<string, { name?: string; version?: string } | undefined>();
 
   constructor(added: readonly string[]) {
     for (const spec of added) {
@@ -83,15 +85,54 @@ export class WorkspaceView {
    * registry package its own (an `npm:` alias is checked under the real name); a git, tarball or
    * `file:` one the dependency keys it may be linked at. Records the arrival.
    */
-  installNames(manifest: PnpmManifest, pkg: ResolvedPackage): string[] {
+  installNames(manifest: PnpmManifest, pkg: ResolvedPackage, cwd: string): string[] {
     const tarball = manifest.dist && typeof manifest.dist.tarball === 'string' ? manifest.dist.tarball : undefined;
     const declaredUrl = tarball !== undefined && this.declared.isDeclaredUrl(tarball);
     // Resolved from a registry's metadata (`dist`, whatever host its tarball is on): that name.
-    if (pkg.source === 'registry' || (manifest.dist && !declaredUrl)) return [pkg.name];
+    if (pkg.source === 'registry' || (manifest.dist && !declaredUrl)) {
+      // The registry's own URL declared under other keys: those keys have their package (no git/tarball/file: one is still due there).
+      if (declaredUrl) for (const name of this.declared.aliasesOf(pkg.name, tarball)) this.arrived.add(name);
+      return [pkg.name];
+    }
     this.flushLocked();
-    const names = this.declared.installNames(pkg.name, declaredUrl ? tarball : undefined, (k) => this.arrived.has(k));
+    if (!manifest.dist) {
+      // pnpm 12 shows a `link:` target outside the project like this: the key(s) linking to a folder with this package.json.
+      const links = this.linksTo(manifest, cwd);
+      if (links.length > 0) {
+        for (const name of links) this.arrived.add(name);
+        return links;
+      }
+    }
+    // A link key whose folder holds another package.json is not this package; one whose folder cannot be read may be.
+    const names = this.declared.installNames(pkg.name, declaredUrl ? tarball : undefined, (k) => this.arrived.has(k) || this.linkTarget(k, cwd) !== undefined);
     for (const name of declaredUrl ? names : [pkg.name]) this.arrived.add(name);
     return names;
+  }
+
+  /** A link key's folder's package.json (name, version), read once; undefined when it is no link key or cannot be read. */
+  private linkTarget(key: string, cwd: string): { name?: string; version?: string } | undefined {
+    if (!this.linkTargets.has(key)) {
+      const folder = this.declared.linkKeys().find(([k]) => k === key)?.[1];
+      const manifest = folder === undefined ? {} : readLocalManifest(resolve(cwd, folder));
+      this.linkTargets.set(key, manifest.name === undefined ? undefined : manifest);
+    }
+    return this.linkTargets.get(key);
+  }
+
+  /** The link keys (not yet arrived) whose folder holds this manifest's name@version. */
+  private linksTo(manifest: PnpmManifest, cwd: string): string[] {
+    return this.declared.linkKeys()
+      .map(([key]) => key)
+      .filter((key) => {
+        const target = this.arrived.has(key) ? undefined : this.linkTarget(key, cwd);
+        return target !== undefined && target.name === manifest.name && target.version === manifest.version;
+      })
+      .sort();
+  }
+
+  /** Whether a dependency key's package arrived in readPackage (and was checked under that key). */
+  hasArrived(key: string): boolean {
+    return this.arrived.has(key);
   }
 
   private flushLocked(): void {

@@ -13,11 +13,11 @@
  * it (`evil: pnpm-plugin-x@https://host/x.tgz` → node_modules/evil). Those keys are its names,
  * one package each, so `exclude` and `overrides` skip it only when they cover every one.
  */
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isInside, isObject, isSemver, make, readLocalManifest, str, type JsonObject } from './common';
 import { npmRegistriesFor } from './registries';
-import { classifySpec, packageKey, registryFor, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
+import { classifySpec, packageKey, pnpmTarballSource, splitNameAt, type Registries, type SourceClass } from './source';
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
 
@@ -70,12 +70,9 @@ interface Context {
   aliases: Map<string, string>;
   /** `name@version` (as the refs name it) → every dependency key that refers to it. */
   installedAs: Map<string, Set<string>>;
-  /** Registry-shaped packages a project declared by tarball URL (pnpm stores them like registry ones). */
-  urlDeclared: Map<string, string>;
 }
 
-/** The file has `{specifier, version}` per dependency; pnpm's in-memory importers keep `specifiers` beside. */
-function noteDeps(context: Context, deps: unknown, specifiers?: unknown): void {
+function noteDeps(context: Context, deps: unknown): void {
   if (!isObject(deps)) return;
   for (const [depName, value] of Object.entries(deps)) {
     const ref = isObject(value) ? str(value.version) : str(value);
@@ -86,23 +83,20 @@ function noteDeps(context: Context, deps: unknown, specifiers?: unknown): void {
     let keys = context.installedAs.get(id);
     if (!keys) context.installedAs.set(id, (keys = new Set()));
     keys.add(depName);
-    const specifier = isObject(value) ? str(value.specifier) : isObject(specifiers) ? str(specifiers[depName]) : undefined;
-    if (specifier && /^https?:/.test(specifier) && isSemver(target.version)) context.urlDeclared.set(packageKey(depName, target.version), specifier);
   }
 }
 
 function readContext(lockfile: JsonObject, importers: JsonObject, packages: JsonObject, lockfileDir: string, file: string | undefined, registries: Registries): Context {
-  const context: Context = { lockfileDir, file, registries, aliases: new Map(), installedAs: new Map(), urlDeclared: new Map() };
+  const context: Context = { lockfileDir, file, registries, aliases: new Map(), installedAs: new Map() };
   for (const importer of Object.values(importers)) {
     if (!isObject(importer)) continue;
-    for (const field of DEP_FIELDS) noteDeps(context, importer[field], importer.specifiers);
+    for (const field of DEP_FIELDS) noteDeps(context, importer[field]);
   }
   for (const source of [packages, isObject(lockfile.snapshots) ? lockfile.snapshots : {}]) {
     for (const entry of Object.values(source)) {
       if (!isObject(entry)) continue;
-      // Packages declare no URL specifiers pnpm keeps; their refs only name aliases.
-      noteDeps(context, entry.dependencies, {});
-      noteDeps(context, entry.optionalDependencies, {});
+      noteDeps(context, entry.dependencies);
+      noteDeps(context, entry.optionalDependencies);
     }
   }
   return context;
@@ -129,17 +123,7 @@ function resolutionSource(key: string, name: string, version: string, resolution
     return { source: 'tarball', resolved: url ?? version };
   }
   if (resolution.type !== undefined) return { source: 'file', resolved: String(resolution.type) };
-  if (tarball === undefined) return { source: 'registry' }; // pnpm fetches name@version from the configured registry
-  if (tarball.startsWith('file:')) return { source: 'file', resolved: tarball };
-  // pnpm resolves a relative tarball path against the package's registry.
-  let url: string;
-  try {
-    url = new URL(tarball, registryFor(name, context.registries)).href;
-  } catch {
-    return { source: 'tarball', resolved: tarball };
-  }
-  const kind = urlSource(url, name, version, context.registries);
-  return kind.source === 'tarball' ? { source: 'tarball', resolved: tarball } : kind;
+  return pnpmTarballSource(tarball, name, version, context.registries);
 }
 
 function lockfilePackages(key: string, entry: unknown, context: Context): ResolvedPackage[] {
@@ -151,12 +135,10 @@ function lockfilePackages(key: string, entry: unknown, context: Context): Resolv
   const resolution = entry.resolution;
   if (!isObject(resolution)) return fail(context.file, `package "${key}" has no resolution`);
   let version = str(entry.version) ?? keyVersion;
-  let kind = resolutionSource(key, name, version, resolution, context);
+  const kind = resolutionSource(key, name, version, resolution, context);
   if (kind.source === 'file' && resolution.type === 'directory' && !isSemver(version)) {
     version = readLocalManifest(join(context.lockfileDir, kind.resolved!)).version ?? version;
   }
-  const declaredUrl = kind.source === 'registry' ? context.urlDeclared.get(packageKey(name, version)) : undefined;
-  if (declaredUrl) kind = { source: 'tarball', resolved: declaredUrl };
   const integrity = str(resolution.integrity);
   const found = { version, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.resolved ? { resolved: kind.resolved } : {}) };
   if (kind.source !== 'registry') {
@@ -168,7 +150,18 @@ function lockfilePackages(key: string, entry: unknown, context: Context): Resolv
   return [make({ name, ...found, ...(alias ? { alias } : {}) }, { file: context.file, entry: key })];
 }
 
-/** `link:` dependencies of the importers: into the project → workspace folders, else link packages. */
+/**
+ * A `link:` dependency outside the workspace, for `check` and the pnpm hook alike: named by the
+ * key it is linked at (node_modules/<key>), as a git, tarball or `file:` package is; its folder's
+ * package.json (free text, anything a path can reach) gives only the version. `target` is the
+ * folder, relative to the lockfile's directory or absolute.
+ */
+export function linkPackage(depName: string, target: string, ref: string, lockfileDir: string): ResolvedPackage {
+  const manifest = readLocalManifest(resolve(lockfileDir, target));
+  return { name: depName, version: manifest.version ?? ref, source: 'link', resolved: target };
+}
+
+/** `link:` dependencies of the importers: into the project → workspace folders, else link packages (linkPackage). */
 function linkedPackages(importers: JsonObject, context: Context, workspaceNames: Map<string, string>): ResolvedPackage[] {
   const importerIds = new Set(Object.keys(importers).map((id) => posix.normalize(id)));
   const out: ResolvedPackage[] = [];
@@ -186,8 +179,7 @@ function linkedPackages(importers: JsonObject, context: Context, workspaceNames:
           if (!workspaceNames.has(target)) workspaceNames.set(target, depName);
           continue;
         }
-        const manifest = readLocalManifest(join(context.lockfileDir, target));
-        out.push(make({ name: manifest.name ?? depName, version: manifest.version ?? ref, source: 'link', resolved: target }, { file: context.file, entry: `${importerId}: ${depName}` }));
+        out.push(make(linkPackage(depName, target, ref, context.lockfileDir), { file: context.file, entry: `${importerId}: ${depName}` }));
       }
     }
   }

@@ -233,3 +233,27 @@ export function urlSource(url: string, name: string, version: string, registries
   const fetched = options.npm ? npmFetchUrl(url, registries) : url;
   return isRegistryTarball(fetched, name, version, registries) ? { source: 'registry' } : { source: 'tarball', resolved: url };
 }
+
+/**
+ * The source of a pnpm package from the tarball its resolution (lockfile) or its `dist`
+ * (readPackage) names, for `check` and the pnpm hook alike: no tarball is the registry's
+ * name@version; a relative one is resolved against the package's registry; an http(s) URL is
+ * the registry only when it is that registry's own URL for name@version (urlSource), whoever
+ * declared it and under whatever key. pnpm itself locks such a URL dependency as the registry
+ * package (integrity only, no tarball) and fetches it from the registry by name@version, bound
+ * by that integrity to the feed's record: it is that package, not a tarball of the key's name.
+ * Any other URL (another host, path, query, or a tarball whose package.json claims a name the
+ * URL is not for) is a `tarball`, and borrows no registry package's evidence.
+ */
+export function pnpmTarballSource(tarball: string | undefined, name: string, version: string, registries: Registries): SourceClass {
+  if (tarball === undefined) return { source: 'registry' };
+  if (tarball.startsWith('file:')) return { source: 'file', resolved: tarball };
+  let url: string;
+  try {
+    url = new URL(tarball, registryFor(name, registries)).href;
+  } catch {
+    return { source: 'tarball', resolved: tarball };
+  }
+  const kind = urlSource(url, name, version, registries);
+  return kind.source === 'tarball' ? { source: 'tarball', resolved: tarball } : kind;
+}
