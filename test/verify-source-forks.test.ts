@@ -5,7 +5,7 @@
  * leads to it. The git server here serves any commit by id (`uploadpack.allowAnySHA1InWant`)
  * and honours partial clone filters, as GitHub does.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -47,6 +47,12 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'pg-forks-'));
   [git, registry] = await Promise.all([startGitServer(), startRegistry()]);
   writeFileSync(join(work, '.npmrc'), `registry=${registry.url}/\n`);
+  // A user's hooks directory: the history fetch, like every git call, must run none of them.
+  const hooks = join(work, 'hooks');
+  mkdirSync(join(work, 'markers'));
+  mkdirSync(hooks);
+  for (const hook of ['reference-transaction', 'post-checkout', 'pre-auto-gc']) writeFileSync(join(hooks, hook), `#!/bin/sh\ntouch "${work}/markers/${hook}"\n`, { mode: 0o755 });
+  appendFileSync(git.gitConfig, `[core]\n\thooksPath = ${hooks}\n`);
 
   // The project: a release commit (two packages of a monorepo), then main moves on.
   const a = pkg('fk-a', '1.0.0', 'packages/a');
@@ -149,5 +155,9 @@ describe('a commit counts only when a branch or tag of the repository leads to i
     } finally {
       git.setRef(SLUG, 'refs/heads/merged', null);
     }
+  });
+
+  test('no hook of the user ran during any of it (history fetches included)', () => {
+    expect(readdirSync(join(work, 'markers'))).toEqual([]);
   });
 });
