@@ -1,5 +1,6 @@
 /** Source match pieces on their own: repository mapping, commit tags, package.json rules, classification, git safety, policy. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,10 @@ import { Policy } from '../src/policy/evaluate';
 import type { FeedRecord, ResolvedPackage } from '../src/types';
 import { findVersionTag, tagCandidates } from '../src/verify/commit';
 import { classify, compareContents } from '../src/verify/compare';
-import { listRemoteTags, parseLsRemote } from '../src/verify/git';
+import { listRemoteTags, parseLsRemote, parseRemoteRefs } from '../src/verify/git';
 import { compareManifests } from '../src/verify/manifest';
 import { listTarball, tarballPath } from '../src/verify/tarball';
+import { CommitSet } from '../src/verify/reachable';
 import { RepoCache } from '../src/verify/repo-cache';
 import { readCommitTree } from '../src/verify/tree';
 import { startGitServer } from './helpers/git-server';
@@ -51,6 +53,22 @@ describe('commit selection', () => {
     const tags = parseLsRemote(`${'a'.repeat(40)}\trefs/tags/p-v1.2.3\n${'b'.repeat(40)}\trefs/tags/p-v1.2.3^{}\n${'c'.repeat(40)}\trefs/tags/v1.2.30\n`);
     expect(findVersionTag(tags, '@s/p', '1.2.3')).toEqual({ tag: 'p-v1.2.3', commit: 'b'.repeat(40) });
     expect(findVersionTag(tags, '@s/p', '1.2.4')).toBeUndefined();
+  });
+
+  test('branch and tag tips count (annotated tags peeled too); refs/pull/* and other refs never do', () => {
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((x) => x.repeat(40));
+    const refs = parseRemoteRefs(`${a}\tHEAD\n${b}\trefs/heads/main\n${c}\trefs/tags/v1\n${d}\trefs/tags/v1^{}\n${e}\trefs/pull/1/head\n${e}\trefs/pull/1/merge\n${e}\trefs/remotes/x/refs/heads/y\n`);
+    expect([...refs.tips].sort()).toEqual([b, c, d]);
+    expect(refs.tags).toEqual(new Map([['v1', d]]));
+  });
+
+  test('a commit set finds exactly its ids', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => createHash('sha1').update(String(i)).digest('hex'));
+    const set = new CommitSet([...ids.slice(0, 500), '', 'not an id', ids[3]!]);
+    expect(set.size).toBe(500);
+    expect(ids.slice(0, 500).every((id) => set.has(id))).toBe(true);
+    expect(ids.slice(500).some((id) => set.has(id))).toBe(false);
+    expect(new CommitSet([]).has(ids[0]!)).toBe(false);
   });
 });
 

@@ -141,3 +141,25 @@ export async function listRemoteTags(url: string, options: GitRunOptions): Promi
   const { stdout } = await runGit(['ls-remote', '--tags', '--', url], options);
   return parseLsRemote(stdout.toString('utf8'));
 }
+
+/** What `git ls-remote --heads --tags` says: the version tags, and every commit a branch or tag points at. */
+export interface RemoteRefs {
+  tags: Map<string, string>;
+  /** The object ids of `refs/heads/*` and `refs/tags/*`, annotated tags peeled as well. */
+  tips: Set<string>;
+}
+
+export function parseRemoteRefs(text: string): RemoteRefs {
+  const tips = new Set<string>();
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-f]{40})\trefs\/(?:heads|tags)\//.exec(line.trim());
+    if (match) tips.add(match[1]!);
+  }
+  return { tags: parseLsRemote(text), tips };
+}
+
+/** The remote's branches and tags (never `refs/pull/*` or other refs a host advertises), without fetching anything. */
+export async function listRemoteRefs(url: string, options: GitRunOptions): Promise<RemoteRefs> {
+  const { stdout } = await runGit(['ls-remote', '--heads', '--tags', '--', url], options);
+  return parseRemoteRefs(stdout.toString('utf8'));
+}

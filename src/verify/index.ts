@@ -16,15 +16,16 @@ import { fetchOptions, loadNpmConfig, registryFor, type NpmConfig } from '../npm
 import type { ContentsEvidence, RebuildEvidence, RepositoryEvidence, ResolvedPackage } from '../types';
 import { findVersionTag } from './commit';
 import { compareContents } from './compare';
-import { GitError, listRemoteTags } from './git';
+import { GitError } from './git';
 import { expectedFiles } from './packlist';
+import { Reachability } from './reachable';
 import { RepoCache } from './repo-cache';
 import { fetchTarball, listTarball } from './tarball';
 import { findPackageDirectory, readCommitTree } from './tree';
 import { parseManifest } from './manifest';
 
 /** Bumped whenever the comparison changes, so cached verdicts of an older logic are not reused. */
-const CACHE_NAMESPACE = 'source-match-v3';
+const CACHE_NAMESPACE = 'source-match-v4';
 const VERDICT_TTL = 90 * 86_400_000;
 
 export interface RebuildResult extends RebuildEvidence {
@@ -81,6 +82,7 @@ export class SourceVerifier {
   private readonly verdicts: EvidenceCache;
   private readonly registryCache: EvidenceCache;
   private readonly repos: RepoCache;
+  private readonly reachability: Reachability;
   private readonly limit: Limiter;
   private readonly gitLimit: Limiter;
   private pacoteCache?: string;
@@ -96,10 +98,7 @@ export class SourceVerifier {
     this.repos = new RepoCache(join(options.cacheDir, 'source-match', 'git'), git);
     this.limit = createLimiter(options.concurrency);
     this.gitLimit = createLimiter(Math.max(1, Math.min(4, options.concurrency)));
-  }
-
-  private get gitOptions() {
-    return { env: this.options.env, timeout: this.options.gitTimeout ?? 120_000 };
+    this.reachability = new Reachability(git, this.verdicts, this.gitLimit);
   }
 
   close(): void {
@@ -197,15 +196,23 @@ export class SourceVerifier {
     }
   }
 
-  /** The commit (gitHead, else a version tag confirmed by ls-remote) fetched into the repository cache. */
+  /**
+   * The commit (gitHead, else a version tag confirmed by ls-remote) fetched into the repository
+   * cache. A gitHead counts only when a branch or tag of the repository leads to it (reachable.ts):
+   * any commit of a fork fetches from the parent's URL. A tag's commit is a tag tip already.
+   */
   private async fetchCommit(pkg: ResolvedPackage, url: string, gitHead: string | undefined): Promise<{ commit: string; from: string; dir: string; note?: string } | { reason: string }> {
     const problems: string[] = [];
     if (gitHead) {
       const fetched = await this.tryFetch(url, gitHead);
-      if (typeof fetched === 'string') return { commit: gitHead, from: 'gitHead', dir: fetched };
-      problems.push(`gitHead ${gitHead.slice(0, 12)} cannot be fetched from ${url} (${fetched.reason})`);
+      if (typeof fetched !== 'string') problems.push(`gitHead ${gitHead.slice(0, 12)} cannot be fetched from ${url} (${fetched.reason})`);
+      else {
+        const foreign = await this.reachability.check(url, gitHead, 'gitHead');
+        if (foreign === undefined) return { commit: gitHead, from: 'gitHead', dir: fetched };
+        problems.push(foreign);
+      }
     }
-    const tag = await this.tagCommit(pkg, url);
+    const tag = await this.tagCommit(pkg, url, gitHead === undefined);
     if ('reason' in tag) return { reason: [...problems, tag.reason].join('; ') };
     const fetched = await this.tryFetch(url, tag.commit);
     if (typeof fetched === 'string') return { commit: tag.commit, from: tag.from, dir: fetched, ...(problems.length ? { note: problems.join('; ') } : {}) };
@@ -220,15 +227,16 @@ export class SourceVerifier {
     }
   }
 
-  private async tagCommit(pkg: ResolvedPackage, url: string): Promise<Commit> {
+  private async tagCommit(pkg: ResolvedPackage, url: string, noGitHead: boolean): Promise<Commit> {
+    const lead = noGitHead ? 'no gitHead, and ' : '';
     let tags: Map<string, string>;
     try {
-      tags = await this.gitLimit(() => listRemoteTags(url, this.gitOptions));
+      tags = (await this.reachability.refsOf(url)).tags;
     } catch (error) {
-      return { reason: `no gitHead, and the tags of ${url} cannot be listed: ${error instanceof Error ? error.message : String(error)}` };
+      return { reason: `${lead}the tags of ${url} cannot be listed: ${error instanceof Error ? error.message : String(error)}` };
     }
     const match = findVersionTag(tags, pkg.name, pkg.version);
-    if (!match) return { reason: `no gitHead, and ${url} has no tag naming ${pkg.version}` };
+    if (!match) return { reason: `${lead}${url} has no tag naming ${pkg.version}` };
     return { commit: match.commit, from: `tag:${match.tag}` };
   }
 

@@ -39,13 +39,22 @@ export interface GitServer {
   /** A global git config file sending https://github.com/ to this server. */
   gitConfig: string;
   createRepo(spec: RepoSpec): string;
+  /**
+   * A new commit of `files` (the whole tree) in the served repository `slug`, its parent `parent`
+   * (default: main's tip), pointed at by `ref` when given (`refs/heads/main` moves main on,
+   * `refs/pull/1/head` is what GitHub advertises for a fork's pull request), else by no ref at all
+   * (a fork's commit in a shared object store, or a deleted branch's). Returns its id.
+   */
+  commit(slug: string, options: { files: Record<string, string>; parent?: string; ref?: string; message?: string }): string;
+  /** Points `ref` of the served repository `slug` at `commit`; null deletes the ref. */
+  setRef(slug: string, ref: string, commit: string | null): void;
   /** HTTP requests served so far. */
   requests(): number;
   close(): Promise<void>;
 }
 
-function git(args: string[], cwd: string): string {
-  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }).trim();
+function git(args: string[], cwd: string, extra: { env?: Record<string, string>; input?: string } = {}): string {
+  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV, ...extra.env }, encoding: 'utf8', ...(extra.input !== undefined ? { input: extra.input } : {}) }).trim();
 }
 
 function splitCgi(output: Buffer): { status: number; headers: Record<string, string>; body: Buffer } {
@@ -131,10 +140,32 @@ export async function startGitServer(): Promise<GitServer> {
     const bare = join(repos, spec.slug);
     mkdirSync(dirname(bare), { recursive: true });
     git(['init', '--quiet', '--bare', bare], work);
+    // As GitHub: any commit in the object store is served by id, and partial clone filters are honoured.
     git(['config', 'uploadpack.allowAnySHA1InWant', 'true'], bare);
+    git(['config', 'uploadpack.allowFilter', 'true'], bare);
     git(['push', '--quiet', bare, 'main', '--tags'], work);
     rmSync(work, { recursive: true, force: true });
     return commit;
+  }
+
+  function commit(slug: string, options: { files: Record<string, string>; parent?: string; ref?: string; message?: string }): string {
+    const bare = join(repos, slug);
+    const index = join(mkdtempSync(join(root, 'index-')), 'index');
+    const env = { GIT_INDEX_FILE: index };
+    try {
+      git(['read-tree', '--empty'], bare, { env });
+      for (const [path, content] of Object.entries(options.files)) {
+        const blob = git(['hash-object', '-w', '--stdin'], bare, { input: content });
+        git(['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], bare, { env });
+      }
+      const tree = git(['write-tree'], bare, { env });
+      const parent = options.parent ?? git(['rev-parse', 'refs/heads/main'], bare);
+      const id = git(['commit-tree', tree, '-p', parent, '-m', options.message ?? 'change'], bare);
+      if (options.ref) git(['update-ref', options.ref, id], bare);
+      return id;
+    } finally {
+      rmSync(dirname(index), { recursive: true, force: true });
+    }
   }
 
   return {
@@ -142,6 +173,8 @@ export async function startGitServer(): Promise<GitServer> {
     root,
     gitConfig,
     createRepo,
+    commit,
+    setRef: (slug, ref, id) => void git(id === null ? ['update-ref', '-d', ref] : ['update-ref', ref, id], join(repos, slug)),
     requests: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
