@@ -83,6 +83,16 @@ describe('files an install runs, absent from the source', () => {
   });
 });
 
+describe('line endings', () => {
+  test('a text file differing only in CRLF is the source file; a binary one (a NUL byte) is modified', () => {
+    const manifest = pj({ name: 'p', version: '1.0.0' });
+    expect(verdict({ 'package.json': manifest, 'a.txt': 'x\r\ny\r\n' }, { 'package.json': manifest, 'a.txt': 'x\ny\n' }).verdict).toBe('match');
+    const binary = verdict({ 'package.json': manifest, 'a.node': 'x\u0000\ny' }, { 'package.json': manifest, 'a.node': 'x\u0000\r\ny' });
+    expect(binary).toMatchObject({ verdict: 'diverged', files: { modified: ['a.node'] } });
+    expect(verdict({ 'package.json': manifest, 'a.node': 'x\r\ny' }, { 'package.json': manifest, 'a.node': 'x\u0000\ny' }).verdict).toBe('diverged');
+  });
+});
+
 describe('package.json fields an install reads', () => {
   test('gypfile: false dropped at publish turns an implicit node-gyp rebuild on', () => {
     const src = { name: 'p', version: '1.0.0', gypfile: false };

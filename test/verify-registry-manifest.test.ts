@@ -13,12 +13,12 @@ const base = { name: 'p', version: '1.0.0', main: 'index.js', dependencies: { a:
 
 describe('the registry manifest against the tarball package.json', () => {
   test("npm's publish-time rewrites are not differences", () => {
-    expect(registryManifestDifferences({ ...base, bin: { p: 'cli.js' } }, pj(base), false)).toEqual([]);
+    expect(registryManifestDifferences({ ...base, bin: { p: 'cli.js' } }, pj(base), new Set())).toEqual([]);
     // npm adds `install: node-gyp rebuild` to the manifest of a package with binding.gyp.
-    expect(registryManifestDifferences({ ...base, scripts: { install: 'node-gyp rebuild' }, gypfile: true }, pj(base), true)).toEqual([]);
+    expect(registryManifestDifferences({ ...base, scripts: { install: 'node-gyp rebuild' }, gypfile: true }, pj(base), new Set(['binding.gyp']))).toEqual([]);
     // A dependency also listed as optional may be left in one of the two.
-    expect(registryManifestDifferences({ ...base, dependencies: { a: '^1.0.0', o: '1' } }, pj(base), false)).toEqual([]);
-    expect(registryManifestDifferences({ ...base, bin: { x: 'bin/x' } }, pj({ ...base, bin: undefined, directories: { bin: 'bin' } }), false)).toEqual([]);
+    expect(registryManifestDifferences({ ...base, dependencies: { a: '^1.0.0', o: '1' } }, pj(base), new Set())).toEqual([]);
+    expect(registryManifestDifferences({ ...base, bin: { x: 'bin/x' } }, pj({ ...base, bin: undefined, directories: { bin: 'bin' } }), new Set(['bin/x']))).toEqual([]);
   });
 
   test.each<[Record<string, unknown>, string]>([
@@ -30,7 +30,28 @@ describe('the registry manifest against the tarball package.json', () => {
     [{ peerDependencies: { q: '1' } }, 'peerDependencies'],
     [{ bundleDependencies: ['a'] }, 'bundleDependencies'],
   ])('%j is a difference', (change, field) => {
-    expect(registryManifestDifferences({ ...base, ...change }, pj(base), false)).toContain(field);
+    expect(registryManifestDifferences({ ...base, ...change }, pj(base), new Set())).toContain(field);
+  });
+
+  test('with directories.bin and no bin, only commands named after files of that directory are npm\'s own', () => {
+    const tarball = pj({ ...base, bin: undefined, directories: { bin: './bin' } });
+    const files = new Set(['bin/x', 'bin/sub/y', 'lib/z']);
+    const differs = (bin: unknown) => registryManifestDifferences({ ...base, bin }, tarball, files).includes('bin');
+    expect(differs({ x: 'bin/x', y: './bin/sub/y' })).toBe(false);
+    expect(differs(undefined)).toBe(false);
+    // Another command name (shadowing `node`), a file elsewhere or absent, a path out of the directory.
+    expect(differs({ node: 'bin/x' })).toBe(true);
+    expect(differs({ z: 'lib/z' })).toBe(true);
+    expect(differs({ w: 'bin/w' })).toBe(true);
+    expect(differs({ z: 'bin/../lib/z' })).toBe(true);
+    expect(differs('bin/x')).toBe(true);
+    expect(registryManifestDifferences({ ...base, bin: { z: 'lib/z' } }, pj({ ...base, bin: undefined, directories: { bin: '..' } }), new Set(['lib/z']))).toContain('bin');
+  });
+
+  test('a registry manifest of another name than the tarball\'s is a difference', () => {
+    const noBin = { ...base, bin: undefined };
+    expect(registryManifestDifferences({ ...noBin, name: 'q' }, pj(noBin), new Set())).toEqual(['name']);
+    expect(registryManifestDifferences({ ...noBin, name: undefined }, pj(noBin), new Set())).toEqual([]);
   });
 
   test('a difference makes an otherwise matching tarball diverged', () => {

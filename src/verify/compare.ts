@@ -147,7 +147,7 @@ export function throughLinks(path: string, links: ReadonlyMap<string, string>): 
 export function classify(input: CompareInput): Classification {
   const out: Classification = { identical: [], normalised: [], generated: [], modified: [], added: [], lfs: [], manifestDifferences: [], missing: [], ambiguous: [...(input.anomalies ?? [])], registryDifferences: [] };
   const published = input.tarball.get('package.json');
-  if (input.registryManifest && published) out.registryDifferences = registryManifestDifferences(input.registryManifest, published, input.tarball.has('binding.gyp'));
+  if (input.registryManifest && published) out.registryDifferences = registryManifestDifferences(input.registryManifest, published, input.tarball);
   const runAtInstall = installTimeFiles(input.tarball);
   for (const [path, data] of [...input.tarball].sort(([a], [b]) => (a < b ? -1 : 1))) {
     // A path that is a link in the source holds what the link points at (npm pack leaves links out).

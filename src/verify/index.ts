@@ -25,7 +25,7 @@ import { findPackageDirectory, readCommitTree } from './tree';
 import { parseManifest } from './manifest';
 
 /** Bumped whenever the comparison changes, so cached verdicts of an older logic are not reused. */
-const CACHE_NAMESPACE = 'source-match-v4';
+const CACHE_NAMESPACE = 'source-match-v5';
 const VERDICT_TTL = 90 * 86_400_000;
 
 export interface RebuildResult extends RebuildEvidence {

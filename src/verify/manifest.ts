@@ -5,6 +5,7 @@
  * `workspace:`/`catalog:` ranges they replace with versions, and fields a publish step drops
  * that cannot change what an install runs or loads. Anything else that differs is a change.
  */
+import { posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import semver from 'semver';
 
@@ -137,12 +138,30 @@ function installedDependencies(m: Manifest): Manifest {
 }
 
 /**
+ * Whether `bin` is what npm may write at publish for a package.json with `directories.bin` and no
+ * `bin`: commands named after files of that directory in the tarball, each pointing at its file.
+ * Anything else (a command named otherwise, such as `node`, or a file elsewhere) is the registry's own.
+ */
+function binFromDirectory(bin: unknown, binDir: string, tarballFiles: ReadonlySet<string> | ReadonlyMap<string, unknown>): boolean {
+  if (bin === undefined) return true;
+  if (!isObject(bin)) return false;
+  const dir = posix.normalize(binDir.replace(/^(\.\/)+/, '')).replace(/\/+$/, '');
+  if (dir === '.' || dir === '..' || dir.startsWith('../') || dir.startsWith('/')) return false;
+  return Object.entries(bin).every(([command, target]) => {
+    if (typeof target !== 'string') return false;
+    const file = posix.normalize(target.replace(/^(\.\/)+/, ''));
+    return file.startsWith(`${dir}/`) && tarballFiles.has(file) && posix.basename(file) === command;
+  });
+}
+
+/**
  * Where the registry's version manifest (what npm installs by: its scripts, dependencies, bin)
  * says otherwise than the tarball's package.json. Tolerated: npm's own publish-time rewrites
  * (`install: node-gyp rebuild` for a binding.gyp, `bin` from `directories.bin`, a dependency
  * listed in both `dependencies` and `optionalDependencies`, key order).
  */
-export function registryManifestDifferences(registry: Manifest, published: Buffer, hasBindingGyp: boolean): string[] {
+export function registryManifestDifferences(registry: Manifest, published: Buffer, tarballFiles: ReadonlySet<string> | ReadonlyMap<string, unknown>): string[] {
+  const hasBindingGyp = tarballFiles.has('binding.gyp');
   const tarball = parse(published);
   if (!tarball) return ['(the tarball package.json is not a JSON object)'];
   const out: string[] = [];
@@ -163,8 +182,11 @@ export function registryManifestDifferences(registry: Manifest, published: Buffe
     return list === true ? Object.keys(isObject(m.dependencies) ? m.dependencies : {}) : list;
   };
   if (!isDeepStrictEqual(bundled(registry), bundled(tarball))) out.push('bundleDependencies');
-  const tBinDir = isObject(tarball.directories) && tarball.directories.bin !== undefined;
-  if (!(tBinDir && tarball.bin === undefined) && !isDeepStrictEqual(normaliseBin(registry.bin, registry.name) ?? {}, normaliseBin(tarball.bin, tarball.name) ?? {})) out.push('bin');
+  const binDir = isObject(tarball.directories) && typeof tarball.directories.bin === 'string' && tarball.bin === undefined ? tarball.directories.bin : undefined;
+  const binDiffers = binDir === undefined
+    ? !isDeepStrictEqual(normaliseBin(registry.bin, registry.name) ?? {}, normaliseBin(tarball.bin, tarball.name) ?? {})
+    : !binFromDirectory(registry.bin, binDir, tarballFiles);
+  if (binDiffers) out.push('bin');
   if (registry.name !== undefined && registry.name !== tarball.name) out.push('name');
   return out;
 }
