@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // `npm run mutate` runs these once per mutant (only the tests that cover it): the in-process unit
-// suites that import src/policy, src/lockfile and src/feed. No real installs, no CLI child
+// suites that import src/policy, src/lockfile, src/feed and src/verify's comparison. No real installs, no CLI child
 // processes (a child runs dist/, never the mutated source), no slow download suites.
 // One folder at a time: `npx stryker run --mutate 'src/lockfile/**/*.ts' --testFiles <its files>`.
 const policy = [
@@ -25,10 +25,18 @@ const lockfile = [
   'test/yarn.locators.test.ts',
 ];
 const feed = ['test/feed*.test.ts'];
+// src/verify's comparison (compare.ts, manifest.ts, tarball.ts): the suites that call it in process.
+const verify = [
+  'test/verify-install-time.test.ts',
+  'test/verify-registry-manifest.test.ts',
+  'test/verify-tarball-hostile.test.ts',
+  'test/verify-source-links.test.ts',
+  'test/verify-source-limits.test.ts',
+];
 
 export default defineConfig({
   test: {
-    include: [...policy, ...lockfile, ...feed],
+    include: [...policy, ...lockfile, ...feed, ...verify],
     exclude: ['test/lockfile-perf.test.ts', 'test/lockfile-pnpm-hook.test.ts', 'test/feed-download.test.ts', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
