@@ -110,5 +110,11 @@ describe('package.json fields an install reads', () => {
       expect(compareManifests(Buffer.from(pj(src)), published(spec))).toEqual({ outcome: 'modified', differences: ['dependencies.w'] });
       expect(compareManifests(Buffer.from(pj(src)), published('^1.2.3', spec))).toEqual({ outcome: 'modified', differences: ['dependencies.c'] });
     }
+    // Only a workspace:/catalog: spec may be replaced: a plain range changed at publish is a change, even to another range.
+    const plain = { name: 'p', version: '0.0.0', dependencies: { a: '^1.0.0' }, optionalDependencies: { o: '~2.0.0' } };
+    const bumped = (a: string, o = '~2.0.0') => Buffer.from(pj({ name: 'p', version: '1.0.0', dependencies: { a }, optionalDependencies: { o } }));
+    expect(compareManifests(Buffer.from(pj(plain)), bumped('^1.0.0')).outcome).toBe('normalised');
+    expect(compareManifests(Buffer.from(pj(plain)), bumped('>=0.0.0'))).toEqual({ outcome: 'modified', differences: ['dependencies.a'] });
+    expect(compareManifests(Buffer.from(pj(plain)), bumped('^1.0.0', '*'))).toEqual({ outcome: 'modified', differences: ['optionalDependencies.o'] });
   });
 });

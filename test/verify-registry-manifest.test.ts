@@ -33,6 +33,15 @@ describe('the registry manifest against the tarball package.json', () => {
     expect(registryManifestDifferences({ ...base, ...change }, pj(base), new Set())).toContain(field);
   });
 
+  test("npm's implicit `install: node-gyp rebuild` is tolerated for that command only, and only where npm would add it", () => {
+    const gyp = new Set(['binding.gyp']);
+    const install = (command: string) => ({ ...base, scripts: { install: command } });
+    expect(registryManifestDifferences(install('node-gyp rebuild'), pj(base), gyp)).toEqual([]);
+    expect(registryManifestDifferences(install('node-gyp rebuild && node evil.js'), pj(base), gyp)).toEqual(['scripts.install']);
+    expect(registryManifestDifferences(install('node-gyp rebuild'), pj({ ...base, gypfile: false }), gyp)).toEqual(['scripts.install']);
+    expect(registryManifestDifferences(install('node-gyp rebuild'), pj({ ...base, scripts: { preinstall: 'node x.js' } }), gyp)).toContain('scripts.install');
+  });
+
   test('with directories.bin and no bin, only commands named after files of that directory are npm\'s own', () => {
     const tarball = pj({ ...base, bin: undefined, directories: { bin: './bin' } });
     const files = new Set(['bin/x', 'bin/sub/y', 'lib/z']);
