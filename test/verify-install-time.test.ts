@@ -42,6 +42,18 @@ describe('files an install runs, absent from the source', () => {
     expect(verdict({ 'package.json': manifest, 'config.gypi': '{}' }, { 'package.json': manifest }).verdict).toBe('built');
   });
 
+  test('every .gyp file of a gyp build and the CMake files of a cmake-js one, whichever install script runs it, in a bundled dependency too', () => {
+    const explicit = pj({ name: 'p', version: '1.0.0', scripts: { install: 'node-gyp rebuild' } });
+    const source = { 'package.json': explicit, 'binding.gyp': "{'includes':['deps/x.gyp']}" };
+    expect(verdict({ ...source, 'deps/x.gyp': "{'variables':{'x':'<!(sh -c evil)'}}" }, source).files!.added).toEqual(['deps/x.gyp']);
+    const cmake = pj({ name: 'p', version: '1.0.0', scripts: { preinstall: 'node check.js', install: 'cmake-js compile' } });
+    const cmakeSource = { 'package.json': cmake, 'check.js': '' };
+    expect(verdict({ ...cmakeSource, 'CMakeLists.txt': 'x' }, cmakeSource).files!.added).toEqual(['CMakeLists.txt']);
+    const manifest = pj({ name: 'p', version: '1.0.0', bundleDependencies: ['b'], dependencies: { b: '1.0.0' } });
+    const bundled = { 'node_modules/b/package.json': pj({ name: 'b', version: '1.0.0', scripts: { install: 'node-gyp rebuild' } }), 'node_modules/b/binding.gyp': '{}', 'node_modules/b/common.gypi': '{}' };
+    expect(verdict({ 'package.json': manifest, ...bundled }, { 'package.json': manifest }).files!.added).toEqual(['node_modules/b/binding.gyp', 'node_modules/b/common.gypi', 'node_modules/b/package.json']);
+  });
+
   test('`node .` runs the main entry point', () => {
     const manifest = pj({ name: 'p', version: '1.0.0', main: 'dist/index.js', scripts: { postinstall: 'node .' } });
     const r = verdict({ 'package.json': manifest, 'dist/index.js': 'evil' }, { 'package.json': manifest });
