@@ -1,0 +1,102 @@
+/**
+ * Attacker-shaped Yarn inputs (aliases, registry tarball URLs, `__archiveUrl`, patches, local and
+ * exec sources, edited yarn.lock entries) against Yarn 4.18.1 and a real verdaccio: what Yarn
+ * installs, and that `provenance-guard check` (src/lockfile/yarn.ts) and the Yarn plugin
+ * (plugins/yarn) name and classify it alike (SPEC "Verdicts").
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { FeedRecord } from '../src/types';
+import { buildTestFeed, makeKeys } from './helpers/feed-fixtures';
+import { startRegistry, type TestRegistry } from './helpers/registry';
+import { assertFreshBundle, createYarnProject, markerScript, type YarnProject } from './helpers/yarn';
+import { runCli } from './helpers/cli';
+
+let registry: TestRegistry;
+/** Serves other bytes under @pg-fixture/good@1.0.0 (an `__archiveUrl` a pull request points elsewhere). */
+let impostor: TestRegistry;
+let rc: string;
+const root = mkdtempSync(join(tmpdir(), 'pg-yarn-agree-'));
+const GOOD = { repository: { url: 'https://github.com/pg-fixture/good', commit: 'a'.repeat(40), status: 'claimed' }, rebuild: { verdict: 'reproducible', source: 'oss-rebuild' }, scorecard: { score: 8 } } as const;
+
+beforeAll(async () => {
+  assertFreshBundle();
+  [registry, impostor] = await Promise.all([startRegistry(), startRegistry()]);
+  const stray = join(root, 'stray-markers');
+  const records: FeedRecord[] = [];
+  for (const name of ['@pg-fixture/good', '@pg-fixture/tampered']) {
+    const pkg = await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) });
+    // The feed attests other bytes for `tampered` than the registry serves.
+    const integrity = name === '@pg-fixture/tampered' ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : pkg.integrity;
+    records.push({ name, version: '1.0.0', integrity, ...GOOD } as FeedRecord);
+  }
+  await impostor.publish({ name: '@pg-fixture/good', version: '1.0.0', scripts: markerScript('evil', stray), files: { 'evil.js': 'pwned' } });
+  const keys = makeKeys(join(root, 'keys'));
+  const feed = await buildTestFeed(keys, records, join(root, 'verdicts.feed'));
+  rc = ['mode: block', 'feed:', `  source: ${feed}`, `  publicKeys: ["${keys.publicKey}"]`, '  maxAge: 30d', '  offline: true', 'rules:', '  repository: { require: claimed, allowedHosts: [github.com] }', 'unknown: block', ''].join('\n');
+});
+
+afterAll(async () => {
+  await Promise.all([registry?.close(), impostor?.close()]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+function project(dependencies: Record<string, string>, options: { plugin?: boolean } = {}): YarnProject {
+  return createYarnProject({ registryUrl: registry.url, dependencies, provenancerc: rc, root, ...(options.plugin === false ? { plugin: false } : {}) });
+}
+
+const text = (output: string) => output.replace(/\s+/g, ' ');
+
+/** name@version:source of every package `provenance-guard check` reads from the project's yarn.lock. */
+async function checkSees(p: YarnProject): Promise<string[]> {
+  const c = await runCli(p.dir, ['check', '--format', 'json']);
+  const report = JSON.parse(c.stdout) as { packages: { name: string; version: string; findings: { rule: string; message: string }[] }[] };
+  return report.packages.map((pkg) => `${pkg.name}@${pkg.version}:${pkg.findings.some((f) => f.rule === 'source') ? 'not-registry' : 'registry'}`).sort();
+}
+
+function expectNothingOf(p: YarnProject, name: string): void {
+  expect(p.installed(name)).toBe(false);
+  expect(p.ran()).toEqual([]);
+  expect(existsSync(join(p.dir, 'node_modules', name))).toBe(false);
+}
+
+describe('Yarn: an http(s) dependency on the registry\'s own tarball URL is that registry package, its bytes bound to the feed', () => {
+  test('under an alias (`foo: <registry URL of good>`): checked as @pg-fixture/good@1.0.0 and installed; `check` agrees', async () => {
+    const p = project({ foo: `${registry.url}/@pg-fixture/good/-/good-1.0.0.tgz` });
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(existsSync(join(p.dir, 'node_modules/foo/package.json'))).toBe(true);
+    expect(p.lockfile()).toContain(`resolution: "foo@${registry.url}/@pg-fixture/good/-/good-1.0.0.tgz"`);
+    expect(await checkSees(p)).toEqual(['@pg-fixture/good@1.0.0:registry']);
+  });
+
+  test.each([['its own name', '@pg-fixture/tampered'], ['an alias', 'foo']])('under %s: a tarball whose sha512 is not the feed\'s is refused before linking, no script runs', async (_, key) => {
+    const p = project({ [key]: `${registry.url}/@pg-fixture/tampered/-/tampered-1.0.0.tgz` });
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity sha512-\S+ does not match the feed's/);
+    expectNothingOf(p, key);
+  });
+});
+
+describe('Yarn: an `__archiveUrl` a yarn.lock entry points elsewhere borrows nothing from the registry package it names', () => {
+  test('the gate and `check` see a tarball; nothing of it is installed and no script runs', async () => {
+    const p = project({ '@pg-fixture/good': '1.0.0' }, { plugin: false });
+    const first = await p.yarn(['install', '--mode=update-lockfile']);
+    expect(first.code, first.output).toBe(0);
+    const evil = `${impostor.url}/@pg-fixture/good/-/good-1.0.0.tgz`;
+    const lock = p.lockfile().replace('resolution: "@pg-fixture/good@npm:1.0.0"', `resolution: "@pg-fixture/good@npm:1.0.0::__archiveUrl=${encodeURIComponent(evil)}"`);
+    expect(lock).toContain('__archiveUrl');
+    writeFileSync(join(p.dir, 'yarn.lock'), lock);
+    expect(await checkSees(p)).toEqual(['@pg-fixture/good@1.0.0:not-registry']);
+    const withPlugin = project({ '@pg-fixture/good': '1.0.0' });
+    writeFileSync(join(withPlugin.dir, 'yarn.lock'), lock);
+    const r = await withPlugin.yarn(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toContain(`@pg-fixture/good@1.0.0 is blocked by the provenance policy`);
+    expect(text(r.output)).toContain(`installed from a tarball URL (${evil})`);
+    expectNothingOf(withPlugin, '@pg-fixture/good');
+  });
+});
