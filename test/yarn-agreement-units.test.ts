@@ -120,6 +120,8 @@ describe('patch:, local sources, exec: and git', () => {
 
   test('a patch whose source is another package names the source (what Yarn downloads), under the patched name', () => {
     agree('@pg-fixture/good@patch:@pg-fixture/evil@npm%3A1.0.0#./x.patch', '@pg-fixture/good@patch:@pg-fixture/evil@npm%3A1.0.0#./x.patch::version=1.0.0&hash=abc&locator=root%40workspace%3A.', '1.0.0', '@pg-fixture/evil@1.0.0:registry as @pg-fixture/good');
+    const url = 'https://example.test/evil-1.0.0.tgz';
+    agree(`g@patch:evil@${encodeURIComponent(url)}#./x.patch`, `g@patch:evil@${encodeURIComponent(url)}#./x.patch::version=1.0.0&hash=abc&locator=root%40workspace%3A.`, '1.0.0', `evil@1.0.0:tarball as g ${url}`);
   });
 
   test('portal:, link: and file: outside the project; exec:; git', () => {
