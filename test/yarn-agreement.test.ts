@@ -26,6 +26,7 @@ beforeAll(async () => {
   [registry, impostor] = await Promise.all([startRegistry(), startRegistry()]);
   const stray = join(root, 'stray-markers');
   const records: FeedRecord[] = [];
+  await registry.publish({ name: '@pg-fixture/notinfeed', version: '1.0.0', scripts: markerScript('@pg-fixture/notinfeed', stray) });
   for (const name of ['@pg-fixture/good', '@pg-fixture/tampered']) {
     const pkg = await registry.publish({ name, version: '1.0.0', scripts: markerScript(name, stray) });
     // The feed attests other bytes for `tampered` than the registry serves.
@@ -43,8 +44,8 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function project(dependencies: Record<string, string>, options: { plugin?: boolean } = {}): YarnProject {
-  return createYarnProject({ registryUrl: registry.url, dependencies, provenancerc: rc, root, ...(options.plugin === false ? { plugin: false } : {}) });
+function project(dependencies: Record<string, string>, options: { plugin?: boolean; rcExtra?: string } = {}): YarnProject {
+  return createYarnProject({ registryUrl: registry.url, dependencies, provenancerc: rc + (options.rcExtra ?? ''), root, ...(options.plugin === false ? { plugin: false } : {}) });
 }
 
 const text = (output: string) => output.replace(/\s+/g, ' ');
@@ -98,5 +99,51 @@ describe('Yarn: an `__archiveUrl` a yarn.lock entry points elsewhere borrows not
     expect(text(r.output)).toContain(`@pg-fixture/good@1.0.0 is blocked by the provenance policy`);
     expect(text(r.output)).toContain(`installed from a tarball URL (${evil})`);
     expectNothingOf(withPlugin, '@pg-fixture/good');
+  });
+});
+
+describe('Yarn: an npm: alias is the package it names; `exclude` applies to that name, never to the alias', () => {
+  test('excluding the alias does not let the aliased package in', async () => {
+    const p = project({ '@pg-fixture/unlisted': 'npm:@pg-fixture/tampered@1.0.0' }, { rcExtra: 'exclude: ["@pg-fixture/unlisted"]\n' });
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity/);
+    expectNothingOf(p, '@pg-fixture/unlisted');
+  });
+
+  test('excluding the aliased package lets it in under the alias; `check` names and skips it alike', async () => {
+    const p = project({ nice: 'npm:@pg-fixture/notinfeed@1.0.0' }, { rcExtra: 'exclude: ["@pg-fixture/notinfeed"]\n' });
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture_notinfeed']);
+    const c = await runCli(p.dir, ['check', '--format', 'json']);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+    expect(JSON.parse(c.stdout).packages).toEqual([{ name: '@pg-fixture/notinfeed', version: '1.0.0', verdict: 'skip', findings: [] }]);
+    // Excluding only the alias name: the package is checked (not in the feed: unknown: block) by both.
+    const q = project({ nice: 'npm:@pg-fixture/notinfeed@1.0.0' }, { rcExtra: 'exclude: ["nice"]\n' });
+    const s = await q.yarn(['install']);
+    expect(s.code, s.output).not.toBe(0);
+    expect(text(s.output)).toContain('@pg-fixture/notinfeed@1.0.0 is blocked by the provenance policy');
+    expectNothingOf(q, 'nice');
+  });
+});
+
+describe('Yarn: a yarn.lock entry edited in a pull request is checked as what Yarn fetches for it', () => {
+  test('key and checksum of good, resolution of tampered: the gate and `check` name tampered; nothing installed', async () => {
+    const p = project({ '@pg-fixture/good': '1.0.0' }, { plugin: false });
+    expect((await p.yarn(['install', '--mode=update-lockfile'])).code).toBe(0);
+    const lock = p.lockfile().replace('resolution: "@pg-fixture/good@npm:1.0.0"', 'resolution: "@pg-fixture/tampered@npm:1.0.0"');
+    expect(lock).toContain('"@pg-fixture/good@npm:1.0.0":');
+    writeFileSync(join(p.dir, 'yarn.lock'), lock);
+    expect(await checkSees(p)).toEqual(['@pg-fixture/tampered@1.0.0:registry']);
+    for (const args of [['install'], ['install', '--immutable']]) {
+      const q = project({ '@pg-fixture/good': '1.0.0' });
+      writeFileSync(join(q.dir, 'yarn.lock'), lock);
+      const r = await q.yarn(args);
+      expect(r.code, r.output).not.toBe(0);
+      // Yarn fetches the resolution's package (measured: both paths), and the fetcher binds it as tampered.
+      expect(text(r.output), args.join(' ')).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity/);
+      expectNothingOf(q, '@pg-fixture/good');
+    }
   });
 });
