@@ -8,6 +8,9 @@
  * depends on Yarn through Yarn 4.18.1 itself.
  */
 import { structUtils, type Descriptor, type DescriptorHash, type LocatorHash, type Package } from '@yarnpkg/core';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { registryPackage } from '../plugins/yarn/fetch-guard';
 import { resolvedPackages } from '../plugins/yarn/locators';
@@ -132,4 +135,12 @@ describe('patch:, local sources, exec: and git', () => {
     agree('g@https://github.com/pg-fixture/g.git#commit=abc', 'g@https://github.com/pg-fixture/g.git#commit=abc', '1.0.0', 'g@1.0.0:git https://github.com/pg-fixture/g.git#commit=abc');
     expect(fetched('g', 'https://github.com/pg-fixture/g.git#commit=abc')).toBeUndefined();
   });
+});
+
+test('a portal: or link: by absolute path outside the project: `check` reads the folder\'s version as Yarn does (yarn.lock records 0.0.0-use.local)', () => {
+  const outside = mkdtempSync(join(tmpdir(), 'pg-outside-'));
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(join(outside, 'package.json'), JSON.stringify({ name: 'out', version: '3.1.4' }));
+  expect(checkSees(`out@portal:${outside}`, `out@portal:${outside}::locator=root%40workspace%3A.`, '0.0.0-use.local')).toEqual([`out@3.1.4:link ${outside}`]);
+  expect(pluginSees(`out@portal:${outside}`, `out@portal:${outside}::locator=root%40workspace%3A.`, '3.1.4')).toEqual([`out@3.1.4:link ${outside}`]);
 });

@@ -1,6 +1,6 @@
 /** yarn.lock of Yarn Berry (2+), read with Yarn's own syml parser. */
 import { parseSyml } from '@yarnpkg/parsers';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, make, readLocalManifest, str } from './common';
 import { yarnRegistriesFor } from './registries';
@@ -111,7 +111,7 @@ export function packageFromYarnResolution(
   let actualVersion = installed.version;
   if (version === '0.0.0-use.local' && kind.resolved !== undefined) {
     // Workspaces and portals/links: Yarn does not record the folder's version.
-    actualVersion = readLocalManifest(join(lockfileDir, kind.resolved)).version ?? version;
+    actualVersion = readLocalManifest(resolve(lockfileDir, kind.resolved)).version ?? version; // an absolute path stays absolute
   }
   // Descriptors like `alias@npm:real@^1.0.0` name the alias; the resolution names the real package.
   let alias = installed.alias;
