@@ -147,3 +147,55 @@ describe('Yarn: a yarn.lock entry edited in a pull request is checked as what Ya
     }
   });
 });
+
+/** A patch that adds a file (the project's own content, committed beside package.json). */
+const PATCH = ['diff --git a/added.js b/added.js', 'new file mode 100644', 'index 0000000..0000001', '--- /dev/null', '+++ b/added.js', '@@ -0,0 +1 @@', '+module.exports = 1;', ''].join('\n');
+
+describe('Yarn: patch:, portal: outside the project and exec:', () => {
+  test('a patch of a registry package is that package: its downloaded bytes are bound like the unpatched ones\'', async () => {
+    const ok = project({ '@pg-fixture/good': 'patch:@pg-fixture/good@npm%3A1.0.0#./good.patch' });
+    writeFileSync(join(ok.dir, 'good.patch'), PATCH);
+    const r = await ok.yarn(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(existsSync(join(ok.dir, 'node_modules/@pg-fixture/good/added.js'))).toBe(true);
+    expect(await checkSees(ok)).toEqual(['@pg-fixture/good@1.0.0:registry']);
+
+    const bad = project({ '@pg-fixture/tampered': 'patch:@pg-fixture/tampered@npm%3A1.0.0#./t.patch' });
+    writeFileSync(join(bad.dir, 't.patch'), PATCH);
+    const s = await bad.yarn(['install']);
+    expect(s.code, s.output).not.toBe(0);
+    expect(text(s.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity/);
+    expectNothingOf(bad, '@pg-fixture/tampered');
+  });
+
+  test('portal: to a folder outside the project is a link source: blocked before Yarn reads it, no script runs; `check` agrees', async () => {
+    const outside = mkdtempSync(join(root, 'outside-'));
+    writeFileSync(join(outside, 'package.json'), JSON.stringify({ name: 'out', version: '1.0.0', scripts: markerScript('out', join(root, 'stray-markers')) }));
+    const p = project({ out: `portal:${outside}` });
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toContain('is blocked by the provenance policy: source:');
+    expectNothingOf(p, 'out');
+    const q = project({ out: `portal:${outside}` }, { plugin: false });
+    expect((await q.yarn(['install', '--mode=update-lockfile'])).code).toBe(0);
+    expect(await checkSees(q)).toEqual(['out@1.0.0:not-registry']);
+  });
+
+  test('exec: is never the registry: blocked before Yarn runs its generator; `check` agrees', async () => {
+    const generated = join(root, 'exec-generator-ran');
+    const gen = `require('fs').writeFileSync(${JSON.stringify(generated)}, 'ran');\nrequire('fs').writeFileSync(require('path').join(execEnv.buildDir, 'package.json'), JSON.stringify({ name: 'gen', version: '1.0.0' }));\n`;
+    const p = project({ gen: 'exec:./gen.js' });
+    writeFileSync(join(p.dir, 'gen.js'), gen);
+    const r = await p.yarn(['install']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toContain('gen@exec:./gen.js is blocked by the provenance policy: source:');
+    expect(existsSync(generated)).toBe(false);
+    expectNothingOf(p, 'gen');
+    const q = project({ gen: 'exec:./gen.js' }, { plugin: false });
+    writeFileSync(join(q.dir, 'gen.js'), gen);
+    const made = await q.yarn(['install', '--mode=update-lockfile']);
+    expect(made.code, made.output).toBe(0);
+    expect(existsSync(generated)).toBe(true); // without the plugin Yarn runs it while resolving
+    expect(await checkSees(q)).toEqual(['gen@1.0.0:not-registry']);
+  });
+});
