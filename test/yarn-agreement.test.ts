@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FeedRecord } from '../src/types';
 import { buildTestFeed, makeKeys } from './helpers/feed-fixtures';
 import { startRegistry, type TestRegistry } from './helpers/registry';
-import { assertFreshBundle, createYarnProject, markerScript, type YarnProject } from './helpers/yarn';
+import { assertFreshBundle, cachedArchives, createYarnProject, markerScript, type YarnProject } from './helpers/yarn';
 import { runCli } from './helpers/cli';
 
 let registry: TestRegistry;
@@ -79,6 +79,10 @@ describe('Yarn: an http(s) dependency on the registry\'s own tarball URL is that
     expect(r.code, r.output).not.toBe(0);
     expect(text(r.output)).toMatch(/@pg-fixture\/tampered@1\.0\.0 is blocked by the provenance policy: integrity: the downloaded tarball's integrity sha512-\S+ does not match the feed's/);
     expectNothingOf(p, key);
+    // Not even Yarn's cache holds it: the gate's dry resolution, which downloads a URL dependency to read its manifest, binds its bytes too.
+    expect(cachedArchives(p)).toEqual([]);
+    expect(r.output).not.toContain('ERR_PG_INTERNAL');
+    expect(r.output).toContain('provenance-guard blocked 1 package: nothing was installed and no package script ran');
   });
 });
 

@@ -25,7 +25,7 @@ import type { Registries } from '../../src/lockfile/source';
 import { yarnLocatorPackage } from '../../src/lockfile/yarn';
 import { configuredRegistries } from './locators';
 import type { PackageResult } from '../../src/types';
-import { packageMessage } from './messages';
+import { packageMessage, policyBlock } from './messages';
 import { fetchCheckEnd, fetchCheckStart } from './timing';
 import { archiveHash, rememberedArchive, type VerifiedArchives } from './verified-archives';
 
@@ -220,7 +220,7 @@ export class GuardedFetcher implements Fetcher {
   private fail(expected: FetchExpectation, opts: FetchOptions, message: string): void {
     const { block } = expected;
     const text = packageMessage(integrityResult(expected, message, block), this.policy.configFile);
-    if (block) throw new ReportError(MessageName.UNNAMED, text);
+    if (block) throw policyBlock(text);
     opts.report.reportWarning(MessageName.UNNAMED, text);
   }
 
