@@ -106,6 +106,10 @@ describe('npm: locators with `::__archiveUrl=` (registry metadata, or a yarn.loc
     agree('@pg-fixture/bar@npm:^1.0.0', `@pg-fixture/bar@npm:1.0.0::__archiveUrl=${own}`, '1.0.0', '@pg-fixture/bar@1.0.0:registry');
     const evil = 'http://127.0.0.1:9999/evil.tgz';
     agree('@pg-fixture/bar@npm:^1.0.0', `@pg-fixture/bar@npm:1.0.0::__archiveUrl=${encodeURIComponent(evil)}`, '1.0.0', `@pg-fixture/bar@1.0.0:tarball ${evil}`);
+    // The registry's URL of another package (or version) is no more bar@1.0.0 than any other URL.
+    for (const other of [`${REGISTRY}@pg-fixture/evil/-/evil-1.0.0.tgz`, `${REGISTRY}@pg-fixture/bar/-/bar-0.9.0.tgz`]) {
+      agree('@pg-fixture/bar@npm:^1.0.0', `@pg-fixture/bar@npm:1.0.0::__archiveUrl=${encodeURIComponent(other)}`, '1.0.0', `@pg-fixture/bar@1.0.0:tarball ${other}`);
+    }
   });
 
   test('inside a patch\'s source, too: Yarn fetches the source from the archive URL and patches it', () => {
