@@ -149,7 +149,8 @@ describe('yarn.lock (written by Yarn 4)', () => {
       { name: '@pg-fixture/outside', version: '1.0.0', source: 'link', resolved: '../outside' },
       { name: '@pg-fixture/real', version: '1.2.0', source: 'registry', alias: 'aliased' },
       { name: '@pg-fixture/remote-tgz', version: '1.0.0', source: 'tarball', resolved: url('/pg-fixture-remote-tgz-1.0.0.tgz') },
-      { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'tarball', resolved: url('/@pg-fixture/tarballed/-/tarballed-1.0.0.tgz') },
+      // The .yarnrc.yml's own registry URL of @pg-fixture/tarballed@1.0.0: that registry package (as pnpm locks it).
+      { name: '@pg-fixture/tarballed', version: '1.0.0', source: 'registry' },
       { name: '@pg-fixture/transitive', version: '1.0.0', source: 'registry' },
       { name: '@pg-fixture/transitive', version: '1.1.0', source: 'registry' },
       { name: '@pg-fixture/with-peer', version: '1.0.0', source: 'registry' },

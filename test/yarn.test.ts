@@ -213,7 +213,8 @@ describe('install gate', () => {
   });
 
   test('a tarball-URL dependency is blocked before Yarn downloads it', async () => {
-    const tarball = `${registry.url}/@pg-fixture/good/-/good-1.0.0.tgz`;
+    // Not the registry's own URL of good@1.0.0 (a query): that one is the registry package (test/yarn-agreement.test.ts).
+    const tarball = `${registry.url}/@pg-fixture/good/-/good-1.0.0.tgz?via=url`;
     const p = project({ fromurl: tarball });
     const r = await p.yarn(['install']);
     expect(r.code, r.output).not.toBe(0);

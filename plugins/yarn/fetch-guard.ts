@@ -21,8 +21,11 @@ import { npath, xfs, type PortablePath } from '@yarnpkg/fslib';
 import { npmHttpUtils, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
 import semver from 'semver';
 import { bindIntegrity, sha512Integrity } from '../../src/policy/integrity';
+import type { Registries } from '../../src/lockfile/source';
+import { yarnLocatorPackage } from '../../src/lockfile/yarn';
+import { configuredRegistries } from './locators';
 import type { PackageResult } from '../../src/types';
-import { packageMessage } from './messages';
+import { packageMessage, policyBlock } from './messages';
 import { fetchCheckEnd, fetchCheckStart } from './timing';
 import { archiveHash, rememberedArchive, type VerifiedArchives } from './verified-archives';
 
@@ -35,6 +38,8 @@ export interface FetchExpectation {
   block: boolean;
   /** The archive this machine verified against `integrity` for this package, as the gate's stored verdict remembers it (rememberedArchive). */
   archive?: string;
+  /** An http(s) locator's URL, the configured registry's own for name@version (registryPackage): where its tarball is downloaded from. */
+  url?: string;
 }
 
 export interface FetchPolicy {
@@ -49,20 +54,40 @@ export interface FetchPolicy {
 /** `npm:1.2.3`: a release version that is valid semver as it stands (most of a lockfile), read without parsing. */
 const PLAIN_NPM_VERSION = /^npm:(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})$/;
 
-/** name and version of a registry package as plugin-npm's fetchers handle it (`npm:<semver>`, optionally `::__archiveUrl=…`); undefined for any other locator. */
-export function registryPackage(locator: Locator): { name: string; version: string } | undefined {
+/**
+ * name and version of a registry package as plugin-npm's fetchers handle it (`npm:<semver>`,
+ * optionally `::__archiveUrl=…`: its bytes are bound to name@version's record wherever they come
+ * from), or an http(s) locator that is the configured registry's own tarball URL of a
+ * name@version (yarnLocatorPackage decides, as for the gate and `check`; `url`: what Yarn's
+ * tarball fetcher downloads); undefined for any other locator.
+ */
+export function registryPackage(locator: Locator, registries?: Registries): { name: string; version: string; url?: string } | undefined {
   if (PLAIN_NPM_VERSION.test(locator.reference)) return { name: structUtils.stringifyIdent(locator), version: locator.reference.slice(4) };
+  if (/^https?:\/\//i.test(locator.reference)) {
+    if (!registries) return undefined;
+    const installed = yarnLocatorPackage({ name: structUtils.stringifyIdent(locator), reference: locator.reference }, '0.0.0', '/', registries);
+    return installed.kind.source === 'registry' ? { name: installed.name, version: installed.version, url: locator.reference } : undefined;
+  }
   if (!locator.reference.startsWith('npm:')) return undefined;
   const { selector } = structUtils.parseRange(locator.reference);
   return semver.valid(selector) === null ? undefined : { name: structUtils.stringifyIdent(locator), version: selector };
 }
 
-function nameVersion(locator: Locator): { name: string; version: string } {
-  return { name: structUtils.stringifyIdent(locator), version: structUtils.parseRange(locator.reference).selector };
+const registriesOf = new WeakMap<Configuration, Registries>();
+
+/** Yarn's configured registries (memoized per configuration: every fetch asks). */
+function yarnRegistries(configuration: Configuration): Registries {
+  let registries = registriesOf.get(configuration);
+  if (!registries) registriesOf.set(configuration, (registries = configuredRegistries(configuration)));
+  return registries;
 }
 
 /** The tarball, from the URL plugin-npm would use. */
-async function download(locator: Locator, opts: FetchOptions): Promise<Buffer> {
+async function download(locator: Locator, opts: FetchOptions, expected: FetchExpectation): Promise<Buffer> {
+  if (expected.url !== undefined) {
+    // The registry's own URL of this package (an http(s) locator): what Yarn's tarball fetcher gets.
+    return (await npmHttpUtils.get(expected.url, { customErrorMessage: npmHttpUtils.customPackageError, configuration: opts.project.configuration, ident: structUtils.parseIdent(expected.id.slice(0, expected.id.lastIndexOf('@'))) })) as Buffer;
+  }
   const request = { customErrorMessage: npmHttpUtils.customPackageError, configuration: opts.project.configuration, ident: locator };
   const { params } = structUtils.parseRange(locator.reference);
   if (params && typeof params.__archiveUrl === 'string') return (await npmHttpUtils.get(params.__archiveUrl, request)) as Buffer;
@@ -74,8 +99,10 @@ async function download(locator: Locator, opts: FetchOptions): Promise<Buffer> {
   }
 }
 
-function integrityResult(locator: Locator, message: string, block: boolean): PackageResult {
-  const { name, version } = nameVersion(locator);
+function integrityResult(expected: FetchExpectation, message: string, block: boolean): PackageResult {
+  const at = expected.id.lastIndexOf('@');
+  const name = expected.id.slice(0, at);
+  const version = expected.id.slice(at + 1);
   return { name, version, verdict: block ? 'block' : 'warn', findings: [{ rule: 'integrity', severity: block ? 'block' : 'warn', message }] };
 }
 
@@ -118,7 +145,7 @@ export class GuardedFetcher implements Fetcher {
     let started = fetchCheckStart();
     const known = isMocked(locator, opts) ? null : this.memo.expected.get(locator.locatorHash);
     fetchCheckEnd(started, 'memo');
-    const expected = known === undefined ? await this.expectationOf(locator) : known;
+    const expected = known === undefined ? await this.expectationOf(locator, opts.project.configuration) : known;
     if (!expected) return this.inner.fetch(locator, opts);
     // Whether this fetch downloaded the tarball (and whether its sha512 was the feed's: under warn a mismatch installs, never recorded).
     let loaded: { bound: boolean } | undefined;
@@ -156,13 +183,14 @@ export class GuardedFetcher implements Fetcher {
   }
 
   /** The policy's expectation of a registry package (remembered; a block throws every time). */
-  private async expectationOf(locator: Locator): Promise<FetchExpectation | null> {
+  private async expectationOf(locator: Locator, configuration: Configuration): Promise<FetchExpectation | null> {
     const started = fetchCheckStart();
     let pending: Promise<FetchExpectation | undefined> | undefined;
-    const registry = registryPackage(locator);
+    const registry = registryPackage(locator, yarnRegistries(configuration));
     if (registry) pending = this.policy.expectation(registry.name, registry.version);
     fetchCheckEnd(started, 'expectations');
-    const expected = (pending && (await pending)) ?? null;
+    const found = (pending && (await pending)) ?? null;
+    const expected = found && registry?.url !== undefined ? { ...found, url: registry.url } : found;
     this.memo.expected.set(locator.locatorHash, expected);
     return expected;
   }
@@ -172,26 +200,27 @@ export class GuardedFetcher implements Fetcher {
    * `bound` is false when they differ under warn (block throws): that archive is never recorded as verified.
    */
   private async verifiedZip(locator: Locator, opts: FetchOptions, expected: FetchExpectation) {
-    const bytes = await download(locator, opts);
-    const bound = this.bind(locator, opts, sha512Integrity(bytes), expected);
+    const bytes = await download(locator, opts, expected);
+    const bound = this.bind(opts, sha512Integrity(bytes), expected);
     const zip = await tgzUtils.convertToZip(bytes, { configuration: opts.project.configuration, prefixPath: structUtils.getIdentVendorPath(locator), stripComponents: 1 });
     return { zip, bound };
   }
 
   /** Whether the downloaded bytes are the feed's; a mismatch throws in block mode and is a warning (false) otherwise. */
-  private bind(locator: Locator, opts: FetchOptions, actual: string, expected: FetchExpectation): boolean {
+  private bind(opts: FetchOptions, actual: string, expected: FetchExpectation): boolean {
     const binding = bindIntegrity(actual, expected.integrity);
     if (binding.outcome === 'bound') return true;
     const message = binding.outcome === 'mismatch'
       ? `the downloaded tarball's integrity ${actual} does not match the feed's ${expected.integrity}: the tarball is not the one the evidence is about`
       : `the downloaded tarball cannot be bound to the feed's record: ${binding.reason}`;
-    this.fail(locator, opts, message, expected.block);
+    this.fail(expected, opts, message);
     return false;
   }
 
-  private fail(locator: Locator, opts: FetchOptions, message: string, block: boolean): void {
-    const text = packageMessage(integrityResult(locator, message, block), this.policy.configFile);
-    if (block) throw new ReportError(MessageName.UNNAMED, text);
+  private fail(expected: FetchExpectation, opts: FetchOptions, message: string): void {
+    const { block } = expected;
+    const text = packageMessage(integrityResult(expected, message, block), this.policy.configFile);
+    if (block) throw policyBlock(text);
     opts.report.reportWarning(MessageName.UNNAMED, text);
   }
 
@@ -218,14 +247,14 @@ export class GuardedFetcher implements Fetcher {
       ({ zip, bound } = await this.verifiedZip(locator, opts, expected));
     } catch (error) {
       if (error instanceof ReportError) throw error;
-      this.fail(locator, opts, `the archive in Yarn's cache was not verified on this machine and the tarball could not be downloaded to verify it: ${(error as Error).message}`, expected.block);
+      this.fail(expected, opts, `the archive in Yarn's cache was not verified on this machine and the tarball could not be downloaded to verify it: ${(error as Error).message}`);
       return false;
     }
     const path = zip.getRealPath();
     zip.saveAndClose();
     const rebuilt = await hashUtils.checksumFile(path).finally(() => xfs.removePromise(path));
     if (archive !== rebuilt) {
-      this.fail(locator, opts, `the archive in Yarn's cache (${npath.fromPortablePath(opts.cache.cwd)}) is not the one built from the verified tarball: it was not fetched from this registry tarball`, expected.block);
+      this.fail(expected, opts, `the archive in Yarn's cache (${npath.fromPortablePath(opts.cache.cwd)}) is not the one built from the verified tarball: it was not fetched from this registry tarball`);
       return false;
     }
     if (bound) this.policy.archives.add(archive, expected.id, expected.integrity);

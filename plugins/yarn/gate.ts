@@ -20,7 +20,7 @@
  *     tarball-URL packages, which Yarn must download to read their manifest); the real
  *     resolution afterwards starts from its result and costs little twice.
  */
-import { MessageName, ReportError, type Project } from '@yarnpkg/core';
+import { MessageName, type Project } from '@yarnpkg/core';
 import { npmHttpUtils } from '@yarnpkg/plugin-npm';
 import { structUtils } from '@yarnpkg/core';
 import { join } from 'node:path';
@@ -37,7 +37,7 @@ import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
 import { lockfileGraph, resolveProject } from './resolve';
 import { lockfileState } from './lockfile-state';
-import { packageMessage } from './messages';
+import { isPolicyBlock, packageMessage, policyBlock } from './messages';
 import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
 import { rememberedArchive, verifiedArchives } from './verified-archives';
@@ -120,7 +120,7 @@ export function fetchPolicy(config: Config, expectations: FetchExpectations, gua
       // A package the gate did not see (it should not happen) is checked now, never skipped: the
       // last point before its bytes reach Yarn's cache, so a block stops its fetch.
       const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
-      if (evaluation?.verdict === 'block') throw new ReportError(MessageName.UNNAMED, packageMessage(buildReport([evaluation]).packages[0]!, config.filepath));
+      if (evaluation?.verdict === 'block') throw policyBlock(packageMessage(buildReport([evaluation]).packages[0]!, config.filepath));
       const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
       return integrity ? { id, integrity, block } : undefined;
     },
@@ -190,6 +190,10 @@ class GateRun {
   /** Checks the graph (resolving it when yarn.lock does not cover the manifests); stores a passing result of a lockfile graph. */
   async check(graph: ResolvedPackage[] | undefined, verdict: VerdictInputs | undefined, timing?: (what: string) => void): Promise<void> {
     const guard = await this.guard();
+    // A dry resolution downloads the packages whose manifest is in their tarball, the registry's own
+    // tarball URL of a name@version among them: its bytes are bound to the feed there already
+    // (each checked on the spot, fetchPolicy), so none reaches Yarn's cache unverified.
+    if (!graph) this.guardFetches(new Map());
     const resolved = graph ? { packages: graph } : await resolveForGate(this.project, guard);
     if ('blocked' in resolved) {
       reportResult(resolved.blocked, this.report, guard.config.filepath, resolved.names);
@@ -245,6 +249,12 @@ export async function validateProject(project: Project, report: ValidationReport
     // Only a graph read from yarn.lock is stored: its key is the lockfile state it was computed from.
     await run.check(graph, graph && verdict, timing);
   } catch (error) {
+    if (isPolicyBlock(error)) {
+      // A package the gate's dry resolution downloaded (fetchPolicy) was blocked there: nothing reached Yarn's cache.
+      report.reportError(MessageName.UNNAMED, error.message);
+      report.reportError(MessageName.UNNAMED, 'provenance-guard blocked 1 package: nothing was installed and no package script ran');
+      return;
+    }
     await reportFailure(error, inputs?.config, setup, report);
   }
 }

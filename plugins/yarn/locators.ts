@@ -9,7 +9,7 @@
 import { structUtils, type Configuration, type Descriptor, type DescriptorHash, type LocatorHash, type Package } from '@yarnpkg/core';
 import { applyYarnRegistries, YARN_DEFAULT_REGISTRY, yarnRegistriesFor } from '../../src/lockfile/registries';
 import { classifySpec, packageKey, type Registries } from '../../src/lockfile/source';
-import { npmLocatorVersion, yarnReferenceSource } from '../../src/lockfile/yarn';
+import { yarnLocatorPackage } from '../../src/lockfile/yarn';
 import type { ResolvedPackage, SourceKind } from '../../src/types';
 
 export interface ResolutionView {
@@ -30,15 +30,19 @@ export function configuredRegistries(configuration: Configuration): Registries {
   return registries;
 }
 
-/** `npm:<name>@<range>` descriptors name another package than their own ident: aliases. */
-function aliasesByLocator(view: ResolutionView): Map<LocatorHash, string> {
+/**
+ * Descriptors resolved to a package of another name are aliases (`"foo": "npm:bar@^1"`, or a
+ * yarn.lock entry whose resolution names another package): the name it is installed under.
+ */
+function aliasesByLocator(view: ResolutionView, packages: readonly Package[]): Map<LocatorHash, string> {
+  const identOf = new Map<LocatorHash, string>();
+  for (const pkg of packages) identOf.set(pkg.locatorHash, pkg.identHash);
   const aliases = new Map<LocatorHash, string>();
   for (const [hash, descriptor] of view.descriptors) {
-    if (!descriptor.range.startsWith('npm:')) continue;
-    const target = structUtils.tryParseDescriptor(descriptor.range.slice(4), true);
-    if (!target || target.identHash === descriptor.identHash) continue;
     const locatorHash = view.resolutions.get(hash);
-    if (locatorHash !== undefined && !aliases.has(locatorHash)) aliases.set(locatorHash, structUtils.stringifyIdent(descriptor));
+    if (locatorHash === undefined || aliases.has(locatorHash)) continue;
+    const ident = identOf.get(locatorHash);
+    if (ident !== undefined && ident !== descriptor.identHash) aliases.set(locatorHash, structUtils.stringifyIdent(descriptor));
   }
   return aliases;
 }
@@ -61,29 +65,29 @@ export function classifyReference(reference: string, projectDir?: string): Class
 /** One Yarn package → the package to check; undefined for workspaces and virtual packages. */
 function resolvedPackage(pkg: Package, view: ResolutionView, registries: Registries): ResolvedPackage | undefined {
   if (structUtils.isVirtualLocator(pkg)) return undefined;
-  const name = structUtils.stringifyIdent(pkg);
-  // Yarn fetches the version an `npm:` locator names, whatever a lockfile's `version:` says.
-  const version = npmLocatorVersion(pkg.reference) ?? pkg.version ?? '0.0.0';
-  const kind = yarnReferenceSource({ name, reference: pkg.reference }, version, view.projectDir ?? process.cwd(), registries);
+  const installed = yarnLocatorPackage({ name: structUtils.stringifyIdent(pkg), reference: pkg.reference }, pkg.version ?? '0.0.0', view.projectDir ?? process.cwd(), registries);
+  const { kind } = installed;
   if (kind.source === 'workspace') return undefined;
-  const resolved: ResolvedPackage = { name, version: kind.source === 'registry' ? version : (pkg.version ?? '0.0.0'), source: kind.source };
+  const resolved: ResolvedPackage = { name: installed.name, version: installed.version, source: kind.source };
   if (kind.resolved !== undefined) resolved.resolved = kind.resolved;
+  if (installed.alias !== undefined) resolved.alias = installed.alias;
   return resolved;
 }
 
 export function resolvedPackages(view: ResolutionView): ResolvedPackage[] {
-  const aliases = aliasesByLocator(view);
+  const packages = [...view.packages];
+  const aliases = aliasesByLocator(view, packages);
   const registries = view.registries ?? yarnRegistriesFor(view.projectDir ?? process.cwd());
   const seen = new Set<string>();
   const out: ResolvedPackage[] = [];
-  for (const pkg of view.packages) {
+  for (const pkg of packages) {
     const resolved = resolvedPackage(pkg, view, registries);
     if (!resolved) continue;
     const key = `${packageKey(resolved.name, resolved.version)}|${resolved.source}|${resolved.resolved ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const alias = aliases.get(pkg.locatorHash);
-    if (alias !== undefined) resolved.alias = alias;
+    if (alias !== undefined && resolved.alias === undefined) resolved.alias = alias;
     out.push(resolved);
   }
   return out;

@@ -1,6 +1,7 @@
 /** One Yarn report line per blocked or warned package, with the override that would accept it. */
 import { escapeControl, escapeQuoted } from '../../src/report/escape';
 import { suggestedExpiry, waivableRules } from '../../src/report/override-hint';
+import { MessageName, ReportError } from '@yarnpkg/core';
 import { isWaivableRule, type PackageResult } from '../../src/types';
 
 export function packageMessage(pkg: PackageResult, configFile: string | undefined, overridePackage?: string): string {
@@ -18,4 +19,15 @@ export function packageMessage(pkg: PackageResult, configFile: string | undefine
     `{ package: "${escapeQuoted(overridePackage ?? `${pkg.name}@${pkg.version}`)}", rules: [${waivable.join(', ')}], reason: "<why this package is acceptable>", expires: ${suggestedExpiry()} }`;
   const rest = notWaivable.length > 0 ? ` (${notWaivable.join(', ')} cannot be waived)` : '';
   return `${head}. To accept it, add to overrides in ${where}: ${override}${rest}`;
+}
+
+const POLICY_BLOCK = Symbol('provenance-guard policy block');
+
+/** The error that stops Yarn on a blocked package (a fetch, or the gate's own dry resolution, reports it as such). */
+export function policyBlock(text: string): ReportError {
+  return Object.assign(new ReportError(MessageName.UNNAMED, text), { [POLICY_BLOCK]: true });
+}
+
+export function isPolicyBlock(error: unknown): error is ReportError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[POLICY_BLOCK] === true;
 }

@@ -11,7 +11,8 @@
 import { MessageName, ReportError, structUtils, type Descriptor, type Project } from '@yarnpkg/core';
 import type { Guard } from '../../src/guard';
 import type { PackageResult } from '../../src/types';
-import { classifyReference } from './locators';
+import { yarnLocatorPackage } from '../../src/lockfile/yarn';
+import { classifyReference, configuredRegistries } from './locators';
 import { packageMessage } from './messages';
 
 interface ActiveCheck {
@@ -39,6 +40,10 @@ export async function reduceDependency(dependency: Descriptor, project: Project)
   const range = dependency.range;
   const kind = classifyReference(range, project.cwd);
   if (kind.source === 'registry' || kind.source === 'workspace' || kind.source === 'skip') return dependency;
+  // The configured registry's own tarball URL of a name@version is that registry package (yarnLocatorPackage
+  // decides, as for yarn.lock): checked with its name and version after resolution, its bytes bound when fetched.
+  const named = { name: structUtils.stringifyIdent(dependency), reference: range };
+  if (kind.source === 'tarball' && yarnLocatorPackage(named, '0.0.0', project.cwd, configuredRegistries(project.configuration)).kind.source === 'registry') return dependency;
   // Pinned by yarn.lock: resolving it fetches nothing; it is checked with its version later.
   if (project.storedResolutions.has(dependency.descriptorHash)) return dependency;
   const { config } = check.guard;

@@ -1,10 +1,10 @@
 /** yarn.lock of Yarn Berry (2+), read with Yarn's own syml parser. */
 import { parseSyml } from '@yarnpkg/parsers';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, make, readLocalManifest, str } from './common';
 import { yarnRegistriesFor } from './registries';
-import { classifySpec, splitBindings, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
+import { classifySpec, registryTarballPackage, splitBindings, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
 
 const LEGACY_HEADER = /^(#.*\r?\n)*?#\s+yarn\s+lockfile\s+v1\r?\n/i;
@@ -24,28 +24,70 @@ export interface YarnReadOptions {
   registries?: Registries;
 }
 
+/**
+ * The locator Yarn fetches for a locator: a `patch:` locator's innermost source
+ * (`foo@patch:bar@npm%3A1.0.0#…` → `bar@npm:1.0.0`; the patch file is the project's own), else
+ * the locator itself. Undefined when a patch's source cannot be read.
+ */
+export function fetchedLocator(locator: Locator): Locator | undefined {
+  let current = locator;
+  while (current.reference.startsWith('patch:')) {
+    const hash = current.reference.indexOf('#');
+    const inner = parseLocator(decodeURIComponent(current.reference.slice('patch:'.length, hash === -1 ? undefined : hash)));
+    if (!inner) return undefined;
+    current = inner;
+  }
+  return current;
+}
+
 /** The version an `npm:` locator (possibly patched) fetches: `npm:1.0.0::…` → 1.0.0. */
 export function npmLocatorVersion(reference: string): string | undefined {
-  let current = reference;
-  while (current.startsWith('patch:')) {
-    const hash = current.indexOf('#');
-    const inner = parseLocator(decodeURIComponent(current.slice('patch:'.length, hash === -1 ? undefined : hash)));
-    if (!inner) return undefined;
-    current = inner.reference;
-  }
-  return current.startsWith('npm:') ? splitBindings(current.slice(4)).body : undefined;
+  const fetched = fetchedLocator({ name: 'x', reference });
+  return fetched?.reference.startsWith('npm:') ? splitBindings(fetched.reference.slice(4)).body : undefined;
+}
+
+/** What a Yarn locator installs: the package named by what Yarn fetches, its source, and the name it is installed under when that differs. */
+export interface YarnInstalled {
+  name: string;
+  version: string;
+  kind: SourceClass;
+  alias?: string;
 }
 
 /**
- * The source of a locator reference (source.ts decides). An `npm:` locator whose tarball is not
- * at the registry's usual path carries it as `::__archiveUrl=`: Yarn fetches that URL, so it is
- * the registry only when it is the configured registry's URL for name@version.
+ * What a Yarn locator installs, for `check` (yarn.lock) and the Yarn plugin (its gate and its
+ * fetcher) alike (SPEC "Verdicts": the name is the one of what is installed, derived from the
+ * resolution). `version` is the version recorded for it (yarn.lock's `version:`, Yarn's
+ * package), used only when the locator does not name one.
+ * - A `patch:` is its innermost source (what Yarn downloads), under the patched locator's name.
+ * - An `npm:` locator is the registry at the version it names; when its tarball is elsewhere
+ *   Yarn binds it as `::__archiveUrl=` (also inside a patch's source) and fetches that URL: the
+ *   registry only when it is the configured registry's URL for name@version, else a tarball.
+ * - An http(s) locator is a tarball, unless it is the configured registry's own URL of a
+ *   name@version: then it is that registry package (under its locator's name, an alias).
  */
-export function yarnReferenceSource(locator: Locator, version: string, lockfileDir: string, registries: Registries): SourceClass {
+export function yarnLocatorPackage(locator: Locator, version: string, lockfileDir: string, registries: Registries): YarnInstalled {
+  const fetched = fetchedLocator(locator) ?? locator;
+  const aliased = (name: string) => (name !== locator.name ? { alias: locator.name } : {});
   const kind = classifySpec(locator.reference, { projectDir: lockfileDir });
-  if (kind.source !== 'registry') return kind;
-  const archiveUrl = splitBindings(locator.reference).params.get('__archiveUrl');
-  return archiveUrl ? urlSource(archiveUrl, locator.name, version, registries) : kind;
+  if (kind.source === 'registry') {
+    const registryVersion = npmLocatorVersion(locator.reference);
+    const archiveUrl = splitBindings(fetched.reference).params.get('__archiveUrl');
+    const source = archiveUrl ? urlSource(archiveUrl, fetched.name, registryVersion ?? version, registries) : kind;
+    // Yarn fetches the version its locator names, whatever the entry's `version:` says.
+    const actual = source.source === 'registry' && registryVersion !== undefined ? registryVersion : version;
+    return { name: fetched.name, version: actual, kind: source, ...aliased(fetched.name) };
+  }
+  if (kind.source === 'tarball' && kind.resolved !== undefined) {
+    const registryPackage = registryTarballPackage(kind.resolved, registries);
+    if (registryPackage) return { ...registryPackage, kind: { source: 'registry' }, ...aliased(registryPackage.name) };
+  }
+  return { name: fetched.name, version, kind, ...aliased(fetched.name) };
+}
+
+/** The source of a locator reference (yarnLocatorPackage decides). */
+export function yarnReferenceSource(locator: Locator, version: string, lockfileDir: string, registries: Registries): SourceClass {
+  return yarnLocatorPackage(locator, version, lockfileDir, registries).kind;
 }
 
 /**
@@ -63,27 +105,26 @@ export function packageFromYarnResolution(
 ): ResolvedPackage | undefined | null {
   const locator = parseLocator(resolution);
   if (!locator) return null;
-  const registryVersion = npmLocatorVersion(locator.reference);
-  const kind = yarnReferenceSource(locator, registryVersion ?? version, lockfileDir, options.registries ?? yarnRegistriesFor(lockfileDir));
+  const installed = yarnLocatorPackage(locator, version, lockfileDir, options.registries ?? yarnRegistriesFor(lockfileDir));
+  const { kind } = installed;
   if (kind.source === 'workspace' && kind.resolved === '.') return undefined; // the project itself
-  // Yarn fetches the version its locator names, whatever the entry's `version:` says.
-  let actualVersion = kind.source === 'registry' && registryVersion !== undefined ? registryVersion : version;
+  let actualVersion = installed.version;
   if (version === '0.0.0-use.local' && kind.resolved !== undefined) {
     // Workspaces and portals/links: Yarn does not record the folder's version.
-    actualVersion = readLocalManifest(join(lockfileDir, kind.resolved)).version ?? version;
+    actualVersion = readLocalManifest(resolve(lockfileDir, kind.resolved)).version ?? version; // an absolute path stays absolute
   }
   // Descriptors like `alias@npm:real@^1.0.0` name the alias; the resolution names the real package.
-  let alias: string | undefined;
-  for (const descriptor of descriptors) {
+  let alias = installed.alias;
+  for (const descriptor of alias === undefined ? descriptors : []) {
     const d = parseLocator(descriptor.trim());
-    if (d && d.name !== locator.name) {
+    if (d && d.name !== installed.name) {
       alias = d.name;
       break;
     }
   }
   // The checksum hashes Yarn's cache zip, not the npm tarball: no integrity here.
   return make(
-    { name: locator.name, version: actualVersion, source: kind.source, ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
+    { name: installed.name, version: actualVersion, source: kind.source, ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
     { file: options.file, entry: resolution },
   );
 }
