@@ -138,14 +138,18 @@ describe('package-lock.json', () => {
     }
   });
 
-  test('a name field is an alias only when declared as npm:<name>', () => {
-    const entry = { version: '1.0.0', name: 'real' };
-    expect(npm({ 'node_modules/x': entry })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
+  test('a name field is an alias only when declared as npm:<name>, or when no resolved makes npm fetch it by that name', () => {
+    const entry = { version: '1.0.0', name: 'real', resolved: 'https://registry.npmjs.org/real/-/real-1.0.0.tgz' };
+    expect(npm({ 'node_modules/x': entry })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'tarball', resolved: entry.resolved });
+    // npm 11 fetches `<name field>@<version>` for an entry without resolved (npm-gate.test.ts): that is what is installed.
+    expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'real', integrity: SHA } })[0]).toEqual({ name: 'real', version: '1.0.0', source: 'registry', integrity: SHA, alias: 'x' });
+    expect(npm({ 'node_modules/@acme/x': { version: '1.0.0', name: '@s/real' } })[0]).toEqual({ name: '@s/real', version: '1.0.0', source: 'registry', alias: '@acme/x' });
+    expect(thrown(() => npm({ 'node_modules/x': { version: '1.0.0', name: 'Bad Name' } })).code).toBe('ERR_PG_LOCKFILE_ENTRY');
     const declared = (spec: string) =>
       packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { dependencies: { x: spec } }, 'node_modules/x': entry } }, '/p', 'f', { registries: REG })[0];
     expect(declared('npm:real@^1')).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
     expect(declared('npm:real')).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
-    expect(declared('npm:other@^1')).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
+    expect(declared('npm:other@^1')).toEqual({ name: 'x', version: '1.0.0', source: 'tarball', resolved: entry.resolved });
     expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'x' } })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
   });
 

@@ -182,4 +182,20 @@ describe('npm 11 lockfile gate', () => {
     expectStopped(p, result, 1, BLOCKED);
     expect(result.check.stdout).toContain(BLOCKED);
   });
+
+  test('no resolved: npm fetches the name field\'s package at the path, so that name decides (an excluded path name skips nothing)', async () => {
+    const p = await lockedProject({ [GOOD]: '1.0.0' }, `exclude: [${JSON.stringify(GOOD)}]\n`);
+    const lock = p.lock();
+    const entry = lock.packages[`node_modules/${GOOD}`]!;
+    delete entry.resolved;
+    Object.assign(entry, { name: BLOCKED, integrity: published.get(BLOCKED)!.integrity });
+    p.writeLock(lock);
+    const { ci, copy } = await withoutGate(p);
+    expect(ci.code, ci.stderr).toBe(0);
+    // npm 11 (arborist reify: `${node.package.name}@${node.version}` when resolved is absent) installs the blocked package under GOOD's path
+    expect(readFileSync(join(copy, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain(BLOCKED);
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
+    expect(result.check.stdout).toContain(BLOCKED);
+  });
 });

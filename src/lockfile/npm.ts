@@ -1,10 +1,11 @@
 /**
  * package-lock.json / npm-shrinkwrap.json, lockfileVersion 2 and 3 (the `packages` map).
  *
- * The name that decides is the one npm installs: the entry's path (`node_modules/<name>`).
- * A `name` field that differs from the path is an alias only when some package declares
- * that dependency as `npm:<name>@…`; otherwise it is ignored (npm places the tarball at the
- * path whatever the field says). A `resolved` URL is the registry only when it is the
+ * The name that decides is the one npm installs: the entry's path (`node_modules/<name>`),
+ * except that an entry without `resolved` is fetched from the registry by its `name` field.
+ * With a `resolved`, a `name` field that differs from the path is an alias only when some
+ * package declares that dependency as `npm:<name>@…`; otherwise it is ignored (npm places the
+ * tarball at the path whatever the field says). A `resolved` URL is the registry only when it is the
  * configured registry's URL for that name@version (source.ts).
  */
 import { posix } from 'node:path';
@@ -87,10 +88,17 @@ function folderPackage(path: string, entry: JsonObject, context: Context): Resol
   return make({ name, version: str(entry.version) ?? '0.0.0', source, resolved: folder }, { file: context.file, entry: path });
 }
 
-/** The name npm installs at `installedAs`: the path's, or the real name of a declared alias. */
+/**
+ * The name npm installs at `installedAs`. Without a `resolved` npm 11 fetches
+ * `<name field>@<version>` from the registry (arborist reify: `node.package.name`, which a
+ * lockfile entry's `name` sets) and places it at the path: that name is what is installed,
+ * declared or not. With a `resolved` npm fetches that URL under the path's name, so a `name`
+ * field is the real name only of a declared alias (the URL is then judged for that name).
+ */
 function installedName(installedAs: string, entry: JsonObject, context: Context): { name: string; alias?: string } {
   const claimed = str(entry.name);
   if (claimed === undefined || claimed === installedAs) return { name: installedAs };
+  if (str(entry.resolved) === undefined) return { name: claimed, alias: installedAs };
   if (context.aliases.has(`${installedAs}\0${claimed}`)) return { name: claimed, alias: installedAs };
   return { name: installedAs };
 }
