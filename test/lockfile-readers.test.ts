@@ -153,7 +153,7 @@ describe('package-lock.json', () => {
     expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'x' } })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
   });
 
-  test('folders: a workspace by the root globs, else a file folder inside, a link outside; a link entry names its target', () => {
+  test('folders: a workspace by the root globs, else a file folder inside, a link outside; each link entry names its target, whatever the target\'s name field says', () => {
     const ws = (workspaces: unknown, path: string, entry: Record<string, unknown> = { name: 'w', version: '1.0.0' }) =>
       packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { workspaces }, [path]: entry } }, '/p', 'f', { registries: REG })[0];
     expect(ws(['packages/*'], 'packages/a')).toEqual({ name: 'w', version: '1.0.0', source: 'workspace', resolved: 'packages/a' });
@@ -185,7 +185,22 @@ describe('package-lock.json', () => {
       'f',
       { registries: REG },
     );
-    expect(linked).toEqual([{ name: 'lib', version: '2.0.0', source: 'link', resolved: '../lib' }]);
+    // npm links the folder at both paths: one package under each name it is installed as.
+    expect(linked).toEqual([
+      { name: 'lib', version: '2.0.0', source: 'link', resolved: '../lib' },
+      { name: 'other', version: '2.0.0', source: 'link', resolved: '../lib' },
+    ]);
+    // The target entry's name field is free text: the link path names it (npm-gate.test.ts).
+    const lying = packagesFromPackageLock(
+      { lockfileVersion: 3, packages: { '': {}, 'node_modules/lib': { link: true, resolved: '../lib' }, '../lib': { name: '@acme/internal', version: '2.0.0' }, 'vendor/v': { name: '@acme/v' }, 'node_modules/v': { link: true, resolved: 'vendor/v' } } },
+      '/p',
+      'f',
+      { registries: REG },
+    );
+    expect(lying).toEqual([
+      { name: 'lib', version: '2.0.0', source: 'link', resolved: '../lib' },
+      { name: 'v', version: '0.0.0', source: 'file', resolved: 'vendor/v' },
+    ]);
   });
 });
 

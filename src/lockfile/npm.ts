@@ -29,8 +29,8 @@ interface Context {
   urlSpecs: Set<string>;
   /** `installedAs\0real` for every `installedAs: npm:real@…` dependency spec. */
   aliases: Set<string>;
-  /** Link target folder → the name the link gives it. */
-  linkNames: Map<string, string>;
+  /** Link target folder → the names the links to it give it (npm links the folder at each). */
+  linkNames: Map<string, string[]>;
   isWorkspace: (folder: string) => boolean;
 }
 
@@ -74,18 +74,30 @@ function readContext(packages: JsonObject, lockfileDir: string, file: string | u
     noteDeclarations(entry, context.urlSpecs, context.aliases);
     const target = entry.link === true ? str(entry.resolved) : undefined;
     const name = nameFromPath(path);
-    if (target && name && !context.linkNames.has(posix.normalize(target))) context.linkNames.set(posix.normalize(target), name);
+    if (target && name) {
+      const names = context.linkNames.get(posix.normalize(target)) ?? [];
+      if (!names.includes(name)) names.push(name);
+      context.linkNames.set(posix.normalize(target), names);
+    }
   }
   return context;
 }
 
-/** A folder of the project or outside it: a workspace, a `file:` folder, or a link target. */
-function folderPackage(path: string, entry: JsonObject, context: Context): ResolvedPackage {
+/**
+ * A folder of the project or outside it: a workspace, a `file:` folder, or a link target. npm
+ * symlinks it at each `node_modules/<name>` link entry that points to it: those paths are the
+ * names it is installed as, one package each. The folder entry's own `name` field is free text
+ * (npm links the folder whatever it says): it names only a folder no link points to.
+ */
+function folderPackages(path: string, entry: JsonObject, context: Context): ResolvedPackage[] {
   const folder = posix.normalize(path);
-  const name = str(entry.name) ?? context.linkNames.get(folder);
-  if (!name) return fail(context.file, `package "${path}" has no name`);
+  const linked = context.linkNames.get(folder);
+  const names = linked ?? [str(entry.name)];
   const source = !isInside(context.lockfileDir, folder) ? 'link' : context.isWorkspace(folder) ? 'workspace' : 'file';
-  return make({ name, version: str(entry.version) ?? '0.0.0', source, resolved: folder }, { file: context.file, entry: path });
+  return names.map((name) => {
+    if (!name) return fail(context.file, `package "${path}" has no name`);
+    return make({ name, version: str(entry.version) ?? '0.0.0', source, resolved: folder }, { file: context.file, entry: path });
+  });
 }
 
 /**
@@ -134,7 +146,8 @@ export function packagesFromPackageLock(lockfile: unknown, lockfileDir: string, 
     if (!isObject(entry)) return fail(file, `package "${path}" must be an object`);
     if (entry.link === true) continue; // a symlink to a folder entry, reported there
     const installedAs = nameFromPath(path);
-    out.push(installedAs === undefined ? folderPackage(path, entry, context) : installedPackage(path, installedAs, entry, context));
+    if (installedAs === undefined) out.push(...folderPackages(path, entry, context));
+    else out.push(installedPackage(path, installedAs, entry, context));
   }
   return dedupe(out);
 }
