@@ -103,7 +103,11 @@ describe('Bun packages → ResolvedPackage', () => {
 
   test('a tarball from elsewhere, or not at the registry path of that name@version, is a tarball source', async () => {
     expect(await toResolvedPackage(pkg('a', 'https://evil.example/a/-/a-1.0.0.tgz'), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
-    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-1.0.0.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
+    // Bun downloads the URL as it is: the registry's tarball of another name@version is that package (as `check` reads bun.lock).
+    const other = integrity(undefined, SRI);
+    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-2.0.0.tgz`), '/p', REGS, other)).toEqual({ name: 'b', version: '2.0.0', source: 'registry', alias: 'a', integrity: SRI });
+    expect(other.asked).toEqual([`b@2.0.0 ${REG}`]);
+    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-1.0.x.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
     expect(registryOf(pkg('a', `${REG}a/-/a-1.0.0.tgz`), REGS)).toBe(REG);
     // A scope's packages come from its registry (the same rule as `check` over bun.lock), and only they do.
     expect(registryOf(pkg('@acme/x', `${SCOPED}@acme/x/-/x-1.0.0.tgz`), REGS)).toBe(SCOPED);

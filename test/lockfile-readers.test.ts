@@ -87,6 +87,14 @@ describe('bun.lock', () => {
     expect(bun({ t: ['t@https://files.example/t.tgz', SHA] })).toEqual([{ name: 't', version: '0.0.0', source: 'tarball', resolved: 'https://files.example/t.tgz' }]);
   });
 
+  test('a registry URL of another name@version than the resolution is that registry package (Bun downloads the URL: bun-agreement.test.ts)', () => {
+    const lock = { lockfileVersion: 1, packages: { x: ['x@1.0.0', 'https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz', {}, SHA], y: ['y@1.0.0', 'https://mirror.example/b/-/b-2.0.0.tgz', {}, SHA] } };
+    expect(packagesFromBunLock(lock, '/p', 'bun.lock', { registries: REG })).toEqual([
+      { name: '@s/b', version: '2.0.0', source: 'registry', integrity: SHA, alias: 'x' },
+      { name: 'y', version: '1.0.0', source: 'tarball', integrity: SHA, resolved: 'https://mirror.example/b/-/b-2.0.0.tgz' },
+    ]);
+  });
+
   test('the installed-as name is the last path segment (with its scope); it is an alias only when it differs', () => {
     const alias = (path: string, spec: string) => bun({ [path]: [spec, '', {}, SHA] })[0]!.alias;
     expect(alias('x', 'a@1.0.0')).toBe('x');
@@ -139,17 +147,21 @@ describe('package-lock.json', () => {
   });
 
   test('a name field is an alias only when declared as npm:<name>, or when no resolved makes npm fetch it by that name', () => {
-    const entry = { version: '1.0.0', name: 'real', resolved: 'https://registry.npmjs.org/real/-/real-1.0.0.tgz' };
+    const entry = { version: '1.0.0', name: 'real', resolved: 'https://mirror.example/real-1.0.0.tgz' };
     expect(npm({ 'node_modules/x': entry })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'tarball', resolved: entry.resolved });
     // npm 11 fetches `<name field>@<version>` for an entry without resolved (npm-gate.test.ts): that is what is installed.
     expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'real', integrity: SHA } })[0]).toEqual({ name: 'real', version: '1.0.0', source: 'registry', integrity: SHA, alias: 'x' });
     expect(npm({ 'node_modules/@acme/x': { version: '1.0.0', name: '@s/real' } })[0]).toEqual({ name: '@s/real', version: '1.0.0', source: 'registry', alias: '@acme/x' });
     expect(thrown(() => npm({ 'node_modules/x': { version: '1.0.0', name: 'Bad Name' } })).code).toBe('ERR_PG_LOCKFILE_ENTRY');
-    const declared = (spec: string) =>
-      packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { dependencies: { x: spec } }, 'node_modules/x': entry } }, '/p', 'f', { registries: REG })[0];
-    expect(declared('npm:real@^1')).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
-    expect(declared('npm:real')).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
+    const declared = (spec: string, e: Record<string, unknown> = entry) =>
+      packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { dependencies: { x: spec } }, 'node_modules/x': e } }, '/p', 'f', { registries: REG })[0];
+    expect(declared('npm:real@^1')).toEqual({ name: 'real', version: '1.0.0', source: 'tarball', resolved: entry.resolved, alias: 'x' });
+    expect(declared('npm:real')).toEqual({ name: 'real', version: '1.0.0', source: 'tarball', resolved: entry.resolved, alias: 'x' });
     expect(declared('npm:other@^1')).toEqual({ name: 'x', version: '1.0.0', source: 'tarball', resolved: entry.resolved });
+    // A registry URL names the package it is, declared or not (npm fetches the URL).
+    const atRegistry = { ...entry, resolved: 'https://registry.npmjs.org/real/-/real-1.0.0.tgz' };
+    expect(declared('npm:real@^1', atRegistry)).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
+    expect(declared('npm:other@^1', atRegistry)).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
     expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'x' } })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
   });
 

@@ -140,7 +140,8 @@ describe('npm 11 lockfile gate', () => {
     const p = await lockedProject({ [GOOD]: '1.0.0' });
     const lock = p.lock();
     const evil = published.get(EVIL)!;
-    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { integrity: sha1Sri(evil), resolved: evil.tarball });
+    // On another host (at the registry's path it would be judged as the evil package itself).
+    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { integrity: sha1Sri(evil), resolved: evil.tarball.replace('127.0.0.1', 'localhost') });
     p.writeLock(lock);
     const { ci, copy } = await withoutGate(p);
     expect(ci.code, ci.stderr).toBe(0);
@@ -161,6 +162,25 @@ describe('npm 11 lockfile gate', () => {
     const result = await p.gate();
     expectStopped(p, result, 1, GOOD);
     expect(result.check.stdout).toMatch(/\[source\] installed from a tarball URL/);
+  });
+
+  test('a resolved URL that is the registry tarball of another package is that package: an excluded key skips nothing', async () => {
+    const p = await lockedProject({ [GOOD]: '1.0.0' }, `exclude: [${JSON.stringify(GOOD)}]\n`);
+    const lock = p.lock();
+    const blocked = published.get(BLOCKED)!;
+    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { resolved: blocked.tarball, integrity: blocked.integrity });
+    p.writeLock(lock);
+    const { ci, copy } = await withoutGate(p);
+    expect(ci.code, ci.stderr).toBe(0);
+    expect(readFileSync(join(copy, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain(BLOCKED); // npm fetched the URL
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
+    expect(result.check.stdout).toContain(`${BLOCKED}@1.0.0`);
+    expect(result.check.stdout).toContain('[rebuild]');
+    const wrapped = await p.wrapper(['npm', 'ci']);
+    expect(wrapped.code, wrapped.stdout + wrapped.stderr).toBe(1);
+    expect(wrapped.stdout + wrapped.stderr).toContain(`${BLOCKED}@1.0.0`);
+    expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
   });
 
   test('a decoy empty lockfile beside the real one is an error, not "0 packages checked"', async () => {

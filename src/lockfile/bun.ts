@@ -10,7 +10,7 @@
 import { parseDocument } from 'yaml';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, isSemver, lineColumn, make, splitNameAt, str } from './common';
-import { classifySpec, DEFAULT_REGISTRIES, urlSource, type Registries, type SourceClass } from './source';
+import { classifySpec, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
 
 /** The JSON text of a JSONC document: comments removed, trailing commas dropped (strings untouched). */
 export function stripJsonc(text: string): string {
@@ -62,11 +62,15 @@ export function parseBunLockText(text: string, file?: string): unknown {
   }
 }
 
-/** The one classifier (source.ts) decides; a registry entry's URL must be the configured registry's. */
-function sourceOf(name: string, resolution: string, registryUrl: string | undefined, lockfileDir: string, registries: Registries): SourceClass {
+/**
+ * The one classifier (source.ts) decides; a registry entry's URL must be the configured registry's
+ * for its name@version. Bun downloads that URL as it is: the registry's tarball of another
+ * name@version is that package (urlPackage).
+ */
+function sourceOf(name: string, resolution: string, registryUrl: string | undefined, lockfileDir: string, registries: Registries): SourceClass & { name?: string; version?: string } {
   if (isSemver(resolution)) {
     if (registryUrl === undefined || registryUrl === '') return { source: 'registry' };
-    return urlSource(registryUrl, name, resolution, registries);
+    return urlPackage(registryUrl, name, resolution, registries);
   }
   return classifySpec(resolution, { projectDir: lockfileDir });
 }
@@ -88,10 +92,12 @@ export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file
     if (!Array.isArray(entry) || typeof entry[0] !== 'string') return fail(file, `package "${path}" must be an array starting with "name@resolution"`);
     const split = splitNameAt(entry[0]);
     if (!split || split.rest === '') return fail(file, `package "${path}" has no name@resolution ("${entry[0]}")`);
-    const { name, rest } = split;
-    const npm = isSemver(rest);
+    const npm = isSemver(split.rest);
     if (npm && entry[1] !== undefined && typeof entry[1] !== 'string') return fail(file, `package "${path}": the tarball URL must be a string`);
-    const { source, resolved } = sourceOf(name, rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir, options.registries ?? DEFAULT_REGISTRIES);
+    const kind = sourceOf(split.name, split.rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir, options.registries ?? DEFAULT_REGISTRIES);
+    const { source, resolved } = kind;
+    const name = kind.name ?? split.name;
+    const rest = kind.version ?? split.rest;
     const integrity = npm ? str(entry[3]) : undefined;
     const alias = aliasOf(path, name);
     out.push(

@@ -12,7 +12,7 @@ import { posix } from 'node:path';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isInside, isObject, make, str, type JsonObject } from './common';
 import { workspaceMatcher, workspacePatterns } from './npm-workspaces';
-import { classifySpec, DEFAULT_REGISTRIES, splitNameAt, urlSource, type Registries, type SourceClass } from './source';
+import { classifySpec, DEFAULT_REGISTRIES, splitNameAt, urlPackage, type Registries, type SourceClass } from './source';
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
 
@@ -115,11 +115,12 @@ function installedName(installedAs: string, entry: JsonObject, context: Context)
   return { name: installedAs };
 }
 
-function installedSource(resolved: string | undefined, name: string, version: string, context: Context): SourceClass {
+/** The source of an entry, and the registry package it is when its URL is the registry's tarball of another name@version. */
+function installedSource(resolved: string | undefined, name: string, version: string, context: Context): SourceClass & { name?: string; version?: string } {
   // npm may omit registry URLs (omit-lockfile-registry-resolved): it fetches name@version from the configured registry.
   if (resolved === undefined) return { source: 'registry' };
   if (context.urlSpecs.has(resolved)) return { source: 'tarball', resolved };
-  if (/^https?:/i.test(resolved)) return urlSource(resolved, name, version, context.registries, { npm: true });
+  if (/^https?:/i.test(resolved)) return urlPackage(resolved, name, version, context.registries, { npm: true });
   const kind = classifySpec(resolved, { projectDir: context.lockfileDir });
   // Keep npm's own spelling (`file:…`, `git+ssh://…`) for the report.
   return kind.source === 'registry' ? { source: 'file', resolved } : { source: kind.source, resolved };
@@ -128,11 +129,14 @@ function installedSource(resolved: string | undefined, name: string, version: st
 function installedPackage(path: string, installedAs: string, entry: JsonObject, context: Context): ResolvedPackage {
   const version = str(entry.version);
   if (!version) return fail(context.file, `package "${path}" has no version`);
-  const { name, alias } = installedName(installedAs, entry, context);
-  const kind = installedSource(str(entry.resolved), name, version, context);
+  const claimed = installedName(installedAs, entry, context);
+  const kind = installedSource(str(entry.resolved), claimed.name, version, context);
+  // npm fetches `resolved` as it is: a registry tarball of another name@version installs that package.
+  const name = kind.name ?? claimed.name;
+  const alias = name === claimed.name ? claimed.alias : installedAs;
   const integrity = str(entry.integrity);
   return make(
-    { name, version, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
+    { name, version: kind.version ?? version, source: kind.source, ...(integrity ? { integrity } : {}), ...(kind.resolved ? { resolved: kind.resolved } : {}), ...(alias ? { alias } : {}) },
     { file: context.file, entry: path },
   );
 }

@@ -7,6 +7,7 @@
  */
 import { isAbsolute, posix, relative, resolve } from 'node:path';
 import npa from 'npm-package-arg';
+import { valid as validSemver } from 'semver';
 import { isValidPackageName } from '../package-name';
 import type { SourceKind } from '../types';
 
@@ -232,6 +233,55 @@ export function urlSource(url: string, name: string, version: string, registries
   if (kind.source !== 'tarball') return kind;
   const fetched = options.npm ? npmFetchUrl(url, registries) : url;
   return isRegistryTarball(fetched, name, version, registries) ? { source: 'registry' } : { source: 'tarball', resolved: url };
+}
+
+/**
+ * The package a tarball URL is when it is a configured registry's own tarball path
+ * (`<registry><name>/-/<unscoped name>-<version>.tgz`, the registry being the one configured for
+ * that name), whatever name an entry files it under: that registry serves that name@version there.
+ */
+export function registryTarballPackage(url: string, registries: Registries): { name: string; version: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(sameAsNpmjs(url));
+  } catch {
+    return undefined;
+  }
+  for (const registry of new Set([registries.default, ...Object.values(registries.scopes)])) {
+    let base: URL;
+    try {
+      base = new URL(sameAsNpmjs(registry));
+    } catch {
+      continue;
+    }
+    const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+    if (parsed.origin !== base.origin || !parsed.pathname.startsWith(prefix)) continue;
+    let rest: string;
+    try {
+      rest = decodeURIComponent(parsed.pathname.slice(prefix.length));
+    } catch {
+      continue;
+    }
+    const match = /^((?:@[^/]+\/)?([^/]+))\/-\/\2-([^/]+)\.tgz$/.exec(rest);
+    if (!match) continue;
+    const [, name, , version] = match as unknown as [string, string, string, string];
+    if (validSemver(version) !== version || !isValidPackageName(name)) continue;
+    if (isRegistryTarball(url, name, version, registries)) return { name, version };
+  }
+  return undefined;
+}
+
+/**
+ * npm and Bun fetch a lockfile's tarball URL as it is, under the entry's key: when that URL is the
+ * registry's tarball of another name@version, what is installed is that registry package, so it
+ * is judged (named, excluded, looked up, integrity-bound) as that package, not as a tarball of the
+ * key's name. Otherwise as urlSource.
+ */
+export function urlPackage(url: string, name: string, version: string, registries: Registries, options: { npm?: boolean } = {}): SourceClass & { name: string; version: string } {
+  const kind = urlSource(url, name, version, registries, options);
+  if (kind.source !== 'tarball') return { ...kind, name, version };
+  const other = registryTarballPackage(options.npm ? npmFetchUrl(url, registries) : url, registries);
+  return other ? { source: 'registry', ...other } : { ...kind, name, version };
 }
 
 /**
