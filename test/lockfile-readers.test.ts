@@ -137,6 +137,19 @@ describe('package-lock.json', () => {
     expect(npm({ 'node_modules/a': { version: '1.0.0', resolved: 'HTTPS://mirror.example/a.tgz' } })[0]!.source).toBe('tarball');
   });
 
+  test('an inBundle entry is read like any other (arborist reify fetches a bundled dep its parent\'s tarball lacks, by name@version or resolved)', () => {
+    const bundled = npm({
+      'node_modules/p': { version: '1.0.0', integrity: SHA, bundleDependencies: ['c'] },
+      'node_modules/p/node_modules/c': { version: '2.0.0', inBundle: true },
+      'node_modules/p/node_modules/d': { version: '3.0.0', inBundle: true, name: 'e' },
+    });
+    expect(bundled).toEqual([
+      { name: 'p', version: '1.0.0', source: 'registry', integrity: SHA },
+      { name: 'c', version: '2.0.0', source: 'registry' },
+      { name: 'e', version: '3.0.0', source: 'registry', alias: 'd' },
+    ]);
+  });
+
   test('a URL a package declares as its spec stays a tarball even at the registry\'s path', () => {
     const url = 'https://registry.npmjs.org/a/-/a-1.0.0.tgz';
     expect(npm({ 'node_modules/a': { version: '1.0.0', resolved: url } })[0]!.source).toBe('registry');
