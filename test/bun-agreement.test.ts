@@ -13,7 +13,9 @@ import { VERSION } from '../src/version';
 import { createBunProject, scannerPackage, type BunProject } from './helpers/bun';
 import { runCli } from './helpers/cli';
 import { createFixtureWorld, FIXTURE_NAMES, type FixtureWorld } from './helpers/install-fixtures';
-import { cloneWithUnguardedLockfile } from './helpers/pm';
+import { cloneWithUnguardedLockfile, markerScript, runCommand } from './helpers/pm';
+import { BUN_BIN } from './helpers/bun';
+import { mkdirSync } from 'node:fs';
 
 let world: FixtureWorld;
 const projects: BunProject[] = [];
@@ -94,5 +96,31 @@ describe('bun.lock shapes: Bun, its scanner and check agree', () => {
     expect(frozen.output).toContain('[rebuild]');
     expectNothingInstalled(p);
     expect(await checkJson(p)).toEqual({ code: 1, packages: [`${BAD}@1.0.0:block`, `provenance-guard@${VERSION}:pass`] });
+  });
+
+  test('link:<name> (a folder registered with `bun link`) is a link from outside the project: the scanner and check refuse it under the source rule', async () => {
+    const p = createBunProject({ registryUrl: world.registry.url, markers: world.markers, dependencies: { 'pg-linked': 'link:pg-linked' }, trusted: [...FIXTURE_NAMES, 'pg-linked'], provenancerc: world.rc() });
+    initBun(p.dir);
+    projects.push(p);
+    const lib = join(p.dir, '..', 'lib');
+    mkdirSync(lib);
+    writeFileSync(join(lib, 'package.json'), JSON.stringify({ name: 'pg-linked', version: '1.0.0', scripts: { postinstall: markerScript(world.markers, 'pg-linked', '1.0.0') } }));
+    expect((await runCommand(BUN_BIN, ['link'], { cwd: lib, env: p.env })).code).toBe(0);
+    // Without the guard Bun links ../lib into node_modules and runs its postinstall.
+    const ungated = await p.bun(['install'], { PROVENANCE_GUARD_MODE: 'off' });
+    expect(ungated.code, ungated.output).toBe(0);
+    expect(p.ran()).toEqual(['pg-linked@1.0.0']);
+    expect(p.lockfile()).toContain('"pg-linked@link:pg-linked"');
+    const lock = p.lockfile()!;
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    p.clearMarkers();
+    const r = await p.bun(['install', '--frozen-lockfile']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toContain('FATAL: pg-linked');
+    expect(r.output).toContain('[source]');
+    expect(p.installed('pg-linked')).toBe(false);
+    expect(p.ran()).toEqual([]);
+    expect(p.lockfile()).toBe(lock);
+    expect(await checkJson(p)).toEqual({ code: 1, packages: ['pg-linked@0.0.0:block', `provenance-guard@${VERSION}:pass`] });
   });
 });

@@ -121,6 +121,8 @@ describe('Bun packages → ResolvedPackage', () => {
     expect(await toResolvedPackage({ name: 't', version: 'https://x/t.tgz', requestedRange: 'https://x/t.tgz', tarball: 'https://x/t.tgz' }, '/p', REGS, none)).toMatchObject({ source: 'tarball' });
     expect(await toResolvedPackage({ name: 'g', version: 'github:o/g#abc', requestedRange: 'github:o/g', tarball: 'https://api.github.com/repos/o/g/tarball/abc' }, '/p', REGS, none)).toMatchObject({ source: 'git' });
     expect(await toResolvedPackage({ name: 'w', version: 'workspace:packages/w', requestedRange: 'workspace:*', tarball: '' }, '/p', REGS, none)).toMatchObject({ source: 'workspace' });
+    // `link:<name>`: a folder registered with `bun link`, outside the project (bun-agreement.test.ts), as `check` reads bun.lock.
+    expect(await toResolvedPackage({ name: 'l', version: 'link:l', requestedRange: 'link:l', tarball: '' }, '/p', REGS, none)).toEqual({ name: 'l', version: '0.0.0', source: 'link', resolved: 'link:l' });
   });
 });
 

@@ -87,6 +87,11 @@ describe('bun.lock', () => {
     expect(bun({ t: ['t@https://files.example/t.tgz', SHA] })).toEqual([{ name: 't', version: '0.0.0', source: 'tarball', resolved: 'https://files.example/t.tgz' }]);
   });
 
+  test('link:<name> is a package registered with `bun link` (a folder outside the project), never a path in it', () => {
+    expect(bun({ l: ['l@link:l', { hasInstallScript: true }] })).toEqual([{ name: 'l', version: '0.0.0', source: 'link', resolved: 'link:l' }]);
+    expect(bun({ '@s/l': ['@s/l@link:@s/l', {}] })).toEqual([{ name: '@s/l', version: '0.0.0', source: 'link', resolved: 'link:@s/l' }]);
+  });
+
   test('a registry URL of another name@version than the resolution is that registry package (Bun downloads the URL: bun-agreement.test.ts)', () => {
     const lock = { lockfileVersion: 1, packages: { x: ['x@1.0.0', 'https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz', {}, SHA], y: ['y@1.0.0', 'https://mirror.example/b/-/b-2.0.0.tgz', {}, SHA] } };
     expect(packagesFromBunLock(lock, '/p', 'bun.lock', { registries: REG })).toEqual([

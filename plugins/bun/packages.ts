@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSemver } from '../../src/lockfile/common';
-import { classifySpec, isInside, isRegistryTarball, registryFor, urlPackage, type Registries } from '../../src/lockfile/source';
+import { classifyBunSpec, classifySpec, isRegistryTarball, registryFor, urlPackage, type Registries } from '../../src/lockfile/source';
 import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
 import type { ResolvedPackage } from '../../src/types';
 
@@ -45,7 +45,8 @@ export async function toResolvedPackage(pkg: BunPackage, projectDir: string, reg
     return { ...real, source: 'registry', ...(real.name !== name ? { alias: name } : {}), ...(sri ? { integrity: sri } : {}) };
   }
   if (version.startsWith('workspace:')) return { name, version: '0.0.0', source: 'workspace', resolved: version };
-  if (version.startsWith('link:')) return { name, version: '0.0.0', source: isInside(projectDir, version.slice(5)) ? 'workspace' : 'link', resolved: version };
+  // `link:<name>`: a folder registered with `bun link`, outside the project (the same decision as `check` of bun.lock).
+  if (version.startsWith('link:')) return { name, version: '0.0.0', source: classifyBunSpec(version, { projectDir }).source, resolved: version };
   if (classifySpec(version).source === 'git' || classifySpec(pkg.requestedRange).source === 'git') return { name, version: '0.0.0', source: 'git', resolved: version };
   if (/^https?:/.test(version) || /^https?:/.test(tarball)) return { name, version: '0.0.0', source: 'tarball', resolved: tarball || version };
   return { name, version: '0.0.0', source: 'file', resolved: version };

@@ -3,14 +3,15 @@
  * `packages` maps an install path to a tuple whose first element is `name@resolution`:
  *   npm:       ["name@1.2.3", "<tarball URL or '' for the default registry>", {meta}, "sha512-…"]
  *   git:       ["name@git+https://…#sha", {meta}, "<tag>"]   github: ["name@github:o/r#sha", …]
- *   tarball:   ["name@https://…/x.tgz", {meta}]   local: ["name@file:../x", …] / ["name@link:x"]
+ *   tarball:   ["name@https://…/x.tgz", {meta}]   local: ["name@file:../x", …]
+ *   link:      ["name@link:name", {meta}]  (a package registered with `bun link`, outside the project)
  *   workspace: ["name@workspace:packages/x", {meta}]
  * The name decided here is the resolution's (the real package), never the install path's.
  */
 import { parseDocument } from 'yaml';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, isSemver, lineColumn, make, splitNameAt, str } from './common';
-import { classifySpec, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
+import { classifyBunSpec, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
 
 /** The JSON text of a JSONC document: comments removed, trailing commas dropped (strings untouched). */
 export function stripJsonc(text: string): string {
@@ -72,7 +73,7 @@ function sourceOf(name: string, resolution: string, registryUrl: string | undefi
     if (registryUrl === undefined || registryUrl === '') return { source: 'registry' };
     return urlPackage(registryUrl, name, resolution, registries);
   }
-  return classifySpec(resolution, { projectDir: lockfileDir });
+  return classifyBunSpec(resolution, { projectDir: lockfileDir });
 }
 
 /** The version a non-registry entry carries in its metadata, if any. */

@@ -160,6 +160,17 @@ export function classifySpec(raw: string, context: SpecContext = {}): SourceClas
   return { source: 'file', resolved: body };
 }
 
+/**
+ * A Bun specifier or bun.lock resolution: as classifySpec, except `link:<name>`, which in Bun names
+ * a package registered with `bun link` (a folder in Bun's global link registry, outside the
+ * project: measured with Bun 1.4.4, its postinstall runs), never a path as in pnpm and Yarn. The
+ * one decision for `check` of bun.lock and the Bun scanner.
+ */
+export function classifyBunSpec(spec: string, context: SpecContext = {}): SourceClass {
+  if (spec.startsWith('link:')) return { source: 'link', resolved: spec };
+  return classifySpec(spec, context);
+}
+
 /** What an `npm:` alias's `name@range` (or bare range, in a Yarn locator) points at. */
 function aliasTarget(inner: string, context: SpecContext): SourceClass {
   const named = splitNameAt(inner);
