@@ -151,6 +151,18 @@ describe('npm 11 lockfile gate', () => {
     expect(result.check.stdout).toMatch(/BLOCK.*\sintegrity\s/);
   });
 
+  test('the registry\'s own URL with another tarball\'s integrity: check refuses it as rule integrity under the key\'s name', async () => {
+    const p = await lockedProject({ [GOOD]: '1.0.0' });
+    const lock = p.lock();
+    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { resolved: published.get(GOOD)!.tarball, integrity: published.get(EVIL)!.integrity });
+    p.writeLock(lock);
+    // (npm itself would fail the download with EINTEGRITY, after its retries.)
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
+    expect(result.check.stdout).toMatch(/BLOCK  @pg-fixture\/npm-good@1\.0\.0\n\s+\[integrity\] integrity sha512-\S+ does not match the feed's sha512-/);
+    expect(result.check.stdout).not.toContain('[source]'); // the registry's own URL: a registry package
+  });
+
   test('a registry-shaped URL on another host is a tarball source, not the registry package', async () => {
     const p = await lockedProject({ [GOOD]: '1.0.0' });
     const lock = p.lock();
