@@ -171,6 +171,9 @@ describe('package-lock.json', () => {
     expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'real', integrity: SHA } })[0]).toEqual({ name: 'real', version: '1.0.0', source: 'registry', integrity: SHA, alias: 'x' });
     expect(npm({ 'node_modules/@acme/x': { version: '1.0.0', name: '@s/real' } })[0]).toEqual({ name: '@s/real', version: '1.0.0', source: 'registry', alias: '@acme/x' });
     expect(thrown(() => npm({ 'node_modules/x': { version: '1.0.0', name: 'Bad Name' } })).code).toBe('ERR_PG_LOCKFILE_ENTRY');
+    // A git resolved is fetched as `<path name>@<resolved>` (arborist reify): the name field stays free text.
+    const git = 'git+ssh://git@github.com/o/evil.git#0123abc';
+    expect(npm({ 'node_modules/x': { version: '1.0.0', name: '@acme/internal', resolved: git } })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'git', resolved: git });
     const declared = (spec: string, e: Record<string, unknown> = entry) =>
       packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { dependencies: { x: spec } }, 'node_modules/x': e } }, '/p', 'f', { registries: REG })[0];
     expect(declared('npm:real@^1')).toEqual({ name: 'real', version: '1.0.0', source: 'tarball', resolved: entry.resolved, alias: 'x' });
