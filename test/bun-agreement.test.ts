@@ -123,4 +123,24 @@ describe('bun.lock shapes: Bun, its scanner and check agree', () => {
     expect(p.lockfile()).toBe(lock);
     expect(await checkJson(p)).toEqual({ code: 1, packages: ['pg-linked@0.0.0:block', `provenance-guard@${VERSION}:pass`] });
   });
+
+  test('a URL dependency that is the registry tarball of another package: the scanner and check name it by that package', async () => {
+    const url = world.published.get(BAD)!.tarball;
+    const p = createBunProject({ registryUrl: world.registry.url, markers: world.markers, dependencies: { [GOOD]: url }, trusted: FIXTURE_NAMES, provenancerc: world.rc() + `exclude: [${JSON.stringify(GOOD)}]\n` });
+    initBun(p.dir);
+    projects.push(p);
+    const ungated = await p.bun(['install'], { PROVENANCE_GUARD_MODE: 'off' });
+    expect(ungated.code, ungated.output).toBe(0);
+    expect(readFileSync(join(p.dir, 'node_modules', GOOD, 'package.json'), 'utf8')).toContain(BAD);
+    const lock = p.lockfile()!;
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    p.clearMarkers();
+    const r = await p.bun(['install', '--frozen-lockfile']);
+    expect(r.code, r.output).not.toBe(0);
+    expect(r.output).toContain(`FATAL: ${BAD}`);
+    expect(p.installed(GOOD)).toBe(false);
+    expect(p.ran()).toEqual([]);
+    expect(p.lockfile()).toBe(lock);
+    expect(await checkJson(p)).toEqual({ code: 1, packages: [`${BAD}@1.0.0:block`, `provenance-guard@${VERSION}:pass`] });
+  });
 });

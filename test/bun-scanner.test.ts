@@ -119,6 +119,8 @@ describe('Bun packages → ResolvedPackage', () => {
     const none = integrity();
     expect(await toResolvedPackage({ name: 'l', version: 'file:../l', requestedRange: 'file:../l', tarball: '' }, '/p', REGS, none)).toMatchObject({ source: 'file' });
     expect(await toResolvedPackage({ name: 't', version: 'https://x/t.tgz', requestedRange: 'https://x/t.tgz', tarball: 'https://x/t.tgz' }, '/p', REGS, none)).toMatchObject({ source: 'tarball' });
+    const at = `${REG}b/-/b-2.0.0.tgz`;
+    expect(await toResolvedPackage({ name: 'a', version: at, requestedRange: at, tarball: at }, '/p', REGS, none)).toEqual({ name: 'b', version: '2.0.0', source: 'tarball', resolved: at, alias: 'a' });
     expect(await toResolvedPackage({ name: 'g', version: 'github:o/g#abc', requestedRange: 'github:o/g', tarball: 'https://api.github.com/repos/o/g/tarball/abc' }, '/p', REGS, none)).toMatchObject({ source: 'git' });
     expect(await toResolvedPackage({ name: 'w', version: 'workspace:packages/w', requestedRange: 'workspace:*', tarball: '' }, '/p', REGS, none)).toMatchObject({ source: 'workspace' });
     // `link:<name>`: a folder registered with `bun link`, outside the project (bun-agreement.test.ts), as `check` reads bun.lock.

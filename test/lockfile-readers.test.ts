@@ -87,6 +87,11 @@ describe('bun.lock', () => {
     expect(bun({ t: ['t@https://files.example/t.tgz', SHA] })).toEqual([{ name: 't', version: '0.0.0', source: 'tarball', resolved: 'https://files.example/t.tgz' }]);
   });
 
+  test('a URL dependency that is the registry tarball of a package is a tarball named by that package (what Bun installs)', () => {
+    expect(bun({ a: ['a@https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz', {}] })).toEqual([{ name: '@s/b', version: '2.0.0', source: 'tarball', resolved: 'https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz', alias: 'a' }]);
+    expect(bun({ a: ['a@https://files.example/b-2.0.0.tgz', { version: '9.0.0' }] })).toEqual([{ name: 'a', version: '9.0.0', source: 'tarball', resolved: 'https://files.example/b-2.0.0.tgz' }]);
+  });
+
   test('link:<name> is a package registered with `bun link` (a folder outside the project), never a path in it', () => {
     expect(bun({ l: ['l@link:l', { hasInstallScript: true }] })).toEqual([{ name: 'l', version: '0.0.0', source: 'link', resolved: 'link:l' }]);
     expect(bun({ '@s/l': ['@s/l@link:@s/l', {}] })).toEqual([{ name: '@s/l', version: '0.0.0', source: 'link', resolved: 'link:@s/l' }]);
@@ -153,6 +158,12 @@ describe('package-lock.json', () => {
       { name: 'c', version: '2.0.0', source: 'registry' },
       { name: 'e', version: '3.0.0', source: 'registry', alias: 'd' },
     ]);
+  });
+
+  test('a declared URL that is the registry tarball of another package stays a tarball, named by that package (what npm installs)', () => {
+    const url = 'https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz';
+    const lock = { lockfileVersion: 3, packages: { '': { dependencies: { a: url } }, 'node_modules/a': { version: '2.0.0', resolved: url, integrity: SHA } } };
+    expect(packagesFromPackageLock(lock, '/p', 'package-lock.json', { registries: REG })).toEqual([{ name: '@s/b', version: '2.0.0', source: 'tarball', resolved: url, integrity: SHA, alias: 'a' }]);
   });
 
   test('a URL a package declares as its spec stays a tarball even at the registry\'s path', () => {

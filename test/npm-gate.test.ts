@@ -195,6 +195,18 @@ describe('npm 11 lockfile gate', () => {
     expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
   });
 
+  test('a declared URL dependency that is the registry tarball of another package is named by that package: an excluded key skips nothing', async () => {
+    const blocked = published.get(BLOCKED)!;
+    const p = await lockedProject({ [GOOD]: blocked.tarball }, `exclude: [${JSON.stringify(GOOD)}]\n`);
+    const { ci, copy } = await withoutGate(p);
+    expect(ci.code, ci.stderr).toBe(0);
+    expect(readFileSync(join(copy, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain(BLOCKED);
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
+    expect(result.check.stdout).toContain(`${BLOCKED}@1.0.0 (as ${GOOD})`);
+    expect(result.check.stdout).toContain('[source]');
+  });
+
   test('a decoy empty lockfile beside the real one is an error, not "0 packages checked"', async () => {
     const p = await lockedProject({ [BLOCKED]: '1.0.0' });
     writeFileSync(join(p.dir, 'pnpm-lock.yaml'), "lockfileVersion: '9.0'\n");

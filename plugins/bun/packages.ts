@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSemver } from '../../src/lockfile/common';
-import { classifyBunSpec, classifySpec, isRegistryTarball, registryFor, urlPackage, type Registries } from '../../src/lockfile/source';
+import { classifyBunSpec, classifySpec, declaredUrlSource, isRegistryTarball, registryFor, urlPackage, type Registries } from '../../src/lockfile/source';
 import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
 import type { ResolvedPackage } from '../../src/types';
 
@@ -48,7 +48,12 @@ export async function toResolvedPackage(pkg: BunPackage, projectDir: string, reg
   // `link:<name>`: a folder registered with `bun link`, outside the project (the same decision as `check` of bun.lock).
   if (version.startsWith('link:')) return { name, version: '0.0.0', source: classifyBunSpec(version, { projectDir }).source, resolved: version };
   if (classifySpec(version).source === 'git' || classifySpec(pkg.requestedRange).source === 'git') return { name, version: '0.0.0', source: 'git', resolved: version };
-  if (/^https?:/.test(version) || /^https?:/.test(tarball)) return { name, version: '0.0.0', source: 'tarball', resolved: tarball || version };
+  if (/^https?:/.test(version) || /^https?:/.test(tarball)) {
+    // The same decision as `check` of bun.lock: a registry's tarball is named by the package it is.
+    const kind = declaredUrlSource(tarball || version, registries);
+    const real = kind.name ?? name;
+    return { name: real, version: kind.version ?? '0.0.0', source: 'tarball', resolved: tarball || version, ...(real !== name ? { alias: name } : {}) };
+  }
   return { name, version: '0.0.0', source: 'file', resolved: version };
 }
 

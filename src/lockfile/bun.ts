@@ -11,7 +11,7 @@
 import { parseDocument } from 'yaml';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, isSemver, lineColumn, make, splitNameAt, str } from './common';
-import { classifyBunSpec, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
+import { classifyBunSpec, declaredUrlSource, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
 
 /** The JSON text of a JSONC document: comments removed, trailing commas dropped (strings untouched). */
 export function stripJsonc(text: string): string {
@@ -73,7 +73,8 @@ function sourceOf(name: string, resolution: string, registryUrl: string | undefi
     if (registryUrl === undefined || registryUrl === '') return { source: 'registry' };
     return urlPackage(registryUrl, name, resolution, registries);
   }
-  return classifyBunSpec(resolution, { projectDir: lockfileDir });
+  const kind = classifyBunSpec(resolution, { projectDir: lockfileDir });
+  return kind.source === 'tarball' && /^https?:\/\//i.test(resolution) ? declaredUrlSource(resolution, registries) : kind;
 }
 
 /** The version a non-registry entry carries in its metadata, if any. */
@@ -104,7 +105,7 @@ export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file
     out.push(
       make({
         name,
-        version: npm ? rest : (metaVersion(entry) ?? '0.0.0'),
+        version: npm || kind.version !== undefined ? rest : (metaVersion(entry) ?? '0.0.0'),
         source,
         ...(integrity ? { integrity } : {}),
         ...(resolved ? { resolved } : {}),

@@ -12,7 +12,7 @@ import { posix } from 'node:path';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isInside, isObject, make, str, type JsonObject } from './common';
 import { workspaceMatcher, workspacePatterns } from './npm-workspaces';
-import { classifySpec, DEFAULT_REGISTRIES, splitNameAt, urlPackage, type Registries, type SourceClass } from './source';
+import { classifySpec, declaredUrlSource, DEFAULT_REGISTRIES, splitNameAt, urlPackage, type Registries, type SourceClass } from './source';
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
 
@@ -119,7 +119,7 @@ function installedName(installedAs: string, entry: JsonObject, context: Context)
 function installedSource(resolved: string | undefined, name: string, version: string, context: Context): SourceClass & { name?: string; version?: string } {
   // npm may omit registry URLs (omit-lockfile-registry-resolved): it fetches name@version from the configured registry.
   if (resolved === undefined) return { source: 'registry' };
-  if (context.urlSpecs.has(resolved)) return { source: 'tarball', resolved };
+  if (context.urlSpecs.has(resolved)) return declaredUrlSource(resolved, context.registries, { npm: true });
   if (/^https?:/i.test(resolved)) return urlPackage(resolved, name, version, context.registries, { npm: true });
   const kind = classifySpec(resolved, { projectDir: context.lockfileDir });
   // Keep npm's own spelling (`file:…`, `git+ssh://…`) for the report.

@@ -296,6 +296,17 @@ export function urlPackage(url: string, name: string, version: string, registrie
 }
 
 /**
+ * A tarball URL a dependency declares as its spec: a tarball source even at a registry's path, but
+ * when it is a registry's tarball of some name@version, that package is what npm and Bun install
+ * (Bun 1.4.4 even passes the scanner that name): it is named by it, so `exclude`, `overrides`
+ * and the feed see the package that lands, never the key it is declared under.
+ */
+export function declaredUrlSource(url: string, registries: Registries, options: { npm?: boolean } = {}): SourceClass & { name?: string; version?: string } {
+  const other = registryTarballPackage(options.npm ? npmFetchUrl(url, registries) : url, registries);
+  return { source: 'tarball', resolved: url, ...(other ?? {}) };
+}
+
+/**
  * The source of a pnpm package from the tarball its resolution (lockfile) or its `dist`
  * (readPackage) names, for `check` and the pnpm hook alike: no tarball is the registry's
  * name@version; a relative one is resolved against the package's registry; an http(s) URL is
