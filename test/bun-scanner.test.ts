@@ -103,7 +103,11 @@ describe('Bun packages → ResolvedPackage', () => {
 
   test('a tarball from elsewhere, or not at the registry path of that name@version, is a tarball source', async () => {
     expect(await toResolvedPackage(pkg('a', 'https://evil.example/a/-/a-1.0.0.tgz'), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
-    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-1.0.0.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
+    // Bun downloads the URL as it is: the registry's tarball of another name@version is that package (as `check` reads bun.lock).
+    const other = integrity(undefined, SRI);
+    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-2.0.0.tgz`), '/p', REGS, other)).toEqual({ name: 'b', version: '2.0.0', source: 'registry', alias: 'a', integrity: SRI });
+    expect(other.asked).toEqual([`b@2.0.0 ${REG}`]);
+    expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-1.0.x.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
     expect(registryOf(pkg('a', `${REG}a/-/a-1.0.0.tgz`), REGS)).toBe(REG);
     // A scope's packages come from its registry (the same rule as `check` over bun.lock), and only they do.
     expect(registryOf(pkg('@acme/x', `${SCOPED}@acme/x/-/x-1.0.0.tgz`), REGS)).toBe(SCOPED);
@@ -115,8 +119,12 @@ describe('Bun packages → ResolvedPackage', () => {
     const none = integrity();
     expect(await toResolvedPackage({ name: 'l', version: 'file:../l', requestedRange: 'file:../l', tarball: '' }, '/p', REGS, none)).toMatchObject({ source: 'file' });
     expect(await toResolvedPackage({ name: 't', version: 'https://x/t.tgz', requestedRange: 'https://x/t.tgz', tarball: 'https://x/t.tgz' }, '/p', REGS, none)).toMatchObject({ source: 'tarball' });
+    const at = `${REG}b/-/b-2.0.0.tgz`;
+    expect(await toResolvedPackage({ name: 'a', version: at, requestedRange: at, tarball: at }, '/p', REGS, none)).toEqual({ name: 'b', version: '2.0.0', source: 'tarball', resolved: at, alias: 'a' });
     expect(await toResolvedPackage({ name: 'g', version: 'github:o/g#abc', requestedRange: 'github:o/g', tarball: 'https://api.github.com/repos/o/g/tarball/abc' }, '/p', REGS, none)).toMatchObject({ source: 'git' });
     expect(await toResolvedPackage({ name: 'w', version: 'workspace:packages/w', requestedRange: 'workspace:*', tarball: '' }, '/p', REGS, none)).toMatchObject({ source: 'workspace' });
+    // `link:<name>`: a folder registered with `bun link`, outside the project (bun-agreement.test.ts), as `check` reads bun.lock.
+    expect(await toResolvedPackage({ name: 'l', version: 'link:l', requestedRange: 'link:l', tarball: '' }, '/p', REGS, none)).toEqual({ name: 'l', version: '0.0.0', source: 'link', resolved: 'link:l' });
   });
 });
 

@@ -86,7 +86,9 @@ describe('registry identity (a registry-shaped URL on another host is a tarball)
     const dir = project({ 'package-lock.json': packageLock([{ path: 'node_modules/good-pkg', version: '1.0.0', integrity: SHA1_OTHER, resolved: 'https://registry.npmjs.org/weak-pkg/-/weak-pkg-2.0.0.tgz' }]) });
     const result = await check(dir);
     expect(result.code).toBe(1);
-    expect(result.rules('good-pkg')).toEqual(['integrity', 'source']);
+    // npm fetches that URL: weak-pkg@2.0.0 from the registry is what lands at good-pkg's path, judged as such.
+    expect(result.report!.packages.map((p) => p.name)).toEqual(['weak-pkg']);
+    expect(result.rules('weak-pkg')).toContain('integrity');
   });
 });
 
@@ -131,16 +133,20 @@ describe('decoy lockfiles: check reads every lockfile', () => {
 });
 
 describe('name spoofing: the installed name decides', () => {
-  test('package-lock: a name field that disagrees with the path is not trusted unless a parent declares the alias', () => {
-    const spoof = JSON.parse(packageLock([{ path: 'node_modules/@pg-fixture/blocked', name: '@acme/internal', version: '1.0.0', integrity: SHA(1) }]));
+  test('package-lock: a name field that disagrees with the path is not trusted unless a parent declares the alias (or npm fetches by it: no resolved)', () => {
+    const resolved = 'https://registry.npmjs.org/@pg-fixture/blocked/-/blocked-1.0.0.tgz';
+    const spoof = JSON.parse(packageLock([{ path: 'node_modules/@pg-fixture/blocked', name: '@acme/internal', version: '1.0.0', integrity: SHA(1), resolved }]));
     expect(packagesFromPackageLock(spoof, '/p', 'package-lock.json', { registries: REG })).toEqual([{ name: '@pg-fixture/blocked', version: '1.0.0', source: 'registry', integrity: SHA(1) }]);
+    // Without resolved npm 11 installs `@acme/internal@1.0.0` from the registry at that path (npm-gate.test.ts): that is the package.
+    const fetchedByName = JSON.parse(packageLock([{ path: 'node_modules/@pg-fixture/blocked', name: '@acme/internal', version: '1.0.0', integrity: SHA(1) }]));
+    expect(packagesFromPackageLock(fetchedByName, '/p', 'package-lock.json', { registries: REG })).toEqual([{ name: '@acme/internal', version: '1.0.0', source: 'registry', integrity: SHA(1), alias: '@pg-fixture/blocked' }]);
     const alias = JSON.parse(packageLock([{ path: 'node_modules/nice', name: '@pg-fixture/blocked', version: '1.0.0', integrity: SHA(1) }], { nice: 'npm:@pg-fixture/blocked@^1.0.0' }));
     expect(packagesFromPackageLock(alias, '/p', 'package-lock.json', { registries: REG })).toEqual([{ name: '@pg-fixture/blocked', version: '1.0.0', source: 'registry', integrity: SHA(1), alias: 'nice' }]);
   });
 
-  test('package-lock: a registry URL of another package than the decided name is no registry package', () => {
-    const lock = JSON.parse(packageLock([{ path: 'node_modules/@acme/internal', version: '1.0.0', integrity: SHA(1), resolved: 'https://registry.npmjs.org/@pg-fixture/blocked/-/blocked-1.0.0.tgz' }]));
-    expect(packagesFromPackageLock(lock, '/p', 'package-lock.json', { registries: REG })[0]).toMatchObject({ name: '@acme/internal', source: 'tarball' });
+  test('package-lock: a registry URL of another package than the key is that registry package, never the key\'s', () => {
+    const lock = JSON.parse(packageLock([{ path: 'node_modules/@acme/internal', version: '1.0.0', integrity: SHA(1), resolved: 'https://registry.npmjs.org/@pg-fixture/blocked/-/blocked-2.0.0.tgz' }]));
+    expect(packagesFromPackageLock(lock, '/p', 'package-lock.json', { registries: REG })).toEqual([{ name: '@pg-fixture/blocked', version: '2.0.0', source: 'registry', integrity: SHA(1), alias: '@acme/internal' }]);
   });
 
   test('pnpm-lock: the key names the package, not the entry name field', () => {
@@ -154,10 +160,9 @@ describe('name spoofing: the installed name decides', () => {
   });
 
   test('check: an entry without an integrity never borrows the integrity of another entry of the same name@version', async () => {
-    // npm fetches an entry with no resolved URL by its name field: here another package, at good-pkg's path.
     const dir = project({
       'package-lock.json': packageLock([
-        { path: 'node_modules/good-pkg', name: 'weak-pkg', version: '1.0.0' },
+        { path: 'node_modules/good-pkg', version: '1.0.0' },
         { path: 'node_modules/good-pkg/node_modules/good-pkg', version: '1.0.0', integrity: SHA(1) },
       ], { 'good-pkg': '1.0.0' }),
     });
@@ -168,8 +173,17 @@ describe('name spoofing: the installed name decides', () => {
     expect(entries.find((p) => p.verdict === 'block')!.findings.map((f) => f.rule)).toContain('integrity');
   });
 
+  test('check: an entry without resolved is the package its name field names (npm fetches that one at the path)', async () => {
+    const dir = project({ 'package-lock.json': packageLock([{ path: 'node_modules/good-pkg', name: 'weak-pkg', version: '2.0.0', integrity: SHA(1) }], { 'good-pkg': '2.0.0' }) }, 'exclude: ["good-pkg"]\n');
+    const r = await check(dir);
+    expect(r.code).toBe(1);
+    expect(r.report!.packages).toEqual([expect.objectContaining({ name: 'weak-pkg', version: '2.0.0', verdict: 'block' })]);
+    expect(r.report!.packages[0]!.findings.map((f) => f.rule)).toContain('integrity');
+  });
+
   test('check: exclude ["@acme/*"] does not skip a blocked package posing as @acme/internal', async () => {
-    const lock = packageLock([{ path: 'node_modules/weak-pkg', name: '@acme/internal', version: '2.0.0', integrity: SHA(2) }]);
+    // With a resolved URL npm fetches that tarball (weak-pkg's) under the path's name: the name field is free text.
+    const lock = packageLock([{ path: 'node_modules/weak-pkg', name: '@acme/internal', version: '2.0.0', integrity: SHA(2), resolved: 'https://registry.npmjs.org/weak-pkg/-/weak-pkg-2.0.0.tgz' }]);
     const result = await check(project({ 'package-lock.json': lock }, 'exclude: ["@acme/*"]\n'));
     expect(result.code).toBe(1);
     expect(result.report!.packages).toEqual([expect.objectContaining({ name: 'weak-pkg', verdict: 'block' })]);

@@ -87,6 +87,24 @@ describe('bun.lock', () => {
     expect(bun({ t: ['t@https://files.example/t.tgz', SHA] })).toEqual([{ name: 't', version: '0.0.0', source: 'tarball', resolved: 'https://files.example/t.tgz' }]);
   });
 
+  test('a URL dependency that is the registry tarball of a package is a tarball named by that package (what Bun installs)', () => {
+    expect(bun({ a: ['a@https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz', {}] })).toEqual([{ name: '@s/b', version: '2.0.0', source: 'tarball', resolved: 'https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz', alias: 'a' }]);
+    expect(bun({ a: ['a@https://files.example/b-2.0.0.tgz', { version: '9.0.0' }] })).toEqual([{ name: 'a', version: '9.0.0', source: 'tarball', resolved: 'https://files.example/b-2.0.0.tgz' }]);
+  });
+
+  test('link:<name> is a package registered with `bun link` (a folder outside the project), never a path in it', () => {
+    expect(bun({ l: ['l@link:l', { hasInstallScript: true }] })).toEqual([{ name: 'l', version: '0.0.0', source: 'link', resolved: 'link:l' }]);
+    expect(bun({ '@s/l': ['@s/l@link:@s/l', {}] })).toEqual([{ name: '@s/l', version: '0.0.0', source: 'link', resolved: 'link:@s/l' }]);
+  });
+
+  test('a registry URL of another name@version than the resolution is that registry package (Bun downloads the URL: bun-agreement.test.ts)', () => {
+    const lock = { lockfileVersion: 1, packages: { x: ['x@1.0.0', 'https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz', {}, SHA], y: ['y@1.0.0', 'https://mirror.example/b/-/b-2.0.0.tgz', {}, SHA] } };
+    expect(packagesFromBunLock(lock, '/p', 'bun.lock', { registries: REG })).toEqual([
+      { name: '@s/b', version: '2.0.0', source: 'registry', integrity: SHA, alias: 'x' },
+      { name: 'y', version: '1.0.0', source: 'tarball', integrity: SHA, resolved: 'https://mirror.example/b/-/b-2.0.0.tgz' },
+    ]);
+  });
+
   test('the installed-as name is the last path segment (with its scope); it is an alias only when it differs', () => {
     const alias = (path: string, spec: string) => bun({ [path]: [spec, '', {}, SHA] })[0]!.alias;
     expect(alias('x', 'a@1.0.0')).toBe('x');
@@ -129,6 +147,25 @@ describe('package-lock.json', () => {
     expect(npm({ 'node_modules/a': { version: '1.0.0', resolved: 'HTTPS://mirror.example/a.tgz' } })[0]!.source).toBe('tarball');
   });
 
+  test('an inBundle entry is read like any other (arborist reify fetches a bundled dep its parent\'s tarball lacks, by name@version or resolved)', () => {
+    const bundled = npm({
+      'node_modules/p': { version: '1.0.0', integrity: SHA, bundleDependencies: ['c'] },
+      'node_modules/p/node_modules/c': { version: '2.0.0', inBundle: true },
+      'node_modules/p/node_modules/d': { version: '3.0.0', inBundle: true, name: 'e' },
+    });
+    expect(bundled).toEqual([
+      { name: 'p', version: '1.0.0', source: 'registry', integrity: SHA },
+      { name: 'c', version: '2.0.0', source: 'registry' },
+      { name: 'e', version: '3.0.0', source: 'registry', alias: 'd' },
+    ]);
+  });
+
+  test('a declared URL that is the registry tarball of another package stays a tarball, named by that package (what npm installs)', () => {
+    const url = 'https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz';
+    const lock = { lockfileVersion: 3, packages: { '': { dependencies: { a: url } }, 'node_modules/a': { version: '2.0.0', resolved: url, integrity: SHA } } };
+    expect(packagesFromPackageLock(lock, '/p', 'package-lock.json', { registries: REG })).toEqual([{ name: '@s/b', version: '2.0.0', source: 'tarball', resolved: url, integrity: SHA, alias: 'a' }]);
+  });
+
   test('a URL a package declares as its spec stays a tarball even at the registry\'s path', () => {
     const url = 'https://registry.npmjs.org/a/-/a-1.0.0.tgz';
     expect(npm({ 'node_modules/a': { version: '1.0.0', resolved: url } })[0]!.source).toBe('registry');
@@ -138,18 +175,29 @@ describe('package-lock.json', () => {
     }
   });
 
-  test('a name field is an alias only when declared as npm:<name>', () => {
-    const entry = { version: '1.0.0', name: 'real' };
-    expect(npm({ 'node_modules/x': entry })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
-    const declared = (spec: string) =>
-      packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { dependencies: { x: spec } }, 'node_modules/x': entry } }, '/p', 'f', { registries: REG })[0];
-    expect(declared('npm:real@^1')).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
-    expect(declared('npm:real')).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
-    expect(declared('npm:other@^1')).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
+  test('a name field is an alias only when declared as npm:<name>, or when no resolved makes npm fetch it by that name', () => {
+    const entry = { version: '1.0.0', name: 'real', resolved: 'https://mirror.example/real-1.0.0.tgz' };
+    expect(npm({ 'node_modules/x': entry })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'tarball', resolved: entry.resolved });
+    // npm 11 fetches `<name field>@<version>` for an entry without resolved (npm-gate.test.ts): that is what is installed.
+    expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'real', integrity: SHA } })[0]).toEqual({ name: 'real', version: '1.0.0', source: 'registry', integrity: SHA, alias: 'x' });
+    expect(npm({ 'node_modules/@acme/x': { version: '1.0.0', name: '@s/real' } })[0]).toEqual({ name: '@s/real', version: '1.0.0', source: 'registry', alias: '@acme/x' });
+    expect(thrown(() => npm({ 'node_modules/x': { version: '1.0.0', name: 'Bad Name' } })).code).toBe('ERR_PG_LOCKFILE_ENTRY');
+    // A git resolved is fetched as `<path name>@<resolved>` (arborist reify): the name field stays free text.
+    const git = 'git+ssh://git@github.com/o/evil.git#0123abc';
+    expect(npm({ 'node_modules/x': { version: '1.0.0', name: '@acme/internal', resolved: git } })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'git', resolved: git });
+    const declared = (spec: string, e: Record<string, unknown> = entry) =>
+      packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { dependencies: { x: spec } }, 'node_modules/x': e } }, '/p', 'f', { registries: REG })[0];
+    expect(declared('npm:real@^1')).toEqual({ name: 'real', version: '1.0.0', source: 'tarball', resolved: entry.resolved, alias: 'x' });
+    expect(declared('npm:real')).toEqual({ name: 'real', version: '1.0.0', source: 'tarball', resolved: entry.resolved, alias: 'x' });
+    expect(declared('npm:other@^1')).toEqual({ name: 'x', version: '1.0.0', source: 'tarball', resolved: entry.resolved });
+    // A registry URL names the package it is, declared or not (npm fetches the URL).
+    const atRegistry = { ...entry, resolved: 'https://registry.npmjs.org/real/-/real-1.0.0.tgz' };
+    expect(declared('npm:real@^1', atRegistry)).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
+    expect(declared('npm:other@^1', atRegistry)).toEqual({ name: 'real', version: '1.0.0', source: 'registry', alias: 'x' });
     expect(npm({ 'node_modules/x': { version: '1.0.0', name: 'x' } })[0]).toEqual({ name: 'x', version: '1.0.0', source: 'registry' });
   });
 
-  test('folders: a workspace by the root globs, else a file folder inside, a link outside; a link entry names its target', () => {
+  test('folders: a workspace by the root globs, else a file folder inside, a link outside; each link entry names its target, whatever the target\'s name field says', () => {
     const ws = (workspaces: unknown, path: string, entry: Record<string, unknown> = { name: 'w', version: '1.0.0' }) =>
       packagesFromPackageLock({ lockfileVersion: 3, packages: { '': { workspaces }, [path]: entry } }, '/p', 'f', { registries: REG })[0];
     expect(ws(['packages/*'], 'packages/a')).toEqual({ name: 'w', version: '1.0.0', source: 'workspace', resolved: 'packages/a' });
@@ -181,7 +229,22 @@ describe('package-lock.json', () => {
       'f',
       { registries: REG },
     );
-    expect(linked).toEqual([{ name: 'lib', version: '2.0.0', source: 'link', resolved: '../lib' }]);
+    // npm links the folder at both paths: one package under each name it is installed as.
+    expect(linked).toEqual([
+      { name: 'lib', version: '2.0.0', source: 'link', resolved: '../lib' },
+      { name: 'other', version: '2.0.0', source: 'link', resolved: '../lib' },
+    ]);
+    // The target entry's name field is free text: the link path names it (npm-gate.test.ts).
+    const lying = packagesFromPackageLock(
+      { lockfileVersion: 3, packages: { '': {}, 'node_modules/lib': { link: true, resolved: '../lib' }, '../lib': { name: '@acme/internal', version: '2.0.0' }, 'vendor/v': { name: '@acme/v' }, 'node_modules/v': { link: true, resolved: 'vendor/v' } } },
+      '/p',
+      'f',
+      { registries: REG },
+    );
+    expect(lying).toEqual([
+      { name: 'lib', version: '2.0.0', source: 'link', resolved: '../lib' },
+      { name: 'v', version: '0.0.0', source: 'file', resolved: 'vendor/v' },
+    ]);
   });
 });
 

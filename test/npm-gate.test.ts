@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
-import { fixture, markerDir, runCommand, type CommandResult } from './helpers/pm';
+import { fixture, markerDir, markerScript, runCommand, type CommandResult } from './helpers/pm';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 
 const CLI = resolve(__dirname, '..', 'dist', 'cli.cjs');
@@ -63,6 +63,8 @@ interface NpmProject {
   writeLock(lock: unknown): void;
   /** `provenance-guard check && npm ci`: the gate as README "npm" shows it. */
   gate(): Promise<{ check: CommandResult; ci?: CommandResult }>;
+  /** `provenance-guard <args>` (the npm wrapper). */
+  wrapper(args: string[]): Promise<CommandResult>;
   ran(): string[];
   installed(name: string): boolean;
 }
@@ -91,6 +93,7 @@ function npmProject(dependencies: Record<string, string>, policyExtra = ''): Npm
       if (check.code !== 0) return { check };
       return { check, ci: await run('npm', ['ci']) };
     },
+    wrapper: (args) => run(process.execPath, [CLI, ...args]),
     ran: () => readdirSync(markers).filter((f) => f.endsWith(`--${id}`)).map((f) => f.slice(0, -`--${id}`.length).replace('+', '/')),
     installed: (name) => existsSync(join(dir, 'node_modules', name)),
   };
@@ -137,7 +140,8 @@ describe('npm 11 lockfile gate', () => {
     const p = await lockedProject({ [GOOD]: '1.0.0' });
     const lock = p.lock();
     const evil = published.get(EVIL)!;
-    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { integrity: sha1Sri(evil), resolved: evil.tarball });
+    // On another host (at the registry's path it would be judged as the evil package itself).
+    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { integrity: sha1Sri(evil), resolved: evil.tarball.replace('127.0.0.1', 'localhost') });
     p.writeLock(lock);
     const { ci, copy } = await withoutGate(p);
     expect(ci.code, ci.stderr).toBe(0);
@@ -145,6 +149,18 @@ describe('npm 11 lockfile gate', () => {
     const result = await p.gate();
     expectStopped(p, result, 1, GOOD);
     expect(result.check.stdout).toMatch(/BLOCK.*\sintegrity\s/);
+  });
+
+  test('the registry\'s own URL with another tarball\'s integrity: check refuses it as rule integrity under the key\'s name', async () => {
+    const p = await lockedProject({ [GOOD]: '1.0.0' });
+    const lock = p.lock();
+    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { resolved: published.get(GOOD)!.tarball, integrity: published.get(EVIL)!.integrity });
+    p.writeLock(lock);
+    // (npm itself would fail the download with EINTEGRITY, after its retries.)
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
+    expect(result.check.stdout).toMatch(/BLOCK  @pg-fixture\/npm-good@1\.0\.0\n\s+\[integrity\] integrity sha512-\S+ does not match the feed's sha512-/);
+    expect(result.check.stdout).not.toContain('[source]'); // the registry's own URL: a registry package
   });
 
   test('a registry-shaped URL on another host is a tarball source, not the registry package', async () => {
@@ -158,6 +174,37 @@ describe('npm 11 lockfile gate', () => {
     const result = await p.gate();
     expectStopped(p, result, 1, GOOD);
     expect(result.check.stdout).toMatch(/\[source\] installed from a tarball URL/);
+  });
+
+  test('a resolved URL that is the registry tarball of another package is that package: an excluded key skips nothing', async () => {
+    const p = await lockedProject({ [GOOD]: '1.0.0' }, `exclude: [${JSON.stringify(GOOD)}]\n`);
+    const lock = p.lock();
+    const blocked = published.get(BLOCKED)!;
+    Object.assign(lock.packages[`node_modules/${GOOD}`]!, { resolved: blocked.tarball, integrity: blocked.integrity });
+    p.writeLock(lock);
+    const { ci, copy } = await withoutGate(p);
+    expect(ci.code, ci.stderr).toBe(0);
+    expect(readFileSync(join(copy, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain(BLOCKED); // npm fetched the URL
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
+    expect(result.check.stdout).toContain(`${BLOCKED}@1.0.0`);
+    expect(result.check.stdout).toContain('[rebuild]');
+    const wrapped = await p.wrapper(['npm', 'ci']);
+    expect(wrapped.code, wrapped.stdout + wrapped.stderr).toBe(1);
+    expect(wrapped.stdout + wrapped.stderr).toContain(`${BLOCKED}@1.0.0`);
+    expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
+  });
+
+  test('a declared URL dependency that is the registry tarball of another package is named by that package: an excluded key skips nothing', async () => {
+    const blocked = published.get(BLOCKED)!;
+    const p = await lockedProject({ [GOOD]: blocked.tarball }, `exclude: [${JSON.stringify(GOOD)}]\n`);
+    const { ci, copy } = await withoutGate(p);
+    expect(ci.code, ci.stderr).toBe(0);
+    expect(readFileSync(join(copy, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain(BLOCKED);
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
+    expect(result.check.stdout).toContain(`${BLOCKED}@1.0.0 (as ${GOOD})`);
+    expect(result.check.stdout).toContain('[source]');
   });
 
   test('a decoy empty lockfile beside the real one is an error, not "0 packages checked"', async () => {
@@ -180,6 +227,49 @@ describe('npm 11 lockfile gate', () => {
     expect(existsSync(join(copy, 'node_modules', BLOCKED, 'index.js'))).toBe(true); // npm installs the blocked tarball
     const result = await p.gate();
     expectStopped(p, result, 1, BLOCKED);
+    expect(result.check.stdout).toContain(BLOCKED);
+  });
+
+  test('a link outside the project is named by the path npm links it at, never by the target entry\'s name field', async () => {
+    const p = npmProject({});
+    const outside = `${p.dir}-lib`;
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'package.json'), JSON.stringify({ name: 'pg-outside-lib', version: '1.0.0', scripts: { postinstall: markerScript(markers, 'pg-outside-lib', '1.0.0') } }));
+    writeFileSync(join(p.dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { 'pg-outside-lib': `file:../${outside.split('/').pop()}` } }));
+    writeFileSync(join(p.dir, '.provenancerc'), readFileSync(join(p.dir, '.provenancerc'), 'utf8') + 'exclude: ["@acme/*"]\n');
+    expect((await p.npm(['install', '--package-lock-only', '--ignore-scripts'])).code).toBe(0);
+    const lock = p.lock();
+    const target = `../${outside.split('/').pop()}`;
+    expect(lock.packages['node_modules/pg-outside-lib']).toMatchObject({ link: true, resolved: target });
+    Object.assign(lock.packages[target]!, { name: '@acme/internal' });
+    p.writeLock(lock);
+    const { ci, copy } = await withoutGate(p);
+    expect(ci.code, ci.stderr).toBe(0);
+    expect(readFileSync(join(copy, 'node_modules', 'pg-outside-lib', 'package.json'), 'utf8')).toContain('pg-outside-lib'); // npm links the folder at the path
+    const result = await p.gate();
+    expectStopped(p, result, 1, 'pg-outside-lib');
+    expect(result.check.stdout).toContain('pg-outside-lib');
+    // The npm wrapper reads the lockfile with the same reader: refused the same way.
+    const wrapped = await p.wrapper(['npm', 'ci']);
+    expect(wrapped.code, wrapped.stdout + wrapped.stderr).toBe(1);
+    expect(wrapped.stdout + wrapped.stderr).toContain('pg-outside-lib@1.0.0');
+    expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
+    expect(p.ran()).toEqual([]);
+  });
+
+  test('no resolved: npm fetches the name field\'s package at the path, so that name decides (an excluded path name skips nothing)', async () => {
+    const p = await lockedProject({ [GOOD]: '1.0.0' }, `exclude: [${JSON.stringify(GOOD)}]\n`);
+    const lock = p.lock();
+    const entry = lock.packages[`node_modules/${GOOD}`]!;
+    delete entry.resolved;
+    Object.assign(entry, { name: BLOCKED, integrity: published.get(BLOCKED)!.integrity });
+    p.writeLock(lock);
+    const { ci, copy } = await withoutGate(p);
+    expect(ci.code, ci.stderr).toBe(0);
+    // npm 11 (arborist reify: `${node.package.name}@${node.version}` when resolved is absent) installs the blocked package under GOOD's path
+    expect(readFileSync(join(copy, 'node_modules', GOOD, 'index.js'), 'utf8')).toContain(BLOCKED);
+    const result = await p.gate();
+    expectStopped(p, result, 1, GOOD);
     expect(result.check.stdout).toContain(BLOCKED);
   });
 });

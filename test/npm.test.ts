@@ -106,6 +106,25 @@ describe('provenance-guard npm', () => {
     expect(check.stdout).toContain('@pg-fixture/bad@1.0.0');
   });
 
+  test('an entry without resolved whose name field names a blocked package: npm ci and npm install refuse it under that name, as check does', async () => {
+    const p = project({ '@pg-fixture/good': '1.0.0' }, world.rc() + 'exclude: ["@pg-fixture/good"]\n');
+    expect((await p.npm(['install', '--package-lock-only', '--ignore-scripts'])).code).toBe(0);
+    const lock = JSON.parse(p.lockfile()!) as { packages: Record<string, Record<string, unknown>> };
+    const entry = lock.packages['node_modules/@pg-fixture/good']!;
+    delete entry.resolved;
+    Object.assign(entry, { name: '@pg-fixture/bad', integrity: world.published.get('@pg-fixture/bad')!.integrity });
+    writeFileSync(join(p.dir, 'package-lock.json'), JSON.stringify(lock, null, 2) + '\n');
+    const before = snapshot(p);
+    for (const command of ['ci', 'install']) {
+      const r = await p.guard(['npm', command]);
+      expectRefused(p, r, ['@pg-fixture/bad@1.0.0'], before);
+      expect(p.installed('@pg-fixture/good')).toBe(false);
+    }
+    const check = await runCli(p.dir, ['check', '--lockfile', 'package-lock.json', '--format', 'json']);
+    expect(check.code).toBe(1);
+    expect(JSON.parse(check.stdout).packages.map((x: { name: string; verdict: string }) => `${x.name}:${x.verdict}`)).toEqual(['@pg-fixture/bad:block']);
+  });
+
   test('npm ci of a clean lockfile installs it', async () => {
     const p = project({ '@pg-fixture/good': '1.0.0' });
     expect((await p.npm(['install', '--package-lock-only', '--ignore-scripts'])).code).toBe(0);

@@ -12,7 +12,7 @@ import { classify, DeclaredSpecs, specKind, type PnpmManifest } from '../plugins
 import { classifyReference, resolvedPackages } from '../plugins/yarn/locators';
 import { packagesFromPackageLock, packagesFromPnpmLockfile, packagesFromYarnLock } from '../src/lockfile/index';
 import { npmRegistries, yarnRegistriesFor } from '../src/lockfile/registries';
-import { classifySpec, isRegistryTarball, npmFetchUrl, urlSource, type Registries } from '../src/lockfile/source';
+import { classifySpec, isRegistryTarball, npmFetchUrl, registryTarballPackage, urlPackage, urlSource, type Registries } from '../src/lockfile/source';
 import type { SourceKind } from '../src/types';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-source-test-'));
@@ -63,6 +63,34 @@ describe('classifySpec', () => {
 });
 
 describe('registry identity', () => {
+  test('registryTarballPackage: the name@version a configured registry serves at a URL, under the registry configured for that name', () => {
+    expect(registryTarballPackage('https://registry.npmjs.org/b/-/b-2.0.0.tgz', REG)).toEqual({ name: 'b', version: '2.0.0' });
+    expect(registryTarballPackage('https://registry.yarnpkg.com/@s/b/-/b-1.0.0-rc.1.tgz', REG)).toEqual({ name: '@s/b', version: '1.0.0-rc.1' });
+    expect(registryTarballPackage('https://registry.npmjs.org/@s%2fb/-/b-1.0.0.tgz', REG)).toEqual({ name: '@s/b', version: '1.0.0' });
+    expect(registryTarballPackage('https://npm.corp.example/repo/@corp/x/-/x-3.0.0.tgz', REG)).toEqual({ name: '@corp/x', version: '3.0.0' });
+    // Not a registry package: another host, a scope's package on the default registry, no semver, a query, a name mismatch in the file.
+    for (const url of [
+      'https://mirror.example/b/-/b-2.0.0.tgz',
+      'https://registry.npmjs.org/@corp/x/-/x-3.0.0.tgz',
+      'https://npm.corp.example/repo/b/-/b-2.0.0.tgz',
+      'https://registry.npmjs.org/b/-/b-2.0.tgz',
+      'https://registry.npmjs.org/b/-/b-2.0.0.tgz?x=1',
+      'https://registry.npmjs.org/b/-/c-2.0.0.tgz',
+      'https://registry.npmjs.org/b/-/b-2.0.0.tar',
+      'not a url',
+    ]) expect(registryTarballPackage(url, REG), url).toBeUndefined();
+  });
+
+  test('urlPackage: a registry tarball of another name@version than the key is that package; anything else as urlSource', () => {
+    expect(urlPackage('https://registry.npmjs.org/b/-/b-2.0.0.tgz', 'a', '1.0.0', REG)).toEqual({ source: 'registry', name: 'b', version: '2.0.0' });
+    expect(urlPackage('https://registry.npmjs.org/a/-/a-1.0.0.tgz', 'a', '1.0.0', REG)).toEqual({ source: 'registry', name: 'a', version: '1.0.0' });
+    expect(urlPackage('https://mirror.example/b/-/b-2.0.0.tgz', 'a', '1.0.0', REG)).toEqual({ source: 'tarball', resolved: 'https://mirror.example/b/-/b-2.0.0.tgz', name: 'a', version: '1.0.0' });
+    // npm's replace-registry-host first: a registry.npmjs.org URL is fetched from the configured registry.
+    const mirror: Registries = { default: 'https://mirror.example/', scopes: {} };
+    expect(urlPackage('https://registry.npmjs.org/b/-/b-2.0.0.tgz', 'a', '1.0.0', mirror, { npm: true })).toMatchObject({ source: 'registry', name: 'b' });
+    expect(urlPackage('https://registry.npmjs.org/b/-/b-2.0.0.tgz', 'a', '1.0.0', mirror)).toMatchObject({ source: 'tarball', name: 'a' });
+  });
+
   test('only the configured registry for the name, at name@version\'s path', () => {
     expect(isRegistryTarball('https://registry.npmjs.org/good-pkg/-/good-pkg-1.0.0.tgz', 'good-pkg', '1.0.0', REG)).toBe(true);
     expect(isRegistryTarball('http://other-host/good-pkg/-/good-pkg-1.0.0.tgz', 'good-pkg', '1.0.0', REG)).toBe(false);

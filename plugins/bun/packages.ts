@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSemver } from '../../src/lockfile/common';
-import { classifySpec, isInside, isRegistryTarball, registryFor, type Registries } from '../../src/lockfile/source';
+import { classifyBunSpec, classifySpec, declaredUrlSource, isRegistryTarball, registryFor, urlPackage, type Registries } from '../../src/lockfile/source';
 import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
 import type { ResolvedPackage } from '../../src/types';
 
@@ -36,15 +36,24 @@ export function registryOf(pkg: BunPackage, registries: Registries): string | un
 export async function toResolvedPackage(pkg: BunPackage, projectDir: string, registries: Registries, integrity: IntegritySource): Promise<ResolvedPackage> {
   const { name, version, tarball } = pkg;
   if (isSemver(version)) {
-    const registry = registryOf(pkg, registries);
-    if (registry === undefined) return { name, version, source: 'tarball', ...(tarball ? { resolved: tarball } : {}) };
-    const sri = integrity.locked(name, version, tarball) ?? (await integrity.fromRegistry(name, version, registry));
-    return { name, version, source: 'registry', ...(sri ? { integrity: sri } : {}) };
+    // The same decision as `check` of bun.lock (source.ts urlPackage): Bun downloads this URL, so a
+    // registry tarball of another name@version is that package, under that name.
+    const kind = /^https?:/i.test(tarball) ? urlPackage(tarball, name, version, registries) : undefined;
+    if (kind?.source !== 'registry') return { name, version, source: 'tarball', ...(tarball ? { resolved: tarball } : {}) };
+    const real = { name: kind.name, version: kind.version };
+    const sri = integrity.locked(real.name, real.version, tarball) ?? (await integrity.fromRegistry(real.name, real.version, registryFor(real.name, registries)));
+    return { ...real, source: 'registry', ...(real.name !== name ? { alias: name } : {}), ...(sri ? { integrity: sri } : {}) };
   }
   if (version.startsWith('workspace:')) return { name, version: '0.0.0', source: 'workspace', resolved: version };
-  if (version.startsWith('link:')) return { name, version: '0.0.0', source: isInside(projectDir, version.slice(5)) ? 'workspace' : 'link', resolved: version };
+  // `link:<name>`: a folder registered with `bun link`, outside the project (the same decision as `check` of bun.lock).
+  if (version.startsWith('link:')) return { name, version: '0.0.0', source: classifyBunSpec(version, { projectDir }).source, resolved: version };
   if (classifySpec(version).source === 'git' || classifySpec(pkg.requestedRange).source === 'git') return { name, version: '0.0.0', source: 'git', resolved: version };
-  if (/^https?:/.test(version) || /^https?:/.test(tarball)) return { name, version: '0.0.0', source: 'tarball', resolved: tarball || version };
+  if (/^https?:/.test(version) || /^https?:/.test(tarball)) {
+    // The same decision as `check` of bun.lock: a registry's tarball is named by the package it is.
+    const kind = declaredUrlSource(tarball || version, registries);
+    const real = kind.name ?? name;
+    return { name: real, version: kind.version ?? '0.0.0', source: 'tarball', resolved: tarball || version, ...(real !== name ? { alias: name } : {}) };
+  }
   return { name, version: '0.0.0', source: 'file', resolved: version };
 }
 

@@ -3,14 +3,15 @@
  * `packages` maps an install path to a tuple whose first element is `name@resolution`:
  *   npm:       ["name@1.2.3", "<tarball URL or '' for the default registry>", {meta}, "sha512-…"]
  *   git:       ["name@git+https://…#sha", {meta}, "<tag>"]   github: ["name@github:o/r#sha", …]
- *   tarball:   ["name@https://…/x.tgz", {meta}]   local: ["name@file:../x", …] / ["name@link:x"]
+ *   tarball:   ["name@https://…/x.tgz", {meta}]   local: ["name@file:../x", …]
+ *   link:      ["name@link:name", {meta}]  (a package registered with `bun link`, outside the project)
  *   workspace: ["name@workspace:packages/x", {meta}]
  * The name decided here is the resolution's (the real package), never the install path's.
  */
 import { parseDocument } from 'yaml';
 import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, isSemver, lineColumn, make, splitNameAt, str } from './common';
-import { classifySpec, DEFAULT_REGISTRIES, urlSource, type Registries, type SourceClass } from './source';
+import { classifyBunSpec, declaredUrlSource, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
 
 /** The JSON text of a JSONC document: comments removed, trailing commas dropped (strings untouched). */
 export function stripJsonc(text: string): string {
@@ -62,13 +63,18 @@ export function parseBunLockText(text: string, file?: string): unknown {
   }
 }
 
-/** The one classifier (source.ts) decides; a registry entry's URL must be the configured registry's. */
-function sourceOf(name: string, resolution: string, registryUrl: string | undefined, lockfileDir: string, registries: Registries): SourceClass {
+/**
+ * The one classifier (source.ts) decides; a registry entry's URL must be the configured registry's
+ * for its name@version. Bun downloads that URL as it is: the registry's tarball of another
+ * name@version is that package (urlPackage).
+ */
+function sourceOf(name: string, resolution: string, registryUrl: string | undefined, lockfileDir: string, registries: Registries): SourceClass & { name?: string; version?: string } {
   if (isSemver(resolution)) {
     if (registryUrl === undefined || registryUrl === '') return { source: 'registry' };
-    return urlSource(registryUrl, name, resolution, registries);
+    return urlPackage(registryUrl, name, resolution, registries);
   }
-  return classifySpec(resolution, { projectDir: lockfileDir });
+  const kind = classifyBunSpec(resolution, { projectDir: lockfileDir });
+  return kind.source === 'tarball' && /^https?:\/\//i.test(resolution) ? declaredUrlSource(resolution, registries) : kind;
 }
 
 /** The version a non-registry entry carries in its metadata, if any. */
@@ -88,16 +94,18 @@ export function packagesFromBunLock(lockfile: unknown, lockfileDir: string, file
     if (!Array.isArray(entry) || typeof entry[0] !== 'string') return fail(file, `package "${path}" must be an array starting with "name@resolution"`);
     const split = splitNameAt(entry[0]);
     if (!split || split.rest === '') return fail(file, `package "${path}" has no name@resolution ("${entry[0]}")`);
-    const { name, rest } = split;
-    const npm = isSemver(rest);
+    const npm = isSemver(split.rest);
     if (npm && entry[1] !== undefined && typeof entry[1] !== 'string') return fail(file, `package "${path}": the tarball URL must be a string`);
-    const { source, resolved } = sourceOf(name, rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir, options.registries ?? DEFAULT_REGISTRIES);
+    const kind = sourceOf(split.name, split.rest, npm ? (entry[1] as string | undefined) : undefined, lockfileDir, options.registries ?? DEFAULT_REGISTRIES);
+    const { source, resolved } = kind;
+    const name = kind.name ?? split.name;
+    const rest = kind.version ?? split.rest;
     const integrity = npm ? str(entry[3]) : undefined;
     const alias = aliasOf(path, name);
     out.push(
       make({
         name,
-        version: npm ? rest : (metaVersion(entry) ?? '0.0.0'),
+        version: npm || kind.version !== undefined ? rest : (metaVersion(entry) ?? '0.0.0'),
         source,
         ...(integrity ? { integrity } : {}),
         ...(resolved ? { resolved } : {}),

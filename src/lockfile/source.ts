@@ -7,6 +7,7 @@
  */
 import { isAbsolute, posix, relative, resolve } from 'node:path';
 import npa from 'npm-package-arg';
+import { valid as validSemver } from 'semver';
 import { isValidPackageName } from '../package-name';
 import type { SourceKind } from '../types';
 
@@ -159,6 +160,17 @@ export function classifySpec(raw: string, context: SpecContext = {}): SourceClas
   return { source: 'file', resolved: body };
 }
 
+/**
+ * A Bun specifier or bun.lock resolution: as classifySpec, except `link:<name>`, which in Bun names
+ * a package registered with `bun link` (a folder in Bun's global link registry, outside the
+ * project: measured with Bun 1.4.4, its postinstall runs), never a path as in pnpm and Yarn. The
+ * one decision for `check` of bun.lock and the Bun scanner.
+ */
+export function classifyBunSpec(spec: string, context: SpecContext = {}): SourceClass {
+  if (spec.startsWith('link:')) return { source: 'link', resolved: spec };
+  return classifySpec(spec, context);
+}
+
 /** What an `npm:` alias's `name@range` (or bare range, in a Yarn locator) points at. */
 function aliasTarget(inner: string, context: SpecContext): SourceClass {
   const named = splitNameAt(inner);
@@ -268,6 +280,66 @@ export function urlSource(url: string, name: string, version: string, registries
   if (kind.source !== 'tarball') return kind;
   const fetched = options.npm ? npmFetchUrl(url, registries) : url;
   return isRegistryTarball(fetched, name, version, registries) ? { source: 'registry' } : { source: 'tarball', resolved: url };
+}
+
+/**
+ * The package a tarball URL is when it is a configured registry's own tarball path
+ * (`<registry><name>/-/<unscoped name>-<version>.tgz`, the registry being the one configured for
+ * that name), whatever name an entry files it under: that registry serves that name@version there.
+ */
+export function registryTarballPackage(url: string, registries: Registries): { name: string; version: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(sameAsNpmjs(url));
+  } catch {
+    return undefined;
+  }
+  for (const registry of new Set([registries.default, ...Object.values(registries.scopes)])) {
+    let base: URL;
+    try {
+      base = new URL(sameAsNpmjs(registry));
+    } catch {
+      continue;
+    }
+    const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+    if (parsed.origin !== base.origin || !parsed.pathname.startsWith(prefix)) continue;
+    let rest: string;
+    try {
+      rest = decodeURIComponent(parsed.pathname.slice(prefix.length));
+    } catch {
+      continue;
+    }
+    const match = /^((?:@[^/]+\/)?([^/]+))\/-\/\2-([^/]+)\.tgz$/.exec(rest);
+    if (!match) continue;
+    const [, name, , version] = match as unknown as [string, string, string, string];
+    if (validSemver(version) !== version || !isValidPackageName(name)) continue;
+    if (isRegistryTarball(url, name, version, registries)) return { name, version };
+  }
+  return undefined;
+}
+
+/**
+ * npm and Bun fetch a lockfile's tarball URL as it is, under the entry's key: when that URL is the
+ * registry's tarball of another name@version, what is installed is that registry package, so it
+ * is judged (named, excluded, looked up, integrity-bound) as that package, not as a tarball of the
+ * key's name. Otherwise as urlSource.
+ */
+export function urlPackage(url: string, name: string, version: string, registries: Registries, options: { npm?: boolean } = {}): SourceClass & { name: string; version: string } {
+  const kind = urlSource(url, name, version, registries, options);
+  if (kind.source !== 'tarball') return { ...kind, name, version };
+  const other = registryTarballPackage(options.npm ? npmFetchUrl(url, registries) : url, registries);
+  return other ? { source: 'registry', ...other } : { ...kind, name, version };
+}
+
+/**
+ * A tarball URL a dependency declares as its spec: a tarball source even at a registry's path, but
+ * when it is a registry's tarball of some name@version, that package is what npm and Bun install
+ * (Bun 1.4.4 even passes the scanner that name): it is named by it, so `exclude`, `overrides`
+ * and the feed see the package that lands, never the key it is declared under.
+ */
+export function declaredUrlSource(url: string, registries: Registries, options: { npm?: boolean } = {}): SourceClass & { name?: string; version?: string } {
+  const other = registryTarballPackage(options.npm ? npmFetchUrl(url, registries) : url, registries);
+  return { source: 'tarball', resolved: url, ...(other ?? {}) };
 }
 
 /**
