@@ -236,42 +236,6 @@ export function isRegistryTarball(url: string, name: string, version: string, re
 }
 
 /**
- * The registry package a tarball URL is the configured registry's own URL of, read off the URL
- * (`<registry>@scope/bar/-/bar-1.0.0.tgz` → @scope/bar@1.0.0); undefined for any other URL
- * (another host or path, a query, credentials, a registry not configured for that scope).
- */
-export function registryTarballPackage(url: string, registries: Registries): { name: string; version: string } | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(sameAsNpmjs(url));
-  } catch {
-    return undefined;
-  }
-  for (const registry of [registries.default, ...Object.values(registries.scopes)]) {
-    let base: URL;
-    try {
-      base = new URL(sameAsNpmjs(registry));
-    } catch {
-      continue;
-    }
-    const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
-    if (parsed.origin !== base.origin || !parsed.pathname.startsWith(prefix)) continue;
-    let rest: string;
-    try {
-      rest = decodeURIComponent(parsed.pathname.slice(prefix.length));
-    } catch {
-      continue;
-    }
-    const match = /^((?:@[^/]+\/)?([^/]+))\/-\/([^/]+)\.tgz$/.exec(rest);
-    if (!match || !match[3]!.startsWith(`${match[2]}-`)) continue;
-    const name = match[1]!;
-    const version = match[3]!.slice(match[2]!.length + 1);
-    if (isValidPackageName(name) && isRegistryTarball(url, name, version, registries)) return { name, version };
-  }
-  return undefined;
-}
-
-/**
  * The source of a package recorded with a tarball URL: the registry only when it is the
  * configured registry's own URL for name@version (after npm's host rewrite when `npm`).
  */
@@ -285,7 +249,9 @@ export function urlSource(url: string, name: string, version: string, registries
 /**
  * The package a tarball URL is when it is a configured registry's own tarball path
  * (`<registry><name>/-/<unscoped name>-<version>.tgz`, the registry being the one configured for
- * that name), whatever name an entry files it under: that registry serves that name@version there.
+ * that name: `<registry>@scope/bar/-/bar-1.0.0.tgz` → @scope/bar@1.0.0), whatever name an entry
+ * files it under: that registry serves that name@version there. undefined for any other URL
+ * (another host or path, a query, credentials, a registry not configured for that scope).
  */
 export function registryTarballPackage(url: string, registries: Registries): { name: string; version: string } | undefined {
   let parsed: URL;
