@@ -215,24 +215,32 @@ function sameAsNpmjs(url: string): string {
  */
 export function isRegistryTarball(url: string, name: string, version: string, registries: Registries): boolean {
   let parsed: URL;
-  let registry: URL;
   try {
     parsed = new URL(sameAsNpmjs(url));
-    registry = new URL(sameAsNpmjs(registryFor(name, registries)));
   } catch {
     return false;
   }
-  if (parsed.origin !== registry.origin || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') return false;
-  const prefix = registry.pathname.endsWith('/') ? registry.pathname : `${registry.pathname}/`;
-  if (!parsed.pathname.startsWith(prefix)) return false;
-  let rest: string;
-  try {
-    rest = decodeURIComponent(parsed.pathname.slice(prefix.length));
-  } catch {
-    return false;
-  }
+  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') return false;
+  const rest = pathUnder(parsed, registryFor(name, registries));
   const base = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
   return rest === `${name}/-/${base}-${version}.tgz`;
+}
+
+/** The decoded path of `url` below `registry` (same origin, under its path); undefined when it is not there. */
+function pathUnder(url: URL, registry: string): string | undefined {
+  let base: URL;
+  try {
+    base = new URL(sameAsNpmjs(registry));
+  } catch {
+    return undefined;
+  }
+  const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+  if (url.origin !== base.origin || !url.pathname.startsWith(prefix)) return undefined;
+  try {
+    return decodeURIComponent(url.pathname.slice(prefix.length));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -261,20 +269,9 @@ export function registryTarballPackage(url: string, registries: Registries): { n
     return undefined;
   }
   for (const registry of new Set([registries.default, ...Object.values(registries.scopes)])) {
-    let base: URL;
-    try {
-      base = new URL(sameAsNpmjs(registry));
-    } catch {
-      continue;
-    }
-    const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
-    if (parsed.origin !== base.origin || !parsed.pathname.startsWith(prefix)) continue;
-    let rest: string;
-    try {
-      rest = decodeURIComponent(parsed.pathname.slice(prefix.length));
-    } catch {
-      continue;
-    }
+    const rest = pathUnder(parsed, registry);
+    if (rest === undefined) continue;
+    // Read off the path, then confirmed by isRegistryTarball (the registry configured for that name, no query or credentials).
     const match = /^((?:@[^/]+\/)?([^/]+))\/-\/\2-([^/]+)\.tgz$/.exec(rest);
     if (!match) continue;
     const [, name, , version] = match as unknown as [string, string, string, string];
