@@ -10,7 +10,7 @@ import { reuseVerdict } from '../src/verdict-store';
 import { scanVerdictInputs, storeScan } from '../plugins/bun/verdict-reuse';
 import { ConfigError } from '../src/errors';
 import type { Mode, PackageResult, Report, ResolvedPackage } from '../src/types';
-import { registryOf, toResolvedPackage, type BunPackage, type IntegritySource } from '../plugins/bun/packages';
+import { toResolvedPackage, type BunPackage, type IntegritySource } from '../plugins/bun/packages';
 import { createBunScanner, type ScannerDependencies } from '../plugins/bun/scanner';
 import { withScanner } from '../src/init/bun';
 
@@ -108,10 +108,14 @@ describe('Bun packages → ResolvedPackage', () => {
     expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-2.0.0.tgz`), '/p', REGS, other)).toEqual({ name: 'b', version: '2.0.0', source: 'registry', alias: 'a', integrity: SRI });
     expect(other.asked).toEqual([`b@2.0.0 ${REG}`]);
     expect(await toResolvedPackage(pkg('a', `${REG}b/-/b-1.0.x.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
-    expect(registryOf(pkg('a', `${REG}a/-/a-1.0.0.tgz`), REGS)).toBe(REG);
+    const own = integrity(undefined, SRI);
+    expect(await toResolvedPackage(pkg('a', `${REG}a/-/a-1.0.0.tgz`), '/p', REGS, own)).toMatchObject({ name: 'a', source: 'registry' });
+    expect(own.asked).toEqual([`a@1.0.0 ${REG}`]);
     // A scope's packages come from its registry (the same rule as `check` over bun.lock), and only they do.
-    expect(registryOf(pkg('@acme/x', `${SCOPED}@acme/x/-/x-1.0.0.tgz`), REGS)).toBe(SCOPED);
-    expect(registryOf(pkg('@acme/x', `${REG}@acme/x/-/x-1.0.0.tgz`), REGS)).toBeUndefined();
+    const scoped = integrity(undefined, SRI);
+    expect(await toResolvedPackage(pkg('@acme/x', `${SCOPED}@acme/x/-/x-1.0.0.tgz`), '/p', REGS, scoped)).toMatchObject({ name: '@acme/x', source: 'registry' });
+    expect(scoped.asked).toEqual([`@acme/x@1.0.0 ${SCOPED}`]);
+    expect(await toResolvedPackage(pkg('@acme/x', `${REG}@acme/x/-/x-1.0.0.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
     expect(await toResolvedPackage(pkg('a', `${SCOPED}a/-/a-1.0.0.tgz`), '/p', REGS, integrity(SRI))).toMatchObject({ source: 'tarball' });
   });
 

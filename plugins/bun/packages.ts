@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSemver } from '../../src/lockfile/common';
-import { classifyBunSpec, classifySpec, declaredUrlSource, isRegistryTarball, registryFor, urlPackage, type Registries } from '../../src/lockfile/source';
+import { classifyBunSpec, classifySpec, declaredUrlSource, registryFor, urlPackage, type Registries } from '../../src/lockfile/source';
 import { packagesFromBunLock, parseBunLockText } from '../../src/lockfile/bun';
 import type { ResolvedPackage } from '../../src/types';
 
@@ -26,11 +26,6 @@ export interface IntegritySource {
   locked(name: string, version: string, tarball: string): string | undefined;
   /** The registry's `dist.integrity` for name@version (registry packages bun.lock does not pin). */
   fromRegistry(name: string, version: string, registry: string): Promise<string | undefined>;
-}
-
-/** The registry (with a trailing slash) a package's tarball URL is the registry tarball of, if it is one. */
-export function registryOf(pkg: BunPackage, registries: Registries): string | undefined {
-  return isRegistryTarball(pkg.tarball, pkg.name, pkg.version, registries) ? registryFor(pkg.name, registries) : undefined;
 }
 
 export async function toResolvedPackage(pkg: BunPackage, projectDir: string, registries: Registries, integrity: IntegritySource): Promise<ResolvedPackage> {

@@ -85,11 +85,6 @@ export function yarnLocatorPackage(locator: Locator, version: string, lockfileDi
   return { name: fetched.name, version, kind, ...aliased(fetched.name) };
 }
 
-/** The source of a locator reference (yarnLocatorPackage decides). */
-export function yarnReferenceSource(locator: Locator, version: string, lockfileDir: string, registries: Registries): SourceClass {
-  return yarnLocatorPackage(locator, version, lockfileDir, registries).kind;
-}
-
 /**
  * One resolved Yarn package from its locator (`name@npm:1.2.0`, `name@patch:…`, …), as a
  * yarn.lock entry or Yarn's own Project (a plugin) gives it. `descriptors` (`alias@npm:real@^1`)
