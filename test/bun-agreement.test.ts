@@ -54,6 +54,14 @@ function expectNothingInstalled(p: BunProject): void {
   expect(p.ran()).toEqual([]);
 }
 
+/** Undoes an unguarded install (node_modules, Bun's cache, markers) and writes `lock` again, for the guarded run. */
+function startOver(p: BunProject, lock: unknown): void {
+  rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+  rmSync(p.env.BUN_INSTALL_CACHE_DIR!, { recursive: true, force: true });
+  p.clearMarkers();
+  writeFileSync(join(p.dir, 'bun.lock'), JSON.stringify(lock, null, 2));
+}
+
 describe('bun.lock shapes: Bun, its scanner and check agree', () => {
   test('an entry whose resolution names another package than its key: both judge it under the resolution\'s name (the excluded key skips nothing)', async () => {
     const { p, lock } = await lockedProject(`exclude: [${JSON.stringify(GOOD)}]\n`);
@@ -65,10 +73,7 @@ describe('bun.lock shapes: Bun, its scanner and check agree', () => {
     const ungated = await p.bun(['install', '--frozen-lockfile'], { PROVENANCE_GUARD_MODE: 'off' });
     expect(ungated.code, ungated.output).toBe(0);
     expect(readFileSync(join(p.dir, 'node_modules', GOOD, 'package.json'), 'utf8')).toContain(BAD);
-    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
-    rmSync(p.env.BUN_INSTALL_CACHE_DIR!, { recursive: true, force: true });
-    p.clearMarkers();
-    writeFileSync(join(p.dir, 'bun.lock'), JSON.stringify(lock, null, 2));
+    startOver(p, lock);
     const frozen = await p.bun(['install', '--frozen-lockfile']);
     expect(frozen.code, frozen.output).not.toBe(0);
     expect(frozen.output).toContain(`FATAL: ${BAD}`);
@@ -86,10 +91,7 @@ describe('bun.lock shapes: Bun, its scanner and check agree', () => {
     // Bun 1.4.4 downloads the URL: the blocked package's files and postinstall under the key's path.
     expect(readFileSync(join(p.dir, 'node_modules', GOOD, 'package.json'), 'utf8')).toContain(BAD);
     expect(p.ran()).toEqual([`${BAD}@1.0.0`]);
-    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
-    rmSync(p.env.BUN_INSTALL_CACHE_DIR!, { recursive: true, force: true });
-    p.clearMarkers();
-    writeFileSync(join(p.dir, 'bun.lock'), JSON.stringify(lock, null, 2));
+    startOver(p, lock);
     const frozen = await p.bun(['install', '--frozen-lockfile']);
     expect(frozen.code, frozen.output).not.toBe(0);
     expect(frozen.output).toContain(`FATAL: ${BAD}`);
