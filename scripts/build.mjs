@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { deferredModules } from './esbuild-deferred.mjs';
 import { jsYamlWithoutEsprima } from './esbuild-js-yaml.mjs';
+import { wrapWithCodeCache } from './code-cache-wrap.mjs';
 
 const common = {
   bundle: true,
@@ -83,3 +84,12 @@ const targets = [
 ];
 
 await Promise.all(targets.map((t) => build({ ...common, ...t, plugins: [jsYamlWithoutEsprima, ...(t.plugins ?? [])] })));
+
+// The bundles a repeat `check` and a Yarn install load run with V8's code cache (src/code-cache.ts).
+// Not the pnpmfile: pnpm 12 loads it in a process that only lists its hooks, where reading a cache
+// (and loading node:crypto to check it) would cost more than it saves.
+await Promise.all([
+  wrapWithCodeCache('dist/cli.cjs', 'cli'),
+  wrapWithCodeCache('dist/cli-main.cjs', 'cli-main'),
+  wrapWithCodeCache('plugins/yarn/dist/plugin-provenance.cjs', 'yarn-plugin'),
+]);

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
 export const BUNDLES = ['dist/cli.cjs', 'dist/cli-main.cjs', 'dist/cli-yaml.cjs', 'dist/index.cjs', 'plugins/pnpm/dist/pnpmfile.cjs', 'plugins/pnpm/dist/config-dependency/pnpmfile.cjs', 'plugins/yarn/dist/plugin-provenance.cjs'];
-const SOURCES = ['src', 'plugins', 'scripts/build.mjs', 'package.json'];
+const SOURCES = ['src', 'plugins', 'scripts/build.mjs', 'scripts/code-cache-wrap.mjs', 'scripts/esbuild-deferred.mjs', 'scripts/esbuild-js-yaml.mjs', 'package.json'];
 
 function newestSource(path: string): number {
   const stat = statSync(path);

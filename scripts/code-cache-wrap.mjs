@@ -1,0 +1,34 @@
+// Wraps a built bundle so it runs with V8's code cache (src/code-cache.ts). The wrapper is a small
+// loader and, as the body of a function that is only a comment, the bundle's text: V8 skips a
+// comment without parsing it, and the loader reads it back with Function.prototype.toString.
+// The bundle itself is unchanged inside the comment, but for each `*/`, which stands as END_MARK.
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { build } from 'esbuild';
+import { deferredModules } from './esbuild-deferred.mjs';
+
+const END_MARK = '*<pg-comment-end>/';
+let loader;
+
+/** The loader, as a script defining `__pgCodeCache` (node:crypto loads only when a cache is read or written). */
+async function loaderScript() {
+  loader ??= build({
+    entryPoints: [new URL('../src/code-cache.ts', import.meta.url).pathname],
+    bundle: true, write: false, platform: 'node', target: 'node20.19', format: 'iife', globalName: '__pgCodeCache',
+    minify: true, legalComments: 'none', logLevel: 'warning',
+    plugins: [deferredModules(/^node:crypto$/)],
+  }).then((result) => result.outputFiles[0].text.trim());
+  return loader;
+}
+
+/** Rewrites `outfile` as a wrapper of its own text, cached under `name`. */
+export async function wrapWithCodeCache(outfile, name) {
+  let text = readFileSync(outfile, 'utf8');
+  const shebang = text.startsWith('#!') ? text.slice(0, text.indexOf('\n') + 1) : '';
+  text = text.slice(shebang.length);
+  if (text.includes(END_MARK)) throw new Error(`${outfile} holds ${END_MARK}: choose another mark`);
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  const escaped = text.replaceAll('*/', END_MARK);
+  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${escaped === text ? '' : `, endMark: ${JSON.stringify(END_MARK)}`} }`;
+  writeFileSync(outfile, `${shebang}"use strict";\n// ${name}: the bundle is the comment at the end, run with V8's code cache (src/code-cache.ts).\n${await loaderScript()}\n__pgCodeCache.runModulePayload(module, function () {/*${escaped}*/}, ${site});\n`);
+}

@@ -1,0 +1,137 @@
+/**
+ * V8's code cache for the guard's own bundles (the executable, the full CLI, the Yarn plugin).
+ *
+ * Every install and `check` starts a process that compiles the bundle it loads, and then each
+ * function it calls for the first time (on these VMs V8 parses ~17 MB/s: the Yarn plugin's 536 kB
+ * took ~31 ms before it was even called). Node 20 has no compile cache of its own (22 has), so the
+ * build wraps a bundle (scripts/code-cache-wrap.mjs): the wrapper carries the bundle's text in a
+ * comment, which V8 skips without parsing, and runs it through `runModulePayload`, which hands V8
+ * the code it compiled in an earlier run (README, Performance).
+ *
+ * Trust: V8 checks a cache's version and flags, not its code, so a forged cache is code that runs.
+ * It lives only in the state directory (never the cache directory a CI restores), beside the
+ * machine secret, under an HMAC of that secret over the bundle it was made from: its SHA-256 (from
+ * the build, in the wrapper) and the identity of the wrapper file (device, inode, size, times; a
+ * file replaced or edited is another file). Anything else is a miss: the bundle compiles as usual,
+ * and a new cache is written when the process exits (then it holds every function the run
+ * compiled). `PROVENANCE_GUARD_CODE_CACHE=0` turns it off; `PROVENANCE_GUARD_TIMING=1` says
+ * whether each bundle found its cache.
+ *
+ * No cache is made where the state directory has no secret yet (a fresh CI machine, which would
+ * pay for writing one and never read it), and a run that finds one does not rewrite it, so the
+ * run that made it decides which functions it holds (those the next runs need to compile
+ * themselves are no slower than without a cache).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Script, constants as vmConstants } from 'node:vm';
+import { writeFileAtomic } from './atomic';
+import { machineSecret } from './machine-secret';
+import { stateDir } from './paths';
+
+export type CodeCacheStatus = 'hit' | 'miss' | 'off';
+
+/** Where a bundle's text is run from: the wrapper module and what it knows of its payload. */
+export interface PayloadSite {
+  /** What stands for each `*` `/` of the text inside the comment (none when the build found none). */
+  endMark?: string;
+  /** Names the cache file: one per bundle, replaced when the bundle changes. */
+  name: string;
+  /** SHA-256 (hex) of the payload text, computed by the build. */
+  sha256: string;
+  /** The wrapper file (stack traces name it; its identity is part of the key). */
+  filename: string;
+  /** The wrapper's own `require`, which the payload uses as its own. */
+  require: NodeJS.Require;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface ModuleLike {
+  exports: unknown;
+}
+
+const MODULE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+const MODULE_TAIL = '\n})';
+const PURPOSE = 'provenance-guard code cache v1\n';
+
+interface CacheSlot {
+  file: string;
+  secret: Buffer;
+  /** Everything the cached code was made from, as one line. */
+  header: string;
+}
+
+/** The text in the comment that is `carrier`'s whole body (Function.prototype.toString: a view of the wrapper's source). */
+export function payloadText(carrier: () => void, endMark: string | undefined): string {
+  const source = Function.prototype.toString.call(carrier);
+  const text = source.slice(source.indexOf('/*') + 2, source.lastIndexOf('*/'));
+  return endMark ? text.replaceAll(endMark, '*/') : text;
+}
+
+/**
+ * Runs the CommonJS module whose source is carried by `carrier` (payloadText) as the module
+ * `target`, with the compiled code of an earlier run when there is an authentic one. Returns
+ * whether there was.
+ */
+export function runModulePayload(target: ModuleLike, carrier: () => void, site: PayloadSite): CodeCacheStatus {
+  const text = payloadText(carrier, site.endMark);
+  const slot = cacheSlot(site);
+  const cachedData = slot && readCache(slot);
+  const script = new Script(MODULE_HEAD + text + MODULE_TAIL, {
+    filename: site.filename,
+    ...(cachedData ? { cachedData } : {}),
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const status: CodeCacheStatus = !slot ? 'off' : cachedData && !script.cachedDataRejected ? 'hit' : 'miss';
+  if (slot && status === 'miss') process.once('exit', () => writeCache(slot, script));
+  if ((site.env ?? process.env).PROVENANCE_GUARD_TIMING === '1') process.stderr.write(`provenance-guard timing: code cache ${site.name} ${status}\n`);
+  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: ModuleLike, filename: string, dirname: string) => void;
+  run.call(target.exports, target.exports, site.require, target, site.filename, dirname(site.filename));
+  return status;
+}
+
+function cacheSlot(site: PayloadSite): CacheSlot | undefined {
+  const env = site.env ?? process.env;
+  if (env.PROVENANCE_GUARD_CODE_CACHE === '0' || !/^[a-z0-9-]+$/.test(site.name)) return undefined;
+  try {
+    const dir = stateDir(env);
+    const secret = machineSecret(dir, false);
+    if (!secret) return undefined;
+    const s = statSync(site.filename, { bigint: true });
+    const identity = [s.dev, s.ino, s.size, s.mtimeNs, s.ctimeNs].join(':');
+    const header = JSON.stringify({ name: site.name, sha256: site.sha256, file: site.filename, identity, node: process.version, v8: process.versions.v8, arch: process.arch });
+    return { file: join(dir, 'code-cache', `${site.name}.v8`), secret, header };
+  } catch {
+    return undefined;
+  }
+}
+
+function macOf(slot: CacheSlot, data: Uint8Array): Buffer {
+  return createHmac('sha256', slot.secret).update(PURPOSE).update(slot.header).update('\n').update(data).digest();
+}
+
+/** The stored code when it is this machine's, for exactly this bundle; else undefined. */
+function readCache(slot: CacheSlot): Buffer | undefined {
+  let stored: Buffer;
+  try {
+    stored = readFileSync(slot.file);
+  } catch {
+    return undefined;
+  }
+  // The file: 32 bytes of MAC, the header line, the code.
+  const headerEnd = stored.indexOf(0x0a, 32);
+  if (headerEnd < 0 || stored.toString('utf8', 32, headerEnd) !== slot.header) return undefined;
+  const data = stored.subarray(headerEnd + 1);
+  if (!timingSafeEqual(stored.subarray(0, 32), macOf(slot, data))) return undefined;
+  return data;
+}
+
+function writeCache(slot: CacheSlot, script: Script): void {
+  try {
+    const data = script.createCachedData();
+    writeFileAtomic(slot.file, Buffer.concat([macOf(slot, data), Buffer.from(`${slot.header}\n`), data]), 0o600);
+  } catch {
+    // A state directory that is not writable: the next run compiles again.
+  }
+}

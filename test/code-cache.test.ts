@@ -1,0 +1,137 @@
+/**
+ * src/code-cache.ts through the wrapper the build makes (scripts/code-cache-wrap.mjs), run by real
+ * Node processes: V8 itself accepts or refuses the cached code. A cache is a forgery target (V8
+ * runs the code in it without checking it against the source), so each test here is a way one
+ * could be used for the wrong bundle.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+// @ts-expect-error: a build script (JavaScript, no types)
+import { wrapWithCodeCache } from '../scripts/code-cache-wrap.mjs';
+import { tempDirs } from './helpers/temp';
+
+const tempDir = tempDirs('pg-code-cache-');
+
+interface Setup {
+  dir: string;
+  state: string;
+  wrapper: string;
+  cacheFile: string;
+}
+
+/** A wrapper of `payload` (a CommonJS module) and a state directory with a machine secret. */
+async function setup(payload: string, name = 'probe', secret = true): Promise<Setup> {
+  const dir = tempDir();
+  const state = join(dir, 'state');
+  mkdirSync(state, { recursive: true, mode: 0o700 });
+  if (secret) writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+  const wrapper = join(dir, `${name}.cjs`);
+  writeFileSync(wrapper, payload);
+  await wrapWithCodeCache(wrapper, name);
+  return { dir, state, wrapper, cacheFile: join(state, 'code-cache', `${name}.v8`) };
+}
+
+function run(s: Setup, env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): { out: string; status: string | undefined } {
+  const r = spawnSync(process.execPath, [...nodeFlags, s.wrapper], {
+    cwd: s.dir,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: s.dir, PROVENANCE_GUARD_STATE_DIR: s.state, PROVENANCE_GUARD_TIMING: '1', ...env },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return { out: r.stdout, status: /code cache \S+ (hit|miss|off)/.exec(r.stderr)?.[1] };
+}
+
+// Two payloads of the same length: V8 checks a cache against its source's length only.
+const PAYLOAD_A = 'module.exports = 1; function say() { return "AAAA"; } console.log(say());\n';
+const PAYLOAD_B = 'module.exports = 1; function say() { return "BBBB"; } console.log(say());\n';
+
+describe('code cache of the guard bundles', () => {
+  test('the second run compiles from the first run\'s code, which is kept 0600 in the state directory', async () => {
+    const s = await setup(PAYLOAD_A);
+    expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
+    expect(statSync(s.cacheFile).mode & 0o777).toBe(0o600);
+    expect(run(s)).toEqual({ out: 'AAAA\n', status: 'hit' });
+    expect(run(s)).toEqual({ out: 'AAAA\n', status: 'hit' });
+  });
+
+  test('without a machine secret (a fresh CI state directory) nothing is cached, nor made', async () => {
+    const s = await setup(PAYLOAD_A, 'probe', false);
+    expect(run(s)).toEqual({ out: 'AAAA\n', status: 'off' });
+    expect(existsSync(join(s.state, 'code-cache'))).toBe(false);
+    expect(existsSync(join(s.state, 'machine.key'))).toBe(false);
+  });
+
+  test('PROVENANCE_GUARD_CODE_CACHE=0 turns it off', async () => {
+    const s = await setup(PAYLOAD_A);
+    expect(run(s, { PROVENANCE_GUARD_CODE_CACHE: '0' })).toEqual({ out: 'AAAA\n', status: 'off' });
+    expect(existsSync(s.cacheFile)).toBe(false);
+  });
+
+  test('another bundle at the same path never runs the code cached for the first', async () => {
+    const s = await setup(PAYLOAD_A);
+    run(s);
+    expect(run(s).status).toBe('hit');
+    writeFileSync(s.wrapper, PAYLOAD_B);
+    await wrapWithCodeCache(s.wrapper, 'probe');
+    expect(run(s)).toEqual({ out: 'BBBB\n', status: 'miss' });
+    expect(run(s)).toEqual({ out: 'BBBB\n', status: 'hit' });
+  });
+
+  test('a wrapper edited by hand (its build hash unchanged) is another file: its cache is not used', async () => {
+    const s = await setup(PAYLOAD_A);
+    run(s);
+    expect(run(s).status).toBe('hit');
+    writeFileSync(s.wrapper, readFileSync(s.wrapper, 'utf8').replace('"AAAA"', '"BBBB"'));
+    expect(run(s)).toEqual({ out: 'BBBB\n', status: 'miss' });
+  });
+
+  test('a cache not made under this machine\'s secret is refused, even one that names this bundle, and is replaced', async () => {
+    const a = await setup(PAYLOAD_A);
+    run(a);
+    const b = await setup(PAYLOAD_B);
+    run(b);
+    // B's own file (its header, so the name, hash and identity are right) with A's code in it,
+    // signed under another key: what someone without this machine's secret could write.
+    const stored = readFileSync(b.cacheFile);
+    const headerEnd = stored.indexOf(0x0a, 32);
+    const header = stored.subarray(32, headerEnd);
+    const aStored = readFileSync(a.cacheFile);
+    const foreignCode = aStored.subarray(aStored.indexOf(0x0a, 32) + 1);
+    const otherKey = randomBytes(32);
+    const mac = createHmac('sha256', otherKey).update('provenance-guard code cache v1\n').update(header).update('\n').update(foreignCode).digest();
+    writeFileSync(b.cacheFile, Buffer.concat([mac, header, Buffer.from('\n'), foreignCode]));
+    expect(run(b)).toEqual({ out: 'BBBB\n', status: 'miss' });
+    expect(run(b)).toEqual({ out: 'BBBB\n', status: 'hit' });
+    // And a flipped byte in its own code is refused too.
+    const own = readFileSync(b.cacheFile);
+    own[own.length - 1] ^= 0xff;
+    writeFileSync(b.cacheFile, own);
+    expect(run(b)).toEqual({ out: 'BBBB\n', status: 'miss' });
+  });
+
+  test('code V8 refuses (made under other V8 flags) is a miss, and is made again under the flags of the run', async () => {
+    const s = await setup(PAYLOAD_A);
+    run(s);
+    const flags = ['--no-flush-bytecode'];
+    expect(run(s, {}, flags)).toEqual({ out: 'AAAA\n', status: 'miss' });
+    expect(run(s, {}, flags)).toEqual({ out: 'AAAA\n', status: 'hit' });
+  });
+
+  test('a bundle holding */ runs as it was built (the comment that carries it escapes them)', async () => {
+    const payload = 'const s = "x*/y"; const r = /a*/g; /* a comment */ console.log(JSON.stringify([s, r.source, "*<pg>/"]));\n';
+    const s = await setup(payload);
+    const expected = `${JSON.stringify(['x*/y', 'a*', '*<pg>/'])}\n`;
+    expect(run(s).out).toBe(expected);
+    expect(run(s)).toEqual({ out: expected, status: 'hit' });
+  });
+
+  test('a state directory it cannot write in costs a compile each run, nothing else', async () => {
+    const s = await setup(PAYLOAD_A);
+    writeFileSync(join(s.state, 'code-cache'), 'not a directory');
+    expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
+    expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
+  });
+});
