@@ -1,12 +1,13 @@
 /**
- * V8's code cache for the guard's own bundles (the executable, the full CLI, the Yarn plugin).
+ * V8's code cache for the Yarn plugin, the bundle every Yarn command loads.
  *
- * Every install and `check` starts a process that compiles the bundle it loads, and then each
- * function it calls for the first time (on these VMs V8 parses ~17 MB/s: the Yarn plugin's 536 kB
- * took ~31 ms before it was even called). Node 20 has no compile cache of its own (22 has), so the
- * build wraps a bundle (scripts/code-cache-wrap.mjs): the wrapper carries the bundle's text in a
- * comment, which V8 skips without parsing, and runs it through `runModulePayload`, which hands V8
- * the code it compiled in an earlier run (README, Performance).
+ * Every yarn command loads the plugin, runs its factory and, on an install, its gate: V8 compiles
+ * each function the first time it is called. Node 20 has no compile cache of its own (22 has), so
+ * the build wraps the bundle (scripts/code-cache-wrap.mjs): the wrapper carries the bundle's text
+ * in a comment, which V8 skips without parsing, and runs it through `runModulePayload`, which hands
+ * V8 the code it compiled in an earlier run: ~8 ms less of each install (README, Performance).
+ * The wrapper is generic; the CLI and the pnpmfile are not wrapped, as measured there it saved
+ * nothing (scripts/build.mjs).
  *
  * Trust: V8 checks a cache's version and flags, not its code, so a forged cache is code that runs.
  * It lives only in the state directory (never the cache directory a CI restores), beside the

@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cliProject, packageLock, SHA, type TestProject } from './helpers/cli-project';
@@ -165,33 +165,4 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     expect(full(['check', '--format', 'json'])).toEqual(first);
     expect(small(['check', '--format', 'json'])).toEqual(first);
   });
-
-  test('the executable and the full CLI run from their V8 code cache once one is made, whichever command made it', async () => {
-    const lock = [{ name: 'a', version: '1.0.0', integrity: SHA(1) }];
-    const p = await cliProject([record('a', 1, 8)], lock);
-    try {
-      mkdirSync(join(p.dir, 'node_modules'));
-      const statuses = (args: string[]) => {
-        const r = spawnSync(process.execPath, [join(DIST, 'cli.cjs'), ...args], { cwd: p.dir, encoding: 'utf8', env: { ...cliEnv(p.dir), PROVENANCE_GUARD_TIMING: '1' } });
-        expect(r.status, r.stderr).toBe(0);
-        return [...r.stderr.matchAll(/code cache (\S+) (hit|miss|off)/g)].map((m) => `${m[1]} ${m[2]}`);
-      };
-      // No machine secret before the first run: nothing cached (the run makes the secret).
-      expect(statuses(['check'])).toEqual(['cli off', 'cli-main off']);
-      expect(statuses(['--version'])).toEqual(['cli miss', 'cli-main miss']);
-      // A repeat: the executable alone.
-      expect(statuses(['check'])).toEqual(['cli hit']);
-      // A check sets a V8 flag, which V8 would refuse the cached code under: the full CLI is loaded before it.
-      writeFileSync(join(p.dir, 'package-lock.json'), `${packageLock(lock)}\n`);
-      expect(statuses(['check'])).toEqual(['cli hit', 'cli-main hit']);
-      expect(statuses(['--version'])).toEqual(['cli hit', 'cli-main hit']);
-      // Made by a check: the flag is back to its default when the process exits and writes it.
-      rmSync(join(p.dir, '.cache', 'state', 'code-cache'), { recursive: true });
-      writeFileSync(join(p.dir, 'package-lock.json'), `${packageLock(lock)}\n\n`);
-      expect(statuses(['check'])).toEqual(['cli miss', 'cli-main miss']);
-      expect(statuses(['--version'])).toEqual(['cli hit', 'cli-main hit']);
-    } finally {
-      p.cleanup();
-    }
-  }, 60_000);
 });

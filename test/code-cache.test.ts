@@ -134,4 +134,20 @@ describe('code cache of the guard bundles', () => {
     expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
     expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
   });
+
+  test('the built Yarn plugin is wrapped: required as Yarn requires it, it exports the plugin, from its cache the second time', () => {
+    const dir = tempDir();
+    const state = join(dir, 'state');
+    mkdirSync(state, { mode: 0o700 });
+    writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+    const plugin = join(__dirname, '..', 'plugins/yarn/dist/plugin-provenance.cjs');
+    const script = `const p = require(${JSON.stringify(plugin)}); console.log(p.name, typeof p.factory)`;
+    const load = () => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: state, PROVENANCE_GUARD_TIMING: '1' } });
+    const first = load();
+    expect(first.stdout, first.stderr).toBe('@yarnpkg/plugin-provenance function\n');
+    expect(first.stderr).toMatch(/code cache yarn-plugin miss/);
+    const second = load();
+    expect(second.stdout, second.stderr).toBe('@yarnpkg/plugin-provenance function\n');
+    expect(second.stderr).toMatch(/code cache yarn-plugin hit/);
+  });
 });

@@ -10,29 +10,20 @@ import { exitWith, processContext, type CliContext } from './context';
 import type * as Main from './main';
 
 async function main(argv: string[], ctx: CliContext): Promise<number> {
-  const check = argv[0] === 'check';
-  if (check) {
+  if (argv[0] === 'check') {
     const code = await answerFromVerdict(argv.slice(1), ctx).catch(() => undefined);
     if (code !== undefined) return code;
+    // A check allocates tens of MB that die young. Grown to its 16 MB semi-spaces, V8's young
+    // generation touches fresh memory at every scavenge (a page fault each page, ~13 µs on these
+    // VMs); kept at 1 MB, a first check of 2,000 packages makes ~3,400 fewer faults and runs
+    // ~50 ms faster (README, Performance). A heuristic read as the heap grows, so it applies here.
+    // Required here: node:v8 loads node:stream and more (~4 ms), which a repeat answered above never needs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const full = require(join(__dirname, 'cli-main.cjs')) as typeof Main;
-  if (!check) return full.run(argv, ctx);
-  // A check allocates tens of MB that die young. Grown to its 16 MB semi-spaces, V8's young
-  // generation touches fresh memory at every scavenge (a page fault each page, ~13 µs on these
-  // VMs); kept at 1 MB, a first check of 2,000 packages makes ~3,400 fewer faults and runs
-  // ~50 ms faster (README, Performance). A heuristic read as the heap grows, so it applies here.
-  // V8 refuses a code cache made under other flags (src/code-cache.ts), so the bundles are loaded
-  // before it is set and it is back to its default before the process exits and writes one.
-  // Required here: node:v8 loads node:stream and more (~4 ms), which a repeat answered above never needs.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const v8 = require('node:v8') as typeof import('node:v8');
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  try {
-    return await full.run(argv, ctx);
-  } finally {
-    v8.setFlagsFromString('--semi-space-growth-factor=2');
-  }
+  return full.run(argv, ctx);
 }
 
 exitWith(main(process.argv.slice(2), processContext()));
