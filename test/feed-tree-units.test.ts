@@ -488,6 +488,9 @@ describe('the record a lookup answers (findLine, binding)', () => {
     expect(find('{"name":"a","version":"1.0.0","x":1}')).toEqual({ ...a, x: 1 });
     expect(find('{"name":"9","version":"1"}\n{"name":"a","version":"1.0.0","x":2}\n{"name":"b","version":"1"}\n')).toEqual({ ...a, x: 2 });
     expect(find('{"name":"9","version":"1"}\n{"name":"a","version":"1.0.0"}')).toEqual(a);
+    // A key of more bytes than characters: where the key ends is counted in bytes.
+    expect(findLine(Buffer.from('{"name":"é","version":"1.0.0ü","x":1}\n'), 'é', '1.0.0ü', 3, 'f')).toEqual({ name: 'é', version: '1.0.0ü', x: 1 });
+    expect(findLine(Buffer.from('{"name":"é","version":"1.0.0ü1"}\n'), 'é', '1.0.0ü', 3, 'f')).toBeUndefined();
   });
 
   it('does not take the key where it does not start a record line, or where the version goes on', () => {
