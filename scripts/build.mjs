@@ -88,6 +88,6 @@ await Promise.all(targets.map((t) => build({ ...common, ...t, plugins: [jsYamlWi
 // The Yarn plugin runs with V8's code cache (src/code-cache.ts): measured, it spends ~8 ms less
 // of every install (factory and gate; README, Performance). Not the CLI, whose repeat check and
 // first check took as long with it (reading its cache costs what compiling did), nor the
-// pnpmfile (loading it took ~40 ms either way: reading 0.9 MB, copying the text out of its comment,
-// node:crypto to check the cache), nor the Bun scanner (Bun is not V8).
+// pnpmfile: its hooks took ~5 ms less, but pnpm 12 loads it in two processes (one only lists the
+// hooks) and its installs were no faster (README), nor the Bun scanner (Bun is not V8).
 await wrapWithCodeCache('plugins/yarn/dist/plugin-provenance.cjs', 'yarn-plugin');

@@ -36,6 +36,7 @@ async function setup(payload: string, name = 'probe', secret = true): Promise<Se
 
 function run(s: Setup, env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): { out: string; status: string | undefined } {
   const r = spawnSync(process.execPath, [...nodeFlags, s.wrapper], {
+    timeout: 20_000,
     cwd: s.dir,
     encoding: 'utf8',
     env: { PATH: process.env.PATH, HOME: s.dir, PROVENANCE_GUARD_STATE_DIR: s.state, PROVENANCE_GUARD_TIMING: '1', ...env },
@@ -126,6 +127,13 @@ describe('code cache of the guard bundles', () => {
     const expected = `${JSON.stringify(['x*/y', 'a*', '*<pg>/'])}\n`;
     expect(run(s).out).toBe(expected);
     expect(run(s)).toEqual({ out: expected, status: 'hit' });
+  });
+
+  test('a FIFO in place of the cache does not hang the run: it is no cache', async () => {
+    const s = await setup(PAYLOAD_A);
+    mkdirSync(join(s.state, 'code-cache'));
+    expect(spawnSync('mkfifo', [s.cacheFile]).status).toBe(0);
+    expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
   });
 
   test('a state directory it cannot write in costs a compile each run, nothing else', async () => {
