@@ -90,4 +90,4 @@ await Promise.all(targets.map((t) => build({ ...common, ...t, plugins: [jsYamlWi
 // first check took as long with it (reading its cache costs what compiling did), nor the
 // pnpmfile: its hooks took ~5 ms less, but pnpm 12 loads it in two processes (one only lists the
 // hooks) and its installs were no faster (README), nor the Bun scanner (Bun is not V8).
-await wrapWithCodeCache('plugins/yarn/dist/plugin-provenance.cjs', 'yarn-plugin');
+await wrapWithCodeCache('plugins/yarn/dist/plugin-provenance.cjs', 'yarn-plugin', { untilReady: true });

@@ -21,14 +21,17 @@ async function loaderScript() {
   return loader;
 }
 
-/** Rewrites `outfile` as a wrapper of its own text, cached under `name`. */
-export async function wrapWithCodeCache(outfile, name) {
+/**
+ * Rewrites `outfile` as a wrapper of its own text, cached under `name`; with `untilReady`, only a
+ * run in which the bundle called codeCacheReady() (src/code-cache-ready.ts) makes the cache.
+ */
+export async function wrapWithCodeCache(outfile, name, { untilReady = false } = {}) {
   let text = readFileSync(outfile, 'utf8');
   const shebang = text.startsWith('#!') ? text.slice(0, text.indexOf('\n') + 1) : '';
   text = text.slice(shebang.length);
   if (text.includes(END_MARK)) throw new Error(`${outfile} holds ${END_MARK}: choose another mark`);
   const sha256 = createHash('sha256').update(text).digest('hex');
   const escaped = text.replaceAll('*/', END_MARK);
-  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${escaped === text ? '' : `, endMark: ${JSON.stringify(END_MARK)}`} }`;
+  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${escaped === text ? '' : `, endMark: ${JSON.stringify(END_MARK)}`}${untilReady ? ', untilReady: true' : ''} }`;
   writeFileSync(outfile, `${shebang}"use strict";\n// ${name}: the bundle is the comment at the end, run with V8's code cache (src/code-cache.ts).\n${await loaderScript()}\n__pgCodeCache.runModulePayload(module, function () {/*${escaped}*/}, ${site});\n`);
 }

@@ -20,14 +20,15 @@
  *
  * No cache is made where the state directory has no secret yet (a fresh CI machine, which would
  * pay for writing one and never read it), and a run that finds one does not rewrite it, so the
- * run that made it decides which functions it holds (those the next runs need to compile
- * themselves are no slower than without a cache).
+ * run that made it decides which functions it holds: for the Yarn plugin, only a run whose gate
+ * ran makes one (`untilReady`, code-cache-ready.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
 import { writeFileAtomic } from './atomic';
+import { CODE_CACHE_READY } from './code-cache-ready';
 import { machineSecret } from './machine-secret';
 import { stateDir } from './paths';
 
@@ -37,6 +38,8 @@ export type CodeCacheStatus = 'hit' | 'miss' | 'off';
 export interface PayloadSite {
   /** What stands for each `*` `/` of the text inside the comment (none when the build found none). */
   endMark?: string;
+  /** Make a cache only in a run where the bundle called codeCacheReady (code-cache-ready.ts); else in any run. */
+  untilReady?: boolean;
   /** Names the cache file: one per bundle, replaced when the bundle changes. */
   name: string;
   /** SHA-256 (hex) of the payload text, computed by the build. */
@@ -85,7 +88,11 @@ export function runModulePayload(target: ModuleLike, carrier: () => void, site: 
     importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const status: CodeCacheStatus = !slot ? 'off' : cachedData && !script.cachedDataRejected ? 'hit' : 'miss';
-  if (slot && status === 'miss') process.once('exit', () => writeCache(slot, script));
+  if (slot && status === 'miss') {
+    let ready = site.untilReady !== true;
+    if (!ready) (globalThis as Record<symbol, unknown>)[CODE_CACHE_READY] = () => (ready = true);
+    process.once('exit', () => ready && writeCache(slot, script));
+  }
   if ((site.env ?? process.env).PROVENANCE_GUARD_TIMING === '1') process.stderr.write(`provenance-guard timing: code cache ${site.name} ${status}\n`);
   const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: ModuleLike, filename: string, dirname: string) => void;
   run.call(target.exports, target.exports, site.require, target, site.filename, dirname(site.filename));

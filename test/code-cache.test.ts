@@ -23,14 +23,14 @@ interface Setup {
 }
 
 /** A wrapper of `payload` (a CommonJS module) and a state directory with a machine secret. */
-async function setup(payload: string, name = 'probe', secret = true): Promise<Setup> {
+async function setup(payload: string, name = 'probe', secret = true, options: { untilReady?: boolean } = {}): Promise<Setup> {
   const dir = tempDir();
   const state = join(dir, 'state');
   mkdirSync(state, { recursive: true, mode: 0o700 });
   if (secret) writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
   const wrapper = join(dir, `${name}.cjs`);
   writeFileSync(wrapper, payload);
-  await wrapWithCodeCache(wrapper, name);
+  await wrapWithCodeCache(wrapper, name, options);
   return { dir, state, wrapper, cacheFile: join(state, 'code-cache', `${name}.v8`) };
 }
 
@@ -129,6 +129,15 @@ describe('code cache of the guard bundles', () => {
     expect(run(s)).toEqual({ out: expected, status: 'hit' });
   });
 
+  test('a bundle that waits until it is ready (the Yarn plugin: its gate ran) is cached only by a run that got there', async () => {
+    const payload = 'console.log("run"); if (process.env.READY) globalThis[Symbol.for("provenance-guard.code-cache.ready")]();\n';
+    const s = await setup(payload, 'probe', true, { untilReady: true });
+    expect(run(s)).toEqual({ out: 'run\n', status: 'miss' });
+    expect(existsSync(s.cacheFile)).toBe(false);
+    expect(run(s, { READY: '1' })).toEqual({ out: 'run\n', status: 'miss' });
+    expect(run(s)).toEqual({ out: 'run\n', status: 'hit' });
+  });
+
   test('a FIFO in place of the cache does not hang the run: it is no cache', async () => {
     const s = await setup(PAYLOAD_A);
     mkdirSync(join(s.state, 'code-cache'));
@@ -149,11 +158,14 @@ describe('code cache of the guard bundles', () => {
     mkdirSync(state, { mode: 0o700 });
     writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
     const plugin = join(__dirname, '..', 'plugins/yarn/dist/plugin-provenance.cjs');
-    const script = `const p = require(${JSON.stringify(plugin)}); console.log(p.name, typeof p.factory)`;
-    const load = () => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: state, PROVENANCE_GUARD_TIMING: '1' } });
+    // As Yarn loads it; READY stands for its gate having run (gate.ts calls codeCacheReady()).
+    const script = `const p = require(${JSON.stringify(plugin)}); console.log(p.name, typeof p.factory); if (process.env.READY) globalThis[Symbol.for('provenance-guard.code-cache.ready')]()`;
+    const load = (ready = false) => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: state, PROVENANCE_GUARD_TIMING: '1', ...(ready ? { READY: '1' } : {}) } });
     const first = load();
     expect(first.stdout, first.stderr).toBe('@yarnpkg/plugin-provenance function\n');
     expect(first.stderr).toMatch(/code cache yarn-plugin miss/);
+    expect(existsSync(join(state, 'code-cache', 'yarn-plugin.v8'))).toBe(false);
+    expect(load(true).stderr).toMatch(/code cache yarn-plugin miss/);
     const second = load();
     expect(second.stdout, second.stderr).toBe('@yarnpkg/plugin-provenance function\n');
     expect(second.stderr).toMatch(/code cache yarn-plugin hit/);

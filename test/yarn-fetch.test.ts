@@ -104,6 +104,26 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
     expect(p.ran()).toEqual(['@pg-fixture_native', '@pg-fixture_native-here']);
   });
 
+  test('the plugin runs from the V8 code cache an install made; a yarn command without an install makes none', async () => {
+    const p = project({ '@pg-fixture/good': '1.0.0' });
+    const timing = { PROVENANCE_GUARD_TIMING: '1' };
+    // No machine secret before the first install that stores a verdict: nothing cached (that install makes the secret).
+    for (const args of [['install'], ['install', '--immutable']]) {
+      const first = await p.yarn(args, timing);
+      expect(first.code, first.output).toBe(0);
+      expect(first.output).toMatch(/code cache yarn-plugin off/);
+    }
+    const config = await p.yarn(['config', 'get', 'enableScripts'], timing);
+    expect(config.output, config.output).toMatch(/code cache yarn-plugin miss/);
+    const warm = await p.yarn(['install', '--immutable'], timing);
+    expect(warm.code, warm.output).toBe(0);
+    expect(warm.output).toMatch(/code cache yarn-plugin miss/);
+    const again = await p.yarn(['install', '--immutable'], timing);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/code cache yarn-plugin hit/);
+    expect(again.output).toMatch(/provenance-guard timing: verdict reused/);
+  });
+
   test('warn mode: the mismatch is a warning and the install goes on', async () => {
     const p = project({ '@pg-fixture/tampered': '^1.0.0' });
     const r = await p.yarn(['install'], { PROVENANCE_GUARD_MODE: 'warn' });

@@ -32,6 +32,7 @@ import type { Evaluation } from '../../src/policy/evaluate';
 import { buildReport } from '../../src/report/build';
 import { errorText, isGuardError } from '../../src/errors';
 import { configLine } from '../../src/report/config-line';
+import { codeCacheReady } from '../../src/code-cache-ready';
 import { escapeControl } from '../../src/report/escape';
 import type { PackageResult, Report, ResolvedPackage } from '../../src/types';
 import { endPrecheck, startPrecheck } from './precheck';
@@ -244,10 +245,11 @@ export async function validateProject(project: Project, report: ValidationReport
     // (lockfile-state.ts); else, when yarn.lock covers the install, the graph needs no resolution.
     const state = await lockfileState(project);
     const verdict = state === undefined ? undefined : gateVerdictInputs(project, inputs, state);
-    if (run.reuse(verdict, timing)) return;
+    if (run.reuse(verdict, timing)) return codeCacheReady();
     const graph = state === undefined ? undefined : await lockfileGraph(project);
     // Only a graph read from yarn.lock is stored: its key is the lockfile state it was computed from.
     await run.check(graph, graph && verdict, timing);
+    codeCacheReady();
   } catch (error) {
     if (isPolicyBlock(error)) {
       // A package the gate's dry resolution downloaded (fetchPolicy) was blocked there: nothing reached Yarn's cache.
