@@ -6,8 +6,8 @@
  * the build wraps the bundle (scripts/code-cache-wrap.mjs): the wrapper carries the bundle's text
  * in a comment, which V8 skips without parsing, and runs it through `runModulePayload`, which hands
  * V8 the code it compiled in an earlier run: ~8 ms less of each install (README, Performance).
- * The wrapper is generic; the CLI and the pnpmfile are not wrapped, as measured there it saved
- * nothing (scripts/build.mjs).
+ * The wrapper is generic; the CLI and the pnpmfile are not wrapped: measured, their commands and
+ * installs were no faster with it (scripts/build.mjs).
  *
  * Trust: V8 checks a cache's version and flags, not its code, so a forged cache is code that runs.
  * It lives only in the state directory (never the cache directory a CI restores), beside the
