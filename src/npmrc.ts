@@ -69,9 +69,9 @@ function localPrefix(cwd: string): string {
   }
 }
 
-function envSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+function envSetting(entries: readonly [string, string | undefined][], name: string): string | undefined {
   const wanted = `npm_config_${name}`;
-  for (const [key, value] of Object.entries(env)) if (key.toLowerCase() === wanted && value) return value;
+  for (const [key, value] of entries) if (key.toLowerCase() === wanted && value) return value;
   return undefined;
 }
 
@@ -81,16 +81,18 @@ export function withTrailingSlash(url: string): string {
 
 export function loadNpmConfig(options: NpmrcOptions): NpmConfig {
   const env = options.env ?? process.env;
+  // Read once: each read of process.env crosses into C++ (a repeat `check` runs this every time).
+  const entries = Object.entries(env);
   const settings: Record<string, string> = {};
   const files: string[] = [];
-  const prefix = envSetting(env, 'prefix') ?? dirname(dirname(process.execPath));
-  const globalFile = envSetting(env, 'globalconfig') ?? join(prefix, 'etc', 'npmrc');
-  const userFile = envSetting(env, 'userconfig') ?? join(env.HOME || homedir(), '.npmrc');
+  const prefix = envSetting(entries, 'prefix') ?? dirname(dirname(process.execPath));
+  const globalFile = envSetting(entries, 'globalconfig') ?? join(prefix, 'etc', 'npmrc');
+  const userFile = envSetting(entries, 'userconfig') ?? join(env.HOME || homedir(), '.npmrc');
   const projectFile = join(localPrefix(options.cwd), '.npmrc');
   const layers = [globalFile, userFile];
   if (resolve(projectFile) !== resolve(userFile)) layers.push(projectFile);
   for (const file of layers) if (readIni(file, env, settings)) files.push(file);
-  for (const [key, value] of Object.entries(env)) {
+  for (const [key, value] of entries) {
     if (!/^npm_config_/i.test(key) || !value) continue;
     let name = key.slice('npm_config_'.length);
     if (!name.startsWith('//')) name = name.replace(/(?!^)_/g, '-').toLowerCase();
