@@ -24,10 +24,11 @@
  * ran makes one (`untilReady`, code-cache-ready.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
 import { writeFileAtomic } from './atomic';
+import { readCacheFile } from './cache-file';
 import { CODE_CACHE_READY } from './code-cache-ready';
 import { machineSecret } from './machine-secret';
 import { stateDir } from './paths';
@@ -122,30 +123,10 @@ function macOf(slot: CacheSlot, data: Uint8Array): Buffer {
 /** A cache is a few hundred kB; anything far larger is not one. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** The file's bytes when it is a regular file of a plausible size (a FIFO in its place must not hang the install). */
-function readRegularFile(path: string): Buffer | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > MAX_CACHE_BYTES) return undefined;
-    const bytes = Buffer.allocUnsafe(stat.size);
-    for (let done = 0; done < bytes.length; ) {
-      const n = readSync(fd, bytes, done, bytes.length - done, done);
-      if (n === 0) return undefined;
-      done += n;
-    }
-    return bytes;
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** The stored code when it is this machine's, for exactly this bundle; else undefined. */
 function readCache(slot: CacheSlot): Buffer | undefined {
-  const stored = readRegularFile(slot.file);
+  // Only a regular file of a plausible size: a FIFO in its place must not hang the install.
+  const stored = readCacheFile(slot.file, MAX_CACHE_BYTES);
   if (!stored) return undefined;
   // The file: 32 bytes of MAC, the header line, the code.
   const headerEnd = stored.indexOf(0x0a, 32);
