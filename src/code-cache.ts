@@ -68,7 +68,7 @@ interface CacheSlot {
 }
 
 /** The text in the comment that is `carrier`'s whole body (Function.prototype.toString: a view of the wrapper's source). */
-export function payloadText(carrier: () => void, endMark: string | undefined): string {
+function payloadText(carrier: () => void, endMark: string | undefined): string {
   const source = Function.prototype.toString.call(carrier);
   const text = source.slice(source.indexOf('/*') + 2, source.lastIndexOf('*/'));
   return endMark ? text.replaceAll(endMark, '*/') : text;
@@ -80,8 +80,9 @@ export function payloadText(carrier: () => void, endMark: string | undefined): s
  * whether there was.
  */
 export function runModulePayload(target: ModuleLike, carrier: () => void, site: PayloadSite): CodeCacheStatus {
+  const env = site.env ?? process.env;
   const text = payloadText(carrier, site.endMark);
-  const slot = cacheSlot(site);
+  const slot = cacheSlot(site, env);
   const cachedData = slot && readCache(slot);
   const script = new Script(MODULE_HEAD + text + MODULE_TAIL, {
     filename: site.filename,
@@ -94,14 +95,13 @@ export function runModulePayload(target: ModuleLike, carrier: () => void, site: 
     if (!ready) (globalThis as Record<symbol, unknown>)[CODE_CACHE_READY] = () => (ready = true);
     process.once('exit', () => ready && writeCache(slot, script));
   }
-  if ((site.env ?? process.env).PROVENANCE_GUARD_TIMING === '1') process.stderr.write(`provenance-guard timing: code cache ${site.name} ${status}\n`);
+  if (env.PROVENANCE_GUARD_TIMING === '1') process.stderr.write(`provenance-guard timing: code cache ${site.name} ${status}\n`);
   const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: ModuleLike, filename: string, dirname: string) => void;
   run.call(target.exports, target.exports, site.require, target, site.filename, dirname(site.filename));
   return status;
 }
 
-function cacheSlot(site: PayloadSite): CacheSlot | undefined {
-  const env = site.env ?? process.env;
+function cacheSlot(site: PayloadSite, env: NodeJS.ProcessEnv): CacheSlot | undefined {
   if (env.PROVENANCE_GUARD_CODE_CACHE === '0' || !/^[a-z0-9-]+$/.test(site.name)) return undefined;
   try {
     const dir = stateDir(env);
