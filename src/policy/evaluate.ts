@@ -60,8 +60,7 @@ export class Policy {
   }
 
   evaluate(pkg: ResolvedPackage, record: FeedRecord | undefined, feed?: FeedState): Evaluation {
-    const base = { name: pkg.name, version: pkg.version };
-    const evaluation: Evaluation = { ...base, verdict: 'skip', findings: [], decisions: [], waived: [], appliedOverrides: [], expiredOverrides: [] };
+    const evaluation: Evaluation = { name: pkg.name, version: pkg.version, verdict: 'skip', findings: [], decisions: [], waived: [], appliedOverrides: [], expiredOverrides: [] };
     if (record) evaluation.record = record;
     const malformed = this.config.mode === 'off' ? undefined : identityProblem(pkg);
     if (malformed) {
@@ -105,8 +104,11 @@ export class Policy {
       const rules: readonly WaivableRule[] = entry.override.rules === 'all' ? WAIVABLE_RULES : entry.override.rules;
       rules.forEach((r) => waivable.add(r));
     }
-    evaluation.findings = findings.filter((f) => !waivable.has(f.rule));
-    evaluation.waived = findings.filter((f) => waivable.has(f.rule));
+    if (waivable.size === 0) evaluation.findings = findings;
+    else {
+      evaluation.findings = findings.filter((f) => !waivable.has(f.rule));
+      evaluation.waived = findings.filter((f) => waivable.has(f.rule));
+    }
     evaluation.decisions = decisions;
     evaluation.verdict = verdictOf(evaluation.findings);
     return evaluation;
