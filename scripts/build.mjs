@@ -44,10 +44,11 @@ const targets = [
   // live-evidence commands.
   // Every install and CI run starts the CLI: whitespace/syntax minification cuts its load time
   // by about a third (names are kept, so stack traces still read).
-  // YAML, Yarn's parsers, tar (verify) and cosmiconfig are not in it: they load on first use from the chunk files
-  // beside it and from node_modules (a first `check` compiles what it loads: ~1 MB was ~55 ms).
+  // YAML, Yarn's parsers, tar (verify), cosmiconfig, semver, npm-package-arg and hosted-git-info are not in it:
+  // they load on first use from the chunk files beside it and from node_modules (a first `check` compiles what it
+  // loads: ~1 MB was ~55 ms; a check of a pnpm-lock.yaml of registry packages never loads the last three).
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.cjs', external: cliExternal, minifyWhitespace: true, minifySyntax: true,
-    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar|glob|minimatch)$/, { requireAs: chunkOrPackage })] },
+    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar|glob|minimatch|semver|npm-package-arg|hosted-git-info)$/, { requireAs: chunkOrPackage })] },
   // The executable: answers a repeat `check` from its stored verdict (src/cli/entry.ts), else
   // loads dist/cli-main.cjs. What it needs only for other configurations (YAML, Yarn settings, JS
   // configs, the verified-page cache) initialises on first use.

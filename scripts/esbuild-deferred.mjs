@@ -6,7 +6,7 @@
 // requireAs returns (the package from node_modules, or a sibling file of the bundle) on first use,
 // so the bundle does not even parse it (the CLI's small entry, src/cli/entry.ts).
 import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,7 +18,8 @@ export function deferredModules(pattern, { requireAs } = {}) {
     setup(build) {
       // The stub's own require of the real module (requireAs: often the same name) must not come back to the stub.
       build.onResolve({ filter: pattern }, (args) => (args.namespace === 'pg-deferred' ? undefined : { path: args.path, namespace: 'pg-deferred' }));
-      build.onResolve({ filter: /.*/, namespace: 'pg-deferred' }, (args) => (requireAs ? { path: args.path, external: true } : undefined));
+      // An absolute path is the module itself, bundled; anything else is what requireAs named.
+      build.onResolve({ filter: /.*/, namespace: 'pg-deferred' }, (args) => (isAbsolute(args.path) ? undefined : { path: args.path, external: true }));
       build.onLoad({ filter: /.*/, namespace: 'pg-deferred' }, (args) => {
         const resolved = requireHere.resolve(args.path, { paths: [root] });
         // The module's shape is known here (export names, whether it is a function or an ES
@@ -31,7 +32,7 @@ export function deferredModules(pattern, { requireAs } = {}) {
           resolveDir: root,
           contents: `
 let loaded;
-const load = () => (loaded ??= require(${JSON.stringify(requireAs ? requireAs(args.path) : resolved)}));
+const load = () => (loaded ??= require(${JSON.stringify(requireAs?.(args.path) ?? resolved)}));
 const names = ${JSON.stringify(names)};
 const target = ${callable ? 'function () {}' : '{}'};
 module.exports = new Proxy(target, {
