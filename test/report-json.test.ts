@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import { buildReport } from '../src/report/build';
 import { formatJson } from '../src/report/json';
+import type { PackageResult } from '../src/types';
 
 test("--format json is exactly SPEC's document, whatever else a result carries", () => {
   const report = buildReport([
@@ -18,7 +19,7 @@ test("--format json is exactly SPEC's document, whatever else a result carries",
 
 test('packages are ordered by verdict, then by name and version in code-unit order, the same under any locale', () => {
   const names = ['b', 'B', '_a', 'a.b', 'a-b', '@s/x', 'a'];
-  const results = names.map((name) => ({ name, version: '1.0.0', verdict: 'pass' as const, findings: [] }));
+  const results: PackageResult[] = names.map((name) => ({ name, version: '1.0.0', verdict: 'pass', findings: [] }));
   results.push({ name: 'a', version: '1.10.0', verdict: 'pass', findings: [] }, { name: 'a', version: '1.9.0', verdict: 'pass', findings: [] });
   results.push({ name: 'z', version: '1.0.0', verdict: 'warn', findings: [] }, { name: 'zz', version: '1.0.0', verdict: 'block', findings: [] });
   const order = buildReport(results).packages.map((p) => `${p.name}@${p.version}`);
