@@ -3,11 +3,11 @@
  * (pread on the local file, or the page cache of a `#range` source) and checked against the hash
  * its parent holds before it is used. Nothing reads the whole index.
  */
-import { LRUCache } from 'lru-cache';
 import type { FeedRecord } from '../types';
 import { FeedError } from '../errors';
 import { bucketOfHash, decodeBucket, keyHash, recordKey, recordLinePrefix } from './format';
 import type { LayoutHeader } from './preamble';
+import { PageLru } from './page-lru';
 import { MAX_BUCKET_BYTES, childCount, childOf, levelSizes, pageBytes, pageProblem, pathPosition, sha256Of, type PageRef } from './tree';
 
 /**
@@ -43,8 +43,7 @@ export function treeShape(header: LayoutHeader): { sizes: number[]; root: PageRe
 const PAGE_CACHE_ENTRIES = 8192;
 
 export class TreeReader {
-  private readonly pages = new LRUCache<string, Buffer>({ max: PAGE_CACHE_ENTRIES });
-  /** Index levels read whole by prepare(): level → its first byte and the bytes. */
+  private readonly pages = new PageLru(PAGE_CACHE_ENTRIES);
   /** The top of the index read in one read by prepare(): its first byte and the bytes. */
   private span: { offset: number; bytes: Buffer } | undefined;
   readonly sizes: number[];
@@ -104,11 +103,11 @@ export class TreeReader {
 
   /** An index page, verified against its parent's hash and checked to be the page of its place. */
   page(ref: PageRef): Buffer {
-    const key = `${ref.level}/${ref.position}`;
+    const key = PageLru.key(ref.level, ref.position);
     const cached = this.pages.get(key);
     if (cached) return cached;
     const count = childCount(ref.position, this.sizes[ref.level - 1]!, this.header.fanout!);
-    if (ref.length !== pageBytes(count)) throw corrupted(this.label, `index page ${key} has the wrong length`);
+    if (ref.length !== pageBytes(count)) throw corrupted(this.label, `index page ${ref.level}/${ref.position} has the wrong length`);
     const page = this.verified(ref);
     const problem = pageProblem(page, ref.level, ref.position, count);
     if (problem) throw corrupted(this.label, problem);
