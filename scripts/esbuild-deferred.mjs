@@ -4,7 +4,8 @@
 //
 // By default the module is bundled. With `requireAs(name)` it is not: the stub requires what
 // requireAs returns (the package from node_modules, or a sibling file of the bundle) on first use,
-// so the bundle does not even parse it (the CLI's small entry, src/cli/entry.ts).
+// so the bundle does not even parse it (the CLI's entry and full CLI); a name it returns nothing
+// for is bundled.
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
