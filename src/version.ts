@@ -1,3 +1,4 @@
-import pkg from '../package.json';
+// A named import: the bundles keep only this field of package.json, not the whole manifest.
+import { version } from '../package.json';
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = version;
