@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { FeedError, GuardError, RecordsError } from '../errors';
 import type { FeedRecord } from '../types';
 import { tempPathFor } from '../atomic';
+import { byCodeUnits } from '../code-unit-order';
 import {
   FEED_FILE_NAME, INDEX_ENTRY_BYTES, MAGIC, READABLE_SCHEMAS, SCHEMA, SIG_PREFIX, bucketCount, bucketOfHash, encodeBucket,
   encodeIndexEntry, keyHash, recordKey, type FeedHeader, type FeedLayout,
@@ -146,7 +147,7 @@ function copyInto(fd: number, from: string): void {
 
 type Placed = Entry & { bucket: number };
 
-const byKey = (a: Entry, b: Entry): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byKey = (a: Entry, b: Entry): number => byCodeUnits(a.key, b.key);
 
 /** The entries of one partition in file order (bucket, then name@version); refuses duplicates. */
 function sortedPartition(partitions: Partitions, p: number, buckets: number): Placed[] {

@@ -1,12 +1,5 @@
+import { byCodeUnits } from '../code-unit-order';
 import type { PackageResult, Report, Verdict } from '../types';
-
-/**
- * The same order on every machine (localeCompare follows the user's locale, and its collator
- * cost ~13 ms for 2,000 packages in a cold process).
- */
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Orders results (blocked first, then by name) and counts verdicts. */
 export function buildReport(results: readonly PackageResult[]): Report {
