@@ -13,8 +13,8 @@ import semver from 'semver';
 const COMMON_NAME = /^(?:@[a-z0-9-][a-z0-9._~-]*\/)?[a-z0-9-][a-z0-9._~-]*$/;
 
 export function packageNameProblem(name: unknown): string | undefined {
-  if (typeof name === 'string' && COMMON_NAME.test(name) && name !== 'node_modules' && name !== 'favicon.ico') return undefined;
   if (typeof name !== 'string') return 'name must be a string';
+  if (COMMON_NAME.test(name) && name !== 'node_modules' && name !== 'favicon.ico') return undefined;
   if (name.length === 0) return 'name is empty';
   if (name.trim() !== name) return `name ${JSON.stringify(name)} has leading or trailing spaces`;
   if (name.startsWith('.') || name.startsWith('_')) return `name ${JSON.stringify(name)} starts with "." or "_"`;
