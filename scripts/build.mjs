@@ -44,16 +44,17 @@ const targets = [
   // live-evidence commands.
   // Every install and CI run starts the CLI: whitespace/syntax minification cuts its load time
   // by about a third (names are kept, so stack traces still read).
+  // picocolors loads only for coloured output (src/report/colors.ts says why).
   // YAML, Yarn's parsers, tar (verify), cosmiconfig, semver, npm-package-arg and hosted-git-info are not in it:
   // they load on first use from the chunk files beside it and from node_modules (a first `check` compiles what it
   // loads: ~1 MB was ~55 ms; a check of a pnpm-lock.yaml of registry packages never loads the last three).
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.cjs', external: cliExternal, minifyWhitespace: true, minifySyntax: true,
-    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar|glob|minimatch|semver|npm-package-arg|hosted-git-info)$/, { requireAs: chunkOrPackage })] },
+    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar|glob|minimatch|semver|npm-package-arg|hosted-git-info|picocolors)$/, { requireAs: chunkOrPackage })] },
   // The executable: answers a repeat `check` from its stored verdict (src/cli/entry.ts), else
   // loads dist/cli-main.cjs. What it needs only for other configurations (YAML, Yarn settings, JS
   // configs, the verified-page cache) initialises on first use.
   { entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...cliExternal.filter((name) => name !== 'ini'), './cli-main.cjs'], minifyWhitespace: true, minifySyntax: true,
-    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|lru-cache|semver|npm-package-arg|hosted-git-info|node:zlib)$/, { requireAs: chunkOrPackage })] },
+    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|lru-cache|semver|npm-package-arg|hosted-git-info|node:zlib|picocolors)$/, { requireAs: chunkOrPackage })] },
   // yaml, Yarn's parsers, pnpm's js-yaml, glob and minimatch for the executable, each in one file
   // beside it (from node_modules yaml and Yarn's parsers would be ~50 files each).
   ...Object.entries(CLI_CHUNKS).map(([name, file]) => ({ stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `dist/${file}`, minifyWhitespace: true, minifySyntax: true })),

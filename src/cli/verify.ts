@@ -1,5 +1,5 @@
 /** `provenance-guard verify NAME@VERSION…`: source match of published tarballs (SPEC "Source match"). */
-import { createColors } from 'picocolors';
+import { colors } from '../report/colors';
 import { loadConfig } from '../config/load';
 import { UsageError } from '../errors';
 import { cacheDir, stateDir } from '../paths';
@@ -26,7 +26,7 @@ export function verifyJson(outcomes: readonly SourceMatchOutcome[]): string {
 }
 
 function humanResult(r: SourceMatchResult, color: boolean): string {
-  const c = createColors(color);
+  const c = colors(color);
   const v = r.contents.verdict;
   const paint = v === 'diverged' ? c.red : v === 'inconclusive' ? c.yellow : c.green;
   const repo = r.repository?.url ? `${r.repository.url}${r.repository.directory ? ` (${r.repository.directory})` : ''}` : 'no repository';
@@ -83,7 +83,7 @@ export async function verifyCommand(argv: string[], ctx: CliContext): Promise<nu
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(values.config ? { configPath: values.config } : {}) });
   const { verifySources } = await import('../verify/index');
   const { createProgressBar } = await import('../evidence/progress');
-  const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean }, 100, 'verify');
+  const progress = createProgressBar(ctx.stderr, 100, 'verify');
   const outcomes = await verifySources(packages, {
     cacheDir: cacheDir(ctx.env),
     stateDir: stateDir(ctx.env),

@@ -2,7 +2,7 @@
  * `explain`: the evidence and every rule decision for one package version, as text or JSON.
  * Shared by `provenance-guard explain` and `yarn provenance explain`.
  */
-import { createColors } from 'picocolors';
+import { colors } from './colors';
 import type { Guard } from '../guard';
 import type { Evaluation } from '../policy/evaluate';
 import type { ContentsEvidence, FeedRecord, ResolvedPackage } from '../types';
@@ -31,7 +31,7 @@ function contentsText(contents: ContentsEvidence | undefined): string {
 }
 
 export function formatExplanation(e: Evaluation, context: { pkg: ResolvedPackage; lockfile?: string; guard: Guard; color: boolean }): string {
-  const c = createColors(context.color);
+  const c = colors(context.color);
   const verdictColor = e.verdict === 'block' ? c.red : e.verdict === 'warn' ? c.yellow : e.verdict === 'pass' ? c.green : c.dim;
   const lines = [`${c.bold(escapeControl(`${e.name}@${e.version}`))}  ${verdictColor(c.bold(e.verdict.toUpperCase()))}`, ''];
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(12)} ${text}`);

@@ -1,5 +1,5 @@
-import { createColors } from 'picocolors';
 import type { PackageResult, Report, Severity } from '../types';
+import { colors, type Colors } from './colors';
 import { groupByCause, isNotInFeed, type CauseGroup } from './causes';
 import { escapeControl } from './escape';
 import { overrideSnippet } from './override-hint';
@@ -13,8 +13,6 @@ export interface HumanOptions {
 
 /** Packages shown in detail by default; the rest are counted in the cause lines. */
 export const DETAILS = 5;
-
-type Colors = ReturnType<typeof createColors>;
 
 /** Whether stdout-like output should be coloured: a TTY, and NO_COLOR unset (FORCE_COLOR wins). */
 export function shouldColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -74,7 +72,7 @@ function details(flagged: readonly PackageResult[], c: Colors, options: { limit:
 
 /** The summary, one line per cause, then a handful of packages in detail (all with `verbose`). */
 export function formatHuman(report: Report, options: HumanOptions): string {
-  const c = createColors(options.color);
+  const c = colors(options.color);
   const { summary } = report;
   const flagged = report.packages.filter((p) => p.verdict === 'block' || p.verdict === 'warn');
   const head = `provenance-guard: ${plural(summary.packages, 'package')} checked — ${summary.block} blocked, ${summary.warn} warned, ${summary.pass} passed, ${summary.skip} skipped`;
@@ -90,7 +88,7 @@ export function blockedSummary(report: Report, options: { now?: Date; severity?:
   const severity = options.severity ?? 'block';
   const picked: PackageResult[] = report.packages.filter((p) => p.verdict === severity);
   if (picked.length === 0) return '';
-  const c = createColors(false);
+  const c = colors(false);
   const head = severity === 'block' ? `provenance-guard blocked ${plural(picked.length, 'package')}:` : `provenance-guard warns about ${plural(picked.length, 'package')}:`;
   const groups = groupByCause(picked).filter((g) => g.severity === severity);
   const limit = options.verbose ? Infinity : DETAILS;
