@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cliProject, packageLock, SHA, type TestProject } from './helpers/cli-project';
@@ -147,6 +147,27 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     const reused = await runPipeClosed(project.dir, ['check', '--format', 'json']);
     expect(reused).toEqual({ code: 0, stderr: expect.not.stringMatching(/EPIPE|\n\s+at /) });
     expect(reused.stderr).toMatch(/provenance-guard: config/);
+  });
+
+  test.skipIf(!existsSync('/dev/full'))('a report that cannot be written (a full disk) is exit 2 with the reason, answered from the verdict or evaluated', () => {
+    const toFullDisk = (cli: string, format: string) => {
+      const fd = openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(process.execPath, [cli, 'check', '--format', format], { cwd: project.dir, env: cliEnv(project.dir), stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+        return { code: r.status, stderr: r.stderr };
+      } finally {
+        closeSync(fd);
+      }
+    };
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+    // The executable alone answers (it has no full CLI beside it): its own write failed.
+    const answered = toFullDisk(alone, 'json');
+    expect(answered).toEqual({ code: 2, stderr: expect.stringMatching(/^provenance-guard: config .*\nprovenance-guard: could not write to standard output: ENOSPC/) });
+    expect(answered.stderr).not.toMatch(/\n\s+at /);
+    // SARIF is never stored: the full CLI evaluates, and its write fails the same way.
+    const evaluated = toFullDisk(join(DIST, 'cli.cjs'), 'sarif');
+    expect(evaluated).toEqual({ code: 2, stderr: expect.stringMatching(/could not write to standard output: ENOSPC/) });
+    expect(evaluated.stderr).not.toMatch(/\n\s+at /);
   });
 
   test('a JSON verdict without the printed document (stored by an earlier version) is checked again, not printed empty', () => {

@@ -6,12 +6,14 @@
  */
 import { join } from 'node:path';
 import { answerFromVerdict } from './check-reuse';
-import { exitWith, processContext, type CliContext } from './context';
+import { exitAtOnce, exitWith, processContext, type CliContext } from './context';
 import type * as Main from './main';
 
 async function main(argv: string[], ctx: CliContext): Promise<number> {
   if (argv[0] === 'check') {
     const code = await answerFromVerdict(argv.slice(1), ctx).catch(() => undefined);
+    // Answered: everything it did was synchronous, and its output is written.
+    if (code !== undefined) exitAtOnce(code);
     if (code !== undefined) return code;
     // A check allocates tens of MB that die young. Grown to its 16 MB semi-spaces, V8's young
     // generation touches fresh memory at every scavenge (a page fault each page, ~13 µs on these

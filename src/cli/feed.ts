@@ -62,7 +62,7 @@ async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], confi
   const config = await loadConfig({ cwd: ctx.cwd, env: ctx.env, ...(configPath ? { configPath } : {}) });
   ctx.stderr.write(`${configLine(config)}\n`);
   const { gatherEvidence, createProgressBar } = await import('../evidence/index');
-  const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean });
+  const progress = createProgressBar(ctx.stderr);
   const result = await gatherEvidence(packages, {
     sources: config.sources,
     cacheDir: cacheDir(ctx.env),
@@ -84,7 +84,7 @@ async function gatherRecords(ctx: CliContext, packages: ResolvedPackage[], confi
 async function addSourceMatch(ctx: CliContext, records: FeedRecord[], packages: ResolvedPackage[], sources: SourcesConfig): Promise<void> {
   const { verifySources } = await import('../verify/index');
   const { createProgressBar } = await import('../evidence/progress');
-  const progress = createProgressBar(ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean; write(chunk: string): boolean }, 100, 'verify');
+  const progress = createProgressBar(ctx.stderr, 100, 'verify');
   const lockIntegrity = new Map(packages.map((p) => [`${p.name}@${p.version}`, p.integrity]));
   const targets: ResolvedPackage[] = records.map((r) => {
     const integrity = lockIntegrity.get(`${r.name}@${r.version}`) ?? r.integrity;
