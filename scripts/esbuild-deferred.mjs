@@ -23,10 +23,12 @@ export function deferredModules(pattern, { requireAs } = {}) {
       build.onResolve({ filter: /.*/, namespace: 'pg-deferred' }, (args) => (isAbsolute(args.path) ? undefined : { path: args.path, external: true }));
       build.onLoad({ filter: /.*/, namespace: 'pg-deferred' }, (args) => {
         const resolved = requireHere.resolve(args.path, { paths: [root] });
-        // The module's shape is known here (export names, whether it is a function or an ES
-        // module), so esbuild's __toESM reads nothing from it: it loads on the first real use.
+        // esbuild imports a bundled CommonJS module through __toESM, which copies each of its
+        // own properties onto a namespace object (a getter each, through this proxy's traps:
+        // ~2 ms for the stubs of one bundle in a cold process). So the stub has no own keys to
+        // copy; the namespace object's prototype is taken from it (__create(__getProtoOf(mod))),
+        // and that prototype reads every name from the real module, loaded on the first read.
         const real = requireHere(resolved);
-        const names = Object.keys(real);
         const callable = typeof real === 'function';
         return {
           loader: 'js',
@@ -34,14 +36,20 @@ export function deferredModules(pattern, { requireAs } = {}) {
           contents: `
 let loaded;
 const load = () => (loaded ??= require(${JSON.stringify(requireAs?.(args.path) ?? resolved)}));
-const names = ${JSON.stringify(names)};
+const names = new Proxy(Object.create(null), {
+  get: (_, key) => load()[key],
+  has: (_, key) => key in load(),
+});
 const target = ${callable ? 'function () {}' : '{}'};
 module.exports = new Proxy(target, {
   get: (_, key) => (key === '__esModule' ? ${JSON.stringify(real.__esModule === true)} : load()[key]),
+  has: (_, key) => key in load(),
   apply: (_, self, args) => Reflect.apply(load(), self, args),
   construct: (_, args) => Reflect.construct(load(), args),
-  ownKeys: () => (${callable} ? [...names, 'prototype'] : names),
-  getOwnPropertyDescriptor: (_, key) => (key === 'prototype' && ${callable} ? Reflect.getOwnPropertyDescriptor(target, key) : names.includes(key) ? { enumerable: true, configurable: true } : undefined),
+  getPrototypeOf: () => names,
+  // A function's own 'prototype' cannot be hidden (a proxy invariant); nothing else is listed.
+  ownKeys: () => (${callable} ? ['prototype'] : []),
+  getOwnPropertyDescriptor: (_, key) => (key === 'prototype' && ${callable} ? Reflect.getOwnPropertyDescriptor(target, key) : undefined),
 });
 `,
         };
