@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cliProject, packageLock, SHA, type TestProject } from './helpers/cli-project';
@@ -147,6 +147,24 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     const reused = await runPipeClosed(project.dir, ['check', '--format', 'json']);
     expect(reused).toEqual({ code: 0, stderr: expect.not.stringMatching(/EPIPE|\n\s+at /) });
     expect(reused.stderr).toMatch(/provenance-guard: config/);
+  });
+
+  test("the executable runs from V8's code cache made by a run that answered; the output is the same", () => {
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+    const state = join(project.dir, '.cache', 'state');
+    const cacheFile = join(state, 'code-cache', 'cli.v8');
+    rmSync(cacheFile, { force: true });
+    const timed = (args: string[]) => spawnSync(process.execPath, [alone, ...args], { cwd: project.dir, encoding: 'utf8', env: { ...cliEnv(project.dir), PROVENANCE_GUARD_TIMING: '1' } });
+    // A run the executable cannot answer (SARIF is never stored) leaves no cache of its own code.
+    timed(['check', '--format', 'sarif']);
+    expect(existsSync(cacheFile)).toBe(false);
+    const making = timed(['check', '--format', 'json']);
+    expect(making.stderr).toMatch(/code cache cli miss/);
+    expect(existsSync(cacheFile)).toBe(true);
+    const fromCache = timed(['check', '--format', 'json']);
+    expect(fromCache.stderr).toMatch(/code cache cli hit/);
+    expect({ code: fromCache.status, stdout: fromCache.stdout }).toEqual({ code: 0, stdout: making.stdout });
+    expect(small(['check', '--format', 'json'])).toEqual(full(['check', '--format', 'json']));
   });
 
   test.skipIf(!existsSync('/dev/full'))('a report that cannot be written (a full disk) is exit 2 with the reason, answered from the verdict or evaluated', () => {
