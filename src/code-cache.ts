@@ -26,7 +26,7 @@
  * code-cache-ready.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
 import { writeFileAtomic } from './atomic';
@@ -69,9 +69,20 @@ interface CacheSlot {
   header: string;
 }
 
-/** The text in the comment that is `carrier`'s whole body (Function.prototype.toString: a view of the wrapper's source). */
-function payloadText(carrier: () => void, endMark: string | undefined): string {
-  const source = Function.prototype.toString.call(carrier);
+/** Where the wrapper (scripts/code-cache-wrap.mjs) starts the carrier in its file. */
+const CARRIER = 'runModulePayload(module, function () {';
+
+/**
+ * The text in the comment that is `carrier`'s whole body (Function.prototype.toString: a view of
+ * the wrapper's source). Bun transpiles every file it loads and drops its comments, so there the
+ * text is read back from the wrapper file itself (the executable can be run by Bun).
+ */
+function payloadText(carrier: () => void, endMark: string | undefined, filename: string): string {
+  let source = Function.prototype.toString.call(carrier);
+  if (process.versions.bun !== undefined) {
+    const file = readFileSync(filename, 'utf8');
+    source = file.slice(file.lastIndexOf(CARRIER));
+  }
   const text = source.slice(source.indexOf('/*') + 2, source.lastIndexOf('*/'));
   return endMark ? text.replaceAll(endMark, '*/') : text;
 }
@@ -83,7 +94,7 @@ function payloadText(carrier: () => void, endMark: string | undefined): string {
  */
 export function runModulePayload(target: ModuleLike, carrier: () => void, site: PayloadSite): CodeCacheStatus {
   const env = site.env ?? process.env;
-  const text = payloadText(carrier, site.endMark);
+  const text = payloadText(carrier, site.endMark, site.filename);
   const slot = cacheSlot(site, env);
   const cachedData = slot && readCache(slot);
   const script = new Script(MODULE_HEAD + text + MODULE_TAIL, {
@@ -104,7 +115,8 @@ export function runModulePayload(target: ModuleLike, carrier: () => void, site: 
 }
 
 function cacheSlot(site: PayloadSite, env: NodeJS.ProcessEnv): CacheSlot | undefined {
-  if (env.PROVENANCE_GUARD_CODE_CACHE === '0' || !/^[a-z0-9-]+$/.test(site.name)) return undefined;
+  // Bun is not V8: its compiled code is another format, never read or made here.
+  if (env.PROVENANCE_GUARD_CODE_CACHE === '0' || process.versions.bun !== undefined || !/^[a-z0-9-]+$/.test(site.name)) return undefined;
   try {
     const dir = stateDir(env);
     const secret = machineSecret(dir, false);

@@ -14,6 +14,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cliProject, packageLock, SHA, type TestProject } from './helpers/cli-project';
+import { BUN_BIN } from './helpers/bun';
 import { tempDirs } from './helpers/temp';
 
 const DIST = join(__dirname, '..', 'dist');
@@ -165,6 +166,17 @@ describe('dist/cli.cjs answers a repeat check alone', () => {
     expect(fromCache.stderr).toMatch(/code cache cli hit/);
     expect({ code: fromCache.status, stdout: fromCache.stdout }).toEqual({ code: 0, stdout: making.stdout });
     expect(small(['check', '--format', 'json'])).toEqual(full(['check', '--format', 'json']));
+  });
+
+  test('Bun runs the executable too: it drops comments, so the bundle is read from the file, and no code cache is used', () => {
+    expect(full(['check', '--format', 'json']).code).toBe(0);
+    const bun = (args: string[], cli = alone) => spawnSync(BUN_BIN, [cli, ...args], { cwd: project.dir, encoding: 'utf8', env: { ...cliEnv(project.dir), PROVENANCE_GUARD_TIMING: '1' } });
+    // Through the full CLI beside it.
+    const version = bun(['--version'], join(DIST, 'cli.cjs'));
+    expect({ code: version.status, stdout: version.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
+    const answered = bun(['check', '--format', 'json']);
+    expect(answered.stderr).toMatch(/code cache cli off/);
+    expect({ code: answered.status, stdout: answered.stdout }).toEqual({ code: 0, stdout: small(['check', '--format', 'json']).stdout });
   });
 
   test.skipIf(!existsSync('/dev/full'))('a report that cannot be written (a full disk) is exit 2 with the reason, answered from the verdict or evaluated', () => {
