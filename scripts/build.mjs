@@ -25,9 +25,9 @@ const cliExternal = [...common.external, 'pacote', 'sigstore', '@sigstore/*', 'i
 /**
  * Bundled into the Yarn plugin and the Bun scanner, but initialised on first use: a reused verdict
  * remembers the parsed config (no yaml), and the others build tables at load time that most runs
- * never use.
+ * never use (picocolors: only coloured output, which hooks never print).
  */
-const RARELY_NEEDED = /^(yaml|@zkochan\/js-yaml|npm-package-arg|hosted-git-info|lru-cache|cosmiconfig)$/;
+const RARELY_NEEDED = /^(yaml|@zkochan\/js-yaml|npm-package-arg|hosted-git-info|lru-cache|cosmiconfig|picocolors)$/;
 
 /**
  * Packages the executable and the full CLI load on first use from a file of their own in dist/

@@ -1,5 +1,5 @@
 /** The guard itself: the feed opened, the policy, evaluation (see guard.ts for the pipeline). */
-import semver from 'semver';
+import { valid as validSemver } from 'semver';
 import { openFeed, type Feed } from './feed/reader';
 import type { Guard, GuardInputs, GuardOptions } from './guard';
 import { packageKey } from './lockfile/source';
@@ -40,7 +40,7 @@ export async function buildGuard(options: GuardOptions, inputs: GuardInputs, war
     const records = new Map<ResolvedPackage, FeedRecord | undefined>();
     const needsEvidence = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'registry' && identityProblem(pkg) === undefined && policy.excludedBy(pkg) === undefined;
     // A tarball URL claiming a name@version the feed knows must carry that record's bytes.
-    const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && semver.valid(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
+    const claimsRecord = (pkg: ResolvedPackage) => config.mode !== 'off' && pkg.source === 'tarball' && validSemver(pkg.version) !== null && policy.excludedBy(pkg) === undefined;
     const lookedUp = list.filter((pkg) => needsEvidence(pkg) || claimsRecord(pkg));
     if (feed && remote) await remote.prefetch(lookedUp);
     else feed?.prepare?.(lookedUp.length);

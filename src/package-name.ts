@@ -3,7 +3,7 @@
  * (old packages may have capitals or be longer than 214 characters, so those are allowed).
  * One check for feed records and lockfile entries.
  */
-import semver from 'semver';
+import { valid as validSemver } from 'semver';
 
 /**
  * The common shape (lowercase, URL-safe, at most a scope): valid unless reserved, by the rules
@@ -39,5 +39,5 @@ export function splitExactSpec(spec: string): { name: string; version: string } 
   const at = spec.lastIndexOf('@');
   const name = at > 0 ? spec.slice(0, at) : '';
   const version = at > 0 ? spec.slice(at + 1) : '';
-  return name && semver.valid(version) ? { name, version } : undefined;
+  return name && validSemver(version) ? { name, version } : undefined;
 }

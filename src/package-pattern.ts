@@ -1,4 +1,4 @@
-import semver from 'semver';
+import { satisfies, valid as validSemver, validRange } from 'semver';
 
 /**
  * Package patterns as `exclude` and `overrides` use them:
@@ -27,7 +27,7 @@ export function parsePackagePattern(pattern: string): { pattern?: PackagePattern
   if (!NAME_CHARS.test(name)) {
     return { problem: `"${pattern}" is not a package pattern (expected name, @scope/*, or name@semver-range)` };
   }
-  if (range !== undefined && (range === '' || semver.validRange(range) === null)) {
+  if (range !== undefined && (range === '' || validRange(range) === null)) {
     return { problem: `"${pattern}": "${range}" is not a semver range` };
   }
   const nameMatch = name.includes('*') ? globToRegExp(name) : undefined;
@@ -38,7 +38,7 @@ export function parsePackagePattern(pattern: string): { pattern?: PackagePattern
         const nameOk = nameMatch ? nameMatch.test(pkgName) : pkgName === name;
         if (!nameOk) return false;
         if (range === undefined) return true;
-        return semver.valid(version) !== null && semver.satisfies(version, range, { includePrerelease: true });
+        return validSemver(version) !== null && satisfies(version, range, { includePrerelease: true });
       },
     },
   };

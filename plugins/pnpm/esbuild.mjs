@@ -18,8 +18,9 @@ const LAZY = /^(pacote|sigstore|@sigstore\/.*|typescript)$/;
 // yaml (their tables cost tens of milliseconds to build, and a reused verdict needs none of them:
 // it remembers the parsed config),
 // Yarn's parsers (for .yarnrc.yml, which a pnpm install rarely reads) and cosmiconfig (only for
-// JavaScript configs): module initialisation is paid in every hook process.
-const DEFERRED = /^(@yarnpkg\/parsers|@zkochan\/js-yaml|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache|yaml)$/;
+// JavaScript configs), picocolors (coloured output only, which hooks never print): module
+// initialisation is paid in every hook process.
+const DEFERRED = /^(@yarnpkg\/parsers|@zkochan\/js-yaml|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache|yaml|picocolors)$/;
 
 export const pnpmBundlePlugin = {
   name: 'provenance-guard-pnpm',

@@ -9,7 +9,7 @@
  * (`...X`, `X^...`, `!X`, `./path`, `{dir}`, `[since]`) leaves the scope unknown and the whole
  * workspace is checked: over-blocking, never under-blocking.
  */
-import semver from 'semver';
+import { satisfies, validRange } from 'semver';
 
 // Peers too: pnpm installs a project's peer dependencies (auto-install-peers).
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
@@ -91,7 +91,7 @@ export class InstallScope {
     for (const key of [name, ...aliases]) {
       for (const range of this.ranges.get(key) ?? []) {
         const plain = range.startsWith('npm:') ? range.slice(range.lastIndexOf('@') + 1) : range;
-        if (semver.validRange(plain) === null || semver.satisfies(version, plain, { includePrerelease: true })) return true;
+        if (validRange(plain) === null || satisfies(version, plain, { includePrerelease: true })) return true;
       }
     }
     return false;

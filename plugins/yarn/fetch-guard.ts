@@ -19,7 +19,7 @@
 import { hashUtils, MessageName, type Configuration, ReportError, structUtils, tgzUtils, type Fetcher, type FetchOptions, type FetchResult, type Locator, type MinimalFetchOptions } from '@yarnpkg/core';
 import { npath, xfs, type PortablePath } from '@yarnpkg/fslib';
 import { npmHttpUtils, NpmSemverFetcher } from '@yarnpkg/plugin-npm';
-import semver from 'semver';
+import { valid as validSemver } from 'semver';
 import { bindIntegrity, sha512Integrity } from '../../src/policy/integrity';
 import type { Registries } from '../../src/lockfile/source';
 import { yarnLocatorPackage } from '../../src/lockfile/yarn';
@@ -70,7 +70,7 @@ export function registryPackage(locator: Locator, registries?: Registries): { na
   }
   if (!locator.reference.startsWith('npm:')) return undefined;
   const { selector } = structUtils.parseRange(locator.reference);
-  return semver.valid(selector) === null ? undefined : { name: structUtils.stringifyIdent(locator), version: selector };
+  return validSemver(selector) === null ? undefined : { name: structUtils.stringifyIdent(locator), version: selector };
 }
 
 const registriesOf = new WeakMap<Configuration, Registries>();

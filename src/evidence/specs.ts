@@ -1,6 +1,6 @@
 /** `name@version` lists for `feed build --packages`. */
 import npa from 'npm-package-arg';
-import semver from 'semver';
+import { valid as validSemver } from 'semver';
 import { UsageError } from '../errors';
 import type { ResolvedPackage } from '../types';
 
@@ -21,7 +21,7 @@ export function parsePackageSpecs(list: readonly string[]): ResolvedPackage[] {
       } catch (error) {
         throw new UsageError(`invalid package spec "${spec}": ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
       }
-      const version = parsed.rawSpec ? semver.valid(parsed.rawSpec) : null;
+      const version = parsed.rawSpec ? validSemver(parsed.rawSpec) : null;
       if (parsed.type !== 'version' || !parsed.name || !version) {
         throw new UsageError(`invalid package spec "${spec}": expected name@version with an exact version (e.g. left-pad@1.3.0)`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
       }

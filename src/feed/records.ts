@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import semver from 'semver';
+import { parse as parseSemver } from 'semver';
 import { RecordsError } from '../errors';
 import { isObject } from '../json';
 import { packageNameProblem } from '../package-name';
@@ -65,7 +65,7 @@ export function validateRecord(value: unknown): string | undefined {
   if (nameProblem) return nameProblem;
   const version = value.version;
   if (typeof version !== 'string') return 'version must be a string';
-  const parsed = semver.parse(version);
+  const parsed = parseSemver(version);
   if (parsed === null) return `version ${JSON.stringify(version)} is not a valid semver version`;
   // semver drops build metadata from `.version`; keep it in the normalized form.
   const valid = parsed.build.length > 0 ? `${parsed.version}+${parsed.build.join('.')}` : parsed.version;

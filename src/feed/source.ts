@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import npa from 'npm-package-arg';
-import semver from 'semver';
+import { satisfies } from 'semver';
 import { FeedError } from '../errors';
 import { cacheDir as defaultCacheDir } from '../paths';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic } from '../atomic';
@@ -302,7 +302,7 @@ function findInstalledFeed(spec: npa.Result, rootDir: string): { file?: string; 
     }
     if (manifest.name !== name) continue;
     const version = typeof manifest.version === 'string' ? manifest.version : '';
-    if (semver.satisfies(version, spec.fetchSpec)) return { file, skipped };
+    if (satisfies(version, spec.fetchSpec)) return { file, skipped };
     skipped.push(`${dir} is version ${version || '(none)'}, which does not satisfy ${spec.fetchSpec}`);
   }
   return { skipped };

@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import semver from 'semver';
+import { validRange } from 'semver';
 
 type Manifest = Record<string, unknown>;
 
@@ -27,7 +27,7 @@ const PUBLISH_RANGE = /^(workspace|catalog):/;
 function publishedRange(source: string, published: string): boolean {
   const alias = /^workspace:((?:@[^/@]+\/)?[^/@]+)@/.exec(source)?.[1];
   const range = alias && published.startsWith(`npm:${alias}@`) ? published.slice(`npm:${alias}@`.length) : published;
-  return semver.validRange(range) !== null;
+  return validRange(range) !== null;
 }
 
 export interface ManifestComparison {

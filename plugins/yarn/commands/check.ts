@@ -1,7 +1,7 @@
 /** `yarn provenance check`: the CLI's check on the graph Yarn reads from yarn.lock, with its output and exit codes. */
 import { Filename } from '@yarnpkg/fslib';
 import { Command, Option } from 'clipanion';
-import * as t from 'typanion';
+import { isEnum } from 'typanion';
 import { createGuard } from '../../../src/guard';
 import { exitCodeOf } from '../../../src/report/build';
 import { renderReport } from '../../../src/report/render';
@@ -15,7 +15,7 @@ export class ProvenanceCheckCommand extends GuardCommand {
     examples: [['Check the lockfile, JSON output', 'yarn provenance check --format json']],
   });
 
-  format = Option.String('--format', 'human', { validator: t.isEnum(['human', 'json', 'sarif'] as const) });
+  format = Option.String('--format', 'human', { validator: isEnum(['human', 'json', 'sarif'] as const) });
   offline = Option.Boolean('--offline', false, { description: 'Never touch the network; use the cached feed only' });
 
   async run(): Promise<number> {

@@ -1,6 +1,6 @@
 /** `yarn provenance explain NAME@VERSION`: the CLI's explain, for a package of yarn.lock or any version. */
 import { Command, Option, UsageError as ClipanionUsageError } from 'clipanion';
-import * as t from 'typanion';
+import { isEnum } from 'typanion';
 import { createGuard } from '../../../src/guard';
 import { splitExactSpec } from '../../../src/package-name';
 import { configLine } from '../../../src/report/config-line';
@@ -17,7 +17,7 @@ export class ProvenanceExplainCommand extends GuardCommand {
   });
 
   spec = Option.String({ name: 'NAME@VERSION' });
-  format = Option.String('--format', 'human', { validator: t.isEnum(['human', 'json'] as const) });
+  format = Option.String('--format', 'human', { validator: isEnum(['human', 'json'] as const) });
   offline = Option.Boolean('--offline', false, { description: 'Never touch the network; use the cached feed only' });
 
   async run(): Promise<number> {
