@@ -32,6 +32,9 @@ export async function wrapWithCodeCache(outfile, name, { untilReady = false } = 
   if (text.includes(END_MARK)) throw new Error(`${outfile} holds ${END_MARK}: choose another mark`);
   const sha256 = createHash('sha256').update(text).digest('hex');
   const escaped = text.replaceAll('*/', END_MARK);
-  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${escaped === text ? '' : `, endMark: ${JSON.stringify(END_MARK)}`}${untilReady ? ', untilReady: true' : ''} }`;
-  writeFileSync(outfile, `${shebang}"use strict";\n// ${name}: the bundle is the comment at the end, run with V8's code cache (src/code-cache.ts).\n${await loaderScript()}\n__pgCodeCache.runModulePayload(module, function () {/*${escaped}*/}, ${site});\n`);
+  const head = `${shebang}"use strict";\n// ${name}: the bundle is the comment at the end, run with V8's code cache (src/code-cache.ts).\n${await loaderScript()}\n__pgCodeCache.runModulePayload(module, function () {/*`;
+  // Where the comment's text lies in the file (as a string), for a runtime that drops comments (Bun).
+  const at = `, payloadAt: ${head.length}, payloadLength: ${escaped.length}`;
+  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${escaped === text ? '' : `, endMark: ${JSON.stringify(END_MARK)}`}${untilReady ? ', untilReady: true' : ''}${at} }`;
+  writeFileSync(outfile, `${head}${escaped}*/}, ${site});\n`);
 }

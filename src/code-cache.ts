@@ -49,6 +49,9 @@ export interface PayloadSite {
   sha256: string;
   /** The wrapper file (stack traces name it; its identity is part of the key). */
   filename: string;
+  /** Where the comment's text starts in the wrapper file (read as a string), and its length: for Bun. */
+  payloadAt?: number;
+  payloadLength?: number;
   /** The wrapper's own `require`, which the payload uses as its own. */
   require: NodeJS.Require;
   env?: NodeJS.ProcessEnv;
@@ -69,22 +72,21 @@ interface CacheSlot {
   header: string;
 }
 
-/** Where the wrapper (scripts/code-cache-wrap.mjs) starts the carrier in its file. */
-const CARRIER = 'runModulePayload(module, function () {';
-
 /**
  * The text in the comment that is `carrier`'s whole body (Function.prototype.toString: a view of
  * the wrapper's source). Bun transpiles every file it loads and drops its comments, so there the
- * text is read back from the wrapper file itself (the executable can be run by Bun).
+ * text is read back from the wrapper file, where the build says it lies (the executable can be
+ * run by Bun).
  */
-function payloadText(carrier: () => void, endMark: string | undefined, filename: string): string {
-  let source = Function.prototype.toString.call(carrier);
-  if (process.versions.bun !== undefined) {
-    const file = readFileSync(filename, 'utf8');
-    source = file.slice(file.lastIndexOf(CARRIER));
+function payloadText(carrier: () => void, site: PayloadSite): string {
+  let text: string;
+  if (process.versions.bun !== undefined && site.payloadAt !== undefined && site.payloadLength !== undefined) {
+    text = readFileSync(site.filename, 'utf8').slice(site.payloadAt, site.payloadAt + site.payloadLength);
+  } else {
+    const source = Function.prototype.toString.call(carrier);
+    text = source.slice(source.indexOf('/*') + 2, source.lastIndexOf('*/'));
   }
-  const text = source.slice(source.indexOf('/*') + 2, source.lastIndexOf('*/'));
-  return endMark ? text.replaceAll(endMark, '*/') : text;
+  return site.endMark ? text.replaceAll(site.endMark, '*/') : text;
 }
 
 /**
@@ -94,7 +96,7 @@ function payloadText(carrier: () => void, endMark: string | undefined, filename:
  */
 export function runModulePayload(target: ModuleLike, carrier: () => void, site: PayloadSite): CodeCacheStatus {
   const env = site.env ?? process.env;
-  const text = payloadText(carrier, site.endMark, site.filename);
+  const text = payloadText(carrier, site);
   const slot = cacheSlot(site, env);
   const cachedData = slot && readCache(slot);
   const script = new Script(MODULE_HEAD + text + MODULE_TAIL, {

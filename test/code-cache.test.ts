@@ -138,6 +138,16 @@ describe('code cache of the guard bundles', () => {
     expect(run(s)).toEqual({ out: 'run\n', status: 'hit' });
   });
 
+  test('the wrapper says where its comment lies in the file: the bundle, as Bun reads it back (Bun drops comments)', async () => {
+    const payload = 'module.exports = 1; const s = "héllo */ wörld"; console.log(s);\n';
+    const s = await setup(payload, 'offsets');
+    const file = readFileSync(s.wrapper, 'utf8');
+    const at = Number(/payloadAt: (\d+)/.exec(file)?.[1]);
+    const length = Number(/payloadLength: (\d+)/.exec(file)?.[1]);
+    expect(file.slice(at, at + length).replaceAll('*<pg-comment-end>/', '*/')).toBe(payload);
+    expect(run(s).out).toBe('héllo */ wörld\n');
+  });
+
   test('a FIFO in place of the cache does not hang the run: it is no cache', async () => {
     const s = await setup(PAYLOAD_A);
     mkdirSync(join(s.state, 'code-cache'));
