@@ -34,6 +34,7 @@ import { readCacheFile } from './cache-file';
 import { CODE_CACHE_READY } from './code-cache-ready';
 import { machineSecret } from './machine-secret';
 import { stateDir } from './paths';
+import { onBun } from './runtime';
 
 export type CodeCacheStatus = 'hit' | 'miss' | 'off';
 
@@ -80,7 +81,7 @@ interface CacheSlot {
  */
 function payloadText(carrier: () => void, site: PayloadSite): string {
   let text: string;
-  if (process.versions.bun !== undefined && site.payloadAt !== undefined && site.payloadLength !== undefined) {
+  if (onBun() && site.payloadAt !== undefined && site.payloadLength !== undefined) {
     text = readFileSync(site.filename, 'utf8').slice(site.payloadAt, site.payloadAt + site.payloadLength);
   } else {
     const source = Function.prototype.toString.call(carrier);
@@ -118,7 +119,7 @@ export function runModulePayload(target: ModuleLike, carrier: () => void, site: 
 
 function cacheSlot(site: PayloadSite, env: NodeJS.ProcessEnv): CacheSlot | undefined {
   // Bun is not V8: its compiled code is another format, never read or made here.
-  if (env.PROVENANCE_GUARD_CODE_CACHE === '0' || process.versions.bun !== undefined || !/^[a-z0-9-]+$/.test(site.name)) return undefined;
+  if (env.PROVENANCE_GUARD_CODE_CACHE === '0' || onBun() || !/^[a-z0-9-]+$/.test(site.name)) return undefined;
   try {
     const dir = stateDir(env);
     const secret = machineSecret(dir, false);

@@ -183,6 +183,8 @@ describe('knownNode', () => {
     for (const version of ['20.19.0', '22.11.0', '24.1.0']) expect(knownNode('node', version)).toBe(true);
     for (const version of ['18.20.0', '21.0.0', '23.1.0', '26.0.0', '2.0.0']) expect(knownNode('node', version)).toBe(false);
     expect(knownNode('bun', '20.19.0')).toBe(false);
+    // Bun says it is Node (release name 'node', a Node version): it is not, and has no Node binding.
+    expect(knownNode('node', '24.1.0', true)).toBe(false);
     expect(knownNode('', '20.19.0')).toBe(false);
   });
 });

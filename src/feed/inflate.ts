@@ -12,6 +12,7 @@
  * result and errors are the reference.
  */
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { onBun } from '../runtime';
 
 export interface ZlibHandle {
   init(windowBits: number, level: number, memLevel: number, strategy: number, writeState: Uint32Array, processCallback: () => void, dictionary: Buffer): unknown;
@@ -56,8 +57,8 @@ export function deprecationPending(env: NodeJS.ProcessEnv = process.env, execArg
  */
 const KNOWN_NODE_MAJORS: readonly number[] = [20, 22, 24];
 
-export function knownNode(runtime = process.release?.name, version = process.versions.node): boolean {
-  return runtime === 'node' && KNOWN_NODE_MAJORS.includes(Number(version.split('.')[0]));
+export function knownNode(runtime = process.release?.name, version = process.versions.node, bun = onBun()): boolean {
+  return !bun && runtime === 'node' && KNOWN_NODE_MAJORS.includes(Number(version.split('.')[0]));
 }
 
 function processZlibBinding(): ZlibBinding | null {
