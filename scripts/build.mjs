@@ -38,6 +38,10 @@ const RARELY_NEEDED = /^(yaml|@zkochan\/js-yaml|npm-package-arg|hosted-git-info|
 const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs', '@zkochan/js-yaml': 'cli-js-yaml.cjs', tar: 'cli-tar.cjs', glob: 'cli-glob.cjs', minimatch: 'cli-minimatch.cjs' };
 const chunkOrPackage = (name) => (CLI_CHUNKS[name] ? `./${CLI_CHUNKS[name]}` : name);
 
+/** What both CLI bundles load on first use (each adds its own below). */
+const CLI_DEFERRED = ['@yarnpkg/parsers', 'cosmiconfig', 'yaml', '@zkochan/js-yaml', 'semver', 'npm-package-arg', 'hosted-git-info', 'picocolors'];
+const namesPattern = (names) => new RegExp(`^(${names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
+
 const targets = [
   // The CLI and library keep their heavy, rarely used network dependencies (pacote,
   // sigstore) external: they are npm dependencies of this package, loaded only by the
@@ -49,12 +53,12 @@ const targets = [
   // they load on first use from the chunk files beside it and from node_modules (a first `check` compiles what it
   // loads: ~1 MB was ~55 ms; a check of a pnpm-lock.yaml of registry packages never loads the last three).
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.cjs', external: cliExternal, minifyWhitespace: true, minifySyntax: true,
-    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|tar|glob|minimatch|semver|npm-package-arg|hosted-git-info|picocolors)$/, { requireAs: chunkOrPackage })] },
+    plugins: [deferredModules(namesPattern([...CLI_DEFERRED, 'tar', 'glob', 'minimatch']), { requireAs: chunkOrPackage })] },
   // The executable: answers a repeat `check` from its stored verdict (src/cli/entry.ts), else
   // loads dist/cli-main.cjs. What it needs only for other configurations (YAML, Yarn settings, JS
   // configs, the verified-page cache) initialises on first use.
   { entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' }, external: [...cliExternal.filter((name) => name !== 'ini'), './cli-main.cjs'], minifyWhitespace: true, minifySyntax: true,
-    plugins: [deferredModules(/^(@yarnpkg\/parsers|cosmiconfig|yaml|@zkochan\/js-yaml|lru-cache|semver|npm-package-arg|hosted-git-info|node:zlib|picocolors)$/, { requireAs: chunkOrPackage })] },
+    plugins: [deferredModules(namesPattern([...CLI_DEFERRED, 'lru-cache', 'node:zlib']), { requireAs: chunkOrPackage })] },
   // yaml, Yarn's parsers, pnpm's js-yaml, glob and minimatch for the executable, each in one file
   // beside it (from node_modules yaml and Yarn's parsers would be ~50 files each).
   ...Object.entries(CLI_CHUNKS).map(([name, file]) => ({ stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `dist/${file}`, minifyWhitespace: true, minifySyntax: true })),
