@@ -5,6 +5,7 @@
  * feed and compute the same key: the executable answers a repeat alone, without loading the
  * lockfile readers, the feed reader or the policy.
  */
+import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import type { Config } from '../config/types';
 import { LockfileError } from '../errors';
@@ -114,6 +115,9 @@ export async function answerFromVerdict(argv: string[], ctx: CliContext): Promis
   const args = parseCheckArgs(argv);
   if (args.values.online) return undefined;
   const lockfiles = locateLockfiles(ctx.cwd, args.values.lockfile);
+  // A first check (no verdict stored yet) goes to the full command before reading config or feed.
+  const stored = verdictFileFor(dirname(lockfiles[0]!), 'check');
+  if (stored === undefined || !existsSync(stored)) return undefined;
   const registries = lockfileRegistries(lockfiles, ctx.env);
   let warned = false;
   const inputs = await resolveLocalGuardInputs(guardOptions(ctx, args.values, { warn: () => (warned = true), ...checkConfigMemo(lockfiles, ctx.env) }));
