@@ -75,12 +75,6 @@ const targets = [
     plugins: [{ name: 'yarn-no-evidence', setup(b) { b.onResolve({ filter: /\/evidence\/index$/ }, () => ({ path: new URL('../plugins/yarn/no-evidence.ts', import.meta.url).pathname })); } },
       deferredModules(RARELY_NEEDED)],
   },
-  // pnpm hook bundle (module.exports = { hooks }); its build also lays out the config dependency
-  // pnpm-plugin-provenance-guard in plugins/pnpm/dist/config-dependency/.
-  {
-    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: 'plugins/pnpm/dist/pnpmfile.cjs', minifyWhitespace: true, minifySyntax: true,
-    plugins: [{ name: 'pnpm', setup: async (b) => (await import('../plugins/pnpm/esbuild.mjs')).pnpmBundlePlugin.setup(b) }],
-  },
   // Bun security scanner: what `provenance-guard` resolves to under Bun (the `bun` export
   // condition; Bun loads a scanner by the name of a root dependency) and `provenance-guard/bun`.
   // Everything bundled but the live-evidence stack, which only `online` or an npm-package feed
@@ -89,14 +83,19 @@ const targets = [
   { entryPoints: ['plugins/bun/index.ts'], outfile: 'plugins/bun/dist/scanner.cjs', minify: true, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*'], plugins: [deferredModules(RARELY_NEEDED)] },
 ];
 
-await Promise.all(targets.map((t) => build({ ...common, ...t, plugins: [jsYamlWithoutEsprima, ...(t.plugins ?? [])] })));
+await Promise.all([
+  ...targets.map((t) => build({ ...common, ...t, plugins: [jsYamlWithoutEsprima, ...(t.plugins ?? [])] })),
+  // pnpm hook bundle (module.exports = { hooks }), its hooks' implementation run with V8's code
+  // cache on first use; also lays out the config dependency pnpm-plugin-provenance-guard in
+  // plugins/pnpm/dist/config-dependency/ (plugins/pnpm/esbuild.mjs).
+  import('../plugins/pnpm/esbuild.mjs').then(({ buildPnpmBundle }) => buildPnpmBundle({ configDependency: true })),
+]);
 
 // The Yarn plugin runs with V8's code cache (src/code-cache.ts): measured, it spends ~8 ms less
 // of every install (factory and gate; README, Performance). So does the executable, cached by a
 // run that answered a repeat check from its stored verdict: that answer took ~9 ms less (110 → 101
-// ms, 41 runs), a first check as long (463 / 464 ms). Not the full CLI (a first check compiles what
-// it runs once), nor the pnpmfile: its hooks took ~5 ms less, but pnpm 12 loads it in two
-// processes (one only lists the hooks) and its installs were no faster (README), nor the Bun
-// scanner (Bun is not V8).
+// ms, 41 runs), a first check as long (463 / 464 ms). The pnpmfile's hooks too (built above, only
+// their implementation: loading the file compiles none of it). Not the full CLI (a first check
+// compiles what it runs once), nor the Bun scanner (Bun is not V8).
 await wrapWithCodeCache('plugins/yarn/dist/plugin-provenance.cjs', 'yarn-plugin', { untilReady: true });
 await wrapWithCodeCache('dist/cli.cjs', 'cli', { untilReady: true });

@@ -38,3 +38,23 @@ export async function wrapWithCodeCache(outfile, name, { untilReady = false } = 
   const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${escaped === text ? '' : `, endMark: ${JSON.stringify(END_MARK)}`}${untilReady ? ', untilReady: true' : ''}${at} }`;
   writeFileSync(outfile, `${head}${escaped}*/}, ${site});\n`);
 }
+
+/**
+ * Writes `outfile`: the outer bundle `outerText` run as it is, and `payloadText` (a CommonJS
+ * bundle) carried in a comment as the body of the function `globalName`, which the outer bundle
+ * calls on first use: it runs the payload with V8's code cache and returns its exports. Loading
+ * the file compiles only the outer bundle (pnpm 12 loads the pnpmfile in processes that list its
+ * hooks or run only updateConfig; neither needs the rest). Options as wrapWithCodeCache's, and
+ * `writeOnReady` (src/code-cache.ts).
+ */
+export async function wrapLazyPayload(outfile, { outerText, payloadText, name, globalName, untilReady = false, writeOnReady = false }) {
+  if (payloadText.includes(END_MARK)) throw new Error(`the payload of ${outfile} holds ${END_MARK}: choose another mark`);
+  if (!outerText.includes(globalName)) throw new Error(`the outer bundle of ${outfile} never calls ${globalName}`);
+  const sha256 = createHash('sha256').update(payloadText).digest('hex');
+  const escaped = payloadText.replaceAll('*/', END_MARK);
+  const head = `"use strict";\n// ${name}: what the hooks run is the comment at the end, loaded on first use with V8's code cache (src/code-cache.ts).\n`
+    + `${await loaderScript()}\n${outerText.trim()}\nfunction ${globalName}() {\nconst m = { exports: {} };\n__pgCodeCache.runModulePayload(m, function () {/*`;
+  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${escaped === payloadText ? '' : `, endMark: ${JSON.stringify(END_MARK)}`}`
+    + `${untilReady ? ', untilReady: true' : ''}${writeOnReady ? ', writeOnReady: true' : ''}, payloadAt: ${head.length}, payloadLength: ${escaped.length} }`;
+  writeFileSync(outfile, `${head}${escaped}*/}, ${site});\nreturn m.exports;\n}\n`);
+}

@@ -1,14 +1,16 @@
 /**
- * V8's code cache for the Yarn plugin, the bundle every Yarn command loads, and for the executable
- * (dist/cli.cjs), which answers a repeat `check`.
+ * V8's code cache for the Yarn plugin, the bundle every Yarn command loads, for the executable
+ * (dist/cli.cjs), which answers a repeat `check`, and for the pnpmfile's hooks.
  *
  * Every yarn command loads the plugin, runs its factory and, on an install, its gate: V8 compiles
  * each function the first time it is called. Node 20 has no compile cache of its own (22 has), so
  * the build wraps the bundle (scripts/code-cache-wrap.mjs): the wrapper carries the bundle's text
  * in a comment, which V8 skips without parsing, and runs it through `runModulePayload`, which hands
  * V8 the code it compiled in an earlier run: ~8 ms less of each install, ~9 ms less of a repeat
- * check (README, Performance). The wrapper is generic; the full CLI and the pnpmfile are not
- * wrapped: measured, their commands and installs were no faster with it (scripts/build.mjs).
+ * check (README, Performance). The pnpmfile carries only its hooks' implementation that way
+ * (wrapLazyPayload): loading it compiles a few small functions, and the first hook call compiles
+ * or takes from the cache the rest. The full CLI is not wrapped: measured, a first check compiles
+ * what it runs once (scripts/build.mjs).
  *
  * Trust: V8 checks a cache's version and flags, not its code, so a forged cache is code that runs.
  * It lives only in the state directory (never the cache directory a CI restores), beside the
@@ -16,17 +18,18 @@
  * the build, in the wrapper) and the identity of the wrapper file (device, inode, size, times; a
  * file replaced or edited is another file). Anything else is a miss: the bundle compiles as usual,
  * and a new cache is written when the process exits (then it holds every function the run
- * compiled). `PROVENANCE_GUARD_CODE_CACHE=0` turns it off; `PROVENANCE_GUARD_TIMING=1` says
+ * compiled; the pnpmfile's as soon as it is ready, writeOnReady). `PROVENANCE_GUARD_CODE_CACHE=0` turns it off; `PROVENANCE_GUARD_TIMING=1` says
  * whether each bundle found its cache.
  *
  * No cache is made where the state directory has no secret yet (a fresh CI machine, which would
  * pay for writing one and never read it), and a run that finds one does not rewrite it, so the
  * run that made it decides which functions it holds: for the Yarn plugin, only a run whose gate
- * ran makes one, for the executable only a run that answered from a stored verdict (`untilReady`,
+ * ran makes one, for the executable only a run that answered from a stored verdict, for the
+ * pnpmfile only an install whose preResolution reused its stored verdict (`untilReady`,
  * code-cache-ready.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
 import { writeFileAtomic } from './atomic';
@@ -44,6 +47,12 @@ export interface PayloadSite {
   endMark?: string;
   /** Make a cache only in a run where the bundle called codeCacheReady (code-cache-ready.ts); else in any run. */
   untilReady?: boolean;
+  /**
+   * With untilReady: write the cache during the ready call instead of when the process exits:
+   * pnpm 12 kills its hook processes, which never see 'exit', often as soon as the last hook
+   * returned. Once per bundle and machine, that call takes the ~10 ms of writing it.
+   */
+  writeOnReady?: boolean;
   /** Names the cache file: one per bundle, replaced when the bundle changes. */
   name: string;
   /** SHA-256 (hex) of the payload text, computed by the build. */
@@ -107,11 +116,27 @@ export function runModulePayload(target: ModuleLike, carrier: () => void, site: 
   });
   const status: CodeCacheStatus = !slot ? 'off' : cachedData && !script.cachedDataRejected ? 'hit' : 'miss';
   if (slot && status === 'miss') {
-    let ready = site.untilReady !== true;
-    if (!ready) (globalThis as Record<symbol, unknown>)[CODE_CACHE_READY] = () => (ready = true);
-    process.once('exit', () => ready && writeCache(slot, script));
+    const write = () => writeCache(slot, script);
+    if (site.untilReady !== true) {
+      process.once('exit', write);
+    } else {
+      let ready = false;
+      (globalThis as Record<symbol, unknown>)[CODE_CACHE_READY] = () => {
+        if (ready) return;
+        ready = true;
+        if (site.writeOnReady) write();
+        else process.once('exit', write);
+      };
+    }
   }
-  if (env.PROVENANCE_GUARD_TIMING === '1') process.stderr.write(`provenance-guard timing: code cache ${site.name} ${status}\n`);
+  if (env.PROVENANCE_GUARD_TIMING === '1') {
+    // To the descriptor: reading process.stderr builds a stream (~4 ms for a pipe) that a pnpm 12 hook process may not need.
+    try {
+      writeSync(2, `provenance-guard timing: code cache ${site.name} ${status}\n`);
+    } catch {
+      // a timing line is not worth failing for
+    }
+  }
   const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: ModuleLike, filename: string, dirname: string) => void;
   run.call(target.exports, target.exports, site.require, target, site.filename, dirname(site.filename));
   return status;

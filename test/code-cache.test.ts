@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 // @ts-expect-error: a build script (JavaScript, no types)
-import { wrapWithCodeCache } from '../scripts/code-cache-wrap.mjs';
+import { wrapLazyPayload, wrapWithCodeCache } from '../scripts/code-cache-wrap.mjs';
 import { tempDirs } from './helpers/temp';
 
 const tempDir = tempDirs('pg-code-cache-');
@@ -160,6 +160,54 @@ describe('code cache of the guard bundles', () => {
     writeFileSync(join(s.state, 'code-cache'), 'not a directory');
     expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
     expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
+  });
+
+  test('a lazy payload (the pnpmfile\'s hooks) is neither compiled nor run when its file loads; its first use runs it, cached as soon as it is ready', async () => {
+    const dir = tempDir();
+    const state = join(dir, 'state');
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+    const wrapper = join(dir, 'lazy.cjs');
+    const payloadText = 'console.log("payload ran"); module.exports = { answer: () => 42 }; if (process.env.READY) globalThis[Symbol.for("provenance-guard.code-cache.ready")]();\n';
+    await wrapLazyPayload(wrapper, { outerText: 'let got; module.exports = { use: () => (got ??= __pgProbe()).answer() };\n', payloadText, name: 'lazy', globalName: '__pgProbe', untilReady: true, writeOnReady: true });
+    // pnpm 12 kills its hook processes: no 'exit' event, so a cache written at exit would never be.
+    const script = `const m = require(${JSON.stringify(wrapper)}); console.log("loaded"); if (process.env.USE) console.log(m.use()); setTimeout(() => process.kill(process.pid, "SIGKILL"), 300);`;
+    const load = (env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['-e', script], { timeout: 20_000, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: state, PROVENANCE_GUARD_TIMING: '1', ...env } });
+    const cacheFile = join(state, 'code-cache', 'lazy.v8');
+    const unused = load({ READY: '1' });
+    expect(unused.stdout).toBe('loaded\n');
+    expect(unused.stderr).not.toMatch(/code cache/);
+    const used = load({ USE: '1' });
+    expect(used.stdout).toBe('loaded\npayload ran\n42\n');
+    expect(used.stderr).toMatch(/code cache lazy miss/);
+    expect(existsSync(cacheFile)).toBe(false);
+    expect(load({ USE: '1', READY: '1' }).stderr).toMatch(/code cache lazy miss/);
+    expect(existsSync(cacheFile)).toBe(true);
+    const cached = load({ USE: '1' });
+    expect(cached.stdout).toBe('loaded\npayload ran\n42\n');
+    expect(cached.stderr).toMatch(/code cache lazy hit/);
+  });
+
+  test('the built pnpmfile loads only its hooks\' entry points; the first hook call runs the rest, from its cache once a reused verdict made one', () => {
+    const dir = tempDir();
+    const state = join(dir, 'state');
+    mkdirSync(state, { mode: 0o700 });
+    writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+    const pnpmfile = join(__dirname, '..', 'plugins/pnpm/dist/pnpmfile.cjs');
+    const script = `const { hooks } = require(${JSON.stringify(pnpmfile)}); console.log(Object.keys(hooks).join()); `
+      + `(async () => { await hooks.updateConfig({}); console.log("updateConfig"); if (process.env.HOOK) { await hooks.readPackage({ name: "root", version: "1.0.0" }, {}); console.log("readPackage"); } `
+      + `if (process.env.READY) globalThis[Symbol.for('provenance-guard.code-cache.ready')](); })();`;
+    const load = (env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['-e', script], { cwd: dir, timeout: 20_000, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: state, PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_TIMING: '1', ...env } });
+    // An install's updateConfig (pnpm 12 runs it in a process of its own) needs none of it.
+    const listed = load();
+    expect(listed.stdout, listed.stderr).toBe('updateConfig,readPackage,preResolution,afterAllResolved\nupdateConfig\n');
+    expect(listed.stderr).not.toMatch(/code cache/);
+    const hooked = load({ HOOK: '1' });
+    expect(hooked.stdout, hooked.stderr).toBe('updateConfig,readPackage,preResolution,afterAllResolved\nupdateConfig\nreadPackage\n');
+    expect(hooked.stderr).toMatch(/code cache pnpmfile miss/);
+    expect(existsSync(join(state, 'code-cache', 'pnpmfile.v8'))).toBe(false);
+    expect(load({ HOOK: '1', READY: '1' }).stderr).toMatch(/code cache pnpmfile miss/);
+    expect(load({ HOOK: '1' }).stderr).toMatch(/code cache pnpmfile hit/);
   });
 
   test('the built Yarn plugin is wrapped: required as Yarn requires it, it exports the plugin, from its cache the second time', () => {

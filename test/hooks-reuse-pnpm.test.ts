@@ -83,6 +83,10 @@ describe.each(PNPM_VERSIONS)('pnpm %s: the lockfile verdict is reused on a warm 
     const warm = await frozen(p);
     expect(warm.code, warm.output).toBe(0);
     expect(warm.output).toMatch(REUSED);
+    // A reuse makes the pnpmfile's code cache (before pnpm 12 kills its hook process, which sees no 'exit'); the next install runs from it.
+    const cached = await frozen(p);
+    expect(cached.output).toMatch(REUSED);
+    expect(cached.output).toMatch(/code cache pnpmfile hit/);
 
     // The lockfile changed in place: `other` now claims bytes the feed does not attest. The
     // guard blocks it (pnpm itself would only fail later, on download).
@@ -157,6 +161,10 @@ describe.each(PNPM_VERSIONS)('pnpm %s: the lockfile verdict is reused on a warm 
     const warm = await frozen(p);
     expect(warm.code, warm.output).toBe(0);
     expect(warm.output).toMatch(REUSED);
+    // A reuse makes the pnpmfile's code cache (before pnpm 12 kills its hook process, which sees no 'exit'); the next install runs from it.
+    const cached = await frozen(p);
+    expect(cached.output).toMatch(REUSED);
+    expect(cached.output).toMatch(/code cache pnpmfile hit/);
     expect(unwrapPnpmOutput(warm.output)).toMatch(/ru-bad@1\.0\.0/);
     expect(unwrapPnpmOutput(warm.output)).toMatch(/rebuild/);
   }, 300_000);

@@ -1,14 +1,21 @@
-// esbuild plugin for the pnpm hook bundle, used by its entry in scripts/build.mjs.
-// 1. pacote / sigstore (only needed for `online` evidence or an npm-package feed source) and
+// The pnpm hook bundle (plugins/pnpm/dist/pnpmfile.cjs), built by scripts/build.mjs and by tests.
+// 1. Two bundles in one file: pnpmfile.ts (the hooks' entry points and the command line) runs when
+//    pnpm loads the file; runtime.ts (everything else) is carried in a comment and compiled on the
+//    first hook call, with V8's code cache (scripts/code-cache-wrap.mjs wrapLazyPayload). pnpm 12
+//    loads the pnpmfile in a process that only lists the hooks and in one that runs only
+//    updateConfig: compiling the whole bundle there cost ~35 ms each.
+// 2. pacote / sigstore (only needed for `online` evidence or an npm-package feed source) and
 //    typescript (cosmiconfig's loader for .ts configs, which we do not support) are not
 //    bundled: they resolve to a stub that loads them from the project at run time, or fails
 //    with a clear message when they are not installed there.
-// 2. After the build, the config dependency package pnpm-plugin-provenance-guard is laid out
+// 3. After the build, the config dependency package pnpm-plugin-provenance-guard is laid out
 //    in plugins/pnpm/dist/config-dependency/ (package.json + pnpmfile.cjs), ready to publish.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deferredModules } from '../../scripts/esbuild-deferred.mjs';
+import { jsYamlWithoutEsprima } from '../../scripts/esbuild-js-yaml.mjs';
+import { wrapLazyPayload } from '../../scripts/code-cache-wrap.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -44,36 +51,54 @@ try { loaded = createRequire(join(process.cwd(), 'package.json'))(name); } catch
 module.exports = loaded;
 `,
     }));
-    build.onEnd((result) => {
-      if (result.errors.length > 0) return;
-      const outfile = build.initialOptions.outfile;
-      const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-      const dir = join(root, 'plugins/pnpm/dist/config-dependency');
-      mkdirSync(dir, { recursive: true });
-      copyFileSync(resolve(root, outfile), join(dir, 'pnpmfile.cjs'));
-      const manifest = {
-        name: CONFIG_DEPENDENCY_NAME,
-        version,
-        description: 'provenance-guard as a pnpm config dependency: checks every resolved package against a signed verdict feed before it is installed.',
-        license: 'Apache-2.0',
-        main: 'pnpmfile.cjs',
-        files: ['pnpmfile.cjs'],
-        keywords: ['pnpm', 'pnpm-plugin', 'supply-chain', 'provenance'],
-      };
-      writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-    });
   },
 };
 
-/** Builds only the pnpm bundle (the same options scripts/build.mjs uses); for tests and benchmarks. */
-export async function buildPnpmBundle() {
+/** Lays out the config dependency pnpm-plugin-provenance-guard: package.json and the bundle as pnpmfile.cjs. */
+export function layOutConfigDependency(bundle) {
+  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+  const dir = join(root, 'plugins/pnpm/dist/config-dependency');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(bundle, join(dir, 'pnpmfile.cjs'));
+  const manifest = {
+    name: CONFIG_DEPENDENCY_NAME,
+    version,
+    description: 'provenance-guard as a pnpm config dependency: checks every resolved package against a signed verdict feed before it is installed.',
+    license: 'Apache-2.0',
+    main: 'pnpmfile.cjs',
+    files: ['pnpmfile.cjs'],
+    keywords: ['pnpm', 'pnpm-plugin', 'supply-chain', 'provenance'],
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/** What pnpmfile.ts calls for `require('./runtime')`: the function that runs the carried payload. */
+const RUNTIME_GLOBAL = '__pgPnpmRuntime';
+
+/**
+ * Builds the pnpm bundle into `outfile` (default plugins/pnpm/dist/pnpmfile.cjs); with
+ * `configDependency`, lays out the config dependency from it too.
+ */
+export async function buildPnpmBundle({ outfile = join(root, 'plugins/pnpm/dist/pnpmfile.cjs'), configDependency = false } = {}) {
   const { build } = await import('esbuild');
-  await build({
-    absWorkingDir: root,
-    bundle: true, platform: 'node', target: 'node20.19', format: 'cjs', logLevel: 'warning', legalComments: 'none',
-    external: ['typescript'],
-    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: 'plugins/pnpm/dist/pnpmfile.cjs',
-    plugins: [pnpmBundlePlugin],
-  });
-  return join(root, 'plugins/pnpm/dist/pnpmfile.cjs');
+  const common = {
+    absWorkingDir: root, bundle: true, platform: 'node', target: 'node20.19', format: 'cjs', logLevel: 'warning', legalComments: 'none',
+    external: ['typescript'], minifyWhitespace: true, minifySyntax: true, write: false,
+  };
+  const runtimeStub = {
+    name: 'pnpm-runtime-payload',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/runtime$/ }, (args) => (args.importer.endsWith('pnpmfile.ts') ? { path: 'runtime', namespace: 'pg-runtime' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'pg-runtime' }, () => ({ loader: 'js', contents: `module.exports = ${RUNTIME_GLOBAL}();` }));
+    },
+  };
+  const [outer, payload] = await Promise.all([
+    build({ ...common, entryPoints: ['plugins/pnpm/pnpmfile.ts'], plugins: [runtimeStub, jsYamlWithoutEsprima, pnpmBundlePlugin] }),
+    build({ ...common, entryPoints: ['plugins/pnpm/runtime.ts'], plugins: [jsYamlWithoutEsprima, pnpmBundlePlugin] }),
+  ]);
+  mkdirSync(dirname(outfile), { recursive: true });
+  // The cache is made by an install whose preResolution reused its stored verdict (hooks.ts).
+  await wrapLazyPayload(outfile, { outerText: outer.outputFiles[0].text, payloadText: payload.outputFiles[0].text, name: 'pnpmfile', globalName: RUNTIME_GLOBAL, untilReady: true, writeOnReady: true });
+  if (configDependency) layOutConfigDependency(outfile);
+  return outfile;
 }

@@ -57,6 +57,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Guard, GuardInputs, GuardOptions } from '../../src/guard';
+import { codeCacheReady } from '../../src/code-cache-ready';
+import { FdOutput } from '../../src/cli/output';
 import { buildReport } from '../../src/report/build';
 import type { Mode, PackageResult, ResolvedPackage } from '../../src/types';
 import type { Registries } from '../../src/lockfile/source';
@@ -69,6 +71,15 @@ import { InstallScope, selectedProjectNames } from './selection';
 import { VerdictLog } from './verdicts';
 import { batchVerdictInputs, reuseBatch, storeBatch } from './verdict-reuse';
 import { WorkspaceView } from './workspace-view';
+
+/**
+ * Standard error, written to the descriptor (src/cli/output.ts): in pnpm 12's hook process nothing
+ * else reads process.stderr, which would build a stream for the pipe (~4 ms of every install).
+ */
+function stderrWriter(): (text: string) => void {
+  const out = new FdOutput(2);
+  return (text) => void out.write(text);
+}
 
 export interface PnpmLockfileLike {
   packages?: Record<string, unknown>;
@@ -200,7 +211,7 @@ class HookSession implements PnpmHooks {
 
   constructor(private readonly deps: HookDependencies) {
     const env = deps.env ?? process.env;
-    this.write = deps.write ?? ((text: string) => void process.stderr.write(text));
+    this.write = deps.write ?? stderrWriter();
     this.invocation = deps.invocation ?? deps.argv ?? pnpmArgv();
     this.argv = deps.argv ?? process.argv.slice(2);
     this.view = new WorkspaceView(addedByCommand(this.argv));
@@ -317,6 +328,8 @@ class HookSession implements PnpmHooks {
       this.view.noteLocked(reused.locked);
       for (const result of reused.report.packages) this.verdicts.remember(result);
       this.verdicts.flushWarnings();
+      // The pnpmfile's code cache holds what this path compiled (src/code-cache.ts).
+      codeCacheReady();
       return;
     }
     const g = await this.guard();

@@ -58,23 +58,11 @@ export async function ensurePnpmBundle(): Promise<string> {
 
 /**
  * The hook bundle built from the current sources into `out` (plugins/pnpm/dist may be stale and is
- * shared with other tests): the same esbuild options and lazy-module plugin as scripts/build.mjs,
- * without the step that lays out dist/config-dependency.
+ * shared with other tests), as scripts/build.mjs builds it, without laying out dist/config-dependency.
  */
 export async function buildPnpmBundleFromSources(out: string): Promise<string> {
-  type Build = { onEnd: (cb: () => void) => void } & Record<string, unknown>;
-  type Plugin = { name: string; setup: (build: Build) => void };
-  const { pnpmBundlePlugin } = (await import(join(ROOT, 'plugins/pnpm/esbuild.mjs'))) as { pnpmBundlePlugin: Plugin };
-  const lazyOnly: Plugin = { name: 'pg-lazy-only', setup: (build) => pnpmBundlePlugin.setup({ ...build, onEnd: () => {} }) };
-  const { build } = await import('esbuild');
-  await build({
-    absWorkingDir: ROOT,
-    bundle: true, platform: 'node', target: 'node20.19', format: 'cjs', logLevel: 'warning', legalComments: 'none',
-    external: ['typescript'],
-    entryPoints: ['plugins/pnpm/pnpmfile.ts'], outfile: out,
-    plugins: [lazyOnly as unknown as import('esbuild').Plugin],
-  });
-  return out;
+  const { buildPnpmBundle } = (await import(join(ROOT, 'plugins/pnpm/esbuild.mjs'))) as { buildPnpmBundle: (options: { outfile: string }) => Promise<string> };
+  return buildPnpmBundle({ outfile: out });
 }
 
 /**
