@@ -331,6 +331,16 @@ test('a dist-less package checked under several keys: blocks stop at once, warni
   await expect(block.hooks.readPackage({ name: 'real-x', version: '1.0.0' })).rejects.toThrow(/gy@1\.0\.0/);
 });
 
+test('held warnings are printed by afterAllResolved when its lockfile cannot settle them (pnpm 12 kills its hook process: no exit)', async () => {
+  const warn = fakeGuard({ gx: 'warn', gy: 'warn' }, 'warn');
+  await warn.hooks.readPackage({ name: 'root', version: '0.0.0', dependencies: { gx: 'github:x/gx', gy: 'github:x/gy' } });
+  await warn.hooks.preResolution({ lockfileDir: '/nowhere' });
+  await warn.hooks.readPackage({ name: 'real-x', version: '1.0.0' });
+  expect(warn.output.join('')).not.toMatch(/gx@1\.0\.0/);
+  await warn.hooks.afterAllResolved({ lockfileVersion: '5.4' });
+  expect(warn.output.join('').match(/^WARN +\S+@\S+$/gm)?.sort()).toEqual(['WARN   gx@1.0.0', 'WARN   gy@1.0.0']);
+});
+
 test('held warnings are printed when the process ends without a resolution to settle them (never lost)', async () => {
   const { VerdictLog } = await import('../plugins/pnpm/verdicts');
   const output: string[] = [];

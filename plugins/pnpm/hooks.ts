@@ -380,7 +380,7 @@ class HookSession implements PnpmHooks {
     try {
       packages = packagesFromPnpmLockfile(lockfile, this.dir(), undefined, { registries: this.pnpmRegistries() });
     } catch {
-      return; // every candidate was checked already; the held warnings print at exit
+      return; // every candidate was checked already; afterAllResolved prints the held warnings
     }
     const keyed = packages.filter((p) => p.source !== 'registry' && p.source !== 'workspace' && this.tentativeKeys.has(p.name));
     const results = (await Promise.all(keyed.map((p) => this.evaluate(p)))).filter((r): r is PackageResult => r !== undefined);
@@ -410,7 +410,9 @@ class HookSession implements PnpmHooks {
         this.checkResults(results);
       }
     }
-    this.verdicts.flushWarnings();
+    // The last hook of a resolution: warnings still held (a lockfile settleTentative could not
+    // read) are printed now, not at exit, which pnpm 12's hook process never reaches (it is killed).
+    this.verdicts.flushWarnings(true);
     return lockfile;
   }
 }
