@@ -18,8 +18,8 @@
  * the build, in the wrapper) and the identity of the wrapper file (device, inode, size, times; a
  * file replaced or edited is another file). Anything else is a miss: the bundle compiles as usual,
  * and a new cache is written when the process exits (then it holds every function the run
- * compiled; the pnpmfile's as soon as it is ready, writeOnReady). `PROVENANCE_GUARD_CODE_CACHE=0` turns it off; `PROVENANCE_GUARD_TIMING=1` says
- * whether each bundle found its cache.
+ * compiled; the pnpmfile's as soon as it may be, writeOnReady). `PROVENANCE_GUARD_CODE_CACHE=0`
+ * turns it off; `PROVENANCE_GUARD_TIMING=1` says whether each bundle found its cache.
  *
  * No cache is made where the state directory has no secret yet (a fresh CI machine, which would
  * pay for writing one and never read it), and a run that finds one does not rewrite it, so the
