@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { deferredModules } from './esbuild-deferred.mjs';
 import { jsYamlWithoutEsprima } from './esbuild-js-yaml.mjs';
+import { commentSafe } from './esbuild-comment-safe.mjs';
 import { wrapWithCodeCache } from './code-cache-wrap.mjs';
 
 const common = {
@@ -69,7 +70,7 @@ const targets = [
   {
     entryPoints: ['plugins/yarn/index.ts'], outfile: 'plugins/yarn/dist/plugin-provenance.cjs', format: 'iife', globalName: 'plugin', minifyWhitespace: true, minifySyntax: true,
     external: [...common.external, 'pacote', 'sigstore', '@yarnpkg/core', '@yarnpkg/plugin-npm', '@yarnpkg/fslib', '@yarnpkg/parsers', 'clipanion', 'semver', 'typanion'],
-    banner: { js: '/* eslint-disable */\n//prettier-ignore\nmodule.exports = {\nname: "@yarnpkg/plugin-provenance",\nfactory: function (require) {' },
+    banner: { js: '//prettier-ignore\nmodule.exports = {\nname: "@yarnpkg/plugin-provenance",\nfactory: function (require) {' },
     footer: { js: 'return plugin;\n}\n};' },
     // Installs never gather live evidence: src/evidence is replaced by a stub (see the file).
     plugins: [{ name: 'yarn-no-evidence', setup(b) { b.onResolve({ filter: /\/evidence\/index$/ }, () => ({ path: new URL('../plugins/yarn/no-evidence.ts', import.meta.url).pathname })); } },
@@ -84,7 +85,7 @@ const targets = [
 ];
 
 await Promise.all([
-  ...targets.map((t) => build({ ...common, ...t, plugins: [jsYamlWithoutEsprima, ...(t.plugins ?? [])] })),
+  ...targets.map((t) => build({ ...common, ...t, plugins: [commentSafe, jsYamlWithoutEsprima, ...(t.plugins ?? [])] })),
   // pnpm hook bundle (module.exports = { hooks }), its hooks' implementation run with V8's code
   // cache on first use; also lays out the config dependency pnpm-plugin-provenance-guard in
   // plugins/pnpm/dist/config-dependency/ (plugins/pnpm/esbuild.mjs).

@@ -71,8 +71,6 @@ interface ModuleLike {
   exports: unknown;
 }
 
-const MODULE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
-const MODULE_TAIL = '\n})';
 const PURPOSE = 'provenance-guard code cache v1\n';
 
 interface CacheSlot {
@@ -83,10 +81,11 @@ interface CacheSlot {
 }
 
 /**
- * The text in the comment that is `carrier`'s whole body (Function.prototype.toString: a view of
- * the wrapper's source). Bun transpiles every file it loads and drops its comments, so there the
- * text is read back from the wrapper file, where the build says it lies (the executable can be
- * run by Bun).
+ * The text in the comment that is `carrier`'s whole body: the bundle as a CommonJS module function
+ * (the build wraps it), compiled as it is. Function.prototype.toString and slice give a view of the
+ * wrapper's source, not a copy; only END_MARKs, where the build left any, make one. Bun transpiles
+ * every file it loads and drops its comments, so there the text is read back from the wrapper
+ * file, where the build says it lies (the executable can be run by Bun).
  */
 function payloadText(carrier: () => void, site: PayloadSite): string {
   let text: string;
@@ -109,7 +108,7 @@ export function runModulePayload(target: ModuleLike, carrier: () => void, site: 
   const text = payloadText(carrier, site);
   const slot = cacheSlot(site, env);
   const cachedData = slot && readCache(slot);
-  const script = new Script(MODULE_HEAD + text + MODULE_TAIL, {
+  const script = new Script(text, {
     filename: site.filename,
     ...(cachedData ? { cachedData } : {}),
     importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

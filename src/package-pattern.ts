@@ -18,7 +18,7 @@ function splitPattern(pattern: string): { name: string; range?: string } {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
+  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/[*]/g, '[^/]*');
   return new RegExp(`^${escaped}$`);
 }
 

@@ -144,7 +144,7 @@ describe('code cache of the guard bundles', () => {
     const file = readFileSync(s.wrapper, 'utf8');
     const at = Number(/payloadAt: (\d+)/.exec(file)?.[1]);
     const length = Number(/payloadLength: (\d+)/.exec(file)?.[1]);
-    expect(file.slice(at, at + length).replaceAll('*<pg-comment-end>/', '*/')).toBe(payload);
+    expect(file.slice(at, at + length).replaceAll('*<pg-comment-end>/', '*/')).toBe(`(function (exports, require, module, __filename, __dirname) {${payload}\n})`);
     expect(run(s).out).toBe('héllo */ wörld\n');
   });
 
@@ -208,6 +208,14 @@ describe('code cache of the guard bundles', () => {
     expect(existsSync(join(state, 'code-cache', 'pnpmfile.v8'))).toBe(false);
     expect(load({ HOOK: '1', READY: '1' }).stderr).toMatch(/code cache pnpmfile miss/);
     expect(load({ HOOK: '1' }).stderr).toMatch(/code cache pnpmfile hit/);
+  });
+
+  test('the built bundles carry no `*/` to escape: the loader compiles a view of the wrapper\'s source, not a copy of it', () => {
+    for (const bundle of ['dist/cli.cjs', 'plugins/yarn/dist/plugin-provenance.cjs', 'plugins/pnpm/dist/pnpmfile.cjs']) {
+      const text = readFileSync(join(__dirname, '..', bundle), 'utf8');
+      expect(text, bundle).toMatch(/payloadAt: \d+/);
+      expect(text, bundle).not.toContain('endMark:');
+    }
   });
 
   test('the built Yarn plugin is wrapped: required as Yarn requires it, it exports the plugin, from its cache the second time', () => {

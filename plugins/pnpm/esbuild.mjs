@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deferredModules } from '../../scripts/esbuild-deferred.mjs';
 import { jsYamlWithoutEsprima } from '../../scripts/esbuild-js-yaml.mjs';
+import { commentSafe } from '../../scripts/esbuild-comment-safe.mjs';
 import { wrapLazyPayload } from '../../scripts/code-cache-wrap.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -93,8 +94,8 @@ export async function buildPnpmBundle({ outfile = join(root, 'plugins/pnpm/dist/
     },
   };
   const [outer, payload] = await Promise.all([
-    build({ ...common, entryPoints: ['plugins/pnpm/pnpmfile.ts'], plugins: [runtimeStub, jsYamlWithoutEsprima, pnpmBundlePlugin] }),
-    build({ ...common, entryPoints: ['plugins/pnpm/runtime.ts'], plugins: [jsYamlWithoutEsprima, pnpmBundlePlugin] }),
+    build({ ...common, entryPoints: ['plugins/pnpm/pnpmfile.ts'], plugins: [runtimeStub, commentSafe, jsYamlWithoutEsprima, pnpmBundlePlugin] }),
+    build({ ...common, entryPoints: ['plugins/pnpm/runtime.ts'], plugins: [commentSafe, jsYamlWithoutEsprima, pnpmBundlePlugin] }),
   ]);
   mkdirSync(dirname(outfile), { recursive: true });
   // The cache is made by an install whose preResolution reused its stored verdict (hooks.ts).

@@ -22,7 +22,7 @@ export interface ProjectManifest {
 function nameMatcher(selector: string): RegExp | undefined {
   const name = selector.endsWith('...') ? selector.slice(0, -3) : selector;
   if (name === '' || /^[.!^{[/]|\.\.\.|\^/.test(name)) return undefined;
-  return new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  return new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/[*]/g, '.*')}$`);
 }
 
 const unscoped = (name: string): string => (name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name);

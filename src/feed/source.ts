@@ -218,7 +218,8 @@ async function fetchFeed(url: URL, headers: Record<string, string>, signal: Abor
 }
 
 async function download(url: URL, tmp: string, meta: CacheMeta | undefined, cached: string | undefined, timeoutMs: number): Promise<Response | 'not-modified'> {
-  const headers: Record<string, string> = { accept: 'application/octet-stream, */*' };
+  // Joined: no `*/` in the bundle, which its build carries in a comment (scripts/code-cache-wrap.mjs).
+  const headers: Record<string, string> = { accept: `application/octet-stream, ${['*', '*'].join('/')}` };
   if (cached && meta?.etag) headers['if-none-match'] = meta.etag;
   if (cached && meta?.lastModified) headers['if-modified-since'] = meta.lastModified;
   const signal = AbortSignal.timeout(timeoutMs);
