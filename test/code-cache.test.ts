@@ -45,6 +45,14 @@ function run(s: Setup, env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): {
   return { out: r.stdout, status: /code cache \S+ (hit|miss|off)/.exec(r.stderr)?.[1] };
 }
 
+/** A state directory in `dir` with a machine secret (caches are made and read only where there is one). */
+function stateWithSecret(dir: string): string {
+  const state = join(dir, 'state');
+  mkdirSync(state, { recursive: true, mode: 0o700 });
+  writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+  return state;
+}
+
 // Two payloads of the same length: V8 checks a cache against its source's length only.
 const PAYLOAD_A = 'module.exports = 1; function say() { return "AAAA"; } console.log(say());\n';
 const PAYLOAD_B = 'module.exports = 1; function say() { return "BBBB"; } console.log(say());\n';
@@ -164,9 +172,7 @@ describe('code cache of the guard bundles', () => {
 
   test('a lazy payload (the pnpmfile\'s hooks) is neither compiled nor run when its file loads; its first use runs it, cached as soon as it is ready', async () => {
     const dir = tempDir();
-    const state = join(dir, 'state');
-    mkdirSync(state, { recursive: true, mode: 0o700 });
-    writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+    const state = stateWithSecret(dir);
     const wrapper = join(dir, 'lazy.cjs');
     const payloadText = 'console.log("payload ran"); module.exports = { answer: () => 42 }; if (process.env.READY) globalThis[Symbol.for("provenance-guard.code-cache.ready")]();\n';
     await wrapLazyPayload(wrapper, { outerText: 'let got; module.exports = { use: () => (got ??= __pgProbe()).answer() };\n', payloadText, name: 'lazy', globalName: '__pgProbe', untilReady: true, writeOnReady: true });
@@ -190,9 +196,7 @@ describe('code cache of the guard bundles', () => {
 
   test('the built pnpmfile loads only its hooks\' entry points; the first hook call runs the rest, from its cache once a reused verdict made one', () => {
     const dir = tempDir();
-    const state = join(dir, 'state');
-    mkdirSync(state, { mode: 0o700 });
-    writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+    const state = stateWithSecret(dir);
     const pnpmfile = join(__dirname, '..', 'plugins/pnpm/dist/pnpmfile.cjs');
     const script = `const { hooks } = require(${JSON.stringify(pnpmfile)}); console.log(Object.keys(hooks).join()); `
       + `(async () => { await hooks.updateConfig({}); console.log("updateConfig"); if (process.env.HOOK) { await hooks.readPackage({ name: "root", version: "1.0.0" }, {}); console.log("readPackage"); } `
@@ -220,9 +224,7 @@ describe('code cache of the guard bundles', () => {
 
   test('the built Yarn plugin is wrapped: required as Yarn requires it, it exports the plugin, from its cache the second time', () => {
     const dir = tempDir();
-    const state = join(dir, 'state');
-    mkdirSync(state, { mode: 0o700 });
-    writeFileSync(join(state, 'machine.key'), randomBytes(32), { mode: 0o600 });
+    const state = stateWithSecret(dir);
     const plugin = join(__dirname, '..', 'plugins/yarn/dist/plugin-provenance.cjs');
     // As Yarn loads it; READY stands for its gate having run (gate.ts calls codeCacheReady()).
     const script = `const p = require(${JSON.stringify(plugin)}); console.log(p.name, typeof p.factory); if (process.env.READY) globalThis[Symbol.for('provenance-guard.code-cache.ready')]()`;
