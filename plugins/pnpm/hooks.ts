@@ -35,8 +35,8 @@
  *   30 s limit per call, wraps thrown errors as ERR_PNPM_PNPMFILE_FAIL and prints the error's
  *   `stack` twice: there the details go to stderr once and the error stays short. pnpm 10
  *   prints an error with `code: 'ERR_PNPM_…'` and a `hint` without a stack. All output goes
- *   to process.stderr, which both show (context.log disappears at --loglevel=warn, and
- *   console.log in pnpm 12).
+ *   to standard error (written to the descriptor, stderrWriter), which both show (context.log
+ *   disappears at --loglevel=warn, and console.log in pnpm 12).
  * - Config dependencies: pnpm 10 loads node_modules/.pnpm-config/<name>/pnpmfile.cjs, pnpm 12
  *   the copy in its store; both before resolution, also on a fresh clone.
  * - `updateConfig` runs for every command, on 10 and 12 (12: in its own child process), and
