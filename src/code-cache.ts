@@ -28,9 +28,9 @@
  * pnpmfile only an install whose preResolution reused its stored verdict (`untilReady`,
  * code-cache-ready.ts).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { lstatSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
 import { writeFileAtomic } from './atomic';
 import { readCacheFile } from './cache-file';
@@ -151,7 +151,10 @@ function cacheSlot(site: PayloadSite, env: NodeJS.ProcessEnv): CacheSlot | undef
     const s = statSync(site.filename, { bigint: true });
     const identity = [s.dev, s.ino, s.size, s.mtimeNs, s.ctimeNs].join(':');
     const header = JSON.stringify({ name: site.name, sha256: site.sha256, file: site.filename, identity, node: process.version, v8: process.versions.v8, arch: process.arch });
-    return { file: join(dir, 'code-cache', `${site.name}.v8`), secret, header };
+    // A file for each place the bundle lives (two projects' Yarn plugins, or executables, would
+    // otherwise replace each other's cache at every switch); a new build in that place replaces it.
+    const place = createHash('sha256').update(`${site.filename}\u0000${s.dev}:${s.ino}`).digest('hex').slice(0, 16);
+    return { file: join(dir, 'code-cache', `${site.name}-${place}.v8`), secret, header };
   } catch {
     return undefined;
   }
@@ -181,7 +184,23 @@ function writeCache(slot: CacheSlot, script: Script): void {
   try {
     const data = script.createCachedData();
     writeFileAtomic(slot.file, Buffer.concat([macOf(slot, data), Buffer.from(`${slot.header}\n`), data]), 0o600);
+    pruneCaches(slot.file);
   } catch {
     // A state directory that is not writable: the next run compiles again.
   }
+}
+
+/** Caches of one bundle name kept at most (a few hundred kB each): the most recently written. */
+const KEPT_PER_NAME = 4;
+
+/** Removes the oldest caches of the bundle name `kept` is a cache of, beyond KEPT_PER_NAME, and the file of the name alone that earlier builds wrote. */
+function pruneCaches(kept: string): void {
+  const dir = dirname(kept);
+  const name = basename(kept).replace(/-[0-9a-f]{16}\.v8$/, '');
+  const placed = new RegExp(`^${name}-[0-9a-f]{16}\\.v8$`);
+  rmSync(join(dir, `${name}.v8`), { force: true });
+  const others = readdirSync(dir).filter((entry) => placed.test(entry) && join(dir, entry) !== kept)
+    .map((entry) => ({ path: join(dir, entry), mtime: lstatSync(join(dir, entry)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const old of others.slice(KEPT_PER_NAME - 1)) rmSync(old.path, { force: true });
 }

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 // @ts-expect-error: a build script (JavaScript, no types)
@@ -19,7 +19,7 @@ interface Setup {
   dir: string;
   state: string;
   wrapper: string;
-  cacheFile: string;
+  readonly cacheFile: string;
 }
 
 /** A wrapper of `payload` (a CommonJS module) and a state directory with a machine secret. */
@@ -31,7 +31,19 @@ async function setup(payload: string, name = 'probe', secret = true, options: { 
   const wrapper = join(dir, `${name}.cjs`);
   writeFileSync(wrapper, payload);
   await wrapWithCodeCache(wrapper, name, options);
-  return { dir, state, wrapper, cacheFile: join(state, 'code-cache', `${name}.v8`) };
+  return {
+    dir, state, wrapper,
+    // Named after the place the bundle lives: the one file of this name, once made.
+    get cacheFile() {
+      return cacheFiles(state, name)[0] ?? join(state, 'code-cache', `${name}-none.v8`);
+    },
+  };
+}
+
+/** The cache files of bundle `name` in a state directory. */
+function cacheFiles(state: string, name: string): string[] {
+  const dir = join(state, 'code-cache');
+  return existsSync(dir) ? readdirSync(dir).filter((f) => new RegExp(`^${name}-[0-9a-f]{16}\\.v8$`).test(f)).map((f) => join(dir, f)) : [];
 }
 
 function run(s: Setup, env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): { out: string; status: string | undefined } {
@@ -156,10 +168,39 @@ describe('code cache of the guard bundles', () => {
     expect(run(s).out).toBe('héllo */ wörld\n');
   });
 
+  test('copies of a bundle in several places keep a cache each (no miss at every switch), at most four: the oldest go', async () => {
+    const dir = tempDir();
+    const state = stateWithSecret(dir);
+    mkdirSync(join(state, 'code-cache'), { mode: 0o700 });
+    // What earlier builds wrote: one file for the name alone.
+    writeFileSync(join(state, 'code-cache', 'probe.v8'), 'old');
+    const places = await Promise.all([0, 1, 2, 3, 4].map(async (i) => {
+      mkdirSync(join(dir, `p${i}`));
+      const wrapper = join(dir, `p${i}`, 'probe.cjs');
+      writeFileSync(wrapper, PAYLOAD_A);
+      await wrapWithCodeCache(wrapper, 'probe');
+      return { dir: join(dir, `p${i}`), state, wrapper, cacheFile: '' };
+    }));
+    expect(run(places[0]!).status).toBe('miss');
+    expect(run(places[1]!).status).toBe('miss');
+    expect([run(places[0]!).status, run(places[1]!).status, run(places[0]!).status]).toEqual(['hit', 'hit', 'hit']);
+    expect(existsSync(join(state, 'code-cache', 'probe.v8'))).toBe(false);
+    for (const place of places.slice(2)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(run(place).status).toBe('miss');
+    }
+    expect(cacheFiles(state, 'probe')).toHaveLength(4);
+    // places[0] was written first: its cache went; the others are kept.
+    expect(run(places[0]!).status).toBe('miss');
+    expect(run(places[4]!).status).toBe('hit');
+  });
+
   test('a FIFO in place of the cache does not hang the run: it is no cache', async () => {
     const s = await setup(PAYLOAD_A);
-    mkdirSync(join(s.state, 'code-cache'));
-    expect(spawnSync('mkfifo', [s.cacheFile]).status).toBe(0);
+    run(s);
+    const file = s.cacheFile;
+    rmSync(file);
+    expect(spawnSync('mkfifo', [file]).status).toBe(0);
     expect(run(s)).toEqual({ out: 'AAAA\n', status: 'miss' });
   });
 
@@ -179,16 +220,15 @@ describe('code cache of the guard bundles', () => {
     // pnpm 12 kills its hook processes: no 'exit' event, so a cache written at exit would never be.
     const script = `const m = require(${JSON.stringify(wrapper)}); console.log("loaded"); if (process.env.USE) console.log(m.use()); setTimeout(() => process.kill(process.pid, "SIGKILL"), 300);`;
     const load = (env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['-e', script], { timeout: 20_000, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: state, PROVENANCE_GUARD_TIMING: '1', ...env } });
-    const cacheFile = join(state, 'code-cache', 'lazy.v8');
     const unused = load({ READY: '1' });
     expect(unused.stdout).toBe('loaded\n');
     expect(unused.stderr).not.toMatch(/code cache/);
     const used = load({ USE: '1' });
     expect(used.stdout).toBe('loaded\npayload ran\n42\n');
     expect(used.stderr).toMatch(/code cache lazy miss/);
-    expect(existsSync(cacheFile)).toBe(false);
+    expect(cacheFiles(state, 'lazy')).toEqual([]);
     expect(load({ USE: '1', READY: '1' }).stderr).toMatch(/code cache lazy miss/);
-    expect(existsSync(cacheFile)).toBe(true);
+    expect(cacheFiles(state, 'lazy')).toHaveLength(1);
     const cached = load({ USE: '1' });
     expect(cached.stdout).toBe('loaded\npayload ran\n42\n');
     expect(cached.stderr).toMatch(/code cache lazy hit/);
@@ -209,7 +249,7 @@ describe('code cache of the guard bundles', () => {
     const hooked = load({ HOOK: '1' });
     expect(hooked.stdout, hooked.stderr).toBe('updateConfig,readPackage,preResolution,afterAllResolved\nupdateConfig\nreadPackage\n');
     expect(hooked.stderr).toMatch(/code cache pnpmfile miss/);
-    expect(existsSync(join(state, 'code-cache', 'pnpmfile.v8'))).toBe(false);
+    expect(cacheFiles(state, 'pnpmfile')).toEqual([]);
     expect(load({ HOOK: '1', READY: '1' }).stderr).toMatch(/code cache pnpmfile miss/);
     expect(load({ HOOK: '1' }).stderr).toMatch(/code cache pnpmfile hit/);
   });
@@ -232,7 +272,7 @@ describe('code cache of the guard bundles', () => {
     const first = load();
     expect(first.stdout, first.stderr).toBe('@yarnpkg/plugin-provenance function\n');
     expect(first.stderr).toMatch(/code cache yarn-plugin miss/);
-    expect(existsSync(join(state, 'code-cache', 'yarn-plugin.v8'))).toBe(false);
+    expect(cacheFiles(state, 'yarn-plugin')).toEqual([]);
     expect(load(true).stderr).toMatch(/code cache yarn-plugin miss/);
     const second = load();
     expect(second.stdout, second.stderr).toBe('@yarnpkg/plugin-provenance function\n');
