@@ -15,12 +15,19 @@ const MODULE_HEAD = '(function (exports, require, module, __filename, __dirname)
 const MODULE_TAIL = '\n})';
 let loader;
 
-// The comment's text for a bundle: its module function, each star-slash as END_MARK.
-function carried(text, outfile) {
+// What follows `head` (the wrapper up to the comment's first byte) for a bundle `text`: the
+// comment's text (its module function, each star-slash as END_MARK), the comment's end, and the
+// site runModulePayload is given (src/code-cache.ts PayloadSite), up to its closing brace.
+function carried(text, outfile, head, { name, untilReady = false, writeOnReady = false }) {
   if (text.includes(END_MARK)) throw new Error(`${outfile} holds ${END_MARK}: choose another mark`);
   const source = `${MODULE_HEAD}${text}${MODULE_TAIL}`;
   const escaped = source.replaceAll('*/', END_MARK);
-  return { escaped, endMark: escaped === source ? '' : `, endMark: ${JSON.stringify(END_MARK)}` };
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  // Where the comment's text lies in the file (as a string), for a runtime that drops comments (Bun).
+  const site = [`name: ${JSON.stringify(name)}`, `sha256: ${JSON.stringify(sha256)}`, 'filename: __filename', 'require',
+    ...(escaped === source ? [] : [`endMark: ${JSON.stringify(END_MARK)}`]), ...(untilReady ? ['untilReady: true'] : []),
+    ...(writeOnReady ? ['writeOnReady: true'] : []), `payloadAt: ${head.length}`, `payloadLength: ${escaped.length}`];
+  return `${escaped}*/}, { ${site.join(', ')} }`;
 }
 
 /** The loader, as a script defining `__pgCodeCache` (node:crypto loads only when a cache is read or written). */
@@ -42,13 +49,8 @@ export async function wrapWithCodeCache(outfile, name, { untilReady = false } = 
   let text = readFileSync(outfile, 'utf8');
   const shebang = text.startsWith('#!') ? text.slice(0, text.indexOf('\n') + 1) : '';
   text = text.slice(shebang.length);
-  const sha256 = createHash('sha256').update(text).digest('hex');
-  const { escaped, endMark } = carried(text, outfile);
   const head = `${shebang}"use strict";\n// ${name}: the bundle is the comment at the end, run with V8's code cache (src/code-cache.ts).\n${await loaderScript()}\n__pgCodeCache.runModulePayload(module, function () {/*`;
-  // Where the comment's text lies in the file (as a string), for a runtime that drops comments (Bun).
-  const at = `, payloadAt: ${head.length}, payloadLength: ${escaped.length}`;
-  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${endMark}${untilReady ? ', untilReady: true' : ''}${at} }`;
-  writeFileSync(outfile, `${head}${escaped}*/}, ${site});\n`);
+  writeFileSync(outfile, `${head}${carried(text, outfile, head, { name, untilReady })});\n`);
 }
 
 /**
@@ -61,11 +63,7 @@ export async function wrapWithCodeCache(outfile, name, { untilReady = false } = 
  */
 export async function wrapLazyPayload(outfile, { outerText, payloadText, name, globalName, untilReady = false, writeOnReady = false }) {
   if (!outerText.includes(globalName)) throw new Error(`the outer bundle of ${outfile} never calls ${globalName}`);
-  const sha256 = createHash('sha256').update(payloadText).digest('hex');
-  const { escaped, endMark } = carried(payloadText, outfile);
   const head = `"use strict";\n// ${name}: what the hooks run is the comment at the end, loaded on first use with V8's code cache (src/code-cache.ts).\n`
     + `${await loaderScript()}\n${outerText.trim()}\nfunction ${globalName}() {\nconst m = { exports: {} };\n__pgCodeCache.runModulePayload(m, function () {/*`;
-  const site = `{ name: ${JSON.stringify(name)}, sha256: ${JSON.stringify(sha256)}, filename: __filename, require${endMark}`
-    + `${untilReady ? ', untilReady: true' : ''}${writeOnReady ? ', writeOnReady: true' : ''}, payloadAt: ${head.length}, payloadLength: ${escaped.length} }`;
-  writeFileSync(outfile, `${head}${escaped}*/}, ${site});\nreturn m.exports;\n}\n`);
+  writeFileSync(outfile, `${head}${carried(payloadText, outfile, head, { name, untilReady, writeOnReady })});\nreturn m.exports;\n}\n`);
 }

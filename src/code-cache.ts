@@ -30,7 +30,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
 import { writeFileAtomic } from './atomic';
 import { readCacheFile } from './cache-file';
@@ -74,6 +74,8 @@ interface ModuleLike {
 const PURPOSE = 'provenance-guard code cache v1\n';
 
 interface CacheSlot {
+  /** The bundle's name (PayloadSite.name). */
+  name: string;
   file: string;
   secret: Buffer;
   /** Everything the cached code was made from, as one line. */
@@ -154,7 +156,7 @@ function cacheSlot(site: PayloadSite, env: NodeJS.ProcessEnv): CacheSlot | undef
     // A file for each place the bundle lives (two projects' Yarn plugins, or executables, would
     // otherwise replace each other's cache at every switch); a new build in that place replaces it.
     const place = createHash('sha256').update(`${site.filename}\u0000${s.dev}:${s.ino}`).digest('hex').slice(0, 16);
-    return { file: join(dir, 'code-cache', `${site.name}-${place}.v8`), secret, header };
+    return { name: site.name, file: join(dir, 'code-cache', `${site.name}-${place}.v8`), secret, header };
   } catch {
     return undefined;
   }
@@ -184,7 +186,7 @@ function writeCache(slot: CacheSlot, script: Script): void {
   try {
     const data = script.createCachedData();
     writeFileAtomic(slot.file, Buffer.concat([macOf(slot, data), Buffer.from(`${slot.header}\n`), data]), 0o600);
-    pruneCaches(slot.file);
+    pruneCaches(slot);
   } catch {
     // A state directory that is not writable: the next run compiles again.
   }
@@ -193,10 +195,9 @@ function writeCache(slot: CacheSlot, script: Script): void {
 /** Caches of one bundle name kept at most (a few hundred kB each): the most recently written. */
 const KEPT_PER_NAME = 4;
 
-/** Removes the oldest caches of the bundle name `kept` is a cache of, beyond KEPT_PER_NAME, and the file of the name alone that earlier builds wrote. */
-function pruneCaches(kept: string): void {
+/** Removes the oldest caches of the slot's bundle beyond KEPT_PER_NAME, and the file of the name alone that earlier builds wrote. */
+function pruneCaches({ name, file: kept }: CacheSlot): void {
   const dir = dirname(kept);
-  const name = basename(kept).replace(/-[0-9a-f]{16}\.v8$/, '');
   const placed = new RegExp(`^${name}-[0-9a-f]{16}\\.v8$`);
   rmSync(join(dir, `${name}.v8`), { force: true });
   const others = readdirSync(dir).filter((entry) => placed.test(entry) && join(dir, entry) !== kept)
