@@ -26,9 +26,10 @@ const LAZY = /^(pacote|sigstore|@sigstore\/.*|typescript)$/;
 // yaml (their tables cost tens of milliseconds to build, and a reused verdict needs none of them:
 // it remembers the parsed config),
 // Yarn's parsers (for .yarnrc.yml, which a pnpm install rarely reads) and cosmiconfig (only for
-// JavaScript configs), picocolors (coloured output only, which hooks never print): module
+// JavaScript configs), picocolors (coloured output only, which hooks never print), and node:zlib
+// (only a feed lookup inflates; pnpm 12's hook process has not loaded it: ~2 ms there): module
 // initialisation is paid in every hook process.
-const DEFERRED = /^(@yarnpkg\/parsers|@zkochan\/js-yaml|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache|yaml|picocolors)$/;
+const DEFERRED = /^(@yarnpkg\/parsers|@zkochan\/js-yaml|cosmiconfig|semver|npm-package-arg|hosted-git-info|lru-cache|yaml|picocolors|node:zlib)$/;
 
 export const pnpmBundlePlugin = {
   name: 'provenance-guard-pnpm',
