@@ -93,7 +93,7 @@ await Promise.all([
 ]);
 
 // The Yarn plugin runs with V8's code cache (src/code-cache.ts): measured, it spends ~8 ms less
-// of every install (factory and gate; README, Performance). So does the executable, cached by a
+// of every install (factory and gate; docs/performance-history.md). So does the executable, cached by a
 // run that answered a repeat check from its stored verdict: that answer took ~9 ms less (110 → 101
 // ms, 41 runs), a first check as long (463 / 464 ms). The pnpmfile's hooks too (built above, only
 // their implementation: loading the file compiles none of it). Not the full CLI (a first check

@@ -7,7 +7,7 @@
  * the build wraps the bundle (scripts/code-cache-wrap.mjs): the wrapper carries the bundle's text
  * in a comment, which V8 skips without parsing, and runs it through `runModulePayload`, which hands
  * V8 the code it compiled in an earlier run: ~8 ms less of each install, ~9 ms less of a repeat
- * check (README, Performance). The pnpmfile carries only its hooks' implementation that way
+ * check (docs/performance-history.md). The pnpmfile carries only its hooks' implementation that way
  * (wrapLazyPayload): loading it compiles a few small functions, and the first hook call compiles
  * or takes from the cache the rest. The full CLI is not wrapped: measured, a first check compiles
  * what it runs once (scripts/build.mjs).

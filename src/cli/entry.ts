@@ -23,7 +23,7 @@ async function main(argv: string[], ctx: CliContext): Promise<number> {
     // A check allocates tens of MB that die young. Grown to its 16 MB semi-spaces, V8's young
     // generation touches fresh memory at every scavenge (a page fault each page, ~13 µs on these
     // VMs); kept at 1 MB, a first check of 2,000 packages makes ~3,400 fewer faults and runs
-    // ~50 ms faster (README, Performance). A heuristic read as the heap grows, so it applies here.
+    // ~50 ms faster (docs/performance-history.md). A heuristic read as the heap grows, so it applies here.
     // Required here: node:v8 loads node:stream and more (~4 ms), which a repeat answered above never needs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');

@@ -2,7 +2,7 @@
  * The colours reports use. With colour on they are picocolors' own; off, identity functions, so
  * a run without colour never loads picocolors: loading it reads `process.stdout` to decide its
  * default, and that builds Node's stream for the descriptor (for a pipe: net and its stream stack,
- * ~5 ms of a repeat `check` that is otherwise answered in ~30 ms; README, Performance).
+ * ~5 ms of a repeat `check` that is otherwise answered in ~30 ms; docs/performance-history.md).
  */
 import { createColors } from 'picocolors';
 
