@@ -27,6 +27,7 @@ const lockfile = [
 const feed = ['test/feed*.test.ts'];
 // src/verify's comparison (compare.ts, manifest.ts, tarball.ts): the suites that call it in process.
 const verify = [
+  'test/verify-compare-units.test.ts',
   'test/verify-install-time.test.ts',
   'test/verify-registry-manifest.test.ts',
   'test/verify-tarball-hostile.test.ts',

@@ -90,9 +90,8 @@ export function installTimeFiles(tarball: ReadonlyMap<string, Buffer>): Set<stri
     const has = (path: string) => tarball.has(`${root}${path}`);
     const runs = new Set<string>();
     // npm runs `node-gyp rebuild` for a package with binding.gyp and no install/preinstall script
-    // (an empty one counts as none) unless `gypfile: false`.
+    // (an empty one counts as none) unless `gypfile: false` (binding.gyp is then among the gyp files below).
     const implicitGyp = has('binding.gyp') && !scripts.install && !scripts.preinstall && manifest?.gypfile !== false;
-    if (implicitGyp) runs.add('binding.gyp');
     for (const command of commands) {
       for (const token of command.match(/[\w@.+\-/]+/g) ?? []) {
         const path = token.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
@@ -190,8 +189,10 @@ function reasonFor(c: Classification, verdict: ContentsEvidence['verdict'], at: 
   const same = `${c.identical.length + c.normalised.length} file${c.identical.length + c.normalised.length === 1 ? '' : 's'} identical to the source ${at}`;
   const note = c.normalised.length ? ` (${list(c.normalised)} after publish-time normalisation)` : '';
   if (verdict === 'inconclusive') return `${list(c.lfs)} ${c.lfs.length === 1 ? 'is a Git LFS pointer' : 'are Git LFS pointers'} in the source: not compared`;
-  if (verdict === 'built') return `${same}${note}; ${c.generated.length} absent from the source (build output): ${list(c.generated)}`;
-  return `${same}${note}`;
+  // Not a cause of any verdict (SPEC compares the tarball's files), but a reviewer should see it.
+  const missing = c.missing.length ? `; ${c.missing.length} file${c.missing.length === 1 ? '' : 's'} npm would pack from the source not in the tarball: ${list(c.missing)}` : '';
+  if (verdict === 'built') return `${same}${note}; ${c.generated.length} absent from the source (build output): ${list(c.generated)}${missing}`;
+  return `${same}${note}${missing}`;
 }
 
 export function verdictOf(c: Classification): ContentsEvidence['verdict'] {
