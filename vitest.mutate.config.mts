@@ -31,6 +31,7 @@ const verify = [
   'test/verify-install-time.test.ts',
   'test/verify-registry-manifest.test.ts',
   'test/verify-tarball-hostile.test.ts',
+  'test/verify-tarball-units.test.ts',
   'test/verify-source-links.test.ts',
   'test/verify-source-limits.test.ts',
 ];
