@@ -5,15 +5,11 @@
  * say. Written against the mutants `npm run mutate:verify` left alive (docs/mutation.md).
  */
 import { describe, expect, test } from 'vitest';
-import { classify, compareContents, installTimeFiles } from '../src/verify/compare';
+import { classify, installTimeFiles } from '../src/verify/compare';
 import { compareManifests, registryManifestDifferences } from '../src/verify/manifest';
+import { compareFiles as contents, fileMap as files } from './helpers/source-compare';
 
 const pj = (o: Record<string, unknown>) => JSON.stringify(o, null, 2) + '\n';
-const files = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, Buffer.from(v)]));
-
-function contents(tarball: Record<string, string>, source: Record<string, string>, expected: string[] = Object.keys(source)) {
-  return compareContents({ tarball: files(tarball), source: files(source), expected, commit: 'c'.repeat(40), commitFrom: 'gitHead' });
-}
 
 const root = pj({ name: 'p', version: '1.0.0', bundleDependencies: ['helper'], dependencies: { helper: '1.0.0' } });
 

@@ -4,20 +4,10 @@
  * never built.
  */
 import { describe, expect, test } from 'vitest';
-import { compareContents } from '../src/verify/compare';
 import { compareManifests } from '../src/verify/manifest';
+import { compareFiles as verdict } from './helpers/source-compare';
 
 const pj = (o: Record<string, unknown>) => JSON.stringify(o, null, 2) + '\n';
-
-function verdict(tarball: Record<string, string>, source: Record<string, string>) {
-  return compareContents({
-    tarball: new Map(Object.entries(tarball).map(([k, v]) => [k, Buffer.from(v)])),
-    source: new Map(Object.entries(source).map(([k, v]) => [k, Buffer.from(v)])),
-    expected: Object.keys(source),
-    commit: 'c'.repeat(40),
-    commitFrom: 'gitHead',
-  });
-}
 
 describe('files an install runs, absent from the source', () => {
   test('an empty install script does not stop npm building binding.gyp', () => {
