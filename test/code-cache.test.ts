@@ -239,10 +239,12 @@ describe('code cache of the guard bundles', () => {
     const state = stateWithSecret(dir);
     const pnpmfile = join(__dirname, '..', 'plugins/pnpm/dist/pnpmfile.cjs');
     const script = `const { hooks } = require(${JSON.stringify(pnpmfile)}); console.log(Object.keys(hooks).join()); `
-      + `(async () => { await hooks.updateConfig({}); console.log("updateConfig"); if (process.env.HOOK) { await hooks.readPackage({ name: "root", version: "1.0.0" }, {}); console.log("readPackage"); } `
+      + `(async () => { await hooks.updateConfig({}); console.log("updateConfig"); if (process.env.HOOK) { await hooks.readPackage({ name: "root", version: "1.0.0" }, {}); await hooks.afterAllResolved({}); console.log("readPackage"); } `
       + `if (process.env.READY) globalThis[Symbol.for('provenance-guard.code-cache.ready')](); })();`;
     const load = (env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['-e', script], { cwd: dir, timeout: 20_000, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: state, PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_TIMING: '1', ...env } });
-    // An install's updateConfig (pnpm 12 runs it in a process of its own) needs none of it.
+    // An install's updateConfig (pnpm 12 runs it in a process of its own) needs none of it. Run
+    // with -e, this is a pnpm 12 hook process: readPackage notes a project in the background
+    // (pnpmfile.ts), and the next hook call, afterAllResolved, waits for it.
     const listed = load();
     expect(listed.stdout, listed.stderr).toBe('updateConfig,readPackage,preResolution,afterAllResolved\nupdateConfig\n');
     expect(listed.stderr).not.toMatch(/code cache/);

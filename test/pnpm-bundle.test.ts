@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { buildFeed } from '../src/feed/build';
 import { generateKeyPair } from '../src/feed/keys';
 import { ensurePnpmBundle, PNPM_BUNDLE, PNPM_CONFIG_DEPENDENCY_DIR } from './helpers/pm';
@@ -56,4 +56,44 @@ test('online evidence without pacote in the project: a clear message, the packag
   const run = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, 'cache', 'state') }, timeout: 30_000 });
   expect(run.stdout.trim()).toBe('BLOCKED ERR_PNPM_PROVENANCE_BLOCKED');
   expect(run.stderr).toContain('"pacote" is needed for live evidence');
+});
+
+describe('pnpm 12 hook process (node -e): readPackage before preResolution answers at once', () => {
+  // The hooks' implementation (~900 kB, from its code cache) loads after the answer, while pnpm
+  // reads its lockfile; the next hook call waits for the manifests to be noted. Whether it ran: the
+  // line the code cache writes for it under PROVENANCE_GUARD_TIMING (src/code-cache.ts).
+  const run = (body: string, config: object = { mode: 'off' }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-bundle-defer-'));
+    writeFileSync(join(dir, '.provenancerc.json'), JSON.stringify(config));
+    const script = `const { hooks } = require(${JSON.stringify(PNPM_BUNDLE)}); const fs = require('node:fs'); const write = fs.writeSync; let ran = false; fs.writeSync = (fd, text, ...rest) => { if (fd === 2 && /code cache pnpmfile/.test(String(text))) ran = true; return write(fd, text, ...rest); }; const loaded = () => ran; (async () => { ${body} })().catch((error) => { console.log('failed: ' + error.message); });`;
+    return spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH, HOME: dir, PROVENANCE_GUARD_STATE_DIR: join(dir, 'state'), PROVENANCE_GUARD_CACHE_DIR: join(dir, 'cache'), PROVENANCE_GUARD_TIMING: '1' } });
+  };
+
+  test('the manifest comes back unchanged before the implementation has loaded; it loads in the background', () => {
+    const out = run(`const manifest = { name: 'root', version: '1.0.0', dependencies: { a: '1.0.0' } };
+      const answer = await hooks.readPackage(manifest, {});
+      console.log(answer === manifest, loaded());
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      console.log(loaded());
+      await hooks.preResolution({ lockfileDir: process.cwd() });
+      console.log('preResolution');`);
+    expect(out.stdout, out.stderr).toBe('true false\ntrue\npreResolution\n');
+  });
+
+  test('a manifest that cannot be noted fails the next hook call with its error', () => {
+    const out = run(`const manifest = { version: '1.0.0', get name() { throw new Error('unreadable manifest'); } };
+      await hooks.readPackage(manifest, {});
+      console.log('answered');
+      await hooks.preResolution({ lockfileDir: process.cwd() });
+      console.log('preResolution');`);
+    expect(out.stdout, out.stderr).toBe('answered\nfailed: unreadable manifest\n');
+  });
+
+  test('after preResolution, readPackage is the implementation\'s: a dependency is checked, not waved through', () => {
+    // mode block and a feed that is not there: every check fails closed.
+    const out = run(`await hooks.preResolution({ lockfileDir: process.cwd() }).catch(() => console.log('preResolution refused'));
+      await hooks.readPackage({ name: 'dep', version: '1.0.0', dist: { tarball: 'https://registry.npmjs.org/dep/-/dep-1.0.0.tgz' } }, {})
+        .then(() => console.log('dep answered'), (error) => console.log('dep refused: ' + error.code));`, { mode: 'block', feed: { path: 'missing.feed' } });
+    expect(out.stdout, out.stderr).toBe('preResolution refused\ndep refused: ERR_PNPM_PROVENANCE_GUARD\n');
+  });
 });

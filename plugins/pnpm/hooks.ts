@@ -344,7 +344,8 @@ class HookSession implements PnpmHooks {
 
   async readPackage(manifest: PnpmManifest): Promise<PnpmManifest> {
     if (!this.resolutionStarted) {
-      // The projects' own manifests (root, workspace packages) come before preResolution.
+      // The projects' own manifests (root, workspace packages) come before preResolution: noted,
+      // returned unchanged (pnpm 12's hook process answers them before noting: pnpmfile.ts).
       this.view.noteProject(manifest);
       return manifest;
     }

@@ -132,7 +132,9 @@ export async function run(ctx) {
             const output = `${result.stdout}${result.stderr}`;
             const line = [...output.matchAll(/provenance-guard timing: hooks ([\d.]+) ms in \d+ calls, process uptime ([\d.]+) ms/g)].pop();
             const cpu = [...output.matchAll(/provenance-guard timing: hooks .*, cpu in hooks ([\d.]+) ms/g)].pop();
-            if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]), reused: /lockfile verdict reused/.test(output), ...(cpu ? { cpu: Number(cpu[1]) } : {}) });
+            // pnpm 12: the projects' manifests noted after readPackage answered (plugins/pnpm/pnpmfile.ts).
+            const background = [...output.matchAll(/provenance-guard timing: hooks .*, in the background ([\d.]+) ms/g)].pop();
+            if (kind === 'guard' && line) inHooks.push({ hooks: Number(line[1]), uptime: Number(line[2]), reused: /lockfile verdict reused/.test(output), ...(cpu ? { cpu: Number(cpu[1]) } : {}), ...(background ? { background: Number(background[1]) } : {}) });
           }
         }
         const plain = median(times.plain);
@@ -151,6 +153,8 @@ export async function run(ctx) {
             + (version === '10' ? '' : `; hook process uptime at exit (node startup + load + hooks): ${median(inHooks.map((t) => t.uptime)).toFixed(0)} ms`));
           const cpus = inHooks.filter((t) => t.cpu !== undefined).map((t) => t.cpu);
           if (cpus.length > 0) ctx.print(`  CPU time inside the hooks (median): ${median(cpus).toFixed(1)} ms (on a loaded machine wall time mostly measures the wait for a core)`);
+          const background = inHooks.filter((t) => t.background !== undefined).map((t) => t.background);
+          if (version !== '10' && background.length > 0) ctx.print(`  beside them, in the hook process while pnpm reads its lockfile (median): ${median(background).toFixed(1)} ms (the implementation's load and the projects' manifests, after readPackage answered; pnpm calls preResolution no later for it)`);
         }
         if (scenario === 'uptodate') await withoutReuse(ctx, bins[version], projects.guard, env, version);
         ctx.shared[`pnpm${version}-${scenario}`] = { plain, guard, ratio: guard / plain };
