@@ -4,9 +4,10 @@
  *
  * Trust: a stored verdict lets an install through, so it must be as hard to forge as the
  * install it describes. It lives beside that install (node_modules/.provenance-guard/ or the
- * package manager's own state directory), and carries an HMAC under a per-user secret from the
- * state directory (machine-secret.ts): a verdict file committed in a pull request or copied from
- * another machine is ignored. Only a report with nothing blocked is ever stored; any
+ * package manager's own state directory) or in the user's state directory (stateVerdictFile: the
+ * pnpm hook's), and carries an HMAC under a per-user secret from the state directory
+ * (machine-secret.ts): a verdict file committed in a pull request or copied from another machine
+ * is ignored. Only a report with nothing blocked is ever stored; any
  * other outcome deletes the stored verdict.
  *
  * Invalidation: the key hashes the guard version, the lockfile path and bytes, the resolved
@@ -18,8 +19,8 @@
  * stored, which may come after the file was replaced.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic';
 import { configMemoOf, isConfigMemo, type ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
@@ -88,6 +89,41 @@ export interface ReusedVerdict {
 /** node_modules/.provenance-guard/<scope>-verdict.json of the project, whether node_modules exists yet or not. */
 export function installVerdictFile(projectDir: string, scope: string): string {
   return join(projectDir, 'node_modules', '.provenance-guard', `${scope}-verdict.json`);
+}
+
+/** Where stateVerdictFile keeps verdicts, in the state directory. */
+const STATE_VERDICTS = 'verdicts';
+
+/**
+ * `verdicts/<scope>-<id>.json` in the state directory, one per project directory (id: the first
+ * 128 bits of the SHA-256 of its absolute path). For an adapter whose verdict would otherwise be
+ * lost with node_modules or never written: pnpm 12 ends its hook process without an exit event,
+ * before the install it checked has created node_modules.
+ */
+export function stateVerdictFile(stateDir: string, scope: string, projectDir: string): string {
+  return join(stateDir, STATE_VERDICTS, `${scope}-${createHash('sha256').update(resolve(projectDir)).digest('hex').slice(0, 32)}.json`);
+}
+
+/**
+ * Removes the state directory's verdicts not written for two days: a verdict's key holds the UTC
+ * day it was stored on, so none of them can be reused. Best effort.
+ */
+export function pruneStateVerdicts(stateDir: string, now: Date): void {
+  const dir = join(stateDir, STATE_VERDICTS);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      if (now.getTime() - statSync(file).mtimeMs > 2 * DAY) rmSync(file, { force: true });
+    } catch {
+      // removed meanwhile, or not ours to remove
+    }
+  }
 }
 
 /** installVerdictFile, when node_modules exists. */

@@ -1,16 +1,17 @@
 /**
  * Verdict reuse in the pnpm hook (issue 14, "repeat work is free"), with real pnpm 10 and 12
- * against verdaccio: a warm frozen install answers preResolution's lockfile batch from
- * node_modules/.provenance-guard/pnpm-verdict.json (seen through PROVENANCE_GUARD_TIMING=1),
+ * against verdaccio: a warm frozen install answers preResolution's lockfile batch from the verdict
+ * stored in the state directory (seen through PROVENANCE_GUARD_TIMING=1), with or without node_modules,
  * and anything the verdict depends on — the lockfile, the policy, the feed, the secret it is
  * authenticated with — makes the hook check everything again. A blocked package is blocked on
  * every run, with nothing installed, no script run and nothing stored.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FeedRecord } from '../src/types';
+import { stateVerdictFile } from '../src/verdict-store';
 import { buildTestFeed, makeKeys, type TestKeys } from './helpers/feed-fixtures';
 import { createPnpmProject, PNPM_VERSIONS, startPnpmFixtureRegistry, type PnpmProject, type PnpmVersion, unwrapPnpmOutput } from './helpers/pm';
 import type { PublishedPackage, TestRegistry } from './helpers/registry';
@@ -60,10 +61,10 @@ async function setUp(version: PnpmVersion, dependencies: Record<string, string>,
   await writeFeed(feed, [BAD]);
   const p = createPnpmProject({ version, registryUrl: registry.url, markers, parent, dependencies, allowBuilds: [GOOD, OTHER, BAD], provenancerc: rc(feed, mode), workspace: { sideEffectsCache: false }, env: { PROVENANCE_GUARD_TIMING: '1' } });
   projects.push(p);
-  return { p, feed, store: join(p.dir, 'node_modules/.provenance-guard/pnpm-verdict.json') };
+  return { p, feed, store: stateVerdictFile(p.env.PROVENANCE_GUARD_STATE_DIR!, 'pnpm', p.dir) };
 }
 
-/** Installs until the verdict is stored (the first install creates node_modules; pnpm 12 may end its hook process without an exit event). */
+/** Installs until the verdict is stored (the first install resolves: readPackage checks each package, no lockfile batch). */
 async function installAndStore(p: PnpmProject, store: string): Promise<void> {
   for (const args of [['install'], ['install', '--frozen-lockfile']]) {
     const r = await p.pnpm(args);
@@ -119,6 +120,25 @@ describe.each(PNPM_VERSIONS)('pnpm %s: the lockfile verdict is reused on a warm 
     expect(strict.output).not.toMatch(REUSED);
   }, 300_000);
 
+  test('an install that finds no node_modules stores its verdict, and the next one (rm -rf node_modules) reuses it', async () => {
+    const { p, store } = await setUp(version, { [GOOD]: '1.0.0' });
+    await installAndStore(p, store);
+    // A fresh clone: no node_modules, nothing stored. pnpm 12 ends its hook process without an
+    // exit event, before node_modules exists: the verdict is stored in the state directory at once.
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    rmSync(store);
+    const fresh = await frozen(p);
+    expect(fresh.code, fresh.output).toBe(0);
+    expect(fresh.output).not.toMatch(REUSED);
+    expect(existsSync(store)).toBe(true);
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    const again = await frozen(p);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(REUSED);
+    expect(p.installed(GOOD).length).toBeGreaterThan(0);
+    expect(p.ran()).toContain(`${GOOD}@1.0.0`);
+  }, 300_000);
+
   test('a tampered store, or one authenticated with another secret, is not used', async () => {
     const { p, store } = await setUp(version, { [GOOD]: '1.0.0' });
     await installAndStore(p, store);
@@ -130,10 +150,17 @@ describe.each(PNPM_VERSIONS)('pnpm %s: the lockfile verdict is reused on a warm 
     expect(tampered.output).not.toMatch(REUSED);
     expect((await frozen(p)).output).toMatch(REUSED);
 
-    // Another user's (or a pull request's) store: a new secret in a new cache directory.
-    const other = await p.pnpm(['install', '--frozen-lockfile'], { PROVENANCE_GUARD_CACHE_DIR: join(dirname(p.dir), 'other-cache'), PROVENANCE_GUARD_STATE_DIR: join(dirname(p.dir), 'other-cache', 'state') });
+    // Another user's (or a pull request's) store: this verdict where another state directory, with a secret of its own, looks.
+    const otherState = join(dirname(p.dir), 'other-cache', 'state');
+    const copied = stateVerdictFile(otherState, 'pnpm', p.dir);
+    mkdirSync(dirname(copied), { recursive: true });
+    cpSync(store, copied);
+    const otherEnv = { PROVENANCE_GUARD_CACHE_DIR: join(dirname(p.dir), 'other-cache'), PROVENANCE_GUARD_STATE_DIR: otherState };
+    const other = await p.pnpm(['install', '--frozen-lockfile'], otherEnv);
     expect(other.code, other.output).toBe(0);
     expect(other.output).not.toMatch(REUSED);
+    expect(readFileSync(copied, 'utf8')).not.toBe(readFileSync(store, 'utf8'));
+    expect((await p.pnpm(['install', '--frozen-lockfile'], otherEnv)).output).toMatch(REUSED);
   }, 300_000);
 
   test('a blocked package is blocked on every run, with nothing installed, run or stored', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { readPreamble } from '../src/feed/preamble';
 import { openFeed } from '../src/feed/reader';
 import { recordSerial } from '../src/feed/state';
 import type { Report } from '../src/types';
-import { reuseStoredVerdict, reuseVerdict, storeVerdict, verdictFileFor, type VerdictInputs } from '../src/verdict-store';
+import { pruneStateVerdicts, reuseStoredVerdict, reuseVerdict, stateVerdictFile, storeVerdict, verdictFileFor, type VerdictInputs } from '../src/verdict-store';
 import { runCli } from './helpers/cli';
 
 const SHA = (n: number) => 'sha512-' + Buffer.alloc(64, n).toString('base64');
@@ -262,5 +262,36 @@ describe('reuseVerdict / storeVerdict', () => {
     // Without an output, nothing printed comes back.
     storeVerdict(inputs, pass);
     expect(reuseStoredVerdict(inputs)).toEqual({ report: pass, attachment: undefined, key: expect.any(String) });
+  });
+});
+
+describe('verdicts in the state directory (the pnpm hook\'s)', () => {
+  it('one file per scope and project directory, named by the directory\'s absolute path', () => {
+    const state = '/state';
+    const file = stateVerdictFile(state, 'pnpm', '/work/app');
+    expect(file).toMatch(/^\/state\/verdicts\/pnpm-[0-9a-f]{32}\.json$/);
+    expect(stateVerdictFile(state, 'pnpm', '/work/app/')).toBe(file);
+    expect(stateVerdictFile(state, 'pnpm', '/work/other')).not.toBe(file);
+    expect(stateVerdictFile(state, 'yarn', '/work/app')).not.toBe(file);
+  });
+
+  it('pruning removes only verdicts not written for two days (none of them can match a key of today)', () => {
+    const state = mkdtempSync(join(tmpdir(), 'pg-state-verdicts-'));
+    dirs.push(state);
+    const now = new Date('2026-12-01T12:00:00Z');
+    const at = (file: string, ms: number) => {
+      mkdirSync(join(state, 'verdicts'), { recursive: true });
+      writeFileSync(file, 'x');
+      utimesSync(file, new Date(ms), new Date(ms));
+      return file;
+    };
+    const DAY = 24 * 3600 * 1000;
+    const fresh = at(stateVerdictFile(state, 'pnpm', '/a'), now.getTime() - 2 * DAY + 60_000);
+    const old = at(stateVerdictFile(state, 'pnpm', '/b'), now.getTime() - 2 * DAY - 60_000);
+    pruneStateVerdicts(state, now);
+    expect(existsSync(fresh)).toBe(true);
+    expect(existsSync(old)).toBe(false);
+    // No directory yet: nothing to do, no error.
+    expect(() => pruneStateVerdicts(join(state, 'none'), now)).not.toThrow();
   });
 });

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { GuardInputs } from '../../src/guard';
 import type { Registries } from '../../src/lockfile/source';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { installVerdictFile, reprintedPart, reuseStoredVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { pruneStateVerdicts, reprintedPart, reuseStoredVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
 import type { LockfileScope } from './lockfile-gate';
 
 export interface LockfileBatch {
@@ -34,9 +34,15 @@ export interface LockfileBatch {
   registries: Registries;
 }
 
-/** The verdict file of the pnpm hook: beside the install it describes. */
-export function pnpmVerdictFile(dir: string): string {
-  return installVerdictFile(dir, 'pnpm');
+/**
+ * The verdict file of the pnpm hook for the lockfile directory `dir`: in the state directory, not
+ * beside the install as `check`'s and Yarn's are. An install that finds no node_modules (a fresh
+ * clone, `rm -rf node_modules`) checks its lockfile before pnpm creates node_modules, and pnpm 12
+ * ends its hook process without an exit event, so a verdict kept in node_modules was never stored
+ * there; it is authenticated as any other (verdict-store.ts).
+ */
+export function pnpmVerdictFile(dir: string, stateDir: string): string {
+  return stateVerdictFile(stateDir, 'pnpm', dir);
 }
 
 /** The store's inputs for this batch; undefined when it must always be checked (live evidence changes on its own). */
@@ -44,7 +50,7 @@ export function batchVerdictInputs(inputs: GuardInputs, batch: LockfileBatch): V
   if (inputs.config.online) return undefined;
   const { dir, lockfile, scope, registries } = batch;
   return {
-    file: pnpmVerdictFile(dir),
+    file: pnpmVerdictFile(dir, inputs.stateDir),
     scope: 'pnpm',
     lockfilePath: join(dir, 'pnpm-lock.yaml'),
     lockfile: JSON.stringify(lockfile),
@@ -71,11 +77,9 @@ export function reuseBatch(verdict: VerdictInputs): { report: Report; count: num
   return { report: reused.report, count: entries.length, locked: () => entries.map(([name, version, registry]): ResolvedPackage => ({ name, version, source: registry ? 'registry' : 'file' })) };
 }
 
-/**
- * Stores a batch result (a block removes the stored one). Before the first install there is no
- * node_modules to keep it in: then it is stored when the process ends, if pnpm created one.
- */
+/** Stores a batch result (a block removes the stored one), and drops verdicts of earlier days. */
 export function storeBatch(verdict: VerdictInputs, report: Report, packages: readonly ResolvedPackage[]): void {
   const locked: LockedEntry[] = packages.map((pkg) => [pkg.name, pkg.version, pkg.source === 'registry']);
-  storeInstallVerdict(verdict, reprintedPart(report), locked);
+  storeVerdict(verdict, reprintedPart(report), locked);
+  pruneStateVerdicts(verdict.stateDir, verdict.now);
 }

@@ -1,5 +1,6 @@
 // pnpm section: `pnpm install --frozen-lockfile` of a generated 1,000-package tree from a warm
-// store (no node_modules, as in CI; and again with node_modules up to date), without and with
+// store (no node_modules and no stored verdict, as in CI; no node_modules with the verdict stored,
+// as after `rm -rf node_modules`; and with node_modules up to date), without and with
 // the provenance-guard pnpmfile, interleaved in the same run, on pnpm 10 and pnpm 12.
 // Prints medians and the ratio. BENCH_PNPM_RUNS, BENCH_PNPM_VERSIONS=10,12, BENCH_PNPM_PACKAGES.
 // The registry is a local verdaccio (storage kept under .bench/pnpm/ between runs).
@@ -18,11 +19,14 @@ const VERSIONS = (process.env.BENCH_PNPM_VERSIONS ?? '10,12').split(',');
 const GENERATOR_VERSION = 1;
 const SCOPE = '@pg-bench-pnpm';
 
+/** Where the pnpm hook keeps its verdicts (src/verdict-store.ts stateVerdictFile): removing it forgets them. */
+const storedVerdicts = (env) => join(env.PROVENANCE_GUARD_STATE_DIR, 'verdicts');
+
 /** The same up-to-date install with the stored verdict removed before each run: the hooks' time without reuse. */
 async function withoutReuse(ctx, bin, dir, env, version) {
   const hooks = [];
   for (let i = 0; i < RUNS; i++) {
-    rmSync(join(dir, 'node_modules/.provenance-guard'), { recursive: true, force: true });
+    rmSync(storedVerdicts(env), { recursive: true, force: true });
     const result = await ctx.measure(bin, ['install', '--frozen-lockfile'], { cwd: dir, env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
     const line = [...`${result.stdout}${result.stderr}`.matchAll(/provenance-guard timing: hooks ([\d.]+) ms/g)].pop();
     if (result.code !== 0 || !line) throw new Error(`pnpm ${version} guard install without reuse failed:\n${result.stdout.slice(-2000)}${result.stderr.slice(-2000)}`);
@@ -117,14 +121,16 @@ export async function run(ctx) {
         throw new Error(`pnpm ${version}: the guard did not block the whole tree under a strict policy:\n${strict.stdout.slice(-1500)}${strict.stderr.slice(-1500)}`);
       }
       ctx.print(ctx.formatResult(`pnpm ${version} strict policy: all ${packages.length} blocked (exit ${strict.code})`, { ...strict, code: 0 }));
-      // CI: warm store, no node_modules. Up to date: node_modules present (pnpm's fast path, so
-      // the guard's own cost stands out).
-      for (const scenario of ['ci', 'uptodate']) {
+      // CI: warm store, no node_modules, no stored verdict. rm -rf: no node_modules, the verdict
+      // stored by the run before. Up to date: node_modules present (pnpm's fast path, so the
+      // guard's own cost stands out).
+      for (const scenario of ['ci', 'rmrf', 'uptodate']) {
         const times = { plain: [], noop: [], guard: [] };
         const inHooks = [];
         for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
           for (const kind of round % 2 === 0 ? ['plain', 'noop', 'guard'] : ['guard', 'noop', 'plain']) {
-            if (scenario === 'ci') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
+            if (scenario !== 'uptodate') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
+            if (scenario === 'ci') rmSync(storedVerdicts(env), { recursive: true, force: true });
             const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
             if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
             if (round < 0) continue;
@@ -139,7 +145,7 @@ export async function run(ctx) {
         }
         const plain = median(times.plain);
         const guard = median(times.guard);
-        const label = scenario === 'ci' ? 'warm store, no node_modules' : 'node_modules up to date';
+        const label = { ci: 'warm store, no node_modules, no stored verdict (CI)', rmrf: 'warm store, no node_modules, verdict stored (rm -rf node_modules)', uptodate: 'node_modules up to date' }[scenario];
         ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, ${label}: without guard ${plain.toFixed(0)} ms, `
           + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
         ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
@@ -149,7 +155,7 @@ export async function run(ctx) {
           const hooks = median(inHooks.map((t) => t.hooks));
           const reused = inHooks.filter((t) => t.reused).length;
           ctx.print(`  time inside the hooks (median): ${hooks.toFixed(1)} ms, lockfile verdict reused in ${reused}/${inHooks.length} runs`
-            + (scenario === 'uptodate' ? ` (goal with reuse: < 20 ms: ${reused > 0 && hooks < 20 ? 'met' : 'NOT met'})` : ' (no node_modules: no stored verdict)')
+            + (scenario === 'ci' ? ' (no stored verdict)' : ` (goal with reuse: < 20 ms: ${reused > 0 && hooks < 20 ? 'met' : 'NOT met'})`)
             + (version === '10' ? '' : `; hook process uptime at exit (node startup + load + hooks): ${median(inHooks.map((t) => t.uptime)).toFixed(0)} ms`));
           const cpus = inHooks.filter((t) => t.cpu !== undefined).map((t) => t.cpu);
           if (cpus.length > 0) ctx.print(`  CPU time inside the hooks (median): ${median(cpus).toFixed(1)} ms (on a loaded machine wall time mostly measures the wait for a core)`);
