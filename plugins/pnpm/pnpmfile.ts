@@ -48,7 +48,7 @@ if (timing) {
  * pnpm 12's hook process: before preResolution, readPackage is only handed the projects' own
  * manifests, which the hooks note and return unchanged (hooks.ts readPackage). There it answers
  * at once and notes them in the background, after its answer is sent: the implementation's first
- * load (node:crypto, the hooks from their code cache: ~20 ms) then runs while pnpm reads its
+ * load (the hooks from their code cache: ~20 ms) then runs while pnpm reads its
  * lockfile, which it does before it calls preResolution whenever readPackage answers (measured on
  * 12.21: preResolution arrives ~120 ms into the hook process either way). Every other hook call
  * first waits for those manifests to be noted, in order, and fails with their error if noting
