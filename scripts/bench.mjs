@@ -102,7 +102,24 @@ const ctx = {
   formatResult,
   /** Sections share what they produce here (e.g. ctx.shared.feed). */
   shared: {},
+  /** The goals of issue 14 as measured in this run: printed together after the sections (printGoals). */
+  goals: [],
+  /** Records a goal beside its figure: `met` true/false, or undefined when this run cannot decide it. */
+  goal(what, goal, measured, met) {
+    ctx.goals.push({ what, goal, measured, met });
+  },
 };
+
+/** Every goal a section measured, one line each, in the order measured. */
+function printGoals() {
+  if (ctx.goals.length === 0) return;
+  ctx.print('\n== goals (issue 14), as measured in this run');
+  const width = Math.max(...ctx.goals.map((g) => g.what.length));
+  for (const g of ctx.goals) {
+    const verdict = g.met === undefined ? '   -   ' : g.met ? '  met  ' : 'NOT met';
+    ctx.print(`${verdict}  ${g.what.padEnd(width)}  ${g.measured}  (goal: ${g.goal})`);
+  }
+}
 
 /**
  * NODE_EXTRA_CA_CERTS makes every Node process read and parse that file of certificates as it
@@ -148,4 +165,5 @@ for (const file of sections) {
     ctx.print(`section ${file} failed: ${error && error.stack ? error.stack : error}`);
   }
 }
+printGoals();
 process.exitCode = failed ? 1 : 0;
