@@ -3,9 +3,9 @@
  * last passing report instead of parsing the lockfile, opening the feed and evaluating again.
  *
  * Trust: a stored verdict lets an install through, so it must be as hard to forge as the
- * install it describes. It lives beside that install (node_modules/.provenance-guard/ or the
- * package manager's own state directory) or in the user's state directory (stateVerdictFile: the
- * pnpm hook's), and carries an HMAC under a per-user secret from the state directory
+ * install it describes. It lives beside that install (node_modules/.provenance-guard/: `check`'s,
+ * the Bun scanner's) or in the user's state directory (stateVerdictFile: the pnpm hook's and the
+ * Yarn plugin's), and carries an HMAC under a per-user secret from the state directory
  * (machine-secret.ts): a verdict file committed in a pull request or copied from another machine
  * is ignored. Only a report with nothing blocked is ever stored; any
  * other outcome deletes the stored verdict.
@@ -96,9 +96,10 @@ const STATE_VERDICTS = 'verdicts';
 
 /**
  * `verdicts/<scope>-<id>.json` in the state directory, one per project directory (id: the first
- * 128 bits of the SHA-256 of its absolute path). For an adapter whose verdict would otherwise be
- * lost with node_modules or never written: pnpm 12 ends its hook process without an exit event,
- * before the install it checked has created node_modules.
+ * 128 bits of the SHA-256 of its absolute path). For the install hooks: their verdict describes
+ * the lockfile under a config and feed, not what node_modules holds, so an install after
+ * `rm -rf node_modules` reuses it; and pnpm 12 ends its hook process without an exit event,
+ * before the install it checked has created node_modules, where it could never be stored.
  */
 export function stateVerdictFile(stateDir: string, scope: string, projectDir: string): string {
   return join(stateDir, STATE_VERDICTS, `${scope}-${createHash('sha256').update(resolve(projectDir)).digest('hex').slice(0, 32)}.json`);

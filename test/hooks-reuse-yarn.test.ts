@@ -1,16 +1,17 @@
 /**
  * Verdict reuse in the Yarn gate (issue 14, "repeat work is free"), with real Yarn 4 against
- * verdaccio: a warm `yarn install --immutable` answers the gate from
- * node_modules/.provenance-guard/yarn-verdict.json (seen through PROVENANCE_GUARD_TIMING=1);
+ * verdaccio: a warm `yarn install --immutable`, with or without node_modules, answers the gate from
+ * the verdict stored in the state directory (seen through PROVENANCE_GUARD_TIMING=1);
  * a changed lockfile graph, policy, feed or secret is checked again; the fetch step still binds
  * every tarball to the feed's sha512 and re-verifies a planted cache archive; a blocked package
  * is blocked on every run with nothing installed, run or stored.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FeedRecord } from '../src/types';
+import { stateVerdictFile } from '../src/verdict-store';
 import { buildTestFeed, makeKeys, type TestKeys } from './helpers/feed-fixtures';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 import { assertFreshBundle, cachedArchives, createYarnProject, markerScript, type YarnProject } from './helpers/yarn';
@@ -60,7 +61,7 @@ async function setUp(dependencies: Record<string, string>, mode: 'block' | 'warn
   const feed = join(mkdtempSync(join(root, 'feed-')), 'provenance.feed');
   await writeFeed(feed, [BAD]);
   const p = createYarnProject({ registryUrl: registry.url, dependencies, provenancerc: rc(feed, mode), root, ...options });
-  return { p, feed, store: join(p.dir, 'node_modules/.provenance-guard/yarn-verdict.json') };
+  return { p, feed, store: stateVerdictFile(p.env.PROVENANCE_GUARD_STATE_DIR!, 'yarn', p.dir) };
 }
 
 const timed = { PROVENANCE_GUARD_TIMING: '1' };
@@ -188,6 +189,18 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(existsSync(join(stray, 'ranged-1.1.0'))).toBe(false);
   }, 300_000);
 
+  test('an install without node_modules (rm -rf node_modules) reuses the stored verdict, and still binds every tarball', async () => {
+    const { p, store } = await setUp({ [GOOD]: '^1.0.0' });
+    await installAndStore(p, store);
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    rmSync(p.markers, { recursive: true, force: true });
+    const again = await immutable(p);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(REUSED);
+    expect(p.installed(GOOD)).toBe(true);
+    expect(p.ran()).toEqual([GOOD.replace('/', '_')]);
+  }, 300_000);
+
   test('a tampered store, or one authenticated with another secret, is not used', async () => {
     const { p, store } = await setUp({ [GOOD]: '^1.0.0' });
     await installAndStore(p, store);
@@ -200,7 +213,12 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(tampered.code, tampered.output).toBe(0);
     expect(tampered.output).not.toMatch(REUSED);
     expect((await immutable(p)).output).toMatch(REUSED);
-    const other = await immutable(p, { PROVENANCE_GUARD_CACHE_DIR: join(p.dir, '..', `${p.dir.split('/').pop()}-other-cache`), PROVENANCE_GUARD_STATE_DIR: join(p.dir, '..', `${p.dir.split('/').pop()}-other-cache`, 'state') });
+    // Another user's (or a pull request's) store: this verdict where another state directory, with a secret of its own, looks.
+    const otherCache = join(p.dir, '..', `${p.dir.split('/').pop()}-other-cache`);
+    const copied = stateVerdictFile(join(otherCache, 'state'), 'yarn', p.dir);
+    mkdirSync(dirname(copied), { recursive: true });
+    cpSync(store, copied);
+    const other = await immutable(p, { PROVENANCE_GUARD_CACHE_DIR: otherCache, PROVENANCE_GUARD_STATE_DIR: join(otherCache, 'state') });
     expect(other.code, other.output).toBe(0);
     expect(other.output).not.toMatch(REUSED);
   }, 300_000);

@@ -212,8 +212,9 @@ describe('Yarn: the fetched bytes are bound to the feed (offline)', () => {
     rmSync(join(fresh.dir, 'node_modules'), { recursive: true, force: true });
     const again = await fresh.yarn(['install', '--immutable'], { YARN_ENABLE_OFFLINE_MODE: '1', YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9' });
     expect(again.code, again.output).toBe(0);
-    // Without the record (a new machine restoring that cache), offline cannot verify it: fail closed.
-    rmSync(records, { recursive: true, force: true });
+    // Without this machine's state (a new machine restoring that cache: no record, and no stored
+    // verdict naming the archive), offline cannot verify it: fail closed.
+    rmSync(fresh.env.PROVENANCE_GUARD_STATE_DIR!, { recursive: true, force: true });
     rmSync(join(fresh.dir, 'node_modules'), { recursive: true, force: true });
     const unverified = await fresh.yarn(['install', '--immutable'], { YARN_ENABLE_OFFLINE_MODE: '1', YARN_NPM_REGISTRY_SERVER: 'http://127.0.0.1:9' });
     expect(unverified.code, unverified.output).not.toBe(0);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initYarn } from '../src/init/yarn';
 import type { FeedRecord } from '../src/types';
+import { stateVerdictFile } from '../src/verdict-store';
 import { buildTestFeed, makeKeys } from './helpers/feed-fixtures';
 import { startRegistry, type TestRegistry } from './helpers/registry';
 import {
@@ -147,7 +148,7 @@ describe('install gate', () => {
     expect((await p.yarn(['install'])).code).toBe(0);
     // A verdict is stored for this yarn.lock (the warm install's), so the gate's reuse path is the one asked.
     expect((await p.yarn(['install', '--immutable'])).code).toBe(0);
-    expect(existsSync(join(p.dir, 'node_modules/.provenance-guard/yarn-verdict.json'))).toBe(true);
+    expect(existsSync(stateVerdictFile(p.env.PROVENANCE_GUARD_STATE_DIR!, 'yarn', p.dir))).toBe(true);
     const lock = p.lockfile();
     rmSync(p.markers, { recursive: true, force: true });
     // Yarn keeps the new resolution in memory (project.resolutionAliases) and installs: the gate must resolve, not read yarn.lock.

@@ -28,7 +28,6 @@
  * - Only a result with nothing blocked is stored; a store written by anyone without the user's
  *   secret (a pull request, another machine) is ignored and everything is checked again.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '@yarnpkg/core';
 import { npath } from '@yarnpkg/fslib';
@@ -37,7 +36,8 @@ import type { Report } from '../../src/types';
 import { configuredRegistries } from './locators';
 import { REMEMBERED_LENGTH } from './verified-archives';
 import type { ConfigMemo } from '../../src/config/memo';
-import { forgetVerdict, installVerdictFile, rememberedConfig, reprintedPart, reuseStoredVerdict, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { stateDir as defaultStateDir } from '../../src/paths';
+import { forgetVerdict, pruneStateVerdicts, rememberedConfig, reprintedPart, reuseStoredVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
 
 /** name@version → the integrity the fetched tarball must have (null: nothing to compare, e.g. not in the feed). */
 export type FetchExpectations = Map<string, string | null>;
@@ -57,15 +57,18 @@ interface StoredExpectations {
   archives: string;
 }
 
-/** Beside the install: node_modules/.provenance-guard, or .yarn/provenance-guard under Plug'n'Play. */
-function verdictFile(projectDir: string): string {
-  if (existsSync(join(projectDir, 'node_modules')) || !existsSync(join(projectDir, '.pnp.cjs'))) return installVerdictFile(projectDir, 'yarn');
-  return join(projectDir, '.yarn', 'provenance-guard', 'yarn-verdict.json');
+/**
+ * In the state directory, one per project (src/verdict-store.ts stateVerdictFile), as the pnpm
+ * hook's: it describes yarn.lock's graph under this config and feed, not what node_modules holds,
+ * so an install after `rm -rf node_modules` reuses it too.
+ */
+function verdictFile(projectDir: string, stateDir: string): string {
+  return stateVerdictFile(stateDir, 'yarn', projectDir);
 }
 
 /** What the gate's stored verdict remembers of the config (an unchanged file is not parsed again). */
 export function gateConfigMemo(project: Project, env: NodeJS.ProcessEnv): { configMemo?: ConfigMemo } {
-  return rememberedConfig(verdictFile(npath.fromPortablePath(project.cwd)), env);
+  return rememberedConfig(verdictFile(npath.fromPortablePath(project.cwd), defaultStateDir(env)), env);
 }
 
 /** The store's inputs for this lockfile state (lockfile-state.ts); undefined when it must always be checked (live evidence changes on its own). */
@@ -74,7 +77,7 @@ export function gateVerdictInputs(project: Project, inputs: GuardInputs, lockfil
   const dir = npath.fromPortablePath(project.cwd);
   const registries = configuredRegistries(project.configuration);
   return {
-    file: verdictFile(dir),
+    file: verdictFile(dir, inputs.stateDir),
     scope: 'yarn',
     lockfilePath: join(dir, 'yarn.lock'),
     lockfile: lockfileState,
@@ -138,8 +141,12 @@ export function storedExpectations(expectations: FetchExpectations, archives: Kn
 /** Stores the gate's result with its attachment; a graph whose expectations cannot be stored removes the stored one. */
 function store(verdict: VerdictInputs, report: Report, expectations: FetchExpectations, archives: KnownArchives, sameKey?: string): void {
   const stored = storedExpectations(expectations, archives);
-  if (stored) storeVerdict(verdict, report, stored, undefined, sameKey);
-  else forgetVerdict(verdict.file);
+  if (stored) {
+    storeVerdict(verdict, report, stored, undefined, sameKey);
+    pruneStateVerdicts(verdict.stateDir, verdict.now);
+  } else {
+    forgetVerdict(verdict.file);
+  }
 }
 
 /**
