@@ -3,9 +3,9 @@
  * last passing report instead of parsing the lockfile, opening the feed and evaluating again.
  *
  * Trust: a stored verdict lets an install through, so it must be as hard to forge as the
- * install it describes. It lives beside that install (node_modules/.provenance-guard/: `check`'s,
- * the Bun scanner's) or in the user's state directory (stateVerdictFile: the pnpm hook's and the
- * Yarn plugin's), and carries an HMAC under a per-user secret from the state directory
+ * install it describes. It lives beside that install (node_modules/.provenance-guard/: `check`'s)
+ * or in the user's state directory (stateVerdictFile: the pnpm hook's, the Yarn plugin's and the
+ * Bun scanner's), and carries an HMAC under a per-user secret from the state directory
  * (machine-secret.ts): a verdict file committed in a pull request or copied from another machine
  * is ignored. Only a report with nothing blocked is ever stored; any
  * other outcome deletes the stored verdict.
@@ -87,7 +87,7 @@ export interface ReusedVerdict {
 }
 
 /** node_modules/.provenance-guard/<scope>-verdict.json of the project, whether node_modules exists yet or not. */
-export function installVerdictFile(projectDir: string, scope: string): string {
+function installVerdictFile(projectDir: string, scope: string): string {
   return join(projectDir, 'node_modules', '.provenance-guard', `${scope}-verdict.json`);
 }
 
@@ -314,16 +314,6 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
     // Only an optimisation: the next run checks everything again.
     forgetVerdict(inputs.file);
   }
-}
-
-/**
- * storeVerdict for an install hook: the directory the verdict lives in (node_modules) may not
- * exist yet when the hook runs before the first install; then it is stored when the process
- * ends, if the package manager created it. A block is never stored (the stored one is removed).
- */
-export function storeInstallVerdict(inputs: VerdictInputs, report: Report, attachment?: unknown): void {
-  storeVerdict(inputs, report, attachment);
-  if (report.summary.block === 0 && !existsSync(dirname(dirname(inputs.file)))) process.once('exit', () => storeVerdict(inputs, report, attachment));
 }
 
 /**

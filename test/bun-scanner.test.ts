@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
 import type { Guard, GuardInputs } from '../src/guard';
 import { loadConfig } from '../src/config/load';
-import { reuseVerdict } from '../src/verdict-store';
+import { reuseVerdict, stateVerdictFile } from '../src/verdict-store';
 import { scanVerdictInputs, storeScan } from '../plugins/bun/verdict-reuse';
 import { ConfigError } from '../src/errors';
 import type { Mode, PackageResult, Report, ResolvedPackage } from '../src/types';
@@ -195,14 +195,15 @@ describe('stored scans (plugins/bun/verdict-reuse.ts)', () => {
       expect(reuse(inputs, [a()], dir, env)).toBeUndefined();
 
       // An integrity read from the registry (bun.lock pins another one, or none): never stored.
-      rmSync(join(dir, 'node_modules', '.provenance-guard'), { recursive: true, force: true });
+      const stored = stateVerdictFile(inputs.stateDir, 'bun', dir);
+      rmSync(stored, { force: true });
       storeScan(inputs, [a()], [{ ...resolved[0]!, integrity: 'sha512-' + Buffer.alloc(64, 9).toString('base64') }], pass, dir, env);
-      expect(existsSync(join(dir, 'node_modules', '.provenance-guard', 'bun-verdict.json'))).toBe(false);
+      expect(existsSync(stored)).toBe(false);
       storeScan(inputs, [a()], resolved, pass, dir, env);
-      expect(existsSync(join(dir, 'node_modules', '.provenance-guard', 'bun-verdict.json'))).toBe(true);
+      expect(existsSync(stored)).toBe(true);
       // A block removes what was stored.
       storeScan(inputs, [a()], resolved, { ...pass, summary: { ...pass.summary, pass: 0, block: 1 }, packages: [{ ...pass.packages[0]!, verdict: 'block' }] }, dir, env);
-      expect(existsSync(join(dir, 'node_modules', '.provenance-guard', 'bun-verdict.json'))).toBe(false);
+      expect(existsSync(stored)).toBe(false);
     } finally {
       cleanup();
     }

@@ -4,10 +4,11 @@
  * postinstall leaves a marker. A refused install must leave no files of the blocked package, no
  * marker, package.json and bun.lock unchanged, and name each blocked name@version.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { initBun } from '../src/init/bun';
+import { stateVerdictFile } from '../src/verdict-store';
 import { VERSION } from '../src/version';
 import { BUN_BIN, createBunProject, scannerPackage, type BunProject } from './helpers/bun';
 import { runCli } from './helpers/cli';
@@ -111,7 +112,7 @@ describe('bun install with provenance-guard/bun', () => {
     const fresh = await p.bun(['install']);
     expect(fresh.code, fresh.output).toBe(0);
     const timing = { PROVENANCE_GUARD_TIMING: '1' };
-    const store = join(p.dir, 'node_modules', '.provenance-guard', 'bun-verdict.json');
+    const store = stateVerdictFile(p.env.PROVENANCE_GUARD_STATE_DIR!, 'bun', p.dir);
     const evaluated = await p.bun(['install', '--frozen-lockfile'], timing);
     expect(evaluated.code, evaluated.output).toBe(0);
     expect(evaluated.output).toMatch(/timing: scanner [\d.]+ ms for \d+ packages/);
@@ -135,6 +136,13 @@ describe('bun install with provenance-guard/bun', () => {
     writeFileSync(rc, policy);
     expect((await p.bun(['install', '--frozen-lockfile'], timing)).output).not.toMatch(/verdict reused/);
     expect((await p.bun(['install', '--frozen-lockfile'], timing)).output).toMatch(/verdict reused/);
+
+    // The stored scan lives in the state directory: an install after rm -rf node_modules reuses it.
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    const again = await p.bun(['install', '--frozen-lockfile'], timing);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/verdict reused/);
+    expect(existsSync(join(p.dir, 'node_modules', '@pg-fixture', 'good', 'package.json'))).toBe(true);
   });
 
   test('warn mode lets everything through (no TTY) and prints the warnings', async () => {

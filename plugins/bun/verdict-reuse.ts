@@ -11,14 +11,16 @@
  * feed's signed header, the guard version and the UTC day. A scan in which any registry package's
  * integrity had to be read from the registry's metadata (not pinned in bun.lock) is never stored: that
  * answer depended on the registry at that moment. Only a result with nothing blocked is stored,
- * under the HMAC of this user's secret.
+ * under the HMAC of this user's secret, in the state directory as the pnpm hook's and the Yarn
+ * plugin's (src/verdict-store.ts stateVerdictFile): an install after `rm -rf node_modules` reuses it.
  */
 import { join } from 'node:path';
 import { fileDigest } from '../../src/file-hash';
 import { resolveLocalGuardInputs, type GuardInputs } from '../../src/guard';
 import { bunRegistryConfig } from '../../src/lockfile/registries';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { installVerdictFile, reprintedPart, rememberedConfig, reuseVerdict, storeInstallVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { stateDir } from '../../src/paths';
+import { pruneStateVerdicts, reprintedPart, rememberedConfig, reuseVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
 import { lockedIntegrities, type BunPackage } from './packages';
 
 /** bun.lock's length and SHA-256 (read in pieces), undefined when there is none. */
@@ -35,7 +37,7 @@ export function scanVerdictInputs(inputs: GuardInputs, packages: readonly BunPac
   const lock = lockDigest(dir);
   if (lock === undefined || inputs.config.online) return undefined;
   return {
-    file: installVerdictFile(dir, 'bun'),
+    file: stateVerdictFile(inputs.stateDir, 'bun', dir),
     scope: 'bun',
     lockfilePath: join(dir, 'bun.lock'),
     lockfile: [Buffer.from(lock), Buffer.from(JSON.stringify(packages.map((p) => [p.name, p.version, p.requestedRange, p.tarball])))],
@@ -54,7 +56,7 @@ export function scanVerdictInputs(inputs: GuardInputs, packages: readonly BunPac
  */
 export async function reusedScan(packages: readonly BunPackage[], dir: string, env: NodeJS.ProcessEnv): Promise<{ report: Report; inputs: GuardInputs } | undefined> {
   let warned = false;
-  const inputs = await resolveLocalGuardInputs({ cwd: dir, env, warn: () => (warned = true), ...rememberedConfig(installVerdictFile(dir, 'bun'), env) }).catch(() => undefined);
+  const inputs = await resolveLocalGuardInputs({ cwd: dir, env, warn: () => (warned = true), ...rememberedConfig(stateVerdictFile(stateDir(env), 'bun', dir), env) }).catch(() => undefined);
   if (!inputs || warned || inputs.config.mode === 'off') return undefined;
   const verdict = scanVerdictInputs(inputs, packages, dir, env);
   const report = verdict && reuseVerdict(verdict);
@@ -67,5 +69,7 @@ export function storeScan(inputs: GuardInputs, packages: readonly BunPackage[], 
   if (!verdict) return;
   const locked = lockedIntegrities(dir, bunRegistryConfig(dir, env).registries);
   const pinned = resolved.every((pkg) => pkg.source !== 'registry' || (pkg.integrity !== undefined && (locked.get(`${pkg.name}@${pkg.version}`) ?? []).some((e) => e.integrity === pkg.integrity)));
-  if (pinned || report.summary.block > 0) storeInstallVerdict(verdict, reprintedPart(report));
+  if (!pinned && report.summary.block === 0) return;
+  storeVerdict(verdict, reprintedPart(report));
+  pruneStateVerdicts(verdict.stateDir, verdict.now);
 }
