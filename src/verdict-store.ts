@@ -107,7 +107,8 @@ export function stateVerdictFile(stateDir: string, scope: string, projectDir: st
 
 /**
  * Removes the state directory's verdicts not written for two days: a verdict's key holds the UTC
- * day it was stored on, so none of them can be reused. Best effort.
+ * day it was stored on, so none of them can be reused. Best effort; storeVerdict runs it after
+ * storing one there.
  */
 export function pruneStateVerdicts(stateDir: string, now: Date): void {
   const dir = join(stateDir, STATE_VERDICTS);
@@ -310,6 +311,7 @@ export function storeVerdict(inputs: VerdictInputs, report: Report, attachment?:
     const body: StoredBody = { report, ...(attachment !== undefined ? { attachment } : {}) };
     const signed = Buffer.concat([Buffer.from(`${JSON.stringify(head)}\n${JSON.stringify(body)}`), ...(output ? [Buffer.from('\n'), output] : [])]);
     writeFileAtomic(inputs.file, Buffer.concat([Buffer.from(`${macOf(key, signed).toString('hex')}\n`), signed]));
+    if (dirname(inputs.file) === join(inputs.stateDir, STATE_VERDICTS)) pruneStateVerdicts(inputs.stateDir, inputs.now);
   } catch {
     // Only an optimisation: the next run checks everything again.
     forgetVerdict(inputs.file);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load';
 import { resolveGuardInputs } from '../src/guard';
@@ -293,5 +293,27 @@ describe('verdicts in the state directory (the pnpm hook\'s)', () => {
     expect(existsSync(old)).toBe(false);
     // No directory yet: nothing to do, no error.
     expect(() => pruneStateVerdicts(join(state, 'none'), now)).not.toThrow();
+  });
+
+  it('storing a verdict there drops those of earlier days; one stored beside node_modules does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-state-store-'));
+    dirs.push(dir);
+    const state = join(dir, 'state');
+    const old = stateVerdictFile(state, 'pnpm', '/elsewhere');
+    mkdirSync(dirname(old), { recursive: true });
+    writeFileSync(old, 'x');
+    const longAgo = new Date(Date.now() - 3 * 24 * 3600 * 1000);
+    utimesSync(old, longAgo, longAgo);
+    const config = await loadConfig({ cwd: dir, env: {} });
+    const inputs = (file: string): VerdictInputs => ({ file, scope: 'pnpm', lockfilePath: join(dir, 'pnpm-lock.yaml'), lockfile: 'lock', config, feedPath: undefined, stateDir: state, now: new Date() });
+    const passing: Report = { summary: { packages: 0, pass: 0, warn: 0, block: 0, skip: 0 }, packages: [] };
+    mkdirSync(join(dir, 'node_modules'));
+    storeVerdict(inputs(join(dir, 'node_modules', '.provenance-guard', 'pnpm-verdict.json')), passing);
+    expect(existsSync(join(dir, 'node_modules', '.provenance-guard', 'pnpm-verdict.json'))).toBe(true);
+    expect(existsSync(old)).toBe(true);
+    const file = stateVerdictFile(state, 'pnpm', dir);
+    storeVerdict(inputs(file), passing);
+    expect(existsSync(file)).toBe(true);
+    expect(existsSync(old)).toBe(false);
   });
 });

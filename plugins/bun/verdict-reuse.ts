@@ -20,7 +20,7 @@ import { resolveLocalGuardInputs, type GuardInputs } from '../../src/guard';
 import { bunRegistryConfig } from '../../src/lockfile/registries';
 import type { Report, ResolvedPackage } from '../../src/types';
 import { stateDir } from '../../src/paths';
-import { pruneStateVerdicts, reprintedPart, rememberedConfig, reuseVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { reprintedPart, rememberedConfig, reuseVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
 import { lockedIntegrities, type BunPackage } from './packages';
 
 /** bun.lock's length and SHA-256 (read in pieces), undefined when there is none. */
@@ -69,7 +69,5 @@ export function storeScan(inputs: GuardInputs, packages: readonly BunPackage[], 
   if (!verdict) return;
   const locked = lockedIntegrities(dir, bunRegistryConfig(dir, env).registries);
   const pinned = resolved.every((pkg) => pkg.source !== 'registry' || (pkg.integrity !== undefined && (locked.get(`${pkg.name}@${pkg.version}`) ?? []).some((e) => e.integrity === pkg.integrity)));
-  if (!pinned && report.summary.block === 0) return;
-  storeVerdict(verdict, reprintedPart(report));
-  pruneStateVerdicts(verdict.stateDir, verdict.now);
+  if (pinned || report.summary.block > 0) storeVerdict(verdict, reprintedPart(report));
 }

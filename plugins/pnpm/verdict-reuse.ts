@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { GuardInputs } from '../../src/guard';
 import type { Registries } from '../../src/lockfile/source';
 import type { Report, ResolvedPackage } from '../../src/types';
-import { pruneStateVerdicts, reprintedPart, reuseStoredVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { reprintedPart, reuseStoredVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
 import type { LockfileScope } from './lockfile-gate';
 
 export interface LockfileBatch {
@@ -77,9 +77,8 @@ export function reuseBatch(verdict: VerdictInputs): { report: Report; count: num
   return { report: reused.report, count: entries.length, locked: () => entries.map(([name, version, registry]): ResolvedPackage => ({ name, version, source: registry ? 'registry' : 'file' })) };
 }
 
-/** Stores a batch result (a block removes the stored one), and drops verdicts of earlier days. */
+/** Stores a batch result (a block removes the stored one). */
 export function storeBatch(verdict: VerdictInputs, report: Report, packages: readonly ResolvedPackage[]): void {
   const locked: LockedEntry[] = packages.map((pkg) => [pkg.name, pkg.version, pkg.source === 'registry']);
   storeVerdict(verdict, reprintedPart(report), locked);
-  pruneStateVerdicts(verdict.stateDir, verdict.now);
 }

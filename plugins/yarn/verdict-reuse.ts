@@ -37,7 +37,7 @@ import { configuredRegistries } from './locators';
 import { REMEMBERED_LENGTH } from './verified-archives';
 import type { ConfigMemo } from '../../src/config/memo';
 import { stateDir as defaultStateDir } from '../../src/paths';
-import { forgetVerdict, pruneStateVerdicts, rememberedConfig, reprintedPart, reuseStoredVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
+import { forgetVerdict, rememberedConfig, reprintedPart, reuseStoredVerdict, stateVerdictFile, storeVerdict, type VerdictInputs } from '../../src/verdict-store';
 
 /** name@version → the integrity the fetched tarball must have (null: nothing to compare, e.g. not in the feed). */
 export type FetchExpectations = Map<string, string | null>;
@@ -141,12 +141,8 @@ export function storedExpectations(expectations: FetchExpectations, archives: Kn
 /** Stores the gate's result with its attachment; a graph whose expectations cannot be stored removes the stored one. */
 function store(verdict: VerdictInputs, report: Report, expectations: FetchExpectations, archives: KnownArchives, sameKey?: string): void {
   const stored = storedExpectations(expectations, archives);
-  if (stored) {
-    storeVerdict(verdict, report, stored, undefined, sameKey);
-    pruneStateVerdicts(verdict.stateDir, verdict.now);
-  } else {
-    forgetVerdict(verdict.file);
-  }
+  if (stored) storeVerdict(verdict, report, stored, undefined, sameKey);
+  else forgetVerdict(verdict.file);
 }
 
 /**
