@@ -36,9 +36,9 @@ export interface LockfileBatch {
 
 /**
  * The verdict file of the pnpm hook for the lockfile directory `dir`: in the state directory, not
- * beside the install as `check`'s and Yarn's are. An install that finds no node_modules (a fresh
- * clone, `rm -rf node_modules`) checks its lockfile before pnpm creates node_modules, and pnpm 12
- * ends its hook process without an exit event, so a verdict kept in node_modules was never stored
+ * beside the install as `check`'s is. An install that finds no node_modules (a fresh clone,
+ * `rm -rf node_modules`) checks its lockfile before pnpm creates node_modules, and pnpm 12 ends
+ * its hook process without an exit event, so a verdict kept in node_modules was never stored
  * there; it is authenticated as any other (verdict-store.ts).
  */
 export function pnpmVerdictFile(dir: string, stateDir: string): string {
