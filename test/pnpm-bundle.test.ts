@@ -73,7 +73,7 @@ describe('pnpm 12 hook process (node -e): readPackage before preResolution answe
     const out = run(`const manifest = { name: 'root', version: '1.0.0', dependencies: { a: '1.0.0' } };
       const answer = await hooks.readPackage(manifest, {});
       console.log(answer === manifest, loaded());
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (let i = 0; i < 200 && !loaded(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       console.log(loaded());
       await hooks.preResolution({ lockfileDir: process.cwd() });
       console.log('preResolution');`);
