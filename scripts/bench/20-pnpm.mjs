@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { buildBenchFeed } from './lib/feed.mjs';
 import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
+import { forgetStoredVerdicts } from './lib/stored-verdicts.mjs';
 import { median } from './lib/stats.mjs';
 import { benchTree } from './lib/tree.mjs';
 
@@ -19,14 +20,11 @@ const VERSIONS = (process.env.BENCH_PNPM_VERSIONS ?? '10,12').split(',');
 const GENERATOR_VERSION = 1;
 const SCOPE = '@pg-bench-pnpm';
 
-/** Where the pnpm hook keeps its verdicts (src/verdict-store.ts stateVerdictFile): removing it forgets them. */
-const storedVerdicts = (env) => join(env.PROVENANCE_GUARD_STATE_DIR, 'verdicts');
-
 /** The same up-to-date install with the stored verdict removed before each run: the hooks' time without reuse. */
 async function withoutReuse(ctx, bin, dir, env, version) {
   const hooks = [];
   for (let i = 0; i < RUNS; i++) {
-    rmSync(storedVerdicts(env), { recursive: true, force: true });
+    forgetStoredVerdicts(env);
     const result = await ctx.measure(bin, ['install', '--frozen-lockfile'], { cwd: dir, env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
     const line = [...`${result.stdout}${result.stderr}`.matchAll(/provenance-guard timing: hooks ([\d.]+) ms/g)].pop();
     if (result.code !== 0 || !line) throw new Error(`pnpm ${version} guard install without reuse failed:\n${result.stdout.slice(-2000)}${result.stderr.slice(-2000)}`);
@@ -131,7 +129,7 @@ export async function run(ctx) {
         for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
           for (const kind of round % 2 === 0 ? ['plain', 'noop', 'guard'] : ['guard', 'noop', 'plain']) {
             if (scenario !== 'uptodate') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
-            if (scenario === 'ci') rmSync(storedVerdicts(env), { recursive: true, force: true });
+            if (scenario === 'ci') forgetStoredVerdicts(env);
             const result = await ctx.measure(bins[version], ['install', '--frozen-lockfile'], { cwd: projects[kind], env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
             if (result.code !== 0) throw new Error(`pnpm ${version} ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
             if (round < 0) continue;

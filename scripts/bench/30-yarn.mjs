@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { buildBenchFeed } from './lib/feed.mjs';
 import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
+import { forgetStoredVerdicts } from './lib/stored-verdicts.mjs';
 import { median } from './lib/stats.mjs';
 import { benchTree as tree } from './lib/tree.mjs';
 
@@ -101,8 +102,7 @@ export async function run(ctx) {
       for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
         for (const kind of round % 2 === 0 ? ['plain', 'plugin'] : ['plugin', 'plain']) {
           if (scenario !== 'reinstall') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
-          // The plugin keeps its verdicts in the state directory (src/verdict-store.ts stateVerdictFile): CI starts without any.
-          if (scenario === 'ci') rmSync(join(env.PROVENANCE_GUARD_STATE_DIR, 'verdicts'), { recursive: true, force: true });
+          if (scenario === 'ci') forgetStoredVerdicts(env);
           const result = await timed(process.execPath, [yarnJs, 'install', '--immutable'], { cwd: projects[kind], env });
           if (result.code !== 0) throw new Error(`${kind} install failed:\n${result.stdout.slice(-3000)}`);
           if (round >= 0) {

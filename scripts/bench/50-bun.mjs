@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { buildBenchFeed } from './lib/feed.mjs';
 import { benchRc } from './lib/rc.mjs';
 import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
+import { forgetStoredVerdicts } from './lib/stored-verdicts.mjs';
 import { median } from './lib/stats.mjs';
 import { benchTree } from './lib/tree.mjs';
 
@@ -84,8 +85,7 @@ export async function run(ctx) {
       for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
         for (const kind of round % 2 === 0 ? ['plain', 'guard'] : ['guard', 'plain']) {
           if (scenario === 'ci') rmSync(join(projects[kind], 'node_modules'), { recursive: true, force: true });
-          // The scanner keeps its stored scans in the state directory (src/verdict-store.ts stateVerdictFile): CI starts without any.
-          if (scenario === 'ci') rmSync(join(env.PROVENANCE_GUARD_STATE_DIR, 'verdicts'), { recursive: true, force: true });
+          if (scenario === 'ci') forgetStoredVerdicts(env);
           const result = await ctx.measure(bun, ['install', '--frozen-lockfile'], { cwd: projects[kind], env: { ...env, PROVENANCE_GUARD_TIMING: '1' } });
           if (result.code !== 0) throw new Error(`bun ${kind} install failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
           if (round < 0) continue;
