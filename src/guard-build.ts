@@ -44,7 +44,12 @@ export async function buildGuard(options: GuardOptions, inputs: GuardInputs, war
     const lookedUp = list.filter((pkg) => needsEvidence(pkg) || claimsRecord(pkg));
     if (feed && remote) await remote.prefetch(lookedUp);
     else feed?.prepare?.(lookedUp.length);
-    for (const pkg of lookedUp) if (feed) records.set(pkg, feed.lookup(pkg.name, pkg.version));
+    if (feed?.lookupAll) {
+      const found = feed.lookupAll(lookedUp);
+      lookedUp.forEach((pkg, i) => records.set(pkg, found[i]));
+    } else {
+      for (const pkg of lookedUp) if (feed) records.set(pkg, feed.lookup(pkg.name, pkg.version));
+    }
 
     if (config.online) {
       const missing = list.filter((pkg) => needsEvidence(pkg) && records.get(pkg) === undefined);

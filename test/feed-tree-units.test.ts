@@ -293,6 +293,52 @@ describe('lookups walk the tree (TreeReader)', () => {
   });
 });
 
+describe('many lookups at once (TreeReader.lookupAll)', () => {
+  const records = sampleRecords(60);
+  const absent = sampleRecords(12, 'absent');
+  /** Every record, interleaved with keys the feed does not hold, in an order unrelated to buckets. */
+  const asked = [...records, ...absent].map((r, i) => ({ r, i, h: keyHash(keyOf(r)) ^ (i * 2654435761) })).sort((x, y) => x.h - y.h).map(({ r }) => ({ name: r.name, version: r.version }));
+
+  it('answers each key in its order, as one lookup each would; with buckets repeating, each bucket is read once', () => {
+    const buckets = 23;
+    const laid = layRecords(records, buckets, { fanout: 4 });
+    const one = readerOf(laid).reader;
+    const { reader, reads } = readerOf(laid);
+    const answers = reader.lookupAll(asked);
+    expect(answers).toEqual(asked.map((k) => one.lookup(k.name, k.version)));
+    expect(answers.filter((a) => a !== undefined)).toHaveLength(records.length);
+    expect(answers.slice(0, 5)).toEqual(asked.slice(0, 5).map((k) => records.find((r) => r.name === k.name && r.version === k.version)));
+    // 72 keys among 23 buckets: grouped, so every bucket holding a record, or asked for, is read exactly once.
+    const read = reads.filter((ref) => ref.level === 0).map((ref) => ref.position);
+    expect(read).toEqual([...new Set(asked.map((k) => bucketOf(k, buckets)))].filter((b) => laid.levels[0]![b]!.length > 0).sort((x, y) => x - y));
+    expect(reader.lookupAll([])).toEqual([]);
+  });
+
+  it('with few keys for many buckets, looks each key up on its own (a bucket asked twice is read twice)', () => {
+    const buckets = 200;
+    const laid = layRecords(records, buckets, { fanout: 16 });
+    const pair = records.map((x) => records.find((y) => y !== x && bucketOf(y, buckets) === bucketOf(x, buckets))).find(Boolean)!;
+    const mate = records.find((x) => x !== pair && bucketOf(x, buckets) === bucketOf(pair, buckets))!;
+    const { reader, reads } = readerOf(laid);
+    // 3 keys, 200 buckets: 3 * 8 <= 200.
+    expect(reader.lookupAll([pair, mate, absent[0]!])).toEqual([pair, mate, undefined]);
+    expect(reads.filter((ref) => ref.level === 0 && ref.position === bucketOf(pair, buckets))).toHaveLength(2);
+  });
+
+  it('refuses a tampered bucket and a record answered for another key, as lookup does', () => {
+    const buckets = 4;
+    const target = records[0]!;
+    const b = bucketOf(target, buckets);
+    const laid = layRecords(records, buckets, { fanout: 2 });
+    const body = Buffer.from(laid.body);
+    body[laid.levels[0]![b]!.offset + 3] ^= 0x01;
+    const tampered = new TreeReader(laid.header, { read: (ref) => body.subarray(ref.offset, ref.offset + ref.length) }, 'x');
+    expect(corrupt(() => tampered.lookupAll(asked)).message).toContain(`bucket ${b} does not match its hash`);
+    const forged = layTree([encodeBucket(3, '{"name":"a","version":"1.0.0","version":"6.6.6"}\n')], { records: 1, fanout: 2 });
+    expect(corrupt(() => readerOf(forged).reader.lookupAll([{ name: 'b', version: '2.0.0' }, { name: 'a', version: '1.0.0' }])).message).toContain('holds a record for a@6.6.6 where a@1.0.0 was looked up');
+  });
+});
+
 describe('before many lookups, dense index levels are read whole (TreeReader.prepare)', () => {
   const records = sampleRecords(200);
   const buckets = 64;

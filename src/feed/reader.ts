@@ -34,6 +34,8 @@ export interface Feed {
   readonly path: string;
   readonly header: FeedHeader;
   lookup(name: string, version: string): FeedRecord | undefined;
+  /** The records of many keys, in their order (schema 3: each bucket read once for all its keys). */
+  lookupAll?(keys: readonly { name: string; version: string }[]): (FeedRecord | undefined)[];
   /** A hint before `count` lookups in a row (schema 3: dense index levels are read whole). */
   prepare?(count: number): void;
   close(): void;
@@ -293,6 +295,10 @@ function treeFeed(opened: OpenedFeed, path: string, pages: PageSource | undefine
     lookup(name, version) {
       if (closed) throw new Error(`feed ${path} is closed`);
       return tree.lookup(name, version);
+    },
+    lookupAll(keys) {
+      if (closed) throw new Error(`feed ${path} is closed`);
+      return tree.lookupAll(keys);
     },
     prepare(count) {
       if (closed) throw new Error(`feed ${path} is closed`);

@@ -39,6 +39,9 @@ export function treeShape(header: LayoutHeader): { sizes: number[]; root: PageRe
   return { sizes, root: { level: depth, position: 0, offset: bodyBytes - rootLength, length: rootLength, sha256: Buffer.from(rootSha256, 'hex') } };
 }
 
+/** lookupAll groups keys by bucket when there are more than one per this many buckets. */
+const GROUPED_KEYS_PER_BUCKET = 8;
+
 /** Verified index pages in memory (a page is ~600 bytes: 8,192 of them are ~5 MB). */
 const PAGE_CACHE_ENTRIES = 8192;
 
@@ -138,15 +141,49 @@ export class TreeReader {
 
   lookup(name: string, version: string): FeedRecord | undefined {
     const bucket = this.bucketOf(name, version);
+    const text = this.bucketText(bucket);
+    return text && this.recordIn(text, name, version, bucket);
+  }
+
+  /**
+   * The records of many keys, in their order. When buckets repeat among them (a feed of a few
+   * thousand records holds many of a lockfile's packages in each bucket), the keys are taken in
+   * bucket order and each bucket is read, verified and decoded once for all its keys. When they
+   * mostly do not (2,000 keys among 62,500 buckets at 1M records), sorting costs more than it
+   * saves (measured: a first check 6 ms slower), and each key is looked up on its own.
+   */
+  lookupAll(keys: readonly { name: string; version: string }[]): (FeedRecord | undefined)[] {
+    if (keys.length * GROUPED_KEYS_PER_BUCKET <= this.header.buckets) return keys.map(({ name, version }) => this.lookup(name, version));
+    const buckets = keys.map(({ name, version }) => this.bucketOf(name, version));
+    const order = Array.from(keys.keys()).sort((a, b) => buckets[a]! - buckets[b]!);
+    const records = new Array<FeedRecord | undefined>(keys.length);
+    let current = -1;
+    let text: Buffer | undefined;
+    for (const i of order) {
+      const bucket = buckets[i]!;
+      if (bucket !== current) {
+        text = this.bucketText(bucket);
+        current = bucket;
+      }
+      const { name, version } = keys[i]!;
+      records[i] = text && this.recordIn(text, name, version, bucket);
+    }
+    return records;
+  }
+
+  /** A bucket's records as text (a view the next bucket read overwrites); undefined for an empty bucket. */
+  private bucketText(bucket: number): Buffer | undefined {
     const ref = this.refAt(bucket, 0);
     if (ref.length === 0) return undefined;
-    let text: Buffer;
     try {
-      text = decodeBucket(this.header.schema, this.verified(ref));
+      return decodeBucket(this.header.schema, this.verified(ref));
     } catch (error) {
       if (error instanceof FeedError) throw error;
       throw corrupted(this.label, `bucket ${bucket} does not decode`);
     }
+  }
+
+  private recordIn(text: Buffer, name: string, version: string, bucket: number): FeedRecord | undefined {
     const record = findLine(text, name, version, bucket, this.label);
     // Binding: the record answered is the one asked for (so it is in the bucket its key maps to).
     if (record && (record.name !== name || record.version !== version)) {
