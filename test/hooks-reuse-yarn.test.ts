@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FeedRecord } from '../src/types';
 import { stateVerdictFile } from '../src/verdict-store';
+import { verifiedArchives } from '../plugins/yarn/verified-archives';
+import { INTEGRITY_IN_FEED } from '../plugins/yarn/verdict-reuse';
 import { buildTestFeed, makeKeys, type TestKeys } from './helpers/feed-fixtures';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
 import { assertFreshBundle, cachedArchives, createYarnProject, markerScript, type YarnProject } from './helpers/yarn';
@@ -262,7 +264,8 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     const attachment = JSON.parse(readFileSync(store, 'utf8').split('\n')[2]!).attachment as unknown;
     const archive = cachedArchives(p).find((f) => f.includes('yr-good'))!;
     const yarnHash = /checksum: \S+\/([0-9a-f]{128})/.exec(p.lockfile())![1];
-    expect(attachment).toEqual({ count: 1, ids: `${GOOD}@1.0.0`, integrities: published.get(GOOD)!.integrity, archives: yarnHash!.slice(0, 64) });
+    // The archive without the sha512 it was verified against: the fetch step looks that up in the feed when it needs it.
+    expect(attachment).toEqual({ count: 1, ids: `${GOOD}@1.0.0`, integrities: '', archives: yarnHash!.slice(0, 64) });
     const reinstall = (env: Record<string, string> = {}) => {
       for (const dir of [join('node_modules', GOOD), '.yarn/install-state.gz']) rmSync(join(p.dir, dir), { recursive: true, force: true });
       rmSync(p.markers, { recursive: true, force: true });
@@ -288,6 +291,25 @@ describe('Yarn 4: the gate reuses its verdict on a warm --immutable install', ()
     expect(p.installed(GOOD)).toBe(false);
     expect(p.ran()).toEqual([]);
     expect(existsSync(join(root, 'stray-markers', 'evil'))).toBe(false);
+  }, 300_000);
+
+  test("an archive gone from Yarn's cache is downloaded and bound to the feed's sha512, which the stored verdict does not carry, and recorded under it", async () => {
+    const { p, store } = await setUp({ [GOOD]: '1.0.0' });
+    await installAndStore(p, store);
+    for (const archive of cachedArchives(p)) rmSync(join(p.env.YARN_GLOBAL_FOLDER!, '..', 'yarn-cache', archive));
+    rmSync(join(p.env.YARN_GLOBAL_FOLDER!, 'cache'), { recursive: true, force: true });
+    const records = join(p.env.PROVENANCE_GUARD_STATE_DIR!, 'yarn-archives');
+    rmSync(records, { recursive: true, force: true });
+    rmSync(join(p.dir, 'node_modules', GOOD), { recursive: true, force: true });
+    rmSync(p.markers, { recursive: true, force: true });
+    const r = await immutable(p);
+    expect(r.output).toMatch(REUSED);
+    expect(r.code, r.output).toBe(0);
+    expect(p.installed(GOOD)).toBe(true);
+    const checksum = /checksum: (\S+)/.exec(p.lockfile())![1]!;
+    const id = `${GOOD}@1.0.0`;
+    expect(verifiedArchives(records).has(checksum, id, published.get(GOOD)!.integrity)).toBe(true);
+    expect(verifiedArchives(records).has(checksum, id, INTEGRITY_IN_FEED)).toBe(false);
   }, 300_000);
 
   test('with a reused verdict the fetch step still compares the downloaded bytes with the feed (a tampered registry)', async () => {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { ReportError, structUtils } from '@yarnpkg/core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { registryPackage, yarnHashedArchive } from '../plugins/yarn/fetch-guard';
+import { bindIntegrity } from '../src/policy/integrity';
 import { fetchPolicy } from '../plugins/yarn/gate';
+import { INTEGRITY_IN_FEED } from '../plugins/yarn/verdict-reuse';
 import { createGuard, type Guard } from '../src/guard';
 import type { FeedRecord } from '../src/types';
 import { buildTestFeed, makeKeys, tempDir } from './helpers/feed-fixtures';
@@ -71,6 +73,26 @@ test('a package the gate did not see and the policy blocks is not fetched; under
   expect(refused).toBeInstanceOf(ReportError);
   expect((refused as Error).message).toContain('unseen@9.9.9 is blocked by the provenance policy');
   expect(await policyOf('warn').expectation('unseen', '9.9.9')).toBeUndefined();
+});
+
+test("a sha512 the stored verdict did not carry is the feed's, looked up only when asked; one it carried is kept as it is", async () => {
+  const other = `sha512-${Buffer.alloc(64, 6).toString('base64')}`;
+  const remembered = new Map([['good@1.0.0', 'c'.repeat(64)], ['gone@1.0.0', 'd'.repeat(64)], ['unseen@9.9.9', 'e'.repeat(64)]]);
+  const expectations = new Map([['good@1.0.0', INTEGRITY_IN_FEED], ['kept@1.0.0', other], ['gone@1.0.0', INTEGRITY_IN_FEED], ['unseen@9.9.9', INTEGRITY_IN_FEED]]);
+  const policy = fetchPolicy(guards.block.config, expectations, async () => guards.block, env, remembered);
+  const expected = (await policy.expectation('good', '1.0.0'))!;
+  expect(expected).toEqual({ id: 'good@1.0.0', integrity: INTEGRITY_IN_FEED, block: true, archive: 'c'.repeat(64) });
+  expect(await policy.withIntegrity(expected)).toEqual({ id: 'good@1.0.0', integrity: INTEGRITY, block: true, archive: 'c'.repeat(64) });
+  const kept = (await policy.expectation('kept', '1.0.0'))!;
+  expect(await policy.withIntegrity(kept)).toBe(kept);
+  // Looked up under the policy as any package: blocked, it is not fetched.
+  const refused = await policy.withIntegrity((await policy.expectation('unseen', '9.9.9'))!).then(() => undefined, (error: unknown) => error);
+  expect((refused as Error).message).toContain('unseen@9.9.9 is blocked by the provenance policy');
+  // Under warn, a record gone from the feed leaves the stand-in, which binds no tarball.
+  const warned = fetchPolicy(guards.warn.config, expectations, async () => guards.warn, env, remembered);
+  const gone = (await warned.expectation('gone', '1.0.0'))!;
+  expect((await warned.withIntegrity(gone)).integrity).toBe(INTEGRITY_IN_FEED);
+  expect(bindIntegrity(INTEGRITY, INTEGRITY_IN_FEED).outcome).toBe('unbound');
 });
 
 test("Yarn's checksum stands for the archive only when Yarn hashed that file and refuses a mismatch", () => {

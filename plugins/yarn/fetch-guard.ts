@@ -45,6 +45,12 @@ export interface FetchExpectation {
 export interface FetchPolicy {
   /** What the tarball of a registry package must hash to; undefined when nothing is expected (not in the feed, excluded). */
   expectation(name: string, version: string): Promise<FetchExpectation | undefined>;
+  /**
+   * The expectation with the feed's sha512 where a stored verdict did not carry it
+   * (verdict-reuse.ts INTEGRITY_IN_FEED): asked before the integrity is compared or recorded, that
+   * is whenever the archive is not the one the verdict remembers.
+   */
+  withIntegrity(expected: FetchExpectation): Promise<FetchExpectation>;
   archives: VerifiedArchives;
   configFile: string | undefined;
   /** The archive Yarn hands over for `expected` (its sha512, hex) was verified against its integrity in this process. */
@@ -148,13 +154,14 @@ export class GuardedFetcher implements Fetcher {
     const expected = known === undefined ? await this.expectationOf(locator, opts.project.configuration) : known;
     if (!expected) return this.inner.fetch(locator, opts);
     // Whether this fetch downloaded the tarball (and whether its sha512 was the feed's: under warn a mismatch installs, never recorded).
-    let loaded: { bound: boolean } | undefined;
+    let loaded: { bound: boolean; integrity: string } | undefined;
     const [packageFs, releaseFs, checksum] = await opts.cache.fetchPackageFromCache(locator, opts.checksums.get(locator.locatorHash) ?? null, {
       onHit: () => opts.report.reportCacheHit(locator),
       onMiss: () => opts.report.reportCacheMiss(locator, `${structUtils.prettyLocator(opts.project.configuration, locator)} can't be found in the cache and will be fetched from the remote registry`),
       loader: async () => {
-        const { zip, bound } = await this.verifiedZip(locator, opts, expected);
-        loaded = { bound };
+        const full = await this.policy.withIntegrity(expected);
+        const { zip, bound } = await this.verifiedZip(locator, opts, full);
+        loaded = { bound, integrity: full.integrity };
         return zip;
       },
       ...opts.cacheOptions,
@@ -168,9 +175,9 @@ export class GuardedFetcher implements Fetcher {
         let verified: boolean;
         if (loaded) {
           verified = loaded.bound;
-          if (verified) this.policy.archives.add(archive, expected.id, expected.integrity);
+          if (verified) this.policy.archives.add(archive, expected.id, loaded.integrity);
         } else {
-          verified = this.isRemembered(expected, archive) || (await this.checkCachedArchive(locator, opts, expected, archive));
+          verified = this.isRemembered(expected, archive) || (await this.checkCachedArchive(locator, opts, await this.policy.withIntegrity(expected), archive));
         }
         if (verified) this.policy.verified(expected, archive);
         this.memo.checked.set(locator.locatorHash, checksum ?? '');

@@ -42,7 +42,7 @@ import { isPolicyBlock, packageMessage, policyBlock } from './messages';
 import { guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
 import { rememberedArchive, verifiedArchives } from './verified-archives';
-import { gateConfigMemo, gateVerdictInputs, rememberArchives, reuseGate, storeGate, type FetchExpectations, type KnownArchives } from './verdict-reuse';
+import { gateConfigMemo, gateVerdictInputs, INTEGRITY_IN_FEED, rememberArchives, reuseGate, storeGate, type FetchExpectations, type KnownArchives } from './verdict-reuse';
 
 export interface ValidationReport {
   reportWarning: (name: MessageName, text: string) => void;
@@ -109,6 +109,12 @@ function fetchExpectations(packages: readonly ResolvedPackage[], evaluations: re
  */
 export function fetchPolicy(config: Config, expectations: FetchExpectations, guard: () => Promise<Guard>, env: NodeJS.ProcessEnv, remembered: KnownArchives = new Map(), verified: KnownArchives = new Map()): FetchPolicy {
   const block = config.mode === 'block';
+  /** The feed's sha512 for name@version, looked up now (a block throws: the last point before its bytes reach Yarn's cache). */
+  const lookedUp = async (name: string, version: string): Promise<string | undefined> => {
+    const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
+    if (evaluation?.verdict === 'block') throw policyBlock(packageMessage(buildReport([evaluation]).packages[0]!, config.filepath));
+    return evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
+  };
   return {
     async expectation(name, version) {
       const id = `${name}@${version}`;
@@ -118,12 +124,16 @@ export function fetchPolicy(config: Config, expectations: FetchExpectations, gua
         const archive = remembered.get(id);
         return archive === undefined ? { id, integrity: known, block } : { id, integrity: known, block, archive };
       }
-      // A package the gate did not see (it should not happen) is checked now, never skipped: the
-      // last point before its bytes reach Yarn's cache, so a block stops its fetch.
-      const evaluation = (await (await guard()).evaluate([{ name, version, source: 'registry', integrityCheckedOnFetch: true }]))[0];
-      if (evaluation?.verdict === 'block') throw policyBlock(packageMessage(buildReport([evaluation]).packages[0]!, config.filepath));
-      const integrity = evaluation?.verdict === 'skip' ? undefined : evaluation?.record?.integrity;
+      // A package the gate did not see (it should not happen) is checked now, never skipped.
+      const integrity = await lookedUp(name, version);
       return integrity ? { id, integrity, block } : undefined;
+    },
+    async withIntegrity(expected) {
+      if (expected.integrity !== INTEGRITY_IN_FEED) return expected;
+      const at = expected.id.lastIndexOf('@');
+      const integrity = await lookedUp(expected.id.slice(0, at), expected.id.slice(at + 1));
+      // Without one (the record the verdict was stored with always has it), INTEGRITY_IN_FEED stays: it binds nothing.
+      return integrity ? { ...expected, integrity } : expected;
     },
     archives: verifiedArchives(join(stateDir(env), 'yarn-archives')),
     configFile: config.filepath,

@@ -21,10 +21,12 @@
  *   verified tarball. What reuse replaces is where the expected sha512 comes from (the feed
  *   lookup the stored verdict made, kept beside it under the same HMAC, instead of a new lookup
  *   of the same record) and, for an archive the fetch step verified when the verdict was stored,
- *   where that fact comes from: the verdict names the archive's sha512 beside the expectation,
- *   and only an archive with exactly that hash (Yarn's, when Yarn hashed the file; else the
- *   guard's own) is trusted without the record. A restored pull-request cache is re-verified
- *   exactly as before. The verdict is stored when Yarn exits, after its fetch step.
+ *   where that fact comes from: the verdict names the archive's sha512 in place of the
+ *   expectation, and only an archive with exactly that hash (Yarn's, when Yarn hashed the file;
+ *   else the guard's own) is trusted without the record. Any other archive, or none, needs the
+ *   expected sha512, which is then looked up in the feed the key pins (INTEGRITY_IN_FEED). A
+ *   restored pull-request cache is re-verified exactly as before. The verdict is stored when Yarn
+ *   exits, after its fetch step.
  * - Only a result with nothing blocked is stored; a store written by anyone without the user's
  *   secret (a pull request, another machine) is ignored and everything is checked again.
  */
@@ -41,6 +43,16 @@ import { forgetVerdict, rememberedConfig, reprintedPart, reuseStoredVerdict, sta
 
 /** name@version → the integrity the fetched tarball must have (null: nothing to compare, e.g. not in the feed). */
 export type FetchExpectations = Map<string, string | null>;
+
+/**
+ * Stands for the sha512 of a package whose archive a stored verdict remembers: the verdict does not
+ * carry it (half of its bytes, read and authenticated on every install), and the fetch step looks
+ * it up in the feed only when it needs it: the archive Yarn hands over is not the remembered one
+ * (fetch-guard.ts, FetchPolicy.withIntegrity). The verdict's key pins the feed it was stored under,
+ * so the record found is the one it was stored with. Not an integrity: compared with a tarball's,
+ * it binds nothing, and the fetch fails closed.
+ */
+export const INTEGRITY_IN_FEED = 'in-feed';
 
 /** name@version → the archive of Yarn's cache this machine verified against its expectation (verified-archives.ts rememberedArchive). */
 export type KnownArchives = Map<string, string>;
@@ -117,23 +129,30 @@ export function reuseGate(verdict: VerdictInputs): { report: Report; expectation
     const id = ids[i]!;
     const integrity = integrities[i]!;
     const archive = remembered[i]!;
-    if (id === '' || (archive !== '' && (archive.length !== REMEMBERED_LENGTH || integrity === ''))) return undefined;
-    expectations.set(id, integrity === '' ? null : integrity);
+    if (id === '' || (archive !== '' && archive.length !== REMEMBERED_LENGTH)) return undefined;
+    expectations.set(id, integrity !== '' ? integrity : archive !== '' ? INTEGRITY_IN_FEED : null);
     if (archive !== '') archives.set(id, archive);
   }
   return { report: reused.report, expectations, archives, key: reused.key };
 }
 
-/** The stored form of these expectations and archives; undefined when one cannot be a line (nothing is stored then). */
+/**
+ * The stored form of these expectations and archives: a package's sha512 only when no archive is
+ * remembered for it (INTEGRITY_IN_FEED); undefined when one cannot be a line, or when a sha512 not
+ * carried has no archive to stand beside (nothing is stored then).
+ */
 export function storedExpectations(expectations: FetchExpectations, archives: KnownArchives): StoredExpectations | undefined {
   const ids: string[] = [];
   const integrities: string[] = [];
   const remembered: string[] = [];
   for (const [id, integrity] of expectations) {
     if (id === '' || id.includes('\n') || integrity === '' || integrity?.includes('\n')) return undefined;
+    const archive = (integrity !== null && archives.get(id)) || '';
+    // Read back without an archive, an empty line is "nothing to compare".
+    if (integrity === INTEGRITY_IN_FEED && archive === '') return undefined;
     ids.push(id);
-    integrities.push(integrity ?? '');
-    remembered.push((integrity !== null && archives.get(id)) || '');
+    integrities.push(archive === '' ? (integrity ?? '') : '');
+    remembered.push(archive);
   }
   return { count: ids.length, ids: ids.join('\n'), integrities: integrities.join('\n'), archives: remembered.join('\n') };
 }
