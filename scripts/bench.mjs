@@ -102,7 +102,7 @@ const ctx = {
   formatResult,
   /** Sections share what they produce here (e.g. ctx.shared.feed). */
   shared: {},
-  /** The goals of issue 14 as measured in this run: printed together after the sections (printGoals). */
+  /** The goals as measured in this run (issue 14's and the install overheads): printed together after the sections (printGoals). */
   goals: [],
   /** Records a goal beside its figure: `met` true/false, or undefined when this run cannot decide it. */
   goal(what, goal, measured, met) {
@@ -113,7 +113,7 @@ const ctx = {
 /** Every goal a section measured, one line each, in the order measured. */
 function printGoals() {
   if (ctx.goals.length === 0) return;
-  ctx.print('\n== goals (issue 14), as measured in this run');
+  ctx.print('\n== goals (issue 14, and the install overheads), as measured in this run');
   const width = Math.max(...ctx.goals.map((g) => g.what.length));
   for (const g of ctx.goals) {
     const verdict = g.met === undefined ? '   -   ' : g.met ? '  met  ' : 'NOT met';

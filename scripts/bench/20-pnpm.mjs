@@ -63,6 +63,9 @@ async function repeatCheck(ctx, dir) {
   ctx.shared.repeatCheck = { bare, check, ratio: check / bare };
 }
 
+const percentAdded = (plain, guard) => `${guard >= plain ? '+' : '−'}${(Math.abs(guard / plain - 1) * 100).toFixed(1)} %`;
+const secondsAdded = (plain, guard) => `${guard >= plain ? '+' : '−'}${(Math.abs(guard - plain) / 1000).toFixed(2)} s`;
+
 export async function run(ctx) {
   ctx.print(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const base = join(ctx.benchDir, 'pnpm');
@@ -148,6 +151,10 @@ export async function run(ctx) {
         ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, ${label}: without guard ${plain.toFixed(0)} ms, `
           + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
         ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
+        const short = { ci: 'no node_modules, no stored verdict (CI)', rmrf: 'no node_modules, verdict stored', uptodate: 'node_modules up to date' }[scenario];
+        const change = `${plain.toFixed(0)} → ${guard.toFixed(0)} ms`;
+        if (version === '10') ctx.goal(`pnpm 10 install, ${short}`, '< 10 % added', `${percentAdded(plain, guard)} (${change})`, guard / plain < 1.1);
+        else ctx.goal(`pnpm ${version} install, ${short}`, '< 0.4 s added', `${secondsAdded(plain, guard)} (${change})`, guard - plain < 400);
         const noopMedian = median(times.noop);
         ctx.print(`  a no-op pnpmfile alone: ${noopMedian.toFixed(0)} ms (+${(noopMedian - plain).toFixed(0)} ms); the guard beyond it: +${(guard - noopMedian).toFixed(0)} ms`);
         if (inHooks.length > 0) {

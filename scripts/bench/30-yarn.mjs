@@ -134,6 +134,9 @@ export async function run(ctx) {
           + `(${plugin >= plain ? '+' : ''}${(plugin - plain).toFixed(0)} ms, ratio ${(plugin / plain).toFixed(3)})   `
           + `runs: ${times.plain[metric].map((t) => t.toFixed(0)).join(' ')} | ${times.plugin[metric].map((t) => t.toFixed(0)).join(' ')}`);
       }
+      const [plainWall, pluginWall] = [median(times.plain.wall), median(times.plugin.wall)];
+      const short = { ci: 'no node_modules, no stored verdict (CI)', rmrf: 'no node_modules, verdict stored', reinstall: 'node_modules present' }[scenario];
+      ctx.goal(`Yarn 4 install --immutable, ${short}`, '< 10 % added', `${pluginWall >= plainWall ? '+' : '−'}${(Math.abs(pluginWall / plainWall - 1) * 100).toFixed(1)} % (${plainWall.toFixed(0)} → ${pluginWall.toFixed(0)} ms)`, pluginWall / plainWall < 1.1);
       // Wall-clock medians on a shared 2-core machine swing by more than the gate costs; the
       // gate's own in-process time (config, feed, lockfile graph, policy) is the stable figure.
       const own = median(gate);

@@ -103,6 +103,7 @@ export async function run(ctx) {
       if (inScanner.length > 0) {
         ctx.print(`  inside the scanner (median): ${median(inScanner.map((t) => t.scan)).toFixed(0)} ms; scanner process uptime at the end (start + bundle load + scan): ${median(inScanner.map((t) => t.uptime)).toFixed(0)} ms`);
       }
+      ctx.goal(`Bun install --frozen-lockfile, ${label} (issue 13)`, '< 0.3 s added', `${guard >= plain ? '+' : '−'}${(Math.abs(guard - plain) / 1000).toFixed(2)} s (${plain.toFixed(0)} → ${guard.toFixed(0)} ms)`, guard - plain < 300);
       ctx.shared[`bun-${scenario}`] = { plain, guard, added: guard - plain };
     }
   } finally {
