@@ -32,7 +32,10 @@ import { archiveHash, rememberedArchive, type VerifiedArchives } from './verifie
 export interface FetchExpectation {
   /** `name@version`: what the verified-archive record is of. */
   id: string;
-  /** The feed record's integrity the downloaded bytes must match. */
+  /**
+   * The feed record's integrity the downloaded bytes must match; INTEGRITY_IN_FEED where a stored
+   * verdict did not carry it (FetchPolicy.withIntegrity looks it up before it is compared or recorded).
+   */
   integrity: string;
   /** block mode: a mismatch fails the install; otherwise it is a warning. */
   block: boolean;
