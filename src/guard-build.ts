@@ -44,11 +44,9 @@ export async function buildGuard(options: GuardOptions, inputs: GuardInputs, war
     const lookedUp = list.filter((pkg) => needsEvidence(pkg) || claimsRecord(pkg));
     if (feed && remote) await remote.prefetch(lookedUp);
     else feed?.prepare?.(lookedUp.length);
-    if (feed?.lookupAll) {
+    if (feed) {
       const found = feed.lookupAll(lookedUp);
       lookedUp.forEach((pkg, i) => records.set(pkg, found[i]));
-    } else {
-      for (const pkg of lookedUp) if (feed) records.set(pkg, feed.lookup(pkg.name, pkg.version));
     }
 
     if (config.online) {

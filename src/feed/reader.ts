@@ -35,7 +35,7 @@ export interface Feed {
   readonly header: FeedHeader;
   lookup(name: string, version: string): FeedRecord | undefined;
   /** The records of many keys, in their order (schema 3: each bucket read once for all its keys). */
-  lookupAll?(keys: readonly { name: string; version: string }[]): (FeedRecord | undefined)[];
+  lookupAll(keys: readonly { name: string; version: string }[]): (FeedRecord | undefined)[];
   /** A hint before `count` lookups in a row (schema 3: dense index levels are read whole). */
   prepare?(count: number): void;
   close(): void;
@@ -235,6 +235,7 @@ export function openFeed(path: string, options: OpenFeedOptions): Feed {
     path,
     header,
     lookup,
+    lookupAll: (keys) => keys.map(({ name, version }) => lookup(name, version)),
     close() {
       if (closed) return;
       closed = true;
