@@ -95,7 +95,7 @@ function yarnRegistries(configuration: Configuration): Registries {
 async function download(locator: Locator, opts: FetchOptions, expected: FetchExpectation): Promise<Buffer> {
   if (expected.url !== undefined) {
     // The registry's own URL of this package (an http(s) locator): what Yarn's tarball fetcher gets.
-    return (await npmHttpUtils.get(expected.url, { customErrorMessage: npmHttpUtils.customPackageError, configuration: opts.project.configuration, ident: structUtils.parseIdent(expected.id.slice(0, expected.id.lastIndexOf('@'))) })) as Buffer;
+    return (await npmHttpUtils.get(expected.url, { customErrorMessage: npmHttpUtils.customPackageError, configuration: opts.project.configuration, ident: structUtils.parseIdent(expectedPackage(expected).name) })) as Buffer;
   }
   const request = { customErrorMessage: npmHttpUtils.customPackageError, configuration: opts.project.configuration, ident: locator };
   const { params } = structUtils.parseRange(locator.reference);
@@ -108,10 +108,14 @@ async function download(locator: Locator, opts: FetchOptions, expected: FetchExp
   }
 }
 
-function integrityResult(expected: FetchExpectation, message: string, block: boolean): PackageResult {
+/** The name and version an expectation's `name@version` id is of. */
+export function expectedPackage(expected: Pick<FetchExpectation, 'id'>): { name: string; version: string } {
   const at = expected.id.lastIndexOf('@');
-  const name = expected.id.slice(0, at);
-  const version = expected.id.slice(at + 1);
+  return { name: expected.id.slice(0, at), version: expected.id.slice(at + 1) };
+}
+
+function integrityResult(expected: FetchExpectation, message: string, block: boolean): PackageResult {
+  const { name, version } = expectedPackage(expected);
   return { name, version, verdict: block ? 'block' : 'warn', findings: [{ rule: 'integrity', severity: block ? 'block' : 'warn', message }] };
 }
 

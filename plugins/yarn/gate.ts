@@ -39,7 +39,7 @@ import { endPrecheck, startPrecheck } from './precheck';
 import { lockfileGraph, resolveProject } from './resolve';
 import { lockfileState } from './lockfile-state';
 import { isPolicyBlock, packageMessage, policyBlock } from './messages';
-import { guardFetches, type FetchPolicy } from './fetch-guard';
+import { expectedPackage, guardFetches, type FetchPolicy } from './fetch-guard';
 import { guardSetup, type GuardSetup } from './settings';
 import { rememberedArchive, verifiedArchives } from './verified-archives';
 import { gateConfigMemo, gateVerdictInputs, INTEGRITY_IN_FEED, rememberArchives, reuseGate, storeGate, type FetchExpectations, type KnownArchives } from './verdict-reuse';
@@ -130,8 +130,8 @@ export function fetchPolicy(config: Config, expectations: FetchExpectations, gua
     },
     async withIntegrity(expected) {
       if (expected.integrity !== INTEGRITY_IN_FEED) return expected;
-      const at = expected.id.lastIndexOf('@');
-      const integrity = await lookedUp(expected.id.slice(0, at), expected.id.slice(at + 1));
+      const { name, version } = expectedPackage(expected);
+      const integrity = await lookedUp(name, version);
       // Without one (the record the verdict was stored with always has it), INTEGRITY_IN_FEED stays: it binds nothing.
       return integrity ? { ...expected, integrity } : expected;
     },
