@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildBenchFeed } from './lib/feed.mjs';
 import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
 import { forgetStoredVerdicts } from './lib/stored-verdicts.mjs';
-import { median } from './lib/stats.mjs';
+import { median, percentAdded, secondsAdded } from './lib/stats.mjs';
 import { benchTree } from './lib/tree.mjs';
 
 const PACKAGES = Number(process.env.BENCH_PNPM_PACKAGES ?? 1000);
@@ -62,9 +62,6 @@ async function repeatCheck(ctx, dir) {
   ctx.print(`  page faults: node -e 0 ${median(faults.bare)}, check ${median(faults.check)} (the ${extra} more ≈ ${((extra * ctx.faultMicros()) / 1000).toFixed(0)} ms at ${ctx.faultMicros().toFixed(1)} µs each)`);
   ctx.shared.repeatCheck = { bare, check, ratio: check / bare };
 }
-
-const percentAdded = (plain, guard) => `${guard >= plain ? '+' : '−'}${(Math.abs(guard / plain - 1) * 100).toFixed(1)} %`;
-const secondsAdded = (plain, guard) => `${guard >= plain ? '+' : '−'}${(Math.abs(guard - plain) / 1000).toFixed(2)} s`;
 
 export async function run(ctx) {
   ctx.print(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

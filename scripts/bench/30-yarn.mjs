@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildBenchFeed } from './lib/feed.mjs';
 import { publishTree, startVerdaccio, stopVerdaccio } from './lib/registry.mjs';
 import { forgetStoredVerdicts } from './lib/stored-verdicts.mjs';
-import { median } from './lib/stats.mjs';
+import { median, percentAdded } from './lib/stats.mjs';
 import { benchTree as tree } from './lib/tree.mjs';
 
 const PACKAGES = Number(process.env.BENCH_YARN_PACKAGES ?? 1000);
@@ -136,7 +136,7 @@ export async function run(ctx) {
       }
       const [plainWall, pluginWall] = [median(times.plain.wall), median(times.plugin.wall)];
       const short = { ci: 'no node_modules, no stored verdict (CI)', rmrf: 'no node_modules, verdict stored', reinstall: 'node_modules present' }[scenario];
-      ctx.goal(`Yarn 4 install --immutable, ${short}`, '< 10 % added', `${pluginWall >= plainWall ? '+' : '−'}${(Math.abs(pluginWall / plainWall - 1) * 100).toFixed(1)} % (${plainWall.toFixed(0)} → ${pluginWall.toFixed(0)} ms)`, pluginWall / plainWall < 1.1);
+      ctx.goal(`Yarn 4 install --immutable, ${short}`, '< 10 % added', `${percentAdded(plainWall, pluginWall)} (${plainWall.toFixed(0)} → ${pluginWall.toFixed(0)} ms)`, pluginWall / plainWall < 1.1);
       // Wall-clock medians on a shared 2-core machine swing by more than the gate costs; the
       // gate's own in-process time (config, feed, lockfile graph, policy) is the stable figure.
       const own = median(gate);
