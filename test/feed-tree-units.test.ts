@@ -314,6 +314,19 @@ describe('many lookups at once (TreeReader.lookupAll)', () => {
     expect(reader.lookupAll([])).toEqual([]);
   });
 
+  it('reads the first bucket of a batch whichever it is (the smallest bucket asked 0, 1 or 2)', () => {
+    const buckets = 23;
+    const laid = layRecords(records, buckets, { fanout: 4 });
+    const one = readerOf(laid).reader;
+    for (const first of [0, 1, 2]) {
+      const keys = asked.filter((k) => bucketOf(k, buckets) >= first);
+      expect(Math.min(...keys.map((k) => bucketOf(k, buckets)))).toBe(first);
+      const answers = readerOf(laid).reader.lookupAll(keys);
+      expect(answers).toEqual(keys.map((k) => one.lookup(k.name, k.version)));
+      expect(answers.filter((a) => a !== undefined)).toHaveLength(records.filter((r) => bucketOf(r, buckets) >= first).length);
+    }
+  });
+
   it('with few keys for many buckets, looks each key up on its own (a bucket asked twice is read twice)', () => {
     const buckets = 200;
     const laid = layRecords(records, buckets, { fanout: 16 });

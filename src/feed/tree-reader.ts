@@ -157,7 +157,7 @@ export class TreeReader {
     const buckets = keys.map(({ name, version }) => this.bucketOf(name, version));
     const order = Array.from(keys.keys()).sort((a, b) => buckets[a]! - buckets[b]!);
     const records = new Array<FeedRecord | undefined>(keys.length);
-    let current = -1;
+    let current: number | undefined;
     let text: Buffer | undefined;
     for (const i of order) {
       const bucket = buckets[i]!;
