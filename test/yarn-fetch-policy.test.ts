@@ -96,10 +96,12 @@ test("a sha512 the stored verdict did not carry is the feed's, looked up only wh
 });
 
 test("Yarn's checksum stands for the archive only when Yarn hashed that file and refuses a mismatch", () => {
-  const opts = (behavior: string, cacheOptions: { skipIntegrityCheck?: boolean } = {}, check = false) =>
-    ({ cacheOptions, cache: { check }, project: { configuration: { get: () => behavior } } }) as unknown as Parameters<typeof yarnHashedArchive>[0];
+  const opts = (behavior: string, cacheOptions: { skipIntegrityCheck?: boolean } | null = {}, check = false) =>
+    ({ cacheOptions: cacheOptions ?? undefined, cache: { check }, project: { configuration: { get: (key: string) => (key === 'checksumBehavior' ? behavior : undefined) } } }) as unknown as Parameters<typeof yarnHashedArchive>[0];
   expect(yarnHashedArchive(opts('throw'))).toBe(true);
   expect(yarnHashedArchive(opts('update'))).toBe(true);
+  // Fetch options without cache options (Yarn's type allows it): the setting decides.
+  expect(yarnHashedArchive(opts('throw', null))).toBe(true);
   // ignore hands over yarn.lock's checksum for another file; reset, after reloading, too.
   expect(yarnHashedArchive(opts('ignore'))).toBe(false);
   expect(yarnHashedArchive(opts('reset'))).toBe(false);

@@ -69,4 +69,5 @@ test('stores each archive beside its expectation, without the sha512 it stands f
   expect(storedExpectations(new Map([['a@1.0.0\nb@1.0.0', A]]), new Map())).toBeUndefined();
   expect(storedExpectations(new Map([['a@1.0.0', `${A}\nsha512-x`]]), new Map())).toBeUndefined();
   expect(storedExpectations(new Map([['a@1.0.0', '']]), new Map())).toBeUndefined();
+  expect(storedExpectations(new Map([['', A]]), new Map())).toBeUndefined();
 });
