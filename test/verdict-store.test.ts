@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -5,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load';
 import { resolveGuardInputs } from '../src/guard';
 import { INDEX_ENTRY_BYTES } from '../src/feed/format';
+import { machineSecret } from '../src/machine-secret';
 import { readPreamble } from '../src/feed/preamble';
 import { openFeed } from '../src/feed/reader';
 import { recordSerial } from '../src/feed/state';
@@ -242,6 +244,46 @@ describe('reuseVerdict / storeVerdict', () => {
     expect(reuseVerdict(inputs)).toBeUndefined();
     writeFileSync(inputs.file, fresh);
     expect(reuseVerdict(inputs)).toEqual(pass);
+  });
+
+  it('refuses, with this machine\'s MAC, a report that blocks, and never throws for a MAC that is no MAC', async () => {
+    const { dir } = await project();
+    const inputs = await inputsFor(dir, new Date());
+    storeVerdict(inputs, pass);
+    const fresh = readFileSync(inputs.file, 'utf8');
+    const signed = fresh.slice(fresh.indexOf('\n') + 1);
+    const resigned = (text: string) => `${createHmac('sha256', machineSecret(inputs.stateDir, false)!).update(text).digest('hex')}\n${text}`;
+    // The envelope is authentic (signed as storeVerdict signs): only the report's block count stops it.
+    expect(resigned(signed)).toBe(fresh);
+    writeFileSync(inputs.file, resigned(signed.replace('"block":0', '"block":1')));
+    expect(reuseVerdict(inputs)).toBeUndefined();
+    // 64 characters that are not hex (a planted file): no MAC of 32 bytes to compare, not an error.
+    writeFileSync(inputs.file, `${'z'.repeat(64)}\n${signed}`);
+    expect(reuseVerdict(inputs)).toBeUndefined();
+    writeFileSync(inputs.file, fresh);
+    expect(reuseVerdict(inputs)).toEqual(pass);
+  });
+
+  it('is reused from a minute before it was stored until, and not at, the moment the feed expires', async () => {
+    const { dir } = await project();
+    const header = readPreamble(join(dir, 'feed')).header;
+    const expiresAt = Date.parse(header.expiresAt);
+    // Noon of the day before the feed expires, and a config that never finds the feed stale: only the expiry ends it that day.
+    const day = new Date(expiresAt - 24 * 3600_000).toISOString().slice(0, 10);
+    const noon = new Date(`${day}T12:00:00.000Z`);
+    const base = await inputsFor(dir, noon);
+    const inputs = { ...base, config: { ...base.config, feed: { ...base.config.feed, maxAge: 100 * 365 * 24 * 3600_000 } } };
+    storeVerdict(inputs, pass);
+    expect(reuseVerdict(inputs)).toEqual(pass);
+    expect(reuseVerdict({ ...inputs, now: new Date(noon.getTime() - 60_000) })).toEqual(pass);
+    expect(reuseVerdict({ ...inputs, now: new Date(noon.getTime() - 60_001) })).toBeUndefined();
+    // Stored on the day it expires: valid until that instant, not at it.
+    const lastDay = { ...inputs, now: new Date(expiresAt - 1000) };
+    if (new Date(expiresAt).toISOString().slice(0, 10) === new Date(expiresAt - 1000).toISOString().slice(0, 10)) {
+      storeVerdict(lastDay, pass);
+      expect(reuseVerdict({ ...lastDay, now: new Date(expiresAt - 1) })).toEqual(pass);
+      expect(reuseVerdict({ ...lastDay, now: new Date(expiresAt) })).toBeUndefined();
+    }
   });
 
   it('keeps the output as printed, bytes as they were, under the same MAC', async () => {
