@@ -286,6 +286,18 @@ describe('reuseVerdict / storeVerdict', () => {
     }
   });
 
+  it('keys a lockfile given in parts by every part and where each ends', async () => {
+    const { dir } = await project();
+    const inputs = { ...(await inputsFor(dir, new Date())), lockfile: [Buffer.from('ab'), Buffer.from('c')] };
+    storeVerdict(inputs, pass);
+    expect(reuseVerdict(inputs)).toEqual(pass);
+    expect(reuseVerdict({ ...inputs, lockfile: [Buffer.from('ab'), Buffer.from('c')] })).toEqual(pass);
+    for (const other of [[Buffer.from('a'), Buffer.from('bc')], [Buffer.from('abc')], [Buffer.from('ab'), Buffer.from('c'), Buffer.from('')], [Buffer.from('c'), Buffer.from('ab')]]) {
+      expect(reuseVerdict({ ...inputs, lockfile: other })).toBeUndefined();
+    }
+    expect(reuseVerdict({ ...inputs, lockfile: 'abc' })).toBeUndefined();
+  });
+
   it('keeps the output as printed, bytes as they were, under the same MAC', async () => {
     const { dir } = await project();
     const inputs = await inputsFor(dir, new Date());
