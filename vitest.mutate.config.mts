@@ -36,9 +36,21 @@ const verify = [
   'test/verify-source-limits.test.ts',
 ];
 
+// The Yarn plugin's in-process suites (its stored verdict, the fetch step's expectations, the verified archives).
+const yarn = [
+  'test/yarn-verdict-reuse.test.ts',
+  'test/yarn-fetch-policy.test.ts',
+  'test/yarn-verified-archives.test.ts',
+  'test/yarn-lockfile-state.test.ts',
+  'test/yarn-agreement-units.test.ts',
+];
+
+// The verdict store every adapter and `check` reuse through (src/verdict-store.ts), and the config it remembers.
+const store = ['test/verdict-store.test.ts', 'test/config-memo.test.ts', 'test/yarn-verdict-reuse.test.ts', 'test/machine-secret.test.ts'];
+
 export default defineConfig({
   test: {
-    include: [...policy, ...lockfile, ...feed, ...verify],
+    include: [...policy, ...lockfile, ...feed, ...verify, ...yarn, ...store],
     exclude: ['test/lockfile-perf.test.ts', 'test/lockfile-pnpm-hook.test.ts', 'test/feed-download.test.ts', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
