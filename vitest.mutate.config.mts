@@ -45,12 +45,15 @@ const yarn = [
   'test/yarn-agreement-units.test.ts',
 ];
 
+// The pnpm hooks' in-process suites (what readPackage and preResolution decide, pnpm-lock.yaml on disk).
+const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnpm-agreement.test.ts', 'test/pnpm-disk-lockfile.test.ts', 'test/pnpm-declared-specs.test.ts'];
+
 // The verdict store every adapter and `check` reuse through (src/verdict-store.ts), and the config it remembers.
 const store = ['test/verdict-store.test.ts', 'test/config-memo.test.ts', 'test/yarn-verdict-reuse.test.ts', 'test/machine-secret.test.ts'];
 
 export default defineConfig({
   test: {
-    include: [...policy, ...lockfile, ...feed, ...verify, ...yarn, ...store],
+    include: [...policy, ...lockfile, ...feed, ...verify, ...yarn, ...store, ...pnpm],
     exclude: ['test/lockfile-perf.test.ts', 'test/lockfile-pnpm-hook.test.ts', 'test/feed-download.test.ts', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
