@@ -33,3 +33,18 @@ test('a walk that reaches nothing checks the whole lockfile (fail safe), unless 
   expect(keys(usedPart(lockfile, { declared: new Set(['b']), importers: new Set(['packages/app']) }))).toEqual(['b@1.0.0']);
   expect(keys(usedPart(lockfile, { declared: new Set(['a', 'b']), importers: new Set(['packages/empty']) }))).toEqual([]);
 });
+
+test('a filtered install reaches the projects its projects link to (a trailing slash, a cycle), and a dependency named by its full path', () => {
+  const linked = {
+    lockfileVersion: '9.0',
+    importers: {
+      'packages/app': { dependencies: { lib: { specifier: 'link:../lib/', version: 'link:../lib/' }, c: { specifier: 'https://host.example/c.tgz', version: 'c@https://host.example/c.tgz' } } },
+      'packages/lib': { dependencies: { app: { specifier: 'link:../app', version: 'link:../app' }, a: { specifier: '1.0.0', version: '1.0.0' } } },
+      'packages/other': { dependencies: { b: { specifier: '1.0.0', version: '1.0.0' } } },
+    },
+    packages: { 'a@1.0.0': entry, 'b@1.0.0': entry, 'c@https://host.example/c.tgz': { resolution: { tarball: 'https://host.example/c.tgz' } }, 'd@1.0.0': entry },
+    snapshots: { 'a@1.0.0': {}, 'b@1.0.0': {}, 'c@https://host.example/c.tgz': { dependencies: { d: '1.0.0' } }, 'd@1.0.0': {} },
+  };
+  const part = usedPart(linked, { declared: new Set(['lib', 'c', 'a', 'app', 'b']), importers: new Set(['packages/app']) });
+  expect(keys(part)).toEqual(['a@1.0.0', 'c@https://host.example/c.tgz', 'd@1.0.0']);
+});
