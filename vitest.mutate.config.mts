@@ -46,7 +46,7 @@ const yarn = [
 ];
 
 // The pnpm hooks' in-process suites (what readPackage and preResolution decide, pnpm-lock.yaml on disk).
-const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnpm-agreement.test.ts', 'test/pnpm-disk-lockfile.test.ts', 'test/pnpm-declared-specs.test.ts', 'test/pnpm-used-part.test.ts'];
+const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnpm-agreement.test.ts', 'test/pnpm-disk-lockfile.test.ts', 'test/pnpm-declared-specs.test.ts', 'test/pnpm-used-part.test.ts', 'test/pnpm-selection.test.ts'];
 
 // The verdict store every adapter and `check` reuse through (src/verdict-store.ts), and the config it remembers.
 const store = ['test/verdict-store.test.ts', 'test/config-memo.test.ts', 'test/yarn-verdict-reuse.test.ts', 'test/machine-secret.test.ts'];
