@@ -6,7 +6,7 @@
  * `exclude` or `overrides` entry for a harmless name cover it.
  */
 import { expect, test } from 'vitest';
-import { DeclaredSpecs } from '../plugins/pnpm/classify';
+import { classify, DeclaredSpecs } from '../plugins/pnpm/classify';
 
 const none = (): boolean => false;
 const URL = 'https://host.example/x-1.0.0.tgz';
@@ -69,4 +69,16 @@ test('linkKeys: every `link:` key with its folder as declared; isNonRegistry: a 
   expect(declared.isNonRegistry('ext')).toBe(false);
   expect(declared.isNonRegistry('reg')).toBe(false);
   expect(declared.isNonRegistry('nobody')).toBe(false);
+});
+
+test('classify: a package without dist named like a workspace project is still checked, by the source declared for it', () => {
+  const declared = new DeclaredSpecs();
+  declared.note({ name: 'root', dependencies: { lib: 'workspace:*', evil: 'github:acme/lib' } });
+  const registries = { default: 'https://registry.npmjs.org/', scopes: {} };
+  expect(classify({ name: 'lib', version: '1.0.0' }, declared, registries)).toEqual({ name: 'lib', version: '1.0.0', source: 'git', resolved: 'github:acme/lib' });
+  // A dist with neither integrity nor tarball is no download: not a registry package.
+  expect(classify({ name: 'lib', version: '1.0.0', dist: {} }, declared, registries)).toEqual({ name: 'lib', version: '1.0.0', source: 'git', resolved: 'github:acme/lib' });
+  // An empty version is no version.
+  expect(classify({ name: 'lib', version: '' }, declared, registries)).toMatchObject({ version: '0.0.0-unversioned', source: 'git' });
+  expect(classify({ name: '', version: '1.0.0' }, declared, registries)).toBeUndefined();
 });
