@@ -10,7 +10,7 @@ import { reuseVerdict, stateVerdictFile } from '../src/verdict-store';
 import { scanVerdictInputs, storeScan } from '../plugins/bun/verdict-reuse';
 import { ConfigError } from '../src/errors';
 import type { Mode, PackageResult, Report, ResolvedPackage } from '../src/types';
-import { toResolvedPackage, type BunPackage, type IntegritySource } from '../plugins/bun/packages';
+import { lockedIntegrities, toResolvedPackage, type BunPackage, type IntegritySource } from '../plugins/bun/packages';
 import { createBunScanner, type ScannerDependencies } from '../plugins/bun/scanner';
 import { withScanner } from '../src/init/bun';
 
@@ -222,4 +222,33 @@ describe('stored scans (plugins/bun/verdict-reuse.ts)', () => {
     const failing = scanner({ results: [result('a', 'pass')], reuse: { reused: async () => undefined, store: () => { throw new Error('disk full'); } } });
     expect(await failing.s.scan({ packages: [pkg('a')] })).toEqual([]);
   });
+});
+
+test('bun.lock pins an integrity for a registry name@version only, with the URL it pinned it for (\'\' for the default registry)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-bun-locked-'));
+  try {
+    const sri = (n: number) => `sha512-${Buffer.alloc(64, n).toString('base64')}`;
+    const url = 'https://registry.npmjs.org/c/-/c-1.0.0.tgz';
+    writeFileSync(join(dir, 'bun.lock'), JSON.stringify({
+      lockfileVersion: 1,
+      workspaces: { '': { name: 'app', dependencies: { a: '^1.0.0' } } },
+      packages: {
+        a: ['a@1.2.3', '', {}, sri(1)],
+        c: ['c@1.0.0', '', {}, sri(2)],
+        'a/c': ['c@1.0.0', url, {}, sri(3)],
+        evil: ['evil@1.0.0', 'https://evil.example/x.tgz', {}, sri(4)],
+        tb: ['tb@https://example.com/tb-1.0.0.tgz', {}, sri(5)],
+        g: ['g@github:o/g#abc123', {}, 'o-g-abc123'],
+        nosri: ['n@1.0.0', '', {}],
+      },
+    }));
+    const locked = lockedIntegrities(dir, { default: 'https://registry.npmjs.org/', scopes: {} });
+    expect(Object.fromEntries(locked)).toEqual({
+      'a@1.2.3': [{ tarball: '', integrity: sri(1) }],
+      'c@1.0.0': [{ tarball: '', integrity: sri(2) }, { tarball: url, integrity: sri(3) }],
+    });
+    expect(lockedIntegrities(join(dir, 'no-such-project'), { default: 'https://registry.npmjs.org/', scopes: {} }).size).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
