@@ -1,9 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // `npm run mutate` runs these once per mutant (only the tests that cover it): the in-process unit
-// suites that import src/policy, src/lockfile, src/feed and src/verify's comparison. No real installs, no CLI child
-// processes (a child runs dist/, never the mutated source), no slow download suites.
-// One folder at a time: `npx stryker run --mutate 'src/lockfile/**/*.ts' --testFiles <its files>`.
+// suites that import src/policy, src/lockfile, src/feed and src/verify's comparison, and (the
+// mutate:yarn, mutate:pnpm, mutate:bun, mutate:store and mutate:evidence scripts) the adapters'
+// decisions, the verdict store and the evidence sources. No real installs, no CLI child processes
+// (a child runs dist/, never the mutated source; so do the package managers, which load the
+// bundles), no slow download suites.
+// One group at a time: `npx stryker run --mutate 'src/lockfile/**/*.ts' --testFiles <its files>`.
 const policy = [
   'test/integrity.test.ts',
   'test/policy.test.ts',
@@ -48,12 +51,15 @@ const yarn = [
 // The pnpm hooks' in-process suites (what readPackage and preResolution decide, pnpm-lock.yaml on disk).
 const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnpm-agreement.test.ts', 'test/pnpm-disk-lockfile.test.ts', 'test/pnpm-declared-specs.test.ts', 'test/pnpm-used-part.test.ts', 'test/pnpm-selection.test.ts'];
 
+// The live evidence sources against local servers with the services' response shapes (provenance verified with Sigstore).
+const evidence = ['test/evidence-units.test.ts', 'test/evidence-sources.test.ts', 'test/evidence-faults.test.ts'];
+
 // The verdict store every adapter and `check` reuse through (src/verdict-store.ts), and the config it remembers.
 const store = ['test/verdict-store.test.ts', 'test/config-memo.test.ts', 'test/yarn-verdict-reuse.test.ts', 'test/machine-secret.test.ts'];
 
 export default defineConfig({
   test: {
-    include: [...policy, ...lockfile, ...feed, ...verify, ...yarn, ...store, ...pnpm],
+    include: [...policy, ...lockfile, ...feed, ...verify, ...yarn, ...store, ...pnpm, ...evidence],
     exclude: ['test/lockfile-perf.test.ts', 'test/lockfile-pnpm-hook.test.ts', 'test/feed-download.test.ts', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
