@@ -9,7 +9,7 @@ import { parseRetryAfter, withRetry, HttpStatusError } from '../src/evidence/htt
 import { createLimiter } from '../src/evidence/limit';
 import { authorizationFor, fetchOptions, loadNpmConfig, registryFor } from '../src/npmrc';
 import { npmArtifactName, rebuildAttestationUrl } from '../src/evidence/oss-rebuild';
-import { npmPurl, predicateSource, sha512Hex } from '../src/evidence/provenance';
+import { agreedSource, npmPurl, predicateSource, sha512Hex } from '../src/evidence/provenance';
 import { createProgressBar, parsePackageSpecs, renderProgress } from '../src/evidence/index';
 import { normalizeRepository } from '../src/evidence/repository';
 import { scorecardFromChecks } from '../src/evidence/scorecard';
@@ -340,5 +340,32 @@ describe('Fulcio certificate identity', () => {
     ];
     expect(certificateSource(legacy('https://token.actions.githubusercontent.com'))).toEqual({ url: 'https://github.com/o/r', commit: '8'.repeat(40) });
     expect(certificateSource(legacy('https://accounts.example.com')).url).toBeUndefined();
+  });
+});
+
+describe('the source a verified provenance attests (agreedSource)', () => {
+  const A = 'a'.repeat(40);
+  const B = 'b'.repeat(40);
+  const warning = (check: ReturnType<typeof agreedSource>) => ('warning' in check ? check.warning : undefined);
+  it('is the repository the signing certificate names, never the predicate alone', () => {
+    expect(warning(agreedSource('p@1.0.0', { url: 'https://github.com/o/r', commit: A }, {}))).toMatch(/p@1\.0\.0: the signing certificate names no source repository/);
+    expect(agreedSource('p@1.0.0', undefined, { url: 'https://github.com/o/r', commit: A })).toEqual({ attested: { url: 'https://github.com/o/r', commit: A } });
+    expect(agreedSource('p@1.0.0', undefined, { url: 'https://github.com/o/r' })).toEqual({ attested: { url: 'https://github.com/o/r' } });
+  });
+  it('with a predicate, only when repository and commit agree; a commit only one of them names is that one', () => {
+    expect(warning(agreedSource('p@1.0.0', { url: 'https://github.com/evil/r' }, { url: 'https://github.com/o/r' }))).toMatch(/names https:\/\/github\.com\/evil\/r but the certificate was issued to https:\/\/github\.com\/o\/r/);
+    expect(warning(agreedSource('p@1.0.0', { url: 'https://github.com/o/r', commit: A }, { url: 'https://github.com/o/r', commit: B }))).toMatch(/commit a{40} differs from the certificate's b{40}/);
+    expect(agreedSource('p@1.0.0', { url: 'https://github.com/O/R.git' }, { url: 'https://github.com/o/r', commit: B })).toEqual({ attested: { url: 'https://github.com/o/r', commit: B } });
+    expect(agreedSource('p@1.0.0', { url: 'https://github.com/o/r', commit: A }, { url: 'https://github.com/o/r' })).toEqual({ attested: { url: 'https://github.com/o/r', commit: A } });
+    expect(agreedSource('p@1.0.0', { url: 'https://github.com/o/r', commit: A }, { url: 'https://github.com/o/r', commit: A })).toEqual({ attested: { url: 'https://github.com/o/r', commit: A } });
+  });
+  it('reads SLSA v0.2 provenance: the config source, else the first material; another predicate type names nothing', () => {
+    expect(predicateSource('https://slsa.dev/provenance/v0.2', { invocation: { configSource: { uri: 'git+https://github.com/o/r@refs/heads/main', digest: { sha1: A } } } })).toEqual({ url: 'https://github.com/o/r', commit: A });
+    expect(predicateSource('https://slsa.dev/provenance/v0.2', { materials: [{ uri: 'git+https://github.com/o/r@refs/tags/v1', digest: { sha1: B } }] })).toEqual({ url: 'https://github.com/o/r', commit: B });
+    expect(predicateSource('https://slsa.dev/provenance/v0.2', { invocation: {} })).toBeUndefined();
+    expect(predicateSource('https://slsa.dev/provenance/v1', { buildDefinition: { resolvedDependencies: [{ uri: 'git+https://github.com/o/r@refs/heads/main', digest: { sha1: A } }] } })).toEqual({ url: 'https://github.com/o/r', commit: A });
+    expect(predicateSource('https://example.com/other-predicate', { invocation: { configSource: { uri: 'git+https://github.com/o/r' } } })).toBeUndefined();
+    expect(predicateSource('https://slsa.dev/provenance/v0.2', 'not a predicate')).toBeUndefined();
+    expect(predicateSource('https://example.com/other-predicate', { buildDefinition: { externalParameters: { workflow: { repository: 'https://github.com/o/r' } } } })).toBeUndefined();
   });
 });

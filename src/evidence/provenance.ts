@@ -62,7 +62,7 @@ function extensionString(value: Uint8Array): string {
   return bytes.toString('utf8');
 }
 
-interface CertificateSource {
+export interface CertificateSource {
   url?: string;
   commit?: string;
 }
@@ -179,7 +179,7 @@ export function evaluateAttestations(
   return { warnings };
 }
 
-type AttestationCheck = { attested: { url: string; commit?: string } } | { warning: string };
+export type AttestationCheck = { attested: AttestedSource } | { warning: string };
 
 /** One SLSA attestation: bound to this package and integrity, Sigstore-verified, one repository named consistently. */
 function checkAttestation(attestation: Record<string, unknown>, target: { id: string; purl: string; digestHex: string }, trust: TrustMaterial): AttestationCheck {
@@ -200,8 +200,15 @@ function checkAttestation(attestation: Record<string, unknown>, target: { id: st
   } catch (error) {
     return { warning: `provenance: ${id}: Sigstore verification failed (${error instanceof Error ? error.message : String(error)}); not counted as attested` };
   }
-  const fromPredicate = predicateSource(predicateType, statement.predicate);
-  const fromCertificate = certificateSource(signer.identity?.oids);
+  return agreedSource(id, predicateSource(predicateType, statement.predicate), certificateSource(signer.identity?.oids));
+}
+
+/**
+ * After a bundle verified: the source it attests, which the signing certificate must name (the
+ * predicate, though signed, is what the build wrote about itself) and which the predicate, when it
+ * names one, must agree with, repository and commit.
+ */
+export function agreedSource(id: string, fromPredicate: AttestedSource | undefined, fromCertificate: CertificateSource): AttestationCheck {
   if (!fromCertificate.url) return { warning: `provenance: ${id}: the signing certificate names no source repository; not counted as attested` };
   if (fromPredicate && !sameRepository(fromPredicate.url, fromCertificate.url)) {
     return { warning: `provenance: ${id}: the predicate names ${fromPredicate.url} but the certificate was issued to ${fromCertificate.url}; not counted as attested` };
