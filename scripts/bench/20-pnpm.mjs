@@ -14,6 +14,18 @@ import { median, percentAdded, secondsAdded } from './lib/stats.mjs';
 import { benchTree } from './lib/tree.mjs';
 
 const PACKAGES = Number(process.env.BENCH_PNPM_PACKAGES ?? 1000);
+
+/**
+ * Each install scenario's names: in its result line, among the goals, and where node_modules stands
+ * (the hooks' goal). CI: warm store, no node_modules, no stored verdict. rm -rf: no node_modules,
+ * the verdict stored by the run before. Up to date: node_modules present (pnpm's fast path, so
+ * the guard's own cost stands out).
+ */
+const SCENARIOS = {
+  ci: { line: 'warm store, no node_modules, no stored verdict (CI)', goal: 'no node_modules, no stored verdict (CI)', modules: 'no node_modules' },
+  rmrf: { line: 'warm store, no node_modules, verdict stored (rm -rf node_modules)', goal: 'no node_modules, verdict stored', modules: 'no node_modules' },
+  uptodate: { line: 'node_modules up to date', goal: 'node_modules up to date', modules: 'node_modules up to date' },
+};
 const RUNS = Number(process.env.BENCH_PNPM_RUNS ?? 5);
 const CHECK_RUNS = Number(process.env.BENCH_CHECK_RUNS ?? 9);
 const VERSIONS = (process.env.BENCH_PNPM_VERSIONS ?? '10,12').split(',');
@@ -120,10 +132,7 @@ export async function run(ctx) {
         throw new Error(`pnpm ${version}: the guard did not block the whole tree under a strict policy:\n${strict.stdout.slice(-1500)}${strict.stderr.slice(-1500)}`);
       }
       ctx.print(ctx.formatResult(`pnpm ${version} strict policy: all ${packages.length} blocked (exit ${strict.code})`, { ...strict, code: 0 }));
-      // CI: warm store, no node_modules, no stored verdict. rm -rf: no node_modules, the verdict
-      // stored by the run before. Up to date: node_modules present (pnpm's fast path, so the
-      // guard's own cost stands out).
-      for (const scenario of ['ci', 'rmrf', 'uptodate']) {
+      for (const [scenario, names] of Object.entries(SCENARIOS)) {
         const times = { plain: [], noop: [], guard: [] };
         const inHooks = [];
         for (const round of [-1, ...Array.from({ length: RUNS }, (_, i) => i)]) {
@@ -144,14 +153,12 @@ export async function run(ctx) {
         }
         const plain = median(times.plain);
         const guard = median(times.guard);
-        const label = { ci: 'warm store, no node_modules, no stored verdict (CI)', rmrf: 'warm store, no node_modules, verdict stored (rm -rf node_modules)', uptodate: 'node_modules up to date' }[scenario];
-        ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, ${label}: without guard ${plain.toFixed(0)} ms, `
+        ctx.print(`pnpm ${version} install --frozen-lockfile, ${packages.length} pkgs, ${names.line}: without guard ${plain.toFixed(0)} ms, `
           + `with guard ${guard.toFixed(0)} ms (median of ${RUNS}; +${(guard - plain).toFixed(0)} ms, ratio ${(guard / plain).toFixed(3)})`);
         ctx.print(`  runs without: ${times.plain.map((t) => t.toFixed(0)).join(' ')} | with: ${times.guard.map((t) => t.toFixed(0)).join(' ')}`);
-        const short = { ci: 'no node_modules, no stored verdict (CI)', rmrf: 'no node_modules, verdict stored', uptodate: 'node_modules up to date' }[scenario];
         const change = `${plain.toFixed(0)} → ${guard.toFixed(0)} ms`;
-        if (version === '10') ctx.goal(`pnpm 10 install, ${short}`, '< 10 % added', `${percentAdded(plain, guard)} (${change})`, guard / plain < 1.1);
-        else ctx.goal(`pnpm ${version} install, ${short}`, '< 0.4 s added', `${secondsAdded(plain, guard)} (${change})`, guard - plain < 400);
+        if (version === '10') ctx.goal(`pnpm 10 install, ${names.goal}`, '< 10 % added', `${percentAdded(plain, guard)} (${change})`, guard / plain < 1.1);
+        else ctx.goal(`pnpm ${version} install, ${names.goal}`, '< 0.4 s added', `${secondsAdded(plain, guard)} (${change})`, guard - plain < 400);
         const noopMedian = median(times.noop);
         ctx.print(`  a no-op pnpmfile alone: ${noopMedian.toFixed(0)} ms (+${(noopMedian - plain).toFixed(0)} ms); the guard beyond it: +${(guard - noopMedian).toFixed(0)} ms`);
         if (inHooks.length > 0) {
@@ -160,7 +167,7 @@ export async function run(ctx) {
           ctx.print(`  time inside the hooks (median): ${hooks.toFixed(1)} ms, lockfile verdict reused in ${reused}/${inHooks.length} runs`
             + (scenario === 'ci' ? ' (no stored verdict)' : ` (goal with reuse: < 20 ms: ${reused > 0 && hooks < 20 ? 'met' : 'NOT met'})`)
             + (version === '10' ? '' : `; hook process uptime at exit (node startup + load + hooks): ${median(inHooks.map((t) => t.uptime)).toFixed(0)} ms`));
-          if (scenario !== 'ci') ctx.goal(`pnpm ${version} hooks' own time, verdict reused, ${scenario === 'rmrf' ? 'no node_modules' : 'node_modules up to date'}`, '< 20 ms', `${hooks.toFixed(1)} ms (reused in ${reused}/${inHooks.length})`, reused > 0 && hooks < 20);
+          if (scenario !== 'ci') ctx.goal(`pnpm ${version} hooks' own time, verdict reused, ${names.modules}`, '< 20 ms', `${hooks.toFixed(1)} ms (reused in ${reused}/${inHooks.length})`, reused > 0 && hooks < 20);
           const cpus = inHooks.filter((t) => t.cpu !== undefined).map((t) => t.cpu);
           if (cpus.length > 0) ctx.print(`  CPU time inside the hooks (median): ${median(cpus).toFixed(1)} ms (on a loaded machine wall time mostly measures the wait for a core)`);
           const background = inHooks.filter((t) => t.background !== undefined).map((t) => t.background);

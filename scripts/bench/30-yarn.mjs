@@ -14,6 +14,13 @@ import { median, percentAdded } from './lib/stats.mjs';
 import { benchTree as tree } from './lib/tree.mjs';
 
 const PACKAGES = Number(process.env.BENCH_YARN_PACKAGES ?? 1000);
+
+/** Each install scenario's names: in its result line, among the goals, and where node_modules stands (the plugin's own-time goal). */
+const SCENARIOS = {
+  ci: { line: 'warm cache, no node_modules, no stored verdict (CI)', goal: 'no node_modules, no stored verdict (CI)', modules: 'no node_modules' },
+  rmrf: { line: 'warm cache, no node_modules, verdict stored (rm -rf node_modules)', goal: 'no node_modules, verdict stored', modules: 'no node_modules' },
+  reinstall: { line: 'warm cache, node_modules present', goal: 'node_modules present', modules: 'node_modules present' },
+};
 const RUNS = Number(process.env.BENCH_YARN_RUNS ?? 7);
 const GENERATOR_VERSION = 1;
 const SCOPE = '@pg-bench';
@@ -89,7 +96,7 @@ export async function run(ctx) {
     if (check.code !== 0) throw new Error(`yarn provenance check failed (${check.code}):\n${check.stdout.slice(0, 2000)}${check.stderr.slice(0, 2000)}`);
     ctx.print(ctx.formatResult(`yarn provenance check: ${JSON.stringify(JSON.parse(check.stdout).summary)}`, check));
 
-    for (const scenario of ['ci', 'rmrf', 'reinstall']) {
+    for (const [scenario, names] of Object.entries(SCENARIOS)) {
       const times = { plain: { wall: [], cpu: [] }, plugin: { wall: [], cpu: [] } };
       const gate = [];
       const fetchTimes = [];
@@ -125,8 +132,7 @@ export async function run(ctx) {
           }
         }
       }
-      const label = { ci: 'warm cache, no node_modules, no stored verdict (CI)', rmrf: 'warm cache, no node_modules, verdict stored (rm -rf node_modules)', reinstall: 'warm cache, node_modules present' }[scenario];
-      ctx.print(`yarn install --immutable, ${packages.length} pkgs, ${label} (median of ${RUNS}):`);
+      ctx.print(`yarn install --immutable, ${packages.length} pkgs, ${names.line} (median of ${RUNS}):`);
       for (const metric of ['wall', 'cpu']) {
         const plain = median(times.plain[metric]);
         const plugin = median(times.plugin[metric]);
@@ -135,8 +141,7 @@ export async function run(ctx) {
           + `runs: ${times.plain[metric].map((t) => t.toFixed(0)).join(' ')} | ${times.plugin[metric].map((t) => t.toFixed(0)).join(' ')}`);
       }
       const [plainWall, pluginWall] = [median(times.plain.wall), median(times.plugin.wall)];
-      const short = { ci: 'no node_modules, no stored verdict (CI)', rmrf: 'no node_modules, verdict stored', reinstall: 'node_modules present' }[scenario];
-      ctx.goal(`Yarn 4 install --immutable, ${short}`, '< 10 % added', `${percentAdded(plainWall, pluginWall)} (${plainWall.toFixed(0)} → ${pluginWall.toFixed(0)} ms)`, pluginWall / plainWall < 1.1);
+      ctx.goal(`Yarn 4 install --immutable, ${names.goal}`, '< 10 % added', `${percentAdded(plainWall, pluginWall)} (${plainWall.toFixed(0)} → ${pluginWall.toFixed(0)} ms)`, pluginWall / plainWall < 1.1);
       // Wall-clock medians on a shared 2-core machine swing by more than the gate costs; the
       // gate's own in-process time (config, feed, lockfile graph, policy) is the stable figure.
       const own = median(gate);
@@ -146,7 +151,7 @@ export async function run(ctx) {
       const fetchOwn = median(fetchTimes);
       ctx.print(`  verdict reused in ${reused}/${RUNS} runs; the plugin's own time: gate ${own.toFixed(1)} ms + fetch checks ${fetchOwn.toFixed(1)} ms = ${(own + fetchOwn).toFixed(1)} ms`
         + (scenario === 'ci' ? ' (no stored verdict)' : ` (goal with reuse: < 20 ms: ${own + fetchOwn < 20 ? 'met' : 'NOT met'})`));
-      if (scenario !== 'ci') ctx.goal(`Yarn plugin's own time, verdict reused, ${scenario === 'rmrf' ? 'no node_modules' : 'node_modules present'}`, '< 20 ms', `${(own + fetchOwn).toFixed(1)} ms (reused in ${reused}/${RUNS})`, reused > 0 && own + fetchOwn < 20);
+      if (scenario !== 'ci') ctx.goal(`Yarn plugin's own time, verdict reused, ${names.modules}`, '< 20 ms', `${(own + fetchOwn).toFixed(1)} ms (reused in ${reused}/${RUNS})`, reused > 0 && own + fetchOwn < 20);
       // What the plugin costs before its gate, which the own time above does not count: Yarn
       // requiring the bundle and running its factory (with V8's code cache, src/code-cache.ts).
       if (loading.length > 0) ctx.print(`  plugin load + factory (before the gate, every yarn command): ${median(loading).toFixed(1)} ms (median); V8 code cache found in ${cacheHits}/${RUNS} runs; own time with it: ${(own + fetchOwn + median(loading)).toFixed(1)} ms`);
