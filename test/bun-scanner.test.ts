@@ -252,3 +252,28 @@ test('bun.lock pins an integrity for a registry name@version only, with the URL 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bun.lock read again answers for the file as it is now and for those registries', () => {
+  const root = mkdtempSync(join(tmpdir(), 'pg-bun-locked-again-'));
+  try {
+    const sri = (n: number) => `sha512-${Buffer.alloc(64, n).toString('base64')}`;
+    const npmjs = { default: 'https://registry.npmjs.org/', scopes: {} };
+    const lock = (integrity: string, url = '') => JSON.stringify({ lockfileVersion: 1, workspaces: { '': { name: 'app' } }, packages: { a: ['a@1.0.0', url, {}, integrity] } });
+    const one = join(root, 'one');
+    mkdirSync(one);
+    writeFileSync(join(one, 'bun.lock'), lock(sri(1)));
+    expect(lockedIntegrities(one, npmjs).get('a@1.0.0')).toEqual([{ tarball: '', integrity: sri(1) }]);
+    // Another pin in the same file: the new one, never the one read before.
+    writeFileSync(join(one, 'bun.lock'), lock(sri(2)));
+    expect(lockedIntegrities(one, npmjs).get('a@1.0.0')).toEqual([{ tarball: '', integrity: sri(2) }]);
+    // A mirror's URL: not the default registry's tarball, so nothing is pinned for it.
+    writeFileSync(join(one, 'bun.lock'), lock(sri(2), 'https://mirror.example/a/-/a-1.0.0.tgz'));
+    expect(lockedIntegrities(one, npmjs).size).toBe(0);
+    // The same file under other registries: that URL is the registry's tarball there.
+    const mirror = { default: 'https://mirror.example/', scopes: {} };
+    expect(lockedIntegrities(one, mirror).get('a@1.0.0')).toEqual([{ tarball: 'https://mirror.example/a/-/a-1.0.0.tgz', integrity: sri(2) }]);
+    expect(lockedIntegrities(one, npmjs).size).toBe(0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

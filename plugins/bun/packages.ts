@@ -52,12 +52,19 @@ export async function toResolvedPackage(pkg: BunPackage, projectDir: string, reg
   return { name, version: '0.0.0', source: 'file', resolved: version };
 }
 
+export type LockedIntegrities = ReadonlyMap<string, readonly { tarball: string; integrity: string }[]>;
+
+/** The last bun.lock read, by its text: a scan reads it to resolve its packages, then to store its verdict. */
+let lastLocked: { text: string; projectDir: string; registries: string; locked: LockedIntegrities } | undefined;
+
 /** name@version → { tarball URL as locked ('' for the default registry), integrity } from bun.lock. */
-export function lockedIntegrities(projectDir: string, registries: Registries): Map<string, { tarball: string; integrity: string }[]> {
-  const out = new Map<string, { tarball: string; integrity: string }[]>();
+export function lockedIntegrities(projectDir: string, registries: Registries): LockedIntegrities {
   const file = join(projectDir, 'bun.lock');
-  if (!existsSync(file)) return out;
+  if (!existsSync(file)) return new Map();
   const text = readFileSync(file, 'utf8');
+  const registriesKey = JSON.stringify(registries);
+  if (lastLocked?.text === text && lastLocked.projectDir === projectDir && lastLocked.registries === registriesKey) return lastLocked.locked;
+  const out = new Map<string, { tarball: string; integrity: string }[]>();
   const lock = parseBunLockText(text, file) as { packages?: Record<string, unknown> };
   const registryEntries = new Set(packagesFromBunLock(lock, projectDir, file, { registries }).filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
   for (const entry of Object.values(lock.packages ?? {})) {
@@ -67,6 +74,7 @@ export function lockedIntegrities(projectDir: string, registries: Registries): M
     list.push({ tarball: typeof entry[1] === 'string' ? entry[1] : '', integrity: entry[3] });
     out.set(entry[0], list);
   }
+  lastLocked = { text, projectDir, registries: registriesKey, locked: out };
   return out;
 }
 

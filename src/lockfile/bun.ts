@@ -13,34 +13,17 @@ import type { ResolvedPackage } from '../types';
 import { dedupe, fail, isObject, isSemver, lineColumn, make, splitNameAt, str } from './common';
 import { classifyBunSpec, declaredUrlSource, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
 
-/** The JSON text of a JSONC document: comments removed, trailing commas dropped (strings untouched). */
+/**
+ * One token of JSONC that is not copied as it is: a string (copied whole, so nothing inside one is
+ * read as a comment or a comma; unterminated, it runs to the end), a line or block comment, a comma
+ * before a closing bracket. Matched by the regex engine: a scan in JavaScript cost a cold process
+ * ~20 ms for a 1,000-package bun.lock.
+ */
+const JSONC_TOKEN = /"(?:[^"\\]|\\[\s\S])*"?|\/\/[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|,(?=\s*[}\]])/g;
+
+/** The JSON text of a JSONC document: comments blanked, trailing commas dropped (strings untouched); every character keeps its line and column. */
 export function stripJsonc(text: string): string {
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      const start = i++;
-      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-      out += text.slice(start, ++i);
-    } else if (ch === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') out += ' ', i++;
-    } else if (ch === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      const stop = end === -1 ? text.length : end + 2;
-      out += text.slice(i, stop).replace(/[^\n]/g, ' ');
-      i = stop;
-    } else if (ch === ',') {
-      let j = i + 1;
-      while (j < text.length && /\s/.test(text[j]!)) j++;
-      out += text[j] === '}' || text[j] === ']' ? ' ' : ',';
-      i++;
-    } else {
-      out += ch;
-      i++;
-    }
-  }
-  return out;
+  return text.replace(JSONC_TOKEN, (token) => (token[0] === '"' ? token : token[0] === ',' ? ' ' : token.replace(/[^\n]/g, ' ')));
 }
 
 function yamlErrorPosition(text: string): { line: number; column: number } | undefined {

@@ -214,30 +214,55 @@ function sameAsNpmjs(url: string): string {
  * `<registry><name>/-/<unscoped name>-<version>.tgz` (the scope's slash may be encoded).
  */
 export function isRegistryTarball(url: string, name: string, version: string, registries: Registries): boolean {
-  let parsed: URL;
+  const parsed = parsedUrl(url);
+  return parsed !== undefined && isRegistryTarballUrl(parsed, name, version, registries);
+}
+
+function parsedUrl(url: string): URL | undefined {
   try {
-    parsed = new URL(sameAsNpmjs(url));
+    return new URL(sameAsNpmjs(url));
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isRegistryTarballUrl(parsed: URL, name: string, version: string, registries: Registries): boolean {
   if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') return false;
   const rest = pathUnder(parsed, registryFor(name, registries));
   const base = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
   return rest === `${name}/-/${base}-${version}.tgz`;
 }
 
+interface RegistryBase {
+  origin: string;
+  /** The registry's path, ending in `/`. */
+  prefix: string;
+}
+
+/**
+ * Registry URLs as parsed, by their text: a lockfile of thousands of tarball URLs names a handful
+ * of registries (parsing one for every package was most of reading a bun.lock under Bun).
+ */
+const registryBases = new Map<string, RegistryBase | null>();
+const REGISTRY_BASES_MAX = 64;
+
+function registryBase(registry: string): RegistryBase | undefined {
+  let base = registryBases.get(registry);
+  if (base === undefined) {
+    const url = parsedUrl(registry);
+    base = url ? { origin: url.origin, prefix: url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/` } : null;
+    if (registryBases.size >= REGISTRY_BASES_MAX) registryBases.clear();
+    registryBases.set(registry, base);
+  }
+  return base ?? undefined;
+}
+
 /** The decoded path of `url` below `registry` (same origin, under its path); undefined when it is not there. */
 function pathUnder(url: URL, registry: string): string | undefined {
-  let base: URL;
+  const base = registryBase(registry);
+  if (!base || url.origin !== base.origin || !url.pathname.startsWith(base.prefix)) return undefined;
   try {
-    base = new URL(sameAsNpmjs(registry));
-  } catch {
-    return undefined;
-  }
-  const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
-  if (url.origin !== base.origin || !url.pathname.startsWith(prefix)) return undefined;
-  try {
-    return decodeURIComponent(url.pathname.slice(prefix.length));
+    return decodeURIComponent(url.pathname.slice(base.prefix.length));
   } catch {
     return undefined;
   }
@@ -262,12 +287,8 @@ export function urlSource(url: string, name: string, version: string, registries
  * (another host or path, a query, credentials, a registry not configured for that scope).
  */
 export function registryTarballPackage(url: string, registries: Registries): { name: string; version: string } | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(sameAsNpmjs(url));
-  } catch {
-    return undefined;
-  }
+  const parsed = parsedUrl(url);
+  if (!parsed) return undefined;
   for (const registry of new Set([registries.default, ...Object.values(registries.scopes)])) {
     const rest = pathUnder(parsed, registry);
     if (rest === undefined) continue;
@@ -276,7 +297,7 @@ export function registryTarballPackage(url: string, registries: Registries): { n
     if (!match) continue;
     const [, name, , version] = match as unknown as [string, string, string, string];
     if (validSemver(version) !== version || !isValidPackageName(name)) continue;
-    if (isRegistryTarball(url, name, version, registries)) return { name, version };
+    if (isRegistryTarballUrl(parsed, name, version, registries)) return { name, version };
   }
   return undefined;
 }
