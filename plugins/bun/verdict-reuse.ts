@@ -14,6 +14,7 @@
  * under the HMAC of this user's secret, in the state directory as the pnpm hook's and the Yarn
  * plugin's (src/verdict-store.ts stateVerdictFile): an install after `rm -rf node_modules` reuses it.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileDigest } from '../../src/file-hash';
 import { resolveLocalGuardInputs, type GuardInputs } from '../../src/guard';
@@ -55,8 +56,11 @@ export function scanVerdictInputs(inputs: GuardInputs, packages: readonly BunPac
  * scan then does it, and reports it).
  */
 export async function reusedScan(packages: readonly BunPackage[], dir: string, env: NodeJS.ProcessEnv): Promise<{ report: Report; inputs: GuardInputs } | undefined> {
+  const file = stateVerdictFile(stateDir(env), 'bun', dir);
+  // Nothing stored (a CI job's first install): the config and the feed are read once, by the scan.
+  if (!existsSync(file)) return undefined;
   let warned = false;
-  const inputs = await resolveLocalGuardInputs({ cwd: dir, env, warn: () => (warned = true), ...rememberedConfig(stateVerdictFile(stateDir(env), 'bun', dir), env) }).catch(() => undefined);
+  const inputs = await resolveLocalGuardInputs({ cwd: dir, env, warn: () => (warned = true), ...rememberedConfig(file, env) }).catch(() => undefined);
   if (!inputs || warned || inputs.config.mode === 'off') return undefined;
   const verdict = scanVerdictInputs(inputs, packages, dir, env);
   const report = verdict && reuseVerdict(verdict);
