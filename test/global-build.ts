@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-export const BUNDLES = ['dist/cli.cjs', 'dist/cli-main.cjs', 'dist/cli-yaml.cjs', 'dist/index.cjs', 'plugins/pnpm/dist/pnpmfile.cjs', 'plugins/pnpm/dist/config-dependency/pnpmfile.cjs', 'plugins/yarn/dist/plugin-provenance.cjs'];
+export const BUNDLES = ['dist/cli.cjs', 'dist/cli-main.cjs', 'dist/cli-yaml.cjs', 'dist/index.cjs', 'plugins/bun/dist/scanner.cjs', 'plugins/bun/dist/scanner-yaml.cjs', 'plugins/pnpm/dist/pnpmfile.cjs', 'plugins/pnpm/dist/config-dependency/pnpmfile.cjs', 'plugins/yarn/dist/plugin-provenance.cjs'];
 const SOURCES = ['src', 'plugins', 'scripts/build.mjs', 'scripts/code-cache-wrap.mjs', 'scripts/esbuild-deferred.mjs', 'scripts/esbuild-js-yaml.mjs', 'package.json'];
 
 function newestSource(path: string): number {

@@ -4,9 +4,9 @@
  * restored cache planted). js-yaml (inside Yarn's parsers) looks for an optional `esprima` when it
  * loads; scripts/esbuild-js-yaml.mjs removes that lookup from every bundle.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { expect, test } from 'vitest';
 import { tempDirs } from './helpers/temp';
 
@@ -36,4 +36,17 @@ test('loading the pnpmfile starts no module it does not need yet (pnpm 12 loads 
   const loaded = JSON.parse(run.stdout) as string[];
   // child_process (and with it net and the streams) only for `ps`, where /proc is missing; crypto and zlib on the first hook call.
   for (const name of ['child_process', 'net', 'crypto', 'zlib']) expect(loaded, run.stderr).not.toContain(`NativeModule ${name}`);
+});
+
+test('the Bun scanner ships every file it loads on first use, each without the esprima lookup', () => {
+  const dir = dirname(BUNDLES['bun scanner']);
+  const siblings = [...readFileSync(BUNDLES['bun scanner'], 'utf8').matchAll(/require\("\.\/([^"]+)"\)/g)].map((m) => m[1]!);
+  // yaml (the config), cosmiconfig, semver, Yarn's parsers, ...: not parsed by Bun at every install.
+  expect(siblings).toContain('scanner-yaml.cjs');
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: resolve(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { files: { path: string }[] }[];
+  const shipped = new Set(packed[0]!.files.map((f) => f.path));
+  for (const file of siblings) {
+    expect(shipped, file).toContain(`plugins/bun/dist/${file}`);
+    expect(readFileSync(join(dir, file), 'utf8'), file).not.toMatch(/\("esprima"\)/);
+  }
 });

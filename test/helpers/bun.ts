@@ -5,22 +5,24 @@
  * provenance-guard itself is published to the registry (package.json with the `./bun` export
  * and the built scanner bundle), so Bun installs the scanner the way it would from npm.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { projectFiles, projectLayout, runCommand, type CommandResult, type ProjectFiles } from './pm';
 import type { FixturePackage } from './registry';
 
 const ROOT = resolve(__dirname, '../..');
 export const BUN_BIN = join(ROOT, 'node_modules/@oven/bun-linux-x64/bin/bun');
-export const BUN_SCANNER_BUNDLE = join(ROOT, 'plugins/bun/dist/scanner.cjs');
+export const BUN_SCANNER_DIR = join(ROOT, 'plugins/bun/dist');
+export const BUN_SCANNER_BUNDLE = join(BUN_SCANNER_DIR, 'scanner.cjs');
 
-/** provenance-guard as published: its package.json exports and the scanner bundle. */
+/** provenance-guard as published: its package.json exports, the scanner bundle and the files it loads on first use beside it. */
 export function scannerPackage(version: string): FixturePackage {
+  const scannerFiles = Object.fromEntries(readdirSync(BUN_SCANNER_DIR).map((file) => [`plugins/bun/dist/${file}`, readFileSync(join(BUN_SCANNER_DIR, file), 'utf8')]));
   return {
     name: 'provenance-guard',
     version,
     manifest: { main: 'dist/index.cjs', exports: { '.': { bun: './plugins/bun/dist/scanner.cjs', default: './dist/index.cjs' }, './bun': './plugins/bun/dist/scanner.cjs', './package.json': './package.json' } },
-    files: { 'plugins/bun/dist/scanner.cjs': readFileSync(BUN_SCANNER_BUNDLE, 'utf8'), 'dist/index.cjs': 'module.exports = {};\n' },
+    files: { ...scannerFiles, 'dist/index.cjs': 'module.exports = {};\n' },
   };
 }
 
