@@ -11,6 +11,7 @@ import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
 import type { ResolvedPackage } from '../../src/types';
 import type { PnpmLockfileLike } from './hooks';
 import { errorText, LockfileError } from '../../src/errors';
+import { isObject } from '../../src/json';
 import type { Registries } from '../../src/lockfile/source';
 import { failClosedError } from './messages';
 import { reachablePackageKeys } from './reachable';
@@ -72,7 +73,9 @@ export function readDiskLockfile(lockfileDir: string, command: string): { lockfi
     }
     if (documents.length === 0) throw failClosedError(new LockfileError(`${file}: cannot be read: empty file`, { file, code: 'ERR_PG_LOCKFILE_PARSE' }));
     const last = documents[documents.length - 1];
-    if (last && typeof last === 'object') return { lockfile: last as PnpmLockfileLike, file };
+    // A scalar or a list is no lockfile: refused, never passed over for another file or for nothing to check.
+    if (!isObject(last)) throw failClosedError(new LockfileError(`${file}: cannot be read: expected a YAML mapping at the top level`, { file, code: 'ERR_PG_LOCKFILE_PARSE' }));
+    return { lockfile: last as PnpmLockfileLike, file };
   }
   return undefined;
 }
