@@ -82,6 +82,40 @@ describe('createBunScanner', () => {
     expect(await scanner({ ...failing, failureMode: async () => 'off' }).s.scan({ packages: [pkg('a')] })).toEqual([]);
     expect(await scanner({ mode: 'off', results: [result('bad', 'block')] }).s.scan({ packages: [pkg('bad')] })).toEqual([]);
   });
+
+  test("an advisory lists its own level's findings; passing packages are no advisory, and nothing blocked or warned prints nothing", async () => {
+    const mixed: PackageResult = { name: 'bad', version: '1.0.0', verdict: 'block', findings: [
+      { rule: 'rebuild', severity: 'block', message: 'not reproducible' },
+      { rule: 'scorecard', severity: 'warn', message: 'score 4.1' },
+      { rule: 'repository', severity: 'block', message: 'no repository' },
+    ] };
+    const tty = scanner({ results: [mixed, result('w', 'warn'), result('good', 'pass')], interactive: () => true });
+    const advisories = await tty.s.scan({ packages: [pkg('bad'), pkg('w'), pkg('good')] });
+    expect(advisories.map((a) => [a.level, a.package])).toEqual([['fatal', 'bad'], ['warn', 'w']]);
+    expect(advisories[0]!.description).toBe('provenance-guard: bad@1.0.0: [rebuild] not reproducible; [repository] no repository');
+    expect(advisories[1]!.description).toContain('[rebuild] not reproducible');
+    // The details on stderr keep their lines.
+    expect(tty.output()).toContain('provenance-guard blocked 1 package:\n');
+    expect(tty.output()).toContain('provenance-guard warns about 1 package:\n');
+    const clean = scanner({ results: [result('good', 'pass')], interactive: () => true });
+    expect(await clean.s.scan({ packages: [pkg('good')] })).toEqual([]);
+    expect(clean.output()).toBe('provenance-guard: no config file found in the project (defaults apply), mode block\n');
+  });
+
+  test('without a terminal (no interactive check given: this test process has none) warnings are not returned to Bun', async () => {
+    let out = '';
+    const s = createBunScanner({
+      createGuard: async () => fakeGuard('warn', [result('w', 'warn')]),
+      failureMode: async () => 'block',
+      resolve: async (p) => p.map((x): ResolvedPackage => ({ name: x.name, version: x.version, source: 'registry' })),
+      cwd: () => '/p',
+      env: {},
+      write: (t) => void (out += t),
+    });
+    expect(process.stdin.isTTY && process.stdout.isTTY).toBeFalsy();
+    expect(await s.scan({ packages: [pkg('w')] })).toEqual([]);
+    expect(out).toContain('provenance-guard warns about 1 package');
+  });
 });
 
 describe('Bun packages → ResolvedPackage', () => {
