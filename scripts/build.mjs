@@ -50,6 +50,11 @@ const BUN_CHUNKS = Object.fromEntries(['yaml', 'npm-package-arg', 'hosted-git-in
 const CLI_CHUNKS = { yaml: 'cli-yaml.cjs', '@yarnpkg/parsers': 'cli-yarn-parsers.cjs', '@zkochan/js-yaml': 'cli-js-yaml.cjs', tar: 'cli-tar.cjs', glob: 'cli-glob.cjs', minimatch: 'cli-minimatch.cjs' };
 const chunkOrPackage = (name) => (CLI_CHUNKS[name] ? `./${CLI_CHUNKS[name]}` : name);
 
+/** One bundle per package of `chunks` (name → file), written to `dir`: what a deferred module's stub requires on first use. */
+const packageChunks = (chunks, dir, minify) => Object.entries(chunks).map(([name, file]) => ({
+  stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `${dir}/${file}`, ...minify,
+}));
+
 /** What both CLI bundles load on first use (each adds its own below). */
 const CLI_DEFERRED = ['@yarnpkg/parsers', 'cosmiconfig', 'yaml', '@zkochan/js-yaml', 'semver', 'npm-package-arg', 'hosted-git-info', 'picocolors'];
 const namesPattern = (names) => new RegExp(`^(${names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
@@ -73,7 +78,7 @@ const targets = [
     plugins: [deferredModules(namesPattern([...CLI_DEFERRED, 'lru-cache', 'node:zlib']), { requireAs: chunkOrPackage })] },
   // yaml, Yarn's parsers, pnpm's js-yaml, glob and minimatch for the executable, each in one file
   // beside it (from node_modules yaml and Yarn's parsers would be ~50 files each).
-  ...Object.entries(CLI_CHUNKS).map(([name, file]) => ({ stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `dist/${file}`, minifyWhitespace: true, minifySyntax: true })),
+  ...packageChunks(CLI_CHUNKS, 'dist', { minifyWhitespace: true, minifySyntax: true }),
   { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs', external: cliExternal },
   // Yarn plugin bundle: `module.exports = { name, factory(require) }`; the iife runs inside the
   // factory, so Yarn's own modules (and node builtins) come from the factory's require, never
@@ -94,7 +99,7 @@ const targets = [
   // starts a process and loads it on every install.
   { entryPoints: ['plugins/bun/index.ts'], outfile: 'plugins/bun/dist/scanner.cjs', minify: true, external: [...common.external, 'pacote', 'sigstore', '@sigstore/*'],
     plugins: [deferredModules(namesPattern(Object.keys(BUN_CHUNKS)), { requireAs: (name) => `./${BUN_CHUNKS[name]}` })] },
-  ...Object.entries(BUN_CHUNKS).map(([name, file]) => ({ stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `plugins/bun/dist/${file}`, minify: true })),
+  ...packageChunks(BUN_CHUNKS, 'plugins/bun/dist', { minify: true }),
 ];
 
 await Promise.all([
