@@ -104,17 +104,9 @@ describe('createBunScanner', () => {
 
   // The default check asks this process's stdin and stdout (a test worker has no terminal; skipped where it has both).
   test.skipIf(Boolean(process.stdin.isTTY && process.stdout.isTTY))('without a terminal (no interactive check given) warnings are not returned to Bun', async () => {
-    let out = '';
-    const s = createBunScanner({
-      createGuard: async () => fakeGuard('warn', [result('w', 'warn')]),
-      failureMode: async () => 'block',
-      resolve: async (p) => p.map((x): ResolvedPackage => ({ name: x.name, version: x.version, source: 'registry' })),
-      cwd: () => '/p',
-      env: {},
-      write: (t) => void (out += t),
-    });
-    expect(await s.scan({ packages: [pkg('w')] })).toEqual([]);
-    expect(out).toContain('provenance-guard warns about 1 package');
+    const quiet = scanner({ mode: 'warn', results: [result('w', 'warn')], interactive: undefined });
+    expect(await quiet.s.scan({ packages: [pkg('w')] })).toEqual([]);
+    expect(quiet.output()).toContain('provenance-guard warns about 1 package');
   });
 });
 
