@@ -14,12 +14,8 @@ export interface RegistryVersionInfo {
   /** `gitHead` when it is a full commit id. */
   commit?: string;
   integrity?: string;
-  shasum?: string;
-  tarball?: string;
   /** `dist.attestations.url` when the registry advertises provenance. */
   attestationsUrl?: string;
-  /** `dist.attestations.provenance.predicateType`. */
-  provenancePredicateType?: string;
   /**
    * The version manifest's fields an install acts on (scripts, dependencies, bin, …): npm takes
    * them from the registry, not from the tarball's package.json, and the registry does not check
@@ -59,9 +55,9 @@ function pacote(): Pacote {
   return pacoteModule;
 }
 
+// npm-registry-fetch gives every HTTP error `code` E<status> (and `statusCode`); npm tests the code.
 function isNotFound(error: unknown): boolean {
-  const e = error as { code?: unknown; statusCode?: unknown } | null;
-  return e?.code === 'E404' || e?.statusCode === 404;
+  return (error as { code?: unknown } | null)?.code === 'E404';
 }
 
 /** Extracts the evidence fields of one version from a full packument. */
@@ -79,17 +75,8 @@ export function versionInfoFromPackument(packument: unknown, version: string, re
   const dist = isRecord(manifest.dist) ? manifest.dist : {};
   const integrity = stringOf(dist.integrity);
   if (integrity) info.integrity = integrity;
-  const shasum = stringOf(dist.shasum);
-  if (shasum) info.shasum = shasum;
-  const tarball = stringOf(dist.tarball);
-  if (tarball) info.tarball = tarball;
-  if (isRecord(dist.attestations)) {
-    const url = stringOf(dist.attestations.url);
-    if (url) info.attestationsUrl = url;
-    const provenance = dist.attestations.provenance;
-    const predicateType = isRecord(provenance) ? stringOf(provenance.predicateType) : undefined;
-    if (predicateType) info.provenancePredicateType = predicateType;
-  }
+  const attestationsUrl = isRecord(dist.attestations) ? stringOf(dist.attestations.url) : undefined;
+  if (attestationsUrl) info.attestationsUrl = attestationsUrl;
   return info;
 }
 
