@@ -47,7 +47,7 @@ export function normalizeRepositoryUrl(raw: string): string | undefined {
   }
   if (!['http:', 'https:', 'git:', 'ssh:'].includes(url.protocol) || !url.hostname) return undefined;
   const path = stripGitSuffix(url.pathname);
-  if (!path || path === '/') return undefined;
+  if (!path) return undefined;
   return `https://${url.hostname.toLowerCase()}${path}`;
 }
 
@@ -82,7 +82,7 @@ function fromUrlAndDirectory(raw: string, explicitDirectory: string | undefined)
  * the first entry of a legacy `repositories` array when `repository` is absent.
  */
 export function normalizeRepository(field: unknown, legacy?: unknown): NormalizedRepository | undefined {
-  if (field === undefined && Array.isArray(legacy) && legacy.length > 0) return normalizeRepository(legacy[0]);
+  if (field === undefined && Array.isArray(legacy)) return normalizeRepository(legacy[0]);
   if (typeof field === 'string') return fromUrlAndDirectory(field, undefined);
   if (isRecord(field)) {
     const raw = stringOf(field.url);
