@@ -52,7 +52,7 @@ const yarn = [
 const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnpm-agreement.test.ts', 'test/pnpm-disk-lockfile.test.ts', 'test/pnpm-declared-specs.test.ts', 'test/pnpm-used-part.test.ts', 'test/pnpm-selection.test.ts', 'test/pnpm-verdict-log.test.ts'];
 
 // The live evidence sources against local servers with the services' response shapes (provenance verified with Sigstore).
-const evidence = ['test/evidence-units.test.ts', 'test/evidence-sources.test.ts', 'test/evidence-faults.test.ts'];
+const evidence = ['test/evidence-units.test.ts', 'test/evidence-sources.test.ts', 'test/evidence-faults.test.ts', 'test/evidence-repository.test.ts', 'test/evidence-registry.test.ts', 'test/evidence-provenance.test.ts'];
 
 // The verdict store every adapter and `check` reuse through (src/verdict-store.ts), and the config it remembers.
 const store = ['test/verdict-store.test.ts', 'test/config-memo.test.ts', 'test/yarn-verdict-reuse.test.ts', 'test/machine-secret.test.ts'];
