@@ -10,7 +10,8 @@ import { reuseVerdict, stateVerdictFile } from '../src/verdict-store';
 import { scanVerdictInputs, storeScan } from '../plugins/bun/verdict-reuse';
 import { ConfigError } from '../src/errors';
 import type { Mode, PackageResult, Report, ResolvedPackage } from '../src/types';
-import { lockedIntegrities, toResolvedPackage, type BunPackage, type IntegritySource } from '../plugins/bun/packages';
+import { lockedIntegrities, registryIntegrity, toResolvedPackage, type BunPackage, type IntegritySource } from '../plugins/bun/packages';
+import { startEvidenceServer } from './helpers/evidence-servers';
 import { createBunScanner, type ScannerDependencies } from '../plugins/bun/scanner';
 import { withScanner } from '../src/init/bun';
 
@@ -156,6 +157,27 @@ describe('Bun packages → ResolvedPackage', () => {
     // `link:<name>`: a folder registered with `bun link`, outside the project (bun-agreement.test.ts), as `check` reads bun.lock.
     expect(await toResolvedPackage({ name: 'l', version: 'link:l', requestedRange: 'link:l', tarball: '' }, '/p', REGS, none)).toEqual({ name: 'l', version: '0.0.0', source: 'link', resolved: 'link:l' });
   });
+
+  test('each kind exactly, as the policy and the report see it', async () => {
+    const none = integrity();
+    const is = async (p: BunPackage, expected: ResolvedPackage, registries = REGS) => expect(await toResolvedPackage(p, '/p', registries, none)).toStrictEqual(expected);
+    // A registry served over plain http (a local verdaccio, a company mirror) is a registry.
+    const local = { default: 'http://127.0.0.1:4873/', scopes: {} };
+    const pinned = integrity(SRI);
+    expect(await toResolvedPackage(pkg('a', 'http://127.0.0.1:4873/a/-/a-1.0.0.tgz'), '/p', local, pinned)).toStrictEqual({ name: 'a', version: '1.0.0', source: 'registry', integrity: SRI });
+    // A version with no tarball URL, or a URL that is no registry's: a tarball source, with the URL when there is one.
+    await is(pkg('a', ''), { name: 'a', version: '1.0.0', source: 'tarball' });
+    await is(pkg('a', 'https://evil.example/a-1.0.0.tgz'), { name: 'a', version: '1.0.0', source: 'tarball', resolved: 'https://evil.example/a-1.0.0.tgz' });
+    await is({ name: 'w', version: 'workspace:packages/w', requestedRange: 'workspace:*', tarball: '' }, { name: 'w', version: '0.0.0', source: 'workspace', resolved: 'workspace:packages/w' });
+    await is({ name: 'l', version: 'file:../l', requestedRange: 'file:../l', tarball: '' }, { name: 'l', version: '0.0.0', source: 'file', resolved: 'file:../l' });
+    // git when either the version or the range Bun passes is a git specifier.
+    await is({ name: 'g', version: 'git+https://example.com/g.git#abc', requestedRange: '^1.0.0', tarball: '' }, { name: 'g', version: '0.0.0', source: 'git', resolved: 'git+https://example.com/g.git#abc' });
+    await is({ name: 'g', version: 'abc', requestedRange: 'github:o/g', tarball: '' }, { name: 'g', version: '0.0.0', source: 'git', resolved: 'abc' });
+    // A URL as the version or as the tarball (either alone): a tarball source resolved to the tarball, else the version.
+    await is({ name: 't', version: 'https://x.example/t.tgz', requestedRange: 'https://x.example/t.tgz', tarball: '' }, { name: 't', version: '0.0.0', source: 'tarball', resolved: 'https://x.example/t.tgz' });
+    await is({ name: 't', version: 't.tgz', requestedRange: 't.tgz', tarball: 'http://x.example/t.tgz' }, { name: 't', version: '0.0.0', source: 'tarball', resolved: 'http://x.example/t.tgz' });
+    await is({ name: 't', version: 'http://x.example/t.tgz', requestedRange: 'http://x.example/t.tgz', tarball: '' }, { name: 't', version: '0.0.0', source: 'tarball', resolved: 'http://x.example/t.tgz' });
+  });
 });
 
 describe('init --pm bun: bunfig.toml', () => {
@@ -235,6 +257,93 @@ describe('stored scans (plugins/bun/verdict-reuse.ts)', () => {
     }
   });
 
+  test('stored only when bun.lock pins every registry package, whatever else the scan holds', async () => {
+    const { dir, env, inputs, cleanup } = await setUp();
+    try {
+      const SRI2 = 'sha512-' + Buffer.alloc(64, 2).toString('base64');
+      // b@2.0.0 is locked twice (two registries): either entry pins it.
+      writeFileSync(join(dir, 'bun.lock'), `{\n  "lockfileVersion": 1,\n  "workspaces": { "": { "name": "app", "dependencies": { "a": "^1.0.0", "b": "^2.0.0" } } },\n  "packages": {\n    "a": ["a@1.0.0", "", {}, "${SRI}"],\n    "b": ["b@2.0.0", "", {}, "${SRI}"],\n    "x/b": ["b@2.0.0", "", {}, "${SRI2}"],\n  }\n}\n`);
+      const stored = stateVerdictFile(inputs.stateDir, 'bun', dir);
+      const packages = [a(), { name: 'b', version: '2.0.0', requestedRange: '^2.0.0', tarball: 'https://registry.npmjs.org/b/-/b-2.0.0.tgz' }];
+      const report: Report = { ...pass, summary: { ...pass.summary, packages: 2, pass: 2 } };
+      const aPinned: ResolvedPackage = { name: 'a', version: '1.0.0', source: 'registry', integrity: SRI };
+      const git: ResolvedPackage = { name: 'g', version: '0.0.0', source: 'git', resolved: 'git+https://example.com/g.git' };
+      // One of two registry packages read from the registry: not stored.
+      storeScan(inputs, packages, [aPinned, { name: 'b', version: '2.0.0', source: 'registry', integrity: 'sha512-' + Buffer.alloc(64, 3).toString('base64') }], report, dir, env);
+      expect(existsSync(stored)).toBe(false);
+      // A registry package without an integrity: not stored.
+      storeScan(inputs, packages, [aPinned, { name: 'b', version: '2.0.0', source: 'registry' }], report, dir, env);
+      expect(existsSync(stored)).toBe(false);
+      // The second of b's two entries pins it; a git package needs no pinned integrity.
+      storeScan(inputs, packages, [aPinned, { name: 'b', version: '2.0.0', source: 'registry', integrity: SRI2 }, git], report, dir, env);
+      expect(existsSync(stored)).toBe(true);
+      expect(reuse(inputs, packages, dir, env)).toEqual({ ...report, packages: [] });
+      // Another registry configured: the stored scan is not this one.
+      writeFileSync(join(dir, '.npmrc'), 'registry=https://mirror.example/\n');
+      expect(reuse(inputs, packages, dir, env)).toBeUndefined();
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('never stored or reused without bun.lock, nor with live evidence', async () => {
+    const { dir, env, inputs, cleanup } = await setUp();
+    try {
+      const resolved: ResolvedPackage[] = [{ name: 'a', version: '1.0.0', source: 'registry', integrity: SRI }];
+      const stored = stateVerdictFile(inputs.stateDir, 'bun', dir);
+      const online = { ...inputs, config: { ...inputs.config, online: true } };
+      expect(scanVerdictInputs(online, [a()], dir, env)).toBeUndefined();
+      storeScan(online, [a()], resolved, pass, dir, env);
+      expect(existsSync(stored)).toBe(false);
+      rmSync(join(dir, 'bun.lock'));
+      expect(scanVerdictInputs(inputs, [a()], dir, env)).toBeUndefined();
+      expect(() => storeScan(inputs, [a()], resolved, pass, dir, env)).not.toThrow();
+      expect(existsSync(stored)).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('the guard is built for the directory and environment Bun scans in, and what it evaluated is stored', async () => {
+    const asked: string[] = [];
+    const stored: string[] = [];
+    const env = { PROVENANCE_GUARD_TIMING: '1', MARK: 'x' };
+    const { s, output } = scanner({
+      cwd: () => '/project',
+      env,
+      createGuard: async (options) => (asked.push(`guard ${options.cwd} ${options.env?.MARK}`), fakeGuard('block', [result('bad', 'block'), result('meh', 'warn')])),
+      reuse: {
+        reused: async (_p, cwd, e) => (asked.push(`reused ${cwd} ${e.MARK}`), undefined),
+        store: (packages, resolved, report, cwd, e) => void stored.push(`${packages.length} ${resolved.length} ${report.summary.block} ${cwd} ${e.MARK}`),
+      },
+    });
+    await s.scan({ packages: [pkg('bad'), pkg('meh')] });
+    expect(asked).toEqual(['reused /project x', 'guard /project x']);
+    expect(stored).toEqual(['2 2 1 /project x']);
+    // One summary per level, each naming only its own packages.
+    const text = output();
+    expect(text).toMatch(/provenance-guard blocked 1 package:[^]*bad@1\.0\.0/);
+    expect(text).toMatch(/provenance-guard warns about 1 package:[^]*meh@1\.0\.0/);
+    expect(text.split('provenance-guard warns about')[0]).not.toContain('meh@1.0.0');
+    const timing = /provenance-guard timing: scanner ([\d.]+) ms for 2 packages, process uptime (\d+) ms\n$/.exec(text);
+    // the scan's own milliseconds, and this process's uptime in milliseconds (a test worker has run for longer than 100 ms)
+    expect(Number(timing?.[1])).toBeLessThan(10_000);
+    expect(Number(timing?.[2])).toBeGreaterThan(100);
+  });
+
+  test('a setup failure asks the failure mode for the same directory and environment', async () => {
+    const asked: string[] = [];
+    const { s, output } = scanner({
+      cwd: () => '/project',
+      env: { MARK: 'y' },
+      createGuard: async () => { throw new ConfigError('/project/.provenancerc: broken', { code: 'ERR_PG_CONFIG_INVALID' }); },
+      failureMode: async (options) => (asked.push(`${options.cwd} ${options.env?.MARK}`), 'warn'),
+    });
+    expect(await s.scan({ packages: [pkg('a')] })).toEqual([]);
+    expect(asked).toEqual(['/project y']);
+    expect(output()).toContain('provenance-guard: warn mode: continuing without checking packages');
+  });
+
   test('the scanner answers from a stored scan without building a guard, and a failing store never fails a scan', async () => {
     let built = 0;
     const stored: Report = { summary: { packages: 1, pass: 0, warn: 1, block: 0, skip: 0 }, packages: [result('w', 'warn')] };
@@ -245,6 +354,10 @@ describe('stored scans (plugins/bun/verdict-reuse.ts)', () => {
     expect(await s.scan({ packages: [pkg('w')] })).toEqual([]);
     expect(built).toBe(0);
     expect(output()).toContain('w@1.0.0');
+    expect(output().split('\n')[0]).toBe('provenance-guard: config /p/.provenancerc, mode warn');
+    const timed = scanner({ env: { PROVENANCE_GUARD_TIMING: '1' }, reuse: { reused: async () => ({ report: stored, inputs: { config: { mode: 'warn' } as Guard['config'] } }), store: () => {} } });
+    await timed.s.scan({ packages: [pkg('w')] });
+    expect(timed.output()).toMatch(/provenance-guard timing: scanner [\d.]+ ms for 1 packages, process uptime \d+ ms, verdict reused\n/);
     const failing = scanner({ results: [result('a', 'pass')], reuse: { reused: async () => undefined, store: () => { throw new Error('disk full'); } } });
     expect(await failing.s.scan({ packages: [pkg('a')] })).toEqual([]);
   });
@@ -301,5 +414,29 @@ test('bun.lock read again answers for the file as it is now and for those regist
     expect(lockedIntegrities(one, npmjs).size).toBe(0);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a registry integrity bun.lock does not pin: the version\'s dist.integrity from the registry\'s metadata, else none', async () => {
+  const server = await startEvidenceServer();
+  try {
+    const registry = `${server.url}/`;
+    server.set('/@acme%2fx', { body: { name: '@acme/x', versions: { '1.0.0': { dist: { integrity: SRI } }, '2.0.0': { dist: { integrity: 42 } }, '3.0.0': {} } } });
+    expect(await registryIntegrity('@acme/x', '1.0.0', registry, 'Bearer t0ken')).toBe(SRI);
+    const asked = server.requests.at(-1)!;
+    expect(asked.path).toBe('/@acme%2fx');
+    expect(asked.headers.accept).toBe('application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8');
+    expect(asked.headers.authorization).toBe('Bearer t0ken');
+    expect(await registryIntegrity('@acme/x', '1.0.0', registry)).toBe(SRI);
+    expect(server.requests.at(-1)!.headers.authorization).toBeUndefined();
+    for (const version of ['2.0.0', '3.0.0', '9.9.9']) expect(await registryIntegrity('@acme/x', version, registry)).toBeUndefined();
+    server.set('/gone', { status: 404, body: { error: 'Not found' } });
+    server.set('/forbidden', { status: 403, body: { versions: { '1.0.0': { dist: { integrity: SRI } } } } });
+    server.set('/html', { body: '<html>maintenance</html>', headers: { 'content-type': 'text/html' } });
+    server.set('/no-versions', { body: { name: 'no-versions' } });
+    for (const name of ['gone', 'forbidden', 'html', 'no-versions']) expect(await registryIntegrity(name, '1.0.0', registry)).toBeUndefined();
+    expect(await registryIntegrity('a', '1.0.0', 'http://127.0.0.1:1/')).toBeUndefined();
+  } finally {
+    await server.close();
   }
 });
