@@ -48,3 +48,26 @@ test('a filtered install reaches the projects its projects link to (a trailing s
   const part = usedPart(linked, { declared: new Set(['lib', 'c', 'a', 'app', 'b']), importers: new Set(['packages/app']) });
   expect(keys(part)).toEqual(['a@1.0.0', 'c@https://host.example/c.tgz', 'd@1.0.0']);
 });
+
+test('a cycle among packages is walked once; optional dependencies and packages with peers are reached, in either lockfile form', () => {
+  const cyclic = {
+    lockfileVersion: '9.0',
+    importers: { '.': { dependencies: { a: { specifier: '1.0.0', version: '1.0.0' } } } },
+    packages: { 'a@1.0.0': entry, 'b@1.0.0': entry, 'p@2.0.0': entry, 'o@1.0.0': entry, 'x@1.0.0': entry },
+    snapshots: {
+      'a@1.0.0': { dependencies: { b: '1.0.0' } },
+      'b@1.0.0': { dependencies: { a: '1.0.0', p: '2.0.0(b@1.0.0)' }, optionalDependencies: { o: '1.0.0' } },
+      'p@2.0.0(b@1.0.0)': { dependencies: { a: '1.0.0' } },
+      'o@1.0.0': {},
+      'x@1.0.0': {},
+    },
+  };
+  expect(keys(usedPart(cyclic, { declared: new Set(['a']) }))).toEqual(['a@1.0.0', 'b@1.0.0', 'o@1.0.0', 'p@2.0.0']);
+  // As pnpm hands it to preResolution: one `packages` map keyed with the peers, no snapshots.
+  const inMemory = {
+    lockfileVersion: '9.0',
+    importers: cyclic.importers,
+    packages: Object.fromEntries(Object.entries(cyclic.snapshots).map(([k, v]) => [k, { ...entry, ...v }])),
+  };
+  expect(keys(usedPart(inMemory, { declared: new Set(['a']) }))).toEqual(['a@1.0.0', 'b@1.0.0', 'o@1.0.0', 'p@2.0.0(b@1.0.0)']);
+});

@@ -28,7 +28,10 @@ export function usedPart(lockfile: PnpmLockfileLike, scope: LockfileScope | unde
   const entries = lockfile.packages ?? {};
   if (!scope) return lockfile;
   const reachable = reachablePackageKeys(lockfile, scope.declared, scope.importers);
-  const kept = reachable ? Object.entries(entries).filter(([k]) => reachable.has(k)) : [];
+  // The walk reaches `name@version(peers…)` keys; a lockfile written as on disk keys its packages
+  // without the peers (they are in `snapshots`): either form keeps the package.
+  const keys = reachable && new Set([...reachable].flatMap((k) => (k.includes('(') ? [k, k.slice(0, k.indexOf('('))] : [k])));
+  const kept = keys ? Object.entries(entries).filter(([k]) => keys.has(k)) : [];
   if (kept.length > 0) return { ...lockfile, packages: Object.fromEntries(kept) };
   // A filtered install whose projects depend on nothing: nothing to check.
   if (scope.importers && reachable?.size === 0) return { ...lockfile, packages: {} };
