@@ -6,7 +6,10 @@
  * `exclude` or `overrides` entry for a harmless name cover it.
  */
 import { expect, test } from 'vitest';
-import { classify, DeclaredSpecs } from '../plugins/pnpm/classify';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { classify, DeclaredSpecs, registriesFromPnpm } from '../plugins/pnpm/classify';
 
 const none = (): boolean => false;
 const URL = 'https://host.example/x-1.0.0.tgz';
@@ -81,4 +84,65 @@ test('classify: a package without dist named like a workspace project is still c
   // An empty version is no version.
   expect(classify({ name: 'lib', version: '' }, declared, registries)).toMatchObject({ version: '0.0.0-unversioned', source: 'git' });
   expect(classify({ name: '', version: '1.0.0' }, declared, registries)).toBeUndefined();
+});
+
+test('npm: aliases: the real name, with or without a range, scoped or not, maps to every key that aliases it', () => {
+  const declared = new DeclaredSpecs();
+  declared.note({ name: 'root', dependencies: { plain: 'npm:real', ranged: 'npm:real@^1.0.0', scoped: 'npm:@acme/real@1.0.0', self: 'npm:self@1.0.0' } });
+  declared.note({ name: 'other', devDependencies: { again: 'npm:real@2' } });
+  expect(declared.aliasesOf('real').sort()).toEqual(['again', 'plain', 'ranged']);
+  expect(declared.aliasesOf('@acme/real')).toEqual(['scoped']);
+  expect(declared.aliasesOf('rea')).toEqual([]);
+  // A key aliasing its own name is no alias.
+  expect(declared.aliasesOf('self')).toEqual([]);
+});
+
+test('registry ranges, tags and workspace: specifiers are not remembered as another source', () => {
+  const declared = new DeclaredSpecs();
+  declared.note({ name: 'root', dependencies: { tagged: 'latest', ranged: '>=1 <3', ws: 'workspace:*', wsRange: 'workspace:^1.0.0' } });
+  for (const key of ['tagged', 'ranged', 'ws', 'wsRange']) expect(declared.isNonRegistry(key)).toBe(false);
+  expect(declared.specFor('anything')).toBeUndefined();
+  declared.noteUnnamed('latest');
+  declared.noteUnnamed('workspace:*');
+  expect(declared.specFor('anything')).toBeUndefined();
+  expect(declared.installNames('anything', undefined, none)).toEqual(['anything']);
+});
+
+test('one key declared differently by two projects keeps both specifiers', () => {
+  const declared = new DeclaredSpecs();
+  declared.note({ name: 'a', dependencies: { x: 'link:../outside-x' } });
+  declared.note({ name: 'b', dependencies: { x: 'github:acme/x' } });
+  expect(declared.linkKeys()).toEqual([['x', '../outside-x']]);
+  expect(declared.isNonRegistry('x')).toBe(true);
+});
+
+test('specFor: the specifier declared under the name, else the one kind every declared key agrees on', () => {
+  const declared = new DeclaredSpecs();
+  expect(declared.specFor('r')).toBeUndefined();
+  declared.note({ name: 'root', dependencies: { 'my-fork': 'github:u/r' } });
+  expect(declared.specFor('my-fork')).toBe('github:u/r');
+  expect(declared.specFor('r')).toBe('github:u/r');
+  declared.note({ name: 'root2', dependencies: { folder: 'file:../f' } });
+  expect(declared.specFor('r')).toBeUndefined();
+  expect(declared.specFor('folder')).toBe('file:../f');
+});
+
+test('registriesFromPnpm: the registries pnpm hands the hooks, scopes only from @-keys; without them, the project\'s .npmrc', () => {
+  expect(registriesFromPnpm({ default: 'https://r.example', '@acme': 'https://s.example/acme', 'not-a-scope': 'https://n.example/' })).toEqual({
+    default: 'https://r.example/',
+    scopes: { '@acme': 'https://s.example/acme/' },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'pg-pnpm-registries-'));
+  try {
+    writeFileSync(join(dir, '.npmrc'), 'registry=https://mirror.example/npm\n@corp:registry=https://corp.example/\n');
+    expect(registriesFromPnpm(undefined, dir)).toMatchObject({ default: 'https://mirror.example/npm/', scopes: { '@corp': 'https://corp.example/' } });
+    expect(registriesFromPnpm({ '@corp': 'https://elsewhere.example/' }, dir)).toMatchObject({ default: 'https://mirror.example/npm/' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const registries = registriesFromPnpm({ default: 'https://r.example/', '@acme': 'https://s.example/acme/' });
+  // A scope's package from its own registry is a registry package; from the default registry it is a tarball.
+  const declared = new DeclaredSpecs();
+  expect(classify({ name: '@acme/x', version: '1.0.0', dist: { integrity: 'sha512-x', tarball: 'https://s.example/acme/@acme/x/-/x-1.0.0.tgz' } }, declared, registries)).toMatchObject({ source: 'registry' });
+  expect(classify({ name: '@acme/x', version: '1.0.0', dist: { integrity: 'sha512-x', tarball: 'https://r.example/@acme/x/-/x-1.0.0.tgz' } }, declared, registries)).toMatchObject({ source: 'tarball' });
 });

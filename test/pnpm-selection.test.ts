@@ -12,6 +12,7 @@ test('filters select the projects they name, literally but for `*`; anything els
   expect(selectedProjectNames(['my.app'], projects)).toEqual(new Set(['my.app']));
   expect(selectedProjectNames(['app*'], projects)).toEqual(new Set(['app', 'app-web']));
   expect(selectedProjectNames(['app...'], projects)).toEqual(new Set(['app']));
+  expect(selectedProjectNames(['app-web...'], projects)).toEqual(new Set(['app-web']));
   // Without a scope, the scoped project of that name (as pnpm does).
   expect(selectedProjectNames(['api'], projects)).toEqual(new Set(['@acme/api']));
   expect(selectedProjectNames(['app', 'lib'], projects)).toEqual(new Set(['app', 'lib']));
