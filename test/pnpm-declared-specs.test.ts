@@ -103,9 +103,13 @@ test('registry ranges, tags and workspace: specifiers are not remembered as anot
   for (const key of ['tagged', 'ranged', 'ws', 'wsRange']) expect(declared.isNonRegistry(key)).toBe(false);
   expect(declared.specFor('anything')).toBeUndefined();
   declared.noteUnnamed('latest');
+  expect(declared.specFor('anything')).toBeUndefined();
   declared.noteUnnamed('workspace:*');
   expect(declared.specFor('anything')).toBeUndefined();
   expect(declared.installNames('anything', undefined, none)).toEqual(['anything']);
+  // A specifier of another source with no key yet is remembered (`pnpm add github:user/repo`).
+  declared.noteUnnamed('github:u/r');
+  expect(declared.specFor('anything')).toBe('github:u/r');
 });
 
 test('one key declared differently by two projects keeps both specifiers', () => {
