@@ -49,7 +49,7 @@ const yarn = [
 ];
 
 // The pnpm hooks' in-process suites (what readPackage and preResolution decide, pnpm-lock.yaml on disk).
-const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnpm-agreement.test.ts', 'test/pnpm-disk-lockfile.test.ts', 'test/pnpm-declared-specs.test.ts', 'test/pnpm-used-part.test.ts', 'test/pnpm-selection.test.ts', 'test/pnpm-verdict-log.test.ts'];
+const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnpm-agreement.test.ts', 'test/pnpm-disk-lockfile.test.ts', 'test/pnpm-declared-specs.test.ts', 'test/pnpm-used-part.test.ts', 'test/pnpm-selection.test.ts', 'test/pnpm-verdict-log.test.ts', 'test/pnpm-verdict-reuse.test.ts'];
 
 // The live evidence sources against local servers with the services' response shapes (provenance verified with Sigstore).
 const evidence = ['test/evidence-units.test.ts', 'test/evidence-sources.test.ts', 'test/evidence-faults.test.ts', 'test/evidence-repository.test.ts', 'test/evidence-registry.test.ts', 'test/evidence-provenance.test.ts'];
