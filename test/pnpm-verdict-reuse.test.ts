@@ -77,6 +77,12 @@ test('any input of the batch changed: not reused', () => {
     rmSync(elsewhere, { recursive: true, force: true });
   }
   expect(reuseBatch(batchVerdictInputs({ ...inputs, config: { ...inputs.config, mode: 'warn' } }, batch())!)).toBeUndefined();
+  // A filter selecting other projects of the same lockfile.
+  storeBatch(batchVerdictInputs(inputs, batch({ scope: { declared: new Set(['a', 'g']), importers: new Set(['packages/a']) } }))!, pass, locked);
+  expect(reuseBatch(batchVerdictInputs(inputs, batch({ scope: { declared: new Set(['a', 'g']), importers: new Set(['packages/a']) } }))!)).toBeDefined();
+  expect(reuseBatch(batchVerdictInputs(inputs, batch({ scope: { declared: new Set(['a', 'g']), importers: new Set(['packages/b']) } }))!)).toBeUndefined();
+  expect(reuseBatch(batchVerdictInputs(inputs, batch({ scope: { declared: new Set(['a', 'g']), importers: new Set(['packages/a', 'packages/b']) } }))!)).toBeUndefined();
+  storeBatch(batchVerdictInputs(inputs, batch())!, pass, locked);
   // The names declared are a set: their order does not matter.
   expect(reuseBatch(batchVerdictInputs(inputs, batch({ scope: { declared: new Set(['g', 'a']) } }))!)).toBeDefined();
 });
@@ -87,7 +93,7 @@ test('live evidence is never stored; a block removes what was stored; a stored v
   storeBatch(verdict, pass, locked);
   storeBatch(verdict, { ...pass, summary: { ...pass.summary, pass: 0, block: 1 }, packages: [{ ...pass.packages[0]!, verdict: 'block' }, pass.packages[1]!] }, locked);
   expect(reuseBatch(verdict)).toBeUndefined();
-  for (const attachment of [undefined, 'x', [['a', '1.0.0']], [['a', '1.0.0', 'yes']], [[1, '1.0.0', true]], [['a', 1, true]]]) {
+  for (const attachment of [undefined, 'x', [['a', '1.0.0']], [['a', '1.0.0', 'yes']], [[1, '1.0.0', true]], [['a', 1, true]], [['a', '1.0.0', true], ['b', '1.0.0']]]) {
     storeVerdict(verdict, pass, attachment);
     expect(reuseBatch(verdict), JSON.stringify(attachment)).toBeUndefined();
   }
