@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // `npm run mutate` runs these once per mutant (only the tests that cover it): the in-process unit
 // suites that import src/policy, src/lockfile, src/feed and src/verify's comparison, and (the
-// mutate:yarn, mutate:pnpm, mutate:bun, mutate:store and mutate:evidence scripts) the adapters'
-// decisions, the verdict store and the evidence sources. No real installs, no CLI child processes
+// mutate:yarn, mutate:pnpm, mutate:bun, mutate:store, mutate:evidence and mutate:config scripts) the
+// adapters' decisions, the verdict store, the evidence sources and the config. No real installs, no CLI child processes
 // (a child runs dist/, never the mutated source; so do the package managers, which load the
 // bundles), no slow download suites.
 // One group at a time: `npx stryker run --mutate 'src/lockfile/**/*.ts' --testFiles <its files>`.
@@ -54,12 +54,15 @@ const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnp
 // The live evidence sources against local servers with the services' response shapes (provenance verified with Sigstore).
 const evidence = ['test/evidence-units.test.ts', 'test/evidence-sources.test.ts', 'test/evidence-faults.test.ts', 'test/evidence-repository.test.ts', 'test/evidence-registry.test.ts', 'test/evidence-provenance.test.ts'];
 
+// The config: what .provenancerc may say, how it is found and read, and the mode a broken one still declares.
+const config = ['test/config.test.ts', 'test/config-validate.test.ts', 'test/config-discovery.test.ts', 'test/config-memo.test.ts', 'test/warn-means-warn.test.ts', 'test/hostile-inputs.test.ts'];
+
 // The verdict store every adapter and `check` reuse through (src/verdict-store.ts), and the config it remembers.
 const store = ['test/verdict-store.test.ts', 'test/config-memo.test.ts', 'test/yarn-verdict-reuse.test.ts', 'test/machine-secret.test.ts'];
 
 export default defineConfig({
   test: {
-    include: [...policy, ...lockfile, ...feed, ...verify, ...yarn, ...store, ...pnpm, ...evidence],
+    include: [...policy, ...lockfile, ...feed, ...verify, ...yarn, ...store, ...pnpm, ...evidence, ...config],
     exclude: ['test/lockfile-perf.test.ts', 'test/lockfile-pnpm-hook.test.ts', 'test/feed-download.test.ts', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

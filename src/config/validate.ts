@@ -20,7 +20,7 @@ class Problems {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (value instanceof Date) return `the date ${value.toISOString().slice(0, 10)}`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid date' : `the date ${value.toISOString().slice(0, 10)}`;
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return JSON.stringify(value);
   return String(value);
