@@ -2,6 +2,7 @@
 // other value is a problem naming its key (loadConfig then refuses the file: exit 2). A value that
 // was silently dropped would leave the default in force where the user asked for something else.
 import { describe, expect, test } from 'vitest';
+import { formatDuration, parseDuration } from '../src/config/duration';
 import { validateConfig } from '../src/config/validate';
 import type { Config } from '../src/config/types';
 
@@ -175,5 +176,29 @@ describe('every other value is a problem naming its key', () => {
     expect(problemsOf({ overrides: [{ package: 'x', rules: 'all', reason: 'r', expires: new Date('nonsense') }] })).toEqual(['overrides[0].expires: expected a date as YYYY-MM-DD, got an invalid date']);
     expect(problemsOf({ feed: { sauce: 1 } })).toEqual(['feed.sauce: unknown key (expected one of: source, publicKeys, maxAge, onStale, offline, minSerial)']);
     expect(problemsOf({ rules: { scorecard: {} } })).toEqual(['rules.scorecard: expected minScore and/or checks (or `off` to disable the rule)']);
+  });
+});
+
+describe('durations (feed.maxAge, sources.timeout, sources.cacheTtl)', () => {
+  test.each<[string, number]>([
+    ['1500ms', 1500],
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['12h', 43_200_000],
+    ['7d', 604_800_000],
+    ['2w', 1_209_600_000],
+    ['1.5h', 5_400_000],
+    [' 7 d ', 604_800_000],
+    ['0.0004s', 0],
+  ])('%j → %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  test.each([['7'], ['d'], ['7 days'], ['x7d'], ['7dx'], ['7d 1h'], ['-7d'], ['1.d'], ['.5d'], ['7D'], ['1e3ms'], ['']])('%j is no duration', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  test('written back in the largest whole unit', () => {
+    expect([604_800_000 * 2, 86_400_000 * 3, 3_600_000, 90_000, 60_000, 1500, 0].map(formatDuration)).toEqual(['2w', '3d', '1h', '90s', '1m', '1500ms', '0ms']);
   });
 });
