@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Guard } from '../../src/guard';
 import { parsePnpmYaml } from '../../src/lockfile/index';
-import { packagesFromPnpmLockfile } from '../../src/lockfile/pnpm';
+import { packagesFromPnpmLockfile, stripPeers } from '../../src/lockfile/pnpm';
 import type { ResolvedPackage } from '../../src/types';
 import type { PnpmLockfileLike } from './hooks';
 import { errorText, LockfileError } from '../../src/errors';
@@ -30,7 +30,7 @@ export function usedPart(lockfile: PnpmLockfileLike, scope: LockfileScope | unde
   const reachable = reachablePackageKeys(lockfile, scope.declared, scope.importers);
   // The walk reaches `name@version(peers…)` keys; a lockfile written as on disk keys its packages
   // without the peers (they are in `snapshots`): either form keeps the package.
-  const keys = reachable && new Set([...reachable].flatMap((k) => (k.includes('(') ? [k, k.slice(0, k.indexOf('('))] : [k])));
+  const keys = reachable && new Set([...reachable].flatMap((k) => [k, stripPeers(k)]));
   const kept = keys ? Object.entries(entries).filter(([k]) => keys.has(k)) : [];
   if (kept.length > 0) return { ...lockfile, packages: Object.fromEntries(kept) };
   // A filtered install whose projects depend on nothing: nothing to check.

@@ -49,7 +49,8 @@ export function refTarget(depName: string, ref: string): DepPath {
   return parseDepPath(bare) ?? { name: depName, version: bare };
 }
 
-function stripPeers(version: string): string {
+/** A version, ref or dependency path without its peer suffix: `x(peer@1)(peer@2)` → `x`. */
+export function stripPeers(version: string): string {
   const paren = version.indexOf('(');
   return paren === -1 ? version : version.slice(0, paren);
 }
