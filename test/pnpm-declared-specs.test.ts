@@ -6,10 +6,12 @@
  * `exclude` or `overrides` entry for a harmless name cover it.
  */
 import { expect, test } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classify, DeclaredSpecs, registriesFromPnpm } from '../plugins/pnpm/classify';
+import { tempDirs } from './helpers/temp';
+
+const temp = tempDirs('pg-pnpm-registries-');
 
 const none = (): boolean => false;
 const URL = 'https://host.example/x-1.0.0.tgz';
@@ -136,14 +138,10 @@ test('registriesFromPnpm: the registries pnpm hands the hooks, scopes only from 
     default: 'https://r.example/',
     scopes: { '@acme': 'https://s.example/acme/' },
   });
-  const dir = mkdtempSync(join(tmpdir(), 'pg-pnpm-registries-'));
-  try {
-    writeFileSync(join(dir, '.npmrc'), 'registry=https://mirror.example/npm\n@corp:registry=https://corp.example/\n');
-    expect(registriesFromPnpm(undefined, dir)).toMatchObject({ default: 'https://mirror.example/npm/', scopes: { '@corp': 'https://corp.example/' } });
-    expect(registriesFromPnpm({ '@corp': 'https://elsewhere.example/' }, dir)).toMatchObject({ default: 'https://mirror.example/npm/' });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = temp();
+  writeFileSync(join(dir, '.npmrc'), 'registry=https://mirror.example/npm\n@corp:registry=https://corp.example/\n');
+  expect(registriesFromPnpm(undefined, dir)).toMatchObject({ default: 'https://mirror.example/npm/', scopes: { '@corp': 'https://corp.example/' } });
+  expect(registriesFromPnpm({ '@corp': 'https://elsewhere.example/' }, dir)).toMatchObject({ default: 'https://mirror.example/npm/' });
   const registries = registriesFromPnpm({ default: 'https://r.example/', '@acme': 'https://s.example/acme/' });
   // A scope's package from its own registry is a registry package; from the default registry it is a tarball.
   const declared = new DeclaredSpecs();

@@ -4,26 +4,27 @@
  * turn, and each change must miss: a stored pass answering for another lockfile, another part of
  * it, other registries or another config would let a package through unchecked.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../src/config/load';
 import type { GuardInputs } from '../src/guard';
 import type { Report, ResolvedPackage } from '../src/types';
 import { storeVerdict } from '../src/verdict-store';
 import { batchVerdictInputs, pnpmVerdictFile, reuseBatch, storeBatch, type LockfileBatch } from '../plugins/pnpm/verdict-reuse';
+import { tempDirs } from './helpers/temp';
+
+const temp = tempDirs('pg-pnpm-reuse-');
 
 let dir: string;
 let inputs: GuardInputs;
 const env = (): NodeJS.ProcessEnv => ({ HOME: dir, PROVENANCE_GUARD_CACHE_DIR: join(dir, '.cache'), PROVENANCE_GUARD_STATE_DIR: join(dir, '.state') });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'pg-pnpm-reuse-'));
+  dir = temp();
   writeFileSync(join(dir, '.provenancerc'), 'mode: block\nfeed:\n  source: ./feed\n  publicKeys: ["k"]\n');
   inputs = { config: await loadConfig({ cwd: dir, env: env() }), feedPath: undefined, cacheDir: join(dir, '.cache'), stateDir: join(dir, '.state'), now: new Date() };
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SRI = `sha512-${Buffer.alloc(64, 1).toString('base64')}`;
 const lockfile = {
@@ -68,14 +69,10 @@ test('any input of the batch changed: not reused', () => {
     ['the importers a filter selects', { scope: { declared: new Set(['a', 'g']), importers: new Set(['.']) } }],
   ];
   for (const [what, over] of changed) expect(reuseBatch(batchVerdictInputs(inputs, batch(over))!), what).toBeUndefined();
-  const elsewhere = mkdtempSync(join(tmpdir(), 'pg-pnpm-reuse-other-'));
-  try {
-    // Another lockfile directory has a verdict file of its own; the same one under its name answers nothing either.
-    expect(pnpmVerdictFile(elsewhere, inputs.stateDir)).not.toBe(pnpmVerdictFile(dir, inputs.stateDir));
-    expect(reuseBatch({ ...batchVerdictInputs(inputs, batch({ dir: elsewhere }))!, file: pnpmVerdictFile(dir, inputs.stateDir) })).toBeUndefined();
-  } finally {
-    rmSync(elsewhere, { recursive: true, force: true });
-  }
+  const elsewhere = temp('pg-pnpm-reuse-other-');
+  // Another lockfile directory has a verdict file of its own; the same one under its name answers nothing either.
+  expect(pnpmVerdictFile(elsewhere, inputs.stateDir)).not.toBe(pnpmVerdictFile(dir, inputs.stateDir));
+  expect(reuseBatch({ ...batchVerdictInputs(inputs, batch({ dir: elsewhere }))!, file: pnpmVerdictFile(dir, inputs.stateDir) })).toBeUndefined();
   expect(reuseBatch(batchVerdictInputs({ ...inputs, config: { ...inputs.config, mode: 'warn' } }, batch())!)).toBeUndefined();
   // A filter selecting other projects of the same lockfile.
   storeBatch(batchVerdictInputs(inputs, batch({ scope: { declared: new Set(['a', 'g']), importers: new Set(['packages/a']) } }))!, pass, locked);
