@@ -55,7 +55,7 @@ const pnpm = ['test/pnpm-hooks.test.ts', 'test/pnpm-classify.test.ts', 'test/pnp
 const evidence = ['test/evidence-units.test.ts', 'test/evidence-sources.test.ts', 'test/evidence-faults.test.ts', 'test/evidence-repository.test.ts', 'test/evidence-registry.test.ts', 'test/evidence-provenance.test.ts'];
 
 // The config: what .provenancerc may say, how it is found and read, and the mode a broken one still declares.
-const config = ['test/config.test.ts', 'test/config-validate.test.ts', 'test/config-discovery.test.ts', 'test/config-memo.test.ts', 'test/warn-means-warn.test.ts', 'test/hostile-inputs.test.ts'];
+const config = ['test/config.test.ts', 'test/config-yaml.test.ts', 'test/config-validate.test.ts', 'test/config-discovery.test.ts', 'test/config-memo.test.ts', 'test/warn-means-warn.test.ts', 'test/hostile-inputs.test.ts'];
 
 // The verdict store every adapter and `check` reuse through (src/verdict-store.ts), and the config it remembers.
 const store = ['test/verdict-store.test.ts', 'test/config-memo.test.ts', 'test/yarn-verdict-reuse.test.ts', 'test/machine-secret.test.ts'];

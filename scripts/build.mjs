@@ -38,7 +38,7 @@ const RARELY_NEEDED = /^(yaml|@zkochan\/js-yaml|npm-package-arg|hosted-git-info|
  * without, ~55). Sibling files of our own package, never a name resolved from the project's
  * node_modules.
  */
-const BUN_CHUNKS = Object.fromEntries(['yaml', 'npm-package-arg', 'hosted-git-info', 'lru-cache', 'cosmiconfig', 'picocolors', '@yarnpkg/parsers', 'semver']
+const BUN_CHUNKS = Object.fromEntries(['yaml', '@zkochan/js-yaml', 'npm-package-arg', 'hosted-git-info', 'lru-cache', 'cosmiconfig', 'picocolors', '@yarnpkg/parsers', 'semver']
   .map((name) => [name, `scanner-${name.replace(/^@/, '').replace(/\//g, '-')}.cjs`]));
 
 /**

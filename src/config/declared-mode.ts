@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { Mode } from '../types';
+import { parseConfigYaml } from './yaml';
 
 const MODES: readonly string[] = ['block', 'warn', 'off'];
 /** A top-level `mode:` line (optionally quoted, optionally commented). */
@@ -29,11 +29,8 @@ function fromLines(text: string): Mode | undefined {
 }
 
 function fromYaml(text: string): Mode | undefined {
-  const doc = parseDocument(text, { uniqueKeys: false });
-  if (doc.errors.length === 0) {
-    const contents = doc.toJS() as unknown;
-    if (contents !== null && typeof contents === 'object') return asMode((contents as Record<string, unknown>).mode);
-  }
+  const parsed = parseConfigYaml(text);
+  if ('value' in parsed && parsed.value !== null && typeof parsed.value === 'object') return asMode((parsed.value as Record<string, unknown>).mode);
   return fromLines(text);
 }
 

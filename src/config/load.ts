@@ -1,28 +1,24 @@
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors';
-import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { Mode } from '../types';
 import { defaultConfig } from './defaults';
 import { findConfig } from './discover';
 import { configFromMemo, rememberConfig, type ConfigMemo } from './memo';
 import type { Config } from './types';
 import { validateConfig } from './validate';
+import { parseConfigYaml } from './yaml';
 
 export const MODULE_NAME = 'provenance';
 
 export { SEARCH_PLACES } from './discover';
 
-/** YAML through the `yaml` library: line/column in errors, and dates stay `YYYY-MM-DD` strings. */
+/** YAML through config/yaml.ts: line/column in errors, and dates stay `YYYY-MM-DD` strings. */
 const loadYaml: Loader = (filepath, content) => {
-  try {
-    return parseYaml(content, { prettyErrors: true, uniqueKeys: true }) as unknown;
-  } catch (error) {
-    const detail = error instanceof YAMLParseError ? error.message.split('\n')[0] : isStackOverflow(error) ? TOO_DEEP : String(error);
-    throw new ConfigError(`${filepath}: invalid YAML: ${detail}`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
-  }
+  const parsed = parseConfigYaml(content);
+  if ('problem' in parsed) throw new ConfigError(`${filepath}: invalid YAML: ${parsed.problem}`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
+  return parsed.value;
 };
 
 const loadJson: Loader = (filepath, content) => {
