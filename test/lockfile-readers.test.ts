@@ -49,6 +49,27 @@ describe('bun.lock', () => {
     expect(thrown(() => parseBunLockText('{\n  "a": 1\n  "b": 2\n}', 'bun.lock')).message).toBe("bun.lock: invalid JSONC at line 3, column 3: Expected ',' or '}' after property value");
   });
 
+  test('a key written twice in one object is refused, wherever it hides (Bun reads the first or refuses the file, JSON the last)', () => {
+    const twice = (text: string) => {
+      const e = thrown(() => parseBunLockText(text, 'bun.lock'));
+      expect(e.code).toBe('ERR_PG_LOCKFILE_PARSE');
+      return e.message.replace(/: Bun reads the first.*$/, '');
+    };
+    expect(twice('{"a": 1, "a": 2}')).toBe('bun.lock: key "a" written twice in one object (line 1, column 10)');
+    // Two `packages` objects: Bun 1.4.4 installs from the first, JSON.parse keeps the last.
+    expect(twice('{\n  "packages": {"x": ["x@1.0.0", "https://evil.example/x.tgz", {}, "sha512-a"]},\n  "packages": {"x": ["x@1.0.0", "", {}, "sha512-b"]},\n}')).toBe('bun.lock: key "packages" written twice in one object (line 3, column 3)');
+    // One install path twice: Bun refuses the file ("Duplicate package path") and resolves anew.
+    expect(twice('{"packages": {\n "x": ["x@1.0.0", "", {}, "sha512-a"],\n "x": ["x@1.0.0", "", {}, "sha512-b"],\n}}')).toBe('bun.lock: key "x" written twice in one object (line 3, column 2)');
+    // Comments between a key and its colon, an escape that spells the same key, a nested object.
+    expect(twice('{"a" /* c */ : 1, "a"\n// x\n: 2}')).toBe('bun.lock: key "a" written twice in one object (line 1, column 19)');
+    expect(twice('{"a": 1, "\\u0061": 2}')).toBe('bun.lock: key "a" written twice in one object (line 1, column 10)');
+    expect(twice('{"p": {"x": {"d": 1, "d": 2}}}')).toBe('bun.lock: key "d" written twice in one object (line 1, column 22)');
+    expect(twice('[{"a": 1}, {"b": {"a": 1}, "b": 2}]')).toBe('bun.lock: key "b" written twice in one object (line 1, column 28)');
+    // Not twice: the same key in two objects, equal values in an array, keys inside strings and comments.
+    expect(parseBunLockText('{"a": {"b": 1}, "c": {"b": 2}, "l": ["x", "x"], "s": "a\\": 1, \\"a\\": 2", // "s": 3\n "t": /* "a": */ 3}')).toEqual({ a: { b: 1 }, c: { b: 2 }, l: ['x', 'x'], s: 'a": 1, "a": 2', t: 3 });
+    expect(parseBunLockText('{"a": {"a": {"a": 1}}}')).toEqual({ a: { a: { a: 1 } } });
+  });
+
   test('versions 0, 1 and 2 are read; anything else is unsupported', () => {
     for (const v of [0, 1, 2]) expect(bun({}, v)).toEqual([]);
     for (const v of [-1, 3, '1', null]) {

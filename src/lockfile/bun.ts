@@ -14,16 +14,68 @@ import { dedupe, fail, isObject, isSemver, lineColumn, make, splitNameAt, str } 
 import { classifyBunSpec, declaredUrlSource, DEFAULT_REGISTRIES, urlPackage, type Registries, type SourceClass } from './source';
 
 /**
- * One token of JSONC that is not copied as it is: a string (copied whole, so nothing inside one is
- * read as a comment or a comma; unterminated, it runs to the end), a line or block comment, a comma
- * before a closing bracket. Matched by the regex engine: a scan in JavaScript cost a cold process
- * ~20 ms for a 1,000-package bun.lock.
+ * The tokens of JSONC that matter here: a string (a key when a colon follows, comments or not; copied whole, so
+ * nothing inside one is read as a comment, comma or bracket; unterminated, it runs to the end), a
+ * line or block comment, a comma before a closing bracket, a bracket. Matched by the regex engine:
+ * a scan in JavaScript cost a cold process ~20 ms for a 1,000-package bun.lock.
  */
-const JSONC_TOKEN = /"(?:[^"\\]|\\[\s\S])*"?|\/\/[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|,(?=\s*[}\]])/g;
+const JSONC_TOKEN = /"(?:[^"\\]|\\[\s\S])*"?(?=((?:\s|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*:)?)|\/\/[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|,(?=\s*[}\]])|[{}[\]]/g;
+
+interface Jsonc {
+  /** The JSON text: comments blanked, trailing commas dropped (strings untouched); every character keeps its line and column. */
+  json: string;
+  /** The first key written twice in one object, and where. */
+  duplicate?: { key: string; offset: number };
+}
+
+/**
+ * JSONC as JSON, and the first key written twice in one object. JSON.parse keeps the last of two
+ * equal keys; Bun 1.4.4 keeps the first (measured: of two top-level `packages` objects it installs
+ * from the first) or refuses the lockfile ("Duplicate package path"), so such a file never means
+ * to Bun what it means here.
+ */
+function readJsonc(text: string): Jsonc {
+  const parts: string[] = [];
+  const objects: Array<Set<string> | undefined> = [];
+  let duplicate: Jsonc['duplicate'];
+  let copied = 0;
+  JSONC_TOKEN.lastIndex = 0;
+  for (let m = JSONC_TOKEN.exec(text); m !== null; m = JSONC_TOKEN.exec(text)) {
+    const token = m[0];
+    const first = token.charCodeAt(0);
+    if (first === 0x22) {
+      if (m[1] !== undefined && duplicate === undefined) duplicate = noteKey(objects[objects.length - 1], token, m.index);
+    } else if (first === 0x7b) objects.push(new Set());
+    else if (first === 0x5b) objects.push(undefined);
+    else if (first === 0x7d || first === 0x5d) objects.pop();
+    else {
+      parts.push(text.slice(copied, m.index), first === 0x2c ? ' ' : token.replace(/[^\n]/g, ' '));
+      copied = JSONC_TOKEN.lastIndex;
+    }
+  }
+  parts.push(text.slice(copied));
+  return { json: parts.join(''), ...(duplicate ? { duplicate } : {}) };
+}
+
+/** Records a key of the innermost object; the key when that object has it already. */
+function noteKey(keys: Set<string> | undefined, token: string, offset: number): Jsonc['duplicate'] {
+  if (keys === undefined) return undefined;
+  let key = token.slice(1, -1);
+  if (token.includes('\\')) {
+    try {
+      key = JSON.parse(token) as string;
+    } catch {
+      return undefined; // not a JSON string: JSON.parse reports the file
+    }
+  }
+  if (keys.has(key)) return { key, offset };
+  keys.add(key);
+  return undefined;
+}
 
 /** The JSON text of a JSONC document: comments blanked, trailing commas dropped (strings untouched); every character keeps its line and column. */
 export function stripJsonc(text: string): string {
-  return text.replace(JSONC_TOKEN, (token) => (token[0] === '"' ? token : token[0] === ',' ? ' ' : token.replace(/[^\n]/g, ' ')));
+  return readJsonc(text).json;
 }
 
 function yamlErrorPosition(text: string): { line: number; column: number } | undefined {
@@ -32,9 +84,10 @@ function yamlErrorPosition(text: string): { line: number; column: number } | und
 }
 
 export function parseBunLockText(text: string, file?: string): unknown {
-  const json = stripJsonc(text);
+  const { json, duplicate } = readJsonc(text);
+  let parsed: unknown;
   try {
-    return JSON.parse(json);
+    parsed = JSON.parse(json);
   } catch (error) {
     const message = (error as Error).message;
     const position = /position (\d+)/.exec(message);
@@ -44,6 +97,11 @@ export function parseBunLockText(text: string, file?: string): unknown {
     const where = located ? ` at line ${located.line}, column ${located.column}` : '';
     return fail(file, `invalid JSONC${where}: ${message.replace(/ in JSON at position \d+.*$/, '').split('\n')[0]}`, 'ERR_PG_LOCKFILE_PARSE');
   }
+  if (duplicate) {
+    const { line, column } = lineColumn(text, duplicate.offset);
+    return fail(file, `key ${JSON.stringify(duplicate.key)} written twice in one object (line ${line}, column ${column}): Bun reads the first or refuses the file, JSON the last, so what it installs cannot be known from it`, 'ERR_PG_LOCKFILE_PARSE');
+  }
+  return parsed;
 }
 
 /**
