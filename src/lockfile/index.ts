@@ -119,12 +119,39 @@ export function parsePnpmYaml(text: string, file: string): unknown[] {
   // `check` reads a pnpm-lock.yaml twice in one process (its packages, then the report's
   // dependency paths): the same text is parsed once. Nothing changes the parsed documents.
   if (lastParsed?.text === text) return lastParsed.documents;
+  const documents = parsedPnpmYaml(text, file);
+  // No text, no key: the walk runs only for a file that has `<<` somewhere (a deprecation message may).
+  if (text.includes('<<') && hasMergeKey(documents)) {
+    return fail(file, 'a merge key (<<): pnpm reads it as YAML 1.1 does, adding the keys of the mapping it names (dependencies, resolutions), which this reader does not; pnpm never writes one', 'ERR_PG_LOCKFILE_PARSE');
+  }
+  lastParsed = { text, documents };
+  return documents;
+}
+
+/**
+ * Whether any mapping has the key `<<`. pnpm 10 loads pnpm-lock.yaml with js-yaml's default
+ * schema, where `<<` merges another mapping's keys in; the failsafe schema here keeps it as a
+ * key, so a dependency merged in (a `link:` to a folder outside the project) would be pnpm's
+ * and not this reader's. Each object once: aliases share objects.
+ */
+function hasMergeKey(documents: unknown[]): boolean {
+  const seen = new Set<object>();
+  const stack: unknown[] = [...documents];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+    seen.add(value);
+    if (!Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, '<<')) return true;
+    for (const child of Object.values(value)) stack.push(child);
+  }
+  return false;
+}
+
+function parsedPnpmYaml(text: string, file: string): unknown[] {
   try {
     // pnpm separates documents with `---` lines; it writes no block scalars that could hold one.
     const parts = text.split(/^---[ \t]*$/m).filter((part) => part.trim() !== '');
-    const documents = parts.map(jsYamlDocument);
-    lastParsed = { text, documents };
-    return documents;
+    return parts.map(jsYamlDocument);
   } catch {
     // fall through to the reference parser
   }
