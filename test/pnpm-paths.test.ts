@@ -2,8 +2,8 @@
  * Issue 8 for pnpm 10.34 and 12.21 against a real verdaccio: the less common install paths.
  * - `--filter`: only what the selected projects put on disk is refused (item 8);
  * - `pnpm --filter app deploy DIR`: the invoking project's policy governs DIR (item 6);
- * - `pnpm fetch`, `pnpm rebuild` and `install` over a node_modules made with the guard off
- *   (item 7): gated by the updateConfig hook where no other hook runs.
+ * - `pnpm fetch`, `pnpm rebuild`, `pnpm patch` and `install` over a node_modules made with the
+ *   guard off (item 7): gated by the updateConfig hook where no other hook runs.
  * A blocked package leaves no file in node_modules and no postinstall marker.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -160,6 +160,24 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(ok.code, ok.output).toBe(0);
   });
 
+  test('patch extracts no package from a node_modules made with the guard off; a passing one is extracted', async () => {
+    const p = workspace(version, { a: { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, b: {} });
+    expect((await p.pnpm(['install'], OFF)).code).toBe(0);
+    p.clearMarkers();
+    const edit = join(p.dir, '..', 'edit');
+    const r = await p.pnpm(['patch', '@pg-fixture/bad@1.0.0', '--edit-dir', edit]);
+    expect(r.code, r.output).not.toBe(0);
+    expect(flat(r.output)).toContain('@pg-fixture/bad@1.0.0');
+    expect(existsSync(edit)).toBe(false);
+    expect(p.ran()).toEqual([]);
+
+    const q = workspace(version, { a: { '@pg-fixture/good': '1.0.0' }, b: {} });
+    expect((await q.pnpm(['install'])).code).toBe(0);
+    const ok = await q.pnpm(['patch', '@pg-fixture/good@1.0.0', '--edit-dir', join(q.dir, '..', 'edit')]);
+    expect(ok.code, ok.output).toBe(0);
+    expect(existsSync(join(q.dir, '..', 'edit/package.json'))).toBe(true);
+  });
+
   test('as the config dependency pnpm-plugin-provenance-guard, fetch and rebuild are gated too', async () => {
     configDependency ??= (async () => {
       const { name, version: v, ...rest } = JSON.parse(readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -211,6 +229,8 @@ test('the command line: command and --filter selectors; selectors not interprete
   expect(unhookedCommandOf(['--registry', 'http://r/', 'fetch'])).toBe('fetch');
   expect(unhookedCommandOf(['--test-pattern', 'x', 'rebuild'])).toBe('rebuild');
   expect(unhookedCommandOf(['approve-builds', '--all'])).toBe('approve-builds');
+  expect(unhookedCommandOf(['patch', '@x/y@1.0.0', '--edit-dir', 'e'])).toBe('patch');
+  expect(unhookedCommandOf(['patch-commit', 'e'])).toBeUndefined();
   expect(unhookedCommandOf(['install', '--filter', 'app'])).toBeUndefined();
   expect(unhookedCommandOf(['exec', '--', 'rebuild'])).toBeUndefined();
   for (const selector of ['...ws-a', 'ws-a^...', '!ws-b', './packages/ws-a', '{packages/ws-a}', '[origin/main]']) {
