@@ -26,6 +26,7 @@ let registry: TestRegistry;
 let markers: string;
 let rc: string;
 let configDependency: Promise<PublishedPackage> | undefined;
+let badPackage: PublishedPackage;
 const temps: string[] = [];
 
 beforeAll(async () => {
@@ -40,7 +41,7 @@ beforeAll(async () => {
     rebuild: { verdict, source: 'oss-rebuild' },
   });
   const good = await registry.publish(fixture(markers, { name: '@pg-fixture/good', version: '1.0.0' }));
-  const bad = await registry.publish(fixture(markers, { name: '@pg-fixture/bad', version: '1.0.0' }));
+  const bad = (badPackage = await registry.publish(fixture(markers, { name: '@pg-fixture/bad', version: '1.0.0' })));
   // Tools for dlx: one whose tree holds the blocked package, one that passes.
   const bin = (name: string) => ({ manifest: { bin: { [name]: 'cli.js' } }, files: { 'cli.js': `#!/usr/bin/env node\nconsole.log('${name} ran');\n` } });
   const badtool = await registry.publish({ name: '@pg-fixture/badtool', version: '1.0.0', dependencies: { '@pg-fixture/bad': '1.0.0' }, ...bin('pg-badtool') });
@@ -245,6 +246,18 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const r = await p.pnpm(['dlx', '--allow-build=@pg-fixture/bad', '@pg-fixture/badtool']);
     expect(r.code, r.output).toBe(0);
     expect(p.ran()).toEqual(['@pg-fixture/bad@1.0.0']);
+  });
+
+  test('not reached (documented): a blocked config dependency is installed before any hook; store add downloads unchecked', async () => {
+    const p = workspace(version, { a: {}, b: {} });
+    p.writeWorkspace({ configDependencies: { '@pg-fixture/bad': version === '10' ? `1.0.0+${badPackage.integrity}` : '1.0.0' } });
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(existsSync(join(p.dir, 'node_modules/.pnpm-config/@pg-fixture/bad'))).toBe(true);
+    const store = await p.pnpm(['store', 'add', '@pg-fixture/bad@1.0.0']);
+    expect(store.code, store.output).toBe(0);
+    expect(flat(store.output)).toContain('+ @pg-fixture/bad@1.0.0');
+    expect(p.ran()).toEqual([]);
   });
 
   test('--ignore-pnpmfile switches the hooks off (documented); provenance-guard check is the backstop', async () => {
