@@ -2,6 +2,8 @@
  * The less common Yarn 4.18.1 paths, against a real verdaccio (README "What the plugin reaches"):
  * - `yarn rebuild` over a node_modules made with the plugin off re-runs build scripts: the gate
  *   (validateProject) refuses it;
+ * - `yarn up X` keeping X's range (and `up -R X`) forgets X's resolution in memory: the gate
+ *   resolves it anew, as the install does;
  * - `yarn patch` calls no hook: it fetches and extracts the locked package into a temporary folder
  *   (documented); the install that uses the patch checks the package under it;
  * - `yarn pack --install-if-needed` (a project with build scripts): the install it runs is stopped
@@ -54,20 +56,25 @@ async function installedUnchecked(p: YarnProject): Promise<void> {
 
 const blocked = (output: string) => output.includes('@pg-fixture/bad@1.0.0 is blocked by the provenance policy');
 
-test('yarn rebuild over a node_modules made with the plugin off runs no script; a passing project rebuilds', async () => {
-  const p = project({ '@pg-fixture/bad': '1.0.0' });
+test('yarn rebuild, and yarn up keeping the range, over a node_modules made with the plugin off are refused; a passing project rebuilds and ups', async () => {
+  const p = project({ '@pg-fixture/bad': '^1.0.0' });
   await installedUnchecked(p);
-  const r = await p.yarn(['rebuild']);
-  expect(r.code, r.output).not.toBe(0);
-  expect(blocked(r.output), r.output).toBe(true);
-  expect(p.ran()).toEqual([]);
+  // `up X` keeping X's range forgets X's resolution in memory (yarn.lock unchanged): resolved anew, then refused.
+  for (const args of [['rebuild'], ['up', '@pg-fixture/bad']]) {
+    const r = await p.yarn(args);
+    expect(r.code, r.output).not.toBe(0);
+    expect(blocked(r.output), r.output).toBe(true);
+    expect(p.ran()).toEqual([]);
+  }
 
-  const q = project({ '@pg-fixture/good': '1.0.0' });
+  const q = project({ '@pg-fixture/good': '^1.0.0' });
   expect((await q.yarn(['install'])).code).toBe(0);
   rmSync(q.markers, { recursive: true, force: true });
   const ok = await q.yarn(['rebuild']);
   expect(ok.code, ok.output).toBe(0);
   expect(q.ran()).toEqual(['@pg-fixture_good']);
+  const up = await q.yarn(['up', '@pg-fixture/good']);
+  expect(up.code, up.output).toBe(0);
 });
 
 test('yarn patch extracts a locked package unchecked (documented); the install of the patch is refused', async () => {
