@@ -166,6 +166,30 @@ describe('bun install with provenance-guard/bun', () => {
     expect(p.installed('@pg-fixture/bad')).toBe(true);
   });
 
+  test('bun patch calls the scanner; bun pm trust and bun pm fetch do not (documented)', async () => {
+    // Installed with the guard off and no trustedDependencies: the blocked package is in node_modules, its script not run.
+    const p = createBunProject({ registryUrl: world.registry.url, markers: world.markers, dependencies: { '@pg-fixture/bad': '1.0.0' }, provenancerc: world.rc() });
+    initBun(p.dir);
+    projects.push(p);
+    expect((await p.bun(['install'], { PROVENANCE_GUARD_MODE: 'off' })).code).toBe(0);
+    expect(p.ran()).toEqual([]);
+    const patch = await p.bun(['patch', '@pg-fixture/bad']);
+    expect(patch.code, patch.output).not.toBe(0);
+    expect(patch.output).toContain('@pg-fixture/bad@1.0.0');
+    expect(p.ran()).toEqual([]);
+    // No scanner call: the blocked package's postinstall runs.
+    const trust = await p.bun(['pm', 'trust', '@pg-fixture/bad']);
+    expect(trust.code, trust.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/bad@1.0.0']);
+    // No scanner call: bun.lock's packages are downloaded into Bun's cache, nothing is installed.
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    rmSync(p.env.BUN_INSTALL_CACHE_DIR!, { recursive: true, force: true });
+    const fetched = await p.bun(['pm', 'fetch']);
+    expect(fetched.code, fetched.output).toBe(0);
+    expect(existsSync(join(p.env.BUN_INSTALL_CACHE_DIR!, '@pg-fixture'))).toBe(true);
+    expect(p.installed('@pg-fixture/bad')).toBe(false);
+  });
+
   test('a config error fails the install closed in block mode', async () => {
     const p = project({ '@pg-fixture/good': '1.0.0' }, world.rc().replace(world.publicKey, 'AAAA'));
     const r = await p.bun(['install']);

@@ -2,8 +2,8 @@
  * Issue 8 for pnpm 10.34 and 12.21 against a real verdaccio: the less common install paths.
  * - `--filter`: only what the selected projects put on disk is refused (item 8);
  * - `pnpm --filter app deploy DIR`: the invoking project's policy governs DIR (item 6);
- * - `pnpm fetch`, `pnpm rebuild` and `install` over a node_modules made with the guard off
- *   (item 7): gated by the updateConfig hook where no other hook runs.
+ * - `pnpm fetch`, `pnpm rebuild`, `pnpm patch` and `install` over a node_modules made with the
+ *   guard off (item 7): gated by the updateConfig hook where no other hook runs.
  * A blocked package leaves no file in node_modules and no postinstall marker.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { generateKeyPair } from '../src/feed/keys';
 import type { FeedRecord } from '../src/types';
 import { commandOf, filtersOf, unhookedCommandOf } from '../plugins/pnpm/invocation';
 import { selectedProjectNames } from '../plugins/pnpm/selection';
-import { createPnpmProject, ensurePnpmBundle, PNPM_CONFIG_DEPENDENCY_DIR, runCommand, type PnpmHook, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
+import { createPnpmProject, ensurePnpmBundle, PNPM_BUNDLE, PNPM_CONFIG_DEPENDENCY_DIR, runCommand, type PnpmHook, fixture, markerDir, PNPM_VERSIONS, type PnpmProject, type PnpmVersion } from './helpers/pm';
 import { initPnpm } from '../src/init/pnpm';
 import { readFileSync } from 'node:fs';
 import { startRegistry, type PublishedPackage, type TestRegistry } from './helpers/registry';
@@ -26,6 +26,7 @@ let registry: TestRegistry;
 let markers: string;
 let rc: string;
 let configDependency: Promise<PublishedPackage> | undefined;
+let badPackage: PublishedPackage;
 const temps: string[] = [];
 
 beforeAll(async () => {
@@ -40,9 +41,14 @@ beforeAll(async () => {
     rebuild: { verdict, source: 'oss-rebuild' },
   });
   const good = await registry.publish(fixture(markers, { name: '@pg-fixture/good', version: '1.0.0' }));
-  const bad = await registry.publish(fixture(markers, { name: '@pg-fixture/bad', version: '1.0.0' }));
+  const bad = (badPackage = await registry.publish(fixture(markers, { name: '@pg-fixture/bad', version: '1.0.0' })));
+  // Tools for dlx: one whose tree holds the blocked package, one that passes.
+  const bin = (name: string) => ({ manifest: { bin: { [name]: 'cli.js' } }, files: { 'cli.js': `#!/usr/bin/env node\nconsole.log('${name} ran');\n` } });
+  const badtool = await registry.publish({ name: '@pg-fixture/badtool', version: '1.0.0', dependencies: { '@pg-fixture/bad': '1.0.0' }, ...bin('pg-badtool') });
+  const tool = await registry.publish({ name: '@pg-fixture/tool', version: '1.0.0', ...bin('pg-tool') });
   const keys = generateKeyPair(join(work, 'keys'));
-  const feed = await buildFeed({ records: [record(good, 'reproducible'), record(bad, 'not-reproducible')], privateKeyPath: keys.privateKeyPath, out: join(work, 'provenance.feed') });
+  const records = [record(good, 'reproducible'), record(bad, 'not-reproducible'), record(badtool, 'reproducible'), record(tool, 'reproducible')];
+  const feed = await buildFeed({ records, privateKeyPath: keys.privateKeyPath, out: join(work, 'provenance.feed') });
   rc = ['mode: block', 'feed:', `  source: ${JSON.stringify(feed.path)}`, `  publicKeys: [${JSON.stringify(keys.publicKey)}]`, '  maxAge: 30d', '  offline: true', 'rules:', '  rebuild: { require: reproducible }', 'unknown: block', ''].join('\n');
 }, 120_000);
 
@@ -66,6 +72,15 @@ function workspace(version: PnpmVersion, deps: { a: Record<string, string>; b: R
 }
 
 const OFF = { PROVENANCE_GUARD_MODE: 'off' };
+
+/** pnpm-plugin-provenance-guard from plugins/pnpm/dist, published once for the suite. */
+function publishConfigDependency(): Promise<PublishedPackage> {
+  configDependency ??= (async () => {
+    const { name, version: v, ...rest } = JSON.parse(readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'package.json'), 'utf8')) as { name: string; version: string };
+    return registry.publish({ name, version: v, manifest: rest, files: { 'pnpmfile.cjs': readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'pnpmfile.cjs'), 'utf8') } });
+  })();
+  return configDependency;
+}
 const flat = (output: string) => output.replace(/\s*\n\s*[│├╰─▶ ]*/g, ' ');
 
 /** Files of a package anywhere under a node_modules tree (hoisted, virtual store, project-level). */
@@ -160,12 +175,26 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect(ok.code, ok.output).toBe(0);
   });
 
+  test('patch extracts no package from a node_modules made with the guard off; a passing one is extracted', async () => {
+    const p = workspace(version, { a: { '@pg-fixture/good': '1.0.0', '@pg-fixture/bad': '1.0.0' }, b: {} });
+    expect((await p.pnpm(['install'], OFF)).code).toBe(0);
+    p.clearMarkers();
+    const edit = join(p.dir, '..', 'edit');
+    const r = await p.pnpm(['patch', '@pg-fixture/bad@1.0.0', '--edit-dir', edit]);
+    expect(r.code, r.output).not.toBe(0);
+    expect(flat(r.output)).toContain('@pg-fixture/bad@1.0.0');
+    expect(existsSync(edit)).toBe(false);
+    expect(p.ran()).toEqual([]);
+
+    const q = workspace(version, { a: { '@pg-fixture/good': '1.0.0' }, b: {} });
+    expect((await q.pnpm(['install'])).code).toBe(0);
+    const ok = await q.pnpm(['patch', '@pg-fixture/good@1.0.0', '--edit-dir', join(q.dir, '..', 'edit')]);
+    expect(ok.code, ok.output).toBe(0);
+    expect(existsSync(join(q.dir, '..', 'edit/package.json'))).toBe(true);
+  });
+
   test('as the config dependency pnpm-plugin-provenance-guard, fetch and rebuild are gated too', async () => {
-    configDependency ??= (async () => {
-      const { name, version: v, ...rest } = JSON.parse(readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'package.json'), 'utf8')) as { name: string; version: string };
-      return registry.publish({ name, version: v, manifest: rest, files: { 'pnpmfile.cjs': readFileSync(join(PNPM_CONFIG_DEPENDENCY_DIR, 'pnpmfile.cjs'), 'utf8') } });
-    })();
-    const pub = await configDependency;
+    const pub = await publishConfigDependency();
     const p = workspace(version, { a: { '@pg-fixture/good': '1.0.0' }, b: { '@pg-fixture/bad': '1.0.0' } }, { kind: 'none' });
     // pnpm 10 needs the integrity pinned in pnpm-workspace.yaml; 12 pins it in the lockfile.
     initPnpm(p.dir, { method: 'config-dependency', version: pub.version, ...(version === '10' ? { integrity: pub.integrity } : {}) });
@@ -184,6 +213,51 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     expect((await q.pnpm(['install', '--lockfile-only'])).code).toBe(0);
     const ok = await q.pnpm(['fetch']);
     expect(ok.code, ok.output).toBe(0);
+  });
+
+  test('dlx: a .pnpmfile.cjs where it runs checks the tool\'s tree; `pnpmfile:` in pnpm-workspace.yaml only on 12', async () => {
+    const DLX_BAD = ['dlx', '--allow-build=@pg-fixture/bad', '@pg-fixture/badtool'];
+    const dlxProject = (hook: PnpmHook): PnpmProject => {
+      const p = workspace(version, { a: {}, b: {} }, hook);
+      mkdirSync(join(p.dir, '..', 'home'), { recursive: true });
+      return p;
+    };
+    const home = (p: PnpmProject) => join(p.dir, '..', 'home');
+    // A project .pnpmfile.cjs (init --method pnpmfile): readPackage sees the tool and its dependencies.
+    const p = dlxProject({ kind: 'project-file', content: `module.exports = require(${JSON.stringify(PNPM_BUNDLE)});\n` });
+    expectRefused(p, await p.pnpm(DLX_BAD), home(p));
+    expect(filesOf(home(p), '@pg-fixture/badtool')).toEqual([]);
+    const ok = await p.pnpm(['dlx', '@pg-fixture/tool']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(ok.output).toContain('pg-tool ran');
+    // `pnpmfile:` in pnpm-workspace.yaml: pnpm 10 reads only auth settings of the project for dlx.
+    const q = dlxProject({ kind: 'pnpmfile' });
+    const viaSetting = await q.pnpm(DLX_BAD);
+    if (version === '12') expectRefused(q, viaSetting, home(q));
+    else expect([viaSetting.code, q.ran()], viaSetting.output).toEqual([0, ['@pg-fixture/bad@1.0.0']]);
+  });
+
+  test('dlx loads no config dependency: the tool\'s tree is not checked (documented)', async () => {
+    const pub = await publishConfigDependency();
+    const p = workspace(version, { a: {}, b: {} }, { kind: 'none' });
+    mkdirSync(join(p.dir, '..', 'home'), { recursive: true });
+    initPnpm(p.dir, { method: 'config-dependency', version: pub.version, ...(version === '10' ? { integrity: pub.integrity } : {}) });
+    expect((await p.pnpm(['install'])).code).toBe(0);
+    const r = await p.pnpm(['dlx', '--allow-build=@pg-fixture/bad', '@pg-fixture/badtool']);
+    expect(r.code, r.output).toBe(0);
+    expect(p.ran()).toEqual(['@pg-fixture/bad@1.0.0']);
+  });
+
+  test('not reached (documented): a blocked config dependency is installed before any hook; store add downloads unchecked', async () => {
+    const p = workspace(version, { a: {}, b: {} });
+    p.writeWorkspace({ configDependencies: { '@pg-fixture/bad': version === '10' ? `1.0.0+${badPackage.integrity}` : '1.0.0' } });
+    const r = await p.pnpm(['install']);
+    expect(r.code, r.output).toBe(0);
+    expect(existsSync(join(p.dir, 'node_modules/.pnpm-config/@pg-fixture/bad'))).toBe(true);
+    const store = await p.pnpm(['store', 'add', '@pg-fixture/bad@1.0.0']);
+    expect(store.code, store.output).toBe(0);
+    expect(flat(store.output)).toContain('+ @pg-fixture/bad@1.0.0');
+    expect(p.ran()).toEqual([]);
   });
 
   test('--ignore-pnpmfile switches the hooks off (documented); provenance-guard check is the backstop', async () => {
@@ -211,6 +285,8 @@ test('the command line: command and --filter selectors; selectors not interprete
   expect(unhookedCommandOf(['--registry', 'http://r/', 'fetch'])).toBe('fetch');
   expect(unhookedCommandOf(['--test-pattern', 'x', 'rebuild'])).toBe('rebuild');
   expect(unhookedCommandOf(['approve-builds', '--all'])).toBe('approve-builds');
+  expect(unhookedCommandOf(['patch', '@x/y@1.0.0', '--edit-dir', 'e'])).toBe('patch');
+  expect(unhookedCommandOf(['patch-commit', 'e'])).toBeUndefined();
   expect(unhookedCommandOf(['install', '--filter', 'app'])).toBeUndefined();
   expect(unhookedCommandOf(['exec', '--', 'rebuild'])).toBeUndefined();
   for (const selector of ['...ws-a', 'ws-a^...', '!ws-b', './packages/ws-a', '{packages/ws-a}', '[origin/main]']) {

@@ -41,8 +41,9 @@
  *   the copy in its store; both before resolution, also on a fresh clone.
  * - `updateConfig` runs for every command, on 10 and 12 (12: in its own child process), and
  *   throwing there fails the command. It gates the commands no other hook reaches: pnpm 12
- *   `fetch` (links and runs postinstall without calling any other hook) and pnpm 10 `rebuild`
- *   (re-runs the scripts of what is installed). The lockfile on disk is checked there.
+ *   `fetch` (links and runs postinstall without calling any other hook), pnpm 10 `rebuild`
+ *   (re-runs the scripts of what is installed) and `patch` on both (copies an installed package,
+ *   from the store or the registry, into an edit directory). The lockfile on disk is checked there.
  * - A filtered install (`--filter`) links only the selected projects' dependencies, though
  *   pnpm resolves (and shows readPackage) the whole workspace: only what the selected projects
  *   reach is refused (selection.ts).

@@ -32,10 +32,11 @@ export function pnpmArgv(): string[] {
 }
 
 /**
- * Commands that install or run packages without calling preResolution on some pnpm version (pnpm 12
- * `fetch`, pnpm 10 `rebuild` and `approve-builds`, which runs the builds it approves).
+ * Commands that install, run or extract packages without calling preResolution on some pnpm version
+ * (pnpm 12 `fetch`, pnpm 10 `rebuild` and `approve-builds`, which runs the builds it approves, and
+ * `patch` on both, which copies an installed package into an edit directory).
  */
-export const UNHOOKED_COMMANDS: ReadonlySet<string> = new Set(['fetch', 'rebuild', 'rb', 'approve-builds']);
+export const UNHOOKED_COMMANDS: ReadonlySet<string> = new Set(['fetch', 'rebuild', 'rb', 'approve-builds', 'patch']);
 
 /**
  * The unhooked command this invocation may be: any word of the command line that names one, not

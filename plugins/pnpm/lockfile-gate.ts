@@ -59,7 +59,8 @@ export function lockedPackages(
 
 /**
  * The lockfile a command works from: `fetch` installs pnpm-lock.yaml; `rebuild` runs the scripts
- * of what is installed, described by node_modules/.pnpm/lock.yaml (else pnpm-lock.yaml).
+ * of what is installed and `patch` extracts an installed package (pnpm refuses it without
+ * node_modules), both described by node_modules/.pnpm/lock.yaml (else pnpm-lock.yaml).
  */
 export function readDiskLockfile(lockfileDir: string, command: string): { lockfile: PnpmLockfileLike; file: string } | undefined {
   const wanted = join(lockfileDir, 'pnpm-lock.yaml');

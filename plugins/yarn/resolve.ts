@@ -171,14 +171,22 @@ export async function resolveProject(project: Project, options: { lockfileOnly: 
   const fromLockfile = await lockfileGraph(project, covers);
   if (fromLockfile) return fromLockfile;
   const report = new ThrowReport();
+  // Fetches metadata (and tarball/git packages, which Yarn must unpack to read their manifest)
+  // into the cache; links and runs nothing of the packages.
+  const resolveFully = async () => project.resolveEverything({ report, cache: await Cache.find(project.configuration) });
   if (options.lockfileOnly || covers) {
-    // No network; throws when yarn.lock lacks an entry.
-    await project.resolveEverything({ report, lockfileOnly: true });
+    try {
+      // No network; throws when yarn.lock lacks an entry.
+      await project.resolveEverything({ report, lockfileOnly: true });
+    } catch (error) {
+      // `yarn up X` that keeps X's range (and `up -R X`) forgets X's resolutions in memory, with
+      // yarn.lock and the manifests unchanged (measured on 4.18.1): the manifests still match
+      // yarn.lock, but Yarn's install resolves X anew, and so does the gate.
+      if (options.lockfileOnly) throw error;
+      await resolveFully();
+    }
   } else {
-    // Fetches metadata (and tarball/git packages, which Yarn must unpack to read their
-    // manifest) into the cache; links and runs nothing of the packages.
-    const cache = await Cache.find(project.configuration);
-    await project.resolveEverything({ report, cache });
+    await resolveFully();
   }
   return fetchChecked(resolvedPackages({
     packages: project.storedPackages.values(),
