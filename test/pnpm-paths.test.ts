@@ -254,6 +254,10 @@ describe.each(PNPM_VERSIONS)('pnpm %s', (version) => {
     const r = await p.pnpm(['install']);
     expect(r.code, r.output).toBe(0);
     expect(existsSync(join(p.dir, 'node_modules/.pnpm-config/@pg-fixture/bad'))).toBe(true);
+    // check is the backstop: pnpm 10's pin in pnpm-workspace.yaml, pnpm 12's in pnpm-lock.yaml's env document.
+    const check = await runCommand(process.execPath, [CLI, 'check', '--format', 'json'], { cwd: p.dir, env: p.env });
+    expect(check.code, check.output).toBe(1);
+    expect(JSON.parse(check.stdout).packages).toContainEqual(expect.objectContaining({ name: '@pg-fixture/bad', version: '1.0.0', verdict: 'block' }));
     const store = await p.pnpm(['store', 'add', '@pg-fixture/bad@1.0.0']);
     expect(store.code, store.output).toBe(0);
     expect(flat(store.output)).toContain('+ @pg-fixture/bad@1.0.0');

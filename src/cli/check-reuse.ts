@@ -6,12 +6,13 @@
  * lockfile readers, the feed reader or the policy.
  */
 import { existsSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Config } from '../config/types';
 import { LockfileError } from '../errors';
 import { fileDigest } from '../file-hash';
 import { resolveLocalGuardInputs, type GuardInputs, type GuardOptions } from '../guard';
 import { configuredRegistries, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES } from '../lockfile/detect';
+import { PNPM_WORKSPACE_FILE } from '../lockfile/pnpm-workspace';
 import type { Registries } from '../lockfile/source';
 import { exitCodeOf } from '../report/build';
 import { shouldColor } from '../report/human';
@@ -92,14 +93,21 @@ export function lockfileDigest(path: string): string {
   }
 }
 
+/** The SHA-256 of the pnpm-workspace.yaml beside a pnpm lockfile (pnpm 10 pins config dependencies there); '' for others or none. */
+function workspaceDigest(lockfile: string): string {
+  const file = join(dirname(lockfile), PNPM_WORKSPACE_FILE);
+  return lockfileKindOf(lockfile) === 'pnpm' && existsSync(file) ? lockfileDigest(file) : '';
+}
+
 /**
  * What a stored verdict of this check depends on besides config and feed: every lockfile's
- * path and bytes (their SHA-256), the registries that decide registry identity, and the output format.
+ * path and bytes (their SHA-256) and a pnpm lockfile's pnpm-workspace.yaml, the registries that
+ * decide registry identity, and the output format.
  */
 export function verdictInputs(lockfiles: readonly string[], registries: readonly Registries[], format: ReportFormat, inputs: GuardInputs): VerdictInputs | undefined {
   const file = inputs.config.online ? undefined : verdictFileFor(dirname(lockfiles[0]!), 'check');
   if (file === undefined) return undefined;
-  const lockfile = lockfiles.map((path) => `${path}\u0000${lockfileDigest(path)}\u0000`).join('');
+  const lockfile = lockfiles.map((path) => `${path}\u0000${lockfileDigest(path)}\u0000${workspaceDigest(path)}\u0000`).join('');
   return {
     file, scope: 'check', lockfilePath: lockfiles.join('\u0000'), lockfile,
     config: inputs.config, feedPath: inputs.feedPath, stateDir: inputs.stateDir, now: inputs.now,

@@ -5,10 +5,11 @@ import { FAILSAFE_SCHEMA, load as loadYaml } from '@zkochan/js-yaml';
 import { parseAllDocuments } from 'yaml';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { ResolvedPackage } from '../types';
-import { fail, isObject, lineColumn } from './common';
+import { dedupe, fail, isObject, lineColumn } from './common';
 import { packagesFromBunLock, parseBunLockText } from './bun';
 import { packagesFromPackageLock } from './npm';
 import { packagesFromPnpmLockfile } from './pnpm';
+import { pinnedConfigDependencies } from './pnpm-workspace';
 import { packageKey, type Registries } from './source';
 import { packagesFromYarnLock } from './yarn';
 import { configuredRegistries, lockfileKindOf, LOCKFILE_NAMES, type LockfileKind } from './detect';
@@ -50,7 +51,9 @@ export function readLockfile(path: string, kind?: LockfileKind, options: ReadLoc
   }
   const dir = dirname(file);
   const registries = options.registries ?? configuredRegistries(resolvedKind, dir, options.env);
-  return parseLockfileText(resolvedKind, text, dir, path, registries);
+  const packages = parseLockfileText(resolvedKind, text, dir, path, registries);
+  // pnpm 10 pins its config dependencies in pnpm-workspace.yaml, beside the lockfile.
+  return resolvedKind === 'pnpm' ? dedupe([...packages, ...pinnedConfigDependencies(dir)]) : packages;
 }
 
 function parseLockfileText(kind: LockfileKind, text: string, dir: string, path: string, registries: Registries): ResolvedPackage[] {
