@@ -63,7 +63,8 @@ test('a dependency added in a pull request: refused, then CI updates the feed, t
   const serialBefore = readPreamble(feed).header.serial;
   const updated = await runCli(p.dir, ['feed', 'update', '--base', feed, '--from-lockfile', 'pnpm-lock.yaml', '--config', join(shared, 'ci-provenance.yaml'), '--key-env', 'PROVENANCE_FEED_KEY', '--out', feed], { ...maintainerEnv, PROVENANCE_FEED_KEY: key });
   expect(updated.code, updated.stderr).toBe(0);
-  expect(updated.stderr).toContain('1 of 2 registry package versions are not in the feed yet');
+  // The new dependency, and the guard's own config dependency (pnpm 10 pins it in pnpm-workspace.yaml: pnpm installs it too).
+  expect(updated.stderr).toContain('2 of 3 registry package versions are not in the feed yet');
   expect(readPreamble(feed).header.serial).toBeGreaterThan(serialBefore);
 
   // A teammate's fresh clone of the merged branch installs it; CI's `check` passes.
