@@ -29,7 +29,11 @@ import type { CliContext } from './context';
 async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed keygen', argv, { 'out-dir': { type: 'string' } }, { min: 0, max: 0, names: '' });
   if (!values['out-dir']) throw new UsageError(`feed keygen: --out-dir DIR is required\n\n${usageOf('feed keygen')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  const dir = resolve(ctx.cwd, values['out-dir']);
+  // A file in the way is the user's mistake, named as such (mkdir would fail with EEXIST/ENOTDIR).
+  const dir = outputPath('feed keygen', 'out-dir', values['out-dir'], ctx, true);
+  if (pathKind(dir) === 'other') {
+    throw new UsageError(`feed keygen: --out-dir ${values['out-dir']}: is not a directory\n\n${usageOf('feed keygen')}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  }
   // The .gitignore comes first: there is never a moment the key could be committed.
   const ignore = ignorePrivateKey(dir);
   const keys = generateKeyPair(dir);
