@@ -46,3 +46,52 @@ describe('explain --lockfile', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('an invalid config names the file, the key and what is wrong', () => {
+  /** A project with one registry package in its lockfile and `config` as its .provenancerc (or package.json#provenance). */
+  function project(config: string, inPackageJson = false): string {
+    const dir = tempDir();
+    const manifest = { name: 'app', version: '1.0.0', dependencies: { a: '1.0.0' }, ...(inPackageJson ? { provenance: JSON.parse(config) as unknown } : {}) };
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': { dependencies: { a: '1.0.0' } }, 'node_modules/a': { version: '1.0.0' } } }));
+    if (!inPackageJson) writeFileSync(join(dir, '.provenancerc'), config);
+    return dir;
+  }
+  const KEY = Buffer.alloc(32, 7).toString('base64');
+
+  test('feed.publicKeys: an entry that is no Ed25519 key', async () => {
+    const dir = project(`mode: block\nfeed:\n  source: ./feed\n  publicKeys: ["${KEY}", "not-a-key"]\n`);
+    for (const command of [['check'], ['explain', 'a@1.0.0']]) {
+      const r = await runCli(dir, command);
+      expect(r.code, command[0]).toBe(2);
+      expect(r.stderr, command[0]).toContain(`ERR_PG_FEED_KEY_INVALID: ${join(dir, '.provenancerc')}: feed.publicKeys[1]: not an Ed25519 public key`);
+    }
+    const pkg = project(JSON.stringify({ feed: { source: './feed', publicKeys: ['-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----'] } }), true);
+    const r = await runCli(pkg, ['check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`ERR_PG_FEED_KEY_INVALID: ${join(pkg, 'package.json')}#provenance: feed.publicKeys[0]: not a valid PEM public key`);
+  });
+
+  test('feed.source: plain http, another scheme, or a non-registry spec', async () => {
+    const cases: Array<[source: string, code: string]> = [
+      ['http://feeds.example.com/provenance.feed', 'ERR_PG_FEED_INSECURE'],
+      ['ftp://feeds.example.com/latest', 'ERR_PG_FEED_SOURCE_INVALID'],
+      ['github:acme/feed', 'ERR_PG_FEED_SOURCE_INVALID'],
+    ];
+    for (const [source, code] of cases) {
+      const dir = project(`feed:\n  source: "${source}"\n  publicKeys: ["${KEY}"]\n  offline: true\n`);
+      const r = await runCli(dir, ['check']);
+      expect(r.code, source).toBe(2);
+      expect(r.stderr, source).toContain(`${code}: ${join(dir, '.provenancerc')}: feed.source: `);
+      // The same source from --feed is the flag's, not the file's.
+      const flag = await runCli(dir, ['check', '--feed', source]);
+      expect(flag.code, source).toBe(2);
+      expect(flag.stderr, source).toContain(`${code}: feed source`);
+    }
+  });
+
+  test('under mode: off the feed settings are not used, so they are not checked', async () => {
+    const dir = project('mode: off\nfeed:\n  publicKeys: ["not-a-key"]\n  source: "http://feeds.example.com/f"\n');
+    expect((await runCli(dir, ['check'])).code).toBe(0);
+  });
+});
