@@ -4,6 +4,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
+import { cliProject, SHA } from './helpers/cli-project';
 import { tempDirs } from './helpers/temp';
 
 const tempDir = tempDirs('pg-spec-');
@@ -93,5 +94,31 @@ describe('an invalid config names the file, the key and what is wrong', () => {
   test('under mode: off the feed settings are not used, so they are not checked', async () => {
     const dir = project('mode: off\nfeed:\n  publicKeys: ["not-a-key"]\n  source: "http://feeds.example.com/f"\n');
     expect((await runCli(dir, ['check'])).code).toBe(0);
+  });
+});
+
+describe('the overrides a report suggests', () => {
+  test('never for a package an integrity finding blocks: SPEC lets no override waive it', async () => {
+    const evidence = { repository: { url: 'https://github.com/acme/x', commit: 'a'.repeat(40), status: 'claimed' }, rebuild: { verdict: 'reproducible', source: 'oss-rebuild' } };
+    const records = [
+      { name: 'tampered', version: '1.0.0', integrity: SHA(1), ...evidence, scorecard: { score: 1, date: '2026-11-01', checks: {} } },
+      { name: 'low-score', version: '1.0.0', integrity: SHA(2), ...evidence, scorecard: { score: 1, date: '2026-11-01', checks: {} } },
+    ];
+    const { dir, cleanup } = await cliProject(records, [{ name: 'tampered', version: '1.0.0', integrity: SHA(9) }, { name: 'low-score', version: '1.0.0', integrity: SHA(2) }]);
+    try {
+      const check = await runCli(dir, ['check']);
+      expect(check.code).toBe(1);
+      expect(check.stdout).toMatch(/\[integrity\] integrity sha512-\S+ does not match the feed's/);
+      expect(check.stdout).toContain('  - package: "low-score@1.0.0"\n    rules: [scorecard]');
+      expect(check.stdout).not.toContain('package: "tampered@1.0.0"');
+      const explain = await runCli(dir, ['explain', 'tampered@1.0.0']);
+      expect(explain.code).toBe(1);
+      expect(explain.stdout).toMatch(/decided by +integrity/);
+      expect(explain.stdout).not.toContain('To accept it anyway');
+      expect(explain.stdout).toContain('No override can accept it: integrity cannot be waived.');
+      expect((await runCli(dir, ['explain', 'low-score@1.0.0'])).stdout).toContain('To accept it anyway');
+    } finally {
+      cleanup();
+    }
   });
 });
