@@ -177,7 +177,7 @@ async function resolveFeed(options: GuardOptions, config: Config): Promise<Guard
   if (config.mode === 'off') return { config, feedPath: undefined, cacheDir: cache, stateDir: state, now };
   if (config.feed.publicKeys.length === 0) {
     throw new ConfigError(
-      `${config.filepath ?? 'config'}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
+      `${config.filepath ? configWhere(config.filepath) : `no provenance config found in ${config.rootDir} or above it up to the project root (write one with \`provenance-guard init\`, or pass --config PATH)`}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
       { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
     );
   }

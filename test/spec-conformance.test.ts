@@ -122,3 +122,14 @@ describe('the overrides a report suggests', () => {
     }
   });
 });
+
+describe('a project without a config', () => {
+  test('check says that no config was found, where it looked, and how to write one', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { a: '1.0.0' } }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': { dependencies: { a: '1.0.0' } }, 'node_modules/a': { version: '1.0.0' } } }));
+    const r = await runCli(dir, ['check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`ERR_PG_CONFIG_INVALID: no provenance config found in ${dir} or above it up to the project root (write one with \`provenance-guard init\`, or pass --config PATH): feed.publicKeys: at least one public key is required`);
+  });
+});
