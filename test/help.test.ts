@@ -14,7 +14,7 @@ function flagsOfUsage(usage: string): string[] {
 }
 
 describe('--help for every command and subcommand', () => {
-  for (const command of ['check', 'explain', 'feed keygen', 'feed build', 'feed update', 'feed verify', 'init']) {
+  for (const command of ['check', 'explain', 'feed keygen', 'feed build', 'feed update', 'feed merge', 'feed verify', 'feed trust', 'verify', 'init']) {
     for (const flag of ['--help', '-h']) {
       test(`${command} ${flag}: exit 0, usage and one line per flag`, async () => {
         const r = await runCli(dir, [...command.split(' '), flag]);
@@ -33,7 +33,7 @@ describe('--help for every command and subcommand', () => {
     expect((await runCli(dir, ['explain', '-h'])).code).toBe(0);
     const feed = await runCli(dir, ['feed', '--help']);
     expect(feed.code).toBe(0);
-    for (const sub of ['keygen', 'build', 'update', 'verify']) expect(feed.stdout).toContain(`feed ${sub}`);
+    for (const sub of ['keygen', 'build', 'update', 'merge', 'verify', 'trust']) expect(feed.stdout).toContain(`feed ${sub}`);
     expect((await runCli(dir, ['--help'])).code).toBe(0);
   });
   test('an unknown flag is still a usage error (exit 2)', async () => {
