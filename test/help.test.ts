@@ -36,6 +36,11 @@ describe('--help for every command and subcommand', () => {
     for (const sub of ['keygen', 'build', 'update', 'merge', 'verify', 'trust']) expect(feed.stdout).toContain(`feed ${sub}`);
     expect((await runCli(dir, ['--help'])).code).toBe(0);
   });
+  test('feed update: the usage shows --records as the third choice it is, not as an extra option', async () => {
+    const r = await runCli(dir, ['feed', 'update', '--base', 'f', '--key', 'k', '--out', 'o']);
+    expect(r.stderr).toContain('give exactly one of --from-lockfile, --packages or --records');
+    expect(HELP['feed update']!.usage).toContain('(--from-lockfile PATH | --packages NAME@VERSION,... | --records FILE.ndjson)');
+  });
   test('an unknown flag is still a usage error (exit 2)', async () => {
     const r = await runCli(dir, ['check', '--nope']);
     expect(r.code).toBe(2);
