@@ -133,3 +133,15 @@ describe('a project without a config', () => {
     expect(r.stderr).toContain(`ERR_PG_CONFIG_INVALID: no provenance config found in ${dir} or above it up to the project root (write one with \`provenance-guard init\`, or pass --config PATH): feed.publicKeys: at least one public key is required`);
   });
 });
+
+describe('--config PATH', () => {
+  test('a file whose extension names no config format says which ones it can read (was cosmiconfig\'s "No loader specified")', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': {} } }));
+    writeFileSync(join(dir, '.provenancerc.example'), 'mode: warn\n');
+    const r = await runCli(dir, ['check', '--config', '.provenancerc.example']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`ERR_PG_CONFIG_INVALID: ${join(dir, '.provenancerc.example')}: cannot tell the config format from the extension ".example" (use .yaml, .yml, .json, .js, .cjs, .mjs, or a file named .provenancerc)`);
+  });
+});

@@ -93,11 +93,18 @@ async function readConfigFile(filepath: string, content?: string): Promise<unkno
   return raw;
 }
 
+/** The extensions a config file given with --config can have ('' is YAML or JSON, as `.provenancerc`; .ts as cosmiconfig loads it). */
+const KNOWN_EXTENSIONS: readonly string[] = ['', '.json', '.yaml', '.yml', '.js', '.cjs', '.mjs', '.ts'];
+
 function locate(options: LoadConfigOptions): string | undefined {
   if (!options.configPath) return findConfig(options.cwd).filepath;
   const filepath = resolve(options.cwd, options.configPath);
   if (!existsSync(filepath) || !statSync(filepath).isFile()) {
     throw new ConfigError(`${filepath}: config file not found`, { file: filepath, code: 'ERR_PG_CONFIG_NOT_FOUND' });
+  }
+  const ext = extname(filepath);
+  if (!KNOWN_EXTENSIONS.includes(ext) && basename(filepath) !== 'package.json') {
+    throw new ConfigError(`${filepath}: cannot tell the config format from the extension ${JSON.stringify(ext)} (use .yaml, .yml, .json, .js, .cjs, .mjs, or a file named .provenancerc)`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
   }
   return filepath;
 }
