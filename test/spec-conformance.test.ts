@@ -1,6 +1,6 @@
 // Gaps a black-box audit of the CLI against SPEC.md found, sentence by sentence: each test is a
 // user's command whose answer differed from what SPEC (or a pnpm/Yarn user) expects.
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
@@ -143,5 +143,31 @@ describe('--config PATH', () => {
     const r = await runCli(dir, ['check', '--config', '.provenancerc.example']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`ERR_PG_CONFIG_INVALID: ${join(dir, '.provenancerc.example')}: cannot tell the config format from the extension ".example" (use .yaml, .yml, .json, .js, .cjs, .mjs, or a file named .provenancerc)`);
+  });
+});
+
+describe('a private key where a public key belongs', () => {
+  test('feed.key given for feed.pub is refused everywhere: init never writes it into .provenancerc', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
+    expect((await runCli(dir, ['feed', 'keygen', '--out-dir', 'keys'])).code).toBe(0);
+    writeFileSync(join(dir, 'r.ndjson'), '{"name":"a","version":"1.0.0"}\n');
+    expect((await runCli(dir, ['feed', 'build', '--records', 'r.ndjson', '--key', 'keys/feed.key', '--out', 'feed'])).code).toBe(0);
+    const refused = 'ERR_PG_FEED_KEY_INVALID: this is a private key (the feed signing key, a secret): give the public key, feed.pub';
+
+    const init = await runCli(dir, ['init', '--pm', 'pnpm', '--method', 'pnpmfile', '--feed', './feed', '--public-key', 'keys/feed.key']);
+    expect(init.code).toBe(2);
+    expect(init.stderr).toContain(refused);
+    expect(existsSync(join(dir, '.provenancerc'))).toBe(false);
+
+    const verify = await runCli(dir, ['feed', 'verify', 'feed', '--public-key', 'keys/feed.key']);
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain(refused);
+
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': {} } }));
+    writeFileSync(join(dir, '.provenancerc'), `feed:\n  source: ./feed\n  publicKeys: [${JSON.stringify(readFileSync(join(dir, 'keys', 'feed.key'), 'utf8'))}]\n`);
+    const check = await runCli(dir, ['check']);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain(`ERR_PG_FEED_KEY_INVALID: ${join(dir, '.provenancerc')}: feed.publicKeys[0]: this is a private key`);
   });
 });

@@ -51,6 +51,11 @@ export function generateKeyPair(outDir: string): GeneratedKeyPair {
 /** Accepts the printed form (base64 of the raw 32 bytes) or a PEM public key. */
 export function parsePublicKey(text: string): KeyObject {
   const trimmed = text.trim();
+  // A private key would be accepted by createPublicKey (it derives the public half) and then copied into
+  // a committed .provenancerc: refused, whatever its format.
+  if (/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(trimmed)) {
+    throw new FeedError('this is a private key (the feed signing key, a secret): give the public key, feed.pub, as printed by `feed keygen`', { code: 'ERR_PG_FEED_KEY_INVALID' });
+  }
   if (trimmed.startsWith('-----BEGIN')) {
     let key: KeyObject;
     try {
