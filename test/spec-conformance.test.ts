@@ -1,6 +1,6 @@
 // Gaps a black-box audit of the CLI against SPEC.md found, sentence by sentence: each test is a
 // user's command whose answer differed from what SPEC (or a pnpm/Yarn user) expects.
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli } from './helpers/cli';
@@ -153,7 +153,7 @@ describe('a private key where a public key belongs', () => {
     expect((await runCli(dir, ['feed', 'keygen', '--out-dir', 'keys'])).code).toBe(0);
     writeFileSync(join(dir, 'r.ndjson'), '{"name":"a","version":"1.0.0"}\n');
     expect((await runCli(dir, ['feed', 'build', '--records', 'r.ndjson', '--key', 'keys/feed.key', '--out', 'feed'])).code).toBe(0);
-    const refused = 'ERR_PG_FEED_KEY_INVALID: this is a private key (the feed signing key, a secret): give the public key, feed.pub';
+    const refused = `ERR_PG_FEED_KEY_INVALID: ${join(dir, 'keys', 'feed.key')}: this is a private key (the feed signing key, a secret): give the public key, feed.pub`;
 
     const init = await runCli(dir, ['init', '--pm', 'pnpm', '--method', 'pnpmfile', '--feed', './feed', '--public-key', 'keys/feed.key']);
     expect(init.code).toBe(2);
@@ -169,5 +169,37 @@ describe('a private key where a public key belongs', () => {
     const check = await runCli(dir, ['check']);
     expect(check.code).toBe(2);
     expect(check.stderr).toContain(`ERR_PG_FEED_KEY_INVALID: ${join(dir, '.provenancerc')}: feed.publicKeys[0]: this is a private key`);
+  });
+});
+
+describe('--public-key FILE', () => {
+  test('missing, a directory, or not a key: a coded error naming the file in feed verify, feed update and init (was an internal error)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
+    expect((await runCli(dir, ['feed', 'keygen', '--out-dir', 'keys'])).code).toBe(0);
+    writeFileSync(join(dir, 'r.ndjson'), '{"name":"a","version":"1.0.0"}\n');
+    expect((await runCli(dir, ['feed', 'build', '--records', 'r.ndjson', '--key', 'keys/feed.key', '--out', 'feed'])).code).toBe(0);
+    mkdirSync(join(dir, 'adir'));
+    writeFileSync(join(dir, 'junk.pub'), 'not a key\n');
+    const commands = (key: string): string[][] => [
+      ['feed', 'verify', 'feed', '--public-key', key],
+      ['feed', 'update', '--base', 'feed', '--records', 'r.ndjson', '--key', 'keys/feed.key', '--out', 'feed2', '--public-key', key],
+      ['init', '--pm', 'yarn', '--feed', './feed', '--public-key', key],
+    ];
+    const expected: Array<[key: string, text: string]> = [
+      ['missing.pub', `ERR_PG_FEED_KEY_NOT_FOUND: ${join(dir, 'missing.pub')}: public key file not found`],
+      ['adir', `ERR_PG_FEED_KEY_INVALID: ${join(dir, 'adir')}: is a directory, not a public key file (feed.pub)`],
+      ['junk.pub', `ERR_PG_FEED_KEY_INVALID: ${join(dir, 'junk.pub')}: not an Ed25519 public key`],
+    ];
+    for (const [key, text] of expected) {
+      for (const args of commands(key)) {
+        // init takes the key itself as well as a file: a missing file is then a key that does not parse.
+        if (args[0] === 'init' && key === 'missing.pub') continue;
+        const r = await runCli(dir, args);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr, args.join(' ')).toContain(text);
+      }
+    }
+    expect(existsSync(join(dir, '.provenancerc'))).toBe(false);
   });
 });
