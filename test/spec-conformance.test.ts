@@ -203,3 +203,17 @@ describe('--public-key FILE', () => {
     expect(existsSync(join(dir, '.provenancerc'))).toBe(false);
   });
 });
+
+describe('feed update --base', () => {
+  test('a base feed that cannot be trusted is named as the user gave it, not as the temporary copy verified', async () => {
+    const dir = tempDir();
+    expect((await runCli(dir, ['feed', 'keygen', '--out-dir', 'keys'])).code).toBe(0);
+    writeFileSync(join(dir, 'r.ndjson'), '{"name":"a","version":"1.0.0"}\n');
+    expect((await runCli(dir, ['feed', 'build', '--records', 'r.ndjson', '--key', 'keys/feed.key', '--out', 'base.feed', '--serial', '5'])).code).toBe(0);
+    writeFileSync(join(dir, 'base.feed'), readFileSync(join(dir, 'base.feed'), 'utf8').replace('"serial":5,', '"serial":6,'));
+    const r = await runCli(dir, ['feed', 'update', '--base', 'base.feed', '--records', 'r.ndjson', '--key', 'keys/feed.key', '--out', 'new.feed']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`ERR_PG_FEED_SIGNATURE: feed ${join(dir, 'base.feed')}: signature does not verify`);
+    expect(r.stderr).not.toContain('pg-feed-base-');
+  });
+});
