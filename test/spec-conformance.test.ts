@@ -217,3 +217,15 @@ describe('feed update --base', () => {
     expect(r.stderr).not.toContain('pg-feed-base-');
   });
 });
+
+describe('an empty config', () => {
+  test('in package.json: the advice is to remove the provenance key, never to delete the file', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', provenance: null }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': {} } }));
+    const r = await runCli(dir, ['check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`ERR_PG_CONFIG_EMPTY: ${join(dir, 'package.json')}#provenance: the config is empty; write a policy (see .provenancerc.example) or remove the "provenance" key`);
+    expect(r.stderr).not.toContain('delete the file');
+  });
+});

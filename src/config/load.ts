@@ -87,8 +87,10 @@ async function readConfigFile(filepath: string, content?: string): Promise<unkno
   }
   const raw = result?.config as unknown;
   if (!result || result.isEmpty || raw === undefined || raw === null) {
-    const where = filepath.endsWith('package.json') ? `${filepath}#${MODULE_NAME}` : filepath;
-    throw new ConfigError(`${where}: the config is empty; write a policy (see .provenancerc.example) or delete the file`, { file: filepath, code: 'ERR_PG_CONFIG_EMPTY' });
+    const inManifest = filepath.endsWith('package.json');
+    const where = inManifest ? `${filepath}#${MODULE_NAME}` : filepath;
+    const remedy = inManifest ? `remove the "${MODULE_NAME}" key` : 'delete the file';
+    throw new ConfigError(`${where}: the config is empty; write a policy (see .provenancerc.example) or ${remedy}`, { file: filepath, code: 'ERR_PG_CONFIG_EMPTY' });
   }
   return raw;
 }
