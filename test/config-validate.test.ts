@@ -130,6 +130,8 @@ describe('every other value is a problem naming its key', () => {
     ['an unknown scorecard key', { rules: { scorecard: { minScore: 5, max: 9 } } }, ['rules.scorecard.max']],
     ['exclude as text', { exclude: 'left-pad' }, ['exclude']],
     ['an exclude that is no pattern', { exclude: ['ok', 'Not A Name!'] }, ['exclude[1]']],
+    // npm scopes are lower case: a pattern with capitals in its scope would match no package, silently.
+    ['a scope written with capitals', { exclude: ['@Acme/*', '@acme/*', 'JSONStream'], overrides: [{ package: '@ACME/x', rules: 'all', reason: 'r', expires: '2027-01-01' }] }, ['exclude[0]', 'overrides[0].package']],
     ['overrides as an object', { overrides: { package: 'x' } }, ['overrides']],
     ['an override that is text', { overrides: ['left-pad'] }, ['overrides[0]']],
     ['an override without a package', { overrides: [{ rules: 'all', reason: 'r', expires: '2027-01-01' }] }, ['overrides[0].package']],
