@@ -6,7 +6,8 @@ import { loadConfig } from './config/load';
 import type { ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
 import { declaredMode } from './config/declared-mode';
-import { ConfigError, GuardError } from './errors';
+import { ConfigError, FeedError, GuardError } from './errors';
+import { parsePublicKey } from './feed/keys';
 import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/remote';
 import { isLocalFeedSource, resolveFeedSource } from './feed/source';
 import { cacheDir, stateDir } from './paths';
@@ -133,7 +134,38 @@ async function configFor(options: GuardOptions): Promise<Config> {
   if (options.offline !== undefined) config.feed.offline = options.offline;
   if (options.online !== undefined) config.online = options.online;
   if (config.feed.offline) config.online = false;
+  if (config.mode !== 'off') checkFeedSettings(config, options.feedSource === undefined, options.env ?? process.env);
   return config;
+}
+
+/** `file` or `package.json#provenance`, as config errors name it. */
+function configWhere(filepath: string): string {
+  return filepath.endsWith('package.json') ? `${filepath}#provenance` : filepath;
+}
+
+/** A feed error about a value the config file gave: the same code, with the file and key named (SPEC: an invalid config names both). */
+function inConfigFile(error: unknown, config: Config, key: string): unknown {
+  if (!(error instanceof FeedError) || !config.filepath) return error;
+  return new FeedError(`${configWhere(config.filepath)}: ${key}: ${error.message}`, { file: config.filepath, cause: error, code: error.code });
+}
+
+const SOURCE_CODES = new Set(['ERR_PG_FEED_SOURCE_INVALID', 'ERR_PG_FEED_INSECURE']);
+
+/** The config's public keys, and its feed.source when no flag replaced it, are checked before anything uses them. */
+function checkFeedSettings(config: Config, sourceFromConfig: boolean, env: NodeJS.ProcessEnv): void {
+  config.feed.publicKeys.forEach((key, i) => {
+    try {
+      parsePublicKey(key);
+    } catch (error) {
+      throw inConfigFile(error, config, `feed.publicKeys[${i}]`);
+    }
+  });
+  if (!sourceFromConfig || isRangeSource(config.feed.source)) return;
+  try {
+    isLocalFeedSource(config.feed.source, config.rootDir, env);
+  } catch (error) {
+    throw error instanceof FeedError && SOURCE_CODES.has(error.code) ? inConfigFile(error, config, 'feed.source') : error;
+  }
 }
 
 /** The config's feed as a local file (fetched if needed); none under `mode: off`. */
@@ -145,7 +177,7 @@ async function resolveFeed(options: GuardOptions, config: Config): Promise<Guard
   if (config.mode === 'off') return { config, feedPath: undefined, cacheDir: cache, stateDir: state, now };
   if (config.feed.publicKeys.length === 0) {
     throw new ConfigError(
-      `${config.filepath ?? 'config'}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
+      `${config.filepath ? configWhere(config.filepath) : `no provenance config found in ${config.rootDir} or above it up to the project root (write one with \`provenance-guard init\`, or pass --config PATH)`}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
       { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
     );
   }
@@ -153,7 +185,13 @@ async function resolveFeed(options: GuardOptions, config: Config): Promise<Guard
     const remote = await openRemoteFeedFile(config.feed.source, { cacheDir: cache, stateDir: state, offline: config.feed.offline, publicKeys: config.feed.publicKeys, ...(config.feed.minSerial !== undefined ? { minSerial: config.feed.minSerial } : {}), now });
     return { config, feedPath: remote.path, remote, cacheDir: cache, stateDir: state, now };
   }
-  const feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, stateDir: state, env, warn: warnerOf(options), publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });
+  let feedPath: string;
+  try {
+    feedPath = await resolveFeedSource({ source: config.feed.source, rootDir: config.rootDir, offline: config.feed.offline, cacheDir: cache, stateDir: state, env, warn: warnerOf(options), publicKeys: config.feed.publicKeys, minSerial: config.feed.minSerial, now });
+  } catch (error) {
+    // An npm spec the config gives that is no registry package (github:…, ftp://…) is found only here.
+    throw options.feedSource === undefined && error instanceof FeedError && error.code === 'ERR_PG_FEED_SOURCE_INVALID' ? inConfigFile(error, config, 'feed.source') : error;
+  }
   return { config, feedPath, cacheDir: cache, stateDir: state, now };
 }
 

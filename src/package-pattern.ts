@@ -27,6 +27,10 @@ export function parsePackagePattern(pattern: string): { pattern?: PackagePattern
   if (!NAME_CHARS.test(name)) {
     return { problem: `"${pattern}" is not a package pattern (expected name, @scope/*, or name@semver-range)` };
   }
+  const scope = /^@([^/]*)\//.exec(name)?.[1];
+  if (scope !== undefined && scope !== scope.toLowerCase()) {
+    return { problem: `"${pattern}": npm scopes are lower case, so it would match no package (write "@${scope.toLowerCase()}/…")` };
+  }
   if (range !== undefined && (range === '' || validRange(range) === null)) {
     return { problem: `"${pattern}": "${range}" is not a semver range` };
   }

@@ -27,6 +27,7 @@ describe('accepted values', () => {
   test('rules', () => {
     const rules = valid({ rules: { repository: { require: 'attested', allowedHosts: ['GitHub.com', ' gitlab.com '] }, rebuild: { require: 'reproducible' }, contents: { require: 'built' }, scorecard: { minScore: 0, checks: { Maintained: 10, 'Code-Review': 0 } } } }).rules;
     expect(rules.repository).toEqual({ require: 'attested', allowedHosts: ['github.com', 'gitlab.com'] });
+    expect(valid({ rules: { repository: { allowedHosts: ['git.internal', 'ghe_1.corp.example', '10.0.0.7', '[::1]', 'localhost'] } } }).rules.repository.allowedHosts).toEqual(['git.internal', 'ghe_1.corp.example', '10.0.0.7', '[::1]', 'localhost']);
     expect(rules.rebuild.require).toBe('reproducible');
     expect(rules.contents.require).toBe('built');
     expect(rules.scorecard).toEqual({ minScore: 0, checks: { Maintained: 10, 'Code-Review': 0 } });
@@ -112,6 +113,8 @@ describe('every other value is a problem naming its key', () => {
     ['a repository require', { rules: { repository: { require: 'signed' } } }, ['rules.repository.require']],
     ['an unknown repository key', { rules: { repository: { hosts: [] } } }, ['rules.repository.hosts']],
     ['allowed hosts as text', { rules: { repository: { allowedHosts: 'github.com' } } }, ['rules.repository.allowedHosts']],
+    // A URL, a path or a port can never equal the host a repository lives on: every package would fail the rule.
+    ['allowed hosts written as URLs or with a path or port', { rules: { repository: { allowedHosts: ['github.com', 'https://gitlab.com', 'github.com/', 'git.example:8443', 'a b'] } } }, ['rules.repository.allowedHosts[1]', 'rules.repository.allowedHosts[2]', 'rules.repository.allowedHosts[3]', 'rules.repository.allowedHosts[4]']],
     ['a rebuild rule as text', { rules: { rebuild: 'on' } }, ['rules.rebuild']],
     ['a rebuild rule as true', { rules: { rebuild: true } }, ['rules.rebuild']],
     ['an unknown rebuild key', { rules: { rebuild: { required: 'reproducible' } } }, ['rules.rebuild.required']],
@@ -127,6 +130,8 @@ describe('every other value is a problem naming its key', () => {
     ['an unknown scorecard key', { rules: { scorecard: { minScore: 5, max: 9 } } }, ['rules.scorecard.max']],
     ['exclude as text', { exclude: 'left-pad' }, ['exclude']],
     ['an exclude that is no pattern', { exclude: ['ok', 'Not A Name!'] }, ['exclude[1]']],
+    // npm scopes are lower case: a pattern with capitals in its scope would match no package, silently.
+    ['a scope written with capitals', { exclude: ['@Acme/*', '@acme/*', 'JSONStream'], overrides: [{ package: '@ACME/x', rules: 'all', reason: 'r', expires: '2027-01-01' }] }, ['exclude[0]', 'overrides[0].package']],
     ['overrides as an object', { overrides: { package: 'x' } }, ['overrides']],
     ['an override that is text', { overrides: ['left-pad'] }, ['overrides[0]']],
     ['an override without a package', { overrides: [{ rules: 'all', reason: 'r', expires: '2027-01-01' }] }, ['overrides[0].package']],

@@ -14,7 +14,7 @@ function flagsOfUsage(usage: string): string[] {
 }
 
 describe('--help for every command and subcommand', () => {
-  for (const command of ['check', 'explain', 'feed keygen', 'feed build', 'feed update', 'feed verify', 'init']) {
+  for (const command of ['check', 'explain', 'feed keygen', 'feed build', 'feed update', 'feed merge', 'feed verify', 'feed trust', 'verify', 'init']) {
     for (const flag of ['--help', '-h']) {
       test(`${command} ${flag}: exit 0, usage and one line per flag`, async () => {
         const r = await runCli(dir, [...command.split(' '), flag]);
@@ -33,8 +33,13 @@ describe('--help for every command and subcommand', () => {
     expect((await runCli(dir, ['explain', '-h'])).code).toBe(0);
     const feed = await runCli(dir, ['feed', '--help']);
     expect(feed.code).toBe(0);
-    for (const sub of ['keygen', 'build', 'update', 'verify']) expect(feed.stdout).toContain(`feed ${sub}`);
+    for (const sub of ['keygen', 'build', 'update', 'merge', 'verify', 'trust']) expect(feed.stdout).toContain(`feed ${sub}`);
     expect((await runCli(dir, ['--help'])).code).toBe(0);
+  });
+  test('feed update: the usage shows --records as the third choice it is, not as an extra option', async () => {
+    const r = await runCli(dir, ['feed', 'update', '--base', 'f', '--key', 'k', '--out', 'o']);
+    expect(r.stderr).toContain('give exactly one of --from-lockfile, --packages or --records');
+    expect(HELP['feed update']!.usage).toContain('(--from-lockfile PATH | --packages NAME@VERSION,... | --records FILE.ndjson)');
   });
   test('an unknown flag is still a usage error (exit 2)', async () => {
     const r = await runCli(dir, ['check', '--nope']);

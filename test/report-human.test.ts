@@ -67,4 +67,17 @@ describe('a report a person reads', () => {
     for (const f of messages) expect(causeOf(f).hint, f.message).not.toBe('');
     expect(groupByCause([{ name: 'a', version: '1', verdict: 'warn', findings: messages.slice(0, 2) }])).toHaveLength(1);
   });
+  test('contents: only a diverged tarball is told as differing from its source', () => {
+    const contents = (message: string): Finding => ({ rule: 'contents', severity: 'warn', message });
+    expect(causeOf(contents('the published tarball diverges from its source at 0123456789ab')).title).toBe('published contents differ from the source');
+    // Evidence missing is not a difference: it says so, with the settings that change it.
+    for (const message of ['no source match verdict for this version', 'source match inconclusive: no commit found']) {
+      expect(causeOf(contents(message)), message).toEqual({
+        key: 'no-contents', title: 'no source match verdict in the feed',
+        hint: 'gather one with `feed build --verify-source`, or set `rules.contents: { require: off }` or `unknown: allow`',
+      });
+    }
+    const built = causeOf(contents('the tarball holds files absent from its source at 0123456789ab (build output), but rules.contents requires match'));
+    expect(built).toEqual({ key: 'contents-built', title: 'the tarball holds build output (rules.contents requires match)', hint: 'set `rules.contents: { require: built }`, or an override per package' });
+  });
 });

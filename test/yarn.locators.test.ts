@@ -63,6 +63,9 @@ test('messages name the rule and the override; integrity cannot be waived', () =
   expect(blocked).toMatch(/^a@1\.0\.0 is blocked by the provenance policy: scorecard: score 2 < 5\. To accept it, add to overrides in \/p\/\.provenancerc: \{ package: "a@1\.0\.0", rules: \[scorecard\], reason: "[^"]+", expires: \d{4}-\d\d-\d\d \}$/);
   const integrity = packageMessage({ name: 'a', version: '1.0.0', verdict: 'block', findings: [{ rule: 'integrity', severity: 'block', message: 'differs' }] }, undefined);
   expect(integrity).toContain('No override can waive integrity');
+  // Beside a waivable rule, an integrity block still cannot be accepted by an override: none is suggested.
+  const both = packageMessage({ name: 'a', version: '1.0.0', verdict: 'block', findings: [{ rule: 'scorecard', severity: 'block', message: 'score 2 < 5' }, { rule: 'integrity', severity: 'block', message: 'differs' }] }, undefined);
+  expect(both).toBe('a@1.0.0 is blocked by the provenance policy: scorecard: score 2 < 5; integrity: differs. No override can waive integrity.');
   const warned = packageMessage({ name: 'a', version: '1.0.0', verdict: 'warn', findings: [{ rule: 'rebuild', severity: 'warn', message: 'unknown' }] }, undefined);
   expect(warned).toBe('a@1.0.0 warns by the provenance policy: rebuild: unknown');
 });

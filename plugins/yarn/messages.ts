@@ -13,12 +13,12 @@ export function packageMessage(pkg: PackageResult, configFile: string | undefine
   if (pkg.verdict !== 'block') return head;
   const waivable = waivableRules(relevant);
   const notWaivable = [...new Set(relevant.map((f) => f.rule).filter((r) => !isWaivableRule(r)))];
-  if (waivable.length === 0) return `${head}. No override can waive ${notWaivable.join(', ')}.`;
+  // An override of the other rules would leave it blocked all the same: none is suggested.
+  if (waivable.length === 0 || notWaivable.length > 0) return `${head}. No override can waive ${notWaivable.join(', ')}.`;
   const where = escapeControl(configFile ?? '.provenancerc');
   const override =
     `{ package: "${escapeQuoted(overridePackage ?? `${pkg.name}@${pkg.version}`)}", rules: [${waivable.join(', ')}], reason: "<why this package is acceptable>", expires: ${suggestedExpiry()} }`;
-  const rest = notWaivable.length > 0 ? ` (${notWaivable.join(', ')} cannot be waived)` : '';
-  return `${head}. To accept it, add to overrides in ${where}: ${override}${rest}`;
+  return `${head}. To accept it, add to overrides in ${where}: ${override}`;
 }
 
 const POLICY_BLOCK = Symbol('provenance-guard policy block');

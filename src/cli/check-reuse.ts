@@ -11,7 +11,7 @@ import type { Config } from '../config/types';
 import { LockfileError } from '../errors';
 import { fileDigest } from '../file-hash';
 import { resolveLocalGuardInputs, type GuardInputs, type GuardOptions } from '../guard';
-import { configuredRegistries, detectLockfiles, lockfileKindOf, LOCKFILE_NAMES } from '../lockfile/detect';
+import { configuredRegistries, detectLockfiles, lockfileKindOf, lockfileReadFailure, LOCKFILE_NAMES } from '../lockfile/detect';
 import { PNPM_WORKSPACE_FILE } from '../lockfile/pnpm-workspace';
 import type { Registries } from '../lockfile/source';
 import { exitCodeOf } from '../report/build';
@@ -88,8 +88,8 @@ export function lockfileDigest(path: string): string {
   try {
     return fileDigest(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new LockfileError(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`}`, { file: path, code: code === 'ENOENT' ? 'ERR_PG_LOCKFILE_NOT_FOUND' : 'ERR_PG_LOCKFILE_UNREADABLE' });
+    const failure = lockfileReadFailure(path, error);
+    throw new LockfileError(`${path}: ${failure.problem}`, { file: path, code: failure.code });
   }
 }
 

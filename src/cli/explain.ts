@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { createGuard } from '../guard';
 import { UsageError } from '../errors';
 import { detectLockfiles, readLockfile } from '../lockfile/index';
@@ -20,8 +19,10 @@ export function parseSpec(spec: string): { name: string; version: string } {
 /** The package as the lockfile has it (integrity, source), or a registry package when it is not there. */
 function findPackage(ctx: CliContext, lockfileFlag: string | undefined, name: string, version: string): { pkg: ResolvedPackage; lockfile?: string } {
   const lockfiles = lockfileFlag ? locateLockfiles(ctx.cwd, lockfileFlag) : detectLockfiles(ctx.cwd).map((found) => found.path);
-  for (const lockfile of lockfiles.filter((path) => existsSync(path))) {
-    const hit = readLockfile(lockfile, undefined, { env: ctx.env }).find((p) => p.name === name && p.version === version && p.source !== 'workspace');
+  // Every one is read, as by check: a --lockfile that is missing, or any lockfile that cannot be read, is an error (exit 2).
+  const read = lockfiles.map((lockfile) => ({ lockfile, packages: readLockfile(lockfile, undefined, { env: ctx.env }) }));
+  for (const { lockfile, packages } of read) {
+    const hit = packages.find((p) => p.name === name && p.version === version && p.source !== 'workspace');
     if (hit) return { pkg: hit, lockfile };
   }
   return { pkg: { name, version, source: 'registry' } };

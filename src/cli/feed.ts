@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { tempPathFor } from '../atomic';
@@ -7,7 +7,7 @@ import { parseDuration } from '../config/duration';
 import { FeedError, RecordsError, UsageError } from '../errors';
 import { buildFeed } from '../feed/build';
 import type { KeyObject } from 'node:crypto';
-import { generateKeyPair, privateKeyFromEnv, publicKeyOf, readPrivateKey } from '../feed/keys';
+import { generateKeyPair, privateKeyFromEnv, publicKeyOf, readPrivateKey, readPublicKeyFile } from '../feed/keys';
 import { gitIgnores, ignorePrivateKey } from '../feed/key-ignore';
 import { newPackages, openBase, updateFeed, type VerifiedBase } from '../feed/update';
 import { summarizeSourceWarnings } from '../report/source-failures';
@@ -29,7 +29,11 @@ import type { CliContext } from './context';
 async function keygen(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommand('feed keygen', argv, { 'out-dir': { type: 'string' } }, { min: 0, max: 0, names: '' });
   if (!values['out-dir']) throw new UsageError(`feed keygen: --out-dir DIR is required\n\n${usageOf('feed keygen')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  const dir = resolve(ctx.cwd, values['out-dir']);
+  // A file in the way is the user's mistake, named as such (mkdir would fail with EEXIST/ENOTDIR).
+  const dir = outputPath('feed keygen', 'out-dir', values['out-dir'], ctx, true);
+  if (pathKind(dir) === 'other') {
+    throw new UsageError(`feed keygen: --out-dir ${values['out-dir']}: is not a directory\n\n${usageOf('feed keygen')}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  }
   // The .gitignore comes first: there is never a moment the key could be committed.
   const ignore = ignorePrivateKey(dir);
   const keys = generateKeyPair(dir);
@@ -274,7 +278,7 @@ async function update(argv: string[], ctx: CliContext): Promise<number> {
   const expiresIn = parseExpiresIn('feed update', values['expires-in']);
   const privateKey = signingKey('feed update', values, ctx)!;
   const out = outputPath('feed update', 'out', values.out!, ctx, true);
-  const publicKeys = values['public-key'] !== undefined ? [readFileSync(resolve(ctx.cwd, values['public-key']), 'utf8').trim()] : [publicKeyOf(privateKey)];
+  const publicKeys = values['public-key'] !== undefined ? [readPublicKeyFile(resolve(ctx.cwd, values['public-key']))] : [publicKeyOf(privateKey)];
   const basePath = await resolveFeedSource({ source: values.base!, rootDir: ctx.cwd, offline: false, cacheDir: cacheDir(ctx.env), stateDir: stateDir(ctx.env), env: ctx.env, publicKeys });
   const base = openBase(basePath, publicKeys, stateDir(ctx.env));
   try {
@@ -351,11 +355,9 @@ async function merge(argv: string[], ctx: CliContext): Promise<number> {
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommand('feed verify', argv, { 'public-key': { type: 'string' } }, { min: 1, max: 1, names: 'PATH' });
   if (!values['public-key']) throw new UsageError(`feed verify: --public-key FILE is required\n\n${usageOf('feed verify')}`, { code: 'ERR_PG_USAGE_MISSING_ARGUMENT' });
-  const keyFile = resolve(ctx.cwd, values['public-key']);
-  if (!existsSync(keyFile)) throw new FeedError(`${keyFile}: public key file not found`, { file: keyFile, code: 'ERR_PG_FEED_KEY_NOT_FOUND' });
+  const publicKeys = [readPublicKeyFile(resolve(ctx.cwd, values['public-key']))];
   const given = resolve(ctx.cwd, positionals[0]!);
   if (!existsSync(given)) throw new FeedError(`${given}: no such feed file or directory`, { file: given, code: 'ERR_PG_FEED_NOT_FOUND' });
-  const publicKeys = [readFileSync(keyFile, 'utf8').trim()];
   const path = await resolveFeedSource({ source: given, rootDir: ctx.cwd, offline: true, cacheDir: cacheDir(ctx.env), stateDir: stateDir(ctx.env), env: ctx.env, publicKeys });
   const header = verifyFeed(path, publicKeys, { stateDir: stateDir(ctx.env) });
   ctx.stdout.write(`OK ${path}: signature verified (key ${header.keyId}), ${header.records} record${header.records === 1 ? '' : 's'}, serial ${header.serial}, generated ${header.generatedAt}, expires ${header.expiresAt}\n`);

@@ -69,7 +69,7 @@ export const HELP: Record<string, CommandHelp> = {
   },
   'feed update': {
     usage:
-      'provenance-guard feed update --base FEED (--from-lockfile PATH | --packages NAME@VERSION,...) (--key FILE | --key-env VAR) --out PATH [--public-key FILE] [--records FILE.ndjson] [--expires-in 30d] [--config PATH]',
+      'provenance-guard feed update --base FEED (--from-lockfile PATH | --packages NAME@VERSION,... | --records FILE.ndjson) (--key FILE | --key-env VAR) --out PATH [--public-key FILE] [--expires-in 30d] [--config PATH]',
     summary: 'Add what is new to a feed: gathers only packages the base feed lacks, keeps every other record, signs with a higher serial.',
     flags: [
       ['--base FEED', 'the current feed (a file or a directory holding provenance.feed)'],

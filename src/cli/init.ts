@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_FEED_SOURCE } from '../config/defaults';
 import { UsageError } from '../errors';
-import { parsePublicKey } from '../feed/keys';
+import { parsePublicKey, readPublicKeyFile } from '../feed/keys';
 import { writeFileAtomic } from '../atomic';
 import { configuredFeed, existingConfig, fillConfig } from '../init/rc-file';
 import { feedCoverage, type FeedCoverage } from '../init/feed-coverage';
@@ -21,7 +21,8 @@ const FLAGS = { pm: { type: 'string' }, method: { type: 'string' }, force: { typ
 /** --public-key: a file holding the key (feed.pub), or the key itself. */
 function publicKeyArg(value: string, cwd: string): string {
   const file = resolve(cwd, value);
-  const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : value.trim();
+  if (existsSync(file)) return readPublicKeyFile(file);
+  const text = value.trim();
   parsePublicKey(text);
   return text;
 }

@@ -57,7 +57,7 @@ function helpFor(command: string, rest: string[]): string | undefined {
   if (command !== 'feed') return helpOf(command);
   const sub = rest[0];
   if (sub && !sub.startsWith('-')) return helpOf(`feed ${sub}`);
-  return ['Usage: provenance-guard feed keygen|build|update|verify …', '', ...['keygen', 'build', 'update', 'verify'].map((s) => `  ${helpOf(`feed ${s}`)!.split('\n')[0]!.replace('Usage: ', '')}`), '', '`provenance-guard feed SUBCOMMAND --help` describes its flags.'].join('\n');
+  return ['Usage: provenance-guard feed keygen|build|update|merge|verify|trust …', '', ...['keygen', 'build', 'update', 'merge', 'verify', 'trust'].map((s) => `  ${helpOf(`feed ${s}`)!.split('\n')[0]!.replace('Usage: ', '')}`), '', '`provenance-guard feed SUBCOMMAND --help` describes its flags.'].join('\n');
 }
 
 if (require.main === module) exitWith(run(process.argv.slice(2), processContext()));

@@ -83,17 +83,26 @@ async function readConfigFile(filepath: string, content?: string): Promise<unkno
   }
   const raw = result?.config as unknown;
   if (!result || result.isEmpty || raw === undefined || raw === null) {
-    const where = filepath.endsWith('package.json') ? `${filepath}#${MODULE_NAME}` : filepath;
-    throw new ConfigError(`${where}: the config is empty; write a policy (see .provenancerc.example) or delete the file`, { file: filepath, code: 'ERR_PG_CONFIG_EMPTY' });
+    const inManifest = filepath.endsWith('package.json');
+    const where = inManifest ? `${filepath}#${MODULE_NAME}` : filepath;
+    const remedy = inManifest ? `remove the "${MODULE_NAME}" key` : 'delete the file';
+    throw new ConfigError(`${where}: the config is empty; write a policy (see .provenancerc.example) or ${remedy}`, { file: filepath, code: 'ERR_PG_CONFIG_EMPTY' });
   }
   return raw;
 }
+
+/** The extensions a config file given with --config can have ('' is YAML or JSON, as `.provenancerc`; .ts as cosmiconfig loads it). */
+const KNOWN_EXTENSIONS: readonly string[] = ['', '.json', '.yaml', '.yml', '.js', '.cjs', '.mjs', '.ts'];
 
 function locate(options: LoadConfigOptions): string | undefined {
   if (!options.configPath) return findConfig(options.cwd).filepath;
   const filepath = resolve(options.cwd, options.configPath);
   if (!existsSync(filepath) || !statSync(filepath).isFile()) {
     throw new ConfigError(`${filepath}: config file not found`, { file: filepath, code: 'ERR_PG_CONFIG_NOT_FOUND' });
+  }
+  const ext = extname(filepath);
+  if (!KNOWN_EXTENSIONS.includes(ext) && basename(filepath) !== 'package.json') {
+    throw new ConfigError(`${filepath}: cannot tell the config format from the extension ${JSON.stringify(ext)} (use .yaml, .yml, .json, .js, .cjs, .mjs, or a file named .provenancerc)`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
   }
   return filepath;
 }

@@ -162,9 +162,16 @@ function validateRepositoryRule(repo: unknown, rules: Config['rules'], problems:
     rules.repository.require = oneOf(repo.require, ['claimed', 'attested', 'off'] as const, 'rules.repository.require', problems) ?? rules.repository.require;
   }
   if (repo.allowedHosts !== undefined) {
-    rules.repository.allowedHosts = (stringList(repo.allowedHosts, 'rules.repository.allowedHosts', problems) ?? []).map((h) => h.toLowerCase());
+    const hosts = stringList(repo.allowedHosts, 'rules.repository.allowedHosts', problems) ?? [];
+    hosts.forEach((host, i) => {
+      if (!HOST_NAME.test(host)) problems.add(`rules.repository.allowedHosts[${i}]`, `${JSON.stringify(host)} is not a host name (write it as github.com: no scheme, port or path)`);
+    });
+    rules.repository.allowedHosts = hosts.map((h) => h.toLowerCase());
   }
 }
+
+/** What a repository URL's host can be compared with (policy/repository-host.ts): a name or address, never a URL, port or path. */
+const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*)$/i;
 
 function scorecardChecks(checks: unknown, problems: Problems): Record<string, number> {
   const out: Record<string, number> = {};

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeedError } from '../errors';
 import { writeFileAtomic } from '../atomic';
@@ -51,6 +51,11 @@ export function generateKeyPair(outDir: string): GeneratedKeyPair {
 /** Accepts the printed form (base64 of the raw 32 bytes) or a PEM public key. */
 export function parsePublicKey(text: string): KeyObject {
   const trimmed = text.trim();
+  // A private key would be accepted by createPublicKey (it derives the public half) and then copied into
+  // a committed .provenancerc: refused, whatever its format.
+  if (/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(trimmed)) {
+    throw new FeedError('this is a private key (the feed signing key, a secret): give the public key, feed.pub, as printed by `feed keygen`', { code: 'ERR_PG_FEED_KEY_INVALID' });
+  }
   if (trimmed.startsWith('-----BEGIN')) {
     let key: KeyObject;
     try {
@@ -66,6 +71,26 @@ export function parsePublicKey(text: string): KeyObject {
   }
   const raw = Buffer.from(trimmed, 'base64');
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+/** The public key in `path` (feed.pub), checked; a missing file, a directory or text that is no key is a coded error naming the file. */
+export function readPublicKeyFile(path: string): string {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) throw new FeedError(`${path}: public key file not found`, { file: path, code: 'ERR_PG_FEED_KEY_NOT_FOUND' });
+  if (stat.isDirectory()) throw new FeedError(`${path}: is a directory, not a public key file (feed.pub)`, { file: path, code: 'ERR_PG_FEED_KEY_INVALID' });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new FeedError(`${path}: cannot read the public key: ${(error as Error).message}`, { file: path, cause: error, code: 'ERR_PG_FEED_KEY_NOT_FOUND' });
+  }
+  try {
+    parsePublicKey(text);
+  } catch (error) {
+    if (!(error instanceof FeedError)) throw error;
+    throw new FeedError(`${path}: ${error.message}`, { file: path, cause: error, code: error.code });
+  }
+  return text;
 }
 
 /** Short, stable identifier of a public key (first 16 hex digits of SHA-256 of the raw key). */

@@ -44,6 +44,10 @@ export function openBase(basePath: string, publicKeys: string[], stateDir: strin
     };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
+    // The user knows the base by its own path, not by the copy verified here.
+    if (error instanceof FeedError && error.message.includes(path)) {
+      throw new FeedError(error.message.split(path).join(basePath), { file: basePath, cause: error, code: error.code });
+    }
     throw error;
   }
 }

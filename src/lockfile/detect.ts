@@ -3,7 +3,7 @@
  * configured with: all `check` needs before reading one (a repeat check answered from its stored
  * verdict never loads the readers).
  */
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { bunRegistriesFor, npmRegistriesFor, yarnRegistriesFor } from './registries';
 import type { Registries } from './source';
@@ -26,9 +26,21 @@ export interface DetectedLockfile {
   kind: LockfileKind;
 }
 
-/** Every lockfile in `dir` (a decoy beside the real one must not hide it). */
+/**
+ * Every lockfile in `dir` (a decoy beside the real one must not hide it). An entry counts even when
+ * it cannot be read, a symbolic link to nothing included: reading it then fails (exit 2).
+ */
 export function detectLockfiles(dir: string): DetectedLockfile[] {
-  return LOCKFILE_NAMES.map((name) => ({ path: join(dir, name), kind: KIND_BY_NAME[name]! })).filter((found) => existsSync(found.path));
+  return LOCKFILE_NAMES.map((name) => ({ path: join(dir, name), kind: KIND_BY_NAME[name]! })).filter((found) => lstatSync(found.path, { throwIfNoEntry: false }) !== undefined);
+}
+
+/** Why a lockfile could not be read, with its code: a symbolic link to nothing is unreadable, not absent. */
+export function lockfileReadFailure(path: string, error: unknown): { problem: string; code: 'ERR_PG_LOCKFILE_NOT_FOUND' | 'ERR_PG_LOCKFILE_UNREADABLE' } {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'ENOENT') return { problem: `cannot be read (${code ?? (error as Error).message})`, code: 'ERR_PG_LOCKFILE_UNREADABLE' };
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()
+    ? { problem: 'cannot be read (a symbolic link to a missing file)', code: 'ERR_PG_LOCKFILE_UNREADABLE' }
+    : { problem: 'no such file', code: 'ERR_PG_LOCKFILE_NOT_FOUND' };
 }
 
 /** The first lockfile in `dir` (for one-package lookups such as `explain`). */

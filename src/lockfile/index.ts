@@ -12,7 +12,7 @@ import { packagesFromPnpmLockfile } from './pnpm';
 import { pinnedConfigDependencies } from './pnpm-workspace';
 import { packageKey, type Registries } from './source';
 import { packagesFromYarnLock } from './yarn';
-import { configuredRegistries, lockfileKindOf, LOCKFILE_NAMES, type LockfileKind } from './detect';
+import { configuredRegistries, lockfileKindOf, lockfileReadFailure, LOCKFILE_NAMES, type LockfileKind } from './detect';
 
 export { packagesFromBunLock } from './bun';
 export { packagesFromPackageLock } from './npm';
@@ -46,8 +46,8 @@ export function readLockfile(path: string, kind?: LockfileKind, options: ReadLoc
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? fail(path, 'no such file', 'ERR_PG_LOCKFILE_NOT_FOUND') : fail(path, `cannot be read (${code ?? (error as Error).message})`, 'ERR_PG_LOCKFILE_UNREADABLE');
+    const failure = lockfileReadFailure(file, error);
+    return fail(path, failure.problem, failure.code);
   }
   const dir = dirname(file);
   const registries = options.registries ?? configuredRegistries(resolvedKind, dir, options.env);

@@ -37,6 +37,11 @@ const PATTERNS: CausePattern[] = [
   { rule: 'repository', match: /verified build provenance names/, key: 'repository-mismatch', title: 'claimed repository differs from the attested one', hint: 'review the package: this is what a hijacked package looks like' },
   { rule: 'repository', match: /only claimed/, key: 'not-attested', title: 'repository only claimed, not attested', hint: 'set `rules.repository.require: claimed`, or an override per package' },
   { rule: 'repository', match: /not on an allowed host/, key: 'host-not-allowed', title: 'repository not on an allowed host', hint: 'add the host to `rules.repository.allowedHosts`' },
+  {
+    rule: 'contents', match: /^(no source match verdict|source match inconclusive)/, key: 'no-contents', title: 'no source match verdict in the feed',
+    hint: 'gather one with `feed build --verify-source`, or set `rules.contents: { require: off }` ' + UNKNOWN_ALLOW,
+  },
+  { rule: 'contents', match: /^the tarball holds files absent from its source/, key: 'contents-built', title: 'the tarball holds build output (rules.contents requires match)', hint: 'set `rules.contents: { require: built }`, or an override per package' },
   { rule: 'contents', match: /./, key: 'contents', title: 'published contents differ from the source', hint: 'run `provenance-guard verify NAME@VERSION` for the files' },
   { rule: 'integrity', match: /./, key: 'integrity', title: 'integrity not bound to the feed record', hint: 'cannot be waived: the tarball is not the one the evidence is about' },
   { rule: 'source', match: /./, key: 'source', title: 'installed from outside the registry (git, tarball URL, file:)', hint: 'add to `exclude` if it is yours, or an override per package' },

@@ -77,6 +77,7 @@ export function formatExplanation(e: Evaluation, context: { pkg: ResolvedPackage
   if (decidedBy.length > 0) row('decided by', [...new Set(decidedBy)].join(', '));
   const snippet = overrideSnippet(e);
   if (snippet && (e.verdict === 'block' || e.verdict === 'warn')) lines.push('', c.dim('To accept it anyway, add to .provenancerc:'), c.dim('overrides:'), c.dim(snippet));
+  else if (!snippet && decidedBy.some((rule) => rule === 'integrity' || rule === 'feed')) lines.push('', c.dim(`No override can accept it: ${[...new Set(decidedBy.filter((rule) => rule === 'integrity' || rule === 'feed'))].join(', ')} cannot be waived.`));
   return lines.join('\n') + '\n';
 }
 

@@ -13,6 +13,8 @@ export function suggestedExpiry(now: Date = new Date()): string {
 
 /** The `overrides:` entry a user would add to waive what a package was flagged for. */
 export function overrideSnippet(pkg: PackageResult, now: Date = new Date()): string | undefined {
+  // An integrity finding (or a stale feed) that decides the verdict stays whatever is waived: no override can accept the package.
+  if (pkg.findings.some((f) => (f.rule === 'integrity' || f.rule === 'feed') && f.severity === pkg.verdict)) return undefined;
   const rules = waivableRules(pkg.findings);
   if (rules.length === 0) return undefined;
   return [
