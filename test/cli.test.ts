@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -251,7 +252,9 @@ describe('bad input: a clear error naming the file, exit 2, no stack trace', () 
 
   test('feed verify of a path that does not exist names it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pg-cli-'));
-    writeFileSync(join(dir, 'k.pub'), 'x');
+    // A usable key: the feed path is what is missing.
+    const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+    writeFileSync(join(dir, 'k.pub'), Buffer.from(jwk.x!, 'base64url').toString('base64'));
     const r = await cli(dir, ['feed', 'verify', 'missing-feed', '--public-key', 'k.pub']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`ERR_PG_FEED_NOT_FOUND: ${join(dir, 'missing-feed')}`);
