@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { createGuard, resolveGuardInputs } from '../guard';
 import { LockfileError } from '../errors';
 import { isObject } from '../json';
-import { readLockfile } from '../lockfile/index';
-import type { ResolvedPackage } from '../types';
+import { lockfileKindOf, readLockfile } from '../lockfile/index';
+import type { Report, ResolvedPackage } from '../types';
 import { storeVerdict } from '../verdict-store';
 import { exitCodeOf } from '../report/build';
 import { attachDependencyPaths } from '../report/dependency-paths';
@@ -46,6 +46,18 @@ export function readProjectLockfiles(lockfiles: readonly string[], env: NodeJS.P
   return packages;
 }
 
+/**
+ * yarn.lock records Yarn's archive checksum, never the tarball's sha512, so `check` cannot bind a
+ * Yarn package to its feed record: each is an integrity finding ("cannot be bound"), and the line
+ * says where the binding is made instead.
+ */
+function noteYarnIntegrity(report: Report, lockfiles: readonly string[], ctx: CliContext): void {
+  if (!lockfiles.some((lockfile) => lockfileKindOf(lockfile) === 'yarn')) return;
+  const unbound = report.packages.filter((pkg) => pkg.findings.some((finding) => finding.rule === 'integrity')).length;
+  if (unbound === 0) return;
+  ctx.stderr.write(`provenance-guard: yarn.lock records no npm integrity (Yarn verifies its own archive checksum), so ${unbound === 1 ? '1 package' : `${unbound} packages`} cannot be bound to the feed here; in a Yarn project run \`yarn provenance check\`: the plugin compares each tarball Yarn downloads with the feed's sha512\n`);
+}
+
 export async function checkCommand(argv: string[], ctx: CliContext): Promise<number> {
   const args = parseCheckArgs(argv);
   const lockfiles = locateLockfiles(ctx.cwd, args.values.lockfile);
@@ -70,6 +82,7 @@ export async function checkCommand(argv: string[], ctx: CliContext): Promise<num
     // JSON formatted once: the document stored is the one printed.
     if (stored?.printed !== undefined) writePrintedJson(stored.printed, guard.config, ctx);
     else render(report, args, lockfiles, guard.config, ctx);
+    noteYarnIntegrity(report, lockfiles, ctx);
     return exitCodeOf(report);
   } finally {
     guard.close();
