@@ -1,16 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { failureMode } from '../src/guard';
-import { declaredMode } from '../src/config/declared-mode';
+import { agreedMode, declaredMode } from '../src/config/declared-mode';
+import { tempDirs } from './helpers/temp';
 
+const tempDir = tempDirs('pg-warn-');
+/** Directories the pnpm helpers made (markers, projects). */
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pg-warn-'));
-  dirs.push(dir);
+  const dir = tempDir();
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
 }
@@ -42,6 +43,30 @@ describe('warn means warn: a config that says mode: warn never fails closed for 
   });
   test('a nested mode key is not the top-level mode', async () => {
     expect(await failureMode({ cwd: project({ '.provenancerc': 'feed:\n  mode: warn\nrules: [\n' }), env: {} })).toBe('block');
+  });
+});
+
+describe('two configs in one directory (ERR_PG_CONFIG_AMBIGUOUS): no one file decides how to fail', () => {
+  test('package.json#provenance saying warn beside a .provenancerc saying block → block', async () => {
+    // Before the fix the first file found (package.json) decided: a dependency pull request adding
+    // `"provenance": {"mode": "warn"}` to package.json turned a block config into an install that went on.
+    const dir = project({ 'package.json': JSON.stringify({ name: 'app', provenance: { mode: 'warn' } }), '.provenancerc': 'mode: block\n' });
+    expect(await failureMode({ cwd: dir, env: {} })).toBe('block');
+    const reversed = project({ 'package.json': JSON.stringify({ name: 'app', provenance: { mode: 'block' } }), '.provenancerc': 'mode: warn\n' });
+    expect(await failureMode({ cwd: reversed, env: {} })).toBe('block');
+  });
+  test('every file saying the same mode → that mode; one saying none → block; the environment still wins', async () => {
+    expect(await failureMode({ cwd: project({ '.provenancerc': 'mode: warn\n', '.provenancerc.json': '{"mode":"warn"}' }), env: {} })).toBe('warn');
+    expect(await failureMode({ cwd: project({ '.provenancerc': 'mode: warn\n', '.provenancerc.json': '{}' }), env: {} })).toBe('block');
+    const dir = project({ 'package.json': JSON.stringify({ name: 'app', provenance: { mode: 'warn' } }), '.provenancerc': 'mode: block\n' });
+    expect(await failureMode({ cwd: dir, env: { PROVENANCE_GUARD_MODE: 'off' } })).toBe('off');
+  });
+  test('agreedMode', () => {
+    const dir = project({ a: 'mode: warn\n', b: 'mode: warn\n', c: 'mode: off\n' });
+    expect(agreedMode([join(dir, 'a'), join(dir, 'b')])).toBe('warn');
+    expect(agreedMode([join(dir, 'a'), join(dir, 'c')])).toBeUndefined();
+    expect(agreedMode([join(dir, 'c')])).toBe('off');
+    expect(agreedMode([])).toBeUndefined();
   });
 });
 

@@ -53,3 +53,9 @@ export function declaredMode(file: string): Mode | undefined {
     return undefined;
   }
 }
+
+/** The mode every one of `files` declares, when they all declare the same one; else undefined. */
+export function agreedMode(files: readonly string[]): Mode | undefined {
+  const modes = new Set(files.map(declaredMode));
+  return modes.size === 1 ? [...modes][0] : undefined;
+}

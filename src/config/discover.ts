@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../errors';
+import { AmbiguousConfigError, ConfigError } from '../errors';
 
 /** Every place a config can live in one directory; package.json counts only with a `provenance` key. */
 export const SEARCH_PLACES = [
@@ -92,7 +92,7 @@ export function findConfig(cwd: string): ConfigSearch {
     searched.push(dir);
     const found = configsIn(dir, seen);
     if (found.length > 1) {
-      throw new ConfigError(`${found.join(' and ')}: more than one provenance config in ${dir}; keep one`, { file: found[0]!, code: 'ERR_PG_CONFIG_AMBIGUOUS' });
+      throw new AmbiguousConfigError(`${found.join(' and ')}: more than one provenance config in ${dir}; keep one`, found);
     }
     if (found.length === 1) return { filepath: found[0], searched };
   }
