@@ -16,6 +16,11 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
+/** declaredMode of `content` written as `name`. */
+function declared(name: string, content: string) {
+  return declaredMode(join(project({ [name]: content }), name));
+}
+
 describe('warn means warn: a config that says mode: warn never fails closed for a later problem', () => {
   test('a typo in a rule (invalid config) under mode: warn → warn', async () => {
     const dir = project({ '.provenancerc': 'mode: warn\nrules:\n  scorecard: { minScroe: 5 }\n' });
@@ -43,6 +48,64 @@ describe('warn means warn: a config that says mode: warn never fails closed for 
   });
   test('a nested mode key is not the top-level mode', async () => {
     expect(await failureMode({ cwd: project({ '.provenancerc': 'feed:\n  mode: warn\nrules: [\n' }), env: {} })).toBe('block');
+  });
+});
+
+describe('the mode a file declares (declaredMode), read as the loader reads it', () => {
+  test.each([
+    ['mode: warn\nrules: 3\n', 'warn'],
+    ['mode: block\nrules: 3\n', 'block'],
+    ["mode: 'off'\nrules: 3\n", 'off'],
+    ['"mode": warn\nrules: 3\n', 'warn'], // a quoted key: the document says so, no line does
+    ['{ mode: warn, rules: 3 }\n', 'warn'],
+    ['mode: warnn\n', undefined],
+    ['mode: block\nrules: 3\nmode: warn\n', undefined], // a key given twice is two modes, not the last one
+    ['|\nmode: warn\n', undefined], // a string, not a mapping
+    ['- mode: warn\n', undefined],
+    ['', undefined],
+  ])('a YAML document that parses: %j → %s', (content, mode) => {
+    expect(declared('.provenancerc', content)).toBe(mode);
+  });
+
+  test.each([
+    ['mode: warn\nrules: [\n', 'warn'],
+    ['rules: [\nmode: warn\n', 'warn'], // after the break: the line still says it
+    ['mode : "warn"  # for now\nrules: [\n', 'warn'],
+    ["mode:\t'off'\r\nrules: [\r\n", 'off'],
+    ['mode: block   \nrules: [\n', 'block'],
+    ['mode: warn\nmode: warn\nrules: [\n', 'warn'],
+    ['mode:warn\nrules: [\n', undefined], // one plain string in YAML, no key
+    ['mode: warn#x\nrules: [\n', undefined], // the value `warn#x`
+    ['mode: warn #x\nrules: [\n', 'warn'],
+    ['mode: "warn\'\nrules: [\n', undefined],
+    ['mode: "warn"\nrules: [\n', 'warn'],
+    ['mode: xwarn\nrules: [\n', undefined],
+    ['mode: warn x\nrules: [\n', undefined],
+    ['modes: warn\nrules: [\n', undefined],
+    ['  mode: warn\nrules: [\n', undefined], // indented: not the top level
+    ['mode:\nwarn\nrules: [\n', undefined],
+    ['mode: warn\nmode: block\nrules: [\n', undefined],
+  ])('a YAML document that does not parse, by its lines: %j → %s', (content, mode) => {
+    expect(declared('.provenancerc', content)).toBe(mode);
+  });
+
+  test.each([
+    ['.provenancerc.json', '{"mode":"warn","rules":3}', 'warn'],
+    ['.provenancerc.json', '{"mode":"block"}', 'block'],
+    ['.provenancerc.json', '[{"mode":"warn"}]', undefined],
+    ['.provenancerc.json', 'null', undefined],
+    ['.provenancerc.json', '"warn"', undefined],
+    ['.provenancerc.json', '{"mode":"warn",', undefined],
+    ['.provenancerc.json', 'mode: warn\n', undefined], // JSON is read as JSON only
+    ['package.json', '{"provenance":{"mode":"off"}}', 'off'],
+    ['package.json', '{"mode":"warn","provenance":{}}', undefined], // only package.json#provenance
+    ['package.json', 'null', undefined],
+  ])('JSON: %s %j → %s', (name, content, mode) => {
+    expect(declared(name, content)).toBe(mode);
+  });
+
+  test.each(['.provenancerc.js', '.provenancerc.cjs', '.provenancerc.mjs', 'provenance.config.js'])('%s: a JavaScript config declares no mode (its code decides), even with a mode: line', (name) => {
+    expect(declared(name, "module.exports = {\nmode: 'warn'\n}\n")).toBeUndefined();
   });
 });
 
