@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
 import { rejected } from './helpers/errors';
 import { tempDirs } from './helpers/temp';
@@ -223,7 +224,8 @@ describe('invalid config names the file, the key and the problem', () => {
     expect([error.code, error.file, error.message]).toEqual(['ERR_PG_CONFIG_INVALID', '/proc/self/mem', '/proc/self/mem: could not be loaded: EIO: i/o error, read']);
   });
 
-  test('package.json#provenance is that key and no other: a cosmiconfig meta config in the working directory cannot name another', async () => {
+  // process.chdir works in a forked test process (vitest.config.mts), not in the worker threads Stryker's runner uses.
+  test.skipIf(!isMainThread)('package.json#provenance is that key and no other: a cosmiconfig meta config in the working directory cannot name another', async () => {
     // Before: loaded through a cosmiconfig explorer, which took `packageProp` from .config/config.json in
     // process.cwd(): package.json#provenance said block, the guard ran package.json#provenanceDev (off).
     const dir = project({
