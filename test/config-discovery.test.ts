@@ -131,6 +131,16 @@ test('a link to a config file is that config', async () => {
   expect([config.filepath, config.mode]).toEqual([join(dir, 'app', '.provenancerc.yml'), 'off']);
 });
 
+test('an empty --config is a usage error, not a search that finds another config or none', async () => {
+  // Before: `check --config ''` searched from the directory as if no --config was given.
+  const dir = tree({ 'package.json': '{"name":"app"}', 'package-lock.json': '{"lockfileVersion":3,"packages":{"":{}}}', '.provenancerc': 'mode: off\n' });
+  for (const args of [['check', '--config', ''], ['explain', 'a@1.0.0', '--config='], ['verify', 'a@1.0.0', '--config', '']]) {
+    const result = await runCli(dir, args);
+    expect(result.code, args.join(' ')).toBe(2);
+    expect(result.stderr).toContain(`ERR_PG_USAGE_INVALID_VALUE: ${args[0]}: --config needs the path of a config file, got an empty value`);
+  }
+});
+
 test('check with a broken config: exit 2, the code, the file and the problem, no stack trace', async () => {
   for (const [name, content, expected] of [
     ['package.json', '{"name": "app",', 'ERR_PG_CONFIG_INVALID: PKG: invalid JSON, so it cannot be told'],
