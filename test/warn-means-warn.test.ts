@@ -73,6 +73,7 @@ describe('the mode a file declares (declaredMode), read as the loader reads it',
     ['mode : "warn"  # for now\nrules: [\n', 'warn'],
     ["mode:\t'off'\r\nrules: [\r\n", 'off'],
     ['mode: block   \nrules: [\n', 'block'],
+    ['mode:   warn\nrules: [\n', 'warn'],
     ['mode: warn\nmode: warn\nrules: [\n', 'warn'],
     ['mode:warn\nrules: [\n', undefined], // one plain string in YAML, no key
     ['mode: warn#x\nrules: [\n', undefined], // the value `warn#x`

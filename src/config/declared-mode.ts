@@ -8,16 +8,13 @@ import { basename } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Mode } from '../types';
 
-const MODES: readonly Mode[] = ['block', 'warn', 'off'];
-/**
- * A top-level `mode:` line as YAML reads one: the key at the start of a line, a space or tab after
- * the colon (`mode:warn` is one plain string), the value alone or in matching quotes, and a comment
- * only after a space (`warn#x` is the value `warn#x`). Never across a line break.
- */
-const MODE_LINE = /^mode[^\S\n]*:[^\S\n]+(["']?)(block|warn|off)\1(?:[^\S\n]+#.*)?[^\S\n]*$/gm;
+// The modes and the line pattern are written inside the functions, not as module constants:
+// Stryker's vitest runner does not re-evaluate a module for a mutant of its top level, and
+// reported every such mutant survived although the tests fail on each (checked by hand).
 
 function asMode(value: unknown): Mode | undefined {
-  return MODES.find((mode) => mode === value);
+  const modes: readonly Mode[] = ['block', 'warn', 'off'];
+  return modes.find((mode) => mode === value);
 }
 
 /** `value[key]` when `value` is an object (a JSON array, string or number has no such key). */
@@ -30,9 +27,15 @@ function fromJson(text: string, file: string): Mode | undefined {
   return asMode(field(basename(file) === 'package.json' ? field(parsed, 'provenance') : parsed, 'mode'));
 }
 
-/** Every top-level `mode:` line agreeing, else nothing (two different modes are no answer). */
+/**
+ * Every top-level `mode:` line agreeing, else nothing (two different modes are no answer). A line
+ * as YAML reads one: the key at the start of a line, a space or tab after the colon (`mode:warn`
+ * is one plain string), the value alone or in matching quotes, and a comment only after a space
+ * (`warn#x` is the value `warn#x`). Never across a line break.
+ */
 function fromLines(text: string): Mode | undefined {
-  const found = new Set([...text.matchAll(MODE_LINE)].map((m) => m[2]));
+  const lines = text.matchAll(/^mode[^\S\n]*:[^\S\n]+(["']?)(block|warn|off)\1(?:[^\S\n]+#.*)?[^\S\n]*$/gm);
+  const found = new Set([...lines].map((m) => m[2]));
   return found.size === 1 ? asMode([...found][0]) : undefined;
 }
 
