@@ -34,6 +34,20 @@ export class ConfigError extends GuardError {
   static readonly defaultCode = 'ERR_PG_CONFIG';
 }
 
+/**
+ * Several config files in one directory (ERR_PG_CONFIG_AMBIGUOUS): none of them governs, so none
+ * alone decides the mode a failure is handled with (see guard.ts failureMode).
+ */
+export class AmbiguousConfigError extends ConfigError {
+  /** Every config file found in the directory. */
+  readonly files: readonly string[];
+
+  constructor(message: string, files: readonly string[]) {
+    super(message, { code: 'ERR_PG_CONFIG_AMBIGUOUS' });
+    this.files = files;
+  }
+}
+
 /** A lockfile that cannot be read or understood. */
 export class LockfileError extends GuardError {
   static readonly defaultCode = 'ERR_PG_LOCKFILE';

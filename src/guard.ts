@@ -5,8 +5,8 @@
 import { loadConfig } from './config/load';
 import type { ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
-import { declaredMode } from './config/declared-mode';
-import { ConfigError, FeedError, GuardError } from './errors';
+import { agreedMode } from './config/declared-mode';
+import { AmbiguousConfigError, ConfigError, FeedError, GuardError } from './errors';
 import { parsePublicKey } from './feed/keys';
 import { isRangeSource, openRemoteFeedFile, type RemoteFeedFile } from './feed/remote';
 import { isLocalFeedSource, resolveFeedSource } from './feed/source';
@@ -54,8 +54,9 @@ export interface Guard {
 /**
  * The mode to handle a failure to set the guard up with (an invalid config, an untrusted
  * feed): the config's mode when it still loads; else PROVENANCE_GUARD_MODE when set; else the
- * `mode:` the broken file still declares (warn means warn, even with a typo further down);
- * else block: an install is never let through unchecked by default.
+ * `mode:` the broken file still declares (warn means warn, even with a typo further down; two
+ * configs in one directory must both declare it); else block: an install is never let through
+ * unchecked by default.
  */
 export async function failureMode(options: { cwd: string; configPath?: string; fallbackCwds?: readonly string[]; env: NodeJS.ProcessEnv }): Promise<Mode> {
   try {
@@ -63,9 +64,14 @@ export async function failureMode(options: { cwd: string; configPath?: string; f
   } catch (error) {
     const mode = options.env.PROVENANCE_GUARD_MODE;
     if (mode === 'block' || mode === 'warn' || mode === 'off') return mode;
-    const file = error instanceof GuardError ? error.file : undefined;
-    return (file !== undefined ? declaredMode(file) : undefined) ?? 'block';
+    return agreedMode(configFilesOf(error)) ?? 'block';
   }
+}
+
+/** The config files a config error is about: every file of an ambiguous directory, else the error's file. */
+function configFilesOf(error: unknown): readonly string[] {
+  if (error instanceof AmbiguousConfigError) return error.files;
+  return error instanceof GuardError && error.file !== undefined ? [error.file] : [];
 }
 
 /** The config from `cwd` upward, else the first found from a fallback directory (see GuardOptions.fallbackCwds). */

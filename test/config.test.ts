@@ -1,14 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
 import { rejected } from './helpers/errors';
+import { tempDirs } from './helpers/temp';
 import { loadConfig } from '../src/config/load';
 import { validateConfig } from '../src/config/validate';
 import { ConfigError } from '../src/errors';
 
+const tempDir = tempDirs('pg-config-');
+
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pg-config-'));
+  const dir = tempDir();
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), content);
@@ -168,6 +171,93 @@ describe('invalid config names the file, the key and the problem', () => {
     expect(error.message).toContain('invalid JSON');
   });
 
+  test('one problem is one line: the file, the key and the problem', async () => {
+    const dir = project({ '.provenancerc': 'mode: loud\n' });
+    const error = await loadError(dir);
+    expect([error.code, error.file, error.message]).toEqual(['ERR_PG_CONFIG_INVALID', join(dir, '.provenancerc'), `${join(dir, '.provenancerc')}: mode: expected one of block | warn | off, got "loud"`]);
+    const two = project({ '.provenancerc': 'mode: loud\nunknown: y\n' });
+    expect((await loadError(two)).message).toBe(`${join(two, '.provenancerc')}: invalid config:\n  - mode: expected one of block | warn | off, got "loud"\n  - unknown: expected one of allow | warn | block, got "y"`);
+  });
+
+  test('malformed YAML and JSON: ERR_PG_CONFIG_INVALID with the file (failureMode reads its mode)', async () => {
+    for (const [name, content, problem] of [
+      ['.provenancerc', 'mode: warn\nrules: [\n', 'invalid YAML'],
+      ['.provenancerc.json', '{"mode": "warn",', 'invalid JSON'],
+    ] as const) {
+      const dir = project({ [name]: content });
+      const error = await loadError(dir);
+      expect([error.code, error.file]).toEqual(['ERR_PG_CONFIG_INVALID', join(dir, name)]);
+      expect(error.message.startsWith(`${join(dir, name)}: ${problem}: `)).toBe(true);
+    }
+  });
+
+  test('a JavaScript config that throws or does not load: ERR_PG_CONFIG_INVALID, the file and the first line', async () => {
+    const dir = project({ '.provenancerc.cjs': "throw new TypeError('no policy\\nat line two');\n" });
+    const error = await loadError(dir);
+    expect([error.code, error.file, error.message]).toEqual(['ERR_PG_CONFIG_INVALID', join(dir, '.provenancerc.cjs'), `${join(dir, '.provenancerc.cjs')}: could not be loaded: no policy`]);
+  });
+
+  test('an empty JavaScript config, or one that exports nothing, is empty', async () => {
+    for (const [name, content] of [['.provenancerc.cjs', '  \n'], ['.provenancerc.cjs', 'module.exports = null;\n'], ['.provenancerc.mjs', 'export const mode = "off";\n']]) {
+      const dir = project({ [name!]: content! });
+      expect((await loadError(dir)).code).toBe('ERR_PG_CONFIG_EMPTY');
+    }
+  });
+
+  test('an explicit --config in no config format is an error naming it', async () => {
+    const dir = project({ 'policy.toml': 'mode = "off"\n' });
+    const error = await loadError(dir, { configPath: 'policy.toml' });
+    expect([error.code, error.file, error.message]).toEqual(['ERR_PG_CONFIG_INVALID', join(dir, 'policy.toml'), `${join(dir, 'policy.toml')}: not a config format (expected .provenancerc, .json, .yaml, .yml, .js, .cjs or .mjs)`]);
+    // Any name in a known format is read as that format; an explicit file named package.json as package.json#provenance.
+    const other = project({ 'ci-policy': 'mode: off\n', 'sub/package.json': '{"provenance":{"mode":"off"}}', 'my-package.json': '{"mode":"off"}' });
+    expect((await loadConfig({ cwd: other, configPath: 'ci-policy', env: {} })).mode).toBe('off');
+    expect((await loadConfig({ cwd: other, configPath: 'sub/package.json', env: {} })).mode).toBe('off');
+    expect((await loadConfig({ cwd: other, configPath: 'my-package.json', env: {} })).mode).toBe('off');
+    // TypeScript, as cosmiconfig loads it (given with --config only: the search looks for no .ts).
+    const ts = project({ 'policy.ts': "const mode: string = 'off';\nexport default { mode };\n", '.provenancerc.ts': "export default { mode: 'off' };\n" });
+    expect((await loadConfig({ cwd: ts, configPath: 'policy.ts', env: {} })).mode).toBe('off');
+    expect((await loadConfig({ cwd: ts, env: {} })).filepath).toBeUndefined();
+  });
+
+  test.skipIf(process.platform !== 'linux')('a config file that cannot be read: ERR_PG_CONFIG_INVALID naming it', async () => {
+    const error = await loadError(project({}), { configPath: '/proc/self/mem' }); // a file whose first byte is unreadable
+    expect([error.code, error.file, error.message]).toEqual(['ERR_PG_CONFIG_INVALID', '/proc/self/mem', '/proc/self/mem: could not be loaded: EIO: i/o error, read']);
+  });
+
+  // process.chdir works in a forked test process (vitest.config.mts), not in the worker threads Stryker's runner uses.
+  test.skipIf(!isMainThread)('package.json#provenance is that key and no other: a cosmiconfig meta config in the working directory cannot name another', async () => {
+    // Before: loaded through a cosmiconfig explorer, which took `packageProp` from .config/config.json in
+    // process.cwd(): package.json#provenance said block, the guard ran package.json#provenanceDev (off).
+    const dir = project({
+      'package.json': JSON.stringify({ name: 'app', provenance: { mode: 'block', feed: { publicKeys: ['k'] } }, provenanceDev: { mode: 'off' } }),
+      '.config/config.json': JSON.stringify({ cosmiconfig: { packageProp: 'provenanceDev' } }),
+    });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect((await loadConfig({ cwd: dir, env: {} })).mode).toBe('block');
+      expect((await loadConfig({ cwd: dir, configPath: 'package.json', env: {} })).mode).toBe('block');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test('$import is no key of this config: an error, never another file merged in', async () => {
+    // Before: cosmiconfig merged the named file into package.json#provenance and JavaScript configs,
+    // under keys validation never saw (a YAML or JSON config refused the same key).
+    const base = { 'shared.yml': 'exclude: ["*"]\n' };
+    for (const [name, content] of [
+      ['package.json', JSON.stringify({ name: 'app', provenance: { $import: './shared.yml', mode: 'block' } })],
+      ['.provenancerc.cjs', "module.exports = { $import: './shared.yml', mode: 'block' };\n"],
+      ['.provenancerc', '$import: ./shared.yml\nmode: block\n'],
+    ]) {
+      const dir = project({ ...base, [name!]: content! });
+      const error = await loadError(dir);
+      expect(error.code).toBe('ERR_PG_CONFIG_INVALID');
+      expect(error.message).toContain('$import: unknown key');
+    }
+  });
+
   test('package.json#provenance problems name package.json#provenance', async () => {
     const dir = project({ 'package.json': JSON.stringify({ provenance: { mode: 'loud' } }) });
     const error = await loadError(dir);
@@ -187,7 +277,22 @@ describe('environment', () => {
   test('an invalid PROVENANCE_GUARD_MODE is an error naming the variable', async () => {
     const dir = project({});
     const error = await loadError(dir, { env: { PROVENANCE_GUARD_MODE: 'loud' } });
-    expect(error.message).toContain('PROVENANCE_GUARD_MODE');
+    expect([error.code, error.message]).toEqual(['ERR_PG_CONFIG_ENV', 'PROVENANCE_GUARD_MODE: expected one of block | warn | off, got "loud"']);
+  });
+
+  test('every value of the variables, and an empty one leaves the file alone', async () => {
+    const dir = project({ '.provenancerc': 'mode: block\nfeed: { offline: true }\n' });
+    const load = (env: NodeJS.ProcessEnv) => loadConfig({ cwd: dir, env });
+    for (const mode of ['block', 'warn', 'off'] as const) expect((await load({ PROVENANCE_GUARD_MODE: mode })).mode).toBe(mode);
+    expect((await load({ PROVENANCE_GUARD_MODE: '' })).mode).toBe('block');
+    for (const value of ['0', 'false', 'No', 'FALSE']) expect((await load({ PROVENANCE_GUARD_OFFLINE: value })).feed.offline).toBe(false);
+    expect((await load({ PROVENANCE_GUARD_OFFLINE: '' })).feed.offline).toBe(true);
+    const online = project({ '.provenancerc': 'mode: block\n' });
+    for (const value of ['1', 'true', 'YES']) expect((await loadConfig({ cwd: online, env: { PROVENANCE_GUARD_OFFLINE: value } })).feed.offline).toBe(true);
+    for (const value of ['2', 'x1', '1x', 'nope', '0x', 'x0', 'on']) {
+      const error = await loadError(online, { env: { PROVENANCE_GUARD_OFFLINE: value } });
+      expect([error.code, error.message]).toEqual(['ERR_PG_CONFIG_ENV', `PROVENANCE_GUARD_OFFLINE: expected 1 or 0, got ${JSON.stringify(value)}`]);
+    }
   });
 });
 

@@ -142,7 +142,7 @@ describe('--config PATH', () => {
     writeFileSync(join(dir, '.provenancerc.example'), 'mode: warn\n');
     const r = await runCli(dir, ['check', '--config', '.provenancerc.example']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`ERR_PG_CONFIG_INVALID: ${join(dir, '.provenancerc.example')}: cannot tell the config format from the extension ".example" (use .yaml, .yml, .json, .js, .cjs, .mjs, or a file named .provenancerc)`);
+    expect(r.stderr).toContain(`ERR_PG_CONFIG_INVALID: ${join(dir, '.provenancerc.example')}: not a config format (expected .provenancerc, .json, .yaml, .yml, .js, .cjs or .mjs)`);
   });
 });
 

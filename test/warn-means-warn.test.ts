@@ -1,18 +1,24 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { failureMode } from '../src/guard';
-import { declaredMode } from '../src/config/declared-mode';
+import { agreedMode, declaredMode } from '../src/config/declared-mode';
+import { tempDirs } from './helpers/temp';
 
+const tempDir = tempDirs('pg-warn-');
+/** Directories the pnpm helpers made (markers, projects). */
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pg-warn-'));
-  dirs.push(dir);
+  const dir = tempDir();
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
+}
+
+/** declaredMode of `content` written as `name`. */
+function declared(name: string, content: string) {
+  return declaredMode(join(project({ [name]: content }), name));
 }
 
 describe('warn means warn: a config that says mode: warn never fails closed for a later problem', () => {
@@ -42,6 +48,89 @@ describe('warn means warn: a config that says mode: warn never fails closed for 
   });
   test('a nested mode key is not the top-level mode', async () => {
     expect(await failureMode({ cwd: project({ '.provenancerc': 'feed:\n  mode: warn\nrules: [\n' }), env: {} })).toBe('block');
+  });
+});
+
+describe('the mode a file declares (declaredMode), read as the loader reads it', () => {
+  test.each([
+    ['mode: warn\nrules: 3\n', 'warn'],
+    ['mode: block\nrules: 3\n', 'block'],
+    ["mode: 'off'\nrules: 3\n", 'off'],
+    ['"mode": warn\nrules: 3\n', 'warn'], // a quoted key: the document says so, no line does
+    ['{ mode: warn, rules: 3 }\n', 'warn'],
+    ['mode: warnn\n', undefined],
+    ['mode: block\nrules: 3\nmode: warn\n', undefined], // a key given twice is two modes, not the last one
+    ['|\nmode: warn\n', undefined], // a string, not a mapping
+    ['- mode: warn\n', undefined],
+    ['', undefined],
+  ])('a YAML document that parses: %j → %s', (content, mode) => {
+    expect(declared('.provenancerc', content)).toBe(mode);
+  });
+
+  test.each([
+    ['mode: warn\nrules: [\n', 'warn'],
+    ['rules: [\nmode: warn\n', 'warn'], // after the break: the line still says it
+    ['mode : "warn"  # for now\nrules: [\n', 'warn'],
+    ["mode:\t'off'\r\nrules: [\r\n", 'off'],
+    ['mode: block   \nrules: [\n', 'block'],
+    ['mode:   warn\nrules: [\n', 'warn'],
+    ['mode: warn\nmode: warn\nrules: [\n', 'warn'],
+    ['mode:warn\nrules: [\n', undefined], // one plain string in YAML, no key
+    ['mode: warn#x\nrules: [\n', undefined], // the value `warn#x`
+    ['mode: warn #x\nrules: [\n', 'warn'],
+    ['mode: "warn\'\nrules: [\n', undefined],
+    ['mode: "warn"\nrules: [\n', 'warn'],
+    ['mode: xwarn\nrules: [\n', undefined],
+    ['mode: warn x\nrules: [\n', undefined],
+    ['modes: warn\nrules: [\n', undefined],
+    ['  mode: warn\nrules: [\n', undefined], // indented: not the top level
+    ['mode:\nwarn\nrules: [\n', undefined],
+    ['mode: warn\nmode: block\nrules: [\n', undefined],
+  ])('a YAML document that does not parse, by its lines: %j → %s', (content, mode) => {
+    expect(declared('.provenancerc', content)).toBe(mode);
+  });
+
+  test.each([
+    ['.provenancerc.json', '{"mode":"warn","rules":3}', 'warn'],
+    ['.provenancerc.json', '{"mode":"block"}', 'block'],
+    ['.provenancerc.json', '[{"mode":"warn"}]', undefined],
+    ['.provenancerc.json', 'null', undefined],
+    ['.provenancerc.json', '"warn"', undefined],
+    ['.provenancerc.json', '{"mode":"warn",', undefined],
+    ['.provenancerc.json', 'mode: warn\n', undefined], // JSON is read as JSON only
+    ['package.json', '{"provenance":{"mode":"off"}}', 'off'],
+    ['package.json', '{"mode":"warn","provenance":{}}', undefined], // only package.json#provenance
+    ['package.json', 'null', undefined],
+  ])('JSON: %s %j → %s', (name, content, mode) => {
+    expect(declared(name, content)).toBe(mode);
+  });
+
+  test.each(['.provenancerc.js', '.provenancerc.cjs', '.provenancerc.mjs', 'provenance.config.js'])('%s: a JavaScript config declares no mode (its code decides), even with a mode: line', (name) => {
+    expect(declared(name, "module.exports = {\nmode: 'warn'\n}\n")).toBeUndefined();
+  });
+});
+
+describe('two configs in one directory (ERR_PG_CONFIG_AMBIGUOUS): no one file decides how to fail', () => {
+  test('package.json#provenance saying warn beside a .provenancerc saying block → block', async () => {
+    // Before the fix the first file found (package.json) decided: a dependency pull request adding
+    // `"provenance": {"mode": "warn"}` to package.json turned a block config into an install that went on.
+    const dir = project({ 'package.json': JSON.stringify({ name: 'app', provenance: { mode: 'warn' } }), '.provenancerc': 'mode: block\n' });
+    expect(await failureMode({ cwd: dir, env: {} })).toBe('block');
+    const reversed = project({ 'package.json': JSON.stringify({ name: 'app', provenance: { mode: 'block' } }), '.provenancerc': 'mode: warn\n' });
+    expect(await failureMode({ cwd: reversed, env: {} })).toBe('block');
+  });
+  test('every file saying the same mode → that mode; one saying none → block; the environment still wins', async () => {
+    expect(await failureMode({ cwd: project({ '.provenancerc': 'mode: warn\n', '.provenancerc.json': '{"mode":"warn"}' }), env: {} })).toBe('warn');
+    expect(await failureMode({ cwd: project({ '.provenancerc': 'mode: warn\n', '.provenancerc.json': '{}' }), env: {} })).toBe('block');
+    const dir = project({ 'package.json': JSON.stringify({ name: 'app', provenance: { mode: 'warn' } }), '.provenancerc': 'mode: block\n' });
+    expect(await failureMode({ cwd: dir, env: { PROVENANCE_GUARD_MODE: 'off' } })).toBe('off');
+  });
+  test('agreedMode', () => {
+    const dir = project({ a: 'mode: warn\n', b: 'mode: warn\n', c: 'mode: off\n' });
+    expect(agreedMode([join(dir, 'a'), join(dir, 'b')])).toBe('warn');
+    expect(agreedMode([join(dir, 'a'), join(dir, 'c')])).toBeUndefined();
+    expect(agreedMode([join(dir, 'c')])).toBe('off');
+    expect(agreedMode([])).toBeUndefined();
   });
 });
 

@@ -20,6 +20,10 @@ export function parseCommand<T extends OptionSpec>(
     const code = nodeCode === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 'ERR_PG_USAGE_UNKNOWN_OPTION' : nodeCode === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 'ERR_PG_USAGE_UNEXPECTED_ARGUMENT' : 'ERR_PG_USAGE_INVALID_VALUE';
     throw new UsageError(`${command}: ${message}\n\n${usageOf(command)}`, { code });
   }
+  // An empty --config (say `--config "$POLICY"` with the variable unset) is no path: searching instead would run another policy, or none.
+  if ((parsed.values as Record<string, unknown>).config === '') {
+    throw new UsageError(`${command}: --config needs the path of a config file, got an empty value\n\n${usageOf(command)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  }
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
     const what = count < positionals.min ? `missing ${positionals.names}` : `unexpected argument "${parsed.positionals[positionals.max]}"`;

@@ -6,9 +6,9 @@
  * directory or in $XDG_CONFIG_HOME is read unless passed with --config. Two config files in one
  * directory are an error: neither silently wins.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../errors';
+import { AmbiguousConfigError, ConfigError } from '../errors';
 
 /** Every place a config can live in one directory; package.json counts only with a `provenance` key. */
 export const SEARCH_PLACES = [
@@ -43,24 +43,24 @@ function isFile(path: string): boolean {
 /** package.json files read during one search: each is read and parsed once (both the project bound and the config search look at it). */
 type Manifests = Map<string, Record<string, unknown> | undefined>;
 
-function readManifest(path: string, seen?: Manifests): Record<string, unknown> | undefined {
-  if (seen?.has(path)) return seen.get(path);
+function readManifest(path: string, seen: Manifests): Record<string, unknown> | undefined {
+  if (seen.has(path)) return seen.get(path);
   const manifest = parseManifestFile(path);
-  seen?.set(path, manifest);
+  seen.set(path, manifest);
   return manifest;
 }
 
 function parseManifestFile(path: string): Record<string, unknown> | undefined {
   if (!isFile(path)) return undefined;
   try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    // Any JSON value: only its `workspaces` and `provenance` keys are read (none on null, a list or a string).
+    return Object(JSON.parse(readFileSync(path, 'utf8'))) as Record<string, unknown>;
   } catch (error) {
     throw new ConfigError(`${path}: invalid JSON, so it cannot be told whether it holds a provenance config: ${(error as Error).message}`, { file: path, code: 'ERR_PG_CONFIG_INVALID' });
   }
 }
 
-function isWorkspaceRoot(dir: string, seen?: Manifests): boolean {
+function isWorkspaceRoot(dir: string, seen: Manifests): boolean {
   return isFile(join(dir, 'pnpm-workspace.yaml')) || readManifest(join(dir, 'package.json'), seen)?.workspaces !== undefined;
 }
 
@@ -74,13 +74,28 @@ export function projectDirectories(start: string, seen: Manifests = new Map()): 
     if (nearestPackage < 0 && readManifest(join(dir, 'package.json'), seen) !== undefined) nearestPackage = dirs.length - 1;
     if (existsSync(join(dir, '.git')) || dirname(dir) === dir) break;
   }
-  return dirs.slice(0, nearestPackage >= 0 ? nearestPackage + 1 : 1);
+  return dirs.slice(0, Math.max(nearestPackage, 0) + 1); // `start` alone when no package.json was seen
+}
+
+/**
+ * Whether a config file is at `path`. Something there that is not a readable file (a directory, a
+ * link to a file that is missing, say one outside a CI checkout) is an error: skipping it would run
+ * with a parent's config or none.
+ */
+function isConfigFile(path: string): boolean {
+  if (isFile(path)) return true;
+  try {
+    lstatSync(path);
+  } catch {
+    return false;
+  }
+  throw new ConfigError(`${path}: not a config file (a directory, or a link to a missing file); make it a file or remove it`, { file: path, code: 'ERR_PG_CONFIG_INVALID' });
 }
 
 /** The config files in one directory. */
 function configsIn(dir: string, seen: Manifests): string[] {
   return SEARCH_PLACES.map((name) => join(dir, name)).filter((path) =>
-    path.endsWith('package.json') ? readManifest(path, seen)?.provenance !== undefined : isFile(path),
+    path.endsWith('package.json') ? readManifest(path, seen)?.provenance !== undefined : isConfigFile(path),
   );
 }
 
@@ -92,7 +107,7 @@ export function findConfig(cwd: string): ConfigSearch {
     searched.push(dir);
     const found = configsIn(dir, seen);
     if (found.length > 1) {
-      throw new ConfigError(`${found.join(' and ')}: more than one provenance config in ${dir}; keep one`, { file: found[0]!, code: 'ERR_PG_CONFIG_AMBIGUOUS' });
+      throw new AmbiguousConfigError(`${found.join(' and ')}: more than one provenance config in ${dir}; keep one`, found);
     }
     if (found.length === 1) return { filepath: found[0], searched };
   }

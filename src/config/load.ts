@@ -1,4 +1,4 @@
-import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
+import { defaultLoaders, type Loader } from 'cosmiconfig';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { ConfigError } from '../errors';
@@ -29,14 +29,6 @@ const loadJson: Loader = (filepath, content) => {
   }
 };
 
-function explorer() {
-  return cosmiconfig(MODULE_NAME, {
-    searchStrategy: 'none',
-    loaders: { ...defaultLoaders, '.yaml': loadYaml, '.yml': loadYaml, '.json': loadJson, noExt: loadYaml },
-    cache: false,
-  });
-}
-
 export interface LoadConfigOptions {
   /** Where the search starts (the project directory). */
   cwd: string;
@@ -53,46 +45,57 @@ function wrapLoadError(error: unknown, file: string): never {
   throw new ConfigError(`${file}: could not be loaded: ${message.split('\n')[0]}`, { file, cause: error, code: 'ERR_PG_CONFIG_INVALID' });
 }
 
-/** The loaders of our own formats, by extension ('' for `.provenancerc`). */
+/** The loaders of our own formats, by extension ('' for `.provenancerc`): the only configs remembered (memo.ts). */
 const OWN_LOADERS: Record<string, Loader> = { '.json': loadJson, '.yaml': loadYaml, '.yml': loadYaml, '': loadYaml };
 
-type LoadResult = Awaited<ReturnType<ReturnType<typeof explorer>['load']>>;
+/** JavaScript and TypeScript: cosmiconfig's loaders (import, else require), read only when one is loaded (cosmiconfig loads on first use in the bundles). */
+const SCRIPT_EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts'] as const;
+
+/** package.json#provenance: that key and no other. */
+const loadPackageJson: Loader = (filepath, content) => Object(loadJson(filepath, content)).provenance as unknown;
 
 /**
- * JSON and YAML configs are read here, as cosmiconfig would with these loaders; cosmiconfig
- * (several milliseconds to initialise on every run) loads only JavaScript configs and package.json.
+ * The loader of `filepath`. cosmiconfig's loaders are called directly, never through a cosmiconfig
+ * explorer, which would take options from a meta config in the working directory (a
+ * `.config/config.json` naming another `packageProp` of package.json) and merge in the files a
+ * config names in `$import`: neither is part of this config's format.
  */
-async function loadFile(filepath: string, content = ownFormat(filepath) ? readFileSync(filepath, 'utf8') : undefined): Promise<LoadResult> {
-  const own = ownFormat(filepath);
-  if (!own || content === undefined) return explorer().load(filepath);
-  if (content.trim() === '') return { config: undefined, filepath, isEmpty: true };
-  return { config: (await own(filepath, content)) as unknown, filepath };
+function loaderOf(filepath: string): Loader {
+  if (isPackageJson(filepath)) return loadPackageJson;
+  const extension = extname(filepath);
+  const script = SCRIPT_EXTENSIONS.find((known) => known === extension);
+  const loader = OWN_LOADERS[extension] ?? (script && defaultLoaders[script]);
+  if (!loader) throw new ConfigError(`${filepath}: not a config format (expected .provenancerc, .json, .yaml, .yml, .js, .cjs or .mjs)`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
+  return loader;
 }
 
-function ownFormat(filepath: string): Loader | undefined {
-  return basename(filepath) === 'package.json' ? undefined : OWN_LOADERS[extname(filepath)];
+function isOwnFormat(filepath: string): boolean {
+  return !isPackageJson(filepath) && OWN_LOADERS[extname(filepath)] !== undefined;
 }
 
-/** The raw config in `filepath`; an empty file (or an empty `package.json#provenance`) is an error. */
-async function readConfigFile(filepath: string, content?: string): Promise<unknown> {
-  let result: LoadResult;
+function isPackageJson(filepath: string): boolean {
+  return basename(filepath) === 'package.json';
+}
+
+/** How messages name the config in `filepath`. */
+function configName(filepath: string): string {
+  return isPackageJson(filepath) ? `${filepath}#${MODULE_NAME}` : filepath;
+}
+
+/** The raw config in `filepath` (whose text is `content`); an empty file (or an empty `package.json#provenance`) is an error. */
+async function readConfigFile(filepath: string, content: string): Promise<unknown> {
+  let raw: unknown;
   try {
-    result = await loadFile(filepath, content);
+    raw = content.trim() === '' ? undefined : await loaderOf(filepath)(filepath, content);
   } catch (error) {
     wrapLoadError(error, filepath);
   }
-  const raw = result?.config as unknown;
-  if (!result || result.isEmpty || raw === undefined || raw === null) {
-    const inManifest = filepath.endsWith('package.json');
-    const where = inManifest ? `${filepath}#${MODULE_NAME}` : filepath;
-    const remedy = inManifest ? `remove the "${MODULE_NAME}" key` : 'delete the file';
-    throw new ConfigError(`${where}: the config is empty; write a policy (see .provenancerc.example) or ${remedy}`, { file: filepath, code: 'ERR_PG_CONFIG_EMPTY' });
+  if (raw === undefined || raw === null) {
+    const remedy = isPackageJson(filepath) ? `remove the "${MODULE_NAME}" key` : 'delete the file';
+    throw new ConfigError(`${configName(filepath)}: the config is empty; write a policy (see .provenancerc.example) or ${remedy}`, { file: filepath, code: 'ERR_PG_CONFIG_EMPTY' });
   }
   return raw;
 }
-
-/** The extensions a config file given with --config can have ('' is YAML or JSON, as `.provenancerc`; .ts as cosmiconfig loads it). */
-const KNOWN_EXTENSIONS: readonly string[] = ['', '.json', '.yaml', '.yml', '.js', '.cjs', '.mjs', '.ts'];
 
 function locate(options: LoadConfigOptions): string | undefined {
   if (!options.configPath) return findConfig(options.cwd).filepath;
@@ -100,10 +103,7 @@ function locate(options: LoadConfigOptions): string | undefined {
   if (!existsSync(filepath) || !statSync(filepath).isFile()) {
     throw new ConfigError(`${filepath}: config file not found`, { file: filepath, code: 'ERR_PG_CONFIG_NOT_FOUND' });
   }
-  const ext = extname(filepath);
-  if (!KNOWN_EXTENSIONS.includes(ext) && basename(filepath) !== 'package.json') {
-    throw new ConfigError(`${filepath}: cannot tell the config format from the extension ${JSON.stringify(ext)} (use .yaml, .yml, .json, .js, .cjs, .mjs, or a file named .provenancerc)`, { file: filepath, code: 'ERR_PG_CONFIG_INVALID' });
-  }
+  // A format no loader reads is refused by loaderOf, naming the formats.
   return filepath;
 }
 
@@ -112,11 +112,12 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
   const env = options.env ?? process.env;
   const filepath = locate(options);
   if (!filepath) return applyEnvironment(defaultConfig(resolve(options.cwd)), env);
-  const bytes = ownFormat(filepath) ? readBytes(filepath) : undefined;
-  const remembered = bytes && configFromMemo(options.memo, filepath, bytes);
+  const bytes = readBytes(filepath);
+  const own = isOwnFormat(filepath);
+  const remembered = own ? configFromMemo(options.memo, filepath, bytes) : undefined;
   if (remembered) return applyEnvironment(remembered, env);
-  const config = await validatedConfig(filepath, bytes?.toString('utf8'));
-  if (bytes) rememberConfig(config, filepath, bytes);
+  const config = await validatedConfig(filepath, bytes.toString('utf8'));
+  if (own) rememberConfig(config, filepath, bytes);
   return applyEnvironment(config, env);
 }
 
@@ -128,11 +129,11 @@ function readBytes(filepath: string): Buffer {
   }
 }
 
-async function validatedConfig(filepath: string, content: string | undefined): Promise<Config> {
+async function validatedConfig(filepath: string, content: string): Promise<Config> {
   const raw = await readConfigFile(filepath, content);
   const { config, problems } = validateConfig(raw, dirname(filepath));
   if (problems.length > 0) {
-    const where = filepath.endsWith('package.json') ? `${filepath}#${MODULE_NAME}` : filepath;
+    const where = configName(filepath);
     throw new ConfigError(
       problems.length === 1 ? `${where}: ${problems[0]}` : `${where}: invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       { file: filepath, code: 'ERR_PG_CONFIG_INVALID' },
