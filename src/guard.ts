@@ -2,7 +2,7 @@
  * The pipeline in one place: config → feed (signed evidence) → policy → report.
  * The CLI and the package-manager adapters all go through createGuard().
  */
-import { loadConfig } from './config/load';
+import { configName, loadConfig } from './config/load';
 import type { ConfigMemo } from './config/memo';
 import type { Config } from './config/types';
 import { agreedMode } from './config/declared-mode';
@@ -144,15 +144,10 @@ async function configFor(options: GuardOptions): Promise<Config> {
   return config;
 }
 
-/** `file` or `package.json#provenance`, as config errors name it. */
-function configWhere(filepath: string): string {
-  return filepath.endsWith('package.json') ? `${filepath}#provenance` : filepath;
-}
-
 /** A feed error about a value the config file gave: the same code, with the file and key named (SPEC: an invalid config names both). */
 function inConfigFile(error: unknown, config: Config, key: string): unknown {
   if (!(error instanceof FeedError) || !config.filepath) return error;
-  return new FeedError(`${configWhere(config.filepath)}: ${key}: ${error.message}`, { file: config.filepath, cause: error, code: error.code });
+  return new FeedError(`${configName(config.filepath)}: ${key}: ${error.message}`, { file: config.filepath, cause: error, code: error.code });
 }
 
 const SOURCE_CODES = new Set(['ERR_PG_FEED_SOURCE_INVALID', 'ERR_PG_FEED_INSECURE']);
@@ -183,7 +178,7 @@ async function resolveFeed(options: GuardOptions, config: Config): Promise<Guard
   if (config.mode === 'off') return { config, feedPath: undefined, cacheDir: cache, stateDir: state, now };
   if (config.feed.publicKeys.length === 0) {
     throw new ConfigError(
-      `${config.filepath ? configWhere(config.filepath) : `no provenance config found in ${config.rootDir} or above it up to the project root (write one with \`provenance-guard init\`, or pass --config PATH)`}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
+      `${config.filepath ? configName(config.filepath) : `no provenance config found in ${config.rootDir} or above it up to the project root (write one with \`provenance-guard init\`, or pass --config PATH)`}: feed.publicKeys: at least one public key is required to trust the feed (print one with \`provenance-guard feed keygen\`)`,
       { ...(config.filepath ? { file: config.filepath } : {}), code: 'ERR_PG_CONFIG_INVALID' },
     );
   }

@@ -77,8 +77,8 @@ function isPackageJson(filepath: string): boolean {
   return basename(filepath) === 'package.json';
 }
 
-/** How messages name the config in `filepath`. */
-function configName(filepath: string): string {
+/** How messages name the config in `filepath` (`package.json#provenance` for a manifest). */
+export function configName(filepath: string): string {
   return isPackageJson(filepath) ? `${filepath}#${MODULE_NAME}` : filepath;
 }
 
