@@ -131,13 +131,19 @@ test('a link to a config file is that config', async () => {
   expect([config.filepath, config.mode]).toEqual([join(dir, 'app', '.provenancerc.yml'), 'off']);
 });
 
-test('an empty --config is a usage error, not a search that finds another config or none', async () => {
+test('an empty --config (or any empty option value) is a usage error, not a search that finds another config or none', async () => {
   // Before: `check --config ''` searched from the directory as if no --config was given.
   const dir = tree({ 'package.json': '{"name":"app"}', 'package-lock.json': '{"lockfileVersion":3,"packages":{"":{}}}', '.provenancerc': 'mode: off\n' });
   for (const args of [['check', '--config', ''], ['explain', 'a@1.0.0', '--config='], ['verify', 'a@1.0.0', '--config', '']]) {
     const result = await runCli(dir, args);
     expect(result.code, args.join(' ')).toBe(2);
     expect(result.stderr).toContain(`ERR_PG_USAGE_INVALID_VALUE: ${args[0]}: --config needs the path of a config file, got an empty value`);
+  }
+  // The same for every option that takes a value: `--lockfile ''` detected the lockfiles, `--feed ''` used the config's feed.
+  for (const [option, args] of [['lockfile', ['check', '--lockfile', '']], ['feed', ['check', '--feed=']], ['lockfile', ['explain', 'a@1.0.0', '--lockfile', '']], ['out', ['feed', 'build', '--records', 'r.ndjson', '--key', 'k', '--out', '']]] as const) {
+    const result = await runCli(dir, [...args]);
+    expect(result.code, args.join(' ')).toBe(2);
+    expect(result.stderr).toContain(`ERR_PG_USAGE_INVALID_VALUE: ${args[0] === 'feed' ? 'feed build' : args[0]}: --${option} needs a value, got an empty value`);
   }
 });
 

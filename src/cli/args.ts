@@ -20,16 +20,26 @@ export function parseCommand<T extends OptionSpec>(
     const code = nodeCode === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 'ERR_PG_USAGE_UNKNOWN_OPTION' : nodeCode === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? 'ERR_PG_USAGE_UNEXPECTED_ARGUMENT' : 'ERR_PG_USAGE_INVALID_VALUE';
     throw new UsageError(`${command}: ${message}\n\n${usageOf(command)}`, { code });
   }
-  // An empty --config (say `--config "$POLICY"` with the variable unset) is no path: searching instead would run another policy, or none.
-  if ((parsed.values as Record<string, unknown>).config === '') {
-    throw new UsageError(`${command}: --config needs the path of a config file, got an empty value\n\n${usageOf(command)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
-  }
+  refuseEmptyValues(command, parsed.values as Record<string, unknown>);
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
     const what = count < positionals.min ? `missing ${positionals.names}` : `unexpected argument "${parsed.positionals[positionals.max]}"`;
     throw new UsageError(`${command}: ${what}\n\n${usageOf(command)}`, { code: count < positionals.min ? 'ERR_PG_USAGE_MISSING_ARGUMENT' : 'ERR_PG_USAGE_UNEXPECTED_ARGUMENT' });
   }
   return parsed as never;
+}
+
+/**
+ * An empty value (say `--config "$POLICY"` with the variable unset) names nothing: taking it as
+ * the option left out would search for another config, detect another lockfile or use the
+ * config's feed, each a silent default.
+ */
+function refuseEmptyValues(command: string, values: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== '') continue;
+    const what = name === 'config' ? 'the path of a config file' : 'a value';
+    throw new UsageError(`${command}: --${name} needs ${what}, got an empty value\n\n${usageOf(command)}`, { code: 'ERR_PG_USAGE_INVALID_VALUE' });
+  }
 }
 
 export const USAGE: Record<string, string> = Object.fromEntries(Object.entries(HELP).map(([command, help]) => [command, help.usage]));
