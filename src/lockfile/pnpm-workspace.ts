@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { load } from '@zkochan/js-yaml';
 import { isStackOverflow, TOO_DEEP } from '../nesting';
 import type { ResolvedPackage } from '../types';
-import { dedupe, fail, isObject, make } from './common';
+import { fail, isObject, make } from './common';
 
 export const PNPM_WORKSPACE_FILE = 'pnpm-workspace.yaml';
 
@@ -31,7 +31,7 @@ export function pinnedConfigDependencies(dir: string): ResolvedPackage[] {
     if (!pin) continue;
     out.push(make({ name, version: pin[1]!, source: 'registry', integrity: pin[2]! }, { file, entry: `configDependencies.${name}` }));
   }
-  return dedupe(out);
+  return out;
 }
 
 function workspaceSettings(file: string): unknown {
